@@ -1,0 +1,39 @@
+// YAML read the way cloud-init's PyYAML reads it: YAML 1.1, so yes/no/on/off
+// are booleans. Errors carry line and column so a user can find them.
+import { parseDocument } from 'yaml';
+
+export class YamlError extends Error {
+  readonly line: number;
+  readonly column: number;
+  constructor(where: string, line: number, column: number, reason: string) {
+    super(`${where}: invalid YAML at line ${line}, column ${column}: ${reason}`);
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/** Parse one YAML document; `where` names the input in error messages. */
+export function parseYaml(text: string, where: string): unknown {
+  const doc = parseDocument(text, { version: '1.1', prettyErrors: true, uniqueKeys: false });
+  const err = doc.errors[0];
+  if (err) {
+    const pos = err.linePos?.[0] ?? { line: 0, col: 0 };
+    throw new YamlError(where, pos.line, pos.col, err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
+  }
+  return doc.toJS({ maxAliasCount: 1000 });
+}
+
+/** Parse YAML that must be a mapping (or empty); anything else is an error naming `where`. */
+export function parseYamlMapping(text: string, where: string): Record<string, unknown> {
+  const value = parseYaml(text, where);
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`${where}: expected a mapping of keys to values, found ${Array.isArray(value) ? 'a list' : typeof value}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export function toYaml(value: unknown): string {
+  // JSON is valid YAML and needs no library on the write path.
+  return JSON.stringify(value, null, 2) + '\n';
+}

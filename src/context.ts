@@ -1,0 +1,62 @@
+// What every stage, handler and module is given: the root's files, the log,
+// a way to run programs (output to the output log), and the problems found.
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Files } from './host/files.ts';
+import { describeExit, runProgram, type RunOptions, type RunResult } from './host/run.ts';
+import type { Logger } from './log.ts';
+import { layout } from './state/layout.ts';
+import type { Diag } from './types.ts';
+
+export class Context {
+  readonly files: Files;
+  readonly log: Logger;
+  readonly diags: Diag[] = [];
+  private outputFd: number | null = null;
+
+  constructor(root: string, log: Logger) {
+    this.files = new Files(root);
+    this.log = log;
+  }
+
+  get root(): string { return this.files.root; }
+
+  /** Record a problem: it is logged now and reported by `status`. */
+  report(level: Diag['level'], where: string, message: string): void {
+    this.diags.push({ level, where, message });
+    (level === 'error' ? this.log.error : this.log.warn).call(this.log, `${where}: ${message}`);
+  }
+
+  /** Run a program of the target system; its output is appended to the output log. */
+  run(argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<RunResult> {
+    return runProgram(this.root, argv, { ...opts, output: this.outputLog() });
+  }
+
+  /** Run a program and keep its output (for commands whose answer we need). */
+  capture(argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<RunResult> {
+    return runProgram(this.root, argv, { ...opts, output: 'capture' });
+  }
+
+  /** Run and report a failure under `where`; true when the program succeeded. */
+  async runChecked(where: string, argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<boolean> {
+    const r = await this.run(argv, opts);
+    if (r.code === 0) return true;
+    this.report('error', where, `${describeExit(r, opts.timeoutMs)}${r.stderr ? `: ${r.stderr.trim()}` : ''} (output in ${layout.outputLog})`);
+    return false;
+  }
+
+  private outputLog(): number {
+    if (this.outputFd === null) {
+      const path = this.files.real(layout.outputLog);
+      mkdirSync(dirname(path), { recursive: true });
+      // Script output may carry secrets from user-data: owner-only.
+      this.outputFd = openSync(path, 'a', 0o600);
+    }
+    return this.outputFd;
+  }
+
+  close(): void {
+    if (this.outputFd !== null) closeSync(this.outputFd);
+    this.outputFd = null;
+  }
+}

@@ -1,0 +1,138 @@
+// ec2-init's command line (DESIGN.md §3). Parses the arguments, sets up the
+// root, the log and the context, and hands over to the command.
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Context } from './context.ts';
+import { LineLogger, type Level } from './log.ts';
+import { formatPlan, makePlan } from './plan.ts';
+import { runStage } from './stages.ts';
+import { layout } from './state/layout.ts';
+import { readStatus, summarize } from './state/status.ts';
+import { formatStatus } from './status-report.ts';
+import { STAGES, type Stage } from './types.ts';
+
+declare const EC2_INIT_VERSION: string;
+const VERSION = typeof EC2_INIT_VERSION === 'string' ? EC2_INIT_VERSION : 'dev';
+
+const USAGE = `usage: ec2-init [--root DIR] [--log-level LEVEL] COMMAND
+  init --local            stage 1: local datasources, before networking
+  init                    stage 2: network datasources, user-data, boothooks
+  modules --mode config   stage 3
+  modules --mode final    stage 4: user scripts, runcmd (rc.local time)
+  boot                    all stages in one process, in order
+  plan                    print what boot would do, changing nothing
+  status [--wait] [--long] [--format json]   exit 0 done, 1 error, 2 degraded
+  --version               print the version
+`;
+
+class UsageError extends Error {}
+
+interface Args {
+  root: string;
+  level: Level;
+  command: string;
+  flags: Map<string, string | true>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const flags = new Map<string, string | true>();
+  const words: string[] = [];
+  const withValue = new Set(['--root', '--log-level', '--mode', '--format']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) { words.push(a); continue; }
+    const [name, inline] = a.split(/=(.*)/s, 2) as [string, string | undefined];
+    if (withValue.has(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new UsageError(`${name} needs a value`);
+      flags.set(name, value);
+    } else flags.set(name, true);
+  }
+  if (flags.has('--version')) return { root: '/', level: 'info', command: 'version', flags };
+  if (words.length !== 1) throw new UsageError(words.length ? `unexpected arguments: ${words.slice(1).join(' ')}` : 'no command given');
+  const level = (flags.get('--log-level') ?? 'info') as Level;
+  if (!['debug', 'info', 'warning', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warning or error`);
+  const root = resolve(String(flags.get('--root') ?? '/'));
+  if (!existsSync(root)) throw new UsageError(`--root ${root}: no such directory`);
+  return { root, level, command: words[0]!, flags };
+}
+
+function stagesOf(args: Args): Stage[] {
+  switch (args.command) {
+    case 'boot': return [...STAGES];
+    case 'init': return [args.flags.has('--local') ? 'init-local' : 'init'];
+    case 'modules': {
+      const mode = args.flags.get('--mode');
+      if (mode === 'config') return ['config'];
+      if (mode === 'final') return ['final'];
+      throw new UsageError(`modules needs --mode config or --mode final`);
+    }
+    default: return [];
+  }
+}
+
+/** The switches of DESIGN.md §5: a file under the root, or ec2-init=disabled on the kernel command line. */
+function disabledBy(args: Args, ctx: Context): string | null {
+  if (ctx.files.exists(layout.disabledFile)) return layout.disabledFile;
+  if (args.root === '/') {
+    try {
+      if (/(^|\s)ec2-init=disabled(\s|$)/.test(readFileSync('/proc/cmdline', 'utf8'))) return 'ec2-init=disabled on the kernel command line';
+    } catch { /* no /proc: not disabled by it */ }
+  }
+  return null;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.command === 'version') { process.stdout.write(`ec2-init ${VERSION}\n`); return 0; }
+  if (args.command === 'help') { process.stdout.write(USAGE); return 0; }
+  const log = new LineLogger(args.level);
+  const ctx = new Context(args.root, log);
+  const stages = stagesOf(args);
+  if (stages.length > 0) {
+    const logPath = ctx.files.real(layout.log);
+    mkdirSync(dirname(logPath), { recursive: true });
+    log.attach((line) => appendFileSync(logPath, line, { mode: 0o640 }));
+    const off = disabledBy(args, ctx);
+    if (off) { log.info(`disabled by ${off}: nothing done`); return 0; }
+    log.info(`ec2-init ${VERSION}: ${argv.join(' ')}`);
+    let errors = 0;
+    try {
+      for (const stage of stages) {
+        await runStage(ctx, stage);
+        errors += ctx.diags.filter((d) => d.level === 'error').length;
+      }
+    } finally {
+      ctx.close();
+    }
+    if (args.command === 'boot') return summarize(readStatus(ctx)).exitCode;
+    return errors > 0 ? 1 : 0;
+  }
+  switch (args.command) {
+    case 'plan': {
+      process.stdout.write(formatPlan(await makePlan(ctx)));
+      return 0;
+    }
+    case 'status': {
+      let status = readStatus(ctx);
+      while (args.flags.has('--wait') && ['running', 'not started'].includes(summarize(status).outcome)) {
+        await new Promise((r) => setTimeout(r, 250));
+        status = readStatus(ctx);
+      }
+      process.stdout.write(formatStatus(status, args.flags.get('--format') === 'json', args.flags.has('--long')));
+      return summarize(status).exitCode;
+    }
+    default:
+      throw new UsageError(`unknown command '${args.command}'`);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+  if (e instanceof UsageError) {
+    process.stderr.write(`ec2-init: ${e.message}\n\n${USAGE}`);
+    process.exitCode = 64;
+  } else {
+    process.stderr.write(`ec2-init: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  }
+});

@@ -1,0 +1,53 @@
+// The shape of a cloud-config module: its name, stage and default frequency
+// beside its code, as in cloud-init. A module owns the keys it names and runs
+// only when the merged config has one of them (or when it has no keys).
+import type { Context } from '../context.ts';
+import type { Config } from '../userdata/merge.ts';
+import type { Frequency, Stage } from '../types.ts';
+
+export interface ModuleRun {
+  ctx: Context;
+  instanceId: string;
+  /** System config merged with the user's cloud-config (the user's wins). */
+  config: Config;
+  /** 'module write_files': the prefix of every problem this module reports. */
+  where: string;
+}
+
+export interface Module {
+  name: string;
+  stage: Stage;
+  frequency: Frequency;
+  /** Top-level keys the module owns; empty = it always runs (e.g. scripts_user). */
+  keys: string[];
+  /** The module keeps a semaphore per item itself (scripts), so the runner keeps none for it. */
+  ownSemaphores?: boolean;
+  /** One line per action it would take, for `plan`; must change nothing. */
+  describe(run: ModuleRun): string[];
+  run(run: ModuleRun): Promise<void>;
+}
+
+/** Shell-quote one word for /bin/sh. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * cloud-init's command lists (bootcmd, runcmd): a string is a shell line as
+ * it is; a list is an argv, each word quoted. Anything else is an error
+ * naming the entry.
+ */
+export function commandsToScript(where: string, value: unknown): string {
+  if (!Array.isArray(value)) throw new Error(`${where}: expected a list of commands, found ${typeof value}`);
+  const lines = value.map((cmd, i) => {
+    if (typeof cmd === 'string') return cmd;
+    if (Array.isArray(cmd)) return cmd.map((w) => shellQuote(String(w))).join(' ');
+    throw new Error(`${where}: entry ${i + 1} is neither a string nor a list of words`);
+  });
+  return `#!/bin/sh\n${lines.join('\n')}\n`;
+}
+
+/** How many entries a list-valued key has, for `plan` lines ('?' when it is not a list). */
+export function count(value: unknown): string {
+  return Array.isArray(value) ? String(value.length) : '?';
+}

@@ -1,0 +1,53 @@
+// The final stage's scripts (the old rc.local / S99 contract): the user's
+// scripts from user-data and runcmd (instances/<id>/scripts/), and the
+// image's own per-boot / per-instance / per-once directories. Each script is
+// run by its own interpreter (#!), chrooted under --root, its output appended
+// to the output log, its exit code logged; each gets its own semaphore, so a
+// boot cut short does not run a finished script again.
+import type { Context } from '../context.ts';
+import { describeExit } from '../host/run.ts';
+import { layout } from '../state/layout.ts';
+import { alreadyDone, markDone } from '../state/semaphore.ts';
+import type { Frequency } from '../types.ts';
+import type { Module, ModuleRun } from './module.ts';
+
+function scriptDir(instanceId: string, which: Frequency | 'user'): string {
+  return which === 'user' ? layout.scripts(instanceId) : layout.userScriptsDir(which);
+}
+
+async function runScripts(ctx: Context, instanceId: string, which: Frequency | 'user', freq: Frequency, where: string): Promise<void> {
+  const dir = scriptDir(instanceId, which);
+  for (const name of ctx.files.list(dir)) {
+    const path = `${dir}/${name}`;
+    if (ctx.files.isDirectory(path)) continue;
+    const sem = `script-${which}-${name}`;
+    if (alreadyDone(ctx, instanceId, sem, freq)) { ctx.log.debug(`${where}: ${name} already ran (${freq})`); continue; }
+    const started = performance.now();
+    const r = await ctx.run([path], { env: { INSTANCE_ID: instanceId } });
+    const ms = (performance.now() - started).toFixed(0);
+    if (r.code === 0) ctx.log.info(`${where}: ${path}: exit 0 (${ms} ms)`);
+    else ctx.report('error', `${where} ${path}`, `${describeExit(r)}${r.stderr ? `: ${r.stderr.trim()}` : ''} (${ms} ms; output in ${layout.outputLog})`);
+    markDone(ctx, instanceId, sem, freq);
+  }
+}
+
+function scriptsModule(name: string, which: Frequency | 'user', freq: Frequency): Module {
+  return {
+    name,
+    stage: 'final',
+    frequency: freq,
+    keys: [],
+    ownSemaphores: true,
+    describe: ({ ctx, instanceId }: ModuleRun) => {
+      const dir = scriptDir(instanceId, which);
+      return ctx.files.list(dir).map((f) => `run ${dir}/${f}`);
+    },
+    // The semaphores are per script, so the module itself runs every time it is reached.
+    run: ({ ctx, instanceId, where }: ModuleRun) => runScripts(ctx, instanceId, which, freq, where),
+  };
+}
+
+export const scriptsPerOnce = scriptsModule('scripts_per_once', 'once', 'once');
+export const scriptsPerBoot = scriptsModule('scripts_per_boot', 'per-boot', 'per-boot');
+export const scriptsPerInstance = scriptsModule('scripts_per_instance', 'per-instance', 'per-instance');
+export const scriptsUser = scriptsModule('scripts_user', 'user', 'per-instance');

@@ -1,0 +1,106 @@
+// write_files: files with content, encoding, owner, permissions, append
+// (cloud-init's cc_write_files). Entries with `defer: true` are written by
+// write_files_deferred in the final stage, after users and packages exist.
+// Each entry fails alone: a bad one is reported with its index and path.
+import { gunzipSync } from 'node:zlib';
+import { resolveOwner } from '../host/accounts.ts';
+import type { Module, ModuleRun } from './module.ts';
+
+interface Entry {
+  path: string;
+  content: Buffer;
+  mode: number;
+  owner: string;
+  append: boolean;
+}
+
+const DEFAULT_MODE = 0o644;
+
+/** cloud-init's encodings and their aliases → what to undo, in order. */
+function decodeContent(content: string, encoding: string): Buffer {
+  const enc = encoding.toLowerCase();
+  const gz = ['gz', 'gzip', 'gz+base64', 'gzip+base64', 'gz+b64', 'gzip+b64'].includes(enc);
+  const b64 = ['b64', 'base64', 'gz+base64', 'gzip+base64', 'gz+b64', 'gzip+b64'].includes(enc);
+  if (!gz && !b64 && !['text/plain', ''].includes(enc)) {
+    throw new Error(`unknown encoding '${encoding}' (use b64, gzip+base64 or text/plain)`);
+  }
+  // Unencoded gzip in YAML can only arrive as a latin1-ish string.
+  let bytes = b64 ? Buffer.from(content, 'base64') : Buffer.from(content, gz ? 'latin1' : 'utf8');
+  if (gz) bytes = gunzipSync(bytes);
+  return bytes;
+}
+
+/** Octal permissions as cloud-init reads them: 0644 (an int in YAML 1.1), '0644', '0o644'. */
+function parseMode(value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_MODE;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0o7777) return value;
+  if (typeof value === 'string' && /^(0o?)?[0-7]{1,4}$/.test(value.trim())) {
+    return parseInt(value.trim().replace(/^0o/, ''), 8);
+  }
+  throw new Error(`invalid permissions ${JSON.stringify(value)} (use an octal string such as '0644')`);
+}
+
+function parseEntry(raw: unknown): Entry {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('expected a mapping with at least a path');
+  const e = raw as Record<string, unknown>;
+  if (typeof e['path'] !== 'string' || !e['path'].startsWith('/')) throw new Error(`'path' must be an absolute path, found ${JSON.stringify(e['path'])}`);
+  const content = e['content'] === undefined || e['content'] === null ? '' : String(e['content']);
+  return {
+    path: e['path'],
+    content: decodeContent(content, typeof e['encoding'] === 'string' ? e['encoding'] : ''),
+    mode: parseMode(e['permissions']),
+    owner: typeof e['owner'] === 'string' ? e['owner'] : 'root:root',
+    append: e['append'] === true,
+  };
+}
+
+function entries(config: ModuleRun['config'], deferred: boolean): unknown[] {
+  const list = config['write_files'];
+  if (!Array.isArray(list)) return [];
+  return list.filter((e) => Boolean((e as Record<string, unknown> | null)?.['defer']) === deferred);
+}
+
+function describe(deferred: boolean) {
+  return ({ config }: ModuleRun): string[] => entries(config, deferred).map((raw) => {
+    const e = raw as Record<string, unknown>;
+    return `${e['append'] === true ? 'append to' : 'write'} ${String(e['path'])}`;
+  });
+}
+
+function writeAll(deferred: boolean) {
+  return async ({ ctx, config, where }: ModuleRun): Promise<void> => {
+    if (config['write_files'] !== undefined && !Array.isArray(config['write_files'])) {
+      throw new Error(`expected a list of files, found ${typeof config['write_files']}`);
+    }
+    entries(config, deferred).forEach((raw, i) => {
+      const label = `${where} entry ${i + 1}${typeof (raw as Record<string, unknown>)?.['path'] === 'string' ? ` (${(raw as Record<string, unknown>)['path']})` : ''}`;
+      try {
+        const entry = parseEntry(raw);
+        const owner = resolveOwner(ctx.files, entry.owner);
+        const write = entry.append ? ctx.files.append.bind(ctx.files) : ctx.files.write.bind(ctx.files);
+        write(entry.path, entry.content, { mode: entry.mode, ...owner });
+        ctx.log.info(`${label}: ${entry.append ? 'appended' : 'wrote'} ${entry.content.length} bytes, mode ${entry.mode.toString(8).padStart(4, '0')}, owner ${entry.owner}`);
+      } catch (e) {
+        ctx.report('error', label, (e as Error).message);
+      }
+    });
+  };
+}
+
+export const writeFiles: Module = {
+  name: 'write_files',
+  stage: 'init',
+  frequency: 'per-instance',
+  keys: ['write_files'],
+  describe: describe(false),
+  run: writeAll(false),
+};
+
+export const writeFilesDeferred: Module = {
+  name: 'write_files_deferred',
+  stage: 'final',
+  frequency: 'per-instance',
+  keys: ['write_files'],
+  describe: describe(true),
+  run: writeAll(true),
+};

@@ -1,0 +1,75 @@
+// `plan`: what `boot` would do — the source, the parts and what each leads
+// to, the modules of each stage with their frequency and whether they would
+// run — computed from the same pieces boot uses, changing nothing.
+import type { Context } from './context.ts';
+import { readSystemConfig } from './config/system.ts';
+import { describePart, mergeCloudConfig } from './handlers/index.ts';
+import { MODULES } from './modules/index.ts';
+import { searchSources } from './sources/search.ts';
+import { layout, safeInstanceId } from './state/layout.ts';
+import { skipReason } from './stages.ts';
+import { STAGES, type Frequency } from './types.ts';
+import { expandUserData } from './userdata/expand.ts';
+import { mergeConfig } from './userdata/merge.ts';
+
+export interface PlanLine {
+  stage: string;
+  kind: 'datasource' | 'part' | 'module' | 'problem';
+  name: string;
+  frequency?: Frequency;
+  run: boolean;
+  detail: string;
+}
+
+export async function makePlan(ctx: Context): Promise<PlanLine[]> {
+  const lines: PlanLine[] = [];
+  const system = readSystemConfig(ctx.files, ctx.diags);
+  const found = await searchSources(ctx, system.datasourceList, false) ?? await searchSources(ctx, system.datasourceList, true);
+  if (!found) {
+    lines.push({ stage: 'init', kind: 'datasource', name: 'none', run: false, detail: `no datasource found (searched ${system.datasourceList.join(', ')})` });
+    return addProblems(ctx, lines);
+  }
+  const id = safeInstanceId(found.instanceId);
+  const previous = ctx.files.readIfExists(layout.instanceIdFile)?.toString().trim();
+  lines.push({
+    stage: 'init-local', kind: 'datasource', name: found.name, run: true,
+    detail: `instance ${id}${previous === id ? ' (same as last boot: per-instance work already done is skipped)' : ' (new instance: first boot)'}`,
+  });
+  const { parts, diags } = await expandUserData(found.userData ?? Buffer.alloc(0));
+  ctx.diags.push(...diags);
+  for (const part of parts) {
+    const a = describePart(part, id);
+    lines.push({ stage: 'init', kind: 'part', name: `${a.part} (${a.type})`, run: !a.action.startsWith('ignore'), detail: a.action });
+  }
+  const userConfig = mergeCloudConfig(parts, (where, message) => ctx.diags.push({ level: 'error', where, message }));
+  const config = mergeConfig(system.raw, userConfig);
+  for (const stage of STAGES) {
+    for (const module of MODULES.filter((m) => m.stage === stage)) {
+      const skip = skipReason(ctx, id, module, config);
+      let detail: string;
+      if (skip) detail = `skip: ${skip}`;
+      else if (module.name === 'scripts_user') {
+        // Its scripts come from this user-data, so list them from the parts, not the disk.
+        const scripts = parts.filter((p) => p.type === 'text/x-shellscript').map((p) => p.filename);
+        if (config['runcmd'] !== undefined) scripts.push('runcmd');
+        detail = scripts.length ? scripts.map((s) => `run ${layout.scripts(id)}/${s}`).join('; ') : 'no scripts';
+      } else {
+        detail = module.describe({ ctx, instanceId: id, config, where: `module ${module.name}` }).join('; ') || 'nothing to do';
+      }
+      lines.push({ stage, kind: 'module', name: module.name, frequency: module.frequency, run: skip === null, detail });
+    }
+  }
+  return addProblems(ctx, lines);
+}
+
+function addProblems(ctx: Context, lines: PlanLine[]): PlanLine[] {
+  for (const d of ctx.diags) lines.push({ stage: '-', kind: 'problem', name: d.where, run: false, detail: `${d.level}: ${d.message}` });
+  return lines;
+}
+
+export function formatPlan(lines: PlanLine[]): string {
+  return lines.map((l) => {
+    const freq = l.frequency ? ` [${l.frequency}]` : '';
+    return `${l.stage.padEnd(10)} ${l.kind.padEnd(10)} ${l.run ? 'RUN ' : '-   '} ${l.name}${freq}: ${l.detail}`;
+  }).join('\n') + '\n';
+}

@@ -1,0 +1,111 @@
+// The four boot stages. Each can run as its own process (the init system
+// starts them at different points of the boot); `boot` runs them in order in
+// one process. What one stage hands to the next lives on disk (DESIGN.md §4).
+import type { Context } from './context.ts';
+import { readSystemConfig, type SystemConfig } from './config/system.ts';
+import { parseYamlMapping, toYaml } from './config/yaml.ts';
+import { handleParts, mergeCloudConfig } from './handlers/index.ts';
+import { MODULES } from './modules/index.ts';
+import type { Module } from './modules/module.ts';
+import { searchSources } from './sources/search.ts';
+import { failpoint } from './state/failpoint.ts';
+import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
+import { layout } from './state/layout.ts';
+import { alreadyDone, markDone } from './state/semaphore.ts';
+import { readStatus, stageFinished, stageStarted } from './state/status.ts';
+import type { Stage } from './types.ts';
+import { expandUserData } from './userdata/expand.ts';
+import { mergeConfig, type Config } from './userdata/merge.ts';
+
+export async function runStage(ctx: Context, stage: Stage): Promise<void> {
+  const foundThisBoot = stage !== 'init-local' && readStatus(ctx)?.v1.datasource != null;
+  const status = stageStarted(ctx, stage);
+  const started = performance.now();
+  ctx.log.info(`stage ${stage}: start`);
+  ctx.diags.length = 0;
+  const system = readSystemConfig(ctx.files, ctx.diags);
+  let instance: Instance | null = null;
+  try {
+    switch (stage) {
+      case 'init-local': instance = await findInstance(ctx, system, 'local'); break;
+      case 'init': instance = await initStage(ctx, system, foundThisBoot); break;
+      default: instance = await modulesStage(ctx, system, stage);
+    }
+  } catch (e) {
+    ctx.report('error', `stage ${stage}`, (e as Error).stack ?? String(e));
+  }
+  stageFinished(ctx, status, stage, ctx.diags, instance ? { name: instance.source.name, instanceId: instance.id } : null);
+  ctx.log.info(`stage ${stage}: done in ${(performance.now() - started).toFixed(1)} ms` +
+    (ctx.diags.length ? ` with ${ctx.diags.length} problem(s)` : ''));
+}
+
+async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'all'): Promise<Instance | null> {
+  let found = await searchSources(ctx, system.datasourceList, false);
+  if (!found && where === 'all') found = await searchSources(ctx, system.datasourceList, true);
+  return found ? adoptInstance(ctx, found) : null;
+}
+
+/** Stage init: the source (unless init-local found it), then user-data, then the init modules. */
+async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: boolean): Promise<Instance | null> {
+  const instance = (foundThisBoot ? loadInstance(ctx) : null) ?? await findInstance(ctx, system, 'all');
+  if (!instance) {
+    ctx.report('warning', 'datasource', `no datasource found (searched ${system.datasourceList.join(', ')}); nothing to do`);
+    return null;
+  }
+  const raw = ctx.files.readIfExists(layout.userDataRaw) ?? Buffer.alloc(0);
+  const { parts, expanded, diags } = await expandUserData(raw);
+  for (const d of diags) ctx.report(d.level, d.where, d.message);
+  ctx.files.write(layout.userDataTxt, expanded, { mode: 0o600 });
+  const userConfig = mergeCloudConfig(parts, (where, message) => ctx.report('error', where, message));
+  ctx.files.write(layout.userConfig, `#cloud-config\n${toYaml(userConfig)}`, { mode: 0o600 });
+  failpoint('after-user-config');
+  ctx.log.info(`user-data: ${raw.length} bytes, ${parts.length} part(s): ${parts.map((p) => `${p.filename} (${p.type})`).join(', ') || 'none'}`);
+  await handleParts(ctx, instance.id, parts);
+  await runModules(ctx, instance.id, 'init', mergeConfig(system.raw, userConfig));
+  return instance;
+}
+
+/** Stages config and final: the modules of the stage, on the config saved by init. */
+async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): Promise<Instance | null> {
+  const instance = loadInstance(ctx);
+  if (!instance) {
+    ctx.report('warning', `stage ${stage}`, 'no instance recorded by stage init; nothing to do');
+    return null;
+  }
+  const text = ctx.files.readIfExists(layout.userConfig)?.toString() ?? '';
+  await runModules(ctx, instance.id, stage, mergeConfig(system.raw, parseYamlMapping(text, layout.userConfig)));
+  if (stage === 'final') {
+    ctx.files.write(layout.bootFinished(instance.id), `${new Date().toISOString()}\n`, { mode: 0o644 });
+  }
+  return instance;
+}
+
+/** Why a module will not run, or null when it will. */
+export function skipReason(ctx: Context, instanceId: string, module: Module, config: Config): string | null {
+  if (module.keys.length > 0 && !module.keys.some((k) => config[k] !== undefined)) {
+    return `no '${module.keys.join("' or '")}' in the config`;
+  }
+  if (!module.ownSemaphores && alreadyDone(ctx, instanceId, module.name, module.frequency)) {
+    return `already ran (${module.frequency})`;
+  }
+  return null;
+}
+
+async function runModules(ctx: Context, instanceId: string, stage: Stage, config: Config): Promise<void> {
+  for (const module of MODULES.filter((m) => m.stage === stage)) {
+    const skip = skipReason(ctx, instanceId, module, config);
+    if (skip) { ctx.log.debug(`module ${module.name}: skipped: ${skip}`); continue; }
+    const where = `module ${module.name}`;
+    const started = performance.now();
+    const before = ctx.diags.filter((d) => d.level === 'error').length;
+    try {
+      await module.run({ ctx, instanceId, config, where });
+    } catch (e) {
+      ctx.report('error', where, (e as Error).message);
+    }
+    const failed = ctx.diags.filter((d) => d.level === 'error').length > before;
+    ctx.log.info(`${where}: ${failed ? 'failed' : 'done'} in ${(performance.now() - started).toFixed(1)} ms`);
+    // It ran to its end (well or not): do not run it again for this instance.
+    if (!module.ownSemaphores) markDone(ctx, instanceId, module.name, module.frequency);
+  }
+}

@@ -1,0 +1,53 @@
+// The few types every layer shares. Data flows one way:
+// source (SourceData) → user-data parts (Part[]) → plan → apply.
+
+/** The four boot stages, in the order they run. */
+export type Stage = 'init-local' | 'init' | 'config' | 'final';
+export const STAGES: readonly Stage[] = ['init-local', 'init', 'config', 'final'];
+
+/** How often a piece of work runs: once per instance-id, every boot, or once ever. */
+export type Frequency = 'per-instance' | 'per-boot' | 'once';
+
+/** What a datasource found. `userData` is the raw bytes exactly as fetched. */
+export interface SourceData {
+  /** cloud-init's datasource name: 'NoCloud', 'Ec2', 'ConfigDrive'. */
+  name: string;
+  /** Short name of the cache directory under /var/lib/cloud/data/ ('nocloud', 'ec2', …). */
+  provider: string;
+  instanceId: string;
+  localHostname?: string;
+  /** The datasource's meta-data as parsed (YAML or JSON), used for `query ds.meta_data.*`. */
+  metaData: Record<string, unknown>;
+  userData: Buffer | null;
+  vendorData?: Buffer | null;
+  /** ssh public keys from the metadata (EC2 public-keys, config drive public_keys). */
+  publicKeys?: string[];
+  launchIndex?: number;
+  region?: string;
+  availabilityZone?: string;
+  instanceType?: string;
+  cloudName?: string;
+  platform?: string;
+  /** Files to keep under /var/lib/cloud/data/<provider>/ (name → content), written 0600. */
+  cache?: Record<string, string | Buffer>;
+}
+
+/** One typed piece of expanded user-data. */
+export interface Part {
+  /** Content type, lower case: 'text/x-shellscript', 'text/cloud-config', … */
+  type: string;
+  /** Safe file name (never a path): from the MIME filename, or part-001, part-002, … */
+  filename: string;
+  /** The decoded payload (transfer encoding, gzip undone). */
+  body: Buffer;
+  /** Headers that matter downstream, lower-case keys: 'merge-type', 'launch-index', … */
+  headers: Record<string, string>;
+}
+
+/** A problem found along the way, reported in the log and in status. */
+export interface Diag {
+  level: 'warning' | 'error';
+  /** Where: 'user-data part-002', 'module write_files', 'datasource NoCloud', … */
+  where: string;
+  message: string;
+}

@@ -1,0 +1,62 @@
+// Unit: YAML as PyYAML reads it, system config, command lists, status summary.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { readSystemConfig } from '../src/config/system.ts';
+import { parseYaml, parseYamlMapping } from '../src/config/yaml.ts';
+import { Files } from '../src/host/files.ts';
+import { commandsToScript, shellQuote } from '../src/modules/module.ts';
+import { emptyStatus, summarize } from '../src/state/status.ts';
+import type { Diag } from '../src/types.ts';
+
+test('YAML 1.1 like PyYAML: yes/no/on/off are booleans, 0644 is octal', () => {
+  assert.deepEqual(parseYaml('a: yes\nb: no\nc: on\nd: off\ne: 0644\nf: "yes"\n', 't'), { a: true, b: false, c: true, d: false, e: 420, f: 'yes' });
+});
+
+test('YAML errors name the input, the line and the column', () => {
+  assert.throws(() => parseYaml('a: 1\nb: [\n', 'user-data part-002'), /user-data part-002: invalid YAML at line \d+, column \d+/);
+  assert.throws(() => parseYamlMapping('- a\n- b\n', 'meta-data'), /meta-data: expected a mapping of keys to values, found a list/);
+  assert.deepEqual(parseYamlMapping('', 'empty'), {});
+});
+
+test('system config: cloud.cfg then cloud.cfg.d/*.cfg in order; a broken file is reported and skipped', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ec2-init-cfg-'));
+  try {
+    mkdirSync(join(root, 'etc/cloud/cloud.cfg.d'), { recursive: true });
+    writeFileSync(join(root, 'etc/cloud/cloud.cfg'), 'datasource_list: [Ec2]\nsystem_info:\n  default_user: {name: debian, shell: /bin/bash}\n');
+    writeFileSync(join(root, 'etc/cloud/cloud.cfg.d/50-ds.cfg'), 'datasource_list: [NoCloud, None]\n');
+    writeFileSync(join(root, 'etc/cloud/cloud.cfg.d/60-broken.cfg'), 'a: [\n');
+    writeFileSync(join(root, 'etc/cloud/cloud.cfg.d/README'), 'not a cfg: [\n');
+    const diags: Diag[] = [];
+    const cfg = readSystemConfig(new Files(root), diags);
+    assert.deepEqual(cfg.datasourceList, ['NoCloud', 'None']);
+    assert.deepEqual(cfg.defaultUser, { name: 'debian', shell: '/bin/bash' });
+    assert.equal(diags.length, 1);
+    assert.match(diags[0]!.message, /invalid YAML at line 2.*file ignored/);
+    assert.equal(diags[0]!.where, '/etc/cloud/cloud.cfg.d/60-broken.cfg');
+  } finally { rmSync(root, { recursive: true, force: true }); }
+});
+
+test('command lists: strings are shell lines, lists are quoted argv', () => {
+  assert.equal(commandsToScript('runcmd', ['echo $HOME', ['echo', "it's", 'a b', '$x']]),
+    "#!/bin/sh\necho $HOME\necho 'it'\\''s' 'a b' '$x'\n");
+  assert.throws(() => commandsToScript('runcmd', 'echo'), /runcmd: expected a list of commands/);
+  assert.throws(() => commandsToScript('runcmd', ['ok', { a: 1 }]), /entry 2 is neither a string nor a list/);
+  assert.equal(shellQuote('/usr/bin/x'), '/usr/bin/x');
+  assert.equal(shellQuote(''), "''");
+});
+
+test('status summary: exit 0 done, 1 error, 2 degraded', () => {
+  assert.deepEqual(summarize(null), { outcome: 'not started', exitCode: 0 });
+  const s = emptyStatus();
+  for (const k of ['init-local', 'init', 'modules-config', 'modules-final'] as const) {
+    Object.assign(s.v1[k] as object, { start: 1, finished: 2 });
+  }
+  assert.deepEqual(summarize(s), { outcome: 'done', exitCode: 0 });
+  (s.v1['init'] as { recoverable_errors: string[] }).recoverable_errors.push('w');
+  assert.deepEqual(summarize(s), { outcome: 'degraded', exitCode: 2 });
+  (s.v1['modules-final'] as { errors: string[] }).errors.push('e');
+  assert.deepEqual(summarize(s), { outcome: 'error', exitCode: 1 });
+});

@@ -1,0 +1,52 @@
+// Run the built executable (dist/ec2-init, never the TypeScript source)
+// against throw-away roots. Each root lives under the system temp dir and
+// gets this machine's /usr read-only in a private mount namespace
+// (with-root.sh), so chrooted scripts have a shell and coreutils.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TOP = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const AGENT = join(TOP, 'dist', 'ec2-init');
+const WITH_ROOT = join(TOP, 'test', 'helpers', 'with-root.sh');
+
+/** Why integration tests cannot run here, or null when they can. */
+export function cannotRun(): string | null {
+  if (process.getuid?.() !== 0) return 'integration tests need root (mount namespaces, chroot)';
+  if (spawnSync(AGENT, ['--version']).status !== 0) return `${AGENT} is missing: run npm run build`;
+  return null;
+}
+
+export function makeRoot(): string {
+  return mkdtempSync(join(tmpdir(), 'ec2-init-root-'));
+}
+
+export function removeRoot(root: string): void {
+  // The bind mounts lived in the agent's own namespace: only plain files remain.
+  rmSync(root, { recursive: true, force: true });
+}
+
+/** Write a NoCloud seed (meta-data and user-data) into the root. */
+export function seed(root: string, metaData: string, userData: string | Buffer | null, dir = 'nocloud'): void {
+  const seedDir = join(root, 'var/lib/cloud/seed', dir);
+  mkdirSync(seedDir, { recursive: true });
+  writeFileSync(join(seedDir, 'meta-data'), metaData);
+  if (userData !== null) writeFileSync(join(seedDir, 'user-data'), userData);
+}
+
+export function agent(root: string, args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  // env -i: the executable must not need anything from the caller's environment.
+  return spawnSync('env', ['-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), WITH_ROOT, root, AGENT, '--root', root, ...args], {
+    encoding: 'utf8',
+    // stdin from /dev/null: a socket there makes bash read ~/.bashrc (its rsh heuristic).
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+  });
+}
+
+export function writeIn(root: string, path: string, content: string, mode = 0o644): void {
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), content, { mode });
+}
