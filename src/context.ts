@@ -12,11 +12,14 @@ export class Context {
   readonly files: Files;
   readonly log: Logger;
   readonly diags: Diag[] = [];
+  /** --config FILE: a system config file on this machine, read after cloud.cfg.d. */
+  readonly configFile: string | null;
   private outputFd: number | null = null;
 
-  constructor(root: string, log: Logger) {
+  constructor(root: string, log: Logger, configFile: string | null = null) {
     this.files = new Files(root);
     this.log = log;
+    this.configFile = configFile;
   }
 
   get root(): string { return this.files.root; }

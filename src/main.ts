@@ -2,11 +2,16 @@
 // root, the log and the context, and hands over to the command.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { analyze } from './analyze.ts';
+import { clean } from './clean.ts';
 import { Context } from './context.ts';
+import { makeMimeCommand } from './devel.ts';
 import { LineLogger, type Level } from './log.ts';
 import { formatPlan, makePlan } from './plan.ts';
 import { runStage } from './stages.ts';
 import { layout } from './state/layout.ts';
+import { schemaCommand } from './schema/command.ts';
+import { lookupKey } from './state/instance-data.ts';
 import { readStatus, summarize } from './state/status.ts';
 import { formatStatus } from './status-report.ts';
 import { STAGES, type Stage } from './types.ts';
@@ -14,7 +19,7 @@ import { STAGES, type Stage } from './types.ts';
 declare const EC2_INIT_VERSION: string;
 const VERSION = typeof EC2_INIT_VERSION === 'string' ? EC2_INIT_VERSION : 'dev';
 
-const USAGE = `usage: ec2-init [--root DIR] [--log-level LEVEL] COMMAND
+const USAGE = `usage: ec2-init [--root DIR] [--config FILE] [--log-level LEVEL] COMMAND
   init --local            stage 1: local datasources, before networking
   init                    stage 2: network datasources, user-data, boothooks
   modules --mode config   stage 3
@@ -22,10 +27,17 @@ const USAGE = `usage: ec2-init [--root DIR] [--log-level LEVEL] COMMAND
   boot                    all stages in one process, in order
   plan                    print what boot would do, changing nothing
   status [--wait] [--long] [--format json]   exit 0 done, 1 error, 2 degraded
+  query [--all] [KEY]     instance data: v1.instance_id, v1.local_hostname, ds.meta_data.…
+  schema --config-file F | --system [--annotate]   validate cloud-config (exit 1 on errors)
+  analyze [show|blame]    per-stage and per-module times of the last boot
+  clean [--logs] [--seed] forget this instance: the next boot is a first boot
+  devel make-mime -a FILE:TYPE …   build multipart user-data (TYPE: cloud-config, x-shellscript, …)
   --version               print the version
 `;
 
 class UsageError extends Error {}
+/** A failure to report in one line, without a stack trace. */
+class CommandError extends Error {}
 
 interface Args {
   root: string;
@@ -37,7 +49,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string | true>();
   const words: string[] = [];
-  const withValue = new Set(['--root', '--log-level', '--mode', '--format']);
+  const withValue = new Set(['--root', '--log-level', '--mode', '--format', '--config-file', '--config']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!a.startsWith('--')) { words.push(a); continue; }
@@ -49,7 +61,9 @@ function parseArgs(argv: string[]): Args {
     } else flags.set(name, true);
   }
   if (flags.has('--version')) return { root: '/', level: 'info', command: 'version', flags };
-  if (words.length !== 1) throw new UsageError(words.length ? `unexpected arguments: ${words.slice(1).join(' ')}` : 'no command given');
+  if (words.length === 0) throw new UsageError('no command given');
+  if (words.length > (words[0] === 'query' || words[0] === 'analyze' ? 2 : 1)) throw new UsageError(`unexpected arguments: ${words.slice(1).join(' ')}`);
+  if (words[1] !== undefined) flags.set('key', words[1]);
   const level = (flags.get('--log-level') ?? 'info') as Level;
   if (!['debug', 'info', 'warning', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warning or error`);
   const root = resolve(String(flags.get('--root') ?? '/'));
@@ -83,11 +97,25 @@ function disabledBy(args: Args, ctx: Context): string | null {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // devel subcommands have their own short flags: handled before the general parser
+  // (after the global options, which they do not use).
+  let at = 0;
+  while (argv[at] === '--root' || argv[at] === '--log-level' || argv[at] === '--config') at += 2;
+  if (argv[at] === 'devel') {
+    if (argv[at + 1] !== 'make-mime') throw new UsageError(`devel: unknown subcommand '${argv[at + 1] ?? ''}' (known: make-mime)`);
+    try {
+      process.stdout.write(makeMimeCommand(argv.slice(at + 2)));
+    } catch (e) {
+      throw new CommandError((e as Error).message);
+    }
+    return 0;
+  }
   const args = parseArgs(argv);
   if (args.command === 'version') { process.stdout.write(`ec2-init ${VERSION}\n`); return 0; }
   if (args.command === 'help') { process.stdout.write(USAGE); return 0; }
   const log = new LineLogger(args.level);
-  const ctx = new Context(args.root, log);
+  const config = args.flags.get('--config');
+  const ctx = new Context(args.root, log, typeof config === 'string' ? resolve(config) : null);
   const stages = stagesOf(args);
   if (stages.length > 0) {
     const logPath = ctx.files.real(layout.log);
@@ -122,15 +150,57 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(formatStatus(status, args.flags.get('--format') === 'json', args.flags.has('--long')));
       return summarize(status).exitCode;
     }
+    case 'query': return query(ctx, args);
+    case 'analyze': {
+      const what = String(args.flags.get('key') ?? 'show');
+      if (what !== 'show' && what !== 'blame') throw new UsageError('analyze takes show or blame');
+      process.stdout.write(analyze(ctx.files, what));
+      return 0;
+    }
+    case 'clean': {
+      for (const path of clean(ctx.files, { logs: args.flags.has('--logs'), seed: args.flags.has('--seed') })) {
+        process.stdout.write(`removed ${path}\n`);
+      }
+      return 0;
+    }
+    case 'schema': {
+      try {
+        return await schemaCommand(ctx.files, args.flags, (s) => process.stdout.write(s));
+      } catch (e) {
+        throw new CommandError((e as Error).message);
+      }
+    }
     default:
       throw new UsageError(`unknown command '${args.command}'`);
   }
+}
+
+/** `query`: root reads the sensitive file; anyone else the redacted one. */
+function query(ctx: Context, args: Args): number {
+  const sensitive = process.getuid?.() === 0;
+  const path = `${layout.runDir}/instance-data${sensitive ? '-sensitive' : ''}.json`;
+  const text = ctx.files.readIfExists(path);
+  if (text === null) throw new CommandError(`${path} not found: no datasource has been found on this boot yet (run ec2-init init first)`);
+  const data = JSON.parse(text.toString()) as unknown;
+  const key = args.flags.get('key');
+  if (args.flags.has('--all') || key === undefined) {
+    if (!args.flags.has('--all')) throw new UsageError('query needs a KEY (e.g. v1.instance_id) or --all');
+    process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+    return 0;
+  }
+  const value = lookupKey(data, String(key));
+  if (value === undefined) throw new CommandError(`query: no key '${key}' in the instance data (see ec2-init query --all)`);
+  process.stdout.write(typeof value === 'string' ? `${value}\n` : JSON.stringify(value, null, 2) + '\n');
+  return 0;
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
   if (e instanceof UsageError) {
     process.stderr.write(`ec2-init: ${e.message}\n\n${USAGE}`);
     process.exitCode = 64;
+  } else if (e instanceof CommandError) {
+    process.stderr.write(`ec2-init: ${e.message}\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`ec2-init: ${(e as Error).stack ?? String(e)}\n`);
     process.exitCode = 1;

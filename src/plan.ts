@@ -2,7 +2,7 @@
 // to, the modules of each stage with their frequency and whether they would
 // run — computed from the same pieces boot uses, changing nothing.
 import type { Context } from './context.ts';
-import { readSystemConfig } from './config/system.ts';
+import { readSystemConfig, withSystemConfig } from './config/system.ts';
 import { describePart, mergeCloudConfig } from './handlers/index.ts';
 import { MODULES } from './modules/index.ts';
 import { searchSources } from './sources/search.ts';
@@ -10,7 +10,6 @@ import { layout, safeInstanceId } from './state/layout.ts';
 import { skipReason } from './stages.ts';
 import { STAGES, type Frequency } from './types.ts';
 import { expandUserData } from './userdata/expand.ts';
-import { mergeConfig } from './userdata/merge.ts';
 
 export interface PlanLine {
   stage: string;
@@ -23,8 +22,8 @@ export interface PlanLine {
 
 export async function makePlan(ctx: Context): Promise<PlanLine[]> {
   const lines: PlanLine[] = [];
-  const system = readSystemConfig(ctx.files, ctx.diags);
-  const found = await searchSources(ctx, system.datasourceList, false) ?? await searchSources(ctx, system.datasourceList, true);
+  const system = readSystemConfig(ctx.files, ctx.diags, ctx.configFile);
+  const found = await searchSources(ctx, system.raw, system.datasourceList, false) ?? await searchSources(ctx, system.raw, system.datasourceList, true);
   if (!found) {
     lines.push({ stage: 'init', kind: 'datasource', name: 'none', run: false, detail: `no datasource found (searched ${system.datasourceList.join(', ')})` });
     return addProblems(ctx, lines);
@@ -41,8 +40,8 @@ export async function makePlan(ctx: Context): Promise<PlanLine[]> {
     const a = describePart(part, id);
     lines.push({ stage: 'init', kind: 'part', name: `${a.part} (${a.type})`, run: !a.action.startsWith('ignore'), detail: a.action });
   }
-  const userConfig = mergeCloudConfig(parts, (where, message) => ctx.diags.push({ level: 'error', where, message }));
-  const config = mergeConfig(system.raw, userConfig);
+  const userConfig = mergeCloudConfig(parts, (level, where, message) => ctx.diags.push({ level, where, message }));
+  const config = withSystemConfig(system, userConfig);
   for (const stage of STAGES) {
     for (const module of MODULES.filter((m) => m.stage === stage)) {
       const skip = skipReason(ctx, id, module, config);
@@ -54,7 +53,7 @@ export async function makePlan(ctx: Context): Promise<PlanLine[]> {
         if (config['runcmd'] !== undefined) scripts.push('runcmd');
         detail = scripts.length ? scripts.map((s) => `run ${layout.scripts(id)}/${s}`).join('; ') : 'no scripts';
       } else {
-        detail = module.describe({ ctx, instanceId: id, config, where: `module ${module.name}` }).join('; ') || 'nothing to do';
+        detail = module.describe({ ctx, instanceId: id, source: found, config, where: `module ${module.name}` }).join('; ') || 'nothing to do';
       }
       lines.push({ stage, kind: 'module', name: module.name, frequency: module.frequency, run: skip === null, detail });
     }

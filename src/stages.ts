@@ -2,7 +2,7 @@
 // starts them at different points of the boot); `boot` runs them in order in
 // one process. What one stage hands to the next lives on disk (DESIGN.md §4).
 import type { Context } from './context.ts';
-import { readSystemConfig, type SystemConfig } from './config/system.ts';
+import { readSystemConfig, withSystemConfig, type SystemConfig } from './config/system.ts';
 import { parseYamlMapping, toYaml } from './config/yaml.ts';
 import { handleParts, mergeCloudConfig } from './handlers/index.ts';
 import { MODULES } from './modules/index.ts';
@@ -10,12 +10,13 @@ import type { Module } from './modules/module.ts';
 import { searchSources } from './sources/search.ts';
 import { failpoint } from './state/failpoint.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
+import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
 import { alreadyDone, markDone } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Stage } from './types.ts';
 import { expandUserData } from './userdata/expand.ts';
-import { mergeConfig, type Config } from './userdata/merge.ts';
+import type { Config } from './userdata/merge.ts';
 
 export async function runStage(ctx: Context, stage: Stage): Promise<void> {
   const foundThisBoot = stage !== 'init-local' && readStatus(ctx)?.v1.datasource != null;
@@ -23,7 +24,7 @@ export async function runStage(ctx: Context, stage: Stage): Promise<void> {
   const started = performance.now();
   ctx.log.info(`stage ${stage}: start`);
   ctx.diags.length = 0;
-  const system = readSystemConfig(ctx.files, ctx.diags);
+  const system = readSystemConfig(ctx.files, ctx.diags, ctx.configFile);
   let instance: Instance | null = null;
   try {
     switch (stage) {
@@ -40,9 +41,12 @@ export async function runStage(ctx: Context, stage: Stage): Promise<void> {
 }
 
 async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'all'): Promise<Instance | null> {
-  let found = await searchSources(ctx, system.datasourceList, false);
-  if (!found && where === 'all') found = await searchSources(ctx, system.datasourceList, true);
-  return found ? adoptInstance(ctx, found) : null;
+  let found = await searchSources(ctx, system.raw, system.datasourceList, false);
+  if (!found && where === 'all') found = await searchSources(ctx, system.raw, system.datasourceList, true);
+  if (!found) return null;
+  const instance = adoptInstance(ctx, found);
+  writeInstanceData(ctx, found);
+  return instance;
 }
 
 /** Stage init: the source (unless init-local found it), then user-data, then the init modules. */
@@ -56,12 +60,12 @@ async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: bool
   const { parts, expanded, diags } = await expandUserData(raw);
   for (const d of diags) ctx.report(d.level, d.where, d.message);
   ctx.files.write(layout.userDataTxt, expanded, { mode: 0o600 });
-  const userConfig = mergeCloudConfig(parts, (where, message) => ctx.report('error', where, message));
+  const userConfig = mergeCloudConfig(parts, (level, where, message) => ctx.report(level, where, message));
   ctx.files.write(layout.userConfig, `#cloud-config\n${toYaml(userConfig)}`, { mode: 0o600 });
   failpoint('after-user-config');
   ctx.log.info(`user-data: ${raw.length} bytes, ${parts.length} part(s): ${parts.map((p) => `${p.filename} (${p.type})`).join(', ') || 'none'}`);
   await handleParts(ctx, instance.id, parts);
-  await runModules(ctx, instance.id, 'init', mergeConfig(system.raw, userConfig));
+  await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig));
   return instance;
 }
 
@@ -73,7 +77,7 @@ async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): P
     return null;
   }
   const text = ctx.files.readIfExists(layout.userConfig)?.toString() ?? '';
-  await runModules(ctx, instance.id, stage, mergeConfig(system.raw, parseYamlMapping(text, layout.userConfig)));
+  await runModules(ctx, instance, stage, withSystemConfig(system, parseYamlMapping(text, layout.userConfig)));
   if (stage === 'final') {
     ctx.files.write(layout.bootFinished(instance.id), `${new Date().toISOString()}\n`, { mode: 0o644 });
   }
@@ -91,7 +95,8 @@ export function skipReason(ctx: Context, instanceId: string, module: Module, con
   return null;
 }
 
-async function runModules(ctx: Context, instanceId: string, stage: Stage, config: Config): Promise<void> {
+async function runModules(ctx: Context, instance: Instance, stage: Stage, config: Config): Promise<void> {
+  const instanceId = instance.id;
   for (const module of MODULES.filter((m) => m.stage === stage)) {
     const skip = skipReason(ctx, instanceId, module, config);
     if (skip) { ctx.log.debug(`module ${module.name}: skipped: ${skip}`); continue; }
@@ -99,7 +104,7 @@ async function runModules(ctx: Context, instanceId: string, stage: Stage, config
     const started = performance.now();
     const before = ctx.diags.filter((d) => d.level === 'error').length;
     try {
-      await module.run({ ctx, instanceId, config, where });
+      await module.run({ ctx, instanceId, source: instance.source, config, where });
     } catch (e) {
       ctx.report('error', where, (e as Error).message);
     }

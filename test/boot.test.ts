@@ -103,7 +103,7 @@ describe('boot from a NoCloud seed', { skip: skip ?? false }, () => {
     seed(root, META, '#cloud-config\nruncmd:\n  - echo ok\n  bad: [\n');
     const r = agent(root, ['boot']);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /user-data part-001.*invalid YAML at line \d+, column \d+/);
+    assert.match(r.stderr, /user-data part-001 .*invalid cloud-config at line 4, column \d+: invalid YAML/);
   });
 
   test('gzipped user-data is undone transparently', () => {
@@ -230,12 +230,56 @@ describe('boot from a NoCloud seed', { skip: skip ?? false }, () => {
     assert.match(r.stderr, /no datasource found \(searched None\)/);
     assert.ok(!existsSync(join(root, 'ran')));
 
+    // --config: the operator's file on this machine, read last.
+    const viaFlag = newRoot();
+    seed(viaFlag, META, '#!/bin/sh\ntouch /ran\n');
+    writeIn(viaFlag, 'outside/extra.cfg', 'datasource_list: [None]\n');
+    const r2 = agent(viaFlag, ['--config', join(viaFlag, 'outside/extra.cfg'), 'boot']);
+    assert.equal(r2.status, 2);
+    assert.match(r2.stderr, /no datasource found \(searched None\)/);
+
     const off = newRoot();
     seed(off, META, '#!/bin/sh\ntouch /ran\n');
     writeIn(off, 'etc/cloud/ec2-init.disabled', '');
     assert.equal(agent(off, ['boot']).status, 0);
     assert.ok(!existsSync(join(off, 'ran')));
     assert.ok(!existsSync(join(off, 'var/lib/cloud/data')));
+  });
+
+  test('analyze shows each stage and module time; clean makes the next boot a first boot', () => {
+    const root = newRoot();
+    seed(root, META, '#cloud-config\nruncmd: ["echo r >> /r"]\nwrite_files: [{path: /w, content: w}]\n');
+    assert.equal(agent(root, ['boot']).status, 0);
+    const show = agent(root, ['analyze', 'show']).stdout;
+    assert.match(show, /^stage init-local: [\d.]+ ms\n/);
+    assert.match(show, /stage init: [\d.]+ ms\n {2}write_files: [\d.]+ ms\n/);
+    const blame = agent(root, ['analyze', 'blame']).stdout.trim().split('\n');
+    assert.ok(blame.length >= 3);
+    const times = blame.map((l) => Number(/^ *([\d.]+) ms/.exec(l)![1]));
+    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'slowest first');
+    const cleaned = agent(root, ['clean', '--logs']);
+    assert.equal(cleaned.status, 0);
+    assert.ok(!existsSync(join(root, 'var/lib/cloud/instance')));
+    assert.ok(!existsSync(join(root, 'var/log/ec2-init.log')));
+    assert.ok(existsSync(join(root, 'var/lib/cloud/seed/nocloud/meta-data')), 'the seed is kept');
+    assert.equal(agent(root, ['boot']).status, 0);
+    assert.equal(read(root, 'r'), 'r\nr\n');
+  });
+
+  test('devel make-mime builds multipart user-data that boots', () => {
+    const root = newRoot();
+    writeIn(root, 'in/a.sh', '#!/bin/sh\necho mime > /mime-ran\n');
+    writeIn(root, 'in/b.yaml', '#cloud-config\nwrite_files: [{path: /mime-file, content: m}]\n');
+    const mime = agent(root, ['devel', 'make-mime', '-a', join(root, 'in/a.sh') + ':x-shellscript', '-a', join(root, 'in/b.yaml') + ':cloud-config']);
+    assert.equal(mime.status, 0, mime.stderr);
+    assert.match(mime.stdout, /^Content-Type: multipart\/mixed; boundary=/);
+    seed(root, META, mime.stdout);
+    assert.equal(agent(root, ['boot']).status, 0);
+    assert.equal(read(root, 'mime-ran'), 'mime\n');
+    assert.equal(read(root, 'mime-file'), 'm');
+    const bad = agent(root, ['devel', 'make-mime', '-a', 'nocolon']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /needs FILE:TYPE/);
   });
 
   test('--version and usage errors', () => {

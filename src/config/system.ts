@@ -1,9 +1,10 @@
 // System configuration: /etc/cloud/cloud.cfg, then /etc/cloud/cloud.cfg.d/*.cfg
 // in name order, merged (later files win), as cloud-init reads them, so an
 // image built for cloud-init needs no new configuration.
+import { readFileSync } from 'node:fs';
 import type { Files } from '../host/files.ts';
 import type { Diag } from '../types.ts';
-import { mergeConfig, type Config } from '../userdata/merge.ts';
+import { mergeManyDicts, type Config } from '../userdata/merge.ts';
 import { parseYamlMapping } from './yaml.ts';
 
 export interface DefaultUser {
@@ -24,23 +25,39 @@ export interface SystemConfig {
 
 export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'Ec2'];
 
-export function readSystemConfig(files: Files, diags: Diag[]): SystemConfig {
+/** `extraFile` (--config) is a path on this machine, not under the root: the operator's own file. */
+export function readSystemConfig(files: Files, diags: Diag[], extraFile: string | null = null): SystemConfig {
   const paths = ['/etc/cloud/cloud.cfg', ...files.list('/etc/cloud/cloud.cfg.d')
     .filter((n) => n.endsWith('.cfg')).map((n) => `/etc/cloud/cloud.cfg.d/${n}`)];
-  let raw: Config = {};
-  for (const path of paths) {
-    const text = files.readIfExists(path);
-    if (text === null) continue;
+  const docs: Config[] = [];
+  const read = (path: string) => (path === extraFile ? readFileIfExists(path) : files.readIfExists(path));
+  for (const path of extraFile ? [...paths, extraFile] : paths) {
+    const text = read(path);
+    if (text === null) {
+      if (path === extraFile) diags.push({ level: 'error', where: `--config ${path}`, message: 'no such file' });
+      continue;
+    }
     try {
-      raw = mergeConfig(raw, parseYamlMapping(text.toString(), path));
+      docs.push(parseYamlMapping(text.toString(), path));
     } catch (e) {
       // A broken file is reported and skipped; the others still apply.
       diags.push({ level: 'warning', where: path, message: `${(e as Error).message} (file ignored; fix it and run again)` });
     }
   }
+  // As cloud-init merges them: later files win, nested mappings merge key by key.
+  const raw = mergeManyDicts(docs, true);
   const list = raw['datasource_list'];
   const datasourceList = Array.isArray(list) && list.every((s) => typeof s === 'string') ? list as string[] : DEFAULT_DATASOURCES;
   const systemInfo = (raw['system_info'] ?? {}) as Config;
   const du = (systemInfo['default_user'] ?? raw['default_user'] ?? null) as DefaultUser | null;
   return { datasourceList, defaultUser: du && typeof du.name === 'string' ? du : null, raw };
+}
+
+function readFileIfExists(path: string): Buffer | null {
+  try { return readFileSync(path); } catch { return null; }
+}
+
+/** The config modules see: the user's cloud-config over the system config, merged key by key (cloud-init's mergemanydict). */
+export function withSystemConfig(system: SystemConfig, user: Config): Config {
+  return mergeManyDicts([user, system.raw]);
 }

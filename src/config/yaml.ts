@@ -1,6 +1,7 @@
 // YAML read the way cloud-init's PyYAML reads it: YAML 1.1, so yes/no/on/off
 // are booleans. Errors carry line and column so a user can find them.
 import { parseDocument } from 'yaml';
+import { PYYAML_OPTIONS } from '../userdata/yaml.ts';
 
 export class YamlError extends Error {
   readonly line: number;
@@ -14,13 +15,13 @@ export class YamlError extends Error {
 
 /** Parse one YAML document; `where` names the input in error messages. */
 export function parseYaml(text: string, where: string): unknown {
-  const doc = parseDocument(text, { version: '1.1', prettyErrors: true, uniqueKeys: false });
+  const doc = parseDocument(text, PYYAML_OPTIONS);
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0] ?? { line: 0, col: 0 };
     throw new YamlError(where, pos.line, pos.col, err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
   }
-  return doc.toJS({ maxAliasCount: 1000 });
+  return doc.toJS(PYYAML_OPTIONS);
 }
 
 /** Parse YAML that must be a mapping (or empty); anything else is an error naming `where`. */

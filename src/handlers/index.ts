@@ -2,11 +2,12 @@
 // scripts for the final stage, run boothooks at once, merge cloud-config.
 // A part that fails is reported with its name; the other parts go on.
 import type { Context } from '../context.ts';
-import { parseYamlMapping } from '../config/yaml.ts';
+import { MODULES } from '../modules/index.ts';
+import { checkCloudConfigText, formatProblem } from '../schema/validate.ts';
 import { layout } from '../state/layout.ts';
 import { alreadyDone, markDone } from '../state/semaphore.ts';
-import type { Part } from '../types.ts';
-import { mergeConfig, type Config } from '../userdata/merge.ts';
+import type { Diag, Part } from '../types.ts';
+import { tryMergeConfig, type Config } from '../userdata/merge.ts';
 import { runBoothook } from './boothook.ts';
 
 /** The action a part leads to, for `plan` and for the log. */
@@ -21,6 +22,11 @@ const SCRIPT_DIRS: Record<string, string> = {
   'text/x-shellscript-per-instance': layout.userScriptsDir('per-instance'),
   'text/x-shellscript-per-once': layout.userScriptsDir('per-once'),
 };
+
+/** cloud-init's internal name for "no recognized first line" is shown as what the user sent: text/plain. */
+function shownType(type: string): string {
+  return type === 'text/x-not-multipart' ? 'text/plain' : type;
+}
 
 /** What handling `part` would do (no effect). */
 export function describePart(part: Part, instanceId: string): PartAction {
@@ -37,24 +43,32 @@ export function describePart(part: Part, instanceId: string): PartAction {
       return { ...base, action: `write /etc/init/${part.filename.replace(/\.conf$/, '')}.conf (per-instance)` };
     default:
       if (SCRIPT_DIRS[part.type]) return { ...base, action: `save to ${SCRIPT_DIRS[part.type]}/${part.filename}` };
-      return { ...base, action: `ignore: unknown user-data format '${part.type}'` };
+      return { ...base, action: `ignore: unknown user-data format '${shownType(part.type)}'` };
   }
 }
 
 /**
- * The cloud-config parts merged in order (no effect). A part that does not
- * parse is reported through `report` with its name, line and column, and
- * left out; the others still merge.
+ * The cloud-config parts merged in order (no effect). Each part is checked
+ * against the modules' schemas; a part that does not parse is reported as
+ * an error with its line and column and left out (the others still merge);
+ * schema problems are reported as warnings and the part still applies, as
+ * in cloud-init — loudly, never in silence.
  */
-export function mergeCloudConfig(parts: Part[], report: (where: string, message: string) => void): Config {
+export function mergeCloudConfig(parts: Part[], report: (level: Diag['level'], where: string, message: string) => void): Config {
   let config: Config = {};
   for (const part of parts) {
     if (part.type !== 'text/cloud-config') continue;
-    try {
-      config = mergeConfig(config, parseYamlMapping(part.body.toString(), `user-data ${part.filename}`), part.headers['merge-type']);
-    } catch (e) {
-      report(`user-data ${part.filename} (${part.type})`, `${(e as Error).message}; this part was skipped`);
+    const where = `user-data ${part.filename} (${part.type})`;
+    const { config: value, problems } = checkCloudConfigText(part.body.toString(), MODULES);
+    const fatal = problems.find((p) => p.path === '' && p.level === 'error');
+    if (fatal) {
+      report('error', where, `invalid cloud-config at ${formatProblem(fatal)}; this part was skipped`);
+      continue;
     }
+    for (const p of problems) report('warning', where, `invalid cloud-config at ${formatProblem(p)}`);
+    const merged = tryMergeConfig(config, value, part.headers['merge-type']);
+    if (merged.error !== undefined) report('error', where, `not merged: ${merged.error}`);
+    config = merged.config;
   }
   return config;
 }
@@ -81,7 +95,7 @@ export async function handleParts(ctx: Context, instanceId: string, parts: Part[
           if (SCRIPT_DIRS[part.type]) {
             ctx.files.write(`${SCRIPT_DIRS[part.type]}/${part.filename}`, part.body, { mode: 0o700 });
           } else {
-            ctx.report('warning', where, `ignored: unknown user-data format '${part.type}' (a part must start with #!, #cloud-config, #include, #cloud-boothook, … or be a MIME part of a known type)`);
+            ctx.report('warning', where, `ignored: unknown user-data format '${shownType(part.type)}' (a part must start with #!, #cloud-config, #include, #cloud-boothook, … or be a MIME part of a known type)`);
           }
       }
     } catch (e) {

@@ -1,16 +1,38 @@
 // Every module, in the order each stage runs them (cloud-init's
 // cloud_init_modules / cloud_config_modules / cloud_final_modules).
 import { bootcmd } from './bootcmd.ts';
+import { caCerts } from './ca_certs.ts';
+import { updateEtcHosts } from './etc_hosts.ts';
+import { finalMessage } from './final_message.ts';
+import { setHostname, updateHostname } from './hostname.ts';
+import { locale } from './locale.ts';
 import type { Module } from './module.ts';
+import { ntp } from './ntp.ts';
+import { phoneHome } from './phone_home.ts';
+import { powerState } from './power_state.ts';
 import { runcmd } from './runcmd.ts';
 import { scriptsPerBoot, scriptsPerInstance, scriptsPerOnce, scriptsUser } from './scripts.ts';
+import { setPasswords } from './set_passwords.ts';
+import { ssh } from './ssh.ts';
+import { timezone } from './timezone.ts';
+import { usersGroups } from './users_groups.ts';
 import { writeFiles, writeFilesDeferred } from './write_files.ts';
 
 export const MODULES: readonly Module[] = [
   // stage init
   bootcmd,
   writeFiles,
+  setHostname,
+  updateHostname,
+  updateEtcHosts,
+  caCerts,
+  usersGroups,
+  ssh,
+  setPasswords,
   // stage config
+  locale,
+  ntp,
+  timezone,
   runcmd,
   // stage final: deferred files first, so the user's scripts can use them
   writeFilesDeferred,
@@ -18,4 +40,7 @@ export const MODULES: readonly Module[] = [
   scriptsPerBoot,
   scriptsPerInstance,
   scriptsUser,
+  phoneHome,
+  finalMessage,
+  powerState,
 ];

@@ -2,12 +2,38 @@
 // beside its code, as in cloud-init. A module owns the keys it names and runs
 // only when the merged config has one of them (or when it has no keys).
 import type { Context } from '../context.ts';
+import type { SavedSource } from '../state/instance.ts';
 import type { Config } from '../userdata/merge.ts';
 import type { Frequency, Stage } from '../types.ts';
+
+/**
+ * The JSON Schema subset module schemas use (cloud-init's keys and types).
+ * `deprecated` says why and what to use instead.
+ */
+export interface Schema {
+  type?: SchemaType | SchemaType[];
+  properties?: Record<string, Schema>;
+  additionalProperties?: boolean | Schema;
+  patternProperties?: Record<string, Schema>;
+  items?: Schema;
+  enum?: unknown[];
+  oneOf?: Schema[];
+  anyOf?: Schema[];
+  required?: string[];
+  minItems?: number;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  deprecated?: string;
+  description?: string;
+}
+export type SchemaType = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'null';
 
 export interface ModuleRun {
   ctx: Context;
   instanceId: string;
+  /** What the datasource found (hostname, public keys, meta-data). */
+  source: SavedSource;
   /** System config merged with the user's cloud-config (the user's wins). */
   config: Config;
   /** 'module write_files': the prefix of every problem this module reports. */
@@ -20,6 +46,8 @@ export interface Module {
   frequency: Frequency;
   /** Top-level keys the module owns; empty = it always runs (e.g. scripts_user). */
   keys: string[];
+  /** The schema of each key it owns (used by `schema` and at boot to report bad config). */
+  schema?: Record<string, Schema>;
   /** The module keeps a semaphore per item itself (scripts), so the runner keeps none for it. */
   ownSemaphores?: boolean;
   /** One line per action it would take, for `plan`; must change nothing. */
@@ -51,3 +79,9 @@ export function commandsToScript(where: string, value: unknown): string {
 export function count(value: unknown): string {
   return Array.isArray(value) ? String(value.length) : '?';
 }
+
+/** cloud-init's command list: each entry a shell line or an argv list. */
+export const COMMAND_LIST: Schema = {
+  type: 'array',
+  items: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+};

@@ -4,7 +4,7 @@
 // Each entry fails alone: a bad one is reported with its index and path.
 import { gunzipSync } from 'node:zlib';
 import { resolveOwner } from '../host/accounts.ts';
-import type { Module, ModuleRun } from './module.ts';
+import type { Module, ModuleRun, Schema } from './module.ts';
 
 interface Entry {
   path: string;
@@ -15,6 +15,25 @@ interface Entry {
 }
 
 const DEFAULT_MODE = 0o644;
+
+const SCHEMA: Schema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['path'],
+    additionalProperties: false,
+    properties: {
+      path: { type: 'string' },
+      content: { type: 'string' },
+      source: { type: 'object', description: 'fetching content from a URL is not supported yet' },
+      owner: { type: 'string' },
+      permissions: { type: ['string', 'integer'] },
+      encoding: { enum: ['gz', 'gzip', 'gz+base64', 'gzip+base64', 'gz+b64', 'gzip+b64', 'b64', 'base64', 'text/plain'] },
+      append: { type: 'boolean' },
+      defer: { type: 'boolean' },
+    },
+  },
+};
 
 /** cloud-init's encodings and their aliases → what to undo, in order. */
 function decodeContent(content: string, encoding: string): Buffer {
@@ -44,10 +63,13 @@ function parseEntry(raw: unknown): Entry {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('expected a mapping with at least a path');
   const e = raw as Record<string, unknown>;
   if (typeof e['path'] !== 'string' || !e['path'].startsWith('/')) throw new Error(`'path' must be an absolute path, found ${JSON.stringify(e['path'])}`);
-  const content = e['content'] === undefined || e['content'] === null ? '' : String(e['content']);
+  const given = e['content'];
+  // YAML !!binary content arrives as bytes and is written as it is.
+  const content = given instanceof Uint8Array ? Buffer.from(given)
+    : decodeContent(given === undefined || given === null ? '' : String(given), typeof e['encoding'] === 'string' ? e['encoding'] : '');
   return {
     path: e['path'],
-    content: decodeContent(content, typeof e['encoding'] === 'string' ? e['encoding'] : ''),
+    content,
     mode: parseMode(e['permissions']),
     owner: typeof e['owner'] === 'string' ? e['owner'] : 'root:root',
     append: e['append'] === true,
@@ -92,6 +114,7 @@ export const writeFiles: Module = {
   stage: 'init',
   frequency: 'per-instance',
   keys: ['write_files'],
+  schema: { write_files: SCHEMA },
   describe: describe(false),
   run: writeAll(false),
 };

@@ -1,37 +1,116 @@
-// NoCloud: a seed directory on the root's own disk,
-// /var/lib/cloud/seed/nocloud (or nocloud-net), holding meta-data (YAML:
-// instance-id, local-hostname), user-data and optionally vendor-data.
-// (cidata volumes and the ds=nocloud kernel argument: issue 4.)
+// NoCloud: meta-data (YAML: instance-id, local-hostname), user-data,
+// vendor-data, network-config from, in order:
+//  1. the kernel command line: ds=nocloud;s=URL/ (file:// or http://),
+//     with h=HOSTNAME and i=INSTANCE-ID overrides;
+//  2. a seed directory /var/lib/cloud/seed/nocloud or nocloud-net;
+//  3. a volume labelled cidata or CIDATA (iso9660 or vfat, read in
+//     userspace, never mounted).
+// A `seedfrom` key in meta-data points at the rest of the seed.
 import { parseYamlMapping } from '../config/yaml.ts';
 import type { Files } from '../host/files.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
+import { remaining, request } from './http.ts';
+import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
-export function readNoCloud(files: Files): SourceData | null {
+type Reader = (name: string) => Promise<Buffer | null>;
+
+/** The `ds=nocloud…` argument of a kernel command line, parsed; null when absent. */
+export function parseNoCloudCmdline(cmdline: string): { seedfrom?: string; hostname?: string; instanceId?: string } | null {
+  const arg = cmdline.split(/\s+/).find((w) => /^ds=nocloud(-net)?(;|$)/.test(w));
+  if (!arg) return null;
+  const out: { seedfrom?: string; hostname?: string; instanceId?: string } = {};
+  for (const kv of arg.split(';').slice(1)) {
+    const [k, v = ''] = kv.split(/=(.*)/s, 2) as [string, string | undefined];
+    if (k === 's' || k === 'seedfrom') out.seedfrom = v;
+    else if (k === 'h' || k === 'local-hostname') out.hostname = v;
+    else if (k === 'i' || k === 'instance-id') out.instanceId = v;
+  }
+  return out;
+}
+
+/** A reader of seed files under a URL: file:// (inside the root) or http(s)://. */
+function urlReader(files: Files, base: string, deadline: number): Reader {
+  const prefix = base.endsWith('/') ? base : `${base}/`;
+  if (prefix.startsWith('file://')) return async (name) => files.readIfExists(`${prefix.slice('file://'.length)}${name}`);
+  if (prefix.startsWith('/')) return async (name) => files.readIfExists(`${prefix}${name}`);
+  if (/^https?:\/\//.test(prefix)) {
+    return async (name) => {
+      const r = await request(`${prefix}${name}`, { timeoutMs: Math.min(5000, remaining(deadline)), deadline });
+      if (r.status === 404) return null;
+      if (r.status !== 200) throw new Error(`${prefix}${name}: HTTP ${r.status}`);
+      return r.body;
+    };
+  }
+  throw new Error(`seedfrom ${base}: unsupported URL (use file://, http:// or https://)`);
+}
+
+async function fromReader(files: Files, read: Reader, where: string, deadline: number, overrides: { hostname?: string; instanceId?: string } = {}): Promise<SourceData | null> {
+  const metaText = await read('meta-data');
+  if (metaText === null) return null;
+  let metaData = parseYamlMapping(metaText.toString(), `${where}/meta-data`);
+  let userData = await read('user-data');
+  let vendorData = await read('vendor-data');
+  const networkConfig = await read('network-config');
+  const seedfrom = metaData['seedfrom'];
+  if (typeof seedfrom === 'string' && seedfrom !== '') {
+    // The seed names where the rest lives; what it has there wins.
+    const more = urlReader(files, seedfrom, deadline);
+    const moreMeta = await more('meta-data');
+    if (moreMeta) metaData = { ...metaData, ...parseYamlMapping(moreMeta.toString(), `${seedfrom}meta-data`) };
+    userData = (await more('user-data')) ?? userData;
+    vendorData = (await more('vendor-data')) ?? vendorData;
+  }
+  if (overrides.instanceId) metaData['instance-id'] = overrides.instanceId;
+  if (overrides.hostname) metaData['local-hostname'] = overrides.hostname;
+  const instanceId = metaData['instance-id'] ?? metaData['instance_id'];
+  if (typeof instanceId !== 'string' && typeof instanceId !== 'number') {
+    throw new Error(`${where}/meta-data: no instance-id (add a line such as 'instance-id: iid-local01')`);
+  }
+  const hostname = metaData['local-hostname'] ?? metaData['hostname'];
+  const cache: Record<string, Buffer> = { 'meta-data': metaText };
+  if (networkConfig) cache['network-config'] = networkConfig;
+  return {
+    name: 'NoCloud',
+    provider: 'nocloud',
+    instanceId: String(instanceId),
+    localHostname: typeof hostname === 'string' ? hostname : undefined,
+    metaData,
+    userData,
+    vendorData,
+    publicKeys: publicKeysOf(metaData['public-keys']),
+    cloudName: 'nocloud',
+    platform: 'nocloud',
+    cache,
+  };
+}
+
+function publicKeysOf(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return value.split('\n').filter((k) => k.trim() !== '');
+  if (Array.isArray(value)) return value.map(String);
+  return undefined;
+}
+
+/** The kernel command line of the system being booted (under --root: <root>/proc/cmdline, normally absent). */
+export function kernelCmdline(files: Files): string {
+  return files.readIfExists('/proc/cmdline')?.toString() ?? '';
+}
+
+export async function readNoCloud(files: Files, deadline: number): Promise<SourceData | null> {
+  const cmd = parseNoCloudCmdline(kernelCmdline(files));
+  if (cmd?.seedfrom) {
+    const found = await fromReader(files, urlReader(files, cmd.seedfrom, deadline), cmd.seedfrom, deadline, cmd);
+    if (found) return found;
+  }
   for (const seed of ['nocloud', 'nocloud-net']) {
     const dir = layout.seedDir(seed);
-    const metaText = files.readIfExists(`${dir}/meta-data`);
-    if (metaText === null) continue;
-    const metaData = parseYamlMapping(metaText.toString(), `${dir}/meta-data`);
-    const instanceId = metaData['instance-id'] ?? metaData['instance_id'];
-    if (typeof instanceId !== 'string' && typeof instanceId !== 'number') {
-      throw new Error(`${dir}/meta-data: no instance-id (add a line such as 'instance-id: iid-local01')`);
-    }
-    const hostname = metaData['local-hostname'] ?? metaData['hostname'];
-    const userData = files.readIfExists(`${dir}/user-data`);
-    const vendorData = files.readIfExists(`${dir}/vendor-data`);
-    return {
-      name: 'NoCloud',
-      provider: 'nocloud',
-      instanceId: String(instanceId),
-      localHostname: typeof hostname === 'string' ? hostname : undefined,
-      metaData,
-      userData,
-      vendorData,
-      cloudName: 'nocloud',
-      platform: 'nocloud',
-      cache: { 'meta-data': metaText },
-    };
+    const found = await fromReader(files, async (name) => files.readIfExists(`${dir}/${name}`), dir, deadline, cmd ?? {});
+    if (found) return found;
+  }
+  const device = findVolumeByLabel((p) => files.real(p), ['cidata', 'CIDATA']);
+  if (device) {
+    const volume = openVolume(device);
+    if (volume) return fromReader(files, async (name) => volume.read(`/${name}`), `volume ${volume.label}`, deadline, cmd ?? {});
   }
   return null;
 }

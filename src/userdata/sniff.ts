@@ -1,23 +1,85 @@
-// Content type of a user-data document from its first line, as cloud-init maps it.
-// The longest matching prefix wins ('#include-once' before '#include').
+// Content types of user-data parts, as cloud-init names them.
+// sniffType: the type a payload's first line announces (cloud-init's
+// handlers.type_from_starts_with: UTF-8 text, lower-cased, leading whitespace
+// dropped, longest prefix wins; not UTF-8 or no match → null).
+// canonicalType: a declared MIME type, lower-cased, aliases resolved, and
+// Python's email rule that a value without exactly one '/' means text/plain.
+import { isUtf8 } from 'node:buffer';
 
-const PREFIXES: ReadonlyArray<readonly [string, string]> = [
-  ['#include-once', 'text/x-include-once-url'],
+const PREFIXES: ReadonlyArray<readonly [string, string]> = ([
   ['#include', 'text/x-include-url'],
+  ['#include-once', 'text/x-include-once-url'],
+  ['#!', 'text/x-shellscript'],
+  ['#cloud-config', 'text/cloud-config'],
+  ['#upstart-job', 'text/upstart-job'],
+  ['#part-handler', 'text/part-handler'],
+  ['#cloud-boothook', 'text/cloud-boothook'],
   ['#cloud-config-archive', 'text/cloud-config-archive'],
   ['#cloud-config-jsonp', 'text/cloud-config-jsonp'],
-  ['#cloud-config', 'text/cloud-config'],
-  ['#cloud-boothook', 'text/cloud-boothook'],
-  ['#part-handler', 'text/part-handler'],
-  ['#upstart-job', 'text/upstart-job'],
   ['## template: jinja', 'text/jinja2'],
-  ['#!', 'text/x-shellscript'],
-];
+  // cloud-init lists these MIME-only types in the same table.
+  ['text/x-shellscript-per-boot', 'text/x-shellscript-per-boot'],
+  ['text/x-shellscript-per-instance', 'text/x-shellscript-per-instance'],
+  ['text/x-shellscript-per-once', 'text/x-shellscript-per-once'],
+] as Array<[string, string]>).sort((a, b) => b[0].length - a[0].length);
 
-/** The type cloud-init gives a document starting with these bytes; 'text/plain' when none matches. */
-export function sniffType(body: Buffer): string {
-  // Only the start matters; a BOM-free ASCII prefix is all we compare.
-  const head = body.subarray(0, 64).toString('latin1').toLowerCase();
+/** Types whose payload decides the real type (cloud-init's TYPE_NEEDED plus x-shellscript). */
+export const SNIFFED_TYPES: ReadonlySet<string> = new Set(['text/plain', 'text/x-not-multipart', 'text/x-shellscript']);
+
+/** The type of a document that is not MIME and announces nothing. */
+export const NOT_MULTIPART_TYPE = 'text/x-not-multipart';
+
+// Python's str.isspace() characters, for str.lstrip().
+const PY_SPACE = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
+
+/** The type cloud-init gives a payload by its first bytes, or null. */
+export function sniffType(body: Buffer): string | null {
+  if (!isUtf8(body)) return null;
+  // Only the start matters: skip leading ASCII whitespace; a non-ASCII first
+  // byte may be Unicode whitespace (Python strips it too): decode the rest then.
+  let start = 0;
+  while (start < body.length && isAsciiSpace(body[start]!)) start++;
+  let head = body[start] !== undefined && body[start]! >= 0x80
+    ? body.subarray(start).toString('utf8').replace(PY_SPACE, '')
+    : body.subarray(start, start + 64).toString('utf8');
+  head = head.slice(0, 64).toLowerCase();
   for (const [prefix, type] of PREFIXES) if (head.startsWith(prefix)) return type;
-  return 'text/plain';
+  return null;
+}
+
+const PY_SPACE_CHAR = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/;
+
+/** Python's str.strip(). */
+export function pyStrip(s: string): string {
+  let a = 0;
+  let z = s.length;
+  while (a < z && PY_SPACE_CHAR.test(s[a]!)) a++;
+  while (z > a && PY_SPACE_CHAR.test(s[z - 1]!)) z--;
+  return s.slice(a, z);
+}
+
+function isAsciiSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+}
+
+const ALIASES: Readonly<Record<string, string>> = {
+  'ubuntu-ec2-config': 'text/cloud-config',
+  'text/ubuntu-ec2-config': 'text/cloud-config',
+  'text/x-upstart': 'text/upstart-job',
+};
+
+/**
+ * A Content-Type header value (parameters allowed) as the type cloud-init
+ * sees: lower case, without parameters, aliases resolved; `fallback` when the
+ * value is absent, and text/plain when it is not 'main/sub' (Python's email).
+ */
+export function canonicalType(value: string | undefined, fallback = 'text/plain'): string {
+  if (value === undefined) return fallback;
+  const semi = value.indexOf(';');
+  const bare = pyStrip(semi < 0 ? value : value.slice(0, semi)).toLowerCase();
+  const alias = ALIASES[bare];
+  if (alias !== undefined) return alias;
+  let slashes = 0;
+  for (const ch of bare) if (ch === '/') slashes++;
+  return slashes === 1 ? bare : 'text/plain';
 }

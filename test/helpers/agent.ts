@@ -2,7 +2,7 @@
 // against throw-away roots. Each root lives under the system temp dir and
 // gets this machine's /usr read-only in a private mount namespace
 // (with-root.sh), so chrooted scripts have a shell and coreutils.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +15,11 @@ const WITH_ROOT = join(TOP, 'test', 'helpers', 'with-root.sh');
 /** Why integration tests cannot run here, or null when they can. */
 export function cannotRun(): string | null {
   if (process.getuid?.() !== 0) return 'integration tests need root (mount namespaces, chroot)';
-  if (spawnSync(AGENT, ['--version']).status !== 0) return `${AGENT} is missing: run npm run build`;
+  if (spawnSync(AGENT, ['--version']).status !== 0) {
+    // In CI the build ran just before: a missing executable is a failure, not a reason to skip.
+    if (process.env['CI']) throw new Error(`${AGENT} does not run: the build failed`);
+    return `${AGENT} is missing: run npm run build`;
+  }
   return null;
 }
 
@@ -49,4 +53,19 @@ export function agent(root: string, args: string[], env: Record<string, string> 
 export function writeIn(root: string, path: string, content: string, mode = 0o644): void {
   mkdirSync(dirname(join(root, path)), { recursive: true });
   writeFileSync(join(root, path), content, { mode });
+}
+
+/** agent() without blocking the event loop: for tests that serve the agent from this process (the IMDS simulator). */
+export function agentAsync(root: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('env', ['-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), WITH_ROOT, root, AGENT, '--root', root, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+  });
 }

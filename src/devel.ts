@@ -1,0 +1,22 @@
+// `devel make-mime -a FILE:TYPE …`: build multipart user-data from files,
+// as cloud-init's devel make-mime does. TYPE is a MIME subtype of text/
+// ('cloud-config', 'x-shellscript', …) or a full 'main/sub' type.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { makeMime } from './userdata/make-mime.ts';
+
+export function makeMimeCommand(argv: string[]): Buffer {
+  const parts: { content: Buffer; type: string; filename: string }[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a !== '-a' && a !== '--attach') throw new Error(`make-mime: unexpected argument '${a}' (use -a FILE:TYPE)`);
+    const spec = argv[++i];
+    const colon = spec?.lastIndexOf(':') ?? -1;
+    if (spec === undefined || colon <= 0) throw new Error(`make-mime: ${a} needs FILE:TYPE (e.g. config.yaml:cloud-config)`);
+    const file = spec.slice(0, colon);
+    const type = spec.slice(colon + 1);
+    parts.push({ content: readFileSync(file), type: type.includes('/') ? type : `text/${type}`, filename: basename(file) });
+  }
+  if (parts.length === 0) throw new Error('make-mime: nothing to attach (use -a FILE:TYPE, once per part)');
+  return makeMime(parts);
+}

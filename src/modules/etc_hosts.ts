@@ -1,0 +1,116 @@
+// update_etc_hosts (cloud-init's cc_update_etc_hosts, Debian flavour), every
+// boot. `manage_etc_hosts: true` rewrites /etc/hosts from a template (the
+// root's /etc/cloud/templates/hosts.debian.tmpl when it has one, else the
+// built-in copy of Debian's layout); `localhost` only makes sure a
+// "127.0.1.1 fqdn hostname" line exists and keeps the rest; false: untouched.
+import type { Context } from '../context.ts';
+import { hostnameFqdn } from './hostname.ts';
+import { isTrue, renderTemplate, rfc2822 } from './helpers.ts';
+import type { Module, ModuleRun, Schema } from './module.ts';
+
+declare const EC2_INIT_VERSION: string;
+const VERSION = typeof EC2_INIT_VERSION === 'string' ? EC2_INIT_VERSION : 'dev';
+
+const HOSTS = '/etc/hosts';
+const USER_TEMPLATE = '/etc/cloud/templates/hosts.debian.tmpl';
+/** Debian's 127.0.1.1 convention for the host's own name. */
+const LOCAL_IP = '127.0.1.1';
+
+const DEBIAN_TEMPLATE = `## template:jinja
+# Your system has configured 'manage_etc_hosts' as True.
+# As a result, if you wish for changes to this file to persist
+# then you will need to either
+# a.) make changes to the master file in ${USER_TEMPLATE}
+# b.) change or remove the value of 'manage_etc_hosts' in
+#     /etc/cloud/cloud.cfg or cloud-config from user-data
+#
+127.0.1.1 {{fqdn}} {{hostname}}
+127.0.0.1 localhost
+
+# The following lines are desirable for IPv6 capable hosts
+::1 localhost ip6-localhost ip6-loopback
+ff02::1 ip6-allnodes
+ff02::2 ip6-allrouters
+
+`;
+
+type Mode = 'template' | 'localhost' | 'off';
+
+function modeOf(value: unknown): Mode {
+  if (isTrue(value, ['template'])) return 'template';
+  return value === 'localhost' ? 'localhost' : 'off';
+}
+
+/**
+ * cloud-init's HostsConf + update_etc_hosts: keep every line, re-emit address
+ * lines tab-separated, replace the 127.0.1.1 entry unless it already names
+ * fqdn and hostname. Returns null when nothing needs to change.
+ */
+export function ensureLocalEntry(old: string | null, hostname: string, fqdn: string): string | null {
+  type Line = { kind: 'other'; text: string } | { kind: 'entry'; pieces: string[]; tail: string };
+  const text = old ?? '';
+  const lines: Line[] = (text === '' ? [] : text.replace(/\n$/, '').split('\n')).map((text): Line => {
+    if (!text.trim()) return { kind: 'other', text };
+    const stripped = text.trim();
+    const hash = stripped.indexOf('#');
+    const head = hash === -1 ? stripped : stripped.slice(0, hash);
+    if (!head.trim()) return { kind: 'other', text };
+    return { kind: 'entry', pieces: head.trim().split(/\s+/), tail: hash === -1 ? '' : stripped.slice(hash) };
+  });
+  const mine = lines.filter((l): l is Extract<Line, { kind: 'entry' }> => l.kind === 'entry' && l.pieces[0] === LOCAL_IP);
+  if (mine.some((l) => l.pieces[1] === fqdn && l.pieces.slice(2).includes(hostname))) return null;
+  const kept = lines.filter((l) => !(l.kind === 'entry' && l.pieces[0] === LOCAL_IP));
+  kept.push({ kind: 'entry', pieces: [LOCAL_IP, fqdn, hostname], tail: '' });
+  const body = kept.map((l) => (l.kind === 'other' ? l.text : l.pieces.join('\t') + l.tail) + '\n').join('');
+  const header = old === null ? `# Added by ec2-init v. ${VERSION} on ${rfc2822()}\n` : '';
+  return header + body;
+}
+
+function names(ctx: Context, run: ModuleRun): { hostname: string; fqdn: string } | null {
+  const n = hostnameFqdn(ctx, run.config, run.source);
+  if (!n.hostname) {
+    ctx.report('warning', run.where, "manage_etc_hosts is set, but no hostname was found");
+    return null;
+  }
+  return n;
+}
+
+const SCHEMA: Schema = {
+  oneOf: [
+    { type: 'boolean' },
+    { enum: ['localhost'] },
+    { enum: ['template'], deprecated: "'template' is the old spelling of true: use manage_etc_hosts: true" },
+  ],
+  description: `true: rewrite ${HOSTS} every boot from ${USER_TEMPLATE} (or the built-in Debian layout); localhost: only keep a ${LOCAL_IP} line for the hostname; false: leave it alone`,
+};
+
+export const updateEtcHosts: Module = {
+  name: 'update_etc_hosts',
+  stage: 'init',
+  frequency: 'per-boot',
+  keys: ['manage_etc_hosts'],
+  schema: { manage_etc_hosts: SCHEMA },
+  describe: ({ config }) => {
+    const mode = modeOf(config['manage_etc_hosts']);
+    return [mode === 'template' ? `rewrite ${HOSTS} from its template` : mode === 'localhost' ? `keep a ${LOCAL_IP} line in ${HOSTS}` : `leave ${HOSTS} alone`];
+  },
+  async run(run) {
+    const { ctx, config, where } = run;
+    const value = config['manage_etc_hosts'];
+    const mode = modeOf(value);
+    if (mode === 'off') { ctx.log.debug(`${where}: manage_etc_hosts is ${String(value)}: ${HOSTS} left alone`); return; }
+    if (value === 'template') ctx.report('warning', where, "manage_etc_hosts: 'template' is deprecated: use true");
+    const n = names(ctx, run);
+    if (!n) return;
+    if (mode === 'template') {
+      const template = ctx.files.readIfExists(USER_TEMPLATE)?.toString() ?? DEBIAN_TEMPLATE;
+      ctx.files.write(HOSTS, renderTemplate(template, { hostname: n.hostname, fqdn: n.fqdn }), { mode: 0o644 });
+      ctx.log.info(`${where}: ${HOSTS} rewritten for ${n.fqdn} (${n.hostname})`);
+      return;
+    }
+    const updated = ensureLocalEntry(ctx.files.readIfExists(HOSTS)?.toString() ?? null, n.hostname, n.fqdn);
+    if (updated === null) { ctx.log.info(`${where}: ${HOSTS} already has ${LOCAL_IP} ${n.fqdn} ${n.hostname}`); return; }
+    ctx.files.write(HOSTS, updated, { mode: 0o644 });
+    ctx.log.info(`${where}: ${HOSTS}: ${LOCAL_IP} ${n.fqdn} ${n.hostname}`);
+  },
+};

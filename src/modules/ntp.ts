@@ -1,0 +1,245 @@
+// ntp (cloud-init's cc_ntp, Debian flavour): pick a client (`ntp_client`, or
+// the first installed of chrony, systemd-timesyncd, ntp, ntpdate — chrony when
+// none is), write its configuration from a template (the user's
+// `config.template`, the root's /etc/cloud/templates/<name>.tmpl, or the
+// built-in one) with the servers, pools, peers and allow lists, install the
+// client's package when it is missing (apt-get, chrooted), and restart its
+// service — only when the root is / (DESIGN.md §2).
+import type { Context } from '../context.ts';
+import type { Config } from '../userdata/merge.ts';
+import { isFalse, onRunningSystem, renderTemplate, which } from './helpers.ts';
+import type { Module, Schema } from './module.ts';
+
+interface ClientConfig {
+  check_exe: string;
+  confpath: string;
+  packages: string[];
+  service_name: string;
+  template_name?: string;
+  template?: string;
+}
+
+/** cloud-init's NTP_CLIENT_CONFIG with its Debian/Ubuntu overrides. */
+const CLIENTS: Record<string, ClientConfig> = {
+  chrony: { check_exe: 'chronyd', confpath: '/etc/chrony/chrony.conf', packages: ['chrony'], service_name: 'chrony', template_name: 'chrony.conf.{distro}' },
+  'systemd-timesyncd': {
+    check_exe: '/lib/systemd/systemd-timesyncd', confpath: '/etc/systemd/timesyncd.conf.d/cloud-init.conf',
+    packages: [], service_name: 'systemd-timesyncd', template_name: 'timesyncd.conf',
+  },
+  ntp: { check_exe: 'ntpd', confpath: '/etc/ntp.conf', packages: ['ntp'], service_name: 'ntp', template_name: 'ntp.conf.{distro}' },
+  ntpdate: { check_exe: 'ntpdate', confpath: '/etc/ntp.conf', packages: ['ntpdate'], service_name: 'ntpdate', template_name: 'ntp.conf.{distro}' },
+  openntpd: { check_exe: 'ntpd', confpath: '/etc/ntpd.conf', packages: [], service_name: 'ntpd', template_name: 'ntpd.conf.{distro}' },
+};
+const PREFERRED = ['chrony', 'systemd-timesyncd', 'ntp', 'ntpdate'];
+const TEMPLATE_DIR = '/etc/cloud/templates';
+
+const LISTS = `{% if pools %}# pools
+{% endif %}
+{% for pool in pools -%}
+pool {{pool}} iburst
+{% endfor %}
+{%- if servers %}# servers
+{% endif %}
+{% for server in servers -%}
+server {{server}} iburst
+{% endfor %}
+{% for peer in peers -%}
+peer {{peer}}
+{% endfor %}
+`;
+
+const CHRONY = `## template:jinja
+# chrony configuration, written by ec2-init from the cloud-config 'ntp' key.
+# See chrony.conf(5).
+${LISTS}{% for a in allow -%}
+allow {{a}}
+{% endfor %}
+
+keyfile /etc/chrony/chrony.keys
+driftfile /var/lib/chrony/chrony.drift
+logdir /var/log/chrony
+# Ignore estimates that are too far off.
+maxupdateskew 100.0
+# Keep the real-time clock in sync (every 11 minutes).
+rtcsync
+# Step the clock instead of slewing it if it is off by more than a second,
+# in the first three updates only.
+makestep 1 3
+`;
+
+const NTPD = `## template:jinja
+# ntpd configuration, written by ec2-init from the cloud-config 'ntp' key.
+# See ntp.conf(5).
+driftfile /var/lib/ntp/ntp.drift
+
+${LISTS}{% if allow %}# allow
+{% endif %}
+{% for a in allow -%}
+restrict {{a}}
+{% endfor %}
+
+# By default, exchange time with everybody, but do not allow configuration.
+restrict -4 default kod notrap nomodify nopeer noquery limited
+restrict -6 default kod notrap nomodify nopeer noquery limited
+# Local users may interrogate the ntp server more closely.
+restrict 127.0.0.1
+restrict ::1
+# Needed for adding pool entries.
+restrict source notrap nomodify noquery
+`;
+
+const TIMESYNCD = `## template:jinja
+# systemd-timesyncd configuration, written by ec2-init from the cloud-config
+# 'ntp' key. See timesyncd.conf(5).
+
+[Time]
+{% if servers or pools -%}
+NTP={% for host in servers|list + pools|list %}{{ host }} {% endfor -%}
+{% endif -%}
+`;
+
+const BUILT_IN: Record<string, string> = {
+  'chrony.conf.debian': CHRONY, 'chrony.conf.ubuntu': CHRONY,
+  'ntp.conf.debian': NTPD, 'ntp.conf.ubuntu': NTPD,
+  'timesyncd.conf': TIMESYNCD,
+};
+
+function distroName(config: Config): string {
+  const info = config['system_info'];
+  const d = info && typeof info === 'object' ? (info as Record<string, unknown>)['distro'] : undefined;
+  return typeof d === 'string' && d ? d : 'debian';
+}
+
+function distroNtpClient(config: Config): string {
+  const info = config['system_info'];
+  const c = info && typeof info === 'object' ? (info as Record<string, unknown>)['ntp_client'] : undefined;
+  return typeof c === 'string' && c ? c : 'auto';
+}
+
+/** cloud-init's select_ntp_client: the user's choice, the distro's, or the first installed. */
+function selectClient(ctx: Context, requested: unknown, config: Config): { name: string; client: Partial<ClientConfig> } {
+  if (typeof requested === 'string' && requested && requested !== 'auto') return { name: requested, client: { ...CLIENTS[requested] } };
+  const fromDistro = distroNtpClient(config);
+  if (fromDistro !== 'auto') return { name: fromDistro, client: { ...CLIENTS[fromDistro] } };
+  const installed = PREFERRED.find((name) => which(ctx, CLIENTS[name]!.check_exe) !== null);
+  const name = installed ?? PREFERRED[0]!;
+  return { name, client: { ...CLIENTS[name] } };
+}
+
+/** cloud-init's supplemental_schema_validation of the merged client config. */
+function validate(client: Record<string, unknown>): ClientConfig {
+  const errors: string[] = [];
+  const missing = ['check_exe', 'confpath', 'packages', 'service_name'].filter((k) => !(k in client));
+  if (missing.length) errors.push(`missing required ntp:config keys: ${missing.join(', ')}`);
+  else if (!client['template'] && !client['template_name']) errors.push('either ntp:config:template or ntp:config:template_name is required');
+  for (const [key, value] of Object.entries(client)) {
+    if (key === 'packages') { if (!Array.isArray(value)) errors.push(`expected a list of package names for ntp:config:packages, found ${JSON.stringify(value)}`); }
+    else if (key === 'confpath') { if (typeof value !== 'string' || !value.startsWith('/')) errors.push(`expected an absolute config file path for ntp:config:confpath, found ${JSON.stringify(value)}`); }
+    else if (value !== undefined && value !== null && typeof value !== 'string') errors.push(`expected a string for ntp:config:${key}, found ${JSON.stringify(value)}`);
+  }
+  if (errors.length) throw new Error(`invalid ntp configuration: ${errors.join('; ')}`);
+  return client as unknown as ClientConfig;
+}
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+
+/** cloud-init's generate_server_names: {0-3}.<distro>.pool.ntp.org. */
+function defaultPools(distro: string): string[] {
+  const pool = distro === 'sles' ? 'opensuse' : ['alpine', 'eurolinux'].includes(distro) ? '' : distro;
+  return [0, 1, 2, 3].map((i) => [String(i), pool, 'pool.ntp.org'].filter(Boolean).join('.'));
+}
+
+async function install(ctx: Context, client: ClientConfig, where: string): Promise<void> {
+  if (client.packages.length === 0 || which(ctx, client.check_exe) !== null) return;
+  const aptGet = which(ctx, 'apt-get');
+  if (aptGet === null) {
+    throw new Error(`${client.check_exe} is not installed and there is no apt-get under the root to install ${client.packages.join(' ')}`);
+  }
+  ctx.log.info(`${where}: installing ${client.packages.join(' ')} (${client.check_exe} is missing)`);
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  if (!await ctx.runChecked(`${where} (apt-get update)`, [aptGet, 'update'], { env, timeoutMs: 600_000 })) return;
+  await ctx.runChecked(`${where} (apt-get install)`, [aptGet, 'install', '-y', '--no-install-recommends', ...client.packages], { env, timeoutMs: 1_800_000 });
+}
+
+async function restart(ctx: Context, service: string, where: string): Promise<void> {
+  const systemd = ctx.files.isDirectory('/run/systemd/system');
+  const argv = systemd ? ['systemctl', 'reload-or-restart', service] : ['service', service, 'restart'];
+  if (!onRunningSystem(ctx, where, argv.join(' '))) return;
+  await ctx.runChecked(where, argv, { timeoutMs: 120_000 });
+}
+
+const LIST: Schema = { type: 'array', items: { type: 'string' } };
+const SCHEMA: Schema = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: {
+    pools: { ...LIST, description: 'NTP pools (pool ... iburst); none and no servers: {0-3}.<distro>.pool.ntp.org' },
+    servers: { ...LIST, description: 'NTP servers (server ... iburst)' },
+    peers: { ...LIST, description: 'NTP peers' },
+    allow: { ...LIST, description: 'networks allowed to query this host (chrony, ntp)' },
+    ntp_client: { type: 'string', description: `auto (default), or one of ${Object.keys(CLIENTS).join(', ')}, or a name of your own with config` },
+    enabled: { type: 'boolean', description: 'false: do nothing' },
+    config: {
+      type: 'object',
+      additionalProperties: false,
+      description: "overrides of the client's settings (a client of your own needs all of them)",
+      properties: {
+        confpath: { type: 'string' },
+        check_exe: { type: 'string' },
+        packages: LIST,
+        service_name: { type: 'string' },
+        template: { type: 'string', description: 'the config file template (Jinja subset with "## template: jinja", else $name)' },
+        template_name: { type: 'string' },
+      },
+    },
+  },
+};
+
+export const ntp: Module = {
+  name: 'ntp',
+  stage: 'config',
+  frequency: 'per-instance',
+  keys: ['ntp'],
+  schema: { ntp: SCHEMA },
+  describe: ({ ctx, config }) => {
+    const cfg = (config['ntp'] ?? {}) as Record<string, unknown>;
+    if (typeof cfg !== 'object' || isFalse(cfg['enabled'])) return ['ntp disabled'];
+    const { name, client } = selectClient(ctx, cfg['ntp_client'], config);
+    const confpath = (cfg['config'] as Record<string, unknown> | undefined)?.['confpath'] ?? client.confpath;
+    return [`configure ${name} in ${String(confpath)}, restart ${client.service_name ?? name}${ctx.root === '/' ? '' : ' (skipped with --root)'}`];
+  },
+  async run({ ctx, config, where }) {
+    let cfg = config['ntp'];
+    if (cfg === null || cfg === undefined) cfg = {};
+    if (typeof cfg !== 'object' || Array.isArray(cfg)) throw new Error(`'ntp' must be a mapping, found ${Array.isArray(cfg) ? 'a list' : typeof cfg}`);
+    const ntpCfg = cfg as Record<string, unknown>;
+    if (isFalse(ntpCfg['enabled'] ?? true)) { ctx.log.info(`${where}: enabled is false: nothing to do`); return; }
+    const { name, client: base } = selectClient(ctx, ntpCfg['ntp_client'], config);
+    const user = ntpCfg['config'];
+    if (user !== undefined && (typeof user !== 'object' || user === null || Array.isArray(user))) throw new Error("'ntp.config' must be a mapping");
+    const client = validate({ ...base, ...(user as Record<string, unknown> | undefined) });
+    const distro = distroName(config);
+
+    let template = client.template;
+    if (!template) {
+      const templateName = client.template_name!.replace('{distro}', distro);
+      template = ctx.files.readIfExists(`${TEMPLATE_DIR}/${templateName}.tmpl`)?.toString() ?? BUILT_IN[templateName];
+      if (template === undefined) throw new Error(`no template ${templateName} for ntp client ${name} (put one in ${TEMPLATE_DIR}/${templateName}.tmpl or give ntp.config.template)`);
+    }
+    let servers = strings(ntpCfg['servers']);
+    let pools = strings(ntpCfg['pools']);
+    if (servers.length === 0 && pools.length === 0) {
+      if (distro === 'alpine' && client.service_name === 'ntpd') servers = defaultPools(distro);
+      else pools = defaultPools(distro);
+    }
+    const vars = { servers, pools, peers: strings(ntpCfg['peers']), allow: strings(ntpCfg['allow']) };
+    const rendered = renderTemplate(template, vars);
+    // As cloud-init: the file the image had is kept beside ours as .dist.
+    const old = ctx.files.readIfExists(client.confpath);
+    if (old !== null) ctx.files.write(`${client.confpath}.dist`, old, { mode: 0o644 });
+    ctx.files.write(client.confpath, rendered, { mode: 0o644 });
+    ctx.log.info(`${where}: ${name}: ${client.confpath} (${servers.length} server(s), ${pools.length} pool(s))`);
+    await install(ctx, client, where);
+    await restart(ctx, client.service_name, where);
+  },
+};

@@ -1,0 +1,248 @@
+// Authorized keys, as cloud-init's ssh_util writes them: lines parsed the way
+// sshd reads them (options, key type, base64, comment), a new key replacing
+// an old line with the same base64, others appended; ~/.ssh 0700 and the file
+// 0600, owned by the user. Also the sshd_config edits (PasswordAuthentication,
+// HostCertificate), into sshd_config.d/50-cloud-init.conf when sshd_config
+// includes that directory, as cloud-init does.
+import { chmodSync, chownSync, lstatSync, mkdirSync } from 'node:fs';
+import type { Context } from '../context.ts';
+import { passwdEntry, type PasswdEntry } from './users-config.ts';
+
+/** The options put before root's keys (and ssh_redirect_user's): a login prints this and exits 142. */
+export const DISABLE_USER_OPTS =
+  'no-port-forwarding,no-agent-forwarding,no-X11-forwarding,' +
+  `command="echo 'Please login as the user \\"$USER\\" rather than the user \\"$DISABLE_USER\\".';echo;sleep 10;exit 142"`;
+
+/** Key types sshd accepts in authorized_keys (OpenSSH's, without the signature-only ones). */
+const VALID_KEY_TYPES = new Set([
+  'dsa', 'rsa', 'ecdsa', 'ed25519',
+  'ecdsa-sha2-nistp256-cert-v01@openssh.com', 'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384-cert-v01@openssh.com', 'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521-cert-v01@openssh.com', 'ecdsa-sha2-nistp521',
+  'sk-ecdsa-sha2-nistp256-cert-v01@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com',
+  'sk-ssh-ed25519-cert-v01@openssh.com', 'sk-ssh-ed25519@openssh.com',
+  'ssh-dss-cert-v01@openssh.com', 'ssh-dss',
+  'ssh-ed25519-cert-v01@openssh.com', 'ssh-ed25519',
+  'ssh-rsa-cert-v01@openssh.com', 'ssh-rsa',
+  'ssh-xmss-cert-v01@openssh.com', 'ssh-xmss@openssh.com',
+]);
+
+export interface AuthKeyLine {
+  source: string;
+  options?: string;
+  keytype?: string;
+  base64?: string;
+  comment?: string;
+}
+
+export function validKey(k: AuthKeyLine): boolean { return Boolean(k.keytype && k.base64); }
+
+export function formatKey(k: AuthKeyLine): string {
+  const toks = [k.options, k.keytype, k.base64, k.comment].filter((t): t is string => Boolean(t));
+  return toks.length ? toks.join(' ') : k.source;
+}
+
+/** Split "opt1,opt2="a b" rest": options end at the first blank outside double quotes. */
+function extractOptions(ent: string): [string, string] {
+  let quoted = false;
+  let i = 0;
+  while (i < ent.length && (quoted || (ent[i] !== ' ' && ent[i] !== '\t'))) {
+    if (i + 1 >= ent.length) { i++; break; }
+    if (ent[i] === '\\' && ent[i + 1] === '"') i++;
+    else if (ent[i] === '"') quoted = !quoted;
+    i++;
+  }
+  return [ent.slice(0, i), ent.slice(i).trimStart()];
+}
+
+function splitKey(ent: string): [string, string, string] | null {
+  const m = /^(\S+)\s+(\S+)(?:\s+(.*))?$/s.exec(ent);
+  if (!m || !VALID_KEY_TYPES.has(m[1]!)) return null;
+  return [m[1]!, m[2]!, (m[3] ?? '').trim() === '' ? '' : m[3]!];
+}
+
+/**
+ * One authorized_keys line. `options` given (even '') replaces the line's
+ * own options, as cloud-init's parser does for the keys it adds.
+ */
+export function parseKeyLine(src: string, options?: string): AuthKeyLine {
+  const line = src.replace(/[\r\n]+$/, '');
+  if (line.startsWith('#') || line.trim() === '') return { source: src };
+  const ent = line.trim();
+  let parts = splitKey(ent);
+  let opts = options;
+  if (!parts) {
+    const [keyopts, remain] = extractOptions(ent);
+    if (opts === undefined) opts = keyopts;
+    parts = splitKey(remain);
+    if (!parts) return { source: src };
+  }
+  const [keytype, base64, comment] = parts;
+  return { source: src, keytype, base64, comment, ...(opts ? { options: opts } : {}) };
+}
+
+/** Old lines with a new key's base64 take the new line; the other new keys are appended. */
+export function mergeAuthorizedKeys(oldText: string, keys: AuthKeyLine[]): string {
+  const old = oldText === '' ? [] : oldText.split('\n').map((l) => l.replace(/\r$/, ''));
+  if (old.length && old[old.length - 1] === '') old.pop();
+  const entries = old.map((l) => parseKeyLine(l));
+  const toAdd = keys.filter(validKey);
+  const out = entries.map((ent) => {
+    if (!validKey(ent)) return ent;
+    let result = ent;
+    for (const k of keys) {
+      if (k.base64 === ent.base64) {
+        result = k;
+        const at = toAdd.indexOf(k);
+        if (at >= 0) toAdd.splice(at, 1);
+      }
+    }
+    return result;
+  });
+  return [...out, ...toAdd].map(formatKey).concat('').join('\n');
+}
+
+/** The first AuthorizedKeysFile path that belongs to the user (default ~/.ssh/authorized_keys). */
+function authorizedKeysPath(ctx: Context, pw: PasswdEntry): string {
+  const value = sshdOption(ctx, 'authorizedkeysfile') ?? '%h/.ssh/authorized_keys';
+  for (const raw of value.split(/\s+/).filter((p) => p)) {
+    let p = raw.replace(/%h/g, pw.home).replace(/%u/g, pw.name).replace(/%%/g, '%');
+    if (!p.startsWith('/')) p = `${pw.home.replace(/\/$/, '')}/${p}`;
+    if (raw.includes('%u') || raw.includes('%h') || p.startsWith(`${pw.home}/`)) return p;
+  }
+  return `${pw.home.replace(/\/$/, '')}/.ssh/authorized_keys`;
+}
+
+/** The host path of `path` with its last component not followed (for lstat). */
+function inRoot(ctx: Context, path: string): string {
+  const at = path.lastIndexOf('/');
+  return `${ctx.files.real(path.slice(0, at) || '/').replace(/\/$/, '')}/${path.slice(at + 1)}`;
+}
+
+function isSymlink(path: string): boolean {
+  try { return lstatSync(path).isSymbolicLink(); } catch { return false; }
+}
+
+/**
+ * Add `keys` to `username`'s authorized keys (cloud-init's setup_user_keys).
+ * Directories under the home are created 0700 and owned by the user; the
+ * file is 0600 (an existing file keeps its mode), owned by the user.
+ */
+export function setupUserKeys(ctx: Context, keys: string[], username: string, options?: string): string {
+  const pw = passwdEntry(ctx.files, username);
+  if (!pw) throw new Error(`user '${username}' does not exist (not in /etc/passwd)`);
+  if (!pw.home) throw new Error(`user '${username}' has no home directory in /etc/passwd`);
+  const path = authorizedKeysPath(ctx, pw);
+  const dirs = path.split('/').slice(1, -1);
+  let dir = '';
+  for (const name of dirs) {
+    dir += `/${name}`;
+    const real = ctx.files.real(dir);
+    // Never follow a link the user (or an image) planted in the key's path.
+    if (dir.startsWith(`${pw.home}/`) && isSymlink(inRoot(ctx, dir))) {
+      throw new Error(`${dir} is a symbolic link; not writing ${path} through it`);
+    }
+    if (ctx.files.exists(dir)) continue;
+    const mine = dir.startsWith(`${pw.home}/`) || dir === pw.home;
+    mkdirSync(real, { mode: mine ? 0o700 : 0o755 });
+    chmodSync(real, mine ? 0o700 : 0o755);
+    chownSync(real, mine ? pw.uid : 0, mine ? pw.gid : 0);
+  }
+  const real = ctx.files.real(path);
+  if (isSymlink(inRoot(ctx, path))) throw new Error(`${path} is a symbolic link; not writing through it`);
+  let mode = 0o600;
+  try { mode = lstatSync(real).mode & 0o7777; } catch { /* new file */ }
+  const parsed = keys.map((k) => parseKeyLine(String(k), options));
+  const content = mergeAuthorizedKeys(ctx.files.readIfExists(path)?.toString() ?? '', parsed);
+  ctx.files.write(path, content, { mode, uid: pw.uid, gid: pw.gid });
+  return path;
+}
+
+/** Keys in the order given, each once (cloud-init uses a set; the order here is stable). */
+export function uniqueKeys(keys: unknown[]): string[] {
+  const out: string[] = [];
+  for (const k of keys) {
+    if (typeof k !== 'string' || k.trim() === '') continue;
+    if (!out.includes(k)) out.push(k);
+  }
+  return out;
+}
+
+// ---- sshd_config -------------------------------------------------------------
+
+export const SSHD_CONFIG = '/etc/ssh/sshd_config';
+
+/** An option's value as the last line of sshd_config sets it (lower-case key), or null. */
+export function sshdOption(ctx: Context, key: string): string | null {
+  let value: string | null = null;
+  for (const line of (ctx.files.readIfExists(SSHD_CONFIG)?.toString() ?? '').split('\n')) {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) continue;
+    const m = /^(\S+?)(?:\s+|=)(.*)$/.exec(t);
+    if (m && m[1]!.toLowerCase() === key) value = m[2]!;
+  }
+  return value;
+}
+
+/** Where cloud-init writes its sshd settings: 50-cloud-init.conf when sshd_config includes sshd_config.d. */
+export function sshdConfigTarget(ctx: Context): string {
+  const text = ctx.files.readIfExists(SSHD_CONFIG)?.toString() ?? '';
+  const includesDir = text.split('\n').some((l) => l.startsWith(`Include ${SSHD_CONFIG}.d/*.conf`));
+  return includesDir ? `${SSHD_CONFIG}.d/50-cloud-init.conf` : SSHD_CONFIG;
+}
+
+function fileMode(ctx: Context, path: string, dflt: number): number {
+  try { return lstatSync(ctx.files.real(path)).mode & 0o7777; } catch { return dflt; }
+}
+
+/**
+ * Set options (cloud-init's update_ssh_config): a line with the same keyword
+ * (any case) gets the new value, a missing keyword is appended. Returns the
+ * file changed, or null when everything was already so.
+ */
+export function updateSshdConfig(ctx: Context, updates: Record<string, string>): string | null {
+  const target = sshdConfigTarget(ctx);
+  const lines = (ctx.files.readIfExists(target)?.toString() ?? '').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const found = new Set<string>();
+  let changed = false;
+  const out = lines.map((line) => {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) return t;
+    const m = /^(\S+?)(?:\s+|=)(.*)$/.exec(t);
+    if (!m) return t;
+    const key = Object.keys(updates).find((k) => k.toLowerCase() === m[1]!.toLowerCase());
+    if (key === undefined) return t;
+    found.add(key);
+    if (m[2] === updates[key]) return t;
+    changed = true;
+    return `${m[1]} ${updates[key]}`;
+  });
+  for (const [k, v] of Object.entries(updates)) {
+    if (!found.has(k)) { out.push(`${k} ${v}`); changed = true; }
+  }
+  if (!changed) return null;
+  // A new 50-cloud-init.conf is root-only, as cloud-init makes it; an edited file keeps its mode.
+  ctx.files.write(target, `${out.join('\n')}\n`, { mode: fileMode(ctx, target, target === SSHD_CONFIG ? 0o644 : 0o600) });
+  return target;
+}
+
+/** Append lines such as "HostCertificate /etc/ssh/…-cert.pub" (cloud-init's append_ssh_config). */
+export function appendSshdConfig(ctx: Context, lines: [string, string][]): string {
+  const target = sshdConfigTarget(ctx);
+  const old = ctx.files.readIfExists(target)?.toString() ?? '';
+  const add = lines.map(([k, v]) => `${k} ${v}`).filter((l) => !old.split('\n').includes(l));
+  if (add.length) {
+    const sep = old === '' || old.endsWith('\n') ? '' : '\n';
+    ctx.files.write(target, `${old}${sep}${add.join('\n')}\n`, { mode: fileMode(ctx, target, target === SSHD_CONFIG ? 0o644 : 0o600) });
+  }
+  return target;
+}
+
+/** Make the ownership and mode of an existing directory exactly so. */
+export function ensureDirOwned(ctx: Context, path: string, mode: number, uid: number, gid: number): void {
+  const real = ctx.files.real(path);
+  mkdirSync(real, { recursive: true, mode });
+  chmodSync(real, mode);
+  chownSync(real, uid, gid);
+}

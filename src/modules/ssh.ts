@@ -1,0 +1,193 @@
+// ssh: host keys and authorized keys, before sshd starts (cloud-init's
+// cc_ssh). Host keys: the image's are deleted (ssh_deletekeys), then either
+// the ones given in ssh_keys are written (a missing public half derived with
+// ssh-keygen -y, certificates announced with HostCertificate) or new ones
+// are made with the root's own ssh-keygen, chrooted (ssh_genkeytypes).
+// Authorized keys: the datasource's public keys and ssh_authorized_keys go to
+// the default user, and to root behind disable_root's command, which tells
+// whoever logs in as root which user to use instead.
+import type { Context } from '../context.ts';
+import type { Module, ModuleRun, Schema } from './module.ts';
+import { appendSshdConfig, DISABLE_USER_OPTS, SSHD_CONFIG, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
+import { optionBool, usersAndGroups } from './users-config.ts';
+
+const GENERATE_KEY_NAMES = ['rsa', 'ecdsa', 'ed25519'];
+const keyFile = (type: string) => `/etc/ssh/ssh_host_${type}_key`;
+
+/** ssh_keys entry → file and mode (private 0600, public and certificate 0644). */
+const CONFIG_KEY_TO_FILE: Record<string, [string, number]> = {};
+for (const t of GENERATE_KEY_NAMES) {
+  CONFIG_KEY_TO_FILE[`${t}_private`] = [keyFile(t), 0o600];
+  CONFIG_KEY_TO_FILE[`${t}_public`] = [`${keyFile(t)}.pub`, 0o644];
+  CONFIG_KEY_TO_FILE[`${t}_certificate`] = [`${keyFile(t)}-cert.pub`, 0o644];
+}
+
+const KEY_LIST: Schema = { type: 'array', items: { type: 'string' } };
+
+const SCHEMA: Record<string, Schema> = {
+  ssh_authorized_keys: KEY_LIST,
+  ssh_deletekeys: { type: 'boolean' },
+  ssh_genkeytypes: { type: 'array', items: { enum: ['rsa', 'ecdsa', 'ed25519', 'dsa', 'ecdsa-sk', 'ed25519-sk'] } },
+  ssh_keys: {
+    type: 'object',
+    additionalProperties: false,
+    patternProperties: { '^(rsa|ecdsa|ed25519|dsa|ecdsa-sk|ed25519-sk)_(public|private|certificate)$': { type: 'string' } },
+  },
+  ssh_quiet_keygen: { type: 'boolean' },
+  ssh_publish_hostkeys: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { enabled: { type: 'boolean' }, blacklist: { type: 'array', items: { type: 'string' } } },
+  },
+  disable_root: { type: 'boolean' },
+  disable_root_opts: { type: 'string' },
+  allow_public_ssh_keys: { type: 'boolean' },
+};
+
+/** Host keys are only the business of a root with an ssh server, unless the config asks for them. */
+function hostKeysWanted(ctx: Context, config: ModuleRun['config']): boolean {
+  return ctx.files.exists(SSHD_CONFIG) || config['ssh_keys'] !== undefined || config['ssh_genkeytypes'] !== undefined;
+}
+
+function genKeyTypes(config: ModuleRun['config']): string[] {
+  const v = config['ssh_genkeytypes'];
+  if (v === undefined || v === null) return GENERATE_KEY_NAMES;
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s);
+  if (Array.isArray(v)) return v.map(String);
+  throw new Error(`ssh_genkeytypes: expected a list of key types, found ${typeof v}`);
+}
+
+async function hostKeys({ ctx, config, where }: ModuleRun): Promise<void> {
+  if (optionBool(config, 'ssh_deletekeys', true)) {
+    const old = ctx.files.list('/etc/ssh').filter((n) => n.startsWith('ssh_host_') && n.includes('key'));
+    for (const n of old) ctx.files.unlink(`/etc/ssh/${n}`);
+    if (old.length) ctx.log.info(`${where}: deleted the image's host keys: ${old.join(', ')}`);
+  }
+  const given = config['ssh_keys'];
+  if (given !== undefined && given !== null) {
+    if (typeof given !== 'object' || Array.isArray(given)) throw new Error('ssh_keys: expected a mapping such as {rsa_private: …, rsa_public: …}');
+    const entries = given as Record<string, unknown>;
+    const certs: [string, string][] = [];
+    for (const [key, val] of Object.entries(entries)) {
+      const target = CONFIG_KEY_TO_FILE[key];
+      if (!target) {
+        ctx.report('warning', where, `ssh_keys: skipped ${/^(ecdsa-sk|ed25519-sk)_/.test(key) ? 'unsupported' : 'unrecognized'} entry '${key}'`);
+        continue;
+      }
+      ctx.files.write(target[0], String(val ?? ''), { mode: target[1] });
+      ctx.log.info(`${where}: wrote ${target[0]} (mode ${target[1].toString(8).padStart(4, '0')})`);
+      if (key.endsWith('_certificate')) certs.push(['HostCertificate', target[0]]);
+    }
+    if (certs.length) ctx.log.info(`${where}: HostCertificate set in ${appendSshdConfig(ctx, certs)}`);
+    for (const t of GENERATE_KEY_NAMES) {
+      if (entries[`${t}_public`] !== undefined || entries[`${t}_private`] === undefined) continue;
+      const r = await ctx.capture(['ssh-keygen', '-yf', keyFile(t)], { env: { LANG: 'C' } });
+      if (r.code !== 0) {
+        ctx.report('error', where, `deriving ${keyFile(t)}.pub from ${keyFile(t)} failed (exit ${r.code}): ${r.stderr.trim()}`);
+        continue;
+      }
+      ctx.files.write(`${keyFile(t)}.pub`, `${r.stdout.trim()} root@localhost\n`, { mode: 0o644 });
+      ctx.log.info(`${where}: derived ${keyFile(t)}.pub from the private key`);
+    }
+    return;
+  }
+  const quiet = optionBool(config, 'ssh_quiet_keygen', false);
+  ctx.files.mkdir('/etc/ssh');
+  // ssh-keygen names the key root@<hostname>: under another root that would be this
+  // machine's name, so the image's own /etc/hostname is used instead.
+  const hostname = ctx.files.readIfExists('/etc/hostname')?.toString().trim().split(/\s/)[0] || 'localhost';
+  const comment = ctx.root === '/' ? [] : ['-C', `root@${hostname}`];
+  // Independent files: made side by side (an RSA key alone takes a noticeable share of a boot).
+  await Promise.all(genKeyTypes(config).map(async (type) => {
+    const file = keyFile(type);
+    if (ctx.files.exists(file)) { ctx.log.info(`${where}: ${file} exists; kept`); return; }
+    const r = await ctx.capture(['ssh-keygen', '-t', type, '-N', '', ...comment, '-f', file], { env: { LANG: 'C' } });
+    if (r.code === 0) {
+      const fp = /(SHA256:\S+.*)$/m.exec(r.stdout)?.[1] ?? '';
+      ctx.log.info(`${where}: generated ${type} host key ${file}${quiet ? '' : ` ${fp}`}`);
+    } else if (r.code === 1 && r.stderr.toLowerCase().startsWith('unknown key')) {
+      ctx.log.debug(`${where}: ssh-keygen: unknown key type '${type}'`);
+    } else {
+      ctx.report('error', where, `generating the ${type} host key ${file} failed (exit ${r.code}): ${r.stderr.trim()}`);
+    }
+  }));
+}
+
+/** The keys to authorize: the datasource's (unless allow_public_ssh_keys is false), then the config's. */
+function authorizedKeys(run: ModuleRun): string[] {
+  const { config, source } = run;
+  const keys: unknown[] = optionBool(config, 'allow_public_ssh_keys', true) ? [...(source.publicKeys ?? [])] : [];
+  const cfgKeys = config['ssh_authorized_keys'];
+  if (typeof cfgKeys === 'string') keys.push(cfgKeys);
+  else if (Array.isArray(cfgKeys)) keys.push(...cfgKeys);
+  return uniqueKeys(keys);
+}
+
+function rootOptions(config: ModuleRun['config'], user: string | null): string {
+  if (!optionBool(config, 'disable_root', true)) return '';
+  const opts = config['disable_root_opts'] === undefined || config['disable_root_opts'] === null ? DISABLE_USER_OPTS : String(config['disable_root_opts']);
+  return opts.replaceAll('$USER', user ?? 'NONE').replaceAll('$DISABLE_USER', 'root');
+}
+
+function applyCredentials(run: ModuleRun): void {
+  const { ctx, config, where } = run;
+  const keys = authorizedKeys(run);
+  if (keys.length === 0) {
+    ctx.log.info(`${where}: no ssh keys from the datasource or ssh_authorized_keys; authorized_keys left as they are`);
+    return;
+  }
+  const { defaultUser } = usersAndGroups(config);
+  if (defaultUser) {
+    try {
+      const path = setupUserKeys(ctx, keys, defaultUser);
+      ctx.log.info(`${where}: ${keys.length} key(s) authorized for the default user '${defaultUser}' in ${path}`);
+    } catch (e) {
+      ctx.report('error', where, `authorizing keys for the default user '${defaultUser}': ${(e as Error).message}`);
+    }
+  }
+  const options = rootOptions(config, defaultUser);
+  const path = setupUserKeys(ctx, keys, 'root', options);
+  ctx.log.info(`${where}: ${keys.length} key(s) for root in ${path}${options ? ' (root login disabled: they print which user to log in as)' : ''}`);
+}
+
+function describe(run: ModuleRun): string[] {
+  const { ctx, config } = run;
+  const lines: string[] = [];
+  if (hostKeysWanted(ctx, config)) {
+    if (optionBool(config, 'ssh_deletekeys', true)) lines.push('delete the image\'s host keys /etc/ssh/ssh_host_*key*');
+    const given = config['ssh_keys'];
+    if (given && typeof given === 'object') lines.push(`write the given host keys: ${Object.keys(given).join(', ')}`);
+    else {
+      try { lines.push(`generate host keys: ${genKeyTypes(config).join(', ')}`); } catch (e) { lines.push((e as Error).message); }
+    }
+  } else {
+    lines.push(`no ${SSHD_CONFIG} in the root: host keys left alone`);
+  }
+  const keys = authorizedKeys(run);
+  let user: string | null = null;
+  try { user = usersAndGroups(config).defaultUser; } catch { /* reported at run */ }
+  if (keys.length) {
+    if (user) lines.push(`authorize ${keys.length} key(s) for the default user ${user}`);
+    lines.push(`authorize ${keys.length} key(s) for root${rootOptions(config, user) ? ', with root login disabled' : ''}`);
+  }
+  return lines;
+}
+
+export const ssh: Module = {
+  name: 'ssh',
+  stage: 'init',
+  frequency: 'per-instance',
+  keys: [],
+  schema: SCHEMA,
+  describe,
+  async run(run) {
+    const { ctx, config, where } = run;
+    if (hostKeysWanted(ctx, config)) {
+      try { await hostKeys(run); } catch (e) { ctx.report('error', where, (e as Error).message); }
+    } else {
+      ctx.log.info(`${where}: no ${SSHD_CONFIG} in the root (no ssh server): host keys left alone`);
+    }
+    if (config['ssh_publish_hostkeys'] !== undefined) ctx.log.info(`${where}: ssh_publish_hostkeys: no datasource here takes host keys back; nothing published`);
+    applyCredentials(run);
+  },
+};

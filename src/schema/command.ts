@@ -1,0 +1,68 @@
+// `ec2-init schema`: validate cloud-config before a boot finds the problem.
+//   --config-file F   a user-data file on this machine (the caller's, not under --root)
+//   --system          the instance's user-data (under --root) and the system config
+//   --annotate        print the document with each problem under its line
+import { readFileSync } from 'node:fs';
+import type { Files } from '../host/files.ts';
+import { MODULES } from '../modules/index.ts';
+import { layout } from '../state/layout.ts';
+import { expandUserData } from '../userdata/expand.ts';
+import { checkCloudConfigText, formatProblem, type SchemaProblem } from './validate.ts';
+
+interface Doc { name: string; text: string }
+
+function annotate(text: string, problems: SchemaProblem[]): string {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    const here = problems.map((p, n) => ({ p, n })).filter(({ p }) => p.line === i + 1);
+    out.push(here.length ? `${line}\t\t# ${here.map(({ p, n }) => `${p.level === 'error' ? 'E' : 'W'}${n + 1}`).join(',')}` : line);
+  });
+  out.push('');
+  problems.forEach((p, n) => out.push(`# ${p.level === 'error' ? 'E' : 'W'}${n + 1}: ${p.path ? `${p.path}: ` : ''}${p.message}`));
+  return out.join('\n') + '\n';
+}
+
+async function systemDocs(files: Files): Promise<Doc[]> {
+  const docs: Doc[] = [];
+  for (const path of ['/etc/cloud/cloud.cfg', ...files.list('/etc/cloud/cloud.cfg.d').filter((n) => n.endsWith('.cfg')).map((n) => `/etc/cloud/cloud.cfg.d/${n}`)]) {
+    const text = files.readIfExists(path);
+    if (text !== null) docs.push({ name: path, text: text.toString() });
+  }
+  const userData = files.readIfExists(layout.userDataTxt);
+  if (userData !== null) {
+    const { parts } = await expandUserData(userData);
+    for (const part of parts.filter((p) => p.type === 'text/cloud-config')) {
+      docs.push({ name: `${layout.userDataTxt} ${part.filename}`, text: part.body.toString() });
+    }
+  }
+  return docs;
+}
+
+/** Runs the command; returns the exit code (0 valid, 1 errors found). */
+export async function schemaCommand(files: Files, flags: Map<string, string | true>, out: (s: string) => void): Promise<number> {
+  const file = flags.get('--config-file');
+  let docs: Doc[];
+  if (typeof file === 'string') {
+    const text = readFileSync(file, 'utf8');
+    if (!/^#cloud-config\b/.test(text)) {
+      out(`${file}: not a cloud-config: the first line must be '#cloud-config'\n`);
+      return 1;
+    }
+    docs = [{ name: file, text }];
+  } else if (flags.has('--system')) {
+    docs = await systemDocs(files);
+  } else {
+    throw new Error('schema needs --config-file FILE or --system');
+  }
+  let errors = 0;
+  for (const doc of docs) {
+    const { problems } = checkCloudConfigText(doc.text, MODULES);
+    errors += problems.filter((p) => p.level === 'error').length;
+    if (flags.has('--annotate') && problems.length) { out(`# ${doc.name}\n${annotate(doc.text, problems)}`); continue; }
+    if (problems.length === 0) { out(`Valid schema ${doc.name}\n`); continue; }
+    for (const p of problems) out(`${p.level === 'error' ? 'Error' : 'Warning'}: ${doc.name}: ${formatProblem(p)}\n`);
+  }
+  return errors > 0 ? 1 : 0;
+}

@@ -1,0 +1,70 @@
+// OpenStack config drive (Rackspace uses it too): a volume labelled config-2
+// or CONFIG-2 (iso9660 or vfat, read in userspace, never mounted), or the
+// seed directory /var/lib/cloud/seed/config_drive. Reads
+// openstack/latest/ (or the newest dated version) meta_data.json,
+// user_data, vendor_data.json, network_data.json, and the ec2/ tree.
+import type { Files } from '../host/files.ts';
+import type { SourceData } from '../types.ts';
+import { findVolumeByLabel, openVolume } from './volume/index.ts';
+
+interface Tree { list(dir: string): string[]; read(path: string): Buffer | null }
+
+function json(tree: Tree, path: string): Record<string, unknown> | null {
+  const text = tree.read(path);
+  if (text === null) return null;
+  try { return JSON.parse(text.toString()) as Record<string, unknown>; } catch (e) {
+    throw new Error(`config drive ${path}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** 'latest' when present, else the newest dated version (2012-08-10 …). */
+function version(tree: Tree): string | null {
+  const names = tree.list('/openstack');
+  if (names.includes('latest')) return 'latest';
+  return names.filter((n) => /^\d{4}-\d{2}-\d{2}$/.test(n)).sort().pop() ?? null;
+}
+
+export function fromTree(tree: Tree, where: string): SourceData | null {
+  const v = version(tree);
+  if (v === null) return null;
+  const base = `/openstack/${v}`;
+  const meta = json(tree, `${base}/meta_data.json`);
+  if (meta === null) return null;
+  const uuid = meta['uuid'] ?? meta['instance-id'];
+  if (typeof uuid !== 'string' || uuid === '') throw new Error(`${where}${base}/meta_data.json: no uuid (the instance-id)`);
+  const keys = meta['public_keys'];
+  const publicKeys = keys && typeof keys === 'object' ? Object.values(keys as Record<string, unknown>).map(String) : [];
+  const ec2Meta = json(tree, '/ec2/latest/meta-data.json');
+  const cache: Record<string, Buffer> = {};
+  for (const name of ['meta_data.json', 'vendor_data.json', 'network_data.json']) {
+    const b = tree.read(`${base}/${name}`);
+    if (b) cache[name] = b;
+  }
+  const hostname = meta['hostname'] ?? meta['name'];
+  return {
+    name: 'ConfigDrive',
+    provider: 'configdrive',
+    instanceId: uuid,
+    localHostname: typeof hostname === 'string' ? hostname : undefined,
+    metaData: { ...meta, ...(ec2Meta ? { ec2: ec2Meta } : {}) },
+    userData: tree.read(`${base}/user_data`),
+    vendorData: tree.read(`${base}/vendor_data.json`),
+    publicKeys,
+    launchIndex: typeof meta['launch_index'] === 'number' ? meta['launch_index'] : undefined,
+    availabilityZone: typeof meta['availability_zone'] === 'string' ? meta['availability_zone'] : undefined,
+    cloudName: 'openstack',
+    platform: 'openstack',
+    cache,
+  };
+}
+
+export function readConfigDrive(files: Files): SourceData | null {
+  const seed = '/var/lib/cloud/seed/config_drive';
+  if (files.isDirectory(seed)) {
+    const found = fromTree({ list: (d) => files.list(`${seed}${d}`), read: (p) => files.readIfExists(`${seed}${p}`) }, seed);
+    if (found) return found;
+  }
+  const device = findVolumeByLabel((p) => files.real(p), ['config-2', 'CONFIG-2']);
+  const volume = device ? openVolume(device) : null;
+  return volume ? fromTree(volume, `volume ${volume.label}`) : null;
+}

@@ -1,0 +1,190 @@
+// Labelled seed volumes (NoCloud `cidata`, config drive `config-2`) read in
+// userspace, never mounted: the kernel may lack iso9660/vfat, a boot agent
+// should leave no mounts behind, and with --root nothing may be mounted.
+// Read-only readers for ISO 9660 (Rock Ridge, Joliet, plain names) and
+// FAT12/16/32 (long names), plus finding a volume by its label.
+// Every read is positioned (openSync/readSync); the device is never read whole.
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { probeIso9660 } from './iso9660.ts';
+import { probeVfat } from './vfat.ts';
+
+export interface Volume {
+  label: string;
+  fsType: 'iso9660' | 'vfat';
+  /** Names in `dir` ('/' is the root), sorted; [] when it is absent or not a directory. */
+  list(dir: string): string[];
+  /** The content of the file at `path`; null when it is absent or a directory. */
+  read(path: string): Buffer | null;
+}
+
+/** Bytes of an image or device, read at offsets (for the filesystem readers). */
+export interface Image {
+  /** The host path, for error messages. */
+  readonly name: string;
+  /** Exactly `length` bytes at `offset`; throws (naming the image) past the end. */
+  at(offset: number, length: number): Buffer;
+}
+
+/** A filesystem recognized on an image; its methods take the (re)opened image. */
+export interface Filesystem {
+  label: string;
+  fsType: 'iso9660' | 'vfat';
+  list(img: Image, dir: string): string[];
+  read(img: Image, path: string): Buffer | null;
+}
+
+const CHUNK = 64 * 1024;
+const MAX_CHUNKS = 64;
+
+/** An image opened for one operation: small reads go through a chunk cache. */
+class FileImage implements Image {
+  readonly name: string;
+  private readonly fd: number;
+  private readonly chunks = new Map<number, Buffer>();
+  constructor(name: string, fd: number) { this.name = name; this.fd = fd; }
+
+  at(offset: number, length: number): Buffer {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new Error(`${this.name}: bad read of ${length} bytes at offset ${offset}`);
+    }
+    if (length === 0) return Buffer.alloc(0);
+    const first = Math.floor(offset / CHUNK);
+    const last = Math.floor((offset + length - 1) / CHUNK);
+    if (first === last) {
+      const c = this.chunk(first);
+      const start = offset - first * CHUNK;
+      if (start + length > c.length) this.short(offset, length);
+      return c.subarray(start, start + length);
+    }
+    if (length > 2 * CHUNK) return this.direct(offset, length);
+    const parts: Buffer[] = [];
+    for (let i = first; i <= last; i++) {
+      const c = this.chunk(i);
+      const lo = i === first ? offset - i * CHUNK : 0;
+      const hi = i === last ? offset + length - i * CHUNK : CHUNK;
+      if (hi > c.length) this.short(offset, length);
+      parts.push(c.subarray(lo, hi));
+    }
+    return Buffer.concat(parts, length);
+  }
+
+  close(): void { closeSync(this.fd); }
+
+  private chunk(i: number): Buffer {
+    let c = this.chunks.get(i);
+    if (c) return c;
+    c = this.fill(i * CHUNK, CHUNK);
+    if (this.chunks.size >= MAX_CHUNKS) this.chunks.delete(this.chunks.keys().next().value!);
+    this.chunks.set(i, c);
+    return c;
+  }
+
+  private direct(offset: number, length: number): Buffer {
+    const b = this.fill(offset, length);
+    if (b.length < length) this.short(offset, length);
+    return b;
+  }
+
+  /** Up to `length` bytes at `offset` (fewer only at the end of the image). */
+  private fill(offset: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      let n: number;
+      try { n = readSync(this.fd, buf, got, length - got, offset + got); } catch (e) {
+        throw new Error(`${this.name}: read error at offset ${offset + got}: ${(e as Error).message}`);
+      }
+      if (n === 0) break;
+      got += n;
+    }
+    return got === length ? buf : buf.subarray(0, got);
+  }
+
+  private short(offset: number, length: number): never {
+    throw new Error(`${this.name}: truncated image: cannot read ${length} bytes at offset ${offset}`);
+  }
+}
+
+/** Open for reading, without blocking on a drive with no medium; null when absent. */
+function openImage(hostPath: string): FileImage | null {
+  let fd: number;
+  try { fd = openSync(hostPath, constants.O_RDONLY | constants.O_NONBLOCK); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw new Error(`${hostPath}: cannot open: ${(e as Error).message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() && !st.isBlockDevice()) { closeSync(fd); return null; }
+  } catch (e) {
+    closeSync(fd);
+    throw new Error(`${hostPath}: cannot stat: ${(e as Error).message}`);
+  }
+  return new FileImage(hostPath, fd);
+}
+
+function withImage<T>(hostPath: string, fn: (img: Image) => T, absent: T): T {
+  const img = openImage(hostPath);
+  if (!img) return absent;
+  try { return fn(img); } finally { img.close(); }
+}
+
+/** Open a block device or image file (host path); null when it is neither iso9660 nor vfat. Reads with fs.openSync/readSync at offsets — never the whole device. */
+export function openVolume(hostPath: string): Volume | null {
+  const fs = withImage(hostPath, (img) => probe(img), null);
+  if (!fs) return null;
+  return {
+    label: fs.label,
+    fsType: fs.fsType,
+    list: (dir) => withImage(hostPath, (img) => fs.list(img, dir), []),
+    read: (path) => withImage(hostPath, (img) => fs.read(img, path), null),
+  };
+}
+
+/** The filesystem on `img`, or null; a truncated or garbled head is "not recognized". */
+function probe(img: Image): Filesystem | null {
+  for (const p of [probeIso9660, probeVfat]) {
+    let fs: Filesystem | null = null;
+    try { fs = p(img); } catch { fs = null; }
+    if (fs) return fs;
+  }
+  return null;
+}
+
+/** Find a volume whose label matches one of `labels` (case-insensitive compare is NOT what cloud-init does: cidata and CIDATA are both listed explicitly; match exactly one of the given strings). Looks, under the root (the `resolve(p)` callback maps a target path to a host path, e.g. Files.real from src/host/files.ts): first <root>/dev/disk/by-label/<label> symlinks (resolved inside the root), then every block device listed in <root>/sys/class/block/* (device node <root>/dev/<name>), probing its label with openVolume. Returns the host path of the device, or null. Must be fast (< 5 ms when nothing matches) and never throw on unreadable devices. */
+export function findVolumeByLabel(resolve: (path: string) => string, labels: string[]): string | null {
+  const wanted = new Set(labels);
+  const matches = (hostPath: string): boolean => {
+    try {
+      const v = openVolume(hostPath);
+      return v !== null && wanted.has(v.label);
+    } catch { return false; }
+  };
+  const tried = new Set<string>();
+  for (const label of labels) {
+    if (label === '' || label.includes('/') || label === '.' || label === '..') continue;
+    let p: string;
+    try { p = resolve(`/dev/disk/by-label/${label}`); } catch { continue; }
+    tried.add(p);
+    if (matches(p)) return p;
+  }
+  let sysBlock: string;
+  let names: string[];
+  try {
+    sysBlock = resolve('/sys/class/block');
+    names = readdirSync(sysBlock).sort();
+  } catch { return null; }
+  for (const name of names) {
+    // A floppy drive with no disk can stall a read for seconds; a seed there needs a by-label link.
+    if (/^fd\d/.test(name)) continue;
+    // An empty device (no medium, unattached loop) has size 0: nothing to probe.
+    try {
+      if (readFileSync(`${sysBlock}/${name}/size`, 'utf8').trim() === '0') continue;
+    } catch { /* no size attribute (a fake root): probe anyway */ }
+    let dev: string;
+    try { dev = resolve(`/dev/${name.replace(/!/g, '/')}`); } catch { continue; }
+    if (tried.has(dev)) continue;
+    tried.add(dev);
+    if (matches(dev)) return dev;
+  }
+  return null;
+}

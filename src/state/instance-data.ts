@@ -1,0 +1,57 @@
+// /run/ec2-init/instance-data.json (world-readable, secrets redacted) and
+// instance-data-sensitive.json (0600): what `query` and templates read,
+// shaped like cloud-init's (v1.* standard keys, ds.meta_data.* raw).
+import type { Context } from '../context.ts';
+import type { SourceData } from '../types.ts';
+import { layout } from './layout.ts';
+
+export const REDACTED = 'redacted for non-root user';
+
+// Keys whose values are secret wherever they appear (cloud-init redacts the same kinds).
+const SECRET_KEY = /pass(word|wd)?|secret|token|credential|private|user[-_]?data|vendor[-_]?data/i;
+
+export function instanceData(found: SourceData): Record<string, unknown> {
+  return {
+    v1: {
+      cloud_name: found.cloudName ?? 'unknown',
+      platform: found.platform ?? 'unknown',
+      instance_id: found.instanceId,
+      local_hostname: found.localHostname ?? null,
+      region: found.region ?? null,
+      availability_zone: found.availabilityZone ?? null,
+      instance_type: found.instanceType ?? null,
+      launch_index: found.launchIndex ?? null,
+      public_ssh_keys: found.publicKeys ?? [],
+      datasource: found.name,
+    },
+    ds: {
+      meta_data: found.metaData,
+      user_data: found.userData?.toString('base64') ?? null,
+      vendor_data: found.vendorData?.toString('base64') ?? null,
+    },
+  };
+}
+
+/** A copy with every secret-named key's value replaced by REDACTED. */
+export function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? REDACTED : redact(v)]));
+}
+
+export function writeInstanceData(ctx: Context, found: SourceData): void {
+  const data = instanceData(found);
+  ctx.files.mkdir(layout.runDir);
+  ctx.files.write(`${layout.runDir}/instance-data-sensitive.json`, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
+  ctx.files.write(`${layout.runDir}/instance-data.json`, JSON.stringify(redact(data), null, 2) + '\n', { mode: 0o644 });
+}
+
+/** The value at a dotted path ('v1.instance_id', 'ds.meta_data.placement.region'), or undefined. */
+export function lookupKey(data: unknown, key: string): unknown {
+  let cur: unknown = data;
+  for (const part of key.split('.')) {
+    if (typeof cur !== 'object' || cur === null || !(part in cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}

@@ -1,0 +1,137 @@
+// Datasources through the executable: NoCloud (kernel command line, seedfrom,
+// seed dirs), ConfigDrive (seed dir), instance data and `query`.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { parseNoCloudCmdline } from '../src/sources/nocloud.ts';
+import { redact, REDACTED } from '../src/state/instance-data.ts';
+import { agent, cannotRun, makeRoot, removeRoot, seed, writeIn } from './helpers/agent.ts';
+
+test('ds=nocloud on the kernel command line', () => {
+  assert.deepEqual(parseNoCloudCmdline('ro quiet ds=nocloud;s=http://10.0.0.1:8000/;h=web1 console=ttyS0'),
+    { seedfrom: 'http://10.0.0.1:8000/', hostname: 'web1' });
+  assert.deepEqual(parseNoCloudCmdline('ds=nocloud-net;seedfrom=file:///srv/seed/;i=iid-9'), { seedfrom: 'file:///srv/seed/', instanceId: 'iid-9' });
+  assert.equal(parseNoCloudCmdline('root=/dev/vda1 ds=ec2'), null);
+});
+
+test('redaction replaces secrets at any depth and keeps the rest', () => {
+  assert.deepEqual(redact({ v1: { instance_id: 'i-1' }, ds: { user_data: 'x', meta_data: { admin_pass: 'p', list: [{ token: 't', ok: 1 }] } } }),
+    { v1: { instance_id: 'i-1' }, ds: { user_data: REDACTED, meta_data: { admin_pass: REDACTED, list: [{ token: REDACTED, ok: 1 }] } } });
+});
+
+describe('datasources (the executable)', { skip: cannotRun() ?? false }, () => {
+  const roots: string[] = [];
+  after(() => roots.forEach(removeRoot));
+  const newRoot = () => { const r = makeRoot(); roots.push(r); return r; };
+  const read = (root: string, p: string) => readFileSync(join(root, p), 'utf8');
+
+  test('NoCloud from the kernel command line (file:// seed), with an h= override', () => {
+    const root = newRoot();
+    writeIn(root, 'proc/cmdline', 'console=ttyS0 ds=nocloud;s=file:///srv/seed/;h=from-cmdline\n');
+    writeIn(root, 'srv/seed/meta-data', 'instance-id: iid-cmdline\n');
+    writeIn(root, 'srv/seed/user-data', '#!/bin/sh\necho cmdline > /ran\n');
+    assert.equal(agent(root, ['boot']).status, 0);
+    assert.equal(read(root, 'ran'), 'cmdline\n');
+    assert.equal(agent(root, ['query', 'v1.local_hostname']).stdout, 'from-cmdline\n');
+    assert.equal(agent(root, ['query', 'v1.instance_id']).stdout, 'iid-cmdline\n');
+  });
+
+  test('NoCloud seedfrom in meta-data points at the rest of the seed', () => {
+    const root = newRoot();
+    seed(root, 'instance-id: iid-seed\nseedfrom: file:///srv/more/\n', null);
+    writeIn(root, 'srv/more/user-data', '#!/bin/sh\necho seedfrom > /ran\n');
+    assert.equal(agent(root, ['boot']).status, 0);
+    assert.equal(read(root, 'ran'), 'seedfrom\n');
+  });
+
+  test('ConfigDrive from a seed directory: uuid, hostname, keys, user_data, newest version', () => {
+    const root = newRoot();
+    writeIn(root, 'etc/cloud/cloud.cfg', 'datasource_list: [ConfigDrive]\n');
+    const base = 'var/lib/cloud/seed/config_drive/openstack';
+    writeIn(root, `${base}/2012-08-10/meta_data.json`, JSON.stringify({ uuid: 'old' }));
+    writeIn(root, `${base}/2015-10-15/meta_data.json`, JSON.stringify({
+      uuid: '83679162-1378-4288-a2d4-70e13ec132aa', hostname: 'cd-host', public_keys: { mykey: 'ssh-ed25519 AAAA test@x' }, admin_pass: 's3cret',
+    }));
+    writeIn(root, `${base}/2015-10-15/user_data`, '#cloud-config\nruncmd: ["echo cd > /ran"]\n');
+    const r = agent(root, ['boot']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(read(root, 'ran'), 'cd\n');
+    assert.equal(read(root, 'var/lib/cloud/data/instance-id'), '83679162-1378-4288-a2d4-70e13ec132aa\n');
+    assert.equal(agent(root, ['query', 'v1.local_hostname']).stdout, 'cd-host\n');
+    assert.equal(agent(root, ['query', 'v1.cloud_name']).stdout, 'openstack\n');
+    assert.match(agent(root, ['query', 'v1.public_ssh_keys']).stdout, /ssh-ed25519 AAAA test@x/);
+    assert.equal(statSync(join(root, 'var/lib/cloud/data/configdrive/meta_data.json')).mode & 0o777, 0o600);
+  });
+
+  test('NoCloud from a cidata ISO volume, found by label and read without mounting', (t) => {
+    if (spawnSync('genisoimage', ['--version']).status !== 0) return t.skip('genisoimage not installed');
+    const root = newRoot();
+    writeIn(root, 'build/meta-data', 'instance-id: iid-iso\nlocal-hostname: iso-host\n');
+    writeIn(root, 'build/user-data', '#cloud-config\nruncmd: ["echo iso > /ran"]\n');
+    mkdirSync(join(root, 'images'));
+    const iso = spawnSync('genisoimage', ['-quiet', '-o', join(root, 'images/seed.iso'), '-V', 'cidata', '-J', '-r', join(root, 'build')], { encoding: 'utf8' });
+    assert.equal(iso.status, 0, iso.stderr);
+    // As udev would: a by-label link inside the root (resolved against the root).
+    mkdirSync(join(root, 'dev/disk/by-label'), { recursive: true });
+    symlinkSync('/images/seed.iso', join(root, 'dev/disk/by-label/cidata'));
+    const r = agent(root, ['boot']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(read(root, 'ran'), 'iso\n');
+    assert.equal(agent(root, ['query', 'v1.local_hostname']).stdout, 'iso-host\n');
+    assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), false, 'nothing left mounted');
+  });
+
+  test('ConfigDrive from a config-2 vfat volume, found by scanning block devices', (t) => {
+    if (spawnSync('mkfs.vfat', ['--help']).status === null) return t.skip('dosfstools not installed');
+    const root = newRoot();
+    const img = join(root, 'dev/vdb');
+    mkdirSync(join(root, 'dev'), { recursive: true });
+    assert.equal(spawnSync('mkfs.vfat', ['-n', 'config-2', '-C', img, '4096']).status, 0);
+    const put = (name: string, content: string) => {
+      writeIn(root, `build/${name}`, content);
+      const r = spawnSync('mcopy', ['-i', img, join(root, `build/${name}`), `::/openstack/latest/${name}`], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    for (const dir of ['::/openstack', '::/openstack/latest']) assert.equal(spawnSync('mmd', ['-i', img, dir]).status, 0);
+    put('meta_data.json', JSON.stringify({ uuid: 'vfat-uuid-1', hostname: 'vfat-host' }));
+    put('user_data', '#!/bin/sh\necho vfat > /ran\n');
+    writeIn(root, 'sys/class/block/vdb/size', '8192\n');
+    writeIn(root, 'etc/cloud/cloud.cfg', 'datasource_list: [ConfigDrive]\n');
+    const r = agent(root, ['boot']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(read(root, 'ran'), 'vfat\n');
+    assert.equal(read(root, 'var/lib/cloud/data/instance-id'), 'vfat-uuid-1\n');
+  });
+
+  test('instance data: the world-readable file has secrets redacted; the sensitive one is 0600', () => {
+    const root = newRoot();
+    seed(root, 'instance-id: iid-data\nlocal-hostname: h1\nadmin-password: hunter2\n', '#!/bin/sh\n# secret-token-in-user-data\n');
+    assert.equal(agent(root, ['boot']).status, 0);
+    const pub = read(root, 'run/ec2-init/instance-data.json');
+    const sensitive = read(root, 'run/ec2-init/instance-data-sensitive.json');
+    assert.equal(statSync(join(root, 'run/ec2-init/instance-data.json')).mode & 0o777, 0o644);
+    assert.equal(statSync(join(root, 'run/ec2-init/instance-data-sensitive.json')).mode & 0o777, 0o600);
+    assert.ok(!pub.includes('hunter2') && !pub.includes(Buffer.from('#!/bin/sh\n# secret').toString('base64').slice(0, 12)));
+    assert.match(pub, /"admin-password": "redacted for non-root user"/);
+    assert.match(sensitive, /hunter2/);
+    assert.equal(agent(root, ['query', 'ds.meta_data.local-hostname']).stdout, 'h1\n');
+    const all = JSON.parse(agent(root, ['query', '--all']).stdout) as { v1: { datasource: string } };
+    assert.equal(all.v1.datasource, 'NoCloud');
+    const missing = agent(root, ['query', 'v1.nope']);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /no key 'v1.nope'/);
+  });
+
+  test('an absent source is ruled out fast, and a not-EC2 platform never asks the metadata service', () => {
+    const root = newRoot();
+    writeIn(root, 'etc/cloud/cloud.cfg', 'datasource_list: [NoCloud, ConfigDrive, Ec2]\n');
+    const r = agent(root, ['init']);
+    assert.match(r.stderr, /not an EC2 platform/);
+    assert.match(r.stderr, /no datasource found/);
+    const times = [...r.stderr.matchAll(/datasource (\w+): not found \(([\d.]+) ms\)/g)].map((m) => [m[1], Number(m[2])] as const);
+    assert.deepEqual(times.map(([n]) => n), ['NoCloud', 'ConfigDrive', 'Ec2']);
+    for (const [name, ms] of times) assert.ok(ms < 50, `${name} took ${ms} ms`);
+  });
+});
