@@ -124,14 +124,15 @@ describe('datasources (the executable)', { skip: cannotRun() ?? false }, () => {
     assert.match(missing.stderr, /no key 'v1.nope'/);
   });
 
-  test('an absent source is ruled out fast, and a not-EC2 platform never asks the metadata service', () => {
+  // How fast an absent source is ruled out is measured in bench/, not asserted here.
+  test('absent sources are each ruled out, and a not-EC2 platform never asks the metadata service', () => {
     const root = newRoot();
     writeIn(root, 'etc/cloud/cloud.cfg', 'datasource_list: [NoCloud, ConfigDrive, Ec2]\n');
     const r = agent(root, ['init']);
     assert.match(r.stderr, /not an EC2 platform/);
     assert.match(r.stderr, /no datasource found/);
-    const times = [...r.stderr.matchAll(/datasource (\w+): not found \(([\d.]+) ms\)/g)].map((m) => [m[1], Number(m[2])] as const);
-    assert.deepEqual(times.map(([n]) => n), ['NoCloud', 'ConfigDrive', 'Ec2']);
-    for (const [name, ms] of times) assert.ok(ms < 50, `${name} took ${ms} ms`);
+    const ruledOut = [...r.stderr.matchAll(/datasource (\w+): not found \([\d.]+ ms\)/g)].map((m) => m[1]);
+    assert.deepEqual(ruledOut, ['NoCloud', 'ConfigDrive', 'Ec2']);
+    assert.doesNotMatch(r.stderr, /ec2: /, 'no metadata request was attempted');
   });
 });
