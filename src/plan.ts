@@ -34,7 +34,8 @@ export async function makePlan(ctx: Context): Promise<PlanLine[]> {
     stage: 'init-local', kind: 'datasource', name: found.name, run: true,
     detail: `instance ${id}${previous === id ? ' (same as last boot: per-instance work already done is skipped)' : ' (new instance: first boot)'}`,
   });
-  const { parts, diags } = await expandUserData(found.userData ?? Buffer.alloc(0));
+  // No include cache: plan reads (includes are fetched) but never writes.
+  const { parts, diags } = await expandUserData(found.userData ?? Buffer.alloc(0), { launchIndex: found.launchIndex, root: ctx.root });
   ctx.diags.push(...diags);
   for (const part of parts) {
     const a = describePart(part, id);

@@ -3,19 +3,17 @@
 // one process. What one stage hands to the next lives on disk (DESIGN.md §4).
 import type { Context } from './context.ts';
 import { readSystemConfig, withSystemConfig, type SystemConfig } from './config/system.ts';
-import { parseYamlMapping, toYaml } from './config/yaml.ts';
-import { handleParts, mergeCloudConfig } from './handlers/index.ts';
+import { parseYamlMapping } from './config/yaml.ts';
+import { consumeUserData } from './consume.ts';
 import { MODULES } from './modules/index.ts';
 import type { Module } from './modules/module.ts';
 import { searchSources } from './sources/search.ts';
-import { failpoint } from './state/failpoint.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
 import { alreadyDone, markDone } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Stage } from './types.ts';
-import { expandUserData } from './userdata/expand.ts';
 import type { Config } from './userdata/merge.ts';
 
 export async function runStage(ctx: Context, stage: Stage): Promise<void> {
@@ -56,16 +54,8 @@ async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: bool
     ctx.report('warning', 'datasource', `no datasource found (searched ${system.datasourceList.join(', ')}); nothing to do`);
     return null;
   }
-  const raw = ctx.files.readIfExists(layout.userDataRaw) ?? Buffer.alloc(0);
-  const { parts, expanded, diags } = await expandUserData(raw);
-  for (const d of diags) ctx.report(d.level, d.where, d.message);
-  ctx.files.write(layout.userDataTxt, expanded, { mode: 0o600 });
-  const userConfig = mergeCloudConfig(parts, (level, where, message) => ctx.report(level, where, message));
-  ctx.files.write(layout.userConfig, `#cloud-config\n${toYaml(userConfig)}`, { mode: 0o600 });
-  failpoint('after-user-config');
-  ctx.log.info(`user-data: ${raw.length} bytes, ${parts.length} part(s): ${parts.map((p) => `${p.filename} (${p.type})`).join(', ') || 'none'}`);
-  await handleParts(ctx, instance.id, parts);
-  await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig));
+  const { userConfig, vendorConfig } = await consumeUserData(ctx, instance);
+  await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig));
   return instance;
 }
 
@@ -76,8 +66,8 @@ async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): P
     ctx.report('warning', `stage ${stage}`, 'no instance recorded by stage init; nothing to do');
     return null;
   }
-  const text = ctx.files.readIfExists(layout.userConfig)?.toString() ?? '';
-  await runModules(ctx, instance, stage, withSystemConfig(system, parseYamlMapping(text, layout.userConfig)));
+  const saved = (path: string) => parseYamlMapping(ctx.files.readIfExists(path)?.toString() ?? '', path);
+  await runModules(ctx, instance, stage, withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig)));
   if (stage === 'final') {
     ctx.files.write(layout.bootFinished(instance.id), `${new Date().toISOString()}\n`, { mode: 0o644 });
   }

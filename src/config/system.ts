@@ -57,7 +57,10 @@ function readFileIfExists(path: string): Buffer | null {
   try { return readFileSync(path); } catch { return null; }
 }
 
-/** The config modules see: the user's cloud-config over the system config, merged key by key (cloud-init's mergemanydict). */
-export function withSystemConfig(system: SystemConfig, user: Config): Config {
-  return mergeManyDicts([user, system.raw]);
+/**
+ * The config modules see: the user's cloud-config over the vendor's over the
+ * system config, merged key by key (cloud-init's mergemanydict).
+ */
+export function withSystemConfig(system: SystemConfig, user: Config, vendor: Config = {}): Config {
+  return mergeManyDicts([user, vendor, system.raw]);
 }

@@ -11,7 +11,7 @@ import { ntp } from './ntp.ts';
 import { phoneHome } from './phone_home.ts';
 import { powerState } from './power_state.ts';
 import { runcmd } from './runcmd.ts';
-import { scriptsPerBoot, scriptsPerInstance, scriptsPerOnce, scriptsUser } from './scripts.ts';
+import { scriptsPerBoot, scriptsPerInstance, scriptsPerOnce, scriptsUser, scriptsVendor } from './scripts.ts';
 import { setPasswords } from './set_passwords.ts';
 import { ssh } from './ssh.ts';
 import { timezone } from './timezone.ts';
@@ -36,6 +36,7 @@ export const MODULES: readonly Module[] = [
   runcmd,
   // stage final: deferred files first, so the user's scripts can use them
   writeFilesDeferred,
+  scriptsVendor,
   scriptsPerOnce,
   scriptsPerBoot,
   scriptsPerInstance,

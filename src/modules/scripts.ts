@@ -11,11 +11,15 @@ import { alreadyDone, markDone } from '../state/semaphore.ts';
 import type { Frequency } from '../types.ts';
 import type { Module, ModuleRun } from './module.ts';
 
-function scriptDir(instanceId: string, which: Frequency | 'user'): string {
-  return which === 'user' ? layout.scripts(instanceId) : layout.userScriptsDir(which);
+type Which = Frequency | 'user' | 'vendor';
+
+function scriptDir(instanceId: string, which: Which): string {
+  if (which === 'user') return layout.scripts(instanceId);
+  if (which === 'vendor') return layout.vendorScripts(instanceId);
+  return layout.userScriptsDir(which);
 }
 
-async function runScripts(ctx: Context, instanceId: string, which: Frequency | 'user', freq: Frequency, where: string): Promise<void> {
+async function runScripts(ctx: Context, instanceId: string, which: Which, freq: Frequency, where: string): Promise<void> {
   const dir = scriptDir(instanceId, which);
   for (const name of ctx.files.list(dir)) {
     const path = `${dir}/${name}`;
@@ -31,7 +35,7 @@ async function runScripts(ctx: Context, instanceId: string, which: Frequency | '
   }
 }
 
-function scriptsModule(name: string, which: Frequency | 'user', freq: Frequency): Module {
+function scriptsModule(name: string, which: Which, freq: Frequency): Module {
   return {
     name,
     stage: 'final',
@@ -47,6 +51,17 @@ function scriptsModule(name: string, which: Frequency | 'user', freq: Frequency)
   };
 }
 
+export const scriptsVendor: Module = {
+  ...scriptsModule('scripts_vendor', 'vendor', 'per-instance'),
+  // Read when user-data is consumed (src/consume.ts): enabled: false turns vendor-data off.
+  schema: {
+    vendor_data: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: ['boolean', 'string'] }, prefix: { type: ['array', 'string'] } },
+    },
+  },
+};
 export const scriptsPerOnce = scriptsModule('scripts_per_once', 'once', 'once');
 export const scriptsPerBoot = scriptsModule('scripts_per_boot', 'per-boot', 'per-boot');
 export const scriptsPerInstance = scriptsModule('scripts_per_instance', 'per-instance', 'per-instance');

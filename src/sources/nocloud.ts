@@ -68,6 +68,7 @@ async function fromReader(files: Files, read: Reader, where: string, deadline: n
     throw new Error(`${where}/meta-data: no instance-id (add a line such as 'instance-id: iid-local01')`);
   }
   const hostname = metaData['local-hostname'] ?? metaData['hostname'];
+  const launchIndex = Number(metaData['ami-launch-index'] ?? metaData['launch-index']);
   const cache: Record<string, Buffer> = { 'meta-data': metaText };
   if (networkConfig) cache['network-config'] = networkConfig;
   return {
@@ -79,6 +80,7 @@ async function fromReader(files: Files, read: Reader, where: string, deadline: n
     userData,
     vendorData,
     publicKeys: publicKeysOf(metaData['public-keys']),
+    launchIndex: Number.isInteger(launchIndex) ? launchIndex : undefined,
     cloudName: 'nocloud',
     platform: 'nocloud',
     cache,

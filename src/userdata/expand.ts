@@ -220,9 +220,9 @@ async function resolveIncludes(body: Buffer, where: string, ctx: Ctx, depth: num
   const maxIncludes = ctx.opts.maxIncludes ?? DEFAULT_MAX_INCLUDES;
   for (const { url, once } of parseIncludeList(body.toString('utf8'))) {
     const shown = url.length > 200 ? url.slice(0, 200) + '…' : url;
-    if (depth + 1 > maxDepth) { fail(ctx, where, `#include ${shown}: deeper than ${maxDepth} levels of includes: not fetched`); continue; }
-    if (chain.includes(url)) { fail(ctx, where, `#include ${shown}: include loop (${[...chain, url].join(' → ')}): not fetched again`); continue; }
-    if (ctx.includes >= maxIncludes) { fail(ctx, where, `#include ${shown}: more than ${maxIncludes} includes: not fetched`); continue; }
+    if (depth + 1 > maxDepth) { warn(ctx, where, `#include ${shown}: deeper than ${maxDepth} levels of includes: not fetched`); continue; }
+    if (chain.includes(url)) { warn(ctx, where, `#include ${shown}: include loop (${[...chain, url].join(' → ')}): not fetched again`); continue; }
+    if (ctx.includes >= maxIncludes) { warn(ctx, where, `#include ${shown}: more than ${maxIncludes} includes: not fetched`); continue; }
     ctx.includes++;
     let content: Buffer | null = null;
     if (once && ctx.opts.includeCache) content = ctx.opts.includeCache.get(url);
@@ -240,7 +240,7 @@ async function resolveIncludes(body: Buffer, where: string, ctx: Ctx, depth: num
             ...(ctx.opts.root !== undefined && { root: ctx.opts.root }),
           });
       } catch (e) {
-        fail(ctx, where, `#include ${shown} failed: ${(e as Error).message}`);
+        warn(ctx, where, `#include ${shown} failed: ${(e as Error).message}`);
         continue;
       }
       ctx.fetched.set(url, content);

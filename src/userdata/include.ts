@@ -5,6 +5,7 @@
 // exponential backoff; a body larger than the byte budget stops the transfer.
 // Recursion, loops, depth and the total budget are the caller's (expand.ts).
 import { readFile, stat } from 'node:fs/promises';
+import { resolveInRoot } from '../host/paths.ts';
 import path from 'node:path';
 
 export interface IncludeEntry { url: string; once: boolean }
@@ -93,8 +94,8 @@ export async function fetchUrl(url: string, o: FetchOptions): Promise<Buffer> {
 }
 
 async function readLocal(p: string, o: FetchOptions): Promise<Buffer> {
-  const root = path.resolve(o.root ?? '/');
-  const full = path.join(root, path.resolve('/', p));
+  // Symlinks in the root resolve against the root, never against this machine's /.
+  const full = resolveInRoot(path.resolve(o.root ?? '/'), p);
   try {
     const st = await stat(full);
     if (!st.isFile()) throw new FetchError(`${p} is not a regular file`, true);
