@@ -36,6 +36,8 @@ function problemsOf(root: string, module: string): string[] {
   return [...s.errors, ...s.recoverable_errors].filter((e) => e.startsWith(`module ${module}`));
 }
 const log = (root: string) => read(root, 'var/log/ec2-init.log');
+/** The test roots get this machine's /usr: a test that needs a program of a package skips, naming it, when it is missing. */
+const needs = (path: string, pkg: string) => (existsSync(path) ? false : `${path} is missing on this machine (apt-get install ${pkg})`);
 
 function boot(userData: string, opts: { meta?: string; prep?: (root: string) => void } = {}): { root: string; code: number | null; stderr: string } {
   const root = newRoot();
@@ -72,6 +74,7 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
       assert.equal(read(short.root, 'etc/hostname'), 'myhost\n');
       const long = boot('#cloud-config\nhostname: myhost\nfqdn: myhost.example.com\nprefer_fqdn_over_hostname: true\n');
       assert.equal(read(long.root, 'etc/hostname'), 'myhost.example.com\n');
+      assert.equal(long.code, 0, long.stderr);
       const dotted = boot('#cloud-config\nhostname: db2.internal.example\n');
       assert.equal(read(dotted.root, 'etc/hostname'), 'db2\n');
       assert.deepEqual(JSON.parse(read(dotted.root, 'var/lib/cloud/data/set-hostname')), { hostname: 'db2', fqdn: 'db2.internal.example' });
@@ -91,14 +94,29 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
       assert.ok(!existsSync(join(kept.root, 'var/lib/cloud/data/set-hostname')));
       const none = boot('#cloud-config\ncreate_hostname_file: false\nhostname: nofile\n');
       assert.ok(!existsSync(join(none.root, 'etc/hostname')));
-      assert.notEqual(none.code, 1);
-      assert.deepEqual([...problemsOf(none.root, 'set_hostname'), ...problemsOf(none.root, 'update_hostname')], []);
+      assert.equal(none.code, 0);
+      assert.deepEqual(status(none.root), { status: 'done', errors: [], recoverable_errors: [] });
     });
 
     test('no name anywhere: localhost is left to the system', () => {
       const { root, code } = boot('#cloud-config\n{}\n', { meta: 'instance-id: iid-noname\n' });
       assert.equal(code, 0);
       assert.ok(!existsSync(join(root, 'etc/hostname')));
+    });
+
+    test('with root /, the running system gets the name too (the agent chrooted, in a private UTS namespace)', () => {
+      const root = newRoot();
+      seed(root, 'instance-id: iid-slash\nlocal-hostname: slashhost.example.org\n', '#cloud-config\n{}\n');
+      writeFileSync(join(root, 'ec2-init'), '');
+      // Inside its own UTS namespace, the agent runs with --root / in a chroot: its
+      // `hostname` call can only rename that namespace, never this machine.
+      const r = spawnSync('env', ['-i', join(TOP, 'test/helpers/with-root.sh'), root, 'unshare', '--uts', '/bin/sh', '-c',
+        'mount --bind "$2" "$1/ec2-init" && hostname before-boot && chroot "$1" /ec2-init boot >/dev/null 2>&1; echo "exit $?"; hostname',
+        'sh', root, AGENT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      assert.equal(r.stdout, 'exit 0\nslashhost\n', r.stderr);
+      assert.equal(read(root, 'etc/hostname'), 'slashhost\n');
+      assert.doesNotMatch(log(root), /skipped with --root/);
+      assert.equal(hostname(), hostBefore);
     });
 
     test('update_hostname, every boot: follows a new name, but a hostname the user changed wins', () => {
@@ -146,13 +164,18 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
       assert.equal(read(root, 'etc/hosts'), first);
     });
 
+    test('manage_etc_hosts: localhost on a root without /etc/hosts creates it with a header', () => {
+      const { root } = boot('#cloud-config\nmanage_etc_hosts: localhost\n');
+      assert.match(read(root, 'etc/hosts'), /^# Added by ec2-init v\. \S+ on \w{3}, \d\d \w{3} \d{4} [\d:]{8} \+0000\n127\.0\.1\.1\tweb1\.example\.org\tweb1\n$/);
+    });
+
     test('manage_etc_hosts: false leaves /etc/hosts alone', () => {
       const { root } = boot('#cloud-config\nmanage_etc_hosts: false\n', { prep: (r) => writeIn(r, 'etc/hosts', '1.2.3.4 x\n') });
       assert.equal(read(root, 'etc/hosts'), '1.2.3.4 x\n');
     });
   });
 
-  describe('timezone', () => {
+  describe('timezone', { skip: needs('/usr/share/zoneinfo/Europe/Paris', 'tzdata') }, () => {
     test('/etc/timezone and the /etc/localtime link into the zoneinfo of the root', () => {
       const { root, code } = boot('#cloud-config\ntimezone: Europe/Paris\n');
       assert.equal(code, 0);
@@ -189,7 +212,7 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
       assert.ok(!existsSync(join(c.root, 'etc/default/locale')));
     });
 
-    test("the locale's commented entry in /etc/locale.gen is enabled and the root's locale-gen runs", () => {
+    test("the locale's commented entry in /etc/locale.gen is enabled and the root's locale-gen runs", { skip: needs('/usr/sbin/locale-gen', 'locales') }, () => {
       const gen = '# This file lists locales\n# de_DE.UTF-8 UTF-8\n# fr_FR.UTF-8 UTF-8\n';
       const { root } = boot('#cloud-config\nlocale: fr_FR.UTF-8\n', { prep: (r) => writeIn(r, 'etc/locale.gen', gen) });
       assert.equal(read(root, 'etc/locale.gen'), '# This file lists locales\n# de_DE.UTF-8 UTF-8\nfr_FR.UTF-8 UTF-8\n');
@@ -199,7 +222,7 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
   });
 
   describe('ntp', () => {
-    test('auto: systemd-timesyncd (installed in the root) gets servers and pools; no service restart with --root', () => {
+    test('auto: systemd-timesyncd (installed in the root) gets servers and pools; no service restart with --root', { skip: needs('/usr/lib/systemd/systemd-timesyncd', 'systemd-timesyncd') }, () => {
       const { root, code } = boot('#cloud-config\nntp:\n  servers: [ntp1.example.org, 192.0.2.7]\n  pools: [pool.example.org]\n');
       assert.equal(code, 0);
       const conf = read(root, 'etc/systemd/timesyncd.conf.d/cloud-init.conf');
@@ -234,7 +257,7 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
     });
   });
 
-  describe('ca_certs', () => {
+  describe('ca_certs', { skip: needs('/usr/sbin/update-ca-certificates', 'ca-certificates') || needs('/usr/bin/openssl', 'openssl') }, () => {
     let cert = '';
     before(() => {
       const dir = mkdtempSync(join(tmpdir(), 'ec2-init-cert-'));
@@ -325,6 +348,21 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
       assert.equal(agent(root, ['boot']).status, 0);
       assert.match(log(root), /module power_state_change: skipped with --root .*: shutdown -P \+5 Bye now/);
       assert.deepEqual(problemsOf(root, 'power_state_change'), []);
+    });
+
+    test('with root /, a detached waiter checks the condition after the agent has exited (the condition says no)', () => {
+      const root = newRoot();
+      // The condition records what it saw and answers "no" (exit 1): nothing is ever shut down.
+      const condition = 'if [ -e /var/lib/cloud/instance/boot-finished ]; then echo after > /waiter-ran; else echo during > /waiter-ran; fi; exit 1';
+      seed(root, META, `#cloud-config\npower_state:\n  mode: poweroff\n  timeout: 20\n  condition: ${JSON.stringify(condition)}\n`);
+      writeFileSync(join(root, 'ec2-init'), '');
+      const r = spawnSync('env', ['-i', join(TOP, 'test/helpers/with-root.sh'), root, 'unshare', '--uts', '/bin/sh', '-c',
+        'mount --bind "$2" "$1/ec2-init" && chroot "$1" /ec2-init boot >/dev/null 2>&1; echo "exit $?"; ' +
+        'for i in $(seq 40); do [ -e "$1/waiter-ran" ] && break; sleep 0.25; done',
+        'sh', root, AGENT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      assert.equal(r.stdout, 'exit 0\n', r.stderr);
+      assert.equal(read(root, 'waiter-ran'), 'after\n', 'the condition ran once the agent was done');
+      assert.match(log(root), /module power_state_change: will run shutdown -P now \(after ec2-init exits, at most 20 s/);
     });
 
     test('a bad mode or delay is an error naming the setting', () => {
@@ -456,6 +494,7 @@ describe("cloud-init's module examples apply on a test root", { skip: skip ?? fa
           : await agentAsync(root, ['boot']);
         const mine = problemsOf(root, ours[dir]!).filter((p) => !/ssh_host_(rsa|ecdsa)_key\.pub: missing/.test(p));
         assert.deepEqual(mine, [], r.stderr);
+        assert.deepEqual(status(root).errors, [], r.stderr);
         switch (`${dir}/${file}`) {
           case 'cc_set_hostname/example1.yaml': case 'cc_update_hostname/example2.yaml': case 'cc_update_hostname/example3.yaml':
             assert.ok(!existsSync(join(root, 'etc/hostname'))); break;
