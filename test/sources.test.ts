@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseNoCloudCmdline } from '../src/sources/nocloud.ts';
 import { redact, REDACTED } from '../src/state/instance-data.ts';
-import { agent, cannotRun, makeRoot, removeRoot, seed, writeIn } from './helpers/agent.ts';
+import { createServer } from 'node:http';
+import { agent, agentAsync, cannotRun, makeRoot, removeRoot, seed, writeIn } from './helpers/agent.ts';
 
 test('ds=nocloud on the kernel command line', () => {
   assert.deepEqual(parseNoCloudCmdline('ro quiet ds=nocloud;s=http://10.0.0.1:8000/;h=web1 console=ttyS0'),
@@ -36,6 +37,25 @@ describe('datasources (the executable)', { skip: cannotRun() ?? false }, () => {
     assert.equal(read(root, 'ran'), 'cmdline\n');
     assert.equal(agent(root, ['query', 'v1.local_hostname']).stdout, 'from-cmdline\n');
     assert.equal(agent(root, ['query', 'v1.instance_id']).stdout, 'iid-cmdline\n');
+  });
+
+  test('NoCloud from the kernel command line over http (ds=nocloud;s=http://…/)', async () => {
+    const served: string[] = [];
+    const server = createServer((req, res) => {
+      served.push(req.url!);
+      if (req.url === '/seed/meta-data') res.end('instance-id: iid-http\n');
+      else if (req.url === '/seed/user-data') res.end('#!/bin/sh\necho http > /ran\n');
+      else { res.statusCode = 404; res.end(); }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const root = newRoot();
+      writeIn(root, 'proc/cmdline', `ds=nocloud;s=http://127.0.0.1:${(server.address() as { port: number }).port}/seed/\n`);
+      const r = await agentAsync(root, ['boot']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(read(root, 'ran'), 'http\n');
+      assert.deepEqual(served.slice(0, 2), ['/seed/meta-data', '/seed/user-data']);
+    } finally { server.close(); }
   });
 
   test('NoCloud seedfrom in meta-data points at the rest of the seed', () => {
