@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Context } from './context.ts';
 import { toYaml } from './config/yaml.ts';
-import { handleParts, mergeCloudConfig } from './handlers/index.ts';
+import { handleParts, mergeCloudConfig, readTemplateData, renderTemplateParts } from './handlers/index.ts';
 import { failpoint } from './state/failpoint.ts';
 import type { Instance } from './state/instance.ts';
 import { layout } from './state/layout.ts';
@@ -41,8 +41,10 @@ async function expand(ctx: Context, instance: Instance, raw: Buffer, label: stri
 
 export async function consumeUserData(ctx: Context, instance: Instance): Promise<Consumed> {
   const raw = ctx.files.readIfExists(layout.userDataRaw) ?? Buffer.alloc(0);
-  const { parts, expanded } = await expand(ctx, instance, raw, 'user-data');
+  const { parts: decoded, expanded } = await expand(ctx, instance, raw, 'user-data');
   ctx.files.write(layout.userDataTxt, expanded, { mode: 0o600 });
+  // '## template: jinja' parts become what they render to, before cloud-config is merged.
+  const parts = renderTemplateParts(decoded, readTemplateData(ctx), (level, where, message) => ctx.report(level, where, message));
   const userConfig = mergeCloudConfig(parts, (level, where, message) => ctx.report(level, where, message));
   ctx.files.write(layout.userConfig, `#cloud-config\n${toYaml(userConfig)}`, { mode: 0o600 });
   failpoint('after-user-config');

@@ -3,7 +3,8 @@
 // run — computed from the same pieces boot uses, changing nothing.
 import type { Context } from './context.ts';
 import { readSystemConfig, withSystemConfig } from './config/system.ts';
-import { describePart, mergeCloudConfig } from './handlers/index.ts';
+import { describeParts, mergeCloudConfig, renderTemplateParts } from './handlers/index.ts';
+import { instanceData } from './state/instance-data.ts';
 import { MODULES } from './modules/index.ts';
 import { searchSources } from './sources/search.ts';
 import { layout, safeInstanceId } from './state/layout.ts';
@@ -35,10 +36,10 @@ export async function makePlan(ctx: Context): Promise<PlanLine[]> {
     detail: `instance ${id}${previous === id ? ' (same as last boot: per-instance work already done is skipped)' : ' (new instance: first boot)'}`,
   });
   // No include cache: plan reads (includes are fetched) but never writes.
-  const { parts, diags } = await expandUserData(found.userData ?? Buffer.alloc(0), { launchIndex: found.launchIndex, root: ctx.root });
+  const { parts: decoded, diags } = await expandUserData(found.userData ?? Buffer.alloc(0), { launchIndex: found.launchIndex, root: ctx.root });
   ctx.diags.push(...diags);
-  for (const part of parts) {
-    const a = describePart(part, id);
+  const parts = renderTemplateParts(decoded, instanceData(found), (level, where, message) => ctx.diags.push({ level, where, message }));
+  for (const a of describeParts(parts, id)) {
     lines.push({ stage: 'init', kind: 'part', name: `${a.part} (${a.type})`, run: !a.action.startsWith('ignore'), detail: a.action });
   }
   const userConfig = mergeCloudConfig(parts, (level, where, message) => ctx.diags.push({ level, where, message }));

@@ -1,15 +1,27 @@
 // #cloud-boothook (and the specification's application/x-sh): run at once,
-// in stage init, on every boot, with INSTANCE_ID in the environment. Saved
-// under instances/<id>/boothooks/ first, so what ran can be inspected.
+// in stage init, on every boot, with INSTANCE_ID in the environment, as
+// cloud-init's boothook handler does. Saved under instances/<id>/boothooks/
+// (0700) first, so what ran can be inspected: CRLF made LF, the
+// '#cloud-boothook' line dropped, leading blank space dropped. What is left
+// runs by its own #! line, or by /bin/sh when it has none (cloud-init
+// fails to exec such a hook; a boothook is a shell script by the
+// specification, so ec2-init runs it).
 import type { Context } from '../context.ts';
 import { layout } from '../state/layout.ts';
 import type { Part } from '../types.ts';
 
+/** The file a boothook part is saved as, as text (bytes kept: latin1). */
+export function boothookScript(body: Buffer): string {
+  return body.toString('latin1')
+    .replace(/\r\n/g, '\n')
+    .replace(/^#cloud-boothook[^\n]*(\n|$)/, '')
+    .replace(/^\s+/, '');
+}
+
 export async function runBoothook(ctx: Context, instanceId: string, part: Part, where: string): Promise<void> {
-  // cloud-init drops the '#cloud-boothook' line; what follows may have its own #!.
-  const text = part.body.toString().replace(/^#cloud-boothook[^\n]*\n/, '');
+  const text = boothookScript(part.body);
   const path = `${layout.boothooks(instanceId)}/${part.filename}`;
-  ctx.files.write(path, text, { mode: 0o700 });
+  ctx.files.write(path, Buffer.from(text, 'latin1'), { mode: 0o700 });
   const argv = text.startsWith('#!') ? [path] : ['/bin/sh', path];
   if (await ctx.runChecked(where, argv, { env: { INSTANCE_ID: instanceId } })) {
     ctx.log.info(`${where}: boothook ran (exit 0)`);

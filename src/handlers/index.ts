@@ -1,14 +1,22 @@
 // Each user-data part goes to the handler of its type. Handlers save
-// scripts for the final stage, run boothooks at once, merge cloud-config.
-// A part that fails is reported with its name; the other parts go on.
+// scripts for the final stage, run boothooks at once, write upstart jobs,
+// merge cloud-config; '## template: jinja' parts are rendered first
+// (jinja.ts) and part-handlers take the later parts of the types they
+// register (part-handler.ts). A part that fails is reported with its name;
+// the other parts go on.
 import type { Context } from '../context.ts';
 import { MODULES } from '../modules/index.ts';
 import { checkCloudConfigText, formatProblem } from '../schema/validate.ts';
 import { layout } from '../state/layout.ts';
-import { alreadyDone, markDone } from '../state/semaphore.ts';
+import { markDone } from '../state/semaphore.ts';
 import type { Diag, Part } from '../types.ts';
 import { tryMergeConfig, type Config } from '../userdata/merge.ts';
 import { runBoothook } from './boothook.ts';
+import { JINJA_TYPE, readTemplateData, renderTemplatePart } from './jinja.ts';
+import { CONSUME_SEM, describeHandler, parseExecHeader, PART_HANDLER_TYPE, PartHandlers, preparePartHandlers } from './part-handler.ts';
+import { describeUpstartJob, reloadUpstart, writeUpstartJob } from './upstart.ts';
+
+export { renderTemplateParts, readTemplateData } from './jinja.ts';
 
 /** The action a part leads to, for `plan` and for the log. */
 export interface PartAction {
@@ -28,22 +36,57 @@ function shownType(type: string): string {
   return type === 'text/x-not-multipart' ? 'text/plain' : type;
 }
 
-/** What handling `part` would do (no effect). */
+/** What handling `part` would do (no effect), seen alone (no part-handler before it). */
 export function describePart(part: Part, instanceId: string): PartAction {
-  const base = { part: part.filename, type: part.type };
+  return describeParts([part], instanceId)[0]!;
+}
+
+/**
+ * What handling each part would do (no effect), in order: parts of a type an
+ * executable part-handler before them declares go to it. (A Python
+ * handler's types are known only when it runs: plan says so.)
+ */
+export function describeParts(parts: Part[], instanceId: string): PartAction[] {
+  const claimedBy = new Map<string, string>();
+  const pythonHandlers: string[] = [];
+  let handlers = 0;
+  return parts.map((part) => {
+    const base = { part: part.filename, type: part.type };
+    if (part.type === PART_HANDLER_TYPE) {
+      const action = describeHandler(part, instanceId, handlers++);
+      try {
+        const header = parseExecHeader(part.body);
+        if (header) for (const t of header.types) claimedBy.set(t, part.filename);
+        else pythonHandlers.push(part.filename);
+      } catch { /* described above */ }
+      return { ...base, action };
+    }
+    const by = claimedBy.get(part.type);
+    if (by !== undefined) return { ...base, action: `to part-handler ${by}` };
+    const action = builtinAction(part, instanceId);
+    if (pythonHandlers.length && action.startsWith('ignore')) {
+      return { ...base, action: `to part-handler ${pythonHandlers.join(' or ')} if it registers ${part.type} (known when it runs); else ${action}` };
+    }
+    return { ...base, action };
+  });
+}
+
+function builtinAction(part: Part, instanceId: string): string {
   switch (part.type) {
     case 'text/x-shellscript':
-      return { ...base, action: `save to ${layout.scripts(instanceId)}/${part.filename}, run in stage final (per-instance)` };
+      return `save to ${layout.scripts(instanceId)}/${part.filename}, run in stage final (per-instance)`;
     case 'text/cloud-config':
-      return { ...base, action: 'merge into the cloud-config' };
+      return 'merge into the cloud-config';
     case 'text/cloud-boothook':
     case 'application/x-sh':
-      return { ...base, action: 'run now, in stage init (per-boot)' };
+      return `save to ${layout.boothooks(instanceId)}/${part.filename}, run now, in stage init (per-boot, INSTANCE_ID set)`;
     case 'text/upstart-job':
-      return { ...base, action: `write /etc/init/${part.filename.replace(/\.conf$/, '')}.conf (per-instance)` };
+      return describeUpstartJob(part);
+    case JINJA_TYPE:
+      return 'render as a jinja template with the instance data, then handle as its new first line says (#cloud-config or #!)';
     default:
-      if (SCRIPT_DIRS[part.type]) return { ...base, action: `save to ${SCRIPT_DIRS[part.type]}/${part.filename}` };
-      return { ...base, action: `ignore: unknown user-data format '${shownType(part.type)}'` };
+      if (SCRIPT_DIRS[part.type]) return `save to ${SCRIPT_DIRS[part.type]}/${part.filename}`;
+      return `ignore: unknown user-data format '${shownType(part.type)}'`;
   }
 }
 
@@ -73,11 +116,37 @@ export function mergeCloudConfig(parts: Part[], report: (level: Diag['level'], w
   return config;
 }
 
-/** Handle every part but cloud-config (merged by mergeCloudConfig). */
+/**
+ * Handle every part but cloud-config (merged by mergeCloudConfig): part-handlers
+ * first learn their types, then each part goes, in order, to the part-handler
+ * that took its type or to the built-in handler.
+ */
 export async function handleParts(ctx: Context, instanceId: string, parts: Part[]): Promise<void> {
-  for (const part of parts) {
+  let handlers: PartHandlers;
+  try {
+    handlers = await preparePartHandlers(ctx, instanceId, parts);
+  } catch (e) {
+    ctx.report('error', 'user-data part-handlers', `${(e as Error).message}; no part-handler registered`);
+    handlers = PartHandlers.empty(ctx, instanceId);
+  }
+  let upstartJobs = 0;
+  for (let i = 0; i < parts.length; i++) {
+    let part = parts[i]!;
     const where = `user-data ${part.filename} (${part.type})`;
     try {
+      if (handlers.isHandler(i)) { await handlers.start(i); continue; }
+      if (part.type === PART_HANDLER_TYPE) continue; // not registered: reported already
+      if (await handlers.deliver(i, part)) continue;
+      if (part.type === JINJA_TYPE) {
+        // Normally rendered before merging (renderTemplateParts); this is the fallback.
+        const rendered = renderTemplatePart(part, readTemplateData(ctx), (level, w, message) => ctx.report(level, w, message));
+        if (rendered === null) continue;
+        if (rendered.type === 'text/cloud-config') {
+          ctx.report('error', where, 'jinja template renders to #cloud-config, but it reached the handlers after cloud-config was merged: not applied');
+          continue;
+        }
+        part = rendered;
+      }
       switch (part.type) {
         case 'text/x-shellscript':
           ctx.files.write(`${layout.scripts(instanceId)}/${part.filename}`, part.body, { mode: 0o700 });
@@ -89,7 +158,7 @@ export async function handleParts(ctx: Context, instanceId: string, parts: Part[
           await runBoothook(ctx, instanceId, part, where);
           break;
         case 'text/upstart-job':
-          writeUpstartJob(ctx, instanceId, part);
+          if (writeUpstartJob(ctx, instanceId, part)) upstartJobs++;
           break;
         default:
           if (SCRIPT_DIRS[part.type]) {
@@ -102,12 +171,12 @@ export async function handleParts(ctx: Context, instanceId: string, parts: Part[
       ctx.report('error', where, (e as Error).message);
     }
   }
-}
-
-function writeUpstartJob(ctx: Context, instanceId: string, part: Part): void {
-  const name = part.filename.replace(/\.conf$/, '');
-  const sem = `upstart-${name}`;
-  if (alreadyDone(ctx, instanceId, sem, 'per-instance')) return;
-  ctx.files.write(`/etc/init/${name}.conf`, part.body, { mode: 0o644 });
-  markDone(ctx, instanceId, sem, 'per-instance');
+  try {
+    await handlers.finish();
+    if (upstartJobs > 0) await reloadUpstart(ctx, 'user-data upstart jobs');
+  } catch (e) {
+    ctx.report('error', 'user-data handlers', (e as Error).message);
+  }
+  // From now on, per-instance part-handlers are not called again for this instance.
+  markDone(ctx, instanceId, CONSUME_SEM, 'per-instance');
 }

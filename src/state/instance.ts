@@ -22,7 +22,8 @@ export function adoptInstance(ctx: Context, found: SourceData): Instance {
   const id = safeInstanceId(found.instanceId);
   const previous = files.readIfExists(layout.instanceIdFile)?.toString().trim() ?? null;
   const isNew = previous !== id;
-  for (const dir of ['sem', 'scripts', 'boothooks', 'handlers']) files.mkdir(`${layout.instance(id)}/${dir}`);
+  for (const dir of ['sem', 'scripts', 'boothooks']) files.mkdir(`${layout.instance(id)}/${dir}`);
+  files.mkdir(`${layout.instance(id)}/handlers`, 0o700); // part-handlers are user-data code
   const { userData, vendorData, cache, ...saved } = found;
   // The datasource's data can hold secrets (passwords in meta-data): owner-only.
   files.write(layout.datasource(id), JSON.stringify(saved, null, 2) + '\n', { mode: 0o600 });
