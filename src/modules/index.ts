@@ -1,5 +1,6 @@
 // Every module, in the order each stage runs them (cloud-init's
 // cloud_init_modules / cloud_config_modules / cloud_final_modules).
+import { aptConfigure } from './apt_configure.ts';
 import { bootcmd } from './bootcmd.ts';
 import { caCerts } from './ca_certs.ts';
 import { updateEtcHosts } from './etc_hosts.ts';
@@ -8,6 +9,7 @@ import { setHostname, updateHostname } from './hostname.ts';
 import { locale } from './locale.ts';
 import type { Module } from './module.ts';
 import { ntp } from './ntp.ts';
+import { packageUpdateUpgradeInstall } from './packages.ts';
 import { phoneHome } from './phone_home.ts';
 import { powerState } from './power_state.ts';
 import { runcmd } from './runcmd.ts';
@@ -31,10 +33,12 @@ export const MODULES: readonly Module[] = [
   setPasswords,
   // stage config
   locale,
+  aptConfigure,
   ntp,
   timezone,
   runcmd,
-  // stage final: deferred files first, so the user's scripts can use them
+  // stage final: packages, then deferred files, so the user's scripts can use them
+  packageUpdateUpgradeInstall,
   writeFilesDeferred,
   scriptsVendor,
   scriptsPerOnce,

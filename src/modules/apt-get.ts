@@ -1,0 +1,92 @@
+// apt-get as cloud-init's Debian distro runs it, for apt_configure and
+// package_update_upgrade_install: the root's own apt-get (chrooted under
+// --root), DEBIAN_FRONTEND=noninteractive, keep changed config files
+// (--force-confold), `system_info.apt_get_command` / `apt_get_wrapper` /
+// `apt_get_upgrade_subcommand` honoured. `apt-get update` runs at most once
+// per instance however many modules ask (cloud-init's "update-sources").
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import type { Context } from '../context.ts';
+import { describeExit } from '../host/run.ts';
+import { layout } from '../state/layout.ts';
+import { alreadyDone, markDone } from '../state/semaphore.ts';
+import type { Config } from '../userdata/merge.ts';
+import { which } from './helpers.ts';
+
+const APT_GET_COMMAND = ['apt-get', '--option=Dpkg::Options::=--force-confold', '--option=Dpkg::options::=--force-unsafe-io', '--assume-yes', '--quiet'];
+/** An hour: a dist-upgrade of a whole image on a slow mirror takes a while. */
+const TIMEOUT_MS = 3_600_000;
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function systemInfo(config: Config): Record<string, unknown> {
+  return isMapping(config['system_info']) ? config['system_info'] : {};
+}
+
+/** Throws a clear error naming the module when the root has no apt-get. */
+export function requireAptGet(ctx: Context, what: string): void {
+  if (which(ctx, 'apt-get') === null) {
+    throw new Error(`apt-get not found under the root ${ctx.root}: ${what} needs apt (a Debian-family image); nothing was changed`);
+  }
+}
+
+/** The argv for one apt-get subcommand ('update', 'upgrade', 'install' + packages). */
+export function aptGetArgv(ctx: Context, config: Config, command: string, packages: string[] = []): string[] {
+  const info = systemInfo(config);
+  const given = info['apt_get_command'];
+  const base = Array.isArray(given) && given.length > 0 ? given.map(String) : APT_GET_COMMAND;
+  // cloud-init waits up to 5 minutes for another apt/dpkg to let go of its lock.
+  const argv = [...base, '--option=DPkg::Lock::Timeout=300'];
+  const wrapper = isMapping(info['apt_get_wrapper']) ? info['apt_get_wrapper'] : {};
+  const wrapCommand = wrapper['command'] ?? 'eatmydata';
+  const enabled = wrapper['enabled'] ?? 'auto';
+  const words = Array.isArray(wrapCommand) ? wrapCommand.map(String) : [String(wrapCommand)];
+  const useWrapper = enabled === true || enabled === 'true' || (enabled === 'auto' && which(ctx, words[0]!) !== null);
+  const sub = command === 'upgrade' && typeof info['apt_get_upgrade_subcommand'] === 'string' ? info['apt_get_upgrade_subcommand']
+    : command === 'upgrade' ? 'dist-upgrade' : command;
+  return [...(useWrapper ? words : []), ...argv, sub, ...packages];
+}
+
+function outputSize(ctx: Context): number {
+  try { return statSync(ctx.files.real(layout.outputLog)).size; } catch { return 0; }
+}
+
+/** The lines matching `re` that the program wrote to the output log since `from` (its last 64 KiB). */
+function outputLines(ctx: Context, from: number, re: RegExp): string[] {
+  let fd: number;
+  try { fd = openSync(ctx.files.real(layout.outputLog), 'r'); } catch { return []; }
+  try {
+    const size = fstatSync(fd).size;
+    const start = Math.max(from, size - 65536);
+    const buf = Buffer.alloc(Math.max(0, size - start));
+    readSync(fd, buf, 0, buf.length, start);
+    return buf.toString().split('\n').filter((l) => re.test(l));
+  } finally { closeSync(fd); }
+}
+
+/**
+ * Run apt-get; on failure throw an error with apt's own "E:" lines. Returns
+ * apt's "W:" lines of a run that succeeded (apt-get update exits 0 when a
+ * source could not be fetched).
+ */
+export async function aptGet(ctx: Context, config: Config, command: string, packages: string[] = []): Promise<string[]> {
+  const argv = aptGetArgv(ctx, config, command, packages);
+  ctx.log.info(`running ${argv.join(' ')}`);
+  const from = outputSize(ctx);
+  const r = await ctx.run(argv, { env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: TIMEOUT_MS });
+  if (r.code === 0) return outputLines(ctx, from, /^W: /);
+  const errors = outputLines(ctx, from, /^E: /).slice(-3).join('; ');
+  throw new Error(`apt-get ${command}${packages.length ? ` ${packages.join(' ')}` : ''}: ${describeExit(r, TIMEOUT_MS)}${errors ? `: ${errors}` : ''} (output in ${layout.outputLog})`);
+}
+
+/** apt-get update, once per instance (cloud-init's update_package_sources). */
+export async function updateSources(ctx: Context, config: Config, instanceId: string, where: string): Promise<void> {
+  if (alreadyDone(ctx, instanceId, 'update-sources', 'per-instance')) {
+    ctx.log.info('apt-get update already ran for this instance');
+    return;
+  }
+  const warnings = await aptGet(ctx, config, 'update');
+  // apt-get update succeeds when a source is unreachable: say which.
+  const failed = warnings.filter((w) => /Failed to fetch|failed to download/.test(w));
+  if (failed.length) ctx.report('warning', `${where} apt-get update`, failed.slice(0, 3).join('; '));
+  markDone(ctx, instanceId, 'update-sources', 'per-instance');
+}
