@@ -178,6 +178,21 @@ describe('boot from a NoCloud seed', { skip: skip ?? false }, () => {
     assert.equal(readlinkSync(join(root, 'var/lib/cloud/instance')), 'instances/iid-test-2');
   });
 
+  test('the image\'s script directories: per-once runs once ever, per-instance per instance, per-boot every boot', () => {
+    const root = newRoot();
+    for (const freq of ['per-once', 'per-instance', 'per-boot']) {
+      writeIn(root, `var/lib/cloud/scripts/${freq}/10-count`, `#!/bin/sh\necho x >> /${freq}.count\n`, 0o755);
+    }
+    seed(root, META, null);
+    assert.equal(agent(root, ['boot']).status, 0);
+    assert.equal(agent(root, ['boot']).status, 0);
+    seed(root, 'instance-id: iid-test-2\n', null);
+    assert.equal(agent(root, ['boot']).status, 0);
+    assert.equal(read(root, 'per-once.count'), 'x\n');
+    assert.equal(read(root, 'per-instance.count'), 'x\nx\n');
+    assert.equal(read(root, 'per-boot.count'), 'x\nx\nx\n');
+  });
+
   test('the four stage commands, run one by one, do what boot does', () => {
     const userData = '#cloud-config\nbootcmd: ["echo b > /b"]\nwrite_files: [{path: /w, content: w}]\nruncmd: ["echo r > /r"]\n';
     const staged = newRoot();

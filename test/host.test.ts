@@ -42,6 +42,11 @@ test('Files.write is atomic, sets the mode from the start and leaves no temp fil
   files.symlink('/a/link', 'b');
   assert.equal(files.isDirectory('/a/link'), true);
   assert.equal(files.readIfExists('/a/missing'), null);
+  // A symlink is removed or replaced as itself, never through to its target.
+  assert.equal(files.isSymlink('/a/link'), true);
+  files.unlink('/a/link');
+  assert.equal(files.isSymlink('/a/link'), false);
+  assert.equal(readFileSync(join(root, 'a/b/secret'), 'utf8'), 'two+three');
 });
 
 test('resolveOwner reads the root\'s own account files', () => {

@@ -22,6 +22,20 @@ export class Files {
   /** This machine's path for `path` of the target system. */
   real(path: string): string { return resolveInRoot(this.root, path); }
 
+  /**
+   * This machine's path for the entry `path` itself: its directory resolved,
+   * its last component not followed (to replace or remove a symlink, not its target).
+   */
+  entry(path: string): string {
+    const name = path.split('/').filter(Boolean).pop() ?? '';
+    return `${this.real(dirname(path))}/${name}`;
+  }
+
+  /** True when `path` itself is a symbolic link. */
+  isSymlink(path: string): boolean {
+    try { return lstatSync(this.entry(path)).isSymbolicLink(); } catch { return false; }
+  }
+
   exists(path: string): boolean { return existsSync(this.real(path)); }
 
   read(path: string): Buffer { return readFileSync(this.real(path)); }
@@ -82,7 +96,7 @@ export class Files {
 
   /** Point `path` at `target` (a symlink), replacing what was there atomically. */
   symlink(path: string, target: string): void {
-    const real = this.real(dirname(path)) + '/' + path.split('/').pop();
+    const real = this.entry(path);
     const temp = `${dirname(real)}/.${path.split('/').pop()}.ec2-init.tmp`;
     rmSync(temp, { force: true });
     symlinkSync(target, temp);
@@ -90,11 +104,12 @@ export class Files {
     syncDir(dirname(real));
   }
 
-  remove(path: string): void { rmSync(this.real(path), { recursive: true, force: true }); }
+  /** Remove `path` (a symlink itself, not what it points to). */
+  remove(path: string): void { rmSync(this.entry(path), { recursive: true, force: true }); }
 
-  /** Remove a file only (not a directory); no error when it is absent. */
+  /** Remove a file or symlink (not a directory, not a link's target); no error when it is absent. */
   unlink(path: string): void {
-    try { unlinkSync(this.real(path)); } catch (e) {
+    try { unlinkSync(this.entry(path)); } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }

@@ -16,7 +16,8 @@ type Which = Frequency | 'user' | 'vendor';
 function scriptDir(instanceId: string, which: Which): string {
   if (which === 'user') return layout.scripts(instanceId);
   if (which === 'vendor') return layout.vendorScripts(instanceId);
-  return layout.userScriptsDir(which);
+  // cloud-init's directory names: per-boot, per-instance, per-once.
+  return layout.userScriptsDir(which === 'once' ? 'per-once' : which);
 }
 
 async function runScripts(ctx: Context, instanceId: string, which: Which, freq: Frequency, where: string): Promise<void> {

@@ -32,8 +32,9 @@ export const timezone: Module = {
     if (!isFile) throw new Error(`invalid timezone '${tz}': no file ${zoneFile} under the root (is tzdata installed?)`);
     ctx.files.write(TIMEZONE, `${tz}\n`, { mode: 0o644 });
     // As cloud-init: a symlink (or nothing) becomes a symlink; a real file is replaced by a copy.
+    // The entry itself, not what it points to: the image's link must be replaced, never written through.
     let link = true;
-    try { link = lstatSync(ctx.files.real(LOCALTIME)).isSymbolicLink(); } catch { /* missing: link */ }
+    try { link = lstatSync(ctx.files.entry(LOCALTIME)).isSymbolicLink(); } catch { /* missing: link */ }
     if (link) ctx.files.symlink(LOCALTIME, zoneFile);
     else ctx.files.write(LOCALTIME, ctx.files.read(zoneFile), { mode: 0o644 });
     ctx.log.info(`${where}: timezone ${tz} (${TIMEZONE}, ${LOCALTIME}${link ? ` -> ${zoneFile}` : ' copied'})`);
