@@ -4,6 +4,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Files } from './host/files.ts';
 import { describeExit, runProgram, type RunOptions, type RunResult } from './host/run.ts';
+import type { SystemConfig } from './config/system.ts';
 import type { Logger } from './log.ts';
 import { layout } from './state/layout.ts';
 import type { Diag } from './types.ts';
@@ -14,6 +15,8 @@ export class Context {
   readonly diags: Diag[] = [];
   /** --config FILE: a system config file on this machine, read after cloud.cfg.d. */
   readonly configFile: string | null;
+  /** The system config, read once per process (`boot` runs four stages on it). */
+  systemConfig: SystemConfig | null = null;
   private outputFd: number | null = null;
 
   constructor(root: string, log: Logger, configFile: string | null = null) {

@@ -3,7 +3,7 @@
 // one process. What one stage hands to the next lives on disk (DESIGN.md §4).
 import type { Context } from './context.ts';
 import { readSystemConfig, withSystemConfig, type SystemConfig } from './config/system.ts';
-import { parseYamlMapping } from './config/yaml.ts';
+import { readSavedConfig } from './config/yaml.ts';
 import { consumeUserData } from './consume.ts';
 import { MODULES } from './modules/index.ts';
 import type { Module } from './modules/module.ts';
@@ -22,7 +22,7 @@ export async function runStage(ctx: Context, stage: Stage): Promise<void> {
   const started = performance.now();
   ctx.log.info(`stage ${stage}: start`);
   ctx.diags.length = 0;
-  const system = readSystemConfig(ctx.files, ctx.diags, ctx.configFile);
+  const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile);
   let instance: Instance | null = null;
   try {
     switch (stage) {
@@ -66,7 +66,7 @@ async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): P
     ctx.report('warning', `stage ${stage}`, 'no instance recorded by stage init; nothing to do');
     return null;
   }
-  const saved = (path: string) => parseYamlMapping(ctx.files.readIfExists(path)?.toString() ?? '', path);
+  const saved = (path: string) => readSavedConfig(ctx.files.readIfExists(path)?.toString() ?? '', path);
   await runModules(ctx, instance, stage, withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig)));
   if (stage === 'final') {
     ctx.files.write(layout.bootFinished(instance.id), `${new Date().toISOString()}\n`, { mode: 0o644 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readSystemConfig } from '../src/config/system.ts';
-import { parseYaml, parseYamlMapping } from '../src/config/yaml.ts';
+import { parseYaml, parseYamlMapping, readSavedConfig, toYaml } from '../src/config/yaml.ts';
 import { Files } from '../src/host/files.ts';
 import { commandsToScript, shellQuote } from '../src/modules/module.ts';
 import { emptyStatus, summarize } from '../src/state/status.ts';
@@ -59,4 +59,13 @@ test('status summary: exit 0 done, 1 error, 2 degraded', () => {
   assert.deepEqual(summarize(s), { outcome: 'degraded', exitCode: 2 });
   (s.v1['modules-final'] as { errors: string[] }).errors.push('e');
   assert.deepEqual(summarize(s), { outcome: 'error', exitCode: 1 });
+});
+
+test('saved configs round-trip without the YAML parser, bytes included; hand-edited YAML still reads', () => {
+  const saved = `#cloud-config\n${toYaml({ runcmd: ['ls'], write_files: [{ path: '/b', content: Buffer.from([0, 255, 10]) }], u: new Uint8Array([1, 2]) })}`;
+  const back = readSavedConfig(saved, 'user-config.txt');
+  assert.deepEqual((back['write_files'] as Array<{ content: Buffer }>)[0]!.content, Buffer.from([0, 255, 10]));
+  assert.deepEqual(back['u'], Buffer.from([1, 2]));
+  assert.deepEqual(back['runcmd'], ['ls']);
+  assert.deepEqual(readSavedConfig('#cloud-config\nruncmd: [ls]\nflag: yes\n', 'edited'), { runcmd: ['ls'], flag: true });
 });

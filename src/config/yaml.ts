@@ -34,7 +34,24 @@ export function parseYamlMapping(text: string, where: string): Record<string, un
   return value as Record<string, unknown>;
 }
 
+/**
+ * A config ec2-init saved itself (user-config.txt): JSON under a
+ * '#cloud-config' line, so later stages read it without the YAML parser.
+ * Edited by hand into other YAML, it is still read, as YAML.
+ */
+export function readSavedConfig(text: string, where: string): Record<string, unknown> {
+  try {
+    // Bytes (YAML !!binary) were saved as {type: 'Buffer', data}: revived as bytes.
+    const value = JSON.parse(text.replace(/^#cloud-config\n/, ''), (_k, v: unknown) =>
+      (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)
+        ? Buffer.from((v as { data: number[] }).data) : v)) as unknown;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch { /* not ours, or edited: read it as YAML */ }
+  return parseYamlMapping(text, where);
+}
+
 export function toYaml(value: unknown): string {
   // JSON is valid YAML and needs no library on the write path.
-  return JSON.stringify(value, null, 2) + '\n';
+  return JSON.stringify(value, (_k, v: unknown) =>
+    (v instanceof Uint8Array && !Buffer.isBuffer(v) ? { type: 'Buffer', data: Array.from(v) } : v), 2) + '\n';
 }
