@@ -1,0 +1,282 @@
+// Turns the measurements into bench/RESULTS.md (tables for people) and
+// bench/results.json (every sample, for tools). Both are rewritten on every
+// run; nothing here measures anything.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ec2InitSize } from './agents.ts';
+import type { Image } from './chroot.ts';
+import type { EqualModules } from './scenarios.ts';
+import type { ProfileSummary } from './profile.ts';
+import type { ProgramTime } from './trace.ts';
+
+export interface AgentResult {
+  agent: string;
+  commands: string[];
+  samplesMs: number[];        // one per run: the measured boot, all its processes
+  stageSamplesMs: number[][];
+  rssKiB: number[];           // peak RSS of the largest process of the boot, per run
+  cpuS: number[];             // user + system CPU, per run
+  exitCodes: string[];        // any non-zero exit
+  failedChecks: string[];     // effects missing after a run
+  modulesRan: string[];
+  invalid: string | null;     // why this agent's numbers do not count here
+  childMs: number[];          // traced runs: time in programs the agent started
+  tracedMs: number[];         // traced runs: the whole boot (slower than untraced)
+  programs: ProgramTime[];
+  outputTail: string;
+  userDataMs: number[];       // EC2: start of the stage process → user-data answered
+  userDataFromFirstMs: number[]; // EC2: its first request to the service → user-data answered
+  requests: number[];         // EC2: requests to the metadata service
+}
+
+export interface ScenarioResult { id: string; title: string; checks: number; agents: AgentResult[] }
+
+export interface Report {
+  image: Image;
+  ec2InitVersion: string;
+  runs: number;
+  traceRuns: number;
+  loads: number[];            // 1-minute load average before each measured run
+  profiles: ({ agent: string; scenario: string } & ProfileSummary)[];
+  modules: EqualModules;
+  scenarios: ScenarioResult[];
+}
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+export function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const ms = (x: number | null) => (x === null ? '—' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(x < 100 ? 1 : 0)} ms`);
+const mib = (kib: number | null) => (kib === null ? '—' : `${(kib / 1024).toFixed(1)} MiB`);
+
+function machine() {
+  const os = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown';
+  return {
+    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
+    os,
+  };
+}
+
+// The numbers of one agent in one scenario that count (null when invalid).
+function summary(a: AgentResult) {
+  const ok = a.invalid === null && a.samplesMs.length > 0;
+  const total = ok ? median(a.samplesMs) : null;
+  const child = median(a.childMs);
+  // Own overhead from each traced run alone (its boot less its time in
+  // programs): runs differ too much on a busy machine to mix medians.
+  const own = median(a.tracedMs.map((t, k) => t - a.childMs[k]!));
+  return {
+    total,
+    min: ok ? Math.min(...a.samplesMs) : null,
+    stages: ok ? a.stageSamplesMs[0]!.map((_, k) => median(a.stageSamplesMs.map((s) => s[k]!))) : [],
+    rss: ok ? Math.max(...a.rssKiB) : null,
+    cpu: ok ? median(a.cpuS) : null,
+    child: ok ? child : null,
+    traced: ok ? median(a.tracedMs) : null,
+    overhead: ok ? own : null,
+    userData: ok ? median(a.userDataMs) : null,
+    userDataFromFirst: ok ? median(a.userDataFromFirstMs) : null,
+    searchStage: ok && a.stageSamplesMs[0]!.length === 4 ? median(a.stageSamplesMs.map((st) => st[1]!)) : null,
+    requests: ok ? median(a.requests) : null,
+  };
+}
+
+function effects(a: AgentResult, checks: number): string {
+  if (a.samplesMs.length === 0) return '—';
+  const bad = a.failedChecks.length + (a.exitCodes.length ? 1 : 0);
+  if (bad === 0) return checks === 0 ? 'n/a' : 'all';
+  return `missing: ${a.failedChecks.join(', ') || '—'}${a.exitCodes.length ? `; exit ≠ 0: ${[...new Set(a.exitCodes)].join('; ')}` : ''}`;
+}
+
+export function writeReport(r: Report): { md: string; json: string } {
+  const date = new Date().toISOString();
+  const m = machine();
+  const size = ec2InitSize();
+  const byId = (s: ScenarioResult, id: string) => s.agents.find((a) => a.agent === id)!;
+  const L: string[] = [];
+  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? `${(a / b).toFixed(1)}×` : '—');
+
+  L.push('# ec2-init against cloud-init: benchmark results', '',
+    '_Generated by `npm run bench` (bench/run.ts); do not edit by hand._', '',
+    `- date: ${date}`,
+    `- machine: ${m.cpu}, ${m.memory}, Linux ${m.kernel}, host ${m.os}`,
+    `- ec2-init: ${r.ec2InitVersion} (dist/ec2-init, Node.js single executable)`,
+    `- cloud-init: ${r.image.cloudInitVersion} from Debian ${'bookworm'} (${r.image.packages.find((p) => p.startsWith('python3.11 '))?.replace(' ', ' ') ?? 'python3'})`,
+    `- runs: ${r.runs} per agent and scenario, alternating, after one discarded warm-up each (warm page cache); medians below, (fastest run) beside`,
+    `- load average before the runs: median ${median(r.loads)?.toFixed(2) ?? '—'}, max ${r.loads.length ? Math.max(...r.loads).toFixed(2) : '—'} ` +
+    `on ${cpus().length} CPUs (other work on the machine slows both sides; the fastest run is the least disturbed)`,
+    '');
+
+  L.push('## Boot time', '',
+    'Whole boot, all four stages. cloud-init and `ec2-init` run as four processes, as their systemd units do; ' +
+    '`ec2-init boot` runs the four stages in one process. Ratio = cloud-init ÷ ec2-init.', '',
+    '| scenario | cloud-init | ec2-init (4 processes) | ratio | ec2-init boot (1 process) | ratio | effects: cloud-init / ec2-init / boot |',
+    '| --- | --- | --- | --- | --- | --- | --- |');
+  for (const s of r.scenarios) {
+    const [ci, e4, e1] = ['cloud-init', 'ec2-init', 'ec2-init boot'].map((id) => byId(s, id));
+    const [sc, s4, s1] = [ci!, e4!, e1!].map(summary);
+    const cell = (a: AgentResult, x: ReturnType<typeof summary>) => (a.invalid ? `not measured: ${a.invalid}` : `${ms(x.total)} (${ms(x.min)})`);
+    L.push(`| ${s.title} | ${cell(ci!, sc!)} | ${cell(e4!, s4!)} | ${ratio(sc!.total, s4!.total)} | ${cell(e1!, s1!)} | ${ratio(sc!.total, s1!.total)} | ${[ci!, e4!, e1!].map((a) => effects(a, s.checks)).join(' / ')} |`);
+  }
+  L.push('| first boot from EC2 metadata, time to user-data and requests | see below | | | | | |', '');
+
+  // CPU time is far less disturbed than wall-clock time by other work on a
+  // busy machine: a second view of the same runs.
+  L.push('## CPU time (user + system, median)', '',
+    'The same runs, counted in CPU time (the agent and every program it ran; 10 ms resolution per process). ' +
+    'Less sensitive than wall-clock time to other work on the machine; blind to time spent waiting.', '',
+    '| scenario | cloud-init | ec2-init (4 processes) | ratio | ec2-init boot (1 process) | ratio |', '| --- | --- | --- | --- | --- | --- |');
+  for (const s of r.scenarios) {
+    const [c, e4, e1] = ['cloud-init', 'ec2-init', 'ec2-init boot'].map((id) => summary(byId(s, id)).cpu).map((x) => (x === null ? null : x * 1000));
+    L.push(`| ${s.id} | ${ms(c!)} | ${ms(e4!)} | ${ratio(c!, e4!)} | ${ms(e1!)} | ${ratio(c!, e1!)} |`);
+  }
+  L.push('');
+
+  L.push('## Per stage (median ms)', '', '| scenario | agent | init --local | init | modules config | modules final |', '| --- | --- | --- | --- | --- | --- |');
+  for (const s of r.scenarios) {
+    for (const a of s.agents.filter((x) => x.agent !== 'ec2-init boot' && s.id !== 'startup')) {
+      const x = summary(a);
+      if (x.total !== null) L.push(`| ${s.id} | ${a.agent} | ${x.stages.map(ms).join(' | ')} |`);
+    }
+  }
+  L.push('');
+
+  L.push('## The agent\'s own overhead', '',
+    `Time in the programs an agent starts (useradd, ssh-keygen, the user's scripts, hostname, ip, …) comes from ${r.traceRuns} separate run(s) under ` +
+    '`strace -f -e trace=process` (never mixed into the timings above): from the fork of each program the agent starts to its exit, ' +
+    'overlaps counted once. Own overhead = the traced boot − its time in programs, median over the traced runs. ' +
+    'CPU is from the untraced runs (user + system, the agent and its programs).', '',
+    '| scenario | agent | boot | boot, traced | in programs | own overhead | CPU (user+sys) | programs (time, count) |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const s of r.scenarios) {
+    for (const a of s.agents) {
+      const x = summary(a);
+      if (x.total === null) continue;
+      const progs = a.programs.slice(0, 6).map((p) => `${p.name} ${p.ms.toFixed(1)} ms ×${p.count}`).join(', ') || '—';
+      L.push(`| ${s.id} | ${a.agent} | ${ms(x.total)} | ${ms(x.traced)} | ${ms(x.child)} | ${ms(x.overhead)} | ${x.cpu === null ? '—' : ms(x.cpu * 1000)} | ${progs} |`);
+    }
+  }
+  L.push('');
+
+  L.push('## Memory and size', '', '| scenario | cloud-init peak RSS | ec2-init peak RSS | ec2-init boot peak RSS |', '| --- | --- | --- | --- |');
+  for (const s of r.scenarios) {
+    const xs = ['cloud-init', 'ec2-init', 'ec2-init boot'].map((id) => summary(byId(s, id)));
+    L.push(`| ${s.id} | ${xs.map((x) => mib(x.rss)).join(' | ')} |`);
+  }
+  L.push('', 'Peak RSS: the largest of wait4()\'s ru_maxrss over the boot\'s processes (GNU time), worst run.', '',
+    `| size on disk | |`, '| --- | --- |',
+    `| ec2-init | ${mib(size.kib)} (${size.from}) |`,
+    `| cloud-init and what it pulls in | ${mib(r.image.agentDiskKiB)} on disk (du of the root before and after \`apt-get install --no-install-recommends cloud-init\`, Python bytecode included); ` +
+    `${mib(r.image.agentInstalledKiB)} dpkg Installed-Size of the ${r.image.agentPulledIn.length} packages it added (python3.11 and its libraries, jinja2, yaml, requests, jsonschema, …) |`,
+    '');
+
+  const ec2 = r.scenarios.filter((s) => s.id.startsWith('ec2-'));
+  L.push('## EC2 metadata service', '',
+    'The simulator (test/helpers/imds-simulator.ts) runs on 127.0.0.1 inside the run\'s network namespace, delaying every answer. ' +
+    'Time to user-data: to the user-data answer from the start of the stage process that fetched it, and from that process\'s first request ' +
+    '(the datasource\'s own protocol, without the runtime\'s start-up).', '',
+    '| delay per request | agent | user-data from process start | from first request | requests | whole boot |', '| --- | --- | --- | --- | --- | --- |');
+  if (ec2.length === 0) L.push('| 0 ms, 2 ms | both | not measured yet | | | |');
+  for (const s of ec2) {
+    for (const a of s.agents) {
+      const x = summary(a);
+      L.push(`| ${s.id.slice(4)} | ${a.agent} | ${a.invalid ? `not measured: ${a.invalid}` : ms(x.userData)} | ${ms(x.userDataFromFirst)} | ${x.requests ?? '—'} | ${ms(x.total)} |`);
+    }
+  }
+  L.push('');
+
+  // Targets of issue 7: measured and reported, never asserted.
+  const first = r.scenarios.filter((s) => ['script', 'cloud-config', 'gzip-multipart'].includes(s.id));
+  const worstRatio = first.map((s) => {
+    const [c, e] = [summary(byId(s, 'cloud-init')).total, summary(byId(s, 'ec2-init')).total];
+    return c !== null && e !== null ? c / e : null;
+  }).filter((x) => x !== null);
+  const second = r.scenarios.find((s) => s.id === 'second-boot');
+  const rssAll = r.scenarios.flatMap((s) => s.agents.filter((a) => a.agent !== 'cloud-init').map((a) => summary(a).rss)).filter((x) => x !== null);
+  const absent = r.scenarios.find((s) => s.id === 'absent-ec2');
+  const ec2two = r.scenarios.find((s) => s.id === 'ec2-2ms');
+  const row = (what: string, target: string, value: number | null, fmt: (x: number) => string, met: (x: number) => boolean) =>
+    `| ${what} | ${target} | ${value === null ? 'not measured' : fmt(value)} | ${value === null ? '—' : met(value) ? 'met' : '**missed**'} |`;
+  L.push('## Targets (issue 7)', '', '| target | goal | measured | |', '| --- | --- | --- | --- |',
+    row('first boot vs cloud-init (worst of the three first-boot scenarios, 4 processes)', '≥ 20×', worstRatio.length === first.length && first.length ? Math.min(...worstRatio) : null, (x) => `${x.toFixed(1)}×`, (x) => x >= 20),
+    row('second boot (4 processes)', '≤ 30 ms', second ? summary(byId(second, 'ec2-init')).total : null, ms, (x) => x <= 30),
+    row('second boot (`boot`, 1 process)', '≤ 30 ms', second ? summary(byId(second, 'ec2-init boot')).total : null, ms, (x) => x <= 30),
+    row('peak RSS (worst scenario)', '≤ 60 MB', rssAll.length ? Math.max(...rssAll) : null, mib, (x) => x * 1024 <= 60e6),
+    row('absent datasource: the `init` stage process, which gives up on Ec2', '≤ 100 ms', absent ? summary(byId(absent, 'ec2-init')).searchStage : null, ms, (x) => x <= 100),
+    row('absent datasource: whole boot, one process (`boot`)', '≤ 100 ms', absent ? summary(byId(absent, 'ec2-init boot')).total : null, ms, (x) => x <= 100),
+    row('EC2 at 2 ms per request: user-data in hand, from the first request', '≤ 20 ms', ec2two ? summary(byId(ec2two, 'ec2-init')).userDataFromFirst : null, ms, (x) => x <= 20),
+    row('EC2 at 2 ms per request: user-data in hand, from the start of the `init` process', '≤ 20 ms', ec2two ? summary(byId(ec2two, 'ec2-init')).userData : null, ms, (x) => x <= 20),
+    '');
+
+  if (r.profiles.length) {
+    L.push('## Where ec2-init\'s own time goes (`--cpu-prof`)', '',
+      'Self time by source file of the bundle (npm packages as one), Node.js internals by module, summed over the processes of one profiled boot ' +
+      '(`node --cpu-prof dist/ec2-init.cjs`, the same Node.js binary and bundle as the executable, without its code cache). ' +
+      'Sampling every 200 µs.', '');
+    for (const p of r.profiles) {
+      const wall = p.processes.reduce((t, x) => t + x.wallMs, 0);
+      const prof = p.processes.reduce((t, x) => t + x.profiledMs, 0);
+      // "(idle)": the event loop waiting, for the programs it runs or for I/O.
+      const idle = p.groups.find((g) => g.name === '(idle)')?.ms ?? 0;
+      L.push(`**${p.agent}**, ${p.scenario}: ${p.processes.length} process(es), ${ms(wall)} wall-clock under the profiler: ` +
+        `${ms(wall - prof)} before the profiler starts (Node.js start-up), ${ms(idle)} idle (waiting for programs or I/O), ${ms(prof - idle)} running JavaScript and V8:`, '',
+        '| self time | where |', '| --- | --- |',
+        ...p.groups.filter((g) => g.name !== '(idle)').slice(0, 12).map((g) => `| ${ms(g.ms)} | ${g.name} |`), '');
+    }
+  }
+
+  L.push('## What each side ran', '',
+    'Both agents boot the same image: Debian bookworm (debootstrap minbase + sudo, openssh-server) with `apt-get install --no-install-recommends cloud-init`, ' +
+    'plus /usr/bin/ec2-init, plus one file both read, /etc/cloud/cloud.cfg.d/99-bench.cfg. In it, cloud-init\'s module lists are Debian\'s own ' +
+    '(from the image\'s /etc/cloud/cloud.cfg, same order and stages) less the modules ec2-init does not have (src/modules/index.ts):', '',
+    ...Object.entries(r.modules.lists).map(([k, v]) => `- \`${k}\`: ${v.join(', ')}`), '',
+    `Left out of Debian\'s lists (ec2-init has no such module): ${r.modules.leftOut.join(', ') || 'none'}. ` +
+    `ec2-init modules that Debian\'s lists lack: ${r.modules.ec2Only.join(', ') || 'none'}. ` +
+    'cloud-init\'s network configuration is disabled (ec2-init leaves networking to the image). ' +
+    'The image\'s /etc/cloud/cloud.cfg is otherwise as Debian ships it (`users: [default]` creates the user `debian` when user-data names no users). ' +
+    'A module "ran" when its handler ran (cloud-init: "ran successfully", not "previously ran"; ec2-init: a "module NAME: done" line); many return at once when their key is absent.', '',
+    'Modules each agent\'s log shows it ran (last run):', '', '| scenario | agent | modules |', '| --- | --- | --- |');
+  for (const s of r.scenarios) for (const a of s.agents) if (a.samplesMs.length && s.id !== 'startup') L.push(`| ${s.id} | ${a.agent} | ${a.modulesRan.join(', ') || '(none found in its log)'} |`);
+  L.push('');
+
+  L.push('## Method', '',
+    '- Every run is a fresh overlay (tmpfs upper layer) on the cached root, in new mount, network, UTS, IPC and PID namespaces ' +
+    '(`unshare`): loopback only (down, except for the EC2 simulator), /proc, read-only /sys, a /dev with only null, zero, full, random, urandom, tty. ' +
+    'The agents run chrooted into it (`chroot ROOT cloud-init …`, `chroot ROOT /usr/bin/ec2-init …`), as root, with a fixed small environment.',
+    '- A boot\'s time is the sum of its processes\' wall-clock times (spawn to exit, each wrapped in GNU time for rusage). Between the boots of ' +
+    'the second-boot scenario /run is emptied and the hostname reset, as a reboot would.',
+    '- The absent datasource: `strict_id: false` makes both agents ask the metadata service although this machine is no EC2 instance ' +
+    '(without it ec2-init reads DMI and does not ask at all). With no route anywhere, connecting to 169.254.169.254 fails at once (ENETUNREACH); ' +
+    'ec2-init gives up then, cloud-init retries until its Ec2 max_wait (120 s by default), then boots with its None datasource ' +
+    '(running its modules: default user, ssh host keys), while ec2-init stops there; so compare the `init` stage, where each gives up. ' +
+    'On a real image ds-identify (a systemd generator, not run here) would usually drop Ec2 before cloud-init starts; ' +
+    'where packets are silently dropped instead of refused, both wait for their timeouts.',
+    '- Both generate ssh host keys on first boot (the `ssh` module, ssh-keygen for rsa, ecdsa, ed25519): the same CPU-bound work on both sides, ' +
+    'and the largest single cost of a first boot here.',
+    `- The root: /var/cache/ec2-init-bench/${r.image.key}/ (built once; its key is a hash of the package lists). Every sample is in results.json.`,
+    '');
+
+  const md = join(HERE, 'RESULTS.md');
+  const json = join(HERE, 'results.json');
+  writeFileSync(md, L.join('\n'));
+  writeFileSync(json, JSON.stringify({
+    date, machine: m,
+    versions: { ec2Init: r.ec2InitVersion, cloudInit: r.image.cloudInitVersion },
+    ec2InitSize: size,
+    cloudInitSize: { diskKiB: r.image.agentDiskKiB, installedKiB: r.image.agentInstalledKiB, packages: r.image.agentPulledIn },
+    image: { key: r.image.key, packages: r.image.packages },
+    cloudInitModules: r.modules,
+    runs: r.runs, traceRuns: r.traceRuns, loadAverages: r.loads, profiles: r.profiles,
+    scenarios: r.scenarios.map((s) => ({ ...s, summary: Object.fromEntries(s.agents.map((a) => [a.agent, summary(a)])) })),
+  }, null, 2) + '\n');
+  return { md, json };
+}
