@@ -344,9 +344,9 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
       const root = newRoot();
       seed(root, META, userData);
       const plan = agent(root, ['plan']);
-      assert.match(plan.stdout, /power_state_change.*shutdown -P \+5 Bye now \(skipped with --root\)/);
+      assert.match(plan.stdout, /power_state_change.*shutdown -h -P \+5 Bye now \(skipped with --root\)/);
       assert.equal(agent(root, ['boot']).status, 0);
-      assert.match(log(root), /module power_state_change: skipped with --root .*: shutdown -P \+5 Bye now/);
+      assert.match(log(root), /module power_state_change: skipped with --root .*: shutdown -h -P \+5 Bye now/);
       assert.deepEqual(problemsOf(root, 'power_state_change'), []);
     });
 
@@ -362,7 +362,7 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
         'sh', root, AGENT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
       assert.equal(r.stdout, 'exit 0\n', r.stderr);
       assert.equal(read(root, 'waiter-ran'), 'after\n', 'the condition ran once the agent was done');
-      assert.match(log(root), /module power_state_change: will run shutdown -P now \(after ec2-init exits, at most 20 s/);
+      assert.match(log(root), /module power_state_change: will run shutdown -h -P now \(after ec2-init exits, at most 20 s/);
     });
 
     test('a bad mode or delay is an error naming the setting', () => {

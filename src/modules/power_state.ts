@@ -1,6 +1,6 @@
 // power_state_change (cloud-init's cc_power_state_change), once per
 // instance, last in stage final: `power_state: {mode, delay, message,
-// timeout, condition}` becomes `shutdown -P|-r|-H now|+M [message]`, run by a
+// timeout, condition}` becomes `shutdown -h -P|-r|-h -H now|+M [message]`, run by a
 // detached shell that waits until this process has exited (or `timeout`
 // seconds, default 30, have passed), then checks `condition` (true/false, a
 // shell line or an argv list: exit 0 = go) and shuts down — as cloud-init
@@ -12,7 +12,8 @@ import { shellQuote, type Module, type Schema } from './module.ts';
 
 const shellQuoteAll = (words: string[]) => words.map(shellQuote).join(' ');
 
-const MODES: Record<string, string> = { halt: '-H', poweroff: '-P', reboot: '-r' };
+// -h with -P/-H: sysvinit's shutdown rejects -P or -H alone; systemd's accepts both forms.
+const MODES: Record<string, string[]> = { halt: ['-h', '-H'], poweroff: ['-h', '-P'], reboot: ['-r'] };
 const DEFAULT_TIMEOUT = 30;
 
 export interface Plan { argv: string[]; timeout: number; condition: boolean | string | string[] }
@@ -31,7 +32,7 @@ export function loadPowerState(value: unknown): Plan {
     if (!m) throw new Error(`power_state: delay must be 'now' or a number of minutes ('+5' or 5); found '${String(delay)}'`);
     delay = `+${Number(m[1])}`;
   }
-  const argv = ['shutdown', MODES[mode]!, String(delay)];
+  const argv = ['shutdown', ...MODES[mode]!, String(delay)];
   if (ps['message'] !== undefined && ps['message'] !== null && String(ps['message']) !== '') argv.push(String(ps['message']));
   const timeout = Number(ps['timeout'] ?? DEFAULT_TIMEOUT);
   if (!Number.isFinite(timeout) || timeout < 0) throw new Error(`power_state: timeout must be a number of seconds; found '${String(ps['timeout'])}'`);
