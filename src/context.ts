@@ -15,6 +15,12 @@ export class Context {
   readonly diags: Diag[] = [];
   /** --config FILE: a system config file on this machine, read after cloud.cfg.d. */
   readonly configFile: string | null;
+  /**
+   * Set by a module whose essential work needs the running system and was
+   * skipped under --root: the runner then leaves its semaphore unwritten, so
+   * the real first boot of the image still does it.
+   */
+  leftForRunningSystem = false;
   /** The system config, read once per process (`boot` runs four stages on it). */
   systemConfig: SystemConfig | null = null;
   private outputFd: number | null = null;

@@ -93,6 +93,7 @@ async function runModules(ctx: Context, instance: Instance, stage: Stage, config
     const where = `module ${module.name}`;
     const started = performance.now();
     const before = ctx.diags.filter((d) => d.level === 'error').length;
+    ctx.leftForRunningSystem = false;
     try {
       await module.run({ ctx, instanceId, source: instance.source, config, where });
     } catch (e) {
@@ -100,7 +101,9 @@ async function runModules(ctx: Context, instance: Instance, stage: Stage, config
     }
     const failed = ctx.diags.filter((d) => d.level === 'error').length > before;
     ctx.log.info(`${where}: ${failed ? 'failed' : 'done'} in ${(performance.now() - started).toFixed(1)} ms`);
-    // It ran to its end (well or not): do not run it again for this instance.
-    if (!module.ownSemaphores) markDone(ctx, instanceId, module.name, module.frequency);
+    // It ran to its end (well or not): do not run it again for this instance —
+    // unless its work was left for the running system (--root), which must still do it.
+    if (ctx.leftForRunningSystem) ctx.log.info(`${where}: not marked done: its work needs the running system`);
+    else if (!module.ownSemaphores) markDone(ctx, instanceId, module.name, module.frequency);
   }
 }

@@ -43,9 +43,11 @@ export function which(ctx: Context, program: string): string | null {
  * only when the root is /. Otherwise they are logged as skipped (DESIGN.md §2)
  * and this returns false.
  */
-export function onRunningSystem(ctx: Context, where: string, what: string): boolean {
+export function onRunningSystem(ctx: Context, where: string, what: string, opts: { essential?: boolean } = {}): boolean {
   if (ctx.root === '/') return true;
   ctx.log.info(`${where}: skipped with --root ${ctx.root} (needs the running system): ${what}`);
+  // The module's whole point (partitions, volumes) was skipped: it stays to do on the real boot.
+  if (opts.essential) ctx.leftForRunningSystem = true;
   return false;
 }
 

@@ -3,15 +3,20 @@
 import { aptConfigure } from './apt_configure.ts';
 import { bootcmd } from './bootcmd.ts';
 import { caCerts } from './ca_certs.ts';
+import { diskSetup } from './disk_setup.ts';
 import { updateEtcHosts } from './etc_hosts.ts';
 import { finalMessage } from './final_message.ts';
+import { growpart } from './growpart.ts';
 import { setHostname, updateHostname } from './hostname.ts';
 import { locale } from './locale.ts';
+import { lvm } from './lvm.ts';
 import type { Module } from './module.ts';
+import { mounts } from './mounts.ts';
 import { ntp } from './ntp.ts';
 import { packageUpdateUpgradeInstall } from './packages.ts';
 import { phoneHome } from './phone_home.ts';
 import { powerState } from './power_state.ts';
+import { resizeRootfs } from './resize_rootfs.ts';
 import { runcmd } from './runcmd.ts';
 import { scriptsPerBoot, scriptsPerInstance, scriptsPerOnce, scriptsUser, scriptsVendor } from './scripts.ts';
 import { setPasswords } from './set_passwords.ts';
@@ -24,6 +29,11 @@ export const MODULES: readonly Module[] = [
   // stage init
   bootcmd,
   writeFiles,
+  growpart,
+  resizeRootfs,
+  diskSetup,
+  lvm,
+  mounts,
   setHostname,
   updateHostname,
   updateEtcHosts,

@@ -1,0 +1,360 @@
+// mounts / mount_default_fields / swap (cloud-init's cc_mounts): /etc/fstab
+// lines for the config's mounts, the instance's ephemeral disk on /mnt and
+// its swap device (both from the EC2 block-device-mapping), and a swap file.
+// Lines this module writes carry `comment=cloudconfig` in their options, as
+// cloud-init's do: every run drops the old ones and writes the config's, so a
+// new instance (or a changed config) replaces them and other lines stay as
+// they are. `swapon -a`, `mount -a` and `systemctl daemon-reload` need the
+// running system: only at root /; under --root they are logged as skipped.
+import { chmodSync, closeSync, openSync, readFileSync, statfsSync } from 'node:fs';
+import type { Context } from '../context.ts';
+import {
+  deviceAliases, devicePathOf, mountedPoints, mountOf, sanitizeDevname, usesSystemd,
+} from './disk-devices.ts';
+import { onRunningSystem, which } from './helpers.ts';
+import type { Module, ModuleRun, Schema } from './module.ts';
+
+export const FSTAB = '/etc/fstab';
+export const MNT_COMMENT = 'comment=cloudconfig';
+const MB = 2 ** 20;
+const GB = 2 ** 30;
+
+/**
+ * cloud-init's default options, with ec2-init's unit: ordered after
+ * ec2-init.service (which wrote them), `nofail` so a missing disk never
+ * stops a boot, `_netdev` as cloud-init has added since 22.1. Without
+ * systemd, cloud-init writes upstart's `nobootwait`, which mount(8) on a
+ * sysvinit system hands to the filesystem and ext4 refuses: `nofail` instead.
+ */
+export function defaultMountOptions(systemd: boolean): string {
+  return systemd ? 'defaults,nofail,x-systemd.after=ec2-init.service,_netdev' : 'defaults,nofail';
+}
+
+const FIELD: Schema = { oneOf: [{ type: 'string' }, { type: 'integer' }, { type: 'null' }] };
+const SIZE: Schema = { oneOf: [{ type: 'integer' }, { type: 'string', pattern: '^([0-9]+)?\\.?[0-9]+[BKMGT]$' }] };
+
+const SCHEMA: Record<string, Schema> = {
+  mounts: {
+    type: 'array',
+    description: 'fstab entries: [fs_spec, fs_file, fs_vfstype, fs_mntops, fs_freq, fs_passno]; missing fields from mount_default_fields; an entry with no mount point (null) removes that device',
+    items: { type: 'array', items: FIELD, minItems: 1 },
+  },
+  mount_default_fields: { type: 'array', items: FIELD, minItems: 6 },
+  swap: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      filename: { type: 'string' },
+      size: { oneOf: [{ enum: ['auto'] }, ...SIZE.oneOf!] },
+      maxsize: SIZE,
+    },
+  },
+};
+
+type Field = string | null;
+
+/** cloud-init's human2bytes: '2G', '512M', '1.5K', '10485760', '100B' → bytes (binary units). */
+export function human2bytes(size: string | number): number {
+  if (typeof size === 'number') return size;
+  const input = size;
+  let s = size.trim();
+  if (s.endsWith('B')) s = s.slice(0, -1);
+  const mult: Record<string, number> = { B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+  let m = 'B';
+  const last = s.slice(-1);
+  if (last in mult) { m = last; s = s.slice(0, -1); }
+  const num = Number(s);
+  if (s === '' || !Number.isFinite(num)) throw new Error(`'${input}' is not a valid size`);
+  if (num < 0) throw new Error(`'${input}': cannot be negative`);
+  return Math.trunc(num * mult[m]!);
+}
+
+/** cloud-init's suggested_swapsize: from the memory, within maxsize and the free space of the file's filesystem. */
+export function suggestedSwapsize(memsize: number, maxsize: number | null, avail: number | null): number {
+  const suggMax = memsize * 2;
+  let max = maxsize;
+  if (avail === null) max ??= suggMax;
+  else if (max === null) max = Math.min(Math.trunc(avail / 4), suggMax);
+  else if (max > avail * 0.9) max = Math.trunc(avail * 0.9);
+  let min: number;
+  if (memsize < 4 * GB) min = memsize;
+  else if (memsize < 16 * GB) min = 4 * GB;
+  else min = Math.round(Math.sqrt(memsize / GB)) * GB;
+  return Math.min(min, max);
+}
+
+/** Lines of fstab: those we keep, the first word of each, and the old cloudconfig lines (parse_fstab). */
+export function parseFstab(text: string | null): { lines: string[]; devs: Map<string, string>; removed: string[] } {
+  const lines: string[] = [];
+  const devs = new Map<string, string>();
+  const removed: string[] = [];
+  for (const line of (text ?? '').split('\n')) {
+    if (line.includes(MNT_COMMENT)) { removed.push(line); continue; }
+    const toks = line.split(/\s+/).filter(Boolean);
+    if (toks.length) { devs.set(toks[0]!, line); lines.push(line); }
+  }
+  return { lines, devs, removed };
+}
+
+/** A token as cloud-init writes it (str() of what YAML gave). */
+function str(v: unknown): string {
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  return String(v);
+}
+
+export interface FstabPlan {
+  /** The entries this module owns, six fields each, options with comment=cloudconfig. */
+  entries: string[][];
+  /** The new fstab, or null when there is nothing to write. */
+  content: string | null;
+  /** '- old line' / '+ new line' (tabs shown as spaces). */
+  changes: string[];
+  /** Mount points to create (absolute paths). */
+  dirs: string[];
+}
+
+/**
+ * The fstab cloud-init would write (cc_mounts.handle, without effects):
+ * `resolve` turns a config name into a device path or null (sanitize_devname).
+ */
+export function planFstab(opts: {
+  fstab: string | null;
+  mounts: unknown;
+  defaultFields: Field[];
+  defaultOptions: string;
+  resolve: (name: string) => string | null;
+  swapFile: string | null;
+  warn: (msg: string) => void;
+}): FstabPlan {
+  const { lines, devs, removed } = parseFstab(opts.fstab);
+  const valid = (original: string, sanitized: string | null): sanitized is string => sanitized !== null && !devs.has(sanitized);
+  const entries: Field[][] = [];
+  for (const raw of Array.isArray(opts.mounts) ? opts.mounts : []) {
+    if (!Array.isArray(raw) || raw.length === 0) { opts.warn(`mount entry ${JSON.stringify(raw)} is not a list: ignored`); continue; }
+    const start = str(raw[0]);
+    const sanitized = opts.resolve(start);
+    let line: unknown[];
+    if (valid(start, sanitized)) line = [sanitized, ...raw.slice(1)];
+    // A bare kernel name whose disk does not exist (yet) still means /dev/NAME
+    // (cloud-init would write the bare name, which mount cannot use).
+    else line = sanitized === null ? [devicePathOf(start), ...raw.slice(1)] : [...raw];
+    const fields: Field[] = line.map((t, i) => (t === null || t === undefined ? opts.defaultFields[i] ?? null : str(t)));
+    for (let i = fields.length; i < opts.defaultFields.length; i++) fields.push(opts.defaultFields[i] ?? null);
+    entries.push(fields);
+  }
+  // The instance's ephemeral disk on /mnt and its swap device, unless the config names them.
+  for (const def of [['ephemeral0', '/mnt', 'auto', opts.defaultOptions, '0', '2'], ['swap', 'none', 'swap', 'sw', '0', '0']]) {
+    const sanitized = opts.resolve(def[0]!);
+    if (!valid(def[0]!, sanitized)) continue;
+    if (entries.some((e) => e[0] === sanitized)) continue;
+    entries.push([sanitized, ...def.slice(1)]);
+  }
+  // An entry without a mount point removes every entry of that device up to it.
+  const kept: Field[][] = [];
+  const deny = new Set<Field>();
+  for (const e of [...entries].reverse()) {
+    if (e[1] === null || e[1] === undefined || deny.has(e[0]!)) deny.add(e[0]!);
+    else kept.unshift(e);
+  }
+  const ours: string[][] = kept.map((e) => {
+    const f = e.map((t) => t ?? 'None');
+    return [...f.slice(0, 3), `${f[3]},${MNT_COMMENT}`, ...f.slice(4)];
+  });
+  // The swap file's line is marked too (cloud-init leaves it unmarked, and lists it again at every new
+  // instance); an unmarked line for it (an image cloud-init prepared) is kept as it is.
+  if (opts.swapFile !== null && !devs.has(opts.swapFile)) ours.push([opts.swapFile, 'none', 'swap', `sw,${MNT_COMMENT}`, '0', '0']);
+  if (ours.length === 0) return { entries: [], content: null, changes: [], dirs: [] };
+  const cfgLines = ours.map((e) => e.join('\t'));
+  const adds = cfgLines.map((l) => l.replace(/\t/g, ' '));
+  const drops = removed.map((l) => l.replace(/\t/g, ' '));
+  const changes = [...drops.filter((d) => !adds.includes(d)).map((d) => `- ${d}`), ...adds.filter((a) => !drops.includes(a)).map((a) => `+ ${a}`)];
+  return {
+    entries: ours,
+    content: [...lines, ...cfgLines].join('\n') + '\n',
+    changes,
+    dirs: ours.map((e) => e[1]!).filter((d) => d.startsWith('/')),
+  };
+}
+
+function defaultFields(config: Record<string, unknown>, systemd: boolean): Field[] {
+  const given = config['mount_default_fields'];
+  if (Array.isArray(given)) return given.map((v) => (v === null || v === undefined || v === 'None' ? null : str(v)));
+  return [null, null, 'auto', defaultMountOptions(systemd), '0', '2'];
+}
+
+interface SwapConfig { filename: string; size: number | 'auto'; maxsize: number | null }
+
+function swapConfig(value: unknown): SwapConfig | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`swap: expected a mapping, found ${JSON.stringify(value)}`);
+  const s = value as Record<string, unknown>;
+  const filename = typeof s['filename'] === 'string' ? s['filename'] : '/swap.img';
+  const size = s['size'] ?? 0;
+  if (!size || !filename) return null;
+  if (!filename.startsWith('/')) throw new Error(`swap: filename must be an absolute path, found ${JSON.stringify(filename)}`);
+  const maxsize = s['maxsize'] === undefined || s['maxsize'] === null ? null : human2bytes(s['maxsize'] as string | number);
+  return { filename, size: typeof size === 'string' && size.toLowerCase() === 'auto' ? 'auto' : human2bytes(size as string | number), maxsize };
+}
+
+function memTotal(): number | null {
+  try {
+    const m = /^MemTotal:\s+(\d+)\s*kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch { return null; }
+}
+
+/** Create (chrooted) the swap file: fallocate, dd when that fails (or on old-kernel xfs), btrfs without CoW; mode 0600; mkswap. */
+async function makeSwapfile(ctx: Context, where: string, file: string, mib: number): Promise<boolean> {
+  const dir = file.slice(0, file.lastIndexOf('/')) || '/';
+  ctx.files.mkdir(dir);
+  const real = ctx.files.real(file);
+  const fstype = mountOf(ctx.files.real(dir))?.fstype ?? '';
+  // Made owner-only before any byte is in it.
+  closeSync(openSync(real, 'w', 0o600));
+  chmodSync(real, 0o600);
+  if (fstype === 'btrfs') {
+    await ctx.run(['truncate', '-s', '0', file]);
+    await ctx.run(['chattr', '+C', file]);
+  }
+  const ddArgv = ['dd', 'if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mib}`];
+  let kernel: RegExpExecArray | null = null;
+  try { kernel = /^(\d+)\.(\d+)/.exec(readFileSync('/proc/sys/kernel/osrelease', 'utf8')); } catch { /* no /proc: assume a current kernel */ }
+  const oldXfs = fstype === 'xfs' && kernel !== null && (Number(kernel[1]) < 4 || (Number(kernel[1]) === 4 && Number(kernel[2]) < 18));
+  let made = false;
+  if (!oldXfs && which(ctx, 'fallocate')) {
+    const r = await ctx.capture(['fallocate', '-l', `${mib}M`, file]);
+    made = r.code === 0;
+    if (!made) ctx.log.info(`${where}: fallocate of ${file} failed (${r.stderr.trim()}); trying dd`);
+  }
+  if (!made) {
+    const r = await ctx.capture(ddArgv);
+    if (r.code !== 0) {
+      ctx.files.unlink(file);
+      throw new Error(`could not create swap file ${file} of ${mib} MiB with dd (exit ${r.code}): ${r.stderr.trim()}`);
+    }
+  }
+  chmodSync(real, 0o600);
+  const mk = await ctx.capture(['mkswap', file]);
+  if (mk.code !== 0) {
+    ctx.files.unlink(file);
+    throw new Error(`mkswap ${file} failed (exit ${mk.code}): ${mk.stderr.trim()}`);
+  }
+  ctx.log.info(`${where}: swap file ${file} of ${mib} MiB created (${fstype || 'unknown filesystem'}), mode 0600`);
+  return true;
+}
+
+/** The swap file to list in fstab (created when missing), or null (handle_swapcfg). Failures are warnings, as in cloud-init. */
+async function handleSwap(run: ModuleRun): Promise<string | null> {
+  const { ctx, config, where } = run;
+  let cfg: SwapConfig | null;
+  try { cfg = swapConfig(config['swap']); } catch (e) {
+    ctx.report('warning', where, (e as Error).message);
+    return null;
+  }
+  if (cfg === null) return null;
+  if (ctx.files.exists(cfg.filename)) {
+    ctx.log.info(`${where}: swap file ${cfg.filename} exists already; not re-created`);
+    return cfg.filename;
+  }
+  try {
+    let size: number;
+    if (cfg.size === 'auto') {
+      // The size follows the memory of the machine it will run on: only the running system knows it.
+      if (!onRunningSystem(ctx, where, `swap file ${cfg.filename} of size auto (it depends on the instance's memory)`)) return null;
+      const mem = memTotal();
+      if (mem === null) { ctx.log.info(`${where}: not creating swap: cannot read /proc/meminfo`); return null; }
+      const dir = cfg.filename.slice(0, cfg.filename.lastIndexOf('/')) || '/';
+      ctx.files.mkdir(dir);
+      const st = statfsSync(ctx.files.real(dir));
+      size = suggestedSwapsize(mem, cfg.maxsize, st.bsize * st.bfree);
+    } else size = cfg.size;
+    const mib = Math.trunc(size / MB);
+    if (mib < 1) {
+      ctx.report('warning', where, `swap file ${cfg.filename} not created: size ${size} bytes is less than 1 MiB`);
+      return null;
+    }
+    await makeSwapfile(ctx, where, cfg.filename, mib);
+    return cfg.filename;
+  } catch (e) {
+    ctx.report('warning', where, `failed to set up swap: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+function plan(run: ModuleRun, swapFile: string | null, warn: (msg: string) => void): FstabPlan {
+  const { ctx, source, config } = run;
+  const systemd = usesSystemd(ctx);
+  const aliases = deviceAliases(config);
+  return planFstab({
+    fstab: ctx.files.readIfExists(FSTAB)?.toString() ?? null,
+    mounts: config['mounts'],
+    defaultFields: defaultFields(config, systemd),
+    defaultOptions: defaultMountOptions(systemd),
+    resolve: (name) => sanitizeDevname(ctx, source, name, aliases),
+    swapFile,
+    warn,
+  });
+}
+
+async function run(r: ModuleRun): Promise<void> {
+  const { ctx, config, where } = r;
+  if (config['mounts'] !== undefined && config['mounts'] !== null && !Array.isArray(config['mounts'])) {
+    throw new Error(`mounts: expected a list of entries, found ${JSON.stringify(config['mounts'])}`);
+  }
+  const swapFile = await handleSwap(r);
+  const p = plan(r, swapFile, (msg) => ctx.report('warning', where, msg));
+  if (p.content === null) { ctx.log.info(`${where}: no fstab changes needed`); return; }
+  for (const d of p.dirs) {
+    try { ctx.files.mkdir(d); } catch (e) { ctx.report('warning', where, `cannot create mount point ${d}: ${(e as Error).message}`); }
+  }
+  const old = ctx.files.readIfExists(FSTAB);
+  if (old?.toString() !== p.content) ctx.files.write(FSTAB, p.content, { mode: 0o644 });
+  ctx.log.info(`${where}: ${FSTAB}: ${p.changes.length ? p.changes.join('; ') : 'no changes'}`);
+  // Activation: the running system only.
+  const swap = p.entries.some((e) => e[2] === 'swap');
+  const mounted = mountedPoints();
+  const needMount = p.changes.length > 0 || p.dirs.some((d) => !mounted.has(d));
+  const systemd = usesSystemd(ctx);
+  const cmds = [...(swap ? ['swapon -a'] : []), ...(needMount ? ['mount -a', ...(systemd ? ['systemctl daemon-reload'] : [])] : [])];
+  if (cmds.length === 0 || !onRunningSystem(ctx, where, cmds.join('; '))) return;
+  if (swap) await ctx.runChecked(where, ['swapon', '-a']);
+  if (needMount) {
+    // nofail lines may fail to mount (a disk not there yet): mount's own message says which.
+    const m = await ctx.capture(['mount', '-a']);
+    if (m.code !== 0) ctx.report('warning', where, `mount -a: exit ${m.code}: ${m.stderr.trim()}`);
+    if (systemd) await ctx.runChecked(where, ['systemctl', 'daemon-reload']);
+  }
+}
+
+function describe(r: ModuleRun): string[] {
+  const out: string[] = [];
+  let swapFile: string | null = null;
+  try {
+    const cfg = swapConfig(r.config['swap']);
+    if (cfg) {
+      swapFile = cfg.filename;
+      if (!r.ctx.files.exists(cfg.filename)) {
+        out.push(cfg.size === 'auto' ? `swap file ${cfg.filename} (size auto, from the memory)` : `swap file ${cfg.filename} of ${Math.trunc(cfg.size / MB)} MiB: fallocate, mkswap (mode 0600)`);
+      }
+    }
+  } catch (e) { out.push(`invalid swap: ${(e as Error).message}`); }
+  const p = plan(r, swapFile, (msg) => out.push(msg));
+  if (p.content === null) return [...out, 'fstab unchanged'];
+  out.push(`fstab: ${p.changes.length ? p.changes.join(', ') : 'no changes'}`);
+  const swap = p.entries.some((e) => e[2] === 'swap');
+  const cmds = [...(swap ? ['swapon -a'] : []), 'mount -a', ...(usesSystemd(r.ctx) ? ['systemctl daemon-reload'] : [])];
+  out.push(r.ctx.root === '/' ? cmds.join(', ') : `skipped with --root: ${cmds.join(', ')}`);
+  return out;
+}
+
+export const mounts: Module = {
+  name: 'mounts',
+  stage: 'init',
+  frequency: 'per-instance',
+  // As cloud-init: it always runs (the ephemeral disk and swap of the metadata need no config).
+  keys: [],
+  schema: SCHEMA,
+  describe,
+  run,
+};
