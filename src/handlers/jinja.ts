@@ -246,11 +246,12 @@ type Expr =
   | { t: 'cmp'; op: string; a: Expr; b: Expr }
   | { t: 'is'; e: Expr; test: string; neg: boolean }
   | { t: 'cat'; a: Expr; b: Expr }
+  | { t: 'add'; a: Expr; b: Expr }
   | { t: 'filter'; e: Expr; name: string; args: Expr[] };
 
 interface ETok { k: 'name' | 'str' | 'num' | 'op'; v: string }
 
-const FILTERS = new Set(['default', 'd', 'lower', 'upper', 'trim', 'string', 'int', 'length', 'count', 'join', 'replace', 'first', 'last']);
+const FILTERS = new Set(['default', 'd', 'lower', 'upper', 'trim', 'string', 'int', 'length', 'count', 'join', 'replace', 'first', 'last', 'list']);
 const TESTS = new Set(['defined', 'undefined', 'none', 'string', 'number']);
 const METHODS = new Set(['items', 'keys', 'values', 'get']);
 const STATEMENTS = 'if/elif/else/endif, for/else/endfor, set, raw';
@@ -368,9 +369,15 @@ class ExprParser {
   }
   private concat(): Expr {
     let a = this.filtered();
-    while (this.takeOp('~')) a = { t: 'cat', a, b: this.filtered() };
+    // '+' joins lists or strings (cloud-init's timesyncd template: servers|list + pools|list);
+    // on anything else it is arithmetic, refused when evaluated.
+    for (;;) {
+      if (this.takeOp('~')) a = { t: 'cat', a, b: this.filtered() };
+      else if (this.takeOp('+')) a = { t: 'add', a, b: this.filtered() };
+      else break;
+    }
     const t = this.peek();
-    if (t?.k === 'op' && ['+', '-', '*', '/', '//', '%', '**'].includes(t.v)) this.unsupportedAt(t);
+    if (t?.k === 'op' && ['-', '*', '/', '//', '%', '**'].includes(t.v)) this.unsupportedAt(t);
     return a;
   }
   private filtered(): Expr {
@@ -610,6 +617,13 @@ function evaluate(e: Expr, scope: Scope, line: number): Value {
       return truthy(a) ? a : evaluate(e.b, scope, line);
     }
     case 'cat': return strOf(evaluate(e.a, scope, line)) + strOf(evaluate(e.b, scope, line));
+    case 'add': {
+      const a = evaluate(e.a, scope, line);
+      const b = evaluate(e.b, scope, line);
+      if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+      if (typeof a === 'string' && typeof b === 'string') return a + b;
+      throw new JinjaError(line, `unsupported jinja construct: arithmetic '+' on ${typeName(a)} and ${typeName(b)} (only lists or strings can be joined)`);
+    }
     case 'is': {
       const v = evaluate(e.e, scope, line);
       let r: boolean;
@@ -669,6 +683,12 @@ function applyFilter(name: string, v: Value, args: Value[], line: number): Value
       const fallback = args[0] ?? '';
       return v instanceof Undef || (args[1] !== undefined && truthy(args[1]) && !truthy(v)) ? fallback : v;
     }
+    case 'list':
+      if (v instanceof Undef || v === null) return [];
+      if (Array.isArray(v)) return [...v];
+      if (typeof v === 'string') return [...v];
+      if (typeof v === 'object') return Object.keys(v);
+      throw new JinjaError(line, `'${typeName(v)}' object is not iterable`);
     case 'lower': return strOf(v).toLowerCase();
     case 'upper': return strOf(v).toUpperCase();
     case 'trim': return strOf(v).replace(/^\s+|\s+$/g, '');
