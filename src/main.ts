@@ -1,8 +1,9 @@
 // ec2-init's command line (DESIGN.md §3). Parses the arguments, sets up the
 // root, the log and the context, and hands over to the command.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { analyze } from './analyze.ts';
+import { kernelCmdline } from './sources/nocloud.ts';
 import { clean } from './clean.ts';
 import { Context } from './context.ts';
 import { makeMimeCommand } from './devel.ts';
@@ -88,11 +89,7 @@ function stagesOf(args: Args): Stage[] {
 /** The switches of DESIGN.md §5: a file under the root, or ec2-init=disabled on the kernel command line. */
 function disabledBy(args: Args, ctx: Context): string | null {
   if (ctx.files.exists(layout.disabledFile)) return layout.disabledFile;
-  if (args.root === '/') {
-    try {
-      if (/(^|\s)ec2-init=disabled(\s|$)/.test(readFileSync('/proc/cmdline', 'utf8'))) return 'ec2-init=disabled on the kernel command line';
-    } catch { /* no /proc: not disabled by it */ }
-  }
+  if (/(^|\s)ec2-init=disabled(\s|$)/.test(kernelCmdline(ctx.files))) return 'ec2-init=disabled on the kernel command line';
   return null;
 }
 

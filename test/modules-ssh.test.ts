@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { Context } from '../src/context.ts';
 import { silentLogger } from '../src/log.ts';
 import { appendSshdConfig, DISABLE_USER_OPTS, updateSshdConfig } from '../src/modules/ssh-keys.ts';
-import { agent, cannotRun, makeRoot, removeRoot, seed, TOP, writeIn } from './helpers/agent.ts';
+import { agent, cannotRun, makeRoot, removeRoot, seed, statusProblems, TOP, writeIn } from './helpers/agent.ts';
 
 const hasTools = spawnSync('sh', ['-c', 'command -v ssh-keygen useradd']).status === 0;
 const skip = cannotRun() ?? (hasTools ? null : 'ssh-keygen/useradd missing: apt-get install openssh-client passwd');
@@ -47,13 +47,7 @@ const mode = (root: string, p: string) => statSync(join(root, p)).mode & 0o7777;
 const owner = (root: string, p: string) => { const s = statSync(join(root, p)); return [s.uid, s.gid]; };
 const passwd = (root: string, name: string) => read(root, 'etc/passwd').split('\n').find((l) => l.startsWith(`${name}:`))?.split(':');
 
-function problems(root: string): string[] {
-  const r = agent(root, ['status', '--format', 'json']);
-  const v1 = (JSON.parse(r.stdout) as { v1: Record<string, { errors?: string[]; recoverable_errors?: string[] }> }).v1;
-  return Object.values(v1).flatMap((s) => (s && typeof s === 'object' ? [...(s.errors ?? []), ...(s.recoverable_errors ?? [])] : []))
-    // The schema check does not yet know the keys of a module that always runs (ssh): see the report.
-    .filter((m) => !/belongs to cloud-init's module cc_ssh, which ec2-init does not implement/.test(m));
-}
+const problems = statusProblems;
 
 function boot(root: string, userData: string, meta = 'instance-id: iid-ssh-1\n') {
   seed(root, meta, userData);

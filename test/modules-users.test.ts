@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import { passwordPlan } from '../src/modules/set_passwords.ts';
 import { mergeAuthorizedKeys, parseKeyLine } from '../src/modules/ssh-keys.ts';
 import { userGroups, usersAndGroups } from '../src/modules/users-config.ts';
-import { agent, cannotRun, makeRoot, removeRoot, seed, TOP, writeIn } from './helpers/agent.ts';
+import { agent, cannotRun, makeRoot, removeRoot, seed, statusProblems, TOP, writeIn } from './helpers/agent.ts';
 
 // ---- unit -------------------------------------------------------------------
 
@@ -163,13 +163,7 @@ const line = (root: string, file: string, name: string) => read(root, file).spli
 const field = (root: string, file: string, name: string, i: number) => line(root, file, name)?.split(':')[i];
 const members = (root: string, group: string) => (field(root, 'etc/group', group, 3) ?? '').split(',').filter((m) => m);
 
-/** Problems `status` lists, without the schema note about ssh's keys (its module always runs: see the report). */
-function problems(root: string): string[] {
-  const r = agent(root, ['status', '--format', 'json']);
-  const v1 = (JSON.parse(r.stdout) as { v1: Record<string, { errors?: string[]; recoverable_errors?: string[] }> }).v1;
-  return Object.values(v1).flatMap((s) => (s && typeof s === 'object' ? [...(s.errors ?? []), ...(s.recoverable_errors ?? [])] : []))
-    .filter((m) => !/belongs to cloud-init's module cc_ssh, which ec2-init does not implement/.test(m));
-}
+const problems = statusProblems;
 
 function boot(root: string, userData: string, meta = 'instance-id: iid-users-1\n') {
   seed(root, meta, userData);

@@ -12,7 +12,6 @@ import { markDone } from '../state/semaphore.ts';
 import type { Diag, Part } from '../types.ts';
 import { tryMergeConfig, type Config } from '../userdata/merge.ts';
 import { runBoothook } from './boothook.ts';
-import { JINJA_TYPE, readTemplateData, renderTemplatePart } from './jinja.ts';
 import { CONSUME_SEM, describeHandler, parseExecHeader, PART_HANDLER_TYPE, PartHandlers, preparePartHandlers } from './part-handler.ts';
 import { describeUpstartJob, reloadUpstart, writeUpstartJob } from './upstart.ts';
 
@@ -34,11 +33,6 @@ const SCRIPT_DIRS: Record<string, string> = {
 /** cloud-init's internal name for "no recognized first line" is shown as what the user sent: text/plain. */
 function shownType(type: string): string {
   return type === 'text/x-not-multipart' ? 'text/plain' : type;
-}
-
-/** What handling `part` would do (no effect), seen alone (no part-handler before it). */
-export function describePart(part: Part, instanceId: string): PartAction {
-  return describeParts([part], instanceId)[0]!;
 }
 
 /**
@@ -82,8 +76,6 @@ function builtinAction(part: Part, instanceId: string): string {
       return `save to ${layout.boothooks(instanceId)}/${part.filename}, run now, in stage init (per-boot, INSTANCE_ID set)`;
     case 'text/upstart-job':
       return describeUpstartJob(part);
-    case JINJA_TYPE:
-      return 'render as a jinja template with the instance data, then handle as its new first line says (#cloud-config or #!)';
     default:
       if (SCRIPT_DIRS[part.type]) return `save to ${SCRIPT_DIRS[part.type]}/${part.filename}`;
       return `ignore: unknown user-data format '${shownType(part.type)}'`;
@@ -131,22 +123,12 @@ export async function handleParts(ctx: Context, instanceId: string, parts: Part[
   }
   let upstartJobs = 0;
   for (let i = 0; i < parts.length; i++) {
-    let part = parts[i]!;
+    const part = parts[i]!;
     const where = `user-data ${part.filename} (${part.type})`;
     try {
       if (handlers.isHandler(i)) { await handlers.start(i); continue; }
       if (part.type === PART_HANDLER_TYPE) continue; // not registered: reported already
       if (await handlers.deliver(i, part)) continue;
-      if (part.type === JINJA_TYPE) {
-        // Normally rendered before merging (renderTemplateParts); this is the fallback.
-        const rendered = renderTemplatePart(part, readTemplateData(ctx), (level, w, message) => ctx.report(level, w, message));
-        if (rendered === null) continue;
-        if (rendered.type === 'text/cloud-config') {
-          ctx.report('error', where, 'jinja template renders to #cloud-config, but it reached the handlers after cloud-config was merged: not applied');
-          continue;
-        }
-        part = rendered;
-      }
       switch (part.type) {
         case 'text/x-shellscript':
           ctx.files.write(`${layout.scripts(instanceId)}/${part.filename}`, part.body, { mode: 0o700 });

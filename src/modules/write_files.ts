@@ -2,8 +2,9 @@
 // (cloud-init's cc_write_files). Entries with `defer: true` are written by
 // write_files_deferred in the final stage, after users and packages exist.
 // Each entry fails alone: a bad one is reported with its index and path.
-import { gunzipSync } from 'node:zlib';
 import { resolveOwner } from '../host/accounts.ts';
+import { DEFAULT_MAX_BYTES } from '../userdata/expand.ts';
+import { gunzipBounded } from '../userdata/gzip.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 interface Entry {
@@ -44,8 +45,9 @@ function decodeContent(content: string, encoding: string): Buffer {
     throw new Error(`unknown encoding '${encoding}' (use b64, gzip+base64 or text/plain)`);
   }
   // Unencoded gzip in YAML can only arrive as a latin1-ish string.
-  let bytes = b64 ? Buffer.from(content, 'base64') : Buffer.from(content, gz ? 'latin1' : 'utf8');
-  if (gz) bytes = gunzipSync(bytes);
+  let bytes: Buffer = b64 ? Buffer.from(content, 'base64') : Buffer.from(content, gz ? 'latin1' : 'utf8');
+  // Bounded like user-data itself: a small gz+b64 entry must not inflate without limit.
+  if (gz) bytes = gunzipBounded(bytes, DEFAULT_MAX_BYTES);
   return bytes;
 }
 

@@ -69,3 +69,10 @@ export function agentAsync(root: string, args: string[], env: Record<string, str
     child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
   });
 }
+
+/** Every error and warning `status` lists for the last boot of `root`. */
+export function statusProblems(root: string): string[] {
+  const r = agent(root, ['status', '--format', 'json']);
+  const v1 = (JSON.parse(r.stdout) as { v1: Record<string, { errors?: string[]; recoverable_errors?: string[] } | null> }).v1;
+  return Object.values(v1).flatMap((s) => (s && typeof s === 'object' ? [...(s.errors ?? []), ...(s.recoverable_errors ?? [])] : []));
+}
