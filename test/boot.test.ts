@@ -301,6 +301,9 @@ describe('boot from a NoCloud seed', { skip: skip ?? false }, () => {
     const v = agent(makeRootOnce(), ['--version']);
     assert.equal(v.status, 0);
     assert.match(v.stdout, /^ec2-init \d+\.\d+\.\d+\n$/);
+    // NODE_OPTIONS is ignored (execArgvExtension "none"): plain node would fail on this --require.
+    const steered = agent(makeRootOnce(), ['--version'], { NODE_OPTIONS: '--require /nonexistent-module' });
+    assert.equal(steered.status, 0, steered.stderr);
     const bad = agent(makeRootOnce(), ['modules', '--mode', 'sideways']);
     assert.equal(bad.status, 64);
     assert.match(bad.stderr, /modules needs --mode config or --mode final/);
