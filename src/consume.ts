@@ -3,7 +3,7 @@
 // to their handlers. Vendor-data is processed like user-data, but the user's
 // config wins where they conflict, and `vendor_data: {enabled: false}` in
 // the user's config turns it off (as in cloud-init).
-import { createHash } from 'node:crypto';
+import { sys } from './host/sys.ts';
 import type { Context } from './context.ts';
 import { toYaml } from './config/yaml.ts';
 import { handleParts, mergeCloudConfig, readTemplateData, renderTemplateParts } from './handlers/index.ts';
@@ -21,10 +21,11 @@ export interface Consumed {
 
 function expandOptions(ctx: Context, instance: Instance): ExpandOptions {
   // #include-once bodies are kept per instance, owner-only: they are user-data.
-  const cached = (url: string) => `${layout.instance(instance.id)}/include-once/${createHash('sha256').update(url).digest('hex')}`;
+  const cached = (url: string) => `${layout.instance(instance.id)}/include-once/${hex(sys.sha256(sys.utf8Encode(url)))}`;
   return {
     launchIndex: instance.source.launchIndex,
-    root: ctx.root,
+    files: ctx.files,
+    note: (message) => ctx.log.info(message),
     includeCache: {
       get: (url) => ctx.files.readIfExists(cached(url)),
       put: (url, body) => ctx.files.write(cached(url), body, { mode: 0o600 }),
@@ -37,6 +38,10 @@ async function expand(ctx: Context, instance: Instance, raw: Buffer, label: stri
   for (const d of diags) ctx.report(d.level, label === 'user-data' ? d.where : d.where.replace(/^user-data/, label), d.message);
   ctx.log.info(`${label}: ${raw.length} bytes, ${parts.length} part(s): ${parts.map((p) => `${p.filename} (${p.type})`).join(', ') || 'none'}`);
   return { parts, expanded };
+}
+
+function hex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
 export async function consumeUserData(ctx: Context, instance: Instance): Promise<Consumed> {

@@ -1,8 +1,7 @@
 // What every stage, handler and module is given: the root's files, the log,
 // a way to run programs (output to the output log), and the problems found.
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { Files } from './host/files.ts';
+import { ACCOUNT_PROGRAMS, clearStaleAccountLocks } from './host/accounts.ts';
+import { Files, type AppendFile } from './host/files.ts';
 import { describeExit, runProgram, type RunOptions, type RunResult } from './host/run.ts';
 import type { SystemConfig } from './config/system.ts';
 import type { Logger } from './log.ts';
@@ -23,7 +22,7 @@ export class Context {
   leftForRunningSystem = false;
   /** The system config, read once per process (`boot` runs four stages on it). */
   systemConfig: SystemConfig | null = null;
-  private outputFd: number | null = null;
+  private output: AppendFile | null = null;
 
   constructor(root: string, log: Logger, configFile: string | null = null) {
     this.files = new Files(root);
@@ -41,12 +40,20 @@ export class Context {
 
   /** Run a program of the target system; its output is appended to the output log. */
   run(argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<RunResult> {
+    this.beforeProgram(argv);
     return runProgram(this.root, argv, { ...opts, output: this.outputLog() });
   }
 
   /** Run a program and keep its output (for commands whose answer we need). */
   capture(argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<RunResult> {
+    this.beforeProgram(argv);
     return runProgram(this.root, argv, { ...opts, output: 'capture' });
+  }
+
+  /** An account program cannot run past a lock file a killed one left: those go first. */
+  private beforeProgram(argv: string[]): void {
+    if (!ACCOUNT_PROGRAMS.has(argv[0]?.split('/').pop() ?? '')) return;
+    for (const lock of clearStaleAccountLocks(this.files)) this.log.warn(`removed a stale lock ${lock}, left by a program that was killed`);
   }
 
   /** Run and report a failure under `where`; true when the program succeeded. */
@@ -57,18 +64,18 @@ export class Context {
     return false;
   }
 
+  /** The output log's descriptor, re-checked before each program (a script may have put a link in its place). */
   private outputLog(): number {
-    if (this.outputFd === null) {
-      const path = this.files.real(layout.outputLog);
-      mkdirSync(dirname(path), { recursive: true });
+    if (this.output === null) {
       // Script output may carry secrets from user-data: owner-only.
-      this.outputFd = openSync(path, 'a', 0o600);
+      this.output = this.files.openAppend(layout.outputLog, 0o600);
+      this.output.onReplaced = (what) => this.log.warn(what);
     }
-    return this.outputFd;
+    return this.output.fd();
   }
 
   close(): void {
-    if (this.outputFd !== null) closeSync(this.outputFd);
-    this.outputFd = null;
+    this.output?.close();
+    this.output = null;
   }
 }

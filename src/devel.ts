@@ -1,8 +1,7 @@
 // `devel make-mime -a FILE:TYPE …`: build multipart user-data from files,
 // as cloud-init's devel make-mime does. TYPE is a MIME subtype of text/
 // ('cloud-config', 'x-shellscript', …) or a full 'main/sub' type.
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { readHostFile } from './host/machine.ts';
 import { makeMime } from './userdata/make-mime.ts';
 
 export function makeMimeCommand(argv: string[]): Buffer {
@@ -15,7 +14,8 @@ export function makeMimeCommand(argv: string[]): Buffer {
     if (spec === undefined || colon <= 0) throw new Error(`make-mime: ${a} needs FILE:TYPE (e.g. config.yaml:cloud-config)`);
     const file = spec.slice(0, colon);
     const type = spec.slice(colon + 1);
-    parts.push({ content: readFileSync(file), type: type.includes('/') ? type : `text/${type}`, filename: basename(file) });
+    const b = readHostFile(file);
+    parts.push({ content: Buffer.from(b.buffer, b.byteOffset, b.byteLength), type: type.includes('/') ? type : `text/${type}`, filename: file.split('/').pop() ?? file });
   }
   if (parts.length === 0) throw new Error('make-mime: nothing to attach (use -a FILE:TYPE, once per part)');
   return makeMime(parts);

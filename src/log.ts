@@ -1,6 +1,7 @@
 // The agent's log: every line goes to stderr (the journal / console at boot)
 // and to /var/log/ec2-init.log under the root once the run knows where that is.
 // Never log user-data, passwords or tokens: callers pass only what is safe.
+import { sys } from './host/sys.ts';
 
 export type Level = 'debug' | 'info' | 'warning' | 'error';
 const ORDER: Record<Level, number> = { debug: 0, info: 1, warning: 2, error: 3 };
@@ -32,10 +33,25 @@ export class LineLogger implements Logger {
 
   private line(level: Level, message: string): void {
     if (ORDER[level] < ORDER[this.threshold]) return;
-    const line = `${new Date().toISOString()} ${level.toUpperCase()}: ${message}\n`;
-    process.stderr.write(line);
+    const line = `${new Date().toISOString()} ${level.toUpperCase()}: ${escapeControls(message)}\n`;
+    sys.writeStderr(line);
     if (this.sink) this.sink(line); else this.buffered.push(line);
   }
+}
+
+/**
+ * One log line per message, whatever the message holds: a newline or a
+ * carriage return from user-data (a file name, a program's stderr) would
+ * otherwise forge a line of its own, and terminal escapes would reach the
+ * console. They are shown escaped (as \n, \x1b); tabs stay.
+ */
+export function escapeControls(message: string): string {
+  return message.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    const code = c.charCodeAt(0);
+    return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`;
+  });
 }
 
 /** A logger that drops everything (unit tests, `plan`). */

@@ -1,7 +1,7 @@
 // ec2-init's command line (DESIGN.md §3). Parses the arguments, sets up the
 // root, the log and the context, and hands over to the command.
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { sys } from './host/sys.ts';
+import { absolutePath } from './host/machine.ts';
 import { analyze } from './analyze.ts';
 import { kernelCmdline } from './sources/nocloud.ts';
 import { clean } from './clean.ts';
@@ -11,9 +11,11 @@ import { LineLogger, type Level } from './log.ts';
 import { formatPlan, makePlan } from './plan.ts';
 import { runStage } from './stages.ts';
 import { layout } from './state/layout.ts';
+import { BootLock } from './state/lock.ts';
 import { schemaCommand } from './schema/command.ts';
 import { lookupKey } from './state/instance-data.ts';
-import { readStatus, summarize } from './state/status.ts';
+import { sleep } from './net/cancel.ts';
+import { deadStage, readStatus, summarize } from './state/status.ts';
 import { formatStatus } from './status-report.ts';
 import { STAGES, type Stage } from './types.ts';
 
@@ -67,8 +69,10 @@ function parseArgs(argv: string[]): Args {
   if (words[1] !== undefined) flags.set('key', words[1]);
   const level = (flags.get('--log-level') ?? 'info') as Level;
   if (!['debug', 'info', 'warning', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warning or error`);
-  const root = resolve(String(flags.get('--root') ?? '/'));
-  if (!existsSync(root)) throw new UsageError(`--root ${root}: no such directory`);
+  const root = absolutePath(String(flags.get('--root') ?? '/'));
+  let isDir = false;
+  try { isDir = sys.fstatat(sys.AT_FDCWD, root, false).kind === 'dir'; } catch { /* missing */ }
+  if (!isDir) throw new UsageError(`--root ${root}: no such directory`);
   return { root, level, command: words[0]!, flags };
 }
 
@@ -101,26 +105,30 @@ async function main(argv: string[]): Promise<number> {
   if (argv[at] === 'devel') {
     if (argv[at + 1] !== 'make-mime') throw new UsageError(`devel: unknown subcommand '${argv[at + 1] ?? ''}' (known: make-mime)`);
     try {
-      process.stdout.write(makeMimeCommand(argv.slice(at + 2)));
+      sys.writeStdout(makeMimeCommand(argv.slice(at + 2)));
     } catch (e) {
       throw new CommandError((e as Error).message);
     }
     return 0;
   }
   const args = parseArgs(argv);
-  if (args.command === 'version') { process.stdout.write(`ec2-init ${VERSION}\n`); return 0; }
-  if (args.command === 'help') { process.stdout.write(USAGE); return 0; }
+  if (args.command === 'version') { sys.writeStdout(`ec2-init ${VERSION}\n`); return 0; }
+  if (args.command === 'help') { sys.writeStdout(USAGE); return 0; }
   const log = new LineLogger(args.level);
   const config = args.flags.get('--config');
-  const ctx = new Context(args.root, log, typeof config === 'string' ? resolve(config) : null);
+  const ctx = new Context(args.root, log, typeof config === 'string' ? absolutePath(config) : null);
   const stages = stagesOf(args);
   if (stages.length > 0) {
-    const logPath = ctx.files.real(layout.log);
-    mkdirSync(dirname(logPath), { recursive: true });
-    log.attach((line) => appendFileSync(logPath, line, { mode: 0o640 }));
+    // Appended on a descriptor, re-checked before each line: a bootcmd that puts
+    // a link in the log's place gets the link moved aside, never written through.
+    const logFile = ctx.files.openAppend(layout.log, 0o640);
+    logFile.onReplaced = (what) => log.warn(what);
+    log.attach((line) => logFile.write(line));
     const off = disabledBy(args, ctx);
     if (off) { log.info(`disabled by ${off}: nothing done`); return 0; }
     log.info(`ec2-init ${VERSION}: ${argv.join(' ')}`);
+    const lock = await BootLock.take(ctx.files);
+    if (!lock) throw new CommandError(busyMessage(ctx));
     let errors = 0;
     try {
       for (const stage of stages) {
@@ -129,40 +137,47 @@ async function main(argv: string[]): Promise<number> {
       }
     } finally {
       ctx.close();
+      lock.release();
     }
     if (args.command === 'boot') return summarize(readStatus(ctx)).exitCode;
     return errors > 0 ? 1 : 0;
   }
   switch (args.command) {
     case 'plan': {
-      process.stdout.write(formatPlan(await makePlan(ctx)));
+      sys.writeStdout(formatPlan(await makePlan(ctx)));
       return 0;
     }
     case 'status': {
       let status = readStatus(ctx);
-      while (args.flags.has('--wait') && ['running', 'not started'].includes(summarize(status).outcome)) {
-        await new Promise((r) => setTimeout(r, 250));
+      let dead = deadStage(ctx.files, status);
+      // Until done, failed, or dead: a stage whose process is gone never finishes.
+      while (args.flags.has('--wait') && ['running', 'not started'].includes(summarize(status, dead).outcome)) {
+        await sleep(250);
         status = readStatus(ctx);
+        dead = deadStage(ctx.files, status);
       }
-      process.stdout.write(formatStatus(status, args.flags.get('--format') === 'json', args.flags.has('--long')));
-      return summarize(status).exitCode;
+      sys.writeStdout(formatStatus(status, args.flags.get('--format') === 'json', args.flags.has('--long'), dead));
+      return summarize(status, dead).exitCode;
     }
     case 'query': return query(ctx, args);
     case 'analyze': {
       const what = String(args.flags.get('key') ?? 'show');
       if (what !== 'show' && what !== 'blame') throw new UsageError('analyze takes show or blame');
-      process.stdout.write(analyze(ctx.files, what));
+      sys.writeStdout(analyze(ctx.files, what));
       return 0;
     }
     case 'clean': {
+      const lock = await BootLock.take(ctx.files);
+      if (!lock) throw new CommandError(busyMessage(ctx));
       for (const path of clean(ctx.files, { logs: args.flags.has('--logs'), seed: args.flags.has('--seed') })) {
-        process.stdout.write(`removed ${path}\n`);
+        sys.writeStdout(`removed ${path}\n`);
       }
+      lock.release();
       return 0;
     }
     case 'schema': {
       try {
-        return await schemaCommand(ctx.files, args.flags, (s) => process.stdout.write(s));
+        return await schemaCommand(ctx.files, args.flags, (s) => sys.writeStdout(s));
       } catch (e) {
         throw new CommandError((e as Error).message);
       }
@@ -172,9 +187,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Why a stage cannot start now: the stage another ec2-init is running on this root. */
+function busyMessage(ctx: Context): string {
+  const status = readStatus(ctx);
+  const running = status?.v1.stage;
+  const pid = running ? (status.v1[running] as { pid?: number } | undefined)?.pid : undefined;
+  return `another ec2-init is running on this root${running ? ` (stage ${running}${pid ? `, pid ${pid}` : ''})` : ''}: ` +
+    `not starting a second one (two at once would run the same work twice); wait for it (ec2-init status --wait)`;
+}
+
 /** `query`: root reads the sensitive file; anyone else the redacted one. */
 function query(ctx: Context, args: Args): number {
-  const sensitive = process.getuid?.() === 0;
+  const sensitive = sys.getuid() === 0;
   const path = `${layout.runDir}/instance-data${sensitive ? '-sensitive' : ''}.json`;
   const text = ctx.files.readIfExists(path);
   if (text === null) throw new CommandError(`${path} not found: no datasource has been found on this boot yet (run ec2-init init first)`);
@@ -182,24 +206,24 @@ function query(ctx: Context, args: Args): number {
   const key = args.flags.get('key');
   if (args.flags.has('--all') || key === undefined) {
     if (!args.flags.has('--all')) throw new UsageError('query needs a KEY (e.g. v1.instance_id) or --all');
-    process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+    sys.writeStdout(JSON.stringify(data, null, 2) + '\n');
     return 0;
   }
   const value = lookupKey(data, String(key));
   if (value === undefined) throw new CommandError(`query: no key '${key}' in the instance data (see ec2-init query --all)`);
-  process.stdout.write(typeof value === 'string' ? `${value}\n` : JSON.stringify(value, null, 2) + '\n');
+  sys.writeStdout(typeof value === 'string' ? `${value}\n` : JSON.stringify(value, null, 2) + '\n');
   return 0;
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+main(sys.argv).then((code) => sys.exit(code), (e: unknown) => {
   if (e instanceof UsageError) {
-    process.stderr.write(`ec2-init: ${e.message}\n\n${USAGE}`);
-    process.exitCode = 64;
+    sys.writeStderr(`ec2-init: ${e.message}\n\n${USAGE}`);
+    sys.exit(64);
   } else if (e instanceof CommandError) {
-    process.stderr.write(`ec2-init: ${e.message}\n`);
-    process.exitCode = 1;
+    sys.writeStderr(`ec2-init: ${e.message}\n`);
+    sys.exit(1);
   } else {
-    process.stderr.write(`ec2-init: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
+    sys.writeStderr(`ec2-init: ${(e as Error).stack ?? String(e)}\n`);
+    sys.exit(1);
   }
 });

@@ -36,7 +36,7 @@ export async function makePlan(ctx: Context): Promise<PlanLine[]> {
     detail: `instance ${id}${previous === id ? ' (same as last boot: per-instance work already done is skipped)' : ' (new instance: first boot)'}`,
   });
   // No include cache: plan reads (includes are fetched) but never writes.
-  const { parts: decoded, diags } = await expandUserData(found.userData ?? Buffer.alloc(0), { launchIndex: found.launchIndex, root: ctx.root });
+  const { parts: decoded, diags } = await expandUserData(found.userData ?? Buffer.alloc(0), { launchIndex: found.launchIndex, files: ctx.files });
   ctx.diags.push(...diags);
   const parts = renderTemplateParts(decoded, instanceData(found), (level, where, message) => ctx.diags.push({ level, where, message }));
   for (const a of describeParts(parts, id)) {

@@ -15,11 +15,12 @@ import { alreadyDone, markDone } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Stage } from './types.ts';
 import type { Config } from './userdata/merge.ts';
+import { sys } from './host/sys.ts';
 
 export async function runStage(ctx: Context, stage: Stage): Promise<void> {
   const foundThisBoot = stage !== 'init-local' && readStatus(ctx)?.v1.datasource != null;
   const status = stageStarted(ctx, stage);
-  const started = performance.now();
+  const started = sys.now();
   ctx.log.info(`stage ${stage}: start`);
   ctx.diags.length = 0;
   const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile);
@@ -31,10 +32,12 @@ export async function runStage(ctx: Context, stage: Stage): Promise<void> {
       default: instance = await modulesStage(ctx, system, stage);
     }
   } catch (e) {
-    ctx.report('error', `stage ${stage}`, (e as Error).stack ?? String(e));
+    // A bug, not bad input (bad input is reported where it is found): the message in status, the stack in the log.
+    ctx.log.debug(`stage ${stage}: ${(e as Error).stack ?? String(e)}`);
+    ctx.report('error', `stage ${stage}`, `internal error: ${(e as Error).message ?? String(e)} (the log has the details with --log-level debug)`);
   }
   stageFinished(ctx, status, stage, ctx.diags, instance ? { name: instance.source.name, instanceId: instance.id } : null);
-  ctx.log.info(`stage ${stage}: done in ${(performance.now() - started).toFixed(1)} ms` +
+  ctx.log.info(`stage ${stage}: done in ${(sys.now() - started).toFixed(1)} ms` +
     (ctx.diags.length ? ` with ${ctx.diags.length} problem(s)` : ''));
 }
 
@@ -91,7 +94,7 @@ async function runModules(ctx: Context, instance: Instance, stage: Stage, config
     const skip = skipReason(ctx, instanceId, module, config);
     if (skip) { ctx.log.debug(`module ${module.name}: skipped: ${skip}`); continue; }
     const where = `module ${module.name}`;
-    const started = performance.now();
+    const started = sys.now();
     const before = ctx.diags.filter((d) => d.level === 'error').length;
     ctx.leftForRunningSystem = false;
     try {
@@ -100,7 +103,7 @@ async function runModules(ctx: Context, instance: Instance, stage: Stage, config
       ctx.report('error', where, (e as Error).message);
     }
     const failed = ctx.diags.filter((d) => d.level === 'error').length > before;
-    ctx.log.info(`${where}: ${failed ? 'failed' : 'done'} in ${(performance.now() - started).toFixed(1)} ms`);
+    ctx.log.info(`${where}: ${failed ? 'failed' : 'done'} in ${(sys.now() - started).toFixed(1)} ms`);
     // It ran to its end (well or not): do not run it again for this instance —
     // unless its work was left for the running system (--root), which must still do it.
     if (ctx.leftForRunningSystem) ctx.log.info(`${where}: not marked done: its work needs the running system`);

@@ -40,7 +40,7 @@ const counts = (root: string) => Object.fromEntries(
 
 function leftovers(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.name.endsWith('.ec2-init.tmp'))
+    .filter((e) => e.name.endsWith('.ec2-init-tmp') || e.name.endsWith('.ec2-init.tmp'))
     .map((e) => join(e.parentPath, e.name));
 }
 

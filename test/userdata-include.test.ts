@@ -1,5 +1,6 @@
 // #include / #include-once against a real HTTP server on 127.0.0.1: nesting,
 // loops, depth, failures, retries, include-once cache, file://, gzip bombs.
+import { Files } from '../src/host/files.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -170,7 +171,7 @@ test('file:// and absolute paths are read under the root', async () => {
   try {
     mkdirSync(path.join(root, 'etc'));
     writeFileSync(path.join(root, 'etc/inc.cfg'), '#cloud-config\nfrom: file\n');
-    const r = await expandUserData(Buffer.from('#include\nfile:///etc/inc.cfg\n/etc/inc.cfg\nfile:///../../etc/inc.cfg\nfile:///missing\nftp://x/y\n'), { ...fast, root });
+    const r = await expandUserData(Buffer.from('#include\nfile:///etc/inc.cfg\n/etc/inc.cfg\nfile:///../../etc/inc.cfg\nfile:///missing\nftp://x/y\n'), { ...fast, files: new Files(root) });
     assert.deepEqual(r.parts.map((p) => p.body.toString()), Array(3).fill('#cloud-config\nfrom: file\n'));
     assert.equal(r.diags.length, 2);
     assert.match(r.diags[0]!.message, /missing/);

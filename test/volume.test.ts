@@ -9,8 +9,11 @@ import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { resolveInRoot } from '../src/host/paths.ts';
+import { Files } from '../src/host/files.ts';
 import { findVolumeByLabel, openVolume, type Volume } from '../src/sources/volume/index.ts';
+
+/** Image files made here are read by their paths on this machine. */
+const HOST = new Files('/');
 
 const TOOLS = ['genisoimage', 'xorriso', 'isoinfo', 'mkfs.vfat', 'mcopy', 'mtype'];
 const missing = TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t} || test -x /usr/sbin/${t} || test -x /sbin/${t}`]).status !== 0);
@@ -88,7 +91,7 @@ describe('iso9660', { skip }, () => {
 
   for (const [how, make] of Object.entries(isos)) {
     test(`${how}: label, listings and every file byte for byte`, () => {
-      const v = openVolume(make());
+      const v = openVolume(HOST, make());
       assert.ok(v);
       assert.equal(v.fsType, 'iso9660');
       assert.equal(v.label, labels[how]);
@@ -111,7 +114,7 @@ describe('iso9660', { skip }, () => {
     const iso = image('g.iso');
     for (const p of ['/meta-data', '/openstack/latest/meta_data.json', '/openstack/latest/big.bin']) {
       const theirs = execFileSync('isoinfo', ['-i', iso, '-J', '-x', p], { maxBuffer: 1 << 24 });
-      assert.deepEqual(openVolume(iso)!.read(p), theirs, p);
+      assert.deepEqual(openVolume(HOST, iso)!.read(p), theirs, p);
     }
   });
 
@@ -128,7 +131,7 @@ describe('iso9660', { skip }, () => {
     writeFileSync(join(dir, deep, 'f'), 'deep');
     for (const [tool, out, args] of [['genisoimage', 'rr.iso', ['-quiet', '-r']], ['xorriso', 'rr2.iso', ['-as', 'mkisofs', '-quiet', '-r']]] as const) {
       run(tool, [...args, '-o', image(out), dir]);
-      const v = openVolume(image(out))!;
+      const v = openVolume(HOST, image(out))!;
       assert.equal(String(v.read('/openstack/latest/meta_data.json')), '{"uuid":"linked"}', tool);
       assert.equal(String(v.read('/abs')), '{"uuid":"linked"}', tool);
       assert.deepEqual(v.list('/openstack/latest'), ['meta_data.json'], tool);
@@ -144,7 +147,7 @@ describe('iso9660', { skip }, () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'ünïcødé 名前.txt'), 'joliet name');
     run('genisoimage', ['-quiet', '-input-charset', 'utf-8', '-o', image('jol.iso'), '-J', dir]);
-    const v = openVolume(image('jol.iso'))!;
+    const v = openVolume(HOST, image('jol.iso'))!;
     assert.deepEqual(v.list('/'), ['ünïcødé 名前.txt']);
     assert.equal(String(v.read('/ünïcødé 名前.txt')), 'joliet name');
   });
@@ -155,7 +158,7 @@ describe('iso9660', { skip }, () => {
     writeFileSync(join(dir, 'meta.txt'), 'plain meta');
     writeFileSync(join(dir, 'sub', 'user'), 'plain user');
     run('genisoimage', ['-quiet', '-o', image('plain.iso'), '-V', 'cidata', dir]);
-    const v = openVolume(image('plain.iso'))!;
+    const v = openVolume(HOST, image('plain.iso'))!;
     assert.equal(v.label, 'cidata');
     assert.deepEqual(v.list('/'), ['meta.txt', 'sub']);
     assert.deepEqual(v.list('/sub'), ['user']);
@@ -176,7 +179,7 @@ describe('vfat', { skip }, () => {
     test(`${how}: label, listings and every file byte for byte`, () => {
       run('mkfs.vfat', args);
       run('mcopy', ['-s', '-i', image(file), ...readdirSync(src).map((n) => join(src, n)), '::/']);
-      const v = openVolume(image(file));
+      const v = openVolume(HOST, image(file));
       assert.ok(v);
       assert.equal(v.fsType, 'vfat');
       assert.equal(v.label, label);
@@ -206,8 +209,8 @@ describe('vfat', { skip }, () => {
     for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
     writeFileSync(join(tmp, 'frag'), data);
     run('mcopy', ['-i', img, join(tmp, 'frag'), '::/user-data']);
-    assert.deepEqual(openVolume(img)!.read('/user-data'), data);
-    assert.deepEqual(openVolume(img)!.read('/fill3'), Buffer.alloc(3000, 3));
+    assert.deepEqual(openVolume(HOST, img)!.read('/user-data'), data);
+    assert.deepEqual(openVolume(HOST, img)!.read('/fill3'), Buffer.alloc(3000, 3));
   });
 });
 
@@ -227,33 +230,33 @@ describe('malformed images', { skip }, () => {
     writeFileSync(image('zero.img'), Buffer.alloc(1 << 20));
     writeFileSync(image('empty.img'), '');
     writeFileSync(image('tiny.img'), 'CD001');
-    assert.equal(openVolume(image('garbage.img')), null);
-    assert.equal(openVolume(image('zero.img')), null);
-    assert.equal(openVolume(image('empty.img')), null);
-    assert.equal(openVolume(image('tiny.img')), null);
-    assert.equal(openVolume(tmp), null);
-    assert.equal(openVolume(image('absent.img')), null);
+    assert.equal(openVolume(HOST, image('garbage.img')), null);
+    assert.equal(openVolume(HOST, image('zero.img')), null);
+    assert.equal(openVolume(HOST, image('empty.img')), null);
+    assert.equal(openVolume(HOST, image('tiny.img')), null);
+    assert.equal(openVolume(HOST, tmp), null);
+    assert.equal(openVolume(HOST, image('absent.img')), null);
   });
 
   test('truncated images: null when the header is gone, else an error naming the image', () => {
     const iso = image('g.iso');
     const isoBytes = readFileSync(iso);
     writeFileSync(image('t1.iso'), isoBytes.subarray(0, 20_000));
-    assert.equal(openVolume(image('t1.iso')), null);
+    assert.equal(openVolume(HOST, image('t1.iso')), null);
     writeFileSync(image('t2.iso'), isoBytes.subarray(0, 40_000));
     // The descriptors survive, the directories do not: found, labelled, and every read an error.
-    const v = openVolume(image('t2.iso'));
+    const v = openVolume(HOST, image('t2.iso'));
     assert.ok(v);
     assert.equal(v.label, 'cidata');
     assert.throws(() => v.read('/openstack/latest/big.bin'), (e: Error) => e.message.includes(image('t2.iso')) && /truncated/.test(e.message));
     assert.throws(() => v.list('/'), /truncated/);
     const fat = readFileSync(image('f12.img'));
     writeFileSync(image('t.img'), fat.subarray(0, 100_000));
-    const f = openVolume(image('t.img'))!;
+    const f = openVolume(HOST, image('t.img'))!;
     assert.equal(f.label, 'CIDATA');
     assert.throws(() => f.read('/openstack/latest/big.bin'), (e: Error) => e.message.includes(image('t.img')) && /truncated/.test(e.message));
     writeFileSync(image('t0.img'), fat.subarray(0, 300));
-    assert.equal(openVolume(image('t0.img')), null);
+    assert.equal(openVolume(HOST, image('t0.img')), null);
   });
 
   test('FAT: cluster chain loops, bad clusters, short chains and oversized files are errors', () => {
@@ -266,7 +269,7 @@ describe('malformed images', { skip }, () => {
       b.writeUInt16LE(c & 1 ? (w & 0x000f) | (v << 4) : (w & 0xf000) | v, o);
     };
     const get12 = (b: Buffer, c: number) => { const w = b.readUInt16LE(fatOff + c + (c >> 1)); return c & 1 ? w >> 4 : w & 0xfff; };
-    const v = openVolume(image('f12.img'))!;
+    const v = openVolume(HOST, image('f12.img'))!;
     const first = (b: Buffer, name: string) => {
       // The 8.3 entry of user-data: find by the long name's short alias in the root directory.
       const i = b.indexOf(Buffer.from(name, 'latin1'));
@@ -280,17 +283,17 @@ describe('malformed images', { skip }, () => {
       const second = get12(b, cluster);
       set12(b, second, cluster);
     });
-    assert.throws(() => openVolume(looped)!.read('/openstack/latest/big.bin'), (e: Error) => e.message.includes(looped) && /loops/.test(e.message));
+    assert.throws(() => openVolume(HOST, looped)!.read('/openstack/latest/big.bin'), (e: Error) => e.message.includes(looped) && /loops/.test(e.message));
     const early = copy('f12.img', 'early.img', (b) => set12(b, first(b, 'BIG     BIN').cluster, 0xfff));
-    assert.throws(() => openVolume(early)!.read('/openstack/latest/big.bin'), /cluster chain ends after \d+ of 300001 bytes/);
+    assert.throws(() => openVolume(HOST, early)!.read('/openstack/latest/big.bin'), /cluster chain ends after \d+ of 300001 bytes/);
     const free = copy('f12.img', 'free.img', (b) => set12(b, first(b, 'BIG     BIN').cluster, 0));
-    assert.throws(() => openVolume(free)!.read('/openstack/latest/big.bin'), /bad cluster 0/);
+    assert.throws(() => openVolume(HOST, free)!.read('/openstack/latest/big.bin'), /bad cluster 0/);
     const huge = copy('f12.img', 'huge.img', (b) => b.writeUInt32LE(0x7fffffff, first(b, 'BIG     BIN').entry + 28));
-    assert.throws(() => openVolume(huge)!.read('/openstack/latest/big.bin'), /too large/);
+    assert.throws(() => openVolume(HOST, huge)!.read('/openstack/latest/big.bin'), /too large/);
     // Directory chains that loop on themselves are bounded too.
     const dirLoop = copy('f12.img', 'dirloop.img', (b) => { const { cluster } = first(b, 'LATEST     '); set12(b, cluster, cluster); });
     // (The first LATEST entry on the image is ec2/latest or openstack/latest, whichever mcopy wrote first.)
-    assert.throws(() => { const d = openVolume(dirLoop)!; d.list('/ec2/latest'); d.list('/openstack/latest'); }, (e: Error) => e.message.includes(dirLoop) && /loops/.test(e.message));
+    assert.throws(() => { const d = openVolume(HOST, dirLoop)!; d.list('/ec2/latest'); d.list('/openstack/latest'); }, (e: Error) => e.message.includes(dirLoop) && /loops/.test(e.message));
   });
 
   test('ISO: oversized files and broken directory records are errors naming the image', () => {
@@ -299,13 +302,13 @@ describe('malformed images', { skip }, () => {
       const rec = i - 33;
       b.writeUInt32LE(0x7fffffff, rec + 10);
     });
-    assert.throws(() => openVolume(huge)!.read('/openstack/latest/big.bin'), (e: Error) => e.message.includes(huge) && /too large/.test(e.message));
+    assert.throws(() => openVolume(HOST, huge)!.read('/openstack/latest/big.bin'), (e: Error) => e.message.includes(huge) && /too large/.test(e.message));
     const broken = copy('g.iso', 'broken.iso', (b) => {
       const i = b.indexOf(Buffer.from('META_DAT.;1', 'latin1'));
       const alt = i > 0 ? i : b.indexOf(Buffer.from('META_DAT', 'latin1'));
       b[alt - 33] = 250; // a record length running past its block
     });
-    assert.throws(() => openVolume(broken)!.list('/'), (e: Error) => e.message.includes(broken) && /malformed directory record/.test(e.message));
+    assert.throws(() => openVolume(HOST, broken)!.list('/'), (e: Error) => e.message.includes(broken) && /malformed directory record/.test(e.message));
   });
 
   test('random corruption never hangs or crashes: results or Errors only', () => {
@@ -321,7 +324,7 @@ describe('malformed images', { skip }, () => {
         const p = image(`fuzz-${name}`);
         writeFileSync(p, b);
         let v: Volume | null = null;
-        try { v = openVolume(p); } catch (e) { assert.ok(e instanceof Error); continue; }
+        try { v = openVolume(HOST, p); } catch (e) { assert.ok(e instanceof Error); continue; }
         if (!v) continue;
         for (const op of [() => v.list('/'), () => v.list('/openstack/latest'), () => v.read('/meta-data'), () => v.read('/openstack/latest/big.bin'), () => v.read('/a/b/c/d/e/long file name with spaces and more than thirty-one characters.txt')]) {
           try { op(); } catch (e) { assert.ok(e instanceof Error && e.message.startsWith(p), String(e)); }
@@ -348,19 +351,19 @@ describe('findVolumeByLabel', { skip }, () => {
     for (const [label, target] of Object.entries(links)) symlinkSync(target, join(root, 'dev/disk/by-label', label));
     return root;
   }
-  const inRoot = (root: string) => (p: string) => resolveInRoot(root, p);
+  const inRoot = (root: string) => new Files(root);
 
   test('by-label symlink, relative and absolute, resolved inside the root', () => {
     const root = fakeRoot({ sr0: image('g.iso'), vdb: image('f32.img') }, { cidata: '../../sr0', 'config-2': '/dev/vdb' });
-    assert.equal(findVolumeByLabel(inRoot(root), ['cidata', 'CIDATA']), join(root, 'dev/sr0'));
-    assert.equal(findVolumeByLabel(inRoot(root), ['config-2', 'CONFIG-2']), join(root, 'dev/vdb'));
+    assert.equal(findVolumeByLabel(inRoot(root), ['cidata', 'CIDATA']), '/dev/sr0');
+    assert.equal(findVolumeByLabel(inRoot(root), ['config-2', 'CONFIG-2']), '/dev/vdb');
   });
 
   test('no links: every block device is probed; labels match exactly', () => {
     writeFileSync(image('garbage-dev'), Buffer.alloc(70_000, 0xab));
     const root = fakeRoot({ sda: image('garbage-dev'), sda1: null, sdb: image('f12.img'), sr0: image('x.iso'), 'cciss!c0d0': null });
-    assert.equal(findVolumeByLabel(inRoot(root), ['cidata', 'CIDATA']), join(root, 'dev/sdb'));
-    assert.equal(findVolumeByLabel(inRoot(root), ['config-2', 'CONFIG-2']), join(root, 'dev/sr0'));
+    assert.equal(findVolumeByLabel(inRoot(root), ['cidata', 'CIDATA']), '/dev/sdb');
+    assert.equal(findVolumeByLabel(inRoot(root), ['config-2', 'CONFIG-2']), '/dev/sr0');
     assert.equal(findVolumeByLabel(inRoot(root), ['cidata']), null, 'CIDATA is not cidata');
     assert.equal(findVolumeByLabel(inRoot(root), ['Config-2']), null);
   });
@@ -369,7 +372,7 @@ describe('findVolumeByLabel', { skip }, () => {
     const root = fakeRoot({ sr0: image('g.iso'), vdc: image('f16.img'), loop0: image('j.iso') }, { CIDATA: '../../sr0' }, { loop0: '0' });
     // sr0 is labelled cidata, not CIDATA; loop0 (labelled CIDATA) has size 0 and is skipped.
     assert.equal(findVolumeByLabel(inRoot(root), ['CIDATA']), null);
-    assert.equal(findVolumeByLabel(inRoot(root), ['cidata']), join(root, 'dev/sr0'));
+    assert.equal(findVolumeByLabel(inRoot(root), ['cidata']), '/dev/sr0');
   });
 
   test('unreadable or odd devices and roots never throw', () => {
@@ -380,7 +383,7 @@ describe('findVolumeByLabel', { skip }, () => {
     symlinkSync('loop', join(root, 'dev/disk/by-label/CIDATA'));
     symlinkSync('loop', join(root, 'dev/disk/by-label/loop'));
     assert.equal(findVolumeByLabel(inRoot(root), ['cidata', 'CIDATA']), null);
-    assert.equal(findVolumeByLabel(() => { throw new Error('no'); }, ['cidata']), null);
+    assert.equal(findVolumeByLabel(new Files('/nonexistent-root'), ['cidata']), null);
     const bare = mkdtempSync(join(tmpdir(), 'ec2-init-root-'));
     roots.push(bare);
     assert.equal(findVolumeByLabel(inRoot(bare), ['cidata']), null);
@@ -411,7 +414,7 @@ describe('cost (measured, reported)', { skip }, () => {
     run('mcopy', ['-i', image('seed.img'), join(seed, 'meta-data'), join(seed, 'user-data'), '::/']);
     for (const img of ['seed.iso', 'seed.img']) {
       const once = () => {
-        const v = openVolume(image(img))!;
+        const v = openVolume(HOST, image(img))!;
         return [v.read('/meta-data')!, v.read('/user-data')!];
       };
       const [m, u] = once();

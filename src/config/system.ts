@@ -1,7 +1,7 @@
 // System configuration: /etc/cloud/cloud.cfg, then /etc/cloud/cloud.cfg.d/*.cfg
 // in name order, merged (later files win), as cloud-init reads them, so an
 // image built for cloud-init needs no new configuration.
-import { readFileSync } from 'node:fs';
+import { readHostFile } from '../host/machine.ts';
 import type { Files } from '../host/files.ts';
 import type { Diag } from '../types.ts';
 import { mergeManyDicts, type Config } from '../userdata/merge.ts';
@@ -54,7 +54,7 @@ export function readSystemConfig(files: Files, diags: Diag[], extraFile: string 
 }
 
 function readFileIfExists(path: string): Buffer | null {
-  try { return readFileSync(path); } catch { return null; }
+  try { const b = readHostFile(path); return Buffer.from(b.buffer, b.byteOffset, b.byteLength); } catch { return null; }
 }
 
 /**

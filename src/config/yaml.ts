@@ -1,7 +1,7 @@
 // YAML read the way cloud-init's PyYAML reads it: YAML 1.1, so yes/no/on/off
 // are booleans. Errors carry line and column so a user can find them.
 import { parseDocument } from 'yaml';
-import { PYYAML_OPTIONS } from '../userdata/yaml.ts';
+import { PYYAML_OPTIONS, yamlFailure, yamlTooBig } from '../userdata/yaml.ts';
 
 export class YamlError extends Error {
   readonly line: number;
@@ -15,13 +15,19 @@ export class YamlError extends Error {
 
 /** Parse one YAML document; `where` names the input in error messages. */
 export function parseYaml(text: string, where: string): unknown {
+  const tooBig = yamlTooBig(text);
+  if (tooBig) throw new YamlError(where, 1, 1, tooBig);
   const doc = parseDocument(text, PYYAML_OPTIONS);
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0] ?? { line: 0, col: 0 };
     throw new YamlError(where, pos.line, pos.col, err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
   }
-  return doc.toJS(PYYAML_OPTIONS);
+  try {
+    return doc.toJS(PYYAML_OPTIONS);
+  } catch (e) {
+    throw new YamlError(where, 1, 1, yamlFailure(e));
+  }
 }
 
 /** Parse YAML that must be a mapping (or empty); anything else is an error naming `where`. */

@@ -94,7 +94,15 @@ export function mergeCloudConfig(parts: Part[], report: (level: Diag['level'], w
   for (const part of parts) {
     if (part.type !== 'text/cloud-config') continue;
     const where = `user-data ${part.filename} (${part.type})`;
-    const { config: value, problems } = checkCloudConfigText(part.body.toString(), MODULES);
+    let checked: ReturnType<typeof checkCloudConfigText>;
+    try {
+      checked = checkCloudConfigText(part.body.toString(), MODULES);
+    } catch (e) {
+      // Whatever the YAML does (nesting past the stack, alias bombs), it stops at this part.
+      report('error', where, `invalid cloud-config: ${(e as Error).message}; this part was skipped`);
+      continue;
+    }
+    const { config: value, problems } = checked;
     const fatal = problems.find((p) => p.path === '' && p.level === 'error');
     if (fatal) {
       report('error', where, `invalid cloud-config at ${formatProblem(fatal)}; this part was skipped`);

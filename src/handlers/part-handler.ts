@@ -23,7 +23,6 @@
 //
 // A failure is reported with the handler's part and the part it was
 // handling; the other parts go on.
-import { chmodSync, statSync } from 'node:fs';
 import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
@@ -86,8 +85,8 @@ export function describeHandler(part: Part, instanceId: string, index: number): 
 export function findPython(ctx: Context): string | null {
   for (const p of PYTHON_CANDIDATES) {
     try {
-      const st = statSync(ctx.files.real(p));
-      if (st.isFile() && (st.mode & 0o111) !== 0) return p;
+      const st = ctx.files.stat(p);
+      if (st?.kind === 'file' && (st.perm & 0o111) !== 0) return p;
     } catch { /* not there */ }
   }
   return null;
@@ -245,7 +244,7 @@ export async function preparePartHandlers(ctx: Context, instanceId: string, part
   if (indexes.length === 0) return PartHandlers.empty(ctx, instanceId);
   const dir = handlersDir(instanceId);
   ctx.files.mkdir(dir, 0o700);
-  chmodSync(ctx.files.real(dir), 0o700);
+  ctx.files.chmod(dir, 0o700);
   const firstRun = !alreadyDone(ctx, instanceId, CONSUME_SEM, 'per-instance');
   let python: string | null | undefined;
   const registered: Array<[number, Handler]> = [];
@@ -312,8 +311,8 @@ function writeDriver(ctx: Context, dir: string): void {
   ctx.files.write(`${dir}/${DRIVER}`, DRIVER_PY, { mode: 0o600 });
   ctx.files.write(`${dir}/ec2-init-shim/cloudinit/__init__.py`, '# ec2-init: stand-in for cloud-init, for part-handlers that import it\n', { mode: 0o600 });
   ctx.files.write(`${dir}/ec2-init-shim/cloudinit/cloud.py`, 'class Cloud:\n    """What cloud-init passes as `data`; ec2-init passes an object with get_instance_id()."""\n', { mode: 0o600 });
-  chmodSync(ctx.files.real(`${dir}/ec2-init-shim`), 0o700);
-  chmodSync(ctx.files.real(`${dir}/ec2-init-shim/cloudinit`), 0o700);
+  ctx.files.chmod(`${dir}/ec2-init-shim`, 0o700);
+  ctx.files.chmod(`${dir}/ec2-init-shim/cloudinit`, 0o700);
 }
 
 // The Python side: `types RESULT FILE...` imports each handler and records

@@ -1,6 +1,8 @@
 // Users and groups of the target system, read from its own /etc/passwd and
 // /etc/group (never this machine's: the root may be an image being customized).
 import type { Files } from './files.ts';
+import { uptime } from './machine.ts';
+import { sys } from './sys.ts';
 
 function lookup(files: Files, table: string, name: string): number | null {
   const text = files.readIfExists(table)?.toString() ?? '';
@@ -31,4 +33,36 @@ export function resolveOwner(files: Files, spec: string): Owner {
     if (gid === null) throw new Error(`unknown group '${group}' (not in /etc/group)`);
   }
   return { uid, gid };
+}
+
+/** The programs of shadow-utils that lock the account files (commonio's NAME.lock). */
+export const ACCOUNT_PROGRAMS = new Set(['useradd', 'usermod', 'userdel', 'groupadd', 'groupmod', 'groupdel', 'gpasswd', 'chpasswd', 'passwd', 'chage', 'chfn', 'chsh']);
+const ACCOUNT_LOCKS = ['/etc/passwd.lock', '/etc/shadow.lock', '/etc/group.lock', '/etc/gshadow.lock', '/etc/subuid.lock', '/etc/subgid.lock'];
+
+/**
+ * Remove the lock files a killed useradd (or chpasswd…) left behind. shadow-utils
+ * clears a lock only when its pid is gone; after a reboot that pid is soon some
+ * other process's, and every later boot would fail to create the user. A lock
+ * is stale when it predates this boot of the machine, names no live pid, or
+ * names none at all. Only called while ec2-init holds its boot lock, so no
+ * program of ours is using them. Returns what was removed, for the log.
+ */
+export function clearStaleAccountLocks(files: Files): string[] {
+  const removed: string[] = [];
+  const up = Number(uptime());
+  const bootedAt = Number.isFinite(up) ? Date.now() - up * 1000 : 0;
+  for (const path of ACCOUNT_LOCKS) {
+    let st;
+    try { st = files.lstat(path); } catch { continue; }
+    if (st === null || st.kind !== 'file') continue;
+    let pid = NaN;
+    try { pid = Number.parseInt(files.read(path, 64).toString().trim(), 10); } catch { /* unreadable: no pid */ }
+    const live = Number.isInteger(pid) && pid > 0 && st.mtimeMs >= bootedAt && sys.kill(pid, 0);
+    if (live) continue;
+    try {
+      files.unlink(path);
+      removed.push(`${path} (${Number.isInteger(pid) && pid > 0 ? `pid ${pid}, ${st.mtimeMs < bootedAt ? 'from an earlier boot' : 'no longer running'}` : 'no pid in it'})`);
+    } catch { /* leave it: the program will say what is wrong */ }
+  }
+  return removed;
 }

@@ -1,125 +1,423 @@
-// Files of the target system, always under the root. Every write is atomic:
-// a temp file in the same directory, fsync, rename, fsync of the directory,
-// so a boot killed at any moment leaves either the old file or the new one.
+// Files of the target system, always under the root, never by a host path:
+// every call walks the path on directory descriptors (tree.ts), so a link
+// planted anywhere — by the image, a bootcmd, or a user in a directory they
+// own — never leads a read or a write out of the root, and a link that root
+// does not own is never followed at all.
+//
+// Every write is atomic and never goes through what is at the name: a temp
+// file with a fresh random name is created with O_CREAT|O_EXCL|O_NOFOLLOW and
+// the final mode's owner-only part (a secret is never briefly readable), owner
+// and mode are set on the descriptor, then fsync, rename over the name, fsync
+// of the directory. A hard link at the name is replaced, not written through.
+import { PathError, pathError, Walker, type Place, type WalkOptions } from './tree.ts';
 import {
-  chmodSync, chownSync, closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync,
-  readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync,
-} from 'node:fs';
-import { dirname } from 'node:path';
-import { resolveInRoot } from './paths.ts';
+  O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY, sys, type Stat,
+} from './sys.ts';
+
+export { PathError } from './tree.ts';
 
 export interface WriteOptions {
   /** File mode; 0o644 unless given. User-data and what derives from it: 0o600. */
   mode?: number;
   uid?: number;
   gid?: number;
+  /** Missing parent directories are made with this mode and owner (default 0755, root). */
+  parents?: { mode: number; uid?: number; gid?: number };
 }
 
+/** Files larger than this are refused by read(): nothing ec2-init reads is near it. */
+export const MAX_READ = 64 * 1024 * 1024;
+
 export class Files {
+  /** The root as a path of this machine: for chroot(2) only, never to reach files by. */
   readonly root: string;
+  private rootFd: number | null = null;
   constructor(root: string) { this.root = root; }
 
-  /** This machine's path for `path` of the target system. */
-  real(path: string): string { return resolveInRoot(this.root, path); }
+  private fd(): number {
+    this.rootFd ??= sys.openat(sys.AT_FDCWD, this.root, O_RDONLY | O_DIRECTORY, 0);
+    return this.rootFd;
+  }
 
-  /**
-   * This machine's path for the entry `path` itself: its directory resolved,
-   * its last component not followed (to replace or remove a symlink, not its target).
-   */
-  entry(path: string): string {
-    const name = path.split('/').filter(Boolean).pop() ?? '';
-    return `${this.real(dirname(path))}/${name}`;
+  /** Walk to `path` and hand its place to `fn`; the walk's descriptors are closed after. */
+  private at<T>(path: string, opts: WalkOptions, fn: (place: Place) => T): T {
+    const walker = new Walker(this.fd());
+    try { return fn(walker.walk(path, opts)); } catch (e) {
+      throw pathError(path, e);
+    } finally { walker.done(); }
+  }
+
+  /** Like at(), but a path whose directories do not exist is `absent`, as a missing last name is. */
+  private atIfExists<T>(path: string, opts: WalkOptions, absent: T, fn: (place: Place) => T): T {
+    try { return this.at(path, opts, fn); } catch (e) {
+      if (e instanceof PathError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return absent;
+      throw e;
+    }
+  }
+
+  /** What `path` is (links followed), or null when nothing is there. */
+  stat(path: string): Stat | null {
+    return this.atIfExists(path, { followLast: true }, null, (p) => p.stat);
+  }
+
+  /** What `path` itself is (a link is not followed), or null. */
+  lstat(path: string): Stat | null {
+    return this.atIfExists(path, { followLast: false }, null, (p) => p.stat);
+  }
+
+  /** True when something is at `path` (links followed); false also when the path cannot be walked safely. */
+  exists(path: string): boolean {
+    try { return this.stat(path) !== null; } catch { return false; }
+  }
+
+  isDirectory(path: string): boolean {
+    try { return this.stat(path)?.kind === 'dir'; } catch { return false; }
   }
 
   /** True when `path` itself is a symbolic link. */
   isSymlink(path: string): boolean {
-    try { return lstatSync(this.entry(path)).isSymbolicLink(); } catch { return false; }
+    try { return this.lstat(path)?.kind === 'link'; } catch { return false; }
   }
 
-  exists(path: string): boolean { return existsSync(this.real(path)); }
+  /** The target of the link at `path`, or null when it is not a link. */
+  readlink(path: string): string | null {
+    return this.atIfExists(path, { followLast: false }, null, (p) => (p.stat?.kind === 'link' ? sys.readlinkat(p.dir, p.name) : null));
+  }
 
-  read(path: string): Buffer { return readFileSync(this.real(path)); }
+  /** `path` with every link resolved (inside the root), as a path of the target system. */
+  realpath(path: string): string {
+    return this.at(path, { followLast: true }, (p) => {
+      if (p.stat === null) throw new PathError(path, 'ENOENT', 'no such file or directory');
+      return p.path;
+    });
+  }
 
-  readText(path: string): string { return readFileSync(this.real(path), 'utf8'); }
+  /** A regular file's content (at most MAX_READ bytes). */
+  read(path: string, maxBytes = MAX_READ): Buffer {
+    const content = this.readIfExists(path, maxBytes);
+    if (content === null) throw new PathError(path, 'ENOENT', 'no such file or directory');
+    return content;
+  }
+
+  readText(path: string): string { return this.read(path).toString('utf8'); }
 
   /** The file's content, or null when it does not exist. */
-  readIfExists(path: string): Buffer | null {
-    try { return readFileSync(this.real(path)); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw e;
-    }
+  readIfExists(path: string, maxBytes = MAX_READ): Buffer | null {
+    return this.atIfExists(path, { followLast: true }, null, (p) => {
+      if (p.stat === null) return null;
+      if (p.stat.kind !== 'file') throw new PathError(path, 'EINVAL', `is not a regular file (${p.stat.kind})`);
+      const fd = sys.openat(p.dir, p.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+      try {
+        const st = sys.fstat(fd);
+        if (st.kind !== 'file') throw new PathError(path, 'EINVAL', `is not a regular file (${st.kind})`);
+        refuseForeignHardLink(path, st, sys.fstat(p.dir));
+        return readAll(fd, path, maxBytes);
+      } finally { sys.close(fd); }
+    });
   }
 
+  /** The filesystem of an existing directory: its type and free space. */
+  statfs(path: string): { type: number; bsize: number; blocks: number; bfree: number } {
+    return this.at(path, { followLast: true }, (p) => {
+      if (p.stat?.kind !== 'dir') throw new PathError(path, 'ENOTDIR', 'is not a directory');
+      const fd = sys.openat(p.dir, p.name || '.', O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+      try { return sys.fstatfs(fd); } finally { sys.close(fd); }
+    });
+  }
+
+  /**
+   * The path of this machine that `path` resolves to, for matching against
+   * this machine's mount table and for messages — never to open: a path can
+   * change between looking and opening, a descriptor cannot.
+   */
+  hostPath(path: string): string {
+    let resolved: string;
+    try { resolved = this.realpath(path); } catch { resolved = path; }
+    return this.root === '/' ? resolved : `${this.root.replace(/\/$/, '')}${resolved === '/' ? '' : resolved}`;
+  }
+
+  /** The names in a directory, sorted; [] when it does not exist (or is not a directory). */
   list(path: string): string[] {
-    try { return readdirSync(this.real(path)).sort(); } catch { return []; }
+    try {
+      return this.at(path, { followLast: true }, (p) => {
+        if (p.stat?.kind !== 'dir') return [];
+        const fd = p.name === '' ? sys.openat(p.dir, '.', O_RDONLY | O_DIRECTORY, 0) : sys.openat(p.dir, p.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        try { return sys.readdir(fd).sort(); } finally { sys.close(fd); }
+      });
+    } catch { return []; }
   }
 
-  mkdir(path: string, mode = 0o755): void {
-    mkdirSync(this.real(path), { recursive: true, mode });
+  /** Make a directory and its missing parents (0755, root); an existing one is left as it is. */
+  mkdir(path: string, mode = 0o755, owner?: { uid: number; gid: number }): void {
+    this.at(path, { followLast: true, create: { mode: 0o755 } }, (p) => {
+      if (p.stat?.kind === 'dir') return;
+      if (p.stat !== null) throw new PathError(path, 'EEXIST', `exists and is not a directory (${p.stat.kind})`);
+      sys.mkdirat(p.dir, p.name, 0o700);
+      const fd = sys.openat(p.dir, p.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+      try {
+        if (owner) sys.fchown(fd, owner.uid, owner.gid);
+        sys.fchmod(fd, mode);
+      } finally { sys.close(fd); }
+    });
+  }
+
+  /** Make `path` a directory with exactly this mode and owner (made when missing, fixed when not). */
+  ensureDir(path: string, mode: number, uid: number, gid: number): void {
+    this.mkdir(path, mode, { uid, gid });
+    this.at(path, { followLast: true }, (p) => {
+      const fd = sys.openat(p.dir, p.name || '.', O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+      try { sys.fchown(fd, uid, gid); sys.fchmod(fd, mode); } finally { sys.close(fd); }
+    });
   }
 
   /** Replace `path` with `data` atomically, creating parent directories. */
-  write(path: string, data: string | Buffer, opts: WriteOptions = {}): void {
-    const target = this.real(path);
-    mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
-    // A fixed temp name (no pid): a write cut short by a crash leaves it behind,
-    // and the retry of that same write (its semaphore was never written)
-    // reuses and renames it, so crashes do not accumulate litter.
-    const temp = `${dirname(target)}/.${target.slice(dirname(target).length + 1)}.ec2-init.tmp`;
+  write(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
     const mode = opts.mode ?? 0o644;
-    // Created with the final mode already, so a secret is never readable, even briefly.
-    const fd = openSync(temp, 'w', mode & 0o600);
-    try {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      if (opts.uid !== undefined || opts.gid !== undefined) {
-        chownSync(temp, opts.uid ?? 0, opts.gid ?? 0);
+    const bytes = typeof data === 'string' ? sys.utf8Encode(data) : data;
+    this.at(path, { followLast: true, create: opts.parents ?? { mode: 0o755 } }, (p) => {
+      if (p.name === '' || p.stat?.kind === 'dir') throw new PathError(path, 'EISDIR', 'is a directory');
+      removeOwnLitter(p.dir, p.name);
+      const temp = tempName(p.name);
+      const fd = sys.openat(p.dir, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o600);
+      try {
+        writeAll(fd, bytes);
+        // Owner first: chown clears setuid/setgid bits, so the mode comes after it.
+        if (opts.uid !== undefined || opts.gid !== undefined) sys.fchown(fd, opts.uid ?? 0, opts.gid ?? 0);
+        sys.fchmod(fd, mode);
+        sys.fsync(fd);
+        sys.close(fd);
+        sys.renameat(p.dir, temp, p.dir, p.name);
+      } catch (e) {
+        try { sys.close(fd); } catch { /* closed already */ }
+        try { sys.unlinkat(p.dir, temp, false); } catch { /* renamed or gone */ }
+        throw e;
       }
-      chmodSync(temp, mode);
-      fsyncSync(fd);
-    } catch (e) {
-      closeSync(fd);
-      rmSync(temp, { force: true });
-      throw e;
-    }
-    closeSync(fd);
-    renameSync(temp, target);
-    syncDir(dirname(target));
+      sys.fsync(p.dir);
+    });
   }
 
   /** Append atomically: the old content plus `data`, written as one new file. */
-  append(path: string, data: string | Buffer, opts: WriteOptions = {}): void {
-    const old = this.readIfExists(path) ?? Buffer.alloc(0);
-    this.write(path, Buffer.concat([old, typeof data === 'string' ? Buffer.from(data) : data]), opts);
+  append(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
+    const old = this.readIfExists(path) ?? new Uint8Array(0);
+    const add = typeof data === 'string' ? sys.utf8Encode(data) : data;
+    const both = new Uint8Array(old.length + add.length);
+    both.set(old, 0);
+    both.set(add, old.length);
+    this.write(path, both, opts);
   }
 
   /** Point `path` at `target` (a symlink), replacing what was there atomically. */
   symlink(path: string, target: string): void {
-    const real = this.entry(path);
-    const temp = `${dirname(real)}/.${path.split('/').pop()}.ec2-init.tmp`;
-    rmSync(temp, { force: true });
-    symlinkSync(target, temp);
-    renameSync(temp, real);
-    syncDir(dirname(real));
+    this.at(path, { followLast: false, create: { mode: 0o755 } }, (p) => {
+      if (p.name === '') throw new PathError(path, 'EISDIR', 'is the root');
+      removeOwnLitter(p.dir, p.name);
+      const temp = tempName(p.name);
+      sys.symlinkat(target, p.dir, temp);
+      try { sys.renameat(p.dir, temp, p.dir, p.name); } catch (e) {
+        try { sys.unlinkat(p.dir, temp, false); } catch { /* gone */ }
+        throw e;
+      }
+      sys.fsync(p.dir);
+    });
   }
 
-  /** Remove `path` (a symlink itself, not what it points to). */
-  remove(path: string): void { rmSync(this.entry(path), { recursive: true, force: true }); }
+  /** Remove `path` and, for a directory, everything in it (a link is removed itself, never followed). */
+  remove(path: string): void {
+    this.atIfExists(path, { followLast: false }, undefined, (p) => {
+      if (p.stat === null || p.name === '') return;
+      if (p.stat.kind === 'dir') removeTree(p.dir, p.name);
+      else sys.unlinkat(p.dir, p.name, false);
+    });
+  }
 
   /** Remove a file or symlink (not a directory, not a link's target); no error when it is absent. */
   unlink(path: string): void {
-    try { unlinkSync(this.entry(path)); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    this.atIfExists(path, { followLast: false }, undefined, (p) => {
+      if (p.stat === null) return;
+      if (p.stat.kind === 'dir') throw new PathError(path, 'EISDIR', 'is a directory');
+      sys.unlinkat(p.dir, p.name, false);
+    });
   }
 
-  isDirectory(path: string): boolean {
-    try { return lstatSync(this.real(path)).isDirectory(); } catch { return false; }
+  /** Set the mode of an existing file or directory (a root-owned link is followed). */
+  chmod(path: string, mode: number): void {
+    this.onExisting(path, (fd) => sys.fchmod(fd, mode));
+  }
+
+  /** Set the owner of an existing file or directory. */
+  chown(path: string, uid: number, gid: number): void {
+    this.onExisting(path, (fd) => sys.fchown(fd, uid, gid));
+  }
+
+  private onExisting(path: string, fn: (fd: number) => void): void {
+    this.at(path, { followLast: true }, (p) => {
+      if (p.stat === null) throw new PathError(path, 'ENOENT', 'no such file or directory');
+      const fd = sys.openat(p.dir, p.name || '.', O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+      try { fn(fd); } finally { sys.close(fd); }
+    });
+  }
+
+  /**
+   * Open a regular file or block device for reading at offsets (sys.read with
+   * a position); the caller closes it. Null when nothing is there.
+   */
+  openForReading(path: string): { fd: number; stat: Stat } | null {
+    return this.atIfExists(path, { followLast: true }, null, (p) => {
+      if (p.stat === null) return null;
+      if (p.stat.kind !== 'file' && p.stat.kind !== 'block') throw new PathError(path, 'EINVAL', `is not a file or block device (${p.stat.kind})`);
+      const fd = sys.openat(p.dir, p.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+      return { fd, stat: sys.fstat(fd) };
+    });
+  }
+
+  /** A lock file of ours (0600), opened for flock(2); made when missing unless `create` is false. */
+  openLockFile(path: string, create = true): number {
+    return this.at(path, { followLast: false, ...(create && { create: { mode: 0o755 } }) }, (p) => {
+      if (p.stat === null && !create) throw new PathError(path, 'ENOENT', 'no such file or directory');
+      if (p.stat !== null && (p.stat.kind !== 'file' || p.stat.nlink !== 1)) {
+        throw new PathError(path, 'EUNSAFE', `is not a plain file of ours (${p.stat.kind}, ${p.stat.nlink} links): remove it`);
+      }
+      const fd = sys.openat(p.dir, p.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (create ? O_CREAT : 0), 0o600);
+      const st = sys.fstat(fd);
+      if (st.kind !== 'file') { sys.close(fd); throw new PathError(path, 'EUNSAFE', 'changed while being opened'); }
+      return fd;
+    });
+  }
+
+  /** A log file of ours, appended to on a descriptor and re-checked before each write (see AppendFile). */
+  openAppend(path: string, mode: number): AppendFile {
+    return new AppendFile(this, path, mode);
+  }
+
+  /** For AppendFile: open `path` for appending, safely; replaces whatever is not a plain file of ours there. */
+  openAppendFd(path: string, mode: number, replaced: (what: string) => void): { fd: number; stat: Stat } {
+    return this.at(path, { followLast: false, create: { mode: 0o755 } }, (p) => {
+      if (p.stat !== null && (p.stat.kind !== 'file' || p.stat.nlink !== 1)) {
+        // A link, a FIFO, a hard link to some other file: never appended through. Moved aside, not deleted.
+        replaced(p.stat.kind === 'file' ? `a file with ${p.stat.nlink} hard links` : `a ${p.stat.kind === 'link' ? 'symbolic link' : p.stat.kind}`);
+        sys.renameat(p.dir, p.name, p.dir, `${p.name}.unsafe-${hex(sys.randomBytes(4))}`);
+      }
+      let fd: number;
+      try {
+        fd = sys.openat(p.dir, p.name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode);
+      } catch (e) { throw pathError(path, e); }
+      const st = sys.fstat(fd);
+      if (st.kind !== 'file' || st.nlink !== 1) { sys.close(fd); throw new PathError(path, 'EUNSAFE', 'changed while being opened'); }
+      if (st.perm !== mode && st.uid === 0) sys.fchmod(fd, mode);
+      return { fd, stat: st };
+    });
   }
 }
 
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+/**
+ * A file appended to on an open descriptor (never by path). Before each write
+ * it checks that the path still names the file it has open; when something
+ * else is there (a bootcmd put a link in its place, logrotate moved it) it
+ * opens the path anew, the same safe way.
+ */
+export class AppendFile {
+  private readonly files: Files;
+  private readonly path: string;
+  private readonly mode: number;
+  private current: { fd: number; stat: Stat } | null = null;
+  /** Told (once per replacement) when something unsafe had to be moved aside. */
+  onReplaced: (what: string) => void = () => {};
+  constructor(files: Files, path: string, mode: number) {
+    this.files = files;
+    this.path = path;
+    this.mode = mode;
+  }
+
+  /** The descriptor, after the check (for handing to a program as its output). */
+  fd(): number {
+    if (this.current) {
+      let now: Stat | null = null;
+      try { now = this.files.lstat(this.path); } catch { now = null; }
+      if (now && now.kind === 'file' && now.dev === this.current.stat.dev && now.ino === this.current.stat.ino) return this.current.fd;
+      sys.close(this.current.fd);
+      this.current = null;
+    }
+    const notes: string[] = [];
+    this.current = this.files.openAppendFd(this.path, this.mode, (what) => notes.push(`${this.path} was ${what}: moved aside, a new log started`));
+    // Told only now that the new file is in place: the listener may well write to this very file.
+    for (const note of notes) this.onReplaced(note);
+    return this.current.fd;
+  }
+
+  write(data: string | Uint8Array): void {
+    writeAll(this.fd(), typeof data === 'string' ? sys.utf8Encode(data) : data);
+  }
+
+  close(): void {
+    if (this.current) sys.close(this.current.fd);
+    this.current = null;
+  }
+}
+
+function refuseForeignHardLink(path: string, st: Stat, dir: Stat): void {
+  // A user may hard-link a file of root's (/etc/shadow) into a directory they
+  // own; reading it to merge into a file of theirs would hand it to them.
+  if (st.nlink > 1 && dir.uid !== 0 && st.uid !== dir.uid) {
+    throw new PathError(path, 'EUNSAFE', `has ${st.nlink} hard links and belongs to uid ${st.uid}, not to the owner of its directory (uid ${dir.uid}): not read`);
+  }
+}
+
+function readAll(fd: number, path: string, maxBytes: number): Buffer {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = new Uint8Array(Math.min(1 << 20, maxBytes + 1 - total) || 1);
+    const n = sys.read(fd, chunk, 0, chunk.length, -1);
+    if (n === 0) break;
+    total += n;
+    if (total > maxBytes) throw new PathError(path, 'EFBIG', `is larger than ${maxBytes} bytes: not read`);
+    chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+  }
+  return Buffer.concat(chunks, total);
+}
+
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += sys.write(fd, bytes, off, bytes.length - off);
+}
+
+function hex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** A fresh name beside `name` that nothing can have planted in advance (it is also created O_EXCL). */
+function tempName(name: string): string {
+  return `.${name.slice(0, 100)}.${hex(sys.randomBytes(6))}.ec2-init-tmp`;
+}
+
+/**
+ * The temp files of earlier writes of `name` that a crash cut short: removed
+ * (unlinked, never followed or opened), so crashes leave no litter behind the
+ * write that finally lands. Only ec2-init holding the boot lock writes here.
+ */
+function removeOwnLitter(dir: number, name: string): void {
+  const prefix = `.${name.slice(0, 100)}.`;
+  let names: string[];
+  try {
+    const fd = sys.openat(dir, '.', O_RDONLY | O_DIRECTORY, 0);
+    try { names = sys.readdir(fd); } finally { sys.close(fd); }
+  } catch { return; }
+  for (const n of names) {
+    if (n.startsWith(prefix) && /^[0-9a-f]{12}\.ec2-init-tmp$/.test(n.slice(prefix.length))) {
+      try { sys.unlinkat(dir, n, false); } catch { /* gone already */ }
+    }
+  }
+}
+
+/** Remove the directory `name` in `dir` and everything in it, never following a link. */
+function removeTree(dir: number, name: string): void {
+  const fd = sys.openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+  try {
+    for (const entry of sys.readdir(fd)) {
+      const st = sys.fstatat(fd, entry, true);
+      if (st.kind === 'dir') removeTree(fd, entry);
+      else sys.unlinkat(fd, entry, false);
+    }
+  } finally { sys.close(fd); }
+  sys.unlinkat(dir, name, true);
 }

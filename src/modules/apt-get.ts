@@ -4,7 +4,7 @@
 // (--force-confold), `system_info.apt_get_command` / `apt_get_wrapper` /
 // `apt_get_upgrade_subcommand` honoured. `apt-get update` runs at most once
 // per instance however many modules ask (cloud-init's "update-sources").
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { sys } from '../host/sys.ts';
 import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
@@ -47,20 +47,26 @@ export function aptGetArgv(ctx: Context, config: Config, command: string, packag
 }
 
 function outputSize(ctx: Context): number {
-  try { return statSync(ctx.files.real(layout.outputLog)).size; } catch { return 0; }
+  try { return ctx.files.lstat(layout.outputLog)?.size ?? 0; } catch { return 0; }
 }
 
 /** The lines matching `re` that the program wrote to the output log since `from` (its last 64 KiB). */
 function outputLines(ctx: Context, from: number, re: RegExp): string[] {
-  let fd: number;
-  try { fd = openSync(ctx.files.real(layout.outputLog), 'r'); } catch { return []; }
+  let opened: { fd: number; stat: { size: number } } | null;
+  try { opened = ctx.files.openForReading(layout.outputLog); } catch { return []; }
+  if (!opened) return [];
   try {
-    const size = fstatSync(fd).size;
+    const size = opened.stat.size;
     const start = Math.max(from, size - 65536);
     const buf = Buffer.alloc(Math.max(0, size - start));
-    readSync(fd, buf, 0, buf.length, start);
-    return buf.toString().split('\n').filter((l) => re.test(l));
-  } finally { closeSync(fd); }
+    let got = 0;
+    while (got < buf.length) {
+      const n = sys.read(opened.fd, buf, got, buf.length - got, start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got).toString().split('\n').filter((l) => re.test(l));
+  } finally { sys.close(opened.fd); }
 }
 
 /**

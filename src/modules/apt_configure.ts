@@ -14,7 +14,8 @@
 // `keyid` (a keyserver) and ppa: (add-apt-repository) need the network: each
 // such entry is refused with a message saying so, the others still apply.
 // Mirror `search`/`search_dns` candidates are taken when their name resolves.
-import { promises as dns } from 'node:dns';
+import { sys } from '../host/sys.ts';
+import { parseUrl } from '../net/url.ts';
 import type { Context } from '../context.ts';
 import { requireAptGet, updateSources } from './apt-get.ts';
 import {
@@ -124,11 +125,9 @@ async function archOf(ctx: Context): Promise<string> {
 /** A URL whose host resolves (cloud-init's is_resolvable_url), with a 2 s limit per name. */
 async function resolvable(url: string): Promise<boolean> {
   let host: string;
-  try { host = new URL(url).hostname.replace(/^\[|\]$/g, ''); } catch { return false; }
+  try { host = parseUrl(url).hostname; } catch { return false; }
   if (!host) return false;
-  const lookup = dns.lookup(host).then(() => true, () => false);
-  const limit = new Promise<boolean>((resolve) => { setTimeout(() => resolve(false), 2000).unref(); });
-  return Promise.race([lookup, limit]);
+  return sys.resolve(host, 2000).then((addresses) => addresses.length > 0, () => false);
 }
 
 /** cloud-init's get_mirror: `uri`, else the first resolvable `search` entry, else `search_dns`. */

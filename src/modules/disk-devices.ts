@@ -4,7 +4,7 @@
 // mount table; probing a device for existing data (blkid -p); and fstab
 // lines. Every path is looked up under the root: at / that is the machine's
 // own /dev and /sys, under --root a test or an image, never this machine's.
-import { readFileSync, realpathSync } from 'node:fs';
+import { readMachineFile } from '../host/machine.ts';
 import type { Context } from '../context.ts';
 import type { SavedSource } from '../state/instance.ts';
 
@@ -85,12 +85,7 @@ export function nthPartition(ctx: Context, device: string, n: string | number): 
 
 /** The device's path with symlinks resolved inside the root (/dev/disk/by-label/x → /dev/sdb1). */
 export function realDevice(ctx: Context, device: string): string {
-  try {
-    const real = realpathSync(ctx.files.real(device));
-    if (ctx.root === '/') return real;
-    const root = realpathSync(ctx.root);
-    return real.startsWith(root + '/') ? real.slice(root.length) : device;
-  } catch { return device; }
+  try { return ctx.files.realpath(device); } catch { return device; }
 }
 
 /** Whether /sys/block knows the disk (and the partition, when given). */
@@ -138,8 +133,8 @@ export interface MountEntry { id: string; majMin: string; mountpoint: string; fs
 
 /** /proc/self/mountinfo, parsed (octal escapes undone). Empty when it cannot be read. */
 export function mountTable(): MountEntry[] {
-  let text: string;
-  try { text = readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return []; }
+  const text = readMachineFile('/proc/self/mountinfo');
+  if (text === null) return [];
   const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   return text.split('\n').filter(Boolean).map((line) => {
     const [pre = '', post = ''] = line.split(' - ');

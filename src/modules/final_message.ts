@@ -3,8 +3,7 @@
 // version, time, datasource and uptime. `final_message` replaces the default
 // text; it is a template: '## template: jinja' ({{version}}) or basic
 // ($version), with the variables also in upper case, as cloud-init.
-import { readFileSync } from 'node:fs';
-import { uptime as osUptime } from 'node:os';
+import { uptime as machineUptime } from '../host/machine.ts';
 import { renderTemplate, rfc2822 } from './helpers.ts';
 import type { Module } from './module.ts';
 
@@ -15,7 +14,7 @@ const DEFAULT_MESSAGE = '## template: jinja\nec2-init v. {{version}} finished at
 
 /** Seconds since the kernel booted, as /proc/uptime says (the running kernel's, whatever the root). */
 function uptime(): string {
-  try { return readFileSync('/proc/uptime', 'utf8').split(' ')[0]!; } catch { return osUptime().toFixed(2); }
+  return machineUptime() ?? 'unknown';
 }
 
 export const finalMessage: Module = {

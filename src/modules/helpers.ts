@@ -2,7 +2,6 @@
 // program inside the root, effects that need the running system (skipped
 // under --root), and cloud-init's two template kinds: "basic" ($name,
 // ${name}) and Jinja (## template: jinja), rendered by src/handlers/jinja.ts.
-import { statSync } from 'node:fs';
 import type { Context } from '../context.ts';
 import { renderJinja } from '../handlers/jinja.ts';
 
@@ -32,8 +31,8 @@ export function which(ctx: Context, program: string): string | null {
   const candidates = program.includes('/') ? [program] : PATH.map((dir) => `${dir}/${program}`);
   for (const path of candidates) {
     try {
-      const st = statSync(ctx.files.real(path));
-      if (st.isFile() && (st.mode & 0o111) !== 0) return path;
+      const st = ctx.files.stat(path);
+      if (st?.kind === 'file' && (st.perm & 0o111) !== 0) return path;
     } catch { /* not there */ }
   }
   return null;

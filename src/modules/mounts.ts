@@ -6,7 +6,7 @@
 // new instance (or a changed config) replaces them and other lines stay as
 // they are. `swapon -a`, `mount -a` and `systemctl daemon-reload` need the
 // running system: only at root /; under --root they are logged as skipped.
-import { chmodSync, closeSync, openSync, readFileSync, statfsSync } from 'node:fs';
+import { kernelRelease, memTotal } from '../host/machine.ts';
 import type { Context } from '../context.ts';
 import {
   deviceAliases, devicePathOf, mountedPoints, mountOf, sanitizeDevname, usesSystemd,
@@ -197,29 +197,19 @@ function swapConfig(value: unknown): SwapConfig | null {
   return { filename, size: typeof size === 'string' && size.toLowerCase() === 'auto' ? 'auto' : human2bytes(size as string | number), maxsize };
 }
 
-function memTotal(): number | null {
-  try {
-    const m = /^MemTotal:\s+(\d+)\s*kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch { return null; }
-}
-
 /** Create (chrooted) the swap file: fallocate, dd when that fails (or on old-kernel xfs), btrfs without CoW; mode 0600; mkswap. */
 async function makeSwapfile(ctx: Context, where: string, file: string, mib: number): Promise<boolean> {
   const dir = file.slice(0, file.lastIndexOf('/')) || '/';
   ctx.files.mkdir(dir);
-  const real = ctx.files.real(file);
-  const fstype = mountOf(ctx.files.real(dir))?.fstype ?? '';
+  const fstype = mountOf(ctx.files.hostPath(dir))?.fstype ?? '';
   // Made owner-only before any byte is in it.
-  closeSync(openSync(real, 'w', 0o600));
-  chmodSync(real, 0o600);
+  ctx.files.write(file, '', { mode: 0o600 });
   if (fstype === 'btrfs') {
     await ctx.run(['truncate', '-s', '0', file]);
     await ctx.run(['chattr', '+C', file]);
   }
   const ddArgv = ['dd', 'if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mib}`];
-  let kernel: RegExpExecArray | null = null;
-  try { kernel = /^(\d+)\.(\d+)/.exec(readFileSync('/proc/sys/kernel/osrelease', 'utf8')); } catch { /* no /proc: assume a current kernel */ }
+  const kernel = /^(\d+)\.(\d+)/.exec(kernelRelease() ?? ''); // no /proc: assume a current kernel
   const oldXfs = fstype === 'xfs' && kernel !== null && (Number(kernel[1]) < 4 || (Number(kernel[1]) === 4 && Number(kernel[2]) < 18));
   let made = false;
   if (!oldXfs && which(ctx, 'fallocate')) {
@@ -234,7 +224,7 @@ async function makeSwapfile(ctx: Context, where: string, file: string, mib: numb
       throw new Error(`could not create swap file ${file} of ${mib} MiB with dd (exit ${r.code}): ${r.stderr.trim()}`);
     }
   }
-  chmodSync(real, 0o600);
+  ctx.files.chmod(file, 0o600);
   const mk = await ctx.capture(['mkswap', file]);
   if (mk.code !== 0) {
     ctx.files.unlink(file);
@@ -266,7 +256,7 @@ async function handleSwap(run: ModuleRun): Promise<string | null> {
       if (mem === null) { ctx.log.info(`${where}: not creating swap: cannot read /proc/meminfo`); return null; }
       const dir = cfg.filename.slice(0, cfg.filename.lastIndexOf('/')) || '/';
       ctx.files.mkdir(dir);
-      const st = statfsSync(ctx.files.real(dir));
+      const st = ctx.files.statfs(dir);
       size = suggestedSwapsize(mem, cfg.maxsize, st.bsize * st.bfree);
     } else size = cfg.size;
     const mib = Math.trunc(size / MB);

@@ -1,8 +1,11 @@
 // phone_home (cloud-init's cc_phone_home): POST the instance id, host names
 // and the host's ssh public keys, form-encoded, to `url` ($INSTANCE_ID in the
 // url is replaced), trying `tries` times (default 10) three seconds apart.
-// Uses node:http/https (a few ms to load; fetch costs ~25 ms).
-import type { IncomingMessage } from 'node:http';
+// https is verified against the root's CA bundle; redirects are not followed.
+import type { Context } from '../context.ts';
+import { sleep } from '../net/cancel.ts';
+import { request, rootCaBundle } from '../net/http.ts';
+import { parseUrl, type Url } from '../net/url.ts';
 import { hostnameFqdn } from './hostname.ts';
 import type { Module, Schema } from './module.ts';
 
@@ -17,18 +20,27 @@ const SECONDS_BETWEEN = 3;
 const TIMEOUT_MS = 30_000;
 
 /** One POST; resolves with the status code, rejects on a network error or timeout. */
-async function post(url: URL, body: string): Promise<number> {
-  const mod = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
-  return new Promise((resolve, reject) => {
-    const req = mod.request(url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body), 'User-Agent': 'ec2-init' },
-      timeout: TIMEOUT_MS,
-    }, (res: IncomingMessage) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${TIMEOUT_MS / 1000} s`)));
-    req.on('error', reject);
-    req.end(body);
+async function post(ctx: Context, url: Url, body: string): Promise<number> {
+  const res = await request(url.href, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body,
+    timeoutMs: TIMEOUT_MS,
+    maxBytes: 1 << 20,
+    ca: rootCaBundle((p) => ctx.files.readIfExists(p)),
   });
+  return res.status;
+}
+
+/** The URL for the log: without its query, which may carry a token. */
+function shown(url: Url): string {
+  return url.href.slice(0, url.href.length - url.search.length);
+}
+
+/** application/x-www-form-urlencoded, byte for byte as URLSearchParams (and Python's urlencode) writes it. */
+function formEncode(pairs: Array<[string, string]>): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+');
+  return pairs.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
 }
 
 const SCHEMA: Schema = {
@@ -76,25 +88,25 @@ export const phoneHome: Module = {
       if (text === null) ctx.report('warning', where, `${path}: missing, cannot phone home ${key}`);
       else all[key] = text.toString();
     }
-    const form = new URLSearchParams();
+    const form: Array<[string, string]> = [];
     for (const key of wanted.map(String)) {
       if (!(key in all) && !(key in PUB_KEYS)) ctx.report('warning', where, `requested key '${key}' is not available`);
-      form.append(key, all[key] ?? 'N/A');
+      form.push([key, all[key] ?? 'N/A']);
     }
-    let url: URL;
-    try { url = new URL(cfg['url'].replace(/\$\{?INSTANCE_ID\}?/g, encodeURIComponent(instanceId))); } catch {
-      throw new Error(`invalid url '${cfg['url']}'`);
+    let url: Url;
+    try { url = parseUrl(cfg['url'].replace(/\$\{?INSTANCE_ID\}?/g, encodeURIComponent(instanceId))); } catch (e) {
+      throw new Error(`invalid url '${cfg['url']}': ${(e as Error).message}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported url scheme ${url.protocol} (http or https)`);
     let last = '';
     for (let attempt = 1; attempt <= tries; attempt++) {
       try {
-        const code = await post(url, form.toString());
-        if (code >= 200 && code < 300) { ctx.log.info(`${where}: posted ${wanted.length} key(s) to ${url.origin}${url.pathname} (HTTP ${code}, try ${attempt})`); return; }
+        const code = await post(ctx, url, formEncode(form));
+        if (code >= 200 && code < 300) { ctx.log.info(`${where}: posted ${wanted.length} key(s) to ${shown(url)} (HTTP ${code}, try ${attempt})`); return; }
         last = `HTTP ${code}`;
       } catch (e) { last = (e as Error).message; }
-      if (attempt < tries) await new Promise((r) => setTimeout(r, SECONDS_BETWEEN * 1000));
+      if (attempt < tries) await sleep(SECONDS_BETWEEN * 1000);
     }
-    ctx.report('warning', where, `failed to post to ${url.origin}${url.pathname} in ${tries} tries: ${last}`);
+    ctx.report('warning', where, `failed to post to ${shown(url)} in ${tries} tries: ${last}`);
   },
 };

@@ -6,7 +6,7 @@
 // shell line or an argv list: exit 0 = go) and shuts down — as cloud-init
 // forks its waiter. It needs the running system: with --root nothing runs and
 // the log says what was skipped (DESIGN.md §2).
-import { spawn } from 'node:child_process';
+import { sys } from '../host/sys.ts';
 import { onRunningSystem } from './helpers.ts';
 import { shellQuote, type Module, type Schema } from './module.ts';
 
@@ -96,14 +96,13 @@ export const powerState: Module = {
     const what = `${plan.argv.join(' ')} (after ec2-init exits, at most ${plan.timeout} s, condition ${JSON.stringify(plan.condition)})`;
     if (!onRunningSystem(ctx, where, what)) return;
     // Detached and unreferenced: this process exits, the waiter goes on.
-    const child = spawn('/bin/sh', ['-c', waiterScript(process.pid, plan)], {
-      detached: true,
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
-      cwd: '/',
-    });
-    child.on('error', (e) => ctx.report('error', where, `cannot start the shutdown waiter: ${e.message}`));
-    child.unref();
+    try {
+      sys.spawnDetached(['/bin/sh', '-c', waiterScript(sys.pid, plan)],
+        { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' });
+    } catch (e) {
+      ctx.report('error', where, `cannot start the shutdown waiter: ${(e as Error).message}`);
+      return;
+    }
     ctx.log.info(`${where}: will run ${what}`);
   },
 };

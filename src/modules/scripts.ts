@@ -10,6 +10,7 @@ import { layout } from '../state/layout.ts';
 import { alreadyDone, markDone } from '../state/semaphore.ts';
 import type { Frequency } from '../types.ts';
 import type { Module, ModuleRun } from './module.ts';
+import { sys } from '../host/sys.ts';
 
 type Which = Frequency | 'user' | 'vendor';
 
@@ -27,9 +28,9 @@ async function runScripts(ctx: Context, instanceId: string, which: Which, freq: 
     if (ctx.files.isDirectory(path)) continue;
     const sem = `script-${which}-${name}`;
     if (alreadyDone(ctx, instanceId, sem, freq)) { ctx.log.debug(`${where}: ${name} already ran (${freq})`); continue; }
-    const started = performance.now();
+    const started = sys.now();
     const r = await ctx.run([path], { env: { INSTANCE_ID: instanceId } });
-    const ms = (performance.now() - started).toFixed(0);
+    const ms = (sys.now() - started).toFixed(0);
     if (r.code === 0) ctx.log.info(`${where}: ${path}: exit 0 (${ms} ms)`);
     else ctx.report('error', `${where} ${path}`, `${describeExit(r)}${r.stderr ? `: ${r.stderr.trim()}` : ''} (${ms} ms; output in ${layout.outputLog})`);
     markDone(ctx, instanceId, sem, freq);

@@ -4,8 +4,8 @@
 // never in an argv, never in the log, never in a world-readable file. RANDOM
 // passwords are told once, on the console (root /) and in the owner-only
 // output log, the way cloud-init tells them on the console.
-import { randomInt } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { writeAll } from '../host/files.ts';
+import { O_NOCTTY, O_NONBLOCK, O_WRONLY, sys } from '../host/sys.ts';
 import type { Context } from '../context.ts';
 import { layout } from '../state/layout.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
@@ -49,7 +49,11 @@ const SCHEMA: Record<string, Schema> = {
 
 export function randomPassword(length = 20): string {
   let s = '';
-  for (let i = 0; i < length; i++) s += PW_SET[randomInt(PW_SET.length)];
+  // Rejection sampling: every character equally likely (a plain modulo would favour the first ones).
+  const limit = 256 - (256 % PW_SET.length);
+  while (s.length < length) {
+    for (const b of sys.randomBytes(length * 2)) if (b < limit && s.length < length) s += PW_SET[b % PW_SET.length];
+  }
   return s;
 }
 
@@ -124,7 +128,10 @@ async function chpasswd(ctx: Context, where: string, pairs: [string, string][], 
 async function tellRandom(ctx: Context, where: string, random: [string, string][]): Promise<void> {
   const blurb = `Set the following 'random' passwords\n${random.map(([u, p]) => `${u}:${p}`).join('\n')}\n`;
   if (ctx.root === '/') {
-    try { const fd = openSync('/dev/console', 'w'); try { writeSync(fd, blurb); } finally { closeSync(fd); } } catch { /* no console */ }
+    try {
+      const fd = sys.openat(sys.AT_FDCWD, '/dev/console', O_WRONLY | O_NOCTTY | O_NONBLOCK, 0);
+      try { writeAll(fd, sys.utf8Encode(blurb)); } finally { sys.close(fd); }
+    } catch { /* no console */ }
   }
   // Through the output log's own descriptor (0600), never through the main log.
   await ctx.run(['cat'], { input: blurb });

@@ -4,7 +4,6 @@
 // 0600, owned by the user. Also the sshd_config edits (PasswordAuthentication,
 // HostCertificate), into sshd_config.d/50-cloud-init.conf when sshd_config
 // includes that directory, as cloud-init does.
-import { chmodSync, chownSync, lstatSync, mkdirSync } from 'node:fs';
 import type { Context } from '../context.ts';
 import { passwdEntry, type PasswdEntry } from './users-config.ts';
 
@@ -113,16 +112,6 @@ function authorizedKeysPath(ctx: Context, pw: PasswdEntry): string {
   return `${pw.home.replace(/\/$/, '')}/.ssh/authorized_keys`;
 }
 
-/** The host path of `path` with its last component not followed (for lstat). */
-function inRoot(ctx: Context, path: string): string {
-  const at = path.lastIndexOf('/');
-  return `${ctx.files.real(path.slice(0, at) || '/').replace(/\/$/, '')}/${path.slice(at + 1)}`;
-}
-
-function isSymlink(path: string): boolean {
-  try { return lstatSync(path).isSymbolicLink(); } catch { return false; }
-}
-
 /**
  * Add `keys` to `username`'s authorized keys (cloud-init's setup_user_keys).
  * Directories under the home are created 0700 and owned by the user; the
@@ -137,21 +126,17 @@ export function setupUserKeys(ctx: Context, keys: string[], username: string, op
   let dir = '';
   for (const name of dirs) {
     dir += `/${name}`;
-    const real = ctx.files.real(dir);
-    // Never follow a link the user (or an image) planted in the key's path.
-    if (dir.startsWith(`${pw.home}/`) && isSymlink(inRoot(ctx, dir))) {
+    // Never follow a link the user (or an image) planted in the key's path, root's or not.
+    if (dir.startsWith(`${pw.home}/`) && ctx.files.isSymlink(dir)) {
       throw new Error(`${dir} is a symbolic link; not writing ${path} through it`);
     }
     if (ctx.files.exists(dir)) continue;
     const mine = dir.startsWith(`${pw.home}/`) || dir === pw.home;
-    mkdirSync(real, { mode: mine ? 0o700 : 0o755 });
-    chmodSync(real, mine ? 0o700 : 0o755);
-    chownSync(real, mine ? pw.uid : 0, mine ? pw.gid : 0);
+    ctx.files.mkdir(dir, mine ? 0o700 : 0o755, { uid: mine ? pw.uid : 0, gid: mine ? pw.gid : 0 });
   }
-  const real = ctx.files.real(path);
-  if (isSymlink(inRoot(ctx, path))) throw new Error(`${path} is a symbolic link; not writing through it`);
+  if (ctx.files.isSymlink(path)) throw new Error(`${path} is a symbolic link; not writing through it`);
   let mode = 0o600;
-  try { mode = lstatSync(real).mode & 0o7777; } catch { /* new file */ }
+  try { mode = ctx.files.lstat(path)?.perm ?? 0o600; } catch { /* new file */ }
   const parsed = keys.map((k) => parseKeyLine(String(k), options));
   const content = mergeAuthorizedKeys(ctx.files.readIfExists(path)?.toString() ?? '', parsed);
   ctx.files.write(path, content, { mode, uid: pw.uid, gid: pw.gid });
@@ -192,7 +177,7 @@ export function sshdConfigTarget(ctx: Context): string {
 }
 
 function fileMode(ctx: Context, path: string, dflt: number): number {
-  try { return lstatSync(ctx.files.real(path)).mode & 0o7777; } catch { return dflt; }
+  try { return ctx.files.lstat(path)?.perm ?? dflt; } catch { return dflt; }
 }
 
 /**
@@ -241,8 +226,5 @@ export function appendSshdConfig(ctx: Context, lines: [string, string][]): strin
 
 /** Make the ownership and mode of an existing directory exactly so. */
 export function ensureDirOwned(ctx: Context, path: string, mode: number, uid: number, gid: number): void {
-  const real = ctx.files.real(path);
-  mkdirSync(real, { recursive: true, mode });
-  chmodSync(real, mode);
-  chownSync(real, uid, gid);
+  ctx.files.ensureDir(path, mode, uid, gid);
 }

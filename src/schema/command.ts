@@ -2,7 +2,8 @@
 //   --config-file F   a user-data file on this machine (the caller's, not under --root)
 //   --system          the instance's user-data (under --root) and the system config
 //   --annotate        print the document with each problem under its line
-import { readFileSync } from 'node:fs';
+import { readHostFile } from '../host/machine.ts';
+import { sys } from '../host/sys.ts';
 import type { Files } from '../host/files.ts';
 import { MODULES } from '../modules/index.ts';
 import { layout } from '../state/layout.ts';
@@ -45,7 +46,7 @@ export async function schemaCommand(files: Files, flags: Map<string, string | tr
   const file = flags.get('--config-file');
   let docs: Doc[];
   if (typeof file === 'string') {
-    const text = readFileSync(file, 'utf8');
+    const text = sys.utf8Decode(readHostFile(file));
     if (!/^#cloud-config\b/.test(text)) {
       out(`${file}: not a cloud-config: the first line must be '#cloud-config'\n`);
       return 1;

@@ -4,7 +4,7 @@
 // explained — each problem with the line and column it comes from.
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { Module, Schema } from '../modules/module.ts';
-import { PYYAML_OPTIONS } from '../userdata/yaml.ts';
+import { PYYAML_OPTIONS, yamlFailure, yamlTooBig } from '../userdata/yaml.ts';
 import { CLOUD_INIT_KEYS } from './cloud-init-keys.ts';
 
 export interface SchemaProblem {
@@ -176,6 +176,8 @@ export interface Checked {
  * problem; the config is then empty.
  */
 export function checkCloudConfigText(text: string, modules: readonly Module[]): Checked {
+  const tooBig = yamlTooBig(text);
+  if (tooBig) return { config: {}, problems: [{ level: 'error', path: '', message: `invalid YAML: ${tooBig}`, line: 1, column: 1 }] };
   const lines = new LineCounter();
   const doc = parseDocument(text, { ...PYYAML_OPTIONS, lineCounter: lines });
   const err = doc.errors[0];
@@ -183,7 +185,12 @@ export function checkCloudConfigText(text: string, modules: readonly Module[]): 
     const pos = lines.linePos(err.pos[0]);
     return { config: {}, problems: [{ level: 'error', path: '', message: `invalid YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, line: pos.line, column: pos.col }] };
   }
-  const value = doc.toJS(PYYAML_OPTIONS) as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS(PYYAML_OPTIONS) as unknown;
+  } catch (e) {
+    return { config: {}, problems: [{ level: 'error', path: '', message: `invalid YAML: ${yamlFailure(e)}`, line: 1, column: 1 }] };
+  }
   if (value === null || value === undefined) return { config: {}, problems: [] };
   if (typeOf(value) !== 'object') {
     return { config: {}, problems: [{ level: 'error', path: '', message: `a cloud-config must be a mapping of keys to values, found ${typeOf(value)}`, line: 1, column: 1 }] };

@@ -64,7 +64,7 @@ export function readConfigDrive(files: Files): SourceData | null {
     const found = fromTree({ list: (d) => files.list(`${seed}${d}`), read: (p) => files.readIfExists(`${seed}${p}`) }, seed);
     if (found) return found;
   }
-  const device = findVolumeByLabel((p) => files.real(p), ['config-2', 'CONFIG-2']);
-  const volume = device ? openVolume(device) : null;
+  const device = findVolumeByLabel(files, ['config-2', 'CONFIG-2']);
+  const volume = device ? openVolume(files, device) : null;
   return volume ? fromTree(volume, `volume ${volume.label}`) : null;
 }

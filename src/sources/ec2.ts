@@ -33,10 +33,12 @@
 //   at once spreads out. Refused or unreachable: no retry, nothing listens
 //   there. Every attempt is cut to the overall deadline (maxWaitMs); a retry
 //   that could not get an answer before it is not made.
-import http from 'node:http';
+import { sys } from '../host/sys.ts';
 import type { Logger } from '../log.ts';
+import { backoff, Cancel, remaining, sleep } from '../net/cancel.ts';
+import { HttpError, Pool, request, type HttpResponse } from '../net/http.ts';
+import { parseUrl } from '../net/url.ts';
 import type { SourceData } from '../types.ts';
-import { backoff, HttpError, remaining, request, sleep, type HttpResponse } from './http.ts';
 
 export interface Ec2Options {
   metadataUrls: string[];
@@ -49,6 +51,8 @@ export interface Ec2Options {
    * when it is unchanged, uses the cache.
    */
   cached?: Ec2Cache | null;
+  /** Cap on all answers of one read together (default MAX_TOTAL_BYTES; tests lower it). */
+  maxTotalBytes?: number;
 }
 
 /** The files the datasource leaves under data/ec2/ (its `cache`), read back. */
@@ -65,15 +69,21 @@ const CONCURRENCY = 8;
 const HEAD_START_MS = 150;
 const MIN_ATTEMPT_MS = 20;
 const MAX_WALK = 1000;
+/** Every answer of one read together (the tree, user-data, the identity document): 16 MiB. */
+export const MAX_TOTAL_BYTES = 16 * 1024 * 1024;
+/** One answer: user-data is at most 16 KiB on EC2; anything near this is not metadata. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 const SECRET_DIRS = new Set(['security-credentials']);
 
 /** What every request of one read shares. */
 interface Io {
   deadline: number;
   timeoutMs: number;
-  signal: AbortSignal;
-  agent: http.Agent;
+  cancel: Cancel;
+  pool: Pool;
   stats: { requests: number };
+  /** Bytes still allowed for this read (MAX_TOTAL_BYTES at the start). */
+  bytes: { left: number; cap: number };
   log: Logger;
 }
 
@@ -81,18 +91,19 @@ interface Io {
 interface Service { base: string; token: string | null; renewing: Promise<void> | null }
 
 export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData | null> {
-  const started = performance.now();
-  const stop = new AbortController();
-  const hardStop = setTimeout(() => stop.abort(), opts.maxWaitMs);
+  const started = sys.now();
+  const stop = new Cancel();
+  const hardStop = sys.setTimer(opts.maxWaitMs, () => stop.cancel());
   const io: Io = {
     deadline: started + opts.maxWaitMs,
     timeoutMs: opts.timeoutMs,
-    signal: stop.signal,
-    agent: new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY }),
+    cancel: stop,
+    pool: new Pool(),
     stats: { requests: 0 },
+    bytes: { left: opts.maxTotalBytes ?? MAX_TOTAL_BYTES, cap: opts.maxTotalBytes ?? MAX_TOTAL_BYTES },
     log,
   };
-  const elapsed = (): number => Math.round(performance.now() - started);
+  const elapsed = (): number => Math.round(sys.now() - started);
   try {
     const service = await connect(opts, io, log);
     if (!service) return null;
@@ -110,16 +121,16 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     log.warn(`ec2: metadata service answered, but reading it failed after ${elapsed()} ms: ${reason(e)}`);
     return null;
   } finally {
-    clearTimeout(hardStop);
-    stop.abort();
-    io.agent.destroy();
+    sys.cancelTimer(hardStop);
+    stop.cancel();
+    io.pool.close();
   }
 }
 
 /** Find the endpoint that answers and how to talk to it (token or v1); null if none does. */
 async function connect(opts: Ec2Options, io: Io, log: Logger): Promise<Service | null> {
-  const done = new AbortController(); // ends the losers and the head-start timers
-  const pio: Io = { ...io, signal: AbortSignal.any([io.signal, done.signal]) };
+  const done = new Cancel(); // ends the losers and the head-start timers
+  const pio: Io = { ...io, cancel: Cancel.any([io.cancel, done]) };
   const failures: string[] = [];
   const tries: Promise<Service | null>[] = [];
   let winner: Service | null = null;
@@ -130,12 +141,12 @@ async function connect(opts: Ec2Options, io: Io, log: Logger): Promise<Service |
       tries.push(attempt);
       if (i === opts.metadataUrls.length - 1) break;
       // A head start: failed or still silent after HEAD_START_MS, the next one starts too.
-      winner = await Promise.race([attempt, sleep(HEAD_START_MS, pio.signal).then(() => null)]);
+      winner = await Promise.race([attempt, sleep(HEAD_START_MS, pio.cancel).then(() => null)]);
       if (winner) break;
     }
     winner ??= await firstOf(tries);
   } finally {
-    done.abort();
+    done.cancel();
   }
   if (!winner) {
     const after = Math.round(opts.maxWaitMs - remaining(io.deadline));
@@ -250,12 +261,16 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
     let failure: HttpError;
     try {
       io.stats.requests++;
-      const res = await request(url, { method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, signal: io.signal, agent: io.agent });
+      if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
+      const res = await request(url, { method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool, maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left) });
+      io.bytes.left -= res.body.length;
       if (res.status !== 429 && res.status < 500) return res;
       failure = new HttpError('other', `HTTP ${res.status}`);
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
-      if (e.kind === 'aborted' && remaining(io.deadline) === 0) throw new HttpError('timeout', 'no answer before max_wait');
+      // Stopped by max_wait's own timer (which may fire a hair before the deadline by the monotonic clock): a timeout.
+      if (e.kind === 'aborted' && remaining(io.deadline) <= 5) throw new HttpError('timeout', 'no answer before max_wait');
+      if (e.kind === 'too-large' && io.bytes.left < MAX_ANSWER_BYTES) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
       if (e.kind !== 'reset' && !(e.kind === 'timeout' && retryTimeouts)) throw e;
       failure = e;
     }
@@ -263,8 +278,8 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
     if (remaining(io.deadline) < wait + MIN_ATTEMPT_MS) {
       throw new HttpError(failure.kind, `${failure.message}, still after ${attempt + 1} attempts at max_wait`);
     }
-    io.log.debug(`ec2: ${method} ${new URL(url).pathname}: ${failure.message}; again in ${wait} ms`);
-    await sleep(wait, io.signal);
+    io.log.debug(`ec2: ${method} ${parseUrl(url).pathname}: ${failure.message}; again in ${wait} ms`);
+    await sleep(wait, io.cancel);
   }
 }
 

@@ -10,7 +10,8 @@ import { parseYamlMapping } from '../config/yaml.ts';
 import type { Files } from '../host/files.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
-import { remaining, request } from './http.ts';
+import { remaining } from '../net/cancel.ts';
+import { request, rootCaBundle } from '../net/http.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
 type Reader = (name: string) => Promise<Buffer | null>;
@@ -35,8 +36,10 @@ function urlReader(files: Files, base: string, deadline: number): Reader {
   if (prefix.startsWith('file://')) return async (name) => files.readIfExists(`${prefix.slice('file://'.length)}${name}`);
   if (prefix.startsWith('/')) return async (name) => files.readIfExists(`${prefix}${name}`);
   if (/^https?:\/\//.test(prefix)) {
+    // https is verified against the root's own CA bundle; a redirect is an error, not followed.
+    const ca = rootCaBundle((p) => files.readIfExists(p));
     return async (name) => {
-      const r = await request(`${prefix}${name}`, { timeoutMs: Math.min(5000, remaining(deadline)), deadline });
+      const r = await request(`${prefix}${name}`, { timeoutMs: Math.min(5000, remaining(deadline)), deadline, ca });
       if (r.status === 404) return null;
       if (r.status !== 200) throw new Error(`${prefix}${name}: HTTP ${r.status}`);
       return r.body;
@@ -109,9 +112,9 @@ export async function readNoCloud(files: Files, deadline: number): Promise<Sourc
     const found = await fromReader(files, async (name) => files.readIfExists(`${dir}/${name}`), dir, deadline, cmd ?? {});
     if (found) return found;
   }
-  const device = findVolumeByLabel((p) => files.real(p), ['cidata', 'CIDATA']);
+  const device = findVolumeByLabel(files, ['cidata', 'CIDATA']);
   if (device) {
-    const volume = openVolume(device);
+    const volume = openVolume(files, device);
     if (volume) return fromReader(files, async (name) => volume.read(`/${name}`), `volume ${volume.label}`, deadline, cmd ?? {});
   }
   return null;

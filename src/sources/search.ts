@@ -11,6 +11,7 @@ import { layout } from '../state/layout.ts';
 import { readEc2, type Ec2Cache } from './ec2.ts';
 import { maybeEc2 } from './identify.ts';
 import { readNoCloud } from './nocloud.ts';
+import { sys } from '../host/sys.ts';
 
 interface Source {
   /** Needs the network (asked in `init`, not in `init --local`). */
@@ -49,7 +50,7 @@ const SOURCES: Record<string, Source> = {
       return readEc2({
         metadataUrls: urls,
         timeoutMs: ms(cfg['timeout'], 2),
-        maxWaitMs: Math.min(ms(cfg['max_wait'], 20), Math.max(0, deadline - performance.now())),
+        maxWaitMs: Math.min(ms(cfg['max_wait'], 20), Math.max(0, deadline - sys.now())),
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx),
       }, ctx.log);
@@ -74,7 +75,7 @@ const SEARCH_DEADLINE_S = 60;
 
 /** The first source of `list` (of the given kind) that has data; null when none does. */
 export async function searchSources(ctx: Context, system: Config, list: string[], network: boolean): Promise<SourceData | null> {
-  const deadline = performance.now() + ms(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
+  const deadline = sys.now() + ms(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
   for (const name of list) {
     if (name === 'None') continue;
     const source = SOURCES[name];
@@ -83,10 +84,10 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
       continue;
     }
     if (source.network !== network) continue;
-    const started = performance.now();
+    const started = sys.now();
     try {
       const found = await source.read(ctx, system, deadline);
-      ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(performance.now() - started).toFixed(1)} ms)`);
+      ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(sys.now() - started).toFixed(1)} ms)`);
       if (found) return found;
     } catch (e) {
       ctx.report('error', `datasource ${name}`, (e as Error).message);

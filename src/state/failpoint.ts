@@ -1,8 +1,10 @@
 // Crash injection for the crash-safety tests: when EC2_INIT_FAILPOINT names
 // a point the run passes, the process kills itself with SIGKILL right there,
 // exactly like a power cut. Without the variable this is one string compare.
-const armed = process.env['EC2_INIT_FAILPOINT'] ?? '';
+import { sys } from '../host/sys.ts';
+
+const armed = sys.getenv('EC2_INIT_FAILPOINT') ?? '';
 
 export function failpoint(name: string): void {
-  if (armed !== '' && armed === name) process.kill(process.pid, 'SIGKILL');
+  if (armed !== '' && armed === name) sys.kill(sys.pid, 'SIGKILL');
 }

@@ -8,7 +8,8 @@ import { layout } from './layout.ts';
 export const REDACTED = 'redacted for non-root user';
 
 // Keys whose values are secret wherever they appear (cloud-init redacts the same kinds).
-const SECRET_KEY = /pass(word|wd)?|secret|token|credential|private|user[-_]?data|vendor[-_]?data/i;
+// Broad on purpose: a key redacted by mistake costs a `sudo`, a secret shown costs the secret.
+const SECRET_KEY = /pass(word|wd)?|pwd|secret|token|credential|private|auth|api[-_]?key|user[-_]?data|vendor[-_]?data/i;
 
 export function instanceData(found: SourceData): Record<string, unknown> {
   return {

@@ -6,6 +6,7 @@
 // place (depth, loop, size and count limits; a failing URL is a Diag and the
 // rest goes on), #cloud-config-archive exploded, parts named part-001, … when
 // they have no (safe) file name, Launch-Index worked out and filtered.
+import type { Files } from '../host/files.ts';
 import type { Diag, Part } from '../types.ts';
 import { isGzip, gunzipBounded, GzipLimitError } from './gzip.ts';
 import { sniffType, SNIFFED_TYPES, NOT_MULTIPART_TYPE } from './sniff.ts';
@@ -32,8 +33,10 @@ export interface ExpandOptions {
   /** Retries of an include fetch (default 3), with backoff starting at fetchBackoffMs (default 500). */
   fetchRetries?: number;
   fetchBackoffMs?: number;
-  /** file:// includes are read under this directory (default '/'). */
-  root?: string;
+  /** file:// includes are read from these files (a root; default this machine's /). */
+  files?: Files;
+  /** Told of what is worth a line in the log (a redirect followed). */
+  note?: (message: string) => void;
   /** Replaces the built-in fetcher (tests, proxies); gets the byte budget left. */
   fetch?: (url: string, maxBytes: number) => Promise<Buffer>;
 }
@@ -237,7 +240,8 @@ async function resolveIncludes(body: Buffer, where: string, ctx: Ctx, depth: num
             ...(ctx.opts.fetchTimeoutMs !== undefined && { timeoutMs: ctx.opts.fetchTimeoutMs }),
             ...(ctx.opts.fetchRetries !== undefined && { retries: ctx.opts.fetchRetries }),
             ...(ctx.opts.fetchBackoffMs !== undefined && { backoffMs: ctx.opts.fetchBackoffMs }),
-            ...(ctx.opts.root !== undefined && { root: ctx.opts.root }),
+            ...(ctx.opts.files !== undefined && { files: ctx.opts.files }),
+            onRedirect: (from, to) => ctx.opts.note?.(`${where}: #include ${from} redirected to ${to}`),
           });
       } catch (e) {
         warn(ctx, where, `#include ${shown} failed: ${(e as Error).message}`);

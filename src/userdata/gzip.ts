@@ -1,7 +1,7 @@
 // Bounded gunzip: gzip is recognized by its magic bytes and inflated with
-// node:zlib, which stops as soon as the output would pass the limit (a gzip
-// bomb costs at most `limit` bytes of memory, never its full size).
-import { gunzipSync } from 'node:zlib';
+// zlib (through sys), which stops as soon as the output would pass the limit
+// (a gzip bomb costs at most `limit` bytes of memory, never its full size).
+import { sys } from '../host/sys.ts';
 
 /** True when `buf` starts with the gzip magic (1f 8b). */
 export function isGzip(buf: Buffer): boolean {
@@ -24,14 +24,13 @@ export class GzipLimitError extends Error {
  */
 export function gunzipBounded(buf: Buffer, limit: number): Buffer {
   if (limit < 0) limit = 0;
-  let out: Buffer;
+  let out: Uint8Array;
   try {
-    out = gunzipSync(buf, { maxOutputLength: Math.max(1, Math.min(limit, 2 ** 32)) });
+    out = sys.gunzip(buf, Math.min(limit, 2 ** 32));
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) throw new GzipLimitError(limit);
-    throw new Error(`gzip data could not be decompressed: ${err.message}`);
+    if ((e as { code?: string }).code === 'E2BIG') throw new GzipLimitError(limit);
+    throw new Error(`gzip data could not be decompressed: ${(e as Error).message}`);
   }
   if (out.length > limit) throw new GzipLimitError(limit);
-  return out;
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }

@@ -4,9 +4,10 @@
 // may pass (network errors, timeouts, 408, 429, 5xx) are retried with
 // exponential backoff; a body larger than the byte budget stops the transfer.
 // Recursion, loops, depth and the total budget are the caller's (expand.ts).
-import { readFile, stat } from 'node:fs/promises';
-import { resolveInRoot } from '../host/paths.ts';
-import path from 'node:path';
+import { Files } from '../host/files.ts';
+import { sleep } from '../net/cancel.ts';
+import { HttpError, request, rootCaBundle, type HttpResponse } from '../net/http.ts';
+import { decodePath, parseUrl, type Url } from '../net/url.ts';
 
 export interface IncludeEntry { url: string; once: boolean }
 
@@ -46,10 +47,12 @@ export interface FetchOptions {
   backoffMs?: number;
   /** Largest body accepted, bytes. */
   maxBytes: number;
-  /** file:// paths are read under this directory. Default '/'. */
-  root?: string;
+  /** file:// paths are read from these files (a root). Default: this machine's /. */
+  files?: Files;
   /** Redirects followed. Default 5. */
   maxRedirects?: number;
+  /** Told of each redirect followed (for the log). */
+  onRedirect?: (from: string, to: string) => void;
 }
 
 /** A failure that retrying cannot fix (4xx, too large, bad URL, missing file). */
@@ -66,15 +69,17 @@ export class FetchError extends Error {
 export async function fetchUrl(url: string, o: FetchOptions): Promise<Buffer> {
   const u = url.trim();
   if (u.startsWith('/')) return readLocal(u, o);
-  let parsed: URL;
+  let parsed: Url;
   try {
-    parsed = new URL(u);
-  } catch {
-    throw new FetchError('not a valid URL', true);
+    parsed = parseUrl(u);
+  } catch (e) {
+    throw new FetchError(`not a valid URL (${(e as Error).message})`, true);
   }
   if (parsed.protocol === 'file:') {
     if (parsed.hostname !== '' && parsed.hostname !== 'localhost') throw new FetchError('file URL with a remote host', true);
-    return readLocal(decodeURIComponent(parsed.pathname), o);
+    let p: string;
+    try { p = decodePath(parsed.pathname); } catch (e) { throw new FetchError((e as Error).message, true); }
+    return readLocal(p, o);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new FetchError(`unsupported URL scheme ${parsed.protocol}`, true);
   const retries = o.retries ?? 3;
@@ -83,7 +88,7 @@ export async function fetchUrl(url: string, o: FetchOptions): Promise<Buffer> {
   for (let attempt = 0; attempt <= retries; attempt++) {
     if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
     try {
-      return await httpGet(parsed, o, o.maxRedirects ?? 5);
+      return await httpGet(parsed, o);
     } catch (e) {
       last = e instanceof FetchError ? e : new FetchError((e as Error).message, false);
       if (last.permanent) break;
@@ -95,82 +100,39 @@ export async function fetchUrl(url: string, o: FetchOptions): Promise<Buffer> {
 
 async function readLocal(p: string, o: FetchOptions): Promise<Buffer> {
   // Symlinks in the root resolve against the root, never against this machine's /.
-  const full = resolveInRoot(path.resolve(o.root ?? '/'), p);
+  const files = o.files ?? new Files('/');
   try {
-    const st = await stat(full);
-    if (!st.isFile()) throw new FetchError(`${p} is not a regular file`, true);
+    const st = files.stat(p);
+    if (st === null) throw new FetchError(`cannot read ${p}: ENOENT`, true);
+    if (st.kind !== 'file') throw new FetchError(`${p} is not a regular file`, true);
     if (st.size > o.maxBytes) throw new FetchError(`${p} is larger than the ${o.maxBytes}-byte limit`, true);
-    return await readFile(full);
+    return files.read(p, o.maxBytes);
   } catch (e) {
     if (e instanceof FetchError) throw e;
-    throw new FetchError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, true);
+    throw new FetchError(`cannot read ${p}: ${(e as { code?: string }).code ?? (e as Error).message}`, true);
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-type HttpModule = typeof import('node:http');
-let httpMod: HttpModule | null = null;
-let httpsMod: typeof import('node:https') | null = null;
-
-async function httpGet(url: URL, o: FetchOptions, redirectsLeft: number): Promise<Buffer> {
-  const mod: Pick<HttpModule, 'get'> = url.protocol === 'https:'
-    ? (httpsMod ??= await import('node:https'))
-    : (httpMod ??= await import('node:http'));
-  const timeoutMs = o.timeoutMs ?? 5000;
-  const result = await new Promise<Buffer | { redirect: string }>((resolve, reject) => {
-    let settled = false;
-    const finish = (err: FetchError | null, value?: Buffer | { redirect: string }): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (err) { req.destroy(); reject(err); } else resolve(value!);
-    };
-    const req = mod.get(url, { headers: { 'user-agent': 'ec2-init', 'accept-encoding': 'identity' } }, (res) => {
-      const code = res.statusCode ?? 0;
-      if (code >= 300 && code < 400 && res.headers.location !== undefined) {
-        res.resume();
-        finish(null, { redirect: res.headers.location });
-        return;
-      }
-      if (code < 200 || code >= 300) {
-        res.resume();
-        const retryable = code === 408 || code === 429 || code >= 500;
-        finish(new FetchError(`HTTP status ${code}`, !retryable));
-        return;
-      }
-      const declared = Number(res.headers['content-length']);
-      if (Number.isFinite(declared) && declared > o.maxBytes) {
-        finish(new FetchError(`body of ${declared} bytes is larger than the ${o.maxBytes}-byte limit`, true));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > o.maxBytes) {
-          finish(new FetchError(`body is larger than the ${o.maxBytes}-byte limit`, true));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () => finish(null, Buffer.concat(chunks)));
-      res.on('error', (e) => finish(new FetchError(e.message, false)));
-      res.on('aborted', () => finish(new FetchError('connection closed before the end of the body', false)));
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => finish(new FetchError(e.code ?? e.message, false)));
-    const timer = setTimeout(() => finish(new FetchError(`timed out after ${timeoutMs} ms`, false)), timeoutMs);
-  });
-  if (Buffer.isBuffer(result)) return result;
-  if (redirectsLeft <= 0) throw new FetchError('too many redirects', true);
-  let next: URL;
+/** One GET through the shared client: redirects followed by its rules (never https → http), each one told. */
+async function httpGet(url: Url, o: FetchOptions): Promise<Buffer> {
+  let res: HttpResponse;
   try {
-    next = new URL(result.redirect, url);
-  } catch {
-    throw new FetchError('redirect to an invalid URL', true);
+    res = await request(url, {
+      timeoutMs: o.timeoutMs ?? 5000,
+      maxBytes: o.maxBytes,
+      redirects: { max: o.maxRedirects ?? 5, onRedirect: (from, to) => o.onRedirect?.(from, to) },
+      ...(o.files && { ca: rootCaBundle((p) => o.files!.readIfExists(p)) }),
+    });
+  } catch (e) {
+    if (!(e instanceof HttpError)) throw e;
+    // Too large, a bad URL, a refused redirect, an untrusted certificate: trying again changes nothing.
+    const permanent = ['too-large', 'bad-url', 'redirect', 'tls'].includes(e.kind);
+    throw new FetchError(e.kind === 'too-large' ? `body is larger than the ${o.maxBytes}-byte limit` : e.message, permanent);
   }
-  if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new FetchError(`redirect to unsupported scheme ${next.protocol}`, true);
-  return httpGet(next, o, redirectsLeft - 1);
+  const code = res.status;
+  if (code < 200 || code >= 300) {
+    const retryable = code === 408 || code === 429 || code >= 500;
+    throw new FetchError(`HTTP status ${code}`, !retryable);
+  }
+  return res.body;
 }

@@ -1,8 +1,7 @@
 // Build multipart/mixed user-data that ec2-init, cloud-init and Python's email
 // package all read back to the same parts. Text that is plain 7-bit ASCII is
 // written as is (readable); anything else is base64, so bytes round-trip exactly.
-import { randomBytes } from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
+import { sys } from '../host/sys.ts';
 
 export interface MimeInput {
   content: Buffer;
@@ -39,7 +38,7 @@ export function buildMime(parts: MimeInput[]): Buffer {
 
 function newBoundary(): string {
   let digits = '';
-  for (const b of randomBytes(19)) digits += String(b % 10);
+  for (const b of sys.randomBytes(19)) digits += String(b % 10);
   return `===============${digits}==`;
 }
 
@@ -47,7 +46,7 @@ function encodePart(p: MimeInput): { head: string; text: string; plain: boolean 
   const isText = p.type.toLowerCase().startsWith('text/');
   const plain = isText && isPlain7bit(p.content);
   const lines: string[] = [];
-  const charset = isText ? (plain ? 'us-ascii' : isUtf8(p.content) ? 'utf-8' : null) : null;
+  const charset = isText ? (plain ? 'us-ascii' : sys.isUtf8(p.content) ? 'utf-8' : null) : null;
   lines.push(`Content-Type: ${p.type}${charset ? `; charset="${charset}"` : ''}`);
   lines.push('MIME-Version: 1.0');
   lines.push(`Content-Transfer-Encoding: ${plain ? '7bit' : 'base64'}`);

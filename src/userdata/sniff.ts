@@ -4,7 +4,7 @@
 // dropped, longest prefix wins; not UTF-8 or no match → null).
 // canonicalType: a declared MIME type, lower-cased, aliases resolved, and
 // Python's email rule that a value without exactly one '/' means text/plain.
-import { isUtf8 } from 'node:buffer';
+import { sys } from '../host/sys.ts';
 
 const PREFIXES: ReadonlyArray<readonly [string, string]> = ([
   ['#include', 'text/x-include-url'],
@@ -34,7 +34,7 @@ const PY_SPACE = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\
 
 /** The type cloud-init gives a payload by its first bytes, or null. */
 export function sniffType(body: Buffer): string | null {
-  if (!isUtf8(body)) return null;
+  if (!sys.isUtf8(body)) return null;
   // Only the start matters: skip leading ASCII whitespace; a non-ASCII first
   // byte may be Unicode whitespace (Python strips it too): decode the rest then.
   let start = 0;

@@ -3,8 +3,9 @@
 // should leave no mounts behind, and with --root nothing may be mounted.
 // Read-only readers for ISO 9660 (Rock Ridge, Joliet, plain names) and
 // FAT12/16/32 (long names), plus finding a volume by its label.
-// Every read is positioned (openSync/readSync); the device is never read whole.
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+// Every read is positioned (sys.read at an offset); the device is never read whole.
+import type { Files } from '../../host/files.ts';
+import { sys } from '../../host/sys.ts';
 import { probeIso9660 } from './iso9660.ts';
 import { probeVfat } from './vfat.ts';
 
@@ -68,7 +69,7 @@ class FileImage implements Image {
     return Buffer.concat(parts, length);
   }
 
-  close(): void { closeSync(this.fd); }
+  close(): void { sys.close(this.fd); }
 
   private chunk(i: number): Buffer {
     let c = this.chunks.get(i);
@@ -91,7 +92,7 @@ class FileImage implements Image {
     let got = 0;
     while (got < length) {
       let n: number;
-      try { n = readSync(this.fd, buf, got, length - got, offset + got); } catch (e) {
+      try { n = sys.read(this.fd, buf, got, length - got, offset + got); } catch (e) {
         throw new Error(`${this.name}: read error at offset ${offset + got}: ${(e as Error).message}`);
       }
       if (n === 0) break;
@@ -105,38 +106,31 @@ class FileImage implements Image {
   }
 }
 
-/** Open for reading, without blocking on a drive with no medium; null when absent. */
-function openImage(hostPath: string): FileImage | null {
-  let fd: number;
-  try { fd = openSync(hostPath, constants.O_RDONLY | constants.O_NONBLOCK); } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-    throw new Error(`${hostPath}: cannot open: ${(e as Error).message}`);
+/** Open for reading (without blocking on a drive with no medium); null when absent or neither a file nor a block device. */
+function openImage(files: Files, path: string): FileImage | null {
+  let opened: { fd: number } | null;
+  try { opened = files.openForReading(path); } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT' || (e as { code?: string }).code === 'ENOTDIR' || (e as { code?: string }).code === 'EINVAL') return null;
+    throw new Error(`${path}: cannot open: ${(e as Error).message}`);
   }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() && !st.isBlockDevice()) { closeSync(fd); return null; }
-  } catch (e) {
-    closeSync(fd);
-    throw new Error(`${hostPath}: cannot stat: ${(e as Error).message}`);
-  }
-  return new FileImage(hostPath, fd);
+  return opened ? new FileImage(path, opened.fd) : null;
 }
 
-function withImage<T>(hostPath: string, fn: (img: Image) => T, absent: T): T {
-  const img = openImage(hostPath);
+function withImage<T>(files: Files, path: string, fn: (img: Image) => T, absent: T): T {
+  const img = openImage(files, path);
   if (!img) return absent;
   try { return fn(img); } finally { img.close(); }
 }
 
-/** Open a block device or image file (host path); null when it is neither iso9660 nor vfat. Reads with fs.openSync/readSync at offsets — never the whole device. */
-export function openVolume(hostPath: string): Volume | null {
-  const fs = withImage(hostPath, (img) => probe(img), null);
+/** Open a block device or image file (a path under `files`' root); null when it is neither iso9660 nor vfat. Reads at offsets — never the whole device. */
+export function openVolume(files: Files, path: string): Volume | null {
+  const fs = withImage(files, path, (img) => probe(img), null);
   if (!fs) return null;
   return {
     label: fs.label,
     fsType: fs.fsType,
-    list: (dir) => withImage(hostPath, (img) => fs.list(img, dir), []),
-    read: (path) => withImage(hostPath, (img) => fs.read(img, path), null),
+    list: (dir) => withImage(files, path, (img) => fs.list(img, dir), []),
+    read: (p) => withImage(files, path, (img) => fs.read(img, p), null),
   };
 }
 
@@ -150,12 +144,19 @@ function probe(img: Image): Filesystem | null {
   return null;
 }
 
-/** Find a volume whose label matches one of `labels` (case-insensitive compare is NOT what cloud-init does: cidata and CIDATA are both listed explicitly; match exactly one of the given strings). Looks, under the root (the `resolve(p)` callback maps a target path to a host path, e.g. Files.real from src/host/files.ts): first <root>/dev/disk/by-label/<label> symlinks (resolved inside the root), then every block device listed in <root>/sys/class/block/* (device node <root>/dev/<name>), probing its label with openVolume. Returns the host path of the device, or null. Must be fast (< 5 ms when nothing matches) and never throw on unreadable devices. */
-export function findVolumeByLabel(resolve: (path: string) => string, labels: string[]): string | null {
+/**
+ * The device (a path of the root) holding a volume labelled exactly one of
+ * `labels` (cidata and CIDATA are both listed: the match is exact, as in
+ * cloud-init), or null. Looks first at /dev/disk/by-label/<label> (links
+ * resolved inside the root), then probes every block device listed in
+ * /sys/class/block (device node /dev/<name>). Fast (< 5 ms when nothing
+ * matches); never throws on unreadable devices.
+ */
+export function findVolumeByLabel(files: Files, labels: string[]): string | null {
   const wanted = new Set(labels);
-  const matches = (hostPath: string): boolean => {
+  const matches = (path: string): boolean => {
     try {
-      const v = openVolume(hostPath);
+      const v = openVolume(files, path);
       return v !== null && wanted.has(v.label);
     } catch { return false; }
   };
@@ -163,25 +164,19 @@ export function findVolumeByLabel(resolve: (path: string) => string, labels: str
   for (const label of labels) {
     if (label === '' || label.includes('/') || label === '.' || label === '..') continue;
     let p: string;
-    try { p = resolve(`/dev/disk/by-label/${label}`); } catch { continue; }
+    try { p = files.realpath(`/dev/disk/by-label/${label}`); } catch { continue; }
     tried.add(p);
     if (matches(p)) return p;
   }
-  let sysBlock: string;
-  let names: string[];
-  try {
-    sysBlock = resolve('/sys/class/block');
-    names = readdirSync(sysBlock).sort();
-  } catch { return null; }
-  for (const name of names) {
+  for (const name of files.list('/sys/class/block')) {
     // A floppy drive with no disk can stall a read for seconds; a seed there needs a by-label link.
     if (/^fd\d/.test(name)) continue;
     // An empty device (no medium, unattached loop) has size 0: nothing to probe.
     try {
-      if (readFileSync(`${sysBlock}/${name}/size`, 'utf8').trim() === '0') continue;
+      if (files.readIfExists(`/sys/class/block/${name}/size`, 64)?.toString().trim() === '0') continue;
     } catch { /* no size attribute (a fake root): probe anyway */ }
     let dev: string;
-    try { dev = resolve(`/dev/${name.replace(/!/g, '/')}`); } catch { continue; }
+    try { dev = files.realpath(`/dev/${name.replace(/!/g, '/')}`); } catch { continue; }
     if (tried.has(dev)) continue;
     tried.add(dev);
     if (matches(dev)) return dev;
