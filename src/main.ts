@@ -1,5 +1,6 @@
 // ec2-init's command line (DESIGN.md §3). Parses the arguments, sets up the
 // root, the log and the context, and hands over to the command.
+import { PathError } from './host/files.ts';
 import { sys } from './host/sys.ts';
 import { absolutePath } from './host/machine.ts';
 import { analyze } from './analyze.ts';
@@ -219,7 +220,8 @@ main(sys.argv).then((code) => sys.exit(code), (e: unknown) => {
   if (e instanceof UsageError) {
     sys.writeStderr(`ec2-init: ${e.message}\n\n${USAGE}`);
     sys.exit(64);
-  } else if (e instanceof CommandError) {
+  } else if (e instanceof CommandError || e instanceof PathError) {
+    // A path of the root that cannot be used safely (a planted link on the state directories): said in one line.
     sys.writeStderr(`ec2-init: ${e.message}\n`);
     sys.exit(1);
   } else {

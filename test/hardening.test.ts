@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
-  chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync,
+  chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync,
   symlinkSync, utimesSync, writeFileSync,
 } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -348,5 +348,59 @@ describe('7 and 8. https, redirects, stale account locks, redaction, log lines',
     assert.ok(!lines.some((l) => l.startsWith(forged)), 'a forged line');
     assert.ok(lines.some((l) => l.includes(`first\\n${forged}\\n\\x1b[2J`)), 'shown escaped');
     assert.ok(!log(root).includes('\x1b'));
+  });
+});
+
+describe('1. random links planted before a boot (fuzz)', { skip: skip ?? false }, () => {
+  // Places a boot writes or walks through; links planted there point out of the
+  // root in every way a link can. Never the directories test/helpers/with-root.sh
+  // itself writes into (etc, tmp, usr, dev): the harness is not the subject.
+  const PLACES = [
+    'etc/hostname', 'etc/hosts', 'etc/timezone', 'etc/.hostname.ec2-init.tmp', 'srv', 'srv/app.conf',
+    'var/lib/cloud', 'var/lib/cloud/data', 'var/lib/cloud/data/status.json', 'var/lib/cloud/data/user-data.raw',
+    'var/lib/cloud/instance', 'var/lib/cloud/instances', 'var/lib/cloud/instances/iid-fuzz/sem', 'var/lib/cloud/scripts',
+    'var/log/ec2-init.log', 'var/log/ec2-init-output.log', 'run/ec2-init', 'run/ec2-init/instance-data.json',
+    'run/ec2-init.lock', 'root/.ssh', 'root/.ssh/authorized_keys',
+  ];
+  const KINDS = ['absolute file', 'absolute dir', 'climbing', 'user-owned', 'dangling'] as const;
+  const TRIALS = 40;
+
+  test(`${TRIALS} boots with up to 5 random links each: nothing outside the root changes, no stack trace`, async () => {
+    const fc = (await import('fast-check')).default;
+    const outside = mkdtempSync(join(tmpdir(), 'ec2-init-outside-'));
+    roots.push(outside);
+    const target = join(outside, 'victim');
+    writeFileSync(target, 'untouched\n', { mode: 0o644 });
+    const snapshot = () => JSON.stringify(readdirSync(outside).sort().map((n) => [n, readFileSync(join(outside, n), 'utf8'), statSync(join(outside, n)).mode]));
+    const before = snapshot();
+    let refused = 0;
+    await fc.assert(fc.asyncProperty(
+      fc.uniqueArray(fc.record({ place: fc.constantFrom(...PLACES), kind: fc.constantFrom(...KINDS) }), { minLength: 1, maxLength: 5, selector: (x) => x.place }),
+      async (plants) => {
+        const root = newRoot();
+        seed(root, 'instance-id: iid-fuzz\nlocal-hostname: fuzz\n', [
+          '#cloud-config', 'manage_etc_hosts: true', 'timezone: UTC',
+          'write_files: [{path: /srv/app.conf, content: "x\\n"}]', 'ssh_authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFuzzKey fuzz@x"]',
+          'disable_root: false', '',
+        ].join('\n'));
+        // A plant under another plant's link would be the test itself writing through it: left out.
+        const own = plants.filter((a) => !plants.some((b) => a.place.startsWith(`${b.place}/`)));
+        for (const { place, kind } of own) {
+          const at = join(root, place);
+          mkdirSync(join(at, '..'), { recursive: true });
+          rmSync(at, { recursive: true, force: true });
+          const depth = place.split('/').length;
+          const to = kind === 'absolute file' ? target : kind === 'absolute dir' ? outside
+            : kind === 'climbing' ? `${'../'.repeat(depth + 3)}${outside.slice(1)}` : kind === 'dangling' ? `${outside}/nothing/here` : target;
+          symlinkSync(to, at);
+          if (kind === 'user-owned') lchownSync(at, 1000, 1000);
+        }
+        const r = await agentAsync(root, ['boot']);
+        if (r.status !== 0) refused++;
+        assert.equal(snapshot(), before, `outside the root changed after planting ${JSON.stringify(plants)}`);
+        assert.deepEqual(stackTraces(r.stderr), [], r.stderr.slice(-2000));
+        assert.notEqual(r.status, null, 'the agent was killed or hung');
+      }), { numRuns: TRIALS, seed: 11 });
+    assert.ok(refused < TRIALS, 'some boots succeed');
   });
 });
