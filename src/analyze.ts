@@ -7,7 +7,7 @@ import { layout } from './state/layout.ts';
 interface Timing { stage: string; name: string; ms: number }
 
 function lastBoot(files: Files): Timing[] {
-  const lines = (files.readIfExists(layout.log)?.toString() ?? '').split('\n');
+  const lines = (files.readTextIfExists(layout.log) ?? '').split('\n');
   // The last boot starts at the last 'stage init-local: start' (or the first line).
   let start = 0;
   lines.forEach((l, i) => { if (/ stage init-local: start$/.test(l)) start = i; });

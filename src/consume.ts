@@ -3,6 +3,7 @@
 // to their handlers. Vendor-data is processed like user-data, but the user's
 // config wins where they conflict, and `vendor_data: {enabled: false}` in
 // the user's config turns it off (as in cloud-init).
+import { EMPTY } from './bytes.ts';
 import { sys } from './host/sys.ts';
 import type { Context } from './context.ts';
 import { toYaml } from './config/yaml.ts';
@@ -33,7 +34,7 @@ function expandOptions(ctx: Context, instance: Instance): ExpandOptions {
   };
 }
 
-async function expand(ctx: Context, instance: Instance, raw: Buffer, label: string): Promise<{ parts: Part[]; expanded: Buffer }> {
+async function expand(ctx: Context, instance: Instance, raw: Uint8Array, label: string): Promise<{ parts: Part[]; expanded: Uint8Array }> {
   const { parts, expanded, diags } = await expandUserData(raw, expandOptions(ctx, instance));
   for (const d of diags) ctx.report(d.level, label === 'user-data' ? d.where : d.where.replace(/^user-data/, label), d.message);
   ctx.log.info(`${label}: ${raw.length} bytes, ${parts.length} part(s): ${parts.map((p) => `${p.filename} (${p.type})`).join(', ') || 'none'}`);
@@ -45,7 +46,7 @@ function hex(b: Uint8Array): string {
 }
 
 export async function consumeUserData(ctx: Context, instance: Instance): Promise<Consumed> {
-  const raw = ctx.files.readIfExists(layout.userDataRaw) ?? Buffer.alloc(0);
+  const raw = ctx.files.readIfExists(layout.userDataRaw) ?? EMPTY;
   const { parts: decoded, expanded } = await expand(ctx, instance, raw, 'user-data');
   ctx.files.write(layout.userDataTxt, expanded, { mode: 0o600 });
   // '## template: jinja' parts become what they render to, before cloud-config is merged.

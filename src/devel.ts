@@ -4,8 +4,8 @@
 import { readHostFile } from './host/machine.ts';
 import { makeMime } from './userdata/make-mime.ts';
 
-export function makeMimeCommand(argv: string[]): Buffer {
-  const parts: { content: Buffer; type: string; filename: string }[] = [];
+export function makeMimeCommand(argv: string[]): Uint8Array {
+  const parts: { content: Uint8Array; type: string; filename: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a !== '-a' && a !== '--attach') throw new Error(`make-mime: unexpected argument '${a}' (use -a FILE:TYPE)`);
@@ -15,7 +15,7 @@ export function makeMimeCommand(argv: string[]): Buffer {
     const file = spec.slice(0, colon);
     const type = spec.slice(colon + 1);
     const b = readHostFile(file);
-    parts.push({ content: Buffer.from(b.buffer, b.byteOffset, b.byteLength), type: type.includes('/') ? type : `text/${type}`, filename: file.split('/').pop() ?? file });
+    parts.push({ content: b, type: type.includes('/') ? type : `text/${type}`, filename: file.split('/').pop() ?? file });
   }
   if (parts.length === 0) throw new Error('make-mime: nothing to attach (use -a FILE:TYPE, once per part)');
   return makeMime(parts);

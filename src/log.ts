@@ -54,5 +54,12 @@ export function escapeControls(message: string): string {
   });
 }
 
+/** An unexpected error with where it came from: V8's stack starts with the message, QuickJS's does not. */
+export function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const stack = e.stack ?? '';
+  return stack.startsWith(`${e.name}: `) || stack.startsWith(e.message) ? stack : `${e.name}: ${e.message}\n${stack}`;
+}
+
 /** A logger that drops everything (unit tests, `plan`). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

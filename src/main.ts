@@ -1,5 +1,6 @@
 // ec2-init's command line (DESIGN.md §3). Parses the arguments, sets up the
 // root, the log and the context, and hands over to the command.
+import { asText } from './bytes.ts';
 import { PathError } from './host/files.ts';
 import { sys } from './host/sys.ts';
 import { absolutePath } from './host/machine.ts';
@@ -8,7 +9,7 @@ import { kernelCmdline } from './sources/nocloud.ts';
 import { clean } from './clean.ts';
 import { Context } from './context.ts';
 import { makeMimeCommand } from './devel.ts';
-import { LineLogger, type Level } from './log.ts';
+import { describeError, LineLogger, type Level } from './log.ts';
 import { formatPlan, makePlan } from './plan.ts';
 import { runStage } from './stages.ts';
 import { layout } from './state/layout.ts';
@@ -203,7 +204,7 @@ function query(ctx: Context, args: Args): number {
   const path = `${layout.runDir}/instance-data${sensitive ? '-sensitive' : ''}.json`;
   const text = ctx.files.readIfExists(path);
   if (text === null) throw new CommandError(`${path} not found: no datasource has been found on this boot yet (run ec2-init init first)`);
-  const data = JSON.parse(text.toString()) as unknown;
+  const data = JSON.parse(asText(text)) as unknown;
   const key = args.flags.get('key');
   if (args.flags.has('--all') || key === undefined) {
     if (!args.flags.has('--all')) throw new UsageError('query needs a KEY (e.g. v1.instance_id) or --all');
@@ -225,7 +226,7 @@ main(sys.argv).then((code) => sys.exit(code), (e: unknown) => {
     sys.writeStderr(`ec2-init: ${e.message}\n`);
     sys.exit(1);
   } else {
-    sys.writeStderr(`ec2-init: ${(e as Error).stack ?? String(e)}\n`);
+    sys.writeStderr(`ec2-init: internal error: ${describeError(e)}\n`);
     sys.exit(1);
   }
 });

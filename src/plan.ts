@@ -1,6 +1,7 @@
 // `plan`: what `boot` would do — the source, the parts and what each leads
 // to, the modules of each stage with their frequency and whether they would
 // run — computed from the same pieces boot uses, changing nothing.
+import { EMPTY } from './bytes.ts';
 import type { Context } from './context.ts';
 import { readSystemConfig, withSystemConfig } from './config/system.ts';
 import { describeParts, mergeCloudConfig, renderTemplateParts } from './handlers/index.ts';
@@ -30,13 +31,13 @@ export async function makePlan(ctx: Context): Promise<PlanLine[]> {
     return addProblems(ctx, lines);
   }
   const id = safeInstanceId(found.instanceId);
-  const previous = ctx.files.readIfExists(layout.instanceIdFile)?.toString().trim();
+  const previous = ctx.files.readTextIfExists(layout.instanceIdFile)?.trim();
   lines.push({
     stage: 'init-local', kind: 'datasource', name: found.name, run: true,
     detail: `instance ${id}${previous === id ? ' (same as last boot: per-instance work already done is skipped)' : ' (new instance: first boot)'}`,
   });
   // No include cache: plan reads (includes are fetched) but never writes.
-  const { parts: decoded, diags } = await expandUserData(found.userData ?? Buffer.alloc(0), { launchIndex: found.launchIndex, files: ctx.files });
+  const { parts: decoded, diags } = await expandUserData(found.userData ?? EMPTY, { launchIndex: found.launchIndex, files: ctx.files });
   ctx.diags.push(...diags);
   const parts = renderTemplateParts(decoded, instanceData(found), (level, where, message) => ctx.diags.push({ level, where, message }));
   for (const a of describeParts(parts, id)) {

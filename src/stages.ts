@@ -16,6 +16,7 @@ import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Stage } from './types.ts';
 import type { Config } from './userdata/merge.ts';
 import { sys } from './host/sys.ts';
+import { describeError } from './log.ts';
 
 export async function runStage(ctx: Context, stage: Stage): Promise<void> {
   const foundThisBoot = stage !== 'init-local' && readStatus(ctx)?.v1.datasource != null;
@@ -33,7 +34,7 @@ export async function runStage(ctx: Context, stage: Stage): Promise<void> {
     }
   } catch (e) {
     // A bug, not bad input (bad input is reported where it is found): the message in status, the stack in the log.
-    ctx.log.debug(`stage ${stage}: ${(e as Error).stack ?? String(e)}`);
+    ctx.log.debug(`stage ${stage}: ${describeError(e)}`);
     ctx.report('error', `stage ${stage}`, `internal error: ${(e as Error).message ?? String(e)} (the log has the details with --log-level debug)`);
   }
   stageFinished(ctx, status, stage, ctx.diags, instance ? { name: instance.source.name, instanceId: instance.id } : null);
@@ -69,7 +70,7 @@ async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): P
     ctx.report('warning', `stage ${stage}`, 'no instance recorded by stage init; nothing to do');
     return null;
   }
-  const saved = (path: string) => readSavedConfig(ctx.files.readIfExists(path)?.toString() ?? '', path);
+  const saved = (path: string) => readSavedConfig(ctx.files.readTextIfExists(path) ?? '', path);
   await runModules(ctx, instance, stage, withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig)));
   if (stage === 'final') {
     ctx.files.write(layout.bootFinished(instance.id), `${new Date().toISOString()}\n`, { mode: 0o644 });

@@ -18,8 +18,8 @@ export interface SourceData {
   localHostname?: string;
   /** The datasource's meta-data as parsed (YAML or JSON), used for `query ds.meta_data.*`. */
   metaData: Record<string, unknown>;
-  userData: Buffer | null;
-  vendorData?: Buffer | null;
+  userData: Uint8Array | null;
+  vendorData?: Uint8Array | null;
   /** ssh public keys from the metadata (EC2 public-keys, config drive public_keys). */
   publicKeys?: string[];
   launchIndex?: number;
@@ -29,7 +29,7 @@ export interface SourceData {
   cloudName?: string;
   platform?: string;
   /** Files to keep under /var/lib/cloud/data/<provider>/ (name → content), written 0600. */
-  cache?: Record<string, string | Buffer>;
+  cache?: Record<string, string | Uint8Array>;
 }
 
 /** One typed piece of expanded user-data. */
@@ -39,7 +39,7 @@ export interface Part {
   /** Safe file name (never a path): from the MIME filename, or part-001, part-002, … */
   filename: string;
   /** The decoded payload (transfer encoding, gzip undone). */
-  body: Buffer;
+  body: Uint8Array;
   /** Headers that matter downstream, lower-case keys: 'merge-type', 'launch-index', … */
   headers: Record<string, string>;
 }

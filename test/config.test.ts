@@ -10,6 +10,7 @@ import { Files } from '../src/host/files.ts';
 import { commandsToScript, shellQuote } from '../src/modules/module.ts';
 import { emptyStatus, summarize } from '../src/state/status.ts';
 import type { Diag } from '../src/types.ts';
+import { buf } from './helpers/bytes.ts';
 
 test('YAML 1.1 like PyYAML: yes/no/on/off are booleans, 0644 is octal', () => {
   assert.deepEqual(parseYaml('a: yes\nb: no\nc: on\nd: off\ne: 0644\nf: "yes"\n', 't'), { a: true, b: false, c: true, d: false, e: 420, f: 'yes' });
@@ -64,8 +65,8 @@ test('status summary: exit 0 done, 1 error, 2 degraded', () => {
 test('saved configs round-trip without the YAML parser, bytes included; hand-edited YAML still reads', () => {
   const saved = `#cloud-config\n${toYaml({ runcmd: ['ls'], write_files: [{ path: '/b', content: Buffer.from([0, 255, 10]) }], u: new Uint8Array([1, 2]) })}`;
   const back = readSavedConfig(saved, 'user-config.txt');
-  assert.deepEqual((back['write_files'] as Array<{ content: Buffer }>)[0]!.content, Buffer.from([0, 255, 10]));
-  assert.deepEqual(back['u'], Buffer.from([1, 2]));
+  assert.deepEqual(buf((back['write_files'] as Array<{ content: Uint8Array }>)[0]!.content), Buffer.from([0, 255, 10]));
+  assert.deepEqual(buf(back['u'] as Uint8Array), Buffer.from([1, 2]));
   assert.deepEqual(back['runcmd'], ['ls']);
   assert.deepEqual(readSavedConfig('#cloud-config\nruncmd: [ls]\nflag: yes\n', 'edited'), { runcmd: ['ls'], flag: true });
 });

@@ -125,7 +125,7 @@ describe('jinja: the subset (unit)', () => {
       p('empty', '{% if false %}x{% endif %}'),
       { type: 'text/x-shellscript', filename: 'plain', body: Buffer.from('#!/bin/sh\n'), headers: {} },
     ], DATA, report);
-    assert.deepEqual(out.map((x) => [x.filename, x.type, x.body.toString()]), [
+    assert.deepEqual(out.map((x) => [x.filename, x.type, Buffer.from(x.body).toString()]), [
       ['cc', 'text/cloud-config', '#cloud-config\nhostname: host-a\n'],
       ['sh', 'text/x-shellscript', '#!/bin/sh\necho i-1\n'],
       ['plain', 'text/x-shellscript', '#!/bin/sh\n'],

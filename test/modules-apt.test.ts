@@ -16,6 +16,7 @@ import { aptPackages } from '../src/modules/packages.ts';
 import { archive, flatRepo, hostArch, makeKey, missingTools, stopAgent, type SigningKey } from './apt/repo.ts';
 import { AGENT, TOP } from './helpers/agent.ts';
 import { baseRoot, cannotRun as cannotRunRoot } from './package/root.ts';
+import { buf } from './helpers/bytes.ts';
 
 const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const EXAMPLES = join(TOP, '..', 'shared', 'conformance', 'cloud-init', 'module-examples');
@@ -145,7 +146,7 @@ const indent = (text: string, n: number) => text.trimEnd().split('\n').map((l) =
 
 describe('apt helpers', () => {
   test('dearmor gives what gpg --dearmor gives, and refuses what is not a public key', { skip }, () => {
-    assert.deepEqual(dearmor(key.armored), key.binary);
+    assert.deepEqual(buf(dearmor(key.armored)), key.binary);
     assert.throws(() => dearmor('not a key'), /not an ASCII-armored OpenPGP key/);
     const damaged = key.armored.replace(/^([A-Za-z0-9+/]{10})([A-Za-z0-9+/])/m, (_, a: string, c: string) => a + (c === 'A' ? 'B' : 'A'));
     assert.throws(() => dearmor(damaged), /checksum does not match|public key packet/);
@@ -157,9 +158,9 @@ describe('apt helpers', () => {
     const block = /^\s*-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/m.exec(doc)![0].replace(/^[ \t]+/gm, '');
     const gpg = spawnSync('gpg', ['--batch', '--dearmor'], { input: block, env: { PATH, GNUPGHOME: tmpdir() } });
     assert.equal(gpg.status, 0, String(gpg.stderr));
-    assert.deepEqual(dearmor(block), gpg.stdout);
+    assert.deepEqual(buf(dearmor(block)), gpg.stdout);
     // A key pasted without the empty line after its armor header is read too.
-    assert.deepEqual(dearmor(block.replace(/^(Version: .*)\n\n/m, '$1\n')), gpg.stdout);
+    assert.deepEqual(buf(dearmor(block.replace(/^(Version: .*)\n\n/m, '$1\n'))), gpg.stdout);
   });
 
   test('disable_suites: one-line entries commented, deb822 suites removed', () => {

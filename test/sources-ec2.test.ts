@@ -55,7 +55,7 @@ test('IMDSv2: instance-id, hostname, keys, placement and user-data, a token on e
   assert.equal(data.localHostname, 'ip-172-16-34-43.ec2.internal');
   assert.equal(data.publicKeys?.length, 1);
   assert.ok(data.publicKeys[0]!.startsWith(KEY_PREFIX));
-  assert.equal(data.userData?.toString(), '1234,john,reboot,true\n');
+  assert.equal((data.userData && Buffer.from(data.userData))?.toString(), '1234,john,reboot,true\n');
   assert.equal(data.launchIndex, 0);
   assert.equal(data.region, 'us-east-1');
   assert.equal(data.availabilityZone, 'us-east-1a');
@@ -100,7 +100,7 @@ test('v2-required service (HttpTokens=required): works, never a 401', { skip }, 
   const sim = await simulator({ mode: 'required' });
   const data = await readEc2(options([sim.url]), capture().log);
   assert.equal(data?.instanceId, 'i-1234567890abcdef0');
-  assert.equal(data?.userData?.toString(), '1234,john,reboot,true\n');
+  assert.equal((data?.userData && Buffer.from(data?.userData))?.toString(), '1234,john,reboot,true\n');
   assert.equal(puts(sim).length, 1);
   assert.ok(gets(sim).every((r) => r.headers['x-aws-ec2-metadata-token'] === sim.tokens[0]));
 });
@@ -131,7 +131,7 @@ for (const status of [403, 404, 405] as const) {
     const { log, text } = capture();
     const data = await readEc2(options([sim.url]), log);
     assert.equal(data?.instanceId, 'i-1234567890abcdef0');
-    assert.equal(data?.userData?.toString(), '1234,john,reboot,true\n');
+    assert.equal((data?.userData && Buffer.from(data?.userData))?.toString(), '1234,john,reboot,true\n');
     assert.equal(puts(sim).length, 1);
     assert.ok(gets(sim).every((r) => r.headers['x-aws-ec2-metadata-token'] === undefined));
     assert.match(text(), /IMDSv1/);
@@ -184,7 +184,7 @@ for (const status of [429, 503]) {
     const sim = await simulator({ failFirst: 3, failStatus: status });
     const data = await readEc2(options([sim.url]), capture().log);
     assert.equal(data?.instanceId, 'i-1234567890abcdef0');
-    assert.equal(data?.userData?.toString(), '1234,john,reboot,true\n');
+    assert.equal((data?.userData && Buffer.from(data?.userData))?.toString(), '1234,john,reboot,true\n');
     const first = sim.requests.slice(0, 4).map((r) => `${r.method} ${r.path}`);
     assert.deepEqual(first, Array(4).fill('PUT /latest/api/token'), 'the token request is retried until it gets through');
     const gaps = sim.requests.slice(1, 4).map((r, i) => r.at - sim.requests[i]!.at);
@@ -207,7 +207,7 @@ test('dropped connections are retried', { skip }, async () => {
   let dropped = 0;
   const sim = await simulator({ drop: (r) => r.path.endsWith('/user-data') && dropped++ < 2 });
   const data = await readEc2(options([sim.url]), capture().log);
-  assert.equal(data?.userData?.toString(), '1234,john,reboot,true\n');
+  assert.equal((data?.userData && Buffer.from(data?.userData))?.toString(), '1234,john,reboot,true\n');
   assert.equal(sim.requests.filter((r) => r.path === '/latest/user-data').length, 3);
 });
 
@@ -279,7 +279,7 @@ test('binary (gzip) user-data comes back byte for byte', { skip }, async () => {
   const raw = gzipSync(Buffer.from('#!/bin/sh\necho hi\n'));
   const sim = await simulator({ userData: raw });
   const data = await readEc2(options([sim.url]), capture().log);
-  assert.ok(data?.userData?.equals(raw));
+  assert.ok(data?.userData && Buffer.from(data.userData).equals(raw));
 });
 
 test('several keys, launch index, multi-line leaves', { skip }, async () => {

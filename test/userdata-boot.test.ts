@@ -17,10 +17,10 @@ describe('user-data through the executable', { skip: cannotRun() ?? false }, () 
   test('vendor-data: its scripts and config apply, the user\'s config wins, enabled: false turns it off', async () => {
     const root = newRoot();
     seed(root, 'instance-id: iid-vendor\n', '#cloud-config\nwrite_files: [{path: /who, content: user}]\n');
-    writeIn(root, 'var/lib/cloud/seed/nocloud/vendor-data', makeMime([
+    writeIn(root, 'var/lib/cloud/seed/nocloud/vendor-data', Buffer.from(makeMime([
       { content: Buffer.from('#cloud-config\nwrite_files: [{path: /who, content: vendor}, {path: /vendor-only, content: v}]\nruncmd: ["echo vendor-runcmd > /vr"]\n'), type: 'text/cloud-config', filename: 'v.yaml' },
       { content: Buffer.from('#!/bin/sh\necho vendor-script > /vs\n'), type: 'text/x-shellscript', filename: 'v.sh' },
-    ]).toString());
+    ])).toString());
     const r = await agentAsync(root, ['boot']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(read(root, 'who'), 'user');
@@ -37,11 +37,11 @@ describe('user-data through the executable', { skip: cannotRun() ?? false }, () 
 
   test('Launch-Index: only the parts for this instance\'s ami-launch-index run', async () => {
     const root = newRoot();
-    seed(root, 'instance-id: iid-li\nami-launch-index: 1\n', makeMime([
+    seed(root, 'instance-id: iid-li\nami-launch-index: 1\n', Buffer.from(makeMime([
       { content: Buffer.from('#!/bin/sh\necho zero >> /ran\n'), type: 'text/x-shellscript', filename: 'zero.sh' },
       { content: Buffer.from('#!/bin/sh\necho one >> /ran\n'), type: 'text/x-shellscript', filename: 'one.sh' },
       { content: Buffer.from('#!/bin/sh\necho all >> /ran\n'), type: 'text/x-shellscript', filename: 'all.sh' },
-    ]).toString().replace(/(filename="zero.sh"\n)/, '$1Launch-Index: 0\n').replace(/(filename="one.sh"\n)/, '$1Launch-Index: 1\n'));
+    ])).toString().replace(/(filename="zero.sh"\n)/, '$1Launch-Index: 0\n').replace(/(filename="one.sh"\n)/, '$1Launch-Index: 1\n'));
     const r = await agentAsync(root, ['boot']);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(read(root, 'ran').split('\n').filter(Boolean).sort(), ['all', 'one']);

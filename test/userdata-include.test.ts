@@ -50,15 +50,15 @@ test('include lists are read as cloud-init reads them', () => {
 test('includes are fetched, recursively, in order, and may be gzip or MIME', async () => {
   routes.set('/cfg', text('#cloud-config\na: 1\n'));
   routes.set('/script.gz', text(gzipSync('#!/bin/sh\necho gz\n')));
-  routes.set('/mime', text(makeMime([
+  routes.set('/mime', text(Buffer.from(makeMime([
     { content: Buffer.from('#cloud-boothook\necho b\n'), type: 'text/cloud-boothook', filename: 'boot.sh' },
     { content: Buffer.from(`#include\n${'PLACEHOLDER'}\n`), type: 'text/x-include-url', filename: 'inc' },
-  ]).toString().replace('PLACEHOLDER', `${base}/cfg`)));
+  ])).toString().replace('PLACEHOLDER', `${base}/cfg`)));
   routes.set('/nested', text(`#include\n${base}/script.gz\n${base}/mime\n`));
   const top = Buffer.from(`#include\n${base}/cfg\n${base}/nested\n`);
   const r = await expandUserData(top, fast);
   assert.deepEqual(r.diags, []);
-  assert.deepEqual(r.parts.map((p) => [p.type, p.filename, p.body.toString()]), [
+  assert.deepEqual(r.parts.map((p) => [p.type, p.filename, Buffer.from(p.body).toString()]), [
     ['text/cloud-config', 'part-001', '#cloud-config\na: 1\n'],
     ['text/x-shellscript', 'part-002', '#!/bin/sh\necho gz\n'],
     ['text/cloud-boothook', 'boot.sh', '#cloud-boothook\necho b\n'],
@@ -66,7 +66,7 @@ test('includes are fetched, recursively, in order, and may be gzip or MIME', asy
   ]);
   // user-data.txt is the expanded document: no include left in it.
   const again = await expandUserData(r.expanded, { fetch: () => Promise.reject(new Error('must not fetch')) });
-  assert.deepEqual(again.parts.map((p) => p.body.toString()), r.parts.map((p) => p.body.toString()));
+  assert.deepEqual(again.parts.map((p) => Buffer.from(p.body).toString()), r.parts.map((p) => Buffer.from(p.body).toString()));
 });
 
 test('a failing URL is a Diag naming the URL and the part; the rest goes on', async () => {
@@ -81,7 +81,7 @@ test('a failing URL is a Diag naming the URL and the part; the rest goes on', as
     { content: Buffer.from('#!/bin/sh\necho after\n'), type: 'text/x-shellscript', filename: 'after.sh' },
   ]);
   const r = await expandUserData(doc, fast);
-  assert.deepEqual(r.parts.map((p) => p.body.toString()), ['#!/bin/sh\necho ok\n', '#cloud-config\nflaky: ok\n', '#!/bin/sh\necho after\n']);
+  assert.deepEqual(r.parts.map((p) => Buffer.from(p.body).toString()), ['#!/bin/sh\necho ok\n', '#cloud-config\nflaky: ok\n', '#!/bin/sh\necho after\n']);
   // Recoverable: the other parts still run, the boot ends degraded (not error).
   const errors = r.diags.filter((d) => d.level === 'warning' && d.message.startsWith('#include'));
   assert.equal(errors.length, 3);
@@ -123,7 +123,7 @@ test('gzip bombs and oversized bodies stop at the total size limit', async () =>
   routes.set('/small', text('#!/bin/sh\necho small\n'));
   const before = process.memoryUsage().rss;
   const r = await expandUserData(Buffer.from(`#include\n${base}/bomb\n${base}/big\n${base}/small\n`), { ...fast, maxBytes: 1024 * 1024 });
-  assert.deepEqual(r.parts.map((p) => p.body.toString()), ['#!/bin/sh\necho small\n']);
+  assert.deepEqual(r.parts.map((p) => Buffer.from(p.body).toString()), ['#!/bin/sh\necho small\n']);
   assert.equal(r.diags.length, 2);
   assert.match(r.diags[0]!.message, /limit/);
   assert.match(r.diags[1]!.message, /big.*limit/);
@@ -172,7 +172,7 @@ test('file:// and absolute paths are read under the root', async () => {
     mkdirSync(path.join(root, 'etc'));
     writeFileSync(path.join(root, 'etc/inc.cfg'), '#cloud-config\nfrom: file\n');
     const r = await expandUserData(Buffer.from('#include\nfile:///etc/inc.cfg\n/etc/inc.cfg\nfile:///../../etc/inc.cfg\nfile:///missing\nftp://x/y\n'), { ...fast, files: new Files(root) });
-    assert.deepEqual(r.parts.map((p) => p.body.toString()), Array(3).fill('#cloud-config\nfrom: file\n'));
+    assert.deepEqual(r.parts.map((p) => Buffer.from(p.body).toString()), Array(3).fill('#cloud-config\nfrom: file\n'));
     assert.equal(r.diags.length, 2);
     assert.match(r.diags[0]!.message, /missing/);
     assert.match(r.diags[1]!.message, /unsupported URL scheme/);

@@ -63,11 +63,11 @@ test('doc examples with launch indexes', { skip: existsSync(DOCS) ? false : 'con
 });
 
 test('a non-integer index matches no instance; no index matches all', async () => {
-  const doc = Buffer.from(makeMime([
+  const doc = Buffer.from(Buffer.from(makeMime([
     { content: Buffer.from('#!/bin/sh\n'), type: 'text/x-shellscript', filename: 'bad' },
     { content: Buffer.from('#cloud-config\nlaunch-index: two\n'), type: 'text/cloud-config', filename: 'key-not-int' },
     { content: Buffer.from('#cloud-config\n"launch\\x2dindex": 7\n'), type: 'text/cloud-config', filename: 'escaped-key' },
-  ]).toString().replace('filename="bad"', 'filename="bad"\nLaunch-Index: c'));
+  ])).toString().replace('filename="bad"', 'filename="bad"\nLaunch-Index: c'));
   assert.deepEqual((await expandUserData(doc, { launchIndex: 0 })).parts.map((p) => p.filename), ['key-not-int']);
   assert.deepEqual((await expandUserData(doc, { launchIndex: 7 })).parts.map((p) => p.filename), ['key-not-int', 'escaped-key']);
   assert.equal((await expandUserData(doc)).parts.length, 3);

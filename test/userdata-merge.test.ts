@@ -36,13 +36,13 @@ test('the same cases through MIME parts with Merge-Type headers', { skip: noConf
   // Case 6's merge_type key moved to a Merge-Type header gives the same result.
   const a = readFileSync(path.join(SOURCES, 'source6-1.yaml'));
   const b = readFileSync(path.join(SOURCES, 'source6-2.yaml')).toString().replace(/^merge_type:.*$/m, '');
-  const doc = makeMime([
+  const doc = Buffer.from(makeMime([
     { content: a, type: 'text/cloud-config', filename: 'a' },
     { content: Buffer.from(b), type: 'text/cloud-config', filename: 'b' },
-  ]).toString().replace('filename="b"', 'filename="b"\nX-Merge-Type: list(append)+dict(recurse_array)+str()');
+  ])).toString().replace('filename="b"', 'filename="b"\nX-Merge-Type: list(append)+dict(recurse_array)+str()');
   const r = await expandUserData(Buffer.from(doc));
   let merged: Config = {};
-  for (const p of r.parts) merged = mergeConfig(merged, (await loadYaml(p.body.toString())) as Config, p.headers['merge-type']);
+  for (const p of r.parts) merged = mergeConfig(merged, (await loadYaml(Buffer.from(p.body).toString())) as Config, p.headers['merge-type']);
   assert.deepEqual(merged, await loadYaml(readFileSync(path.join(SOURCES, 'expected6.yaml'), 'utf8')));
 });
 

@@ -67,7 +67,7 @@ function pythonLeaves(doc: Buffer): Leaf[] {
   return JSON.parse(python(PY_LEAVES, doc).toString()) as Leaf[];
 }
 function ourLeaves(doc: Buffer): Leaf[] {
-  return parseMime(doc).leaves.map((l) => ({ type: l.type, filename: l.filename, body: l.body.toString('base64') }));
+  return parseMime(doc).leaves.map((l) => ({ type: l.type, filename: l.filename, body: Buffer.from(l.body).toString('base64') }));
 }
 
 const BUILD_NESTED = String.raw`
@@ -110,6 +110,7 @@ u.add_header('Content-Disposition', 'attachment', filename='../../etc/evil')
 outer.attach(u)
 sys.stdout.buffer.write(outer.as_bytes())
 `;
+import { buf } from './helpers/bytes.ts';
 
 test('nested multipart built by Python is read part by part', { skip: noPython }, async () => {
   const doc = python(BUILD_NESTED);
@@ -125,7 +126,7 @@ test('nested multipart built by Python is read part by part', { skip: noPython }
     ['text/cloud-config', 'part-008'],
     ['text/x-shellscript', '.._.._etc_evil'],
   ]);
-  const body = r.parts.map((p) => p.body.toString('utf8'));
+  const body = r.parts.map((p) => Buffer.from(p.body).toString('utf8'));
   assert.equal(body[0], '#!/bin/sh\necho one\n');
   assert.equal(body[1], '#cloud-config\nruncmd: [ls]\n');
   assert.equal(body[2], '#cloud-config\nname: café\n', 'latin-1 text converted to UTF-8');
@@ -140,8 +141,8 @@ test('nested multipart built by Python is read part by part', { skip: noPython }
   assert.equal((await expandUserData(doc, { launchIndex: 1 })).parts.length, 9);
   // user-data.txt reads back to the same parts.
   const again = await expandUserData(r.expanded);
-  assert.deepEqual(again.parts.map((p) => [p.type, p.filename, p.body.toString('base64'), p.headers['merge-type'], p.headers['launch-index']]),
-    r.parts.map((p) => [p.type, p.filename, p.body.toString('base64'), p.headers['merge-type'], p.headers['launch-index']]));
+  assert.deepEqual(again.parts.map((p) => [p.type, p.filename, Buffer.from(p.body).toString('base64'), p.headers['merge-type'], p.headers['launch-index']]),
+    r.parts.map((p) => [p.type, p.filename, Buffer.from(p.body).toString('base64'), p.headers['merge-type'], p.headers['launch-index']]));
 });
 
 test('makeMime output is read back by ec2-init and by Python\'s email parser', { skip: noPython }, async () => {
@@ -156,10 +157,10 @@ test('makeMime output is read back by ec2-init and by Python\'s email parser', {
     { content: Buffer.from('no newline at end'), type: 'text/x-shellscript', filename: 'nonl' },
   ];
   const doc = makeMime(inputs);
-  const py = pythonLeaves(doc);
+  const py = pythonLeaves(Buffer.from(doc));
   assert.deepEqual(py.map((l) => [l.type, l.filename, Buffer.from(l.body, 'base64')]),
     inputs.map((i) => [i.type, i.filename, i.content]), 'Python reads what makeMime wrote');
-  assert.deepEqual(ourLeaves(doc), py, 'ec2-init reads the same as Python');
+  assert.deepEqual(ourLeaves(Buffer.from(doc)), py, 'ec2-init reads the same as Python');
   const r = await expandUserData(doc);
   assert.deepEqual(r.parts.map((p) => [p.type, p.filename]), [
     ['text/x-shellscript', 'hi.sh'],
@@ -171,7 +172,7 @@ test('makeMime output is read back by ec2-init and by Python\'s email parser', {
     ['text/plain', 'empty'],
     ['text/x-shellscript', 'nonl'],
   ]);
-  assert.deepEqual(r.parts.map((p) => p.body), inputs.map((i, n) => (n === 4 ? Buffer.from('#cloud-config\nx: 1\n') : i.content)));
+  assert.deepEqual(r.parts.map((p) => buf(p.body)), inputs.map((i, n) => (n === 4 ? Buffer.from('#cloud-config\nx: 1\n') : i.content)));
 });
 
 // Hand-made documents on the edges of the format; ec2-init must read each as Python does.

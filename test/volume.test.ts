@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Files } from '../src/host/files.ts';
 import { findVolumeByLabel, openVolume, type Volume } from '../src/sources/volume/index.ts';
+import { buf } from './helpers/bytes.ts';
 
 /** Image files made here are read by their paths on this machine. */
 const HOST = new Files('/');
@@ -67,7 +68,7 @@ function walk(root: string, rel = ''): { files: string[]; dirs: string[] } {
 function assertSameTree(v: Volume, root: string): void {
   const { files, dirs } = walk(root);
   for (const d of dirs) assert.deepEqual(v.list(d), readdirSync(join(root, d)).sort(), `list ${d}`);
-  for (const f of files) assert.deepEqual(v.read(f), readFileSync(join(root, f)), `read ${f}`);
+  for (const f of files) assert.deepEqual(buf(v.read(f)), readFileSync(join(root, f)), `read ${f}`);
 }
 
 function image(name: string): string { return join(tmp, name); }
@@ -105,8 +106,8 @@ describe('iso9660', { skip }, () => {
       assert.equal(v.read('/meta-data/x'), null);
       assert.deepEqual(v.list('/meta-data'), []);
       assert.deepEqual(v.list('/no/such/dir'), []);
-      assert.deepEqual(v.read('openstack//latest/./../latest/user_data'), readFileSync(join(src, 'openstack/latest/user_data')));
-      assert.deepEqual(v.read('/../meta-data'), readFileSync(join(src, 'meta-data')));
+      assert.deepEqual(buf(v.read('openstack//latest/./../latest/user_data')), readFileSync(join(src, 'openstack/latest/user_data')));
+      assert.deepEqual(buf(v.read('/../meta-data')), readFileSync(join(src, 'meta-data')));
     });
   }
 
@@ -114,7 +115,7 @@ describe('iso9660', { skip }, () => {
     const iso = image('g.iso');
     for (const p of ['/meta-data', '/openstack/latest/meta_data.json', '/openstack/latest/big.bin']) {
       const theirs = execFileSync('isoinfo', ['-i', iso, '-J', '-x', p], { maxBuffer: 1 << 24 });
-      assert.deepEqual(openVolume(HOST, iso)!.read(p), theirs, p);
+      assert.deepEqual(buf(openVolume(HOST, iso)!.read(p)), theirs, p);
     }
   });
 
@@ -132,13 +133,13 @@ describe('iso9660', { skip }, () => {
     for (const [tool, out, args] of [['genisoimage', 'rr.iso', ['-quiet', '-r']], ['xorriso', 'rr2.iso', ['-as', 'mkisofs', '-quiet', '-r']]] as const) {
       run(tool, [...args, '-o', image(out), dir]);
       const v = openVolume(HOST, image(out))!;
-      assert.equal(String(v.read('/openstack/latest/meta_data.json')), '{"uuid":"linked"}', tool);
-      assert.equal(String(v.read('/abs')), '{"uuid":"linked"}', tool);
+      assert.equal(String(buf(v.read('/openstack/latest/meta_data.json'))), '{"uuid":"linked"}', tool);
+      assert.equal(String(buf(v.read('/abs'))), '{"uuid":"linked"}', tool);
       assert.deepEqual(v.list('/openstack/latest'), ['meta_data.json'], tool);
       assert.throws(() => v.read('/loop'), /too many symbolic links/, tool);
-      assert.equal(String(v.read(`/${deep}/f`)), 'deep', tool);
+      assert.equal(String(buf(v.read(`/${deep}/f`))), 'deep', tool);
       assert.deepEqual(v.list('/d1/d2/d3/d4/d5/d6/d7/d8'), ['d9'], tool);
-      assert.equal(String(v.read('/ünïcødé 名前.txt')), 'utf-8 name', tool);
+      assert.equal(String(buf(v.read('/ünïcødé 名前.txt'))), 'utf-8 name', tool);
     }
   });
 
@@ -149,7 +150,7 @@ describe('iso9660', { skip }, () => {
     run('genisoimage', ['-quiet', '-input-charset', 'utf-8', '-o', image('jol.iso'), '-J', dir]);
     const v = openVolume(HOST, image('jol.iso'))!;
     assert.deepEqual(v.list('/'), ['ünïcødé 名前.txt']);
-    assert.equal(String(v.read('/ünïcødé 名前.txt')), 'joliet name');
+    assert.equal(String(buf(v.read('/ünïcødé 名前.txt'))), 'joliet name');
   });
 
   test('plain ISO 9660 names: lowercased, no ";1", matched case-insensitively', () => {
@@ -162,9 +163,9 @@ describe('iso9660', { skip }, () => {
     assert.equal(v.label, 'cidata');
     assert.deepEqual(v.list('/'), ['meta.txt', 'sub']);
     assert.deepEqual(v.list('/sub'), ['user']);
-    assert.equal(String(v.read('/META.TXT')), 'plain meta');
-    assert.equal(String(v.read('/sub/user')), 'plain user');
-    assert.deepEqual(v.read('/meta.txt'), execFileSync('isoinfo', ['-i', image('plain.iso'), '-x', '/META.TXT;1']));
+    assert.equal(String(buf(v.read('/META.TXT'))), 'plain meta');
+    assert.equal(String(buf(v.read('/sub/user'))), 'plain user');
+    assert.deepEqual(buf(v.read('/meta.txt')), execFileSync('isoinfo', ['-i', image('plain.iso'), '-x', '/META.TXT;1']));
   });
 });
 
@@ -185,16 +186,16 @@ describe('vfat', { skip }, () => {
       assert.equal(v.label, label);
       assertSameTree(v, src);
       // FAT names match case-insensitively, long or short.
-      assert.deepEqual(v.read('/META-DATA'), readFileSync(join(src, 'meta-data')));
-      assert.deepEqual(v.read('/OpenStack/LATEST/Meta_Data.JSON'), readFileSync(join(src, 'openstack/latest/meta_data.json')));
-      assert.deepEqual(v.read('/OPENST~1/LATEST/META_D~1.JSO'), readFileSync(join(src, 'openstack/latest/meta_data.json')));
+      assert.deepEqual(buf(v.read('/META-DATA')), readFileSync(join(src, 'meta-data')));
+      assert.deepEqual(buf(v.read('/OpenStack/LATEST/Meta_Data.JSON')), readFileSync(join(src, 'openstack/latest/meta_data.json')));
+      assert.deepEqual(buf(v.read('/OPENST~1/LATEST/META_D~1.JSO')), readFileSync(join(src, 'openstack/latest/meta_data.json')));
       assert.equal(v.read('/nope'), null);
       assert.equal(v.read('/openstack'), null);
       assert.deepEqual(v.list('/meta-data'), []);
       assert.deepEqual(v.list('/x/y'), []);
       // Cross-check with mtools.
       for (const p of ['/meta-data', '/openstack/latest/big.bin', '/a/b/c/d/e/long file name with spaces and more than thirty-one characters.txt']) {
-        assert.deepEqual(v.read(p), execFileSync('mtype', ['-i', image(file), `::${p}`], { maxBuffer: 1 << 24, env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } }), p);
+        assert.deepEqual(buf(v.read(p)), execFileSync('mtype', ['-i', image(file), `::${p}`], { maxBuffer: 1 << 24, env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } }), p);
       }
     });
   }
@@ -209,8 +210,8 @@ describe('vfat', { skip }, () => {
     for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
     writeFileSync(join(tmp, 'frag'), data);
     run('mcopy', ['-i', img, join(tmp, 'frag'), '::/user-data']);
-    assert.deepEqual(openVolume(HOST, img)!.read('/user-data'), data);
-    assert.deepEqual(openVolume(HOST, img)!.read('/fill3'), Buffer.alloc(3000, 3));
+    assert.deepEqual(buf(openVolume(HOST, img)!.read('/user-data')), data);
+    assert.deepEqual(buf(openVolume(HOST, img)!.read('/fill3')), Buffer.alloc(3000, 3));
   });
 });
 
@@ -418,8 +419,8 @@ describe('cost (measured, reported)', { skip }, () => {
         return [v.read('/meta-data')!, v.read('/user-data')!];
       };
       const [m, u] = once();
-      assert.deepEqual(m, readFileSync(join(seed, 'meta-data')));
-      assert.deepEqual(u, readFileSync(join(seed, 'user-data')));
+      assert.deepEqual(buf(m), readFileSync(join(seed, 'meta-data')));
+      assert.deepEqual(buf(u), readFileSync(join(seed, 'user-data')));
       const n = 200;
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < n; i++) once();

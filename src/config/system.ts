@@ -1,6 +1,7 @@
 // System configuration: /etc/cloud/cloud.cfg, then /etc/cloud/cloud.cfg.d/*.cfg
 // in name order, merged (later files win), as cloud-init reads them, so an
 // image built for cloud-init needs no new configuration.
+import { asText } from '../bytes.ts';
 import { readHostFile } from '../host/machine.ts';
 import type { Files } from '../host/files.ts';
 import type { Diag } from '../types.ts';
@@ -38,7 +39,7 @@ export function readSystemConfig(files: Files, diags: Diag[], extraFile: string 
       continue;
     }
     try {
-      docs.push(parseYamlMapping(text.toString(), path));
+      docs.push(parseYamlMapping(asText(text), path));
     } catch (e) {
       // A broken file is reported and skipped; the others still apply.
       diags.push({ level: 'warning', where: path, message: `${(e as Error).message} (file ignored; fix it and run again)` });
@@ -53,8 +54,8 @@ export function readSystemConfig(files: Files, diags: Diag[], extraFile: string 
   return { datasourceList, defaultUser: du && typeof du.name === 'string' ? du : null, raw };
 }
 
-function readFileIfExists(path: string): Buffer | null {
-  try { const b = readHostFile(path); return Buffer.from(b.buffer, b.byteOffset, b.byteLength); } catch { return null; }
+function readFileIfExists(path: string): Uint8Array | null {
+  try { const b = readHostFile(path); return b; } catch { return null; }
 }
 
 /**

@@ -50,7 +50,7 @@ export function readSavedConfig(text: string, where: string): Record<string, unk
     // Bytes (YAML !!binary) were saved as {type: 'Buffer', data}: revived as bytes.
     const value = JSON.parse(text.replace(/^#cloud-config\n/, ''), (_k, v: unknown) =>
       (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)
-        ? Buffer.from((v as { data: number[] }).data) : v)) as unknown;
+        ? new Uint8Array((v as { data: number[] }).data) : v)) as unknown;
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
   } catch { /* not ours, or edited: read it as YAML */ }
   return parseYamlMapping(text, where);
@@ -59,5 +59,5 @@ export function readSavedConfig(text: string, where: string): Record<string, unk
 export function toYaml(value: unknown): string {
   // JSON is valid YAML and needs no library on the write path.
   return JSON.stringify(value, (_k, v: unknown) =>
-    (v instanceof Uint8Array && !Buffer.isBuffer(v) ? { type: 'Buffer', data: Array.from(v) } : v), 2) + '\n';
+    (v instanceof Uint8Array ? { type: 'Buffer', data: Array.from(v) } : v), 2) + '\n';
 }

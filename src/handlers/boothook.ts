@@ -6,13 +6,14 @@
 // runs by its own #! line, or by /bin/sh when it has none (cloud-init
 // fails to exec such a hook; a boothook is a shell script by the
 // specification, so ec2-init runs it).
+import { fromLatin1, latin1 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { layout } from '../state/layout.ts';
 import type { Part } from '../types.ts';
 
 /** The file a boothook part is saved as, as text (bytes kept: latin1). */
-export function boothookScript(body: Buffer): string {
-  return body.toString('latin1')
+export function boothookScript(body: Uint8Array): string {
+  return latin1(body)
     .replace(/\r\n/g, '\n')
     .replace(/^#cloud-boothook[^\n]*(\n|$)/, '')
     .replace(/^\s+/, '');
@@ -21,7 +22,7 @@ export function boothookScript(body: Buffer): string {
 export async function runBoothook(ctx: Context, instanceId: string, part: Part, where: string): Promise<void> {
   const text = boothookScript(part.body);
   const path = `${layout.boothooks(instanceId)}/${part.filename}`;
-  ctx.files.write(path, Buffer.from(text, 'latin1'), { mode: 0o700 });
+  ctx.files.write(path, fromLatin1(text), { mode: 0o700 });
   const argv = text.startsWith('#!') ? [path] : ['/bin/sh', path];
   if (await ctx.runChecked(where, argv, { env: { INSTANCE_ID: instanceId } })) {
     ctx.log.info(`${where}: boothook ran (exit 0)`);

@@ -4,6 +4,7 @@
 // (jinja.ts) and part-handlers take the later parts of the types they
 // register (part-handler.ts). A part that fails is reported with its name;
 // the other parts go on.
+import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { MODULES } from '../modules/index.ts';
 import { checkCloudConfigText, formatProblem } from '../schema/validate.ts';
@@ -96,7 +97,7 @@ export function mergeCloudConfig(parts: Part[], report: (level: Diag['level'], w
     const where = `user-data ${part.filename} (${part.type})`;
     let checked: ReturnType<typeof checkCloudConfigText>;
     try {
-      checked = checkCloudConfigText(part.body.toString(), MODULES);
+      checked = checkCloudConfigText(asText(part.body), MODULES);
     } catch (e) {
       // Whatever the YAML does (nesting past the stack, alias bombs), it stops at this part.
       report('error', where, `invalid cloud-config: ${(e as Error).message}; this part was skipped`);

@@ -19,6 +19,7 @@
 //
 // Rendering happens before cloud-config merging (a template may render to
 // #cloud-config), so it is a step on the Part list: renderTemplateParts.
+import { asText, utf8 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { layout } from '../state/layout.ts';
 import type { Diag, Part } from '../types.ts';
@@ -127,6 +128,11 @@ function pyEq(a: Value, b: Value): boolean {
 const OPERATOR = /\/\/|\*\*|==|!=|>=|<=|[-+/*%~[\](){}=<>.:|,;]/g;
 
 /** cloud-init's convert_jinja_instance_data(include_key_aliases=True). */
+/** A deep copy of instance data (plain JSON values). */
+function copyValue<T>(v: T): T {
+  return v === undefined ? v : JSON.parse(JSON.stringify(v)) as T;
+}
+
 export function templateVariables(data: unknown): Dict {
   const out: Dict = {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return out;
@@ -137,13 +143,13 @@ export function templateVariables(data: unknown): Dict {
       value = templateVariables(raw);
       out[key] = value;
       // v1 (and any vN) keys are also reachable at the top level.
-      if (/^v\d+$/.test(key)) for (const [k, v] of Object.entries(value)) out[k] = structuredClone(v);
+      if (/^v\d+$/.test(key)) for (const [k, v] of Object.entries(value)) out[k] = copyValue(v);
     } else {
       value = raw as Value;
       out[key] = value;
     }
     const alias = key.replace(OPERATOR, '_');
-    if (alias !== key) out[alias] = structuredClone(out[key]!);
+    if (alias !== key) out[alias] = copyValue(out[key]!);
   }
   return out;
 }
@@ -810,7 +816,7 @@ export type Report = (level: Diag['level'], where: string, message: string) => v
 export function readTemplateData(ctx: Context): unknown {
   const raw = ctx.files.readIfExists(TEMPLATE_DATA);
   if (raw === null) return null;
-  try { return JSON.parse(raw.toString()) as unknown; } catch { return null; }
+  try { return JSON.parse(asText(raw)) as unknown; } catch { return null; }
 }
 
 /**
@@ -825,7 +831,7 @@ export function renderTemplatePart(part: Part, data: unknown, report: Report): P
   }
   let rendered: Rendered;
   try {
-    rendered = renderJinja(part.body.toString('utf8'), templateVariables(data));
+    rendered = renderJinja(asText(part.body), templateVariables(data));
   } catch (e) {
     // Anything else (a template nested deeper than the stack) is refused too.
     report('error', where, e instanceof JinjaError
@@ -837,7 +843,7 @@ export function renderTemplatePart(part: Part, data: unknown, report: Report): P
     report('warning', where, `could not render jinja template variables: ${rendered.missing.map((m) => `'${m}'`).join(', ')} (printed as ${MISSING_PREFIX}<name>)`);
   }
   if (rendered.text === '') return null;
-  const body = Buffer.from(rendered.text);
+  const body = utf8(rendered.text);
   const type = sniffType(body);
   if (type === null || !RENDERED_TYPES.has(type)) {
     report('warning', where, `jinja template ignored: it renders to ${type === null ? 'no known type' : `'${type}'`}; a template must render to #cloud-config or a #! script`);

@@ -23,6 +23,7 @@
 //
 // A failure is reported with the handler's part and the part it was
 // handling; the other parts go on.
+import { asText, base64 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
@@ -49,8 +50,8 @@ export interface ExecHeader { types: string[]; frequency: 'per-instance' | 'per-
  * handler: line 2 is '#!…' and a '# types:' line follows among the leading
  * comment lines. Throws for a header that names no valid type or frequency.
  */
-export function parseExecHeader(body: Buffer): ExecHeader | null {
-  const lines = body.subarray(0, 4096).toString('utf8').replace(/\r\n/g, '\n').split('\n');
+export function parseExecHeader(body: Uint8Array): ExecHeader | null {
+  const lines = asText(body.subarray(0, 4096)).replace(/\r\n/g, '\n').split('\n');
   if (!lines[1]?.startsWith('#!')) return null;
   let types: string[] | null = null;
   let frequency: ExecHeader['frequency'] = 'per-instance';
@@ -212,7 +213,7 @@ export class PartHandlers {
     const job = {
       frequency: cfFreq,
       instance_id: this.instanceId,
-      parts: h.parts.map((p) => ({ type: p.type, filename: p.filename, headers: p.headers, payload: p.body.toString('base64') })),
+      parts: h.parts.map((p) => ({ type: p.type, filename: p.filename, headers: p.headers, payload: base64(p.body) })),
     };
     const r = await this.ctx.run([this.python!, '-u', `${dir}/${DRIVER}`, 'run', result, h.path], { input: JSON.stringify(job) });
     const out = readJson(this.ctx, result) as { failures?: Array<{ part: string; ctype: string; error: string }>; error?: string } | null;
@@ -231,7 +232,7 @@ export class PartHandlers {
 function readJson(ctx: Context, path: string): unknown {
   const raw = ctx.files.readIfExists(path);
   if (raw === null) return null;
-  try { return JSON.parse(raw.toString()) as unknown; } catch { return null; }
+  try { return JSON.parse(asText(raw)) as unknown; } catch { return null; }
 }
 
 /**

@@ -4,6 +4,7 @@
 // can matter and is safe: the root is this machine's / and upstart is the
 // running init (/sbin/initctl exists and `initctl version` says upstart);
 // otherwise a line in the log says why it was not asked.
+import { fromLatin1, latin1 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { alreadyDone, markDone } from '../state/semaphore.ts';
 import type { Part } from '../types.ts';
@@ -25,7 +26,7 @@ export function writeUpstartJob(ctx: Context, instanceId: string, part: Part): b
   const path = upstartJobPath(part.filename);
   const sem = `upstart-${path.slice('/etc/init/'.length).replace(/\.conf$/i, '')}`;
   if (alreadyDone(ctx, instanceId, sem, 'per-instance')) return false;
-  ctx.files.write(path, Buffer.from(part.body.toString('latin1').replace(/\r\n/g, '\n'), 'latin1'), { mode: 0o644 });
+  ctx.files.write(path, fromLatin1(latin1(part.body).replace(/\r\n/g, '\n')), { mode: 0o644 });
   markDone(ctx, instanceId, sem, 'per-instance');
   ctx.log.info(`upstart job written: ${path}`);
   return true;

@@ -1,11 +1,12 @@
 // Users and groups of the target system, read from its own /etc/passwd and
 // /etc/group (never this machine's: the root may be an image being customized).
+import { asText } from '../bytes.ts';
 import type { Files } from './files.ts';
 import { uptime } from './machine.ts';
 import { sys } from './sys.ts';
 
 function lookup(files: Files, table: string, name: string): number | null {
-  const text = files.readIfExists(table)?.toString() ?? '';
+  const text = files.readTextIfExists(table) ?? '';
   for (const line of text.split('\n')) {
     const fields = line.split(':');
     if (fields[0] === name && fields[2] !== undefined) return Number(fields[2]);
@@ -26,7 +27,7 @@ export function resolveOwner(files: Files, spec: string): Owner {
   if (uid === null) throw new Error(`unknown user '${user}' (not in /etc/passwd)`);
   let gid: number | null;
   if (group === undefined || group === '') {
-    const line = (files.readIfExists('/etc/passwd')?.toString() ?? '').split('\n').find((l) => l.split(':')[0] === user);
+    const line = (files.readTextIfExists('/etc/passwd') ?? '').split('\n').find((l) => l.split(':')[0] === user);
     gid = line ? Number(line.split(':')[3]) : /^\d+$/.test(user) ? uid : 0;
   } else {
     gid = /^\d+$/.test(group) ? Number(group) : lookup(files, '/etc/group', group);
@@ -56,7 +57,7 @@ export function clearStaleAccountLocks(files: Files): string[] {
     try { st = files.lstat(path); } catch { continue; }
     if (st === null || st.kind !== 'file') continue;
     let pid = NaN;
-    try { pid = Number.parseInt(files.read(path, 64).toString().trim(), 10); } catch { /* unreadable: no pid */ }
+    try { pid = Number.parseInt(asText(files.read(path, 64)).trim(), 10); } catch { /* unreadable: no pid */ }
     const live = Number.isInteger(pid) && pid > 0 && st.mtimeMs >= bootedAt && sys.kill(pid, 0);
     if (live) continue;
     try {

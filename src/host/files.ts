@@ -9,6 +9,7 @@
 // the final mode's owner-only part (a secret is never briefly readable), owner
 // and mode are set on the descriptor, then fsync, rename over the name, fsync
 // of the directory. A hard link at the name is replaced, not written through.
+import { concat } from '../bytes.ts';
 import { PathError, pathError, Walker, type Place, type WalkOptions } from './tree.ts';
 import {
   O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY, sys, type Stat,
@@ -93,16 +94,16 @@ export class Files {
   }
 
   /** A regular file's content (at most MAX_READ bytes). */
-  read(path: string, maxBytes = MAX_READ): Buffer {
+  read(path: string, maxBytes = MAX_READ): Uint8Array {
     const content = this.readIfExists(path, maxBytes);
     if (content === null) throw new PathError(path, 'ENOENT', 'no such file or directory');
     return content;
   }
 
-  readText(path: string): string { return this.read(path).toString('utf8'); }
+  readText(path: string): string { return sys.utf8Decode(this.read(path)); }
 
   /** The file's content, or null when it does not exist. */
-  readIfExists(path: string, maxBytes = MAX_READ): Buffer | null {
+  readIfExists(path: string, maxBytes = MAX_READ): Uint8Array | null {
     return this.atIfExists(path, { followLast: true }, null, (p) => {
       if (p.stat === null) return null;
       if (p.stat.kind !== 'file') throw new PathError(path, 'EINVAL', `is not a regular file (${p.stat.kind})`);
@@ -134,6 +135,12 @@ export class Files {
     let resolved: string;
     try { resolved = this.realpath(path); } catch { resolved = path; }
     return this.root === '/' ? resolved : `${this.root.replace(/\/$/, '')}${resolved === '/' ? '' : resolved}`;
+  }
+
+  /** The file's content as UTF-8 text, or null when it does not exist. */
+  readTextIfExists(path: string, maxBytes = MAX_READ): string | null {
+    const content = this.readIfExists(path, maxBytes);
+    return content === null ? null : sys.utf8Decode(content);
   }
 
   /** The names in a directory, sorted; [] when it does not exist (or is not a directory). */
@@ -362,7 +369,7 @@ function refuseForeignHardLink(path: string, st: Stat, dir: Stat): void {
   }
 }
 
-function readAll(fd: number, path: string, maxBytes: number): Buffer {
+function readAll(fd: number, path: string, maxBytes: number): Uint8Array {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -373,7 +380,7 @@ function readAll(fd: number, path: string, maxBytes: number): Buffer {
     if (total > maxBytes) throw new PathError(path, 'EFBIG', `is larger than ${maxBytes} bytes: not read`);
     chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
   }
-  return Buffer.concat(chunks, total);
+  return concat(chunks);
 }
 
 export function writeAll(fd: number, bytes: Uint8Array): void {

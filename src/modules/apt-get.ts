@@ -4,6 +4,7 @@
 // (--force-confold), `system_info.apt_get_command` / `apt_get_wrapper` /
 // `apt_get_upgrade_subcommand` honoured. `apt-get update` runs at most once
 // per instance however many modules ask (cloud-init's "update-sources").
+import { asText } from '../bytes.ts';
 import { sys } from '../host/sys.ts';
 import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
@@ -58,14 +59,14 @@ function outputLines(ctx: Context, from: number, re: RegExp): string[] {
   try {
     const size = opened.stat.size;
     const start = Math.max(from, size - 65536);
-    const buf = Buffer.alloc(Math.max(0, size - start));
+    const buf = new Uint8Array(Math.max(0, size - start));
     let got = 0;
     while (got < buf.length) {
       const n = sys.read(opened.fd, buf, got, buf.length - got, start + got);
       if (n === 0) break;
       got += n;
     }
-    return buf.subarray(0, got).toString().split('\n').filter((l) => re.test(l));
+    return asText(buf.subarray(0, got)).split('\n').filter((l) => re.test(l));
   } finally { sys.close(opened.fd); }
 }
 

@@ -3,6 +3,7 @@
 // (one-line and deb822), cloud-init's disable_suites, and turning an
 // ASCII-armored OpenPGP key into the binary keyring apt reads (what
 // `gpg --dearmor` does), so inline keys need no gpg on the image.
+import { concat, fromBase64 } from '../bytes.ts';
 import type { Config } from '../userdata/merge.ts';
 
 export type Mirrors = { PRIMARY: string; SECURITY: string; MIRROR: string };
@@ -151,7 +152,7 @@ function disableSuitesDeb822(names: Set<string>, text: string): string {
 // ---------------------------------------------------------------------------
 // OpenPGP armor (RFC 4880 §6)
 
-function crc24(data: Buffer): number {
+function crc24(data: Uint8Array): number {
   let crc = 0xb704ce;
   for (const byte of data) {
     crc ^= byte << 16;
@@ -170,9 +171,9 @@ function crc24(data: Buffer): number {
  * an armored public key: a missing block, bad base64, a wrong checksum, or a
  * private key.
  */
-export function dearmor(text: string): Buffer {
+export function dearmor(text: string): Uint8Array {
   const lines = text.replace(/\r/g, '').split('\n').map((l) => l.trim());
-  const parts: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   for (let i = 0; i < lines.length; i++) {
     const begin = /^-----BEGIN PGP ([A-Z ]+)-----$/.exec(lines[i]!);
     if (!begin) continue;
@@ -194,10 +195,11 @@ export function dearmor(text: string): Buffer {
       if (!/^[A-Za-z0-9+/]+=*$/.test(line)) throw new Error(`the key's armor has a line that is not base64: '${line.slice(0, 40)}'`);
       body += line;
     }
-    const data = Buffer.from(body, 'base64');
+    const data = fromBase64(body);
     if (data.length === 0) throw new Error('the key block is empty');
     if (checksum !== null) {
-      const want = Buffer.from(checksum, 'base64').readUIntBE(0, 3);
+      const sum = fromBase64(checksum);
+      const want = sum.length >= 3 ? (sum[0]! << 16) | (sum[1]! << 8) | sum[2]! : -1;
       if (crc24(data) !== want) throw new Error('the key armor checksum does not match: the key was damaged (copied incompletely?)');
     }
     const first = data[0]!;
@@ -207,5 +209,5 @@ export function dearmor(text: string): Buffer {
     i = end;
   }
   if (parts.length === 0) throw new Error("not an ASCII-armored OpenPGP key (no '-----BEGIN PGP PUBLIC KEY BLOCK-----' line)");
-  return Buffer.concat(parts);
+  return concat(parts);
 }

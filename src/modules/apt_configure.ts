@@ -108,7 +108,7 @@ function distro(config: Record<string, unknown>): string {
 /** The root's release codename (cloud-init's lsb_release codename), from its os-release. */
 function releaseOf(ctx: Context): string {
   for (const path of ['/etc/os-release', '/usr/lib/os-release']) {
-    const text = ctx.files.readIfExists(path)?.toString();
+    const text = ctx.files.readTextIfExists(path);
     const m = text ? /^VERSION_CODENAME=["']?([^"'\n]*)/m.exec(text) : null;
     if (m && m[1]) return m[1];
   }
@@ -197,7 +197,7 @@ function renderSourcesList(ctx: Context, cfg: Record<string, unknown>, config: R
     }
     // The image's own convention: deb822 where it already keeps its sources
     // that way (trixie and later), one-line sources.list otherwise (bookworm).
-    const deb822 = ctx.files.exists(deb822File) || !(ctx.files.readIfExists(SOURCES_LIST)?.toString().trim());
+    const deb822 = ctx.files.exists(deb822File) || !(ctx.files.readTextIfExists(SOURCES_LIST)?.trim());
     const vars = { mirror: mirrors.PRIMARY, security: mirrors.SECURITY, codename: release, primaryKey: keys.primary, securityKey: keys.security };
     text = deb822 ? debianSources(vars) : debianSourcesList(vars);
   }
@@ -265,7 +265,7 @@ async function addSources(ctx: Context, cfg: Record<string, unknown>, params: Re
       const entry = rendered.endsWith('\n') ? rendered : `${rendered}\n`;
       // append (the default) adds to what the file has, once: a boot cut
       // short and run again does not list the source twice.
-      const old = ent['append'] === false ? '' : ctx.files.readIfExists(path)?.toString() ?? '';
+      const old = ent['append'] === false ? '' : ctx.files.readTextIfExists(path) ?? '';
       const oldLines = old.split('\n');
       const already = old !== '' && (isDeb822(entry) ? old.includes(entry.trim())
         : entry.split('\n').filter((l) => l.trim()).every((l) => oldLines.includes(l)));

@@ -73,7 +73,7 @@ export const caCerts: Module = {
       throw new Error('update-ca-certificates not found under the root (install the ca-certificates package): no certificate was changed');
     }
     if (s['remove_defaults'] ?? s['remove-defaults']) {
-      const conf = ctx.files.readIfExists(CONF)?.toString();
+      const conf = ctx.files.readTextIfExists(CONF);
       if (conf) ctx.files.write(CONF, deselectAll(conf), { mode: 0o644 });
       // New certificates of later ca-certificates upgrades stay deselected too.
       const debconf = which(ctx, 'debconf-set-selections');

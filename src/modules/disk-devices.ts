@@ -70,8 +70,8 @@ export function deviceNameToDevice(ctx: Context, source: SavedSource, name: stri
 export function nvmeInstanceStore(ctx: Context): string[] {
   return ctx.files.list('/sys/block')
     .filter((n) => /^nvme\d+n\d+$/.test(n))
-    .filter((n) => (ctx.files.readIfExists(`/sys/block/${n}/device/model`)?.toString().trim() ?? '') === 'Amazon EC2 NVMe Instance Storage')
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .filter((n) => (ctx.files.readTextIfExists(`/sys/block/${n}/device/model`)?.trim() ?? '') === 'Amazon EC2 NVMe Instance Storage')
+    .sort(naturalOrder)
     .map((n) => `/dev/${n}`);
 }
 
@@ -127,6 +127,22 @@ export function devicePathOf(name: string): string {
 }
 
 // ---------------------------------------------------------------------------
+/** nvme9n1 before nvme10n1: runs of digits compare as numbers. */
+export function naturalOrder(a: string, b: string): number {
+  const pa = a.match(/\d+|\D+/g) ?? [];
+  const pb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    const nx = /^\d/.test(x);
+    const ny = /^\d/.test(y);
+    if (nx && ny) return Number(x) - Number(y) || x.length - y.length;
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
 // The mount table of the running system
 
 export interface MountEntry { id: string; majMin: string; mountpoint: string; fstype: string; source: string; options: string }
@@ -158,7 +174,7 @@ export function mountOf(path: string, table = mountTable()): MountEntry | null {
 /** The block device of a mount of the running system: its source when that exists, else /dev/block/MAJ:MIN's target. */
 export function deviceOfMount(ctx: Context, m: MountEntry): string | null {
   if (m.source.startsWith('/dev/') && m.source !== '/dev/root' && ctx.files.exists(m.source)) return realDevice(ctx, m.source);
-  const sys = ctx.files.readIfExists(`/sys/dev/block/${m.majMin}/uevent`)?.toString();
+  const sys = ctx.files.readTextIfExists(`/sys/dev/block/${m.majMin}/uevent`);
   const devname = sys ? /^DEVNAME=(.*)$/m.exec(sys)?.[1] : undefined;
   return devname ? `/dev/${devname}` : null;
 }

@@ -103,12 +103,12 @@ export const updateEtcHosts: Module = {
     const n = names(ctx, run);
     if (!n) return;
     if (mode === 'template') {
-      const template = ctx.files.readIfExists(USER_TEMPLATE)?.toString() ?? DEBIAN_TEMPLATE;
+      const template = ctx.files.readTextIfExists(USER_TEMPLATE) ?? DEBIAN_TEMPLATE;
       ctx.files.write(HOSTS, renderTemplate(template, { hostname: n.hostname, fqdn: n.fqdn }), { mode: 0o644 });
       ctx.log.info(`${where}: ${HOSTS} rewritten for ${n.fqdn} (${n.hostname})`);
       return;
     }
-    const updated = ensureLocalEntry(ctx.files.readIfExists(HOSTS)?.toString() ?? null, n.hostname, n.fqdn);
+    const updated = ensureLocalEntry(ctx.files.readTextIfExists(HOSTS) ?? null, n.hostname, n.fqdn);
     if (updated === null) { ctx.log.info(`${where}: ${HOSTS} already has ${LOCAL_IP} ${n.fqdn} ${n.hostname}`); return; }
     ctx.files.write(HOSTS, updated, { mode: 0o644 });
     ctx.log.info(`${where}: ${HOSTS}: ${LOCAL_IP} ${n.fqdn} ${n.hostname}`);

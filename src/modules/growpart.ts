@@ -35,7 +35,7 @@ export function growConfig(value: unknown): GrowConfig {
 /** The disk and partition number of a partition device (/dev/vda1 → /dev/vda, 1), from sysfs; null when it is no partition. */
 export function diskAndPartition(ctx: Context, device: string): { disk: string; partition: string } | null {
   const name = realDevice(ctx, device).split('/').pop()!;
-  const partition = ctx.files.readIfExists(`/sys/class/block/${name}/partition`)?.toString().trim();
+  const partition = ctx.files.readTextIfExists(`/sys/class/block/${name}/partition`)?.trim();
   if (!partition) return null;
   // /sys/class/block/vda1 → …/block/vda/vda1: the disk is the parent directory (resolved first: '..' is lexical).
   const disk = realDevice(ctx, `/sys/class/block/${name}`).split('/').slice(-2)[0]!;
@@ -51,7 +51,7 @@ function blockDeviceOf(ctx: Context, spec: string): string | null {
 }
 
 function sectors(ctx: Context, device: string): string {
-  return ctx.files.readIfExists(`/sys/class/block/${device.split('/').pop()}/size`)?.toString().trim() ?? '?';
+  return ctx.files.readTextIfExists(`/sys/class/block/${device.split('/').pop()}/size`)?.trim() ?? '?';
 }
 
 async function grow(ctx: Context, where: string, spec: string): Promise<void> {

@@ -34,7 +34,7 @@ function systemHostname(ctx: Context): string {
 
 /** cloud-init's get_fqdn_from_hosts: the canonical name of the /etc/hosts line that has `name` as an alias. */
 function fqdnFromHosts(ctx: Context, name: string): string | null {
-  const text = ctx.files.readIfExists('/etc/hosts')?.toString() ?? '';
+  const text = ctx.files.readTextIfExists('/etc/hosts') ?? '';
   for (const raw of text.split('\n')) {
     const toks = raw.replace(/#.*/, '').trim().split(/\s+/);
     if (toks.length > 2 && toks.slice(2).includes(name)) return toks[1]!;
@@ -89,8 +89,8 @@ function selectHostname(config: Config, names: Names): string {
 
 /** The name in a hostname file (first line that is not a comment), or null. */
 function readHostnameFile(ctx: Context, path: string): string | null {
-  const text = ctx.files.readIfExists(path)?.toString();
-  if (text === undefined) return null;
+  const text = ctx.files.readTextIfExists(path);
+  if (text === null) return null;
   for (const line of text.split('\n')) {
     const name = line.replace(/#.*/, '').trim();
     if (name) return name.split(/\s+/)[0]!;
@@ -103,8 +103,8 @@ function readHostnameFile(ctx: Context, path: string): string | null {
  * HostnameConf). A missing file is created unless create_hostname_file is false.
  */
 function writeHostnameFile(ctx: Context, config: Config, path: string, name: string, where: string): boolean {
-  const old = ctx.files.readIfExists(path)?.toString();
-  if (old === undefined && optionBool(config['create_hostname_file']) === false) {
+  const old = ctx.files.readTextIfExists(path);
+  if (old === null && optionBool(config['create_hostname_file']) === false) {
     ctx.log.info(`${where}: create_hostname_file is false: ${path} not created`);
     return false;
   }
@@ -148,7 +148,7 @@ export const setHostname: Module = {
     if (isTrue(config['preserve_hostname'])) { ctx.log.info(`${where}: preserve_hostname is set: hostname left alone`); return; }
     const names = hostnameFqdn(ctx, config, source);
     let previous: { hostname?: string; fqdn?: string } = {};
-    try { previous = JSON.parse(ctx.files.readIfExists(SET_HOSTNAME)?.toString() || '{}') as typeof previous; } catch { /* rewritten below */ }
+    try { previous = JSON.parse(ctx.files.readTextIfExists(SET_HOSTNAME) || '{}') as typeof previous; } catch { /* rewritten below */ }
     if (previous.hostname === names.hostname && previous.fqdn === names.fqdn) {
       ctx.log.info(`${where}: hostname ${names.hostname} (${names.fqdn}) already set`);
       return;

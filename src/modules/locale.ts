@@ -34,8 +34,8 @@ const norm = (l: string) => l.toLowerCase().replace(/utf-?8/, 'utf8');
 
 /** Uncomment the /etc/locale.gen entry for `locale` (true when it is, or now is, enabled). */
 function enableInLocaleGen(ctx: Context, locale: string): boolean {
-  const text = ctx.files.readIfExists(LOCALE_GEN)?.toString();
-  if (text === undefined) return false;
+  const text = ctx.files.readTextIfExists(LOCALE_GEN);
+  if (text === null) return false;
   const lines = text.split('\n');
   const name = (l: string) => l.replace(/^#\s*/, '').trim().split(/\s+/)[0] ?? '';
   if (lines.some((l) => !l.trim().startsWith('#') && l.trim() && norm(name(l)) === norm(locale))) return true;
@@ -65,10 +65,10 @@ export const locale: Module = {
     if (isFalse(value)) { ctx.log.info(`${where}: locale is false: left alone`); return; }
     if (typeof value !== 'string' || !/^[A-Za-z0-9_.@-]+$/.test(value)) throw new Error(`invalid locale ${JSON.stringify(value)}`);
     const outFile = typeof config['locale_configfile'] === 'string' && config['locale_configfile'] ? config['locale_configfile'] : LOCALE_FILE;
-    const system = readVar(ctx.files.readIfExists(LOCALE_FILE)?.toString() ?? '', 'LANG');
-    const old = ctx.files.readIfExists(outFile)?.toString();
+    const system = readVar(ctx.files.readTextIfExists(LOCALE_FILE) ?? '', 'LANG');
+    const old = ctx.files.readTextIfExists(outFile);
     // cloud-init's rule: nothing to do when the system already uses this locale.
-    if (old !== undefined && system && value.toLowerCase() === system.toLowerCase()) {
+    if (old !== null && system && value.toLowerCase() === system.toLowerCase()) {
       ctx.log.info(`${where}: LANG=${system} already set: nothing to do`);
       return;
     }

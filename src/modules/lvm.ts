@@ -243,7 +243,7 @@ async function run(r: ModuleRun): Promise<void> {
   for (const vg of vgs) {
     try { await applyVg(ctx, where, vg, state, fstab); } catch (e) { ctx.report('error', `${where} ${vg.name}`, (e as Error).message); }
   }
-  const old = ctx.files.readIfExists(FSTAB)?.toString() ?? null;
+  const old = ctx.files.readTextIfExists(FSTAB) ?? null;
   const next = fstabWithLvm(old, fstab);
   if (next !== null) {
     ctx.files.write(FSTAB, next, { mode: 0o644 });

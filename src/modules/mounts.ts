@@ -6,6 +6,7 @@
 // new instance (or a changed config) replaces them and other lines stay as
 // they are. `swapon -a`, `mount -a` and `systemctl daemon-reload` need the
 // running system: only at root /; under --root they are logged as skipped.
+import { asText } from '../bytes.ts';
 import { kernelRelease, memTotal } from '../host/machine.ts';
 import type { Context } from '../context.ts';
 import {
@@ -277,7 +278,7 @@ function plan(run: ModuleRun, swapFile: string | null, warn: (msg: string) => vo
   const systemd = usesSystemd(ctx);
   const aliases = deviceAliases(config);
   return planFstab({
-    fstab: ctx.files.readIfExists(FSTAB)?.toString() ?? null,
+    fstab: ctx.files.readTextIfExists(FSTAB) ?? null,
     mounts: config['mounts'],
     defaultFields: defaultFields(config, systemd),
     defaultOptions: defaultMountOptions(systemd),
@@ -299,7 +300,7 @@ async function run(r: ModuleRun): Promise<void> {
     try { ctx.files.mkdir(d); } catch (e) { ctx.report('warning', where, `cannot create mount point ${d}: ${(e as Error).message}`); }
   }
   const old = ctx.files.readIfExists(FSTAB);
-  if (old?.toString() !== p.content) ctx.files.write(FSTAB, p.content, { mode: 0o644 });
+  if ((old === null ? null : asText(old)) !== p.content) ctx.files.write(FSTAB, p.content, { mode: 0o644 });
   ctx.log.info(`${where}: ${FSTAB}: ${p.changes.length ? p.changes.join('; ') : 'no changes'}`);
   // Activation: the running system only.
   const swap = p.entries.some((e) => e[2] === 'swap');

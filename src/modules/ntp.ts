@@ -223,7 +223,7 @@ export const ntp: Module = {
     let template = client.template;
     if (!template) {
       const templateName = client.template_name!.replace('{distro}', distro);
-      template = ctx.files.readIfExists(`${TEMPLATE_DIR}/${templateName}.tmpl`)?.toString() ?? BUILT_IN[templateName];
+      template = ctx.files.readTextIfExists(`${TEMPLATE_DIR}/${templateName}.tmpl`) ?? BUILT_IN[templateName];
       if (template === undefined) throw new Error(`no template ${templateName} for ntp client ${name} (put one in ${TEMPLATE_DIR}/${templateName}.tmpl or give ntp.config.template)`);
     }
     let servers = strings(ntpCfg['servers']);

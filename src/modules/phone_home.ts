@@ -2,6 +2,7 @@
 // and the host's ssh public keys, form-encoded, to `url` ($INSTANCE_ID in the
 // url is replaced), trying `tries` times (default 10) three seconds apart.
 // https is verified against the root's CA bundle; redirects are not followed.
+import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { sleep } from '../net/cancel.ts';
 import { request, rootCaBundle } from '../net/http.ts';
@@ -86,7 +87,7 @@ export const phoneHome: Module = {
       if (!wanted.includes(key)) continue;
       const text = ctx.files.readIfExists(path);
       if (text === null) ctx.report('warning', where, `${path}: missing, cannot phone home ${key}`);
-      else all[key] = text.toString();
+      else all[key] = asText(text);
     }
     const form: Array<[string, string]> = [];
     for (const key of wanted.map(String)) {

@@ -138,7 +138,7 @@ export function setupUserKeys(ctx: Context, keys: string[], username: string, op
   let mode = 0o600;
   try { mode = ctx.files.lstat(path)?.perm ?? 0o600; } catch { /* new file */ }
   const parsed = keys.map((k) => parseKeyLine(String(k), options));
-  const content = mergeAuthorizedKeys(ctx.files.readIfExists(path)?.toString() ?? '', parsed);
+  const content = mergeAuthorizedKeys(ctx.files.readTextIfExists(path) ?? '', parsed);
   ctx.files.write(path, content, { mode, uid: pw.uid, gid: pw.gid });
   return path;
 }
@@ -160,7 +160,7 @@ export const SSHD_CONFIG = '/etc/ssh/sshd_config';
 /** An option's value as the last line of sshd_config sets it (lower-case key), or null. */
 export function sshdOption(ctx: Context, key: string): string | null {
   let value: string | null = null;
-  for (const line of (ctx.files.readIfExists(SSHD_CONFIG)?.toString() ?? '').split('\n')) {
+  for (const line of (ctx.files.readTextIfExists(SSHD_CONFIG) ?? '').split('\n')) {
     const t = line.trim();
     if (!t || t.startsWith('#')) continue;
     const m = /^(\S+?)(?:\s+|=)(.*)$/.exec(t);
@@ -171,7 +171,7 @@ export function sshdOption(ctx: Context, key: string): string | null {
 
 /** Where cloud-init writes its sshd settings: 50-cloud-init.conf when sshd_config includes sshd_config.d. */
 export function sshdConfigTarget(ctx: Context): string {
-  const text = ctx.files.readIfExists(SSHD_CONFIG)?.toString() ?? '';
+  const text = ctx.files.readTextIfExists(SSHD_CONFIG) ?? '';
   const includesDir = text.split('\n').some((l) => l.startsWith(`Include ${SSHD_CONFIG}.d/*.conf`));
   return includesDir ? `${SSHD_CONFIG}.d/50-cloud-init.conf` : SSHD_CONFIG;
 }
@@ -187,7 +187,7 @@ function fileMode(ctx: Context, path: string, dflt: number): number {
  */
 export function updateSshdConfig(ctx: Context, updates: Record<string, string>): string | null {
   const target = sshdConfigTarget(ctx);
-  const lines = (ctx.files.readIfExists(target)?.toString() ?? '').split('\n');
+  const lines = (ctx.files.readTextIfExists(target) ?? '').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const found = new Set<string>();
   let changed = false;
@@ -215,7 +215,7 @@ export function updateSshdConfig(ctx: Context, updates: Record<string, string>):
 /** Append lines such as "HostCertificate /etc/ssh/…-cert.pub" (cloud-init's append_ssh_config). */
 export function appendSshdConfig(ctx: Context, lines: [string, string][]): string {
   const target = sshdConfigTarget(ctx);
-  const old = ctx.files.readIfExists(target)?.toString() ?? '';
+  const old = ctx.files.readTextIfExists(target) ?? '';
   const add = lines.map(([k, v]) => `${k} ${v}`).filter((l) => !old.split('\n').includes(l));
   if (add.length) {
     const sep = old === '' || old.endsWith('\n') ? '' : '\n';

@@ -95,7 +95,7 @@ async function hostKeys({ ctx, config, where }: ModuleRun): Promise<void> {
   ctx.files.mkdir('/etc/ssh');
   // ssh-keygen names the key root@<hostname>: under another root that would be this
   // machine's name, so the image's own /etc/hostname is used instead.
-  const hostname = ctx.files.readIfExists('/etc/hostname')?.toString().trim().split(/\s/)[0] || 'localhost';
+  const hostname = ctx.files.readTextIfExists('/etc/hostname')?.trim().split(/\s/)[0] || 'localhost';
   const comment = ctx.root === '/' ? [] : ['-C', `root@${hostname}`];
   // Independent files: made side by side (an RSA key alone takes a noticeable share of a boot).
   await Promise.all(genKeyTypes(config).map(async (type) => {

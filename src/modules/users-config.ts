@@ -206,7 +206,7 @@ export function userGroups(user: string, groups: unknown): string[] {
 export interface PasswdEntry { name: string; uid: number; gid: number; home: string; shell: string }
 
 function table(files: Files, path: string): string[][] {
-  return (files.readIfExists(path)?.toString() ?? '').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+  return (files.readTextIfExists(path) ?? '').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
 }
 
 export function passwdEntry(files: Files, name: string): PasswdEntry | null {

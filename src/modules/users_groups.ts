@@ -136,14 +136,14 @@ function writeSudoRules(ctx: Context, name: string, rules: unknown): void {
   else throw new Error(`sudo: cannot make a sudoers rule from a ${typeof rules} (use a string or a list of strings)`);
   const content = ['', `# User rules for ${name}`, ...list.map((r) => `${name} ${r}`)].join('\n') + '\n';
   ensureSudoDir(ctx, '/etc/sudoers.d');
-  const old = ctx.files.readIfExists(SUDOERS_FILE)?.toString();
-  if (old === undefined) ctx.files.write(SUDOERS_FILE, `${header()}\n${content}`, { mode: 0o440 });
+  const old = ctx.files.readTextIfExists(SUDOERS_FILE);
+  if (old === null) ctx.files.write(SUDOERS_FILE, `${header()}\n${content}`, { mode: 0o440 });
   else if (!old.includes(content)) ctx.files.write(SUDOERS_FILE, old + content, { mode: 0o440 });
 }
 
 function ensureSudoDir(ctx: Context, dir: string): void {
-  const base = ctx.files.readIfExists('/etc/sudoers')?.toString() ?? null;
-  const text = base ?? ctx.files.readIfExists('/usr/etc/sudoers')?.toString() ?? '';
+  const base = ctx.files.readTextIfExists('/etc/sudoers') ?? null;
+  const text = base ?? ctx.files.readTextIfExists('/usr/etc/sudoers') ?? '';
   const included = text.split('\n').some((l) => {
     const m = /^[#@]includedir\s+(.*)$/.exec(l.trim());
     return m !== null && m[1]!.trim().replace(/\/+$/, '') === dir;
@@ -169,8 +169,8 @@ function writeDoasRules(ctx: Context, name: string, rules: unknown): void {
     if (!m || m[1] !== name) throw new Error(`doas: invalid rule ${JSON.stringify(rule)} for user '${name}' (it must permit or deny '${name}'); no doas rules written for this user`);
   }
   const content = ['', `# cloud-init User rules for ${name}`, ...rules.map(String)].join('\n') + '\n';
-  const old = ctx.files.readIfExists(DOAS_FILE)?.toString();
-  if (old === undefined) ctx.files.write(DOAS_FILE, `${header()}\n${content}`, { mode: 0o440 });
+  const old = ctx.files.readTextIfExists(DOAS_FILE);
+  if (old === null) ctx.files.write(DOAS_FILE, `${header()}\n${content}`, { mode: 0o440 });
   else if (!old.includes(content)) ctx.files.write(DOAS_FILE, old + content, { mode: 0o440 });
 }
 

@@ -2,6 +2,7 @@
 // (cloud-init's cc_write_files). Entries with `defer: true` are written by
 // write_files_deferred in the final stage, after users and packages exist.
 // Each entry fails alone: a bad one is reported with its index and path.
+import { fromBase64, fromLatin1, utf8 } from '../bytes.ts';
 import { resolveOwner } from '../host/accounts.ts';
 import { DEFAULT_MAX_BYTES } from '../userdata/expand.ts';
 import { gunzipBounded } from '../userdata/gzip.ts';
@@ -9,7 +10,7 @@ import type { Module, ModuleRun, Schema } from './module.ts';
 
 interface Entry {
   path: string;
-  content: Buffer;
+  content: Uint8Array;
   mode: number;
   owner: string;
   append: boolean;
@@ -37,7 +38,7 @@ const SCHEMA: Schema = {
 };
 
 /** cloud-init's encodings and their aliases → what to undo, in order. */
-function decodeContent(content: string, encoding: string): Buffer {
+function decodeContent(content: string, encoding: string): Uint8Array {
   const enc = encoding.toLowerCase();
   const gz = ['gz', 'gzip', 'gz+base64', 'gzip+base64', 'gz+b64', 'gzip+b64'].includes(enc);
   const b64 = ['b64', 'base64', 'gz+base64', 'gzip+base64', 'gz+b64', 'gzip+b64'].includes(enc);
@@ -45,7 +46,7 @@ function decodeContent(content: string, encoding: string): Buffer {
     throw new Error(`unknown encoding '${encoding}' (use b64, gzip+base64 or text/plain)`);
   }
   // Unencoded gzip in YAML can only arrive as a latin1-ish string.
-  let bytes: Buffer = b64 ? Buffer.from(content, 'base64') : Buffer.from(content, gz ? 'latin1' : 'utf8');
+  let bytes: Uint8Array = b64 ? fromBase64(content) : gz ? fromLatin1(content) : utf8(content);
   // Bounded like user-data itself: a small gz+b64 entry must not inflate without limit.
   if (gz) bytes = gunzipBounded(bytes, DEFAULT_MAX_BYTES);
   return bytes;
@@ -67,7 +68,7 @@ function parseEntry(raw: unknown): Entry {
   if (typeof e['path'] !== 'string' || !e['path'].startsWith('/')) throw new Error(`'path' must be an absolute path, found ${JSON.stringify(e['path'])}`);
   const given = e['content'];
   // YAML !!binary content arrives as bytes and is written as it is.
-  const content = given instanceof Uint8Array ? Buffer.from(given)
+  const content = given instanceof Uint8Array ? given.slice()
     : decodeContent(given === undefined || given === null ? '' : String(given), typeof e['encoding'] === 'string' ? e['encoding'] : '');
   return {
     path: e['path'],

@@ -26,7 +26,7 @@ export interface HttpResponse {
   status: number;
   /** Header names in lower case; repeated headers joined with ', '. */
   headers: Record<string, string>;
-  body: Buffer;
+  body: Uint8Array;
   /** The URL that answered (after redirects). */
   url: string;
 }
@@ -276,7 +276,7 @@ async function readResponse(reader: Reader, method: string, maxBytes: number, hr
     body = await reader.rest(maxBytes);
     reusable = false;
   }
-  return { response: { status, headers, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), url: href }, reusable };
+  return { response: { status, headers, body: body, url: href }, reusable };
 }
 
 async function readChunked(reader: Reader, maxBytes: number): Promise<Uint8Array> {

@@ -2,6 +2,7 @@
 //   --config-file F   a user-data file on this machine (the caller's, not under --root)
 //   --system          the instance's user-data (under --root) and the system config
 //   --annotate        print the document with each problem under its line
+import { asText } from '../bytes.ts';
 import { readHostFile } from '../host/machine.ts';
 import { sys } from '../host/sys.ts';
 import type { Files } from '../host/files.ts';
@@ -29,13 +30,13 @@ async function systemDocs(files: Files): Promise<Doc[]> {
   const docs: Doc[] = [];
   for (const path of ['/etc/cloud/cloud.cfg', ...files.list('/etc/cloud/cloud.cfg.d').filter((n) => n.endsWith('.cfg')).map((n) => `/etc/cloud/cloud.cfg.d/${n}`)]) {
     const text = files.readIfExists(path);
-    if (text !== null) docs.push({ name: path, text: text.toString() });
+    if (text !== null) docs.push({ name: path, text: asText(text) });
   }
   const userData = files.readIfExists(layout.userDataTxt);
   if (userData !== null) {
     const { parts } = await expandUserData(userData);
     for (const part of parts.filter((p) => p.type === 'text/cloud-config')) {
-      docs.push({ name: `${layout.userDataTxt} ${part.filename}`, text: part.body.toString() });
+      docs.push({ name: `${layout.userDataTxt} ${part.filename}`, text: asText(part.body) });
     }
   }
   return docs;

@@ -3,16 +3,17 @@
 // seed directory /var/lib/cloud/seed/config_drive. Reads
 // openstack/latest/ (or the newest dated version) meta_data.json,
 // user_data, vendor_data.json, network_data.json, and the ec2/ tree.
+import { asText } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
 import type { SourceData } from '../types.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
-interface Tree { list(dir: string): string[]; read(path: string): Buffer | null }
+interface Tree { list(dir: string): string[]; read(path: string): Uint8Array | null }
 
 function json(tree: Tree, path: string): Record<string, unknown> | null {
   const text = tree.read(path);
   if (text === null) return null;
-  try { return JSON.parse(text.toString()) as Record<string, unknown>; } catch (e) {
+  try { return JSON.parse(asText(text)) as Record<string, unknown>; } catch (e) {
     throw new Error(`config drive ${path}: not valid JSON: ${(e as Error).message}`);
   }
 }
@@ -35,7 +36,7 @@ export function fromTree(tree: Tree, where: string): SourceData | null {
   const keys = meta['public_keys'];
   const publicKeys = keys && typeof keys === 'object' ? Object.values(keys as Record<string, unknown>).map(String) : [];
   const ec2Meta = json(tree, '/ec2/latest/meta-data.json');
-  const cache: Record<string, Buffer> = {};
+  const cache: Record<string, Uint8Array> = {};
   for (const name of ['meta_data.json', 'vendor_data.json', 'network_data.json']) {
     const b = tree.read(`${base}/${name}`);
     if (b) cache[name] = b;

@@ -33,6 +33,7 @@
 //   at once spreads out. Refused or unreachable: no retry, nothing listens
 //   there. Every attempt is cut to the overall deadline (maxWaitMs); a retry
 //   that could not get an answer before it is not made.
+import { asText, latin1, utf8 } from '../bytes.ts';
 import { sys } from '../host/sys.ts';
 import type { Logger } from '../log.ts';
 import { backoff, Cancel, remaining, sleep } from '../net/cancel.ts';
@@ -58,7 +59,7 @@ export interface Ec2Options {
 /** The files the datasource leaves under data/ec2/ (its `cache`), read back. */
 export interface Ec2Cache {
   metaDataJson: string;
-  userData: Buffer | null;
+  userData: Uint8Array | null;
   identityDocument: string | null;
 }
 
@@ -169,7 +170,7 @@ async function probe(base: string, opts: Ec2Options, io: Io, log: Logger): Promi
     log.warn(`ec2: ${base}: the token request got no answer (${e.message}); using IMDSv1 (v1 fallback: always)`);
     return { base, token: null, renewing: null };
   }
-  if (res.status === 200 && res.body.length > 0) return { base, token: res.body.toString('latin1').trim(), renewing: null };
+  if (res.status === 200 && res.body.length > 0) return { base, token: latin1(res.body).trim(), renewing: null };
   const noTokens = res.status === 403 || res.status === 404 || res.status === 405;
   if (opts.v1Fallback === 'always' || (opts.v1Fallback === 'auto' && noTokens)) {
     log.info(`ec2: ${base}: the token endpoint answered HTTP ${res.status}; using IMDSv1`);
@@ -182,46 +183,47 @@ async function probe(base: string, opts: Ec2Options, io: Io, log: Logger): Promi
 /** Everything the datasource returns, fetched through one bounded queue. */
 async function fetchAll(s: Service, io: Io): Promise<SourceData> {
   const limit = limiter(CONCURRENCY);
-  const fetch = (path: string): Promise<Buffer | null> => limit(() => get(s, io, path));
+  const fetch = (path: string): Promise<Uint8Array | null> => limit(() => get(s, io, path));
   const [userData, identityDoc, metaData] = await Promise.all([
     fetch('user-data'),
     fetch('dynamic/instance-identity/document'),
     walk(fetch, 'meta-data/', { left: MAX_WALK }),
   ]);
-  return assemble(metaData, userData, identityDoc?.toString('utf8') ?? null);
+  return assemble(metaData, userData, identityDoc === null ? null : asText(identityDoc));
 }
 
 /** The cache, when the service says the instance-id is still the cached one. */
 async function fromCacheIfSameInstance(s: Service, io: Io, cached: Ec2Cache): Promise<SourceData | null> {
   let metaData: Record<string, unknown>;
   try { metaData = JSON.parse(cached.metaDataJson) as Record<string, unknown>; } catch { return null; }
-  const now = (await get(s, io, 'meta-data/instance-id'))?.toString('utf8').trim();
-  if (!now || now !== text(metaData['instance-id'])) return null;
+  const answer = await get(s, io, 'meta-data/instance-id');
+  const now = answer === null ? undefined : asText(answer).trim();
+  if (!now || now !== nonEmpty(metaData['instance-id'])) return null;
   return assemble(metaData, cached.userData, cached.identityDocument);
 }
 
 /** SourceData (and the cache to keep) from the meta-data tree, user-data and identity document. */
-function assemble(metaData: Record<string, unknown>, userData: Buffer | null, identityDoc: string | null): SourceData {
-  const instanceId = text(metaData['instance-id']);
+function assemble(metaData: Record<string, unknown>, userData: Uint8Array | null, identityDoc: string | null): SourceData {
+  const instanceId = nonEmpty(metaData['instance-id']);
   if (!instanceId) throw new Error('meta-data has no instance-id');
   const placement = (metaData['placement'] ?? {}) as Record<string, unknown>;
-  const identity = parseObject(identityDoc === null ? null : Buffer.from(identityDoc));
-  const launchIndex = Number.parseInt(text(metaData['ami-launch-index']) ?? '', 10);
-  const cache: Record<string, string | Buffer> = { 'meta-data.json': JSON.stringify(metaData, null, 2) + '\n' };
+  const identity = parseObject(identityDoc === null ? null : utf8(identityDoc));
+  const launchIndex = Number.parseInt(nonEmpty(metaData['ami-launch-index']) ?? '', 10);
+  const cache: Record<string, string | Uint8Array> = { 'meta-data.json': JSON.stringify(metaData, null, 2) + '\n' };
   if (userData) cache['user-data'] = userData;
   if (identityDoc) cache['dynamic-instance-identity-document.json'] = identityDoc;
   return {
     name: 'Ec2',
     provider: 'ec2',
     instanceId,
-    localHostname: text(metaData['local-hostname']),
+    localHostname: nonEmpty(metaData['local-hostname']),
     metaData,
     userData,
     publicKeys: keysIn(metaData['public-keys']),
     launchIndex: Number.isNaN(launchIndex) ? undefined : launchIndex,
-    region: text(placement['region']) ?? text(identity['region']),
-    availabilityZone: text(placement['availability-zone']) ?? text(identity['availabilityZone']),
-    instanceType: text(metaData['instance-type']) ?? text(identity['instanceType']),
+    region: nonEmpty(placement['region']) ?? nonEmpty(identity['region']),
+    availabilityZone: nonEmpty(placement['availability-zone']) ?? nonEmpty(identity['availabilityZone']),
+    instanceType: nonEmpty(metaData['instance-type']) ?? nonEmpty(identity['instanceType']),
     cloudName: 'aws',
     platform: 'ec2',
     cache,
@@ -229,7 +231,7 @@ function assemble(metaData: Record<string, unknown>, userData: Buffer | null, id
 }
 
 /** GET /latest/<path>: the body, or null on 404. A 401 gets a new token (twice at most). */
-async function get(s: Service, io: Io, path: string): Promise<Buffer | null> {
+async function get(s: Service, io: Io, path: string): Promise<Uint8Array | null> {
   for (let renewals = 0; ; renewals++) {
     const token = s.token;
     const res = await send(io, `${s.base}/latest/${path}`, 'GET', token ? { [TOKEN_HEADER]: token } : {});
@@ -248,7 +250,7 @@ function renew(s: Service, io: Io, stale: string): Promise<void> {
   s.renewing ??= send(io, s.base + TOKEN_PATH, 'PUT', { [TTL_HEADER]: '21600' })
     .then((res) => {
       if (res.status !== 200 || res.body.length === 0) throw new Error(`token renewal: HTTP ${res.status}`);
-      s.token = res.body.toString('latin1').trim();
+      s.token = latin1(res.body).trim();
     })
     .finally(() => { s.renewing = null; });
   return s.renewing;
@@ -283,14 +285,14 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
   }
 }
 
-type Fetch = (path: string) => Promise<Buffer | null>;
+type Fetch = (path: string) => Promise<Uint8Array | null>;
 
 /** The meta-data tree under `dir` (ending in '/'), keyed as cloud-init keys it. */
 async function walk(fetch: Fetch, dir: string, budget: { left: number }): Promise<Record<string, unknown>> {
   const listing = await fetch(dir);
   const tree: Record<string, unknown> = {};
   if (listing === null) return tree;
-  const entries = listing.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+  const entries = asText(listing).split('\n').map((l) => l.trim()).filter(Boolean);
   const found = await Promise.all(entries.map(async (entry): Promise<[string, unknown] | null> => {
     const isDir = entry.endsWith('/');
     const name = isDir ? entry.slice(0, -1) : entry;
@@ -307,8 +309,8 @@ async function walk(fetch: Fetch, dir: string, budget: { left: number }): Promis
 }
 
 /** A leaf as cloud-init decodes it: a JSON object, a list of lines, or a string. */
-function leaf(body: Buffer): unknown {
-  const s = body.toString('utf8');
+function leaf(body: Uint8Array): unknown {
+  const s = asText(body);
   const t = s.trim();
   if (t.startsWith('{') && t.endsWith('}')) {
     try { return JSON.parse(t); } catch { /* not JSON after all */ }
@@ -323,13 +325,13 @@ function keysIn(value: unknown): string[] {
   return [];
 }
 
-function text(value: unknown): string | undefined {
+function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function parseObject(body: Buffer | null): Record<string, unknown> {
+function parseObject(body: Uint8Array | null): Record<string, unknown> {
   try {
-    const v: unknown = body ? JSON.parse(body.toString('utf8')) : null;
+    const v: unknown = body ? JSON.parse(asText(body)) : null;
     return v && typeof v === 'object' ? v as Record<string, unknown> : {};
   } catch { return {}; }
 }

@@ -4,7 +4,7 @@
 import type { Files } from '../host/files.ts';
 
 function read(files: Files, path: string): string {
-  return files.readIfExists(path)?.toString().trim() ?? '';
+  return files.readTextIfExists(path)?.trim() ?? '';
 }
 
 /** True when the platform can be EC2 (Nitro: DMI says Amazon; Xen: uuids start with ec2). */

@@ -6,6 +6,7 @@
 //  3. a volume labelled cidata or CIDATA (iso9660 or vfat, read in
 //     userspace, never mounted).
 // A `seedfrom` key in meta-data points at the rest of the seed.
+import { asText } from '../bytes.ts';
 import { parseYamlMapping } from '../config/yaml.ts';
 import type { Files } from '../host/files.ts';
 import { layout } from '../state/layout.ts';
@@ -14,7 +15,7 @@ import { remaining } from '../net/cancel.ts';
 import { request, rootCaBundle } from '../net/http.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
-type Reader = (name: string) => Promise<Buffer | null>;
+type Reader = (name: string) => Promise<Uint8Array | null>;
 
 /** The `ds=nocloud…` argument of a kernel command line, parsed; null when absent. */
 export function parseNoCloudCmdline(cmdline: string): { seedfrom?: string; hostname?: string; instanceId?: string } | null {
@@ -51,7 +52,7 @@ function urlReader(files: Files, base: string, deadline: number): Reader {
 async function fromReader(files: Files, read: Reader, where: string, deadline: number, overrides: { hostname?: string; instanceId?: string } = {}): Promise<SourceData | null> {
   const metaText = await read('meta-data');
   if (metaText === null) return null;
-  let metaData = parseYamlMapping(metaText.toString(), `${where}/meta-data`);
+  let metaData = parseYamlMapping(asText(metaText), `${where}/meta-data`);
   let userData = await read('user-data');
   let vendorData = await read('vendor-data');
   const networkConfig = await read('network-config');
@@ -60,7 +61,7 @@ async function fromReader(files: Files, read: Reader, where: string, deadline: n
     // The seed names where the rest lives; what it has there wins.
     const more = urlReader(files, seedfrom, deadline);
     const moreMeta = await more('meta-data');
-    if (moreMeta) metaData = { ...metaData, ...parseYamlMapping(moreMeta.toString(), `${seedfrom}meta-data`) };
+    if (moreMeta) metaData = { ...metaData, ...parseYamlMapping(asText(moreMeta), `${seedfrom}meta-data`) };
     userData = (await more('user-data')) ?? userData;
     vendorData = (await more('vendor-data')) ?? vendorData;
   }
@@ -72,7 +73,7 @@ async function fromReader(files: Files, read: Reader, where: string, deadline: n
   }
   const hostname = metaData['local-hostname'] ?? metaData['hostname'];
   const launchIndex = Number(metaData['ami-launch-index'] ?? metaData['launch-index']);
-  const cache: Record<string, Buffer> = { 'meta-data': metaText };
+  const cache: Record<string, Uint8Array> = { 'meta-data': metaText };
   if (networkConfig) cache['network-config'] = networkConfig;
   return {
     name: 'NoCloud',
@@ -98,7 +99,7 @@ function publicKeysOf(value: unknown): string[] | undefined {
 
 /** The kernel command line of the system being booted (under --root: <root>/proc/cmdline, normally absent). */
 export function kernelCmdline(files: Files): string {
-  return files.readIfExists('/proc/cmdline')?.toString() ?? '';
+  return files.readTextIfExists('/proc/cmdline') ?? '';
 }
 
 export async function readNoCloud(files: Files, deadline: number): Promise<SourceData | null> {

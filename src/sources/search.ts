@@ -3,6 +3,7 @@
 // whole search has a hard deadline, and the metadata service is asked only
 // where the platform can be EC2 (unless configured otherwise), so an absent
 // source costs milliseconds, not minutes.
+import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { Config } from '../userdata/merge.ts';
 import type { SourceData } from '../types.ts';
@@ -64,9 +65,9 @@ function ec2Cache(ctx: Context): Ec2Cache | null {
   const meta = ctx.files.readIfExists(`${dir}/meta-data.json`);
   if (meta === null) return null;
   return {
-    metaDataJson: meta.toString(),
+    metaDataJson: asText(meta),
     userData: ctx.files.readIfExists(`${dir}/user-data`),
-    identityDocument: ctx.files.readIfExists(`${dir}/dynamic-instance-identity-document.json`)?.toString() ?? null,
+    identityDocument: ctx.files.readTextIfExists(`${dir}/dynamic-instance-identity-document.json`) ?? null,
   };
 }
 

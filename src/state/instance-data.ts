@@ -1,6 +1,7 @@
 // /run/ec2-init/instance-data.json (world-readable, secrets redacted) and
 // instance-data-sensitive.json (0600): what `query` and templates read,
 // shaped like cloud-init's (v1.* standard keys, ds.meta_data.* raw).
+import { base64 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { SourceData } from '../types.ts';
 import { layout } from './layout.ts';
@@ -27,8 +28,8 @@ export function instanceData(found: SourceData): Record<string, unknown> {
     },
     ds: {
       meta_data: found.metaData,
-      user_data: found.userData?.toString('base64') ?? null,
-      vendor_data: found.vendorData?.toString('base64') ?? null,
+      user_data: (found.userData == null ? undefined : base64(found.userData)) ?? null,
+      vendor_data: (found.vendorData == null ? undefined : base64(found.vendorData)) ?? null,
     },
   };
 }

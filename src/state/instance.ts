@@ -1,6 +1,7 @@
 // Instance tracking: the instance-id decides whether this boot is a first
 // boot. A new id gets a fresh instances/<id>/ tree (so every per-instance
 // semaphore is new); the same id reuses it, so finished work is not redone.
+import { EMPTY, asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { SourceData } from '../types.ts';
 import { failpoint } from './failpoint.ts';
@@ -20,7 +21,7 @@ export interface Instance {
 export function adoptInstance(ctx: Context, found: SourceData): Instance {
   const { files } = ctx;
   const id = safeInstanceId(found.instanceId);
-  const previous = files.readIfExists(layout.instanceIdFile)?.toString().trim() ?? null;
+  const previous = files.readTextIfExists(layout.instanceIdFile)?.trim() ?? null;
   const isNew = previous !== id;
   for (const dir of ['sem', 'scripts', 'boothooks']) files.mkdir(`${layout.instance(id)}/${dir}`);
   files.mkdir(`${layout.instance(id)}/handlers`, 0o700); // part-handlers are user-data code
@@ -30,7 +31,7 @@ export function adoptInstance(ctx: Context, found: SourceData): Instance {
   for (const [name, content] of Object.entries(cache ?? {})) {
     files.write(`${layout.providerCache(found.provider)}/${name}`, content, { mode: 0o600 });
   }
-  files.write(layout.userDataRaw, userData ?? Buffer.alloc(0), { mode: 0o600 });
+  files.write(layout.userDataRaw, userData ?? EMPTY, { mode: 0o600 });
   if (vendorData) files.write(`${layout.providerCache(found.provider)}/vendor-data.raw`, vendorData, { mode: 0o600 });
   failpoint('after-user-data-raw');
   files.symlink(layout.instanceLink, `instances/${id}`);
@@ -43,9 +44,9 @@ export function adoptInstance(ctx: Context, found: SourceData): Instance {
 
 /** The instance recorded by an earlier stage, or null when there is none. */
 export function loadInstance(ctx: Context): Instance | null {
-  const id = ctx.files.readIfExists(layout.instanceIdFile)?.toString().trim();
+  const id = ctx.files.readTextIfExists(layout.instanceIdFile)?.trim();
   if (!id) return null;
   const saved = ctx.files.readIfExists(layout.datasource(id));
   if (saved === null) return null;
-  return { id, isNew: false, source: JSON.parse(saved.toString()) as SavedSource };
+  return { id, isNew: false, source: JSON.parse(asText(saved)) as SavedSource };
 }

@@ -1,6 +1,7 @@
 // status.json (per stage: start, end, errors) and result.json (the boot's
 // outcome, written when the final stage ends), shaped like cloud-init's so
 // tools that read those keep working.
+import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { Files } from '../host/files.ts';
 import { bootId } from '../host/machine.ts';
@@ -42,7 +43,7 @@ export function emptyStatus(): Status {
 export function readStatus(ctx: { files: Files }): Status | null {
   const text = ctx.files.readIfExists(layout.status);
   if (text === null) return null;
-  try { return JSON.parse(text.toString()) as Status; } catch { return null; }
+  try { return JSON.parse(asText(text)) as Status; } catch { return null; }
 }
 
 function writeStatus(ctx: Context, status: Status): void {

@@ -3,13 +3,14 @@
 // content, type (else sniffed from the content, default text/cloud-config, or
 // application/octet-stream for !!binary), filename, launch-index, and any
 // other key kept as a header of the part (Merge-Type, …).
+import { asText, utf8 } from '../bytes.ts';
 import { sniffType, canonicalType } from './sniff.ts';
 import { loadYaml, isMapping as isDict } from './yaml.ts';
 
 export interface ArchiveEntry {
   type: string;
   filename: string | null;
-  body: Buffer;
+  body: Uint8Array;
   /** Header name (lower case) → value, in entry order; launch-index included when given. */
   headers: Array<[string, string]>;
 }
@@ -17,10 +18,10 @@ export interface ArchiveEntry {
 const SKIPPED_KEYS = new Set(['content', 'filename', 'type', 'launch-index', 'content-disposition', 'number-attachments', 'content-type']);
 
 /** The parts of an archive; `warn` hears about entries that cannot be used. */
-export async function explodeArchive(payload: Buffer, warn: (message: string) => void): Promise<ArchiveEntry[]> {
+export async function explodeArchive(payload: Uint8Array, warn: (message: string) => void): Promise<ArchiveEntry[]> {
   let doc: unknown;
   try {
-    doc = await loadYaml(payload.toString('utf8'));
+    doc = await loadYaml(asText(payload));
   } catch (e) {
     warn(`cloud-config-archive is not valid YAML: ${firstLine((e as Error).message)}`);
     return [];
@@ -35,10 +36,10 @@ export async function explodeArchive(payload: Buffer, warn: (message: string) =>
     const ent: Record<string, unknown> | null = typeof raw === 'string' ? { content: raw } : isDict(raw) ? raw : null;
     if (ent === null) { warn(`cloud-config-archive entry ${i + 1} is neither text nor a mapping: skipped`); return; }
     const content = ent['content'] ?? '';
-    let body: Buffer;
-    if (typeof content === 'string') body = Buffer.from(content, 'utf8');
-    else if (content instanceof Uint8Array) body = Buffer.from(content);
-    else if (typeof content === 'number' || typeof content === 'boolean') body = Buffer.from(pyStr(content), 'utf8');
+    let body: Uint8Array;
+    if (typeof content === 'string') body = utf8(content);
+    else if (content instanceof Uint8Array) body = content.slice();
+    else if (typeof content === 'number' || typeof content === 'boolean') body = utf8(pyStr(content));
     else { warn(`cloud-config-archive entry ${i + 1}: content is not text: skipped`); return; }
     const declared = ent['type'];
     let type: string;

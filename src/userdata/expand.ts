@@ -6,6 +6,7 @@
 // place (depth, loop, size and count limits; a failing URL is a Diag and the
 // rest goes on), #cloud-config-archive exploded, parts named part-001, … when
 // they have no (safe) file name, Launch-Index worked out and filtered.
+import { EMPTY, latin1, asText } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
 import type { Diag, Part } from '../types.ts';
 import { isGzip, gunzipBounded, GzipLimitError } from './gzip.ts';
@@ -21,7 +22,7 @@ export interface ExpandOptions {
   /** The instance's ami-launch-index; parts for other indexes are dropped. */
   launchIndex?: number;
   /** Where #include-once bodies are kept (0600 on disk: the caller's job). */
-  includeCache?: { get(url: string): Buffer | null; put(url: string, body: Buffer): void };
+  includeCache?: { get(url: string): Uint8Array | null; put(url: string, body: Uint8Array): void };
   /** Total bytes of all documents after decompression (default 16 MiB). */
   maxBytes?: number;
   /** Deepest include nesting (default 10). */
@@ -38,13 +39,13 @@ export interface ExpandOptions {
   /** Told of what is worth a line in the log (a redirect followed). */
   note?: (message: string) => void;
   /** Replaces the built-in fetcher (tests, proxies); gets the byte budget left. */
-  fetch?: (url: string, maxBytes: number) => Promise<Buffer>;
+  fetch?: (url: string, maxBytes: number) => Promise<Uint8Array>;
 }
 
 export interface Expanded {
   parts: Part[];
   /** The expanded user-data (saved as user-data.txt): one part as is, else MIME. */
-  expanded: Buffer;
+  expanded: Uint8Array;
   diags: Diag[];
 }
 
@@ -62,7 +63,7 @@ const ARCHIVE_TYPE = 'text/cloud-config-archive';
 /** Headers that describe the MIME structure, already applied: not passed on. */
 const STRUCTURAL = new Set(['content-type', 'content-disposition', 'content-transfer-encoding', 'mime-version']);
 
-interface Pending { type: string; filename: string | null; body: Buffer; headers: Array<[string, string]>; where: string }
+interface Pending { type: string; filename: string | null; body: Uint8Array; headers: Array<[string, string]>; where: string }
 
 interface Ctx {
   opts: ExpandOptions;
@@ -71,11 +72,11 @@ interface Ctx {
   includes: number;
   diags: Diag[];
   out: Pending[];
-  fetched: Map<string, Buffer>;
+  fetched: Map<string, Uint8Array>;
 }
 
 /** Decode user-data: see the file comment. Never throws for bad input: problems are Diags. */
-export async function expandUserData(raw: Buffer, opts: ExpandOptions = {}): Promise<Expanded> {
+export async function expandUserData(raw: Uint8Array, opts: ExpandOptions = {}): Promise<Expanded> {
   const ctx: Ctx = { opts, max: opts.maxBytes ?? DEFAULT_MAX_BYTES, used: 0, includes: 0, diags: [], out: [], fetched: new Map() };
   await processDocument(raw, ctx, 'user-data', 0, []);
 
@@ -105,8 +106,8 @@ export async function expandUserData(raw: Buffer, opts: ExpandOptions = {}): Pro
 }
 
 /** user-data.txt: a single plain part as it is, anything else as MIME. */
-function serialize(parts: Part[]): Buffer {
-  if (parts.length === 0) return Buffer.alloc(0);
+function serialize(parts: Part[]): Uint8Array {
+  if (parts.length === 0) return EMPTY;
   const only = parts[0]!;
   if (parts.length === 1 && /^part-\d{3,}$/.test(only.filename) && only.headers['merge-type'] === undefined
     && only.headers['launch-index'] === undefined && (sniffType(only.body) ?? NOT_MULTIPART_TYPE) === only.type) {
@@ -150,7 +151,7 @@ function charge(ctx: Ctx, n: number, where: string): boolean {
 }
 
 /** Inflate gzip within the budget; null (and a Diag) when it cannot. */
-function inflate(ctx: Ctx, data: Buffer, where: string): Buffer | null {
+function inflate(ctx: Ctx, data: Uint8Array, where: string): Uint8Array | null {
   try {
     return gunzipBounded(data, ctx.max - ctx.used);
   } catch (e) {
@@ -161,7 +162,7 @@ function inflate(ctx: Ctx, data: Buffer, where: string): Buffer | null {
 }
 
 /** One document: the user-data itself or an included one. */
-async function processDocument(raw: Buffer, ctx: Ctx, where: string, depth: number, chain: string[]): Promise<void> {
+async function processDocument(raw: Uint8Array, ctx: Ctx, where: string, depth: number, chain: string[]): Promise<void> {
   let data = raw;
   if (isGzip(data)) {
     const out = inflate(ctx, data, where);
@@ -172,7 +173,7 @@ async function processDocument(raw: Buffer, ctx: Ctx, where: string, depth: numb
   if (data.length === 0) return;
   let leaves: MimeLeaf[];
   let mime = false;
-  if (data.subarray(0, 4096).toString('latin1').toLowerCase().includes('mime-version:')) {
+  if (latin1(data.subarray(0, 4096)).toLowerCase().includes('mime-version:')) {
     const { parseMime } = await import('./mime.ts');
     const parsed = parseMime(data);
     for (const w of parsed.warnings) warn(ctx, where, w);
@@ -218,16 +219,16 @@ async function processLeaf(leaf: MimeLeaf, where: string, ctx: Ctx, depth: numbe
   ctx.out.push({ type, filename: leaf.filename, body, headers, where });
 }
 
-async function resolveIncludes(body: Buffer, where: string, ctx: Ctx, depth: number, chain: string[]): Promise<void> {
+async function resolveIncludes(body: Uint8Array, where: string, ctx: Ctx, depth: number, chain: string[]): Promise<void> {
   const maxDepth = ctx.opts.maxIncludeDepth ?? DEFAULT_MAX_DEPTH;
   const maxIncludes = ctx.opts.maxIncludes ?? DEFAULT_MAX_INCLUDES;
-  for (const { url, once } of parseIncludeList(body.toString('utf8'))) {
+  for (const { url, once } of parseIncludeList(asText(body))) {
     const shown = url.length > 200 ? url.slice(0, 200) + '…' : url;
     if (depth + 1 > maxDepth) { warn(ctx, where, `#include ${shown}: deeper than ${maxDepth} levels of includes: not fetched`); continue; }
     if (chain.includes(url)) { warn(ctx, where, `#include ${shown}: include loop (${[...chain, url].join(' → ')}): not fetched again`); continue; }
     if (ctx.includes >= maxIncludes) { warn(ctx, where, `#include ${shown}: more than ${maxIncludes} includes: not fetched`); continue; }
     ctx.includes++;
-    let content: Buffer | null = null;
+    let content: Uint8Array | null = null;
     if (once && ctx.opts.includeCache) content = ctx.opts.includeCache.get(url);
     if (content === null) content = ctx.fetched.get(url) ?? null;
     if (content === null) {

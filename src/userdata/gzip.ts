@@ -4,7 +4,7 @@
 import { sys } from '../host/sys.ts';
 
 /** True when `buf` starts with the gzip magic (1f 8b). */
-export function isGzip(buf: Buffer): boolean {
+export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
 }
 
@@ -22,7 +22,7 @@ export class GzipLimitError extends Error {
  * Inflate gzip data (all members) to at most `limit` bytes.
  * Throws GzipLimitError past the limit, and Error for corrupt or truncated data.
  */
-export function gunzipBounded(buf: Buffer, limit: number): Buffer {
+export function gunzipBounded(buf: Uint8Array, limit: number): Uint8Array {
   if (limit < 0) limit = 0;
   let out: Uint8Array;
   try {
@@ -32,5 +32,5 @@ export function gunzipBounded(buf: Buffer, limit: number): Buffer {
     throw new Error(`gzip data could not be decompressed: ${(e as Error).message}`);
   }
   if (out.length > limit) throw new GzipLimitError(limit);
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  return out;
 }

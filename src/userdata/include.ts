@@ -66,7 +66,7 @@ export class FetchError extends Error {
 }
 
 /** Fetch one URL; throws FetchError with a one-line reason. */
-export async function fetchUrl(url: string, o: FetchOptions): Promise<Buffer> {
+export async function fetchUrl(url: string, o: FetchOptions): Promise<Uint8Array> {
   const u = url.trim();
   if (u.startsWith('/')) return readLocal(u, o);
   let parsed: Url;
@@ -98,7 +98,7 @@ export async function fetchUrl(url: string, o: FetchOptions): Promise<Buffer> {
   throw last.permanent ? last : new FetchError(`${last.message} (after ${tries} attempt${tries === 1 ? '' : 's'})`, false);
 }
 
-async function readLocal(p: string, o: FetchOptions): Promise<Buffer> {
+async function readLocal(p: string, o: FetchOptions): Promise<Uint8Array> {
   // Symlinks in the root resolve against the root, never against this machine's /.
   const files = o.files ?? new Files('/');
   try {
@@ -114,7 +114,7 @@ async function readLocal(p: string, o: FetchOptions): Promise<Buffer> {
 }
 
 /** One GET through the shared client: redirects followed by its rules (never https → http), each one told. */
-async function httpGet(url: Url, o: FetchOptions): Promise<Buffer> {
+async function httpGet(url: Url, o: FetchOptions): Promise<Uint8Array> {
   let res: HttpResponse;
   try {
     res = await request(url, {

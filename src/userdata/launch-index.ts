@@ -4,6 +4,7 @@
 // instance's ami-launch-index is known, a part whose index is set and is not
 // that integer (a non-integer index never matches) is dropped; parts without
 // an index are kept for every instance.
+import { asText } from '../bytes.ts';
 import { loadYaml, isMapping as isDict } from './yaml.ts';
 
 /** Python's int() of a header or YAML value, or null (cloud-init's safe_int). */
@@ -23,10 +24,10 @@ export function pyInt(v: unknown): number | null {
  * The Launch-Index a part ends up with: `header` when present, else the
  * payload's `launch-index` key for text/cloud-config parts; null when none.
  */
-export async function effectiveLaunchIndex(type: string, body: Buffer, header: string | undefined): Promise<string | null> {
+export async function effectiveLaunchIndex(type: string, body: Uint8Array, header: string | undefined): Promise<string | null> {
   if (header !== undefined) return header;
   if (type !== 'text/cloud-config') return null;
-  const text = body.toString('utf8');
+  const text = asText(body);
   // Cheap test first: the key can only be there if its text (or an escape) is.
   if (!text.includes('launch') && !/\\[xuU]/.test(text)) return null;
   let doc: unknown;

@@ -1,10 +1,11 @@
 // Build multipart/mixed user-data that ec2-init, cloud-init and Python's email
 // package all read back to the same parts. Text that is plain 7-bit ASCII is
 // written as is (readable); anything else is base64, so bytes round-trip exactly.
+import { base64, fromLatin1, latin1, utf8 } from '../bytes.ts';
 import { sys } from '../host/sys.ts';
 
 export interface MimeInput {
-  content: Buffer;
+  content: Uint8Array;
   /** 'main/sub', e.g. text/x-shellscript. */
   type: string;
   filename: string;
@@ -16,12 +17,12 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_NAME = /^[!-9;-~]+$/;
 
 /** Multipart user-data from parts; throws on a type that is not 'main/sub'. */
-export function makeMime(parts: { content: Buffer; type: string; filename: string }[]): Buffer {
+export function makeMime(parts: { content: Uint8Array; type: string; filename: string }[]): Uint8Array {
   return buildMime(parts);
 }
 
 /** makeMime with extra headers per part (used for the expanded user-data). */
-export function buildMime(parts: MimeInput[]): Buffer {
+export function buildMime(parts: MimeInput[]): Uint8Array {
   for (const p of parts) if (!TOKEN.test(p.type)) throw new Error(`not a MIME type: ${JSON.stringify(p.type)}`);
   const encoded = parts.map((p) => encodePart(p));
   let boundary = newBoundary();
@@ -33,7 +34,7 @@ export function buildMime(parts: MimeInput[]): Buffer {
   ];
   for (const e of encoded) chunks.push(`--${boundary}\n`, e.head, '\n', e.text, '\n');
   chunks.push(`--${boundary}--\n`);
-  return Buffer.from(chunks.join(''), 'latin1');
+  return fromLatin1(chunks.join(''));
 }
 
 function newBoundary(): string {
@@ -56,13 +57,13 @@ function encodePart(p: MimeInput): { head: string; text: string; plain: boolean 
     lines.push(`${name}: ${toLatin1Safe(value.replace(/[\r\n]+/g, ' '))}`);
   }
   const head = lines.map((l) => l + '\n').join('');
-  const text = plain ? p.content.toString('latin1') : wrap(p.content.toString('base64'), 76);
+  const text = plain ? latin1(p.content) : wrap(base64(p.content), 76);
   return { head, text, plain };
 }
 
 /** ASCII text without CR or other control bytes, lines ≤ 998, no line starting with '--'. */
-function isPlain7bit(b: Buffer): boolean {
-  const text = b.toString('latin1');
+function isPlain7bit(b: Uint8Array): boolean {
+  const text = latin1(b);
   return !/[^\t\n\x20-\x7e]/.test(text) && !/(?:^|\n)[^\n]{999}/.test(text) && !/(?:^|\n)--/.test(text);
 }
 
@@ -75,12 +76,12 @@ function wrap(s: string, width: number): string {
 /** filename="…" for printable ASCII, else RFC 2231 filename*=utf-8''…. */
 function filenameParam(name: string): string {
   if (/^[\x20-\x7e]*$/.test(name)) return `filename="${name.replace(/[\\"]/g, (c) => '\\' + c)}"`;
-  const enc = Array.from(Buffer.from(name, 'utf8'))
+  const enc = Array.from(utf8(name))
     .map((c) => (/[A-Za-z0-9!#$&+.^_`|~-]/.test(String.fromCharCode(c)) ? String.fromCharCode(c) : '%' + c.toString(16).toUpperCase().padStart(2, '0')))
     .join('');
   return `filename*=utf-8''${enc}`;
 }
 
 function toLatin1Safe(v: string): string {
-  return /^[\x20-\x7e\t]*$/.test(v) ? v : Buffer.from(v, 'utf8').toString('latin1');
+  return /^[\x20-\x7e\t]*$/.test(v) ? v : latin1(utf8(v));
 }

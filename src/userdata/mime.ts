@@ -4,6 +4,8 @@
 // other part a leaf with its Content-Type, filename (RFC 2231 too),
 // Content-Transfer-Encoding (base64, quoted-printable) undone and, for text/*,
 // its charset converted to UTF-8. Loaded only when user-data is MIME.
+import { fromLatin1, latin1, utf8 } from '../bytes.ts';
+import { decodeCharset } from './charset.ts';
 import { canonicalType, pyStrip } from './sniff.ts';
 
 export interface MimeLeaf {
@@ -14,7 +16,7 @@ export interface MimeLeaf {
   /** As Python's get_filename() (Content-Disposition filename, else Content-Type name); null when absent. */
   filename: string | null;
   /** The payload, transfer encoding undone, text converted to UTF-8. */
-  body: Buffer;
+  body: Uint8Array;
 }
 
 export interface ParsedMime { leaves: MimeLeaf[]; warnings: string[] }
@@ -23,8 +25,8 @@ export interface ParsedMime { leaves: MimeLeaf[]; warnings: string[] }
 const MAX_NESTING = 64;
 
 /** Parse a whole message (the user-data when it says MIME-Version). */
-export function parseMime(buf: Buffer): ParsedMime {
-  const src = buf.toString('latin1');
+export function parseMime(buf: Uint8Array): ParsedMime {
+  const src = latin1(buf);
   const out: ParsedMime = { leaves: [], warnings: [] };
   parseEntity(src, 0, src.length, 'text/plain', 0, out);
   return out;
@@ -156,7 +158,7 @@ function percentDecodeLatin1(s: string): string {
 /** A parameter's value as text (Python's collapse_rfc2231_value). */
 function collapse(v: ParamValue): string {
   if (typeof v === 'string') return latin1ToText(v);
-  const bytes = Buffer.from(v.value, 'latin1');
+  const bytes = fromLatin1(v.value);
   return decodeCharset(bytes, v.charset || 'us-ascii') ?? v.value;
 }
 
@@ -164,7 +166,7 @@ function collapse(v: ParamValue): string {
 function latin1ToText(v: string): string {
   // eslint-disable-next-line no-control-regex
   if (!/[\x80-\xff]/.test(v)) return v;
-  const b = Buffer.from(v, 'latin1');
+  const b = fromLatin1(v);
   return decodeCharset(b, 'utf-8') ?? v;
 }
 
@@ -177,33 +179,25 @@ function param(headers: Array<[string, string]>, hname: string, pname: string): 
 
 // ---- bodies ----------------------------------------------------------------
 
-function decodeCharset(bytes: Buffer, charset: string): string | null {
-  try {
-    return new TextDecoder(charset.trim().toLowerCase(), { fatal: true }).decode(bytes);
-  } catch {
-    return null;
-  }
-}
-
 const PASS_CHARSETS = new Set(['', 'utf-8', 'utf8', 'us-ascii', 'ascii']);
 
-function decodeTransfer(raw: string, cte: string): Buffer {
+function decodeTransfer(raw: string, cte: string): Uint8Array {
   if (cte === 'base64') return decodeBase64(raw);
   if (cte === 'quoted-printable') return decodeQuotedPrintable(raw);
-  return Buffer.from(raw, 'latin1');
+  return fromLatin1(raw);
 }
 
 const B64 = new Int8Array(256).fill(-1);
 for (let i = 0; i < 64; i++) B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
 
 /** Python's lenient base64 (email's decode_b over binascii.a2b_base64): junk skipped, decoding stops at padding. */
-function decodeBase64(raw: string): Buffer {
+function decodeBase64(raw: string): Uint8Array {
   const s = raw.replace(/\r\n|\r|\n/g, '');
-  return a2bBase64(s) ?? a2bBase64(s + '==') ?? Buffer.from(s, 'latin1');
+  return a2bBase64(s) ?? a2bBase64(s + '==') ?? fromLatin1(s);
 }
 
-function a2bBase64(s: string): Buffer | null {
-  const out = Buffer.allocUnsafe(Math.ceil((s.length * 3) / 4) + 3);
+function a2bBase64(s: string): Uint8Array | null {
+  const out = new Uint8Array(Math.ceil((s.length * 3) / 4) + 3);
   let n = 0;
   let quad = 0;
   let pads = 0;
@@ -228,8 +222,8 @@ function a2bBase64(s: string): Buffer | null {
 const isHex = (c: string | undefined): boolean => c !== undefined && /^[0-9A-Fa-f]$/.test(c);
 
 /** Python's quopri.decodestring (binascii.a2b_qp): '=' soft breaks and =XX escapes; anything else kept. */
-function decodeQuotedPrintable(raw: string): Buffer {
-  if (!raw.includes('=')) return Buffer.from(raw, 'latin1');
+function decodeQuotedPrintable(raw: string): Uint8Array {
+  if (!raw.includes('=')) return fromLatin1(raw);
   let out = '';
   let i = 0;
   while (i < raw.length) {
@@ -252,7 +246,7 @@ function decodeQuotedPrintable(raw: string): Buffer {
       out += '=';
     }
   }
-  return Buffer.from(out, 'latin1');
+  return fromLatin1(out);
 }
 
 // ---- entities --------------------------------------------------------------
@@ -301,7 +295,7 @@ function parseEntity(s: string, start: number, end: number, defaultType: string,
     const charset = cs === undefined ? '' : pyStrip(collapse(cs)).toLowerCase();
     if (!PASS_CHARSETS.has(charset)) {
       const text = decodeCharset(bytes, charset);
-      if (text !== null) bytes = Buffer.from(text, 'utf8');
+      if (text !== null) bytes = utf8(text);
       else out.warnings.push(`charset ${JSON.stringify(charset.slice(0, 40))} not known: payload kept as is`);
     }
   }

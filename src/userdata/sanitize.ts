@@ -2,6 +2,7 @@
 // separators, NUL and control characters become '_', '.' and '..' are refused,
 // and the name is cut to 255 UTF-8 bytes. A refused name means the part gets
 // its positional name (part-001, …) instead.
+import { asText, utf8 } from '../bytes.ts';
 
 const MAX_BYTES = 255;
 
@@ -11,9 +12,9 @@ export function sanitizeFilename(name: string | null | undefined): string | null
   // eslint-disable-next-line no-control-regex
   let out = name.replace(/[\x00-\x1f\x7f\u0080-\u009f/\\\u2028\u2029]/g, '_').trim();
   if (out === '' || /^\.+$/.test(out)) return null;
-  if (Buffer.byteLength(out, 'utf8') > MAX_BYTES) {
+  if (utf8(out).length > MAX_BYTES) {
     // Cut at a byte limit, then drop a character split by the cut.
-    out = Buffer.from(out, 'utf8').subarray(0, MAX_BYTES).toString('utf8').replace(/\uFFFD+$/, '');
+    out = asText(utf8(out).subarray(0, MAX_BYTES)).replace(/\uFFFD+$/, '');
   }
   return out === '' ? null : out;
 }

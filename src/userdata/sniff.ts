@@ -4,6 +4,7 @@
 // dropped, longest prefix wins; not UTF-8 or no match → null).
 // canonicalType: a declared MIME type, lower-cased, aliases resolved, and
 // Python's email rule that a value without exactly one '/' means text/plain.
+import { asText } from '../bytes.ts';
 import { sys } from '../host/sys.ts';
 
 const PREFIXES: ReadonlyArray<readonly [string, string]> = ([
@@ -33,15 +34,15 @@ export const NOT_MULTIPART_TYPE = 'text/x-not-multipart';
 const PY_SPACE = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
 /** The type cloud-init gives a payload by its first bytes, or null. */
-export function sniffType(body: Buffer): string | null {
+export function sniffType(body: Uint8Array): string | null {
   if (!sys.isUtf8(body)) return null;
   // Only the start matters: skip leading ASCII whitespace; a non-ASCII first
   // byte may be Unicode whitespace (Python strips it too): decode the rest then.
   let start = 0;
   while (start < body.length && isAsciiSpace(body[start]!)) start++;
   let head = body[start] !== undefined && body[start]! >= 0x80
-    ? body.subarray(start).toString('utf8').replace(PY_SPACE, '')
-    : body.subarray(start, start + 64).toString('utf8');
+    ? asText(body.subarray(start)).replace(PY_SPACE, '')
+    : asText(body.subarray(start, start + 64));
   head = head.slice(0, 64).toLowerCase();
   for (const [prefix, type] of PREFIXES) if (head.startsWith(prefix)) return type;
   return null;

@@ -96,7 +96,7 @@ export function yamlFailure(e: unknown): string {
   return message.split('\n')[0]!;
 }
 
-/** A YAML mapping as parsed: a plain object (not an array, Date, Buffer, Set or Map). */
+/** A YAML mapping as parsed: a plain object (not an array, Date, Uint8Array, Set or Map). */
 export function isMapping(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null) return false;
   const proto = Object.getPrototypeOf(v) as unknown;

@@ -33,7 +33,7 @@ export function removeRoot(root: string): void {
 }
 
 /** Write a NoCloud seed (meta-data and user-data) into the root. */
-export function seed(root: string, metaData: string, userData: string | Buffer | null, dir = 'nocloud'): void {
+export function seed(root: string, metaData: string, userData: string | Uint8Array | null, dir = 'nocloud'): void {
   const seedDir = join(root, 'var/lib/cloud/seed', dir);
   mkdirSync(seedDir, { recursive: true });
   writeFileSync(join(seedDir, 'meta-data'), metaData);

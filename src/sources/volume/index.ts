@@ -4,6 +4,7 @@
 // Read-only readers for ISO 9660 (Rock Ridge, Joliet, plain names) and
 // FAT12/16/32 (long names), plus finding a volume by its label.
 // Every read is positioned (sys.read at an offset); the device is never read whole.
+import { EMPTY, concat } from '../../bytes.ts';
 import type { Files } from '../../host/files.ts';
 import { sys } from '../../host/sys.ts';
 import { probeIso9660 } from './iso9660.ts';
@@ -15,7 +16,7 @@ export interface Volume {
   /** Names in `dir` ('/' is the root), sorted; [] when it is absent or not a directory. */
   list(dir: string): string[];
   /** The content of the file at `path`; null when it is absent or a directory. */
-  read(path: string): Buffer | null;
+  read(path: string): Uint8Array | null;
 }
 
 /** Bytes of an image or device, read at offsets (for the filesystem readers). */
@@ -23,7 +24,7 @@ export interface Image {
   /** The host path, for error messages. */
   readonly name: string;
   /** Exactly `length` bytes at `offset`; throws (naming the image) past the end. */
-  at(offset: number, length: number): Buffer;
+  at(offset: number, length: number): Uint8Array;
 }
 
 /** A filesystem recognized on an image; its methods take the (re)opened image. */
@@ -31,7 +32,7 @@ export interface Filesystem {
   label: string;
   fsType: 'iso9660' | 'vfat';
   list(img: Image, dir: string): string[];
-  read(img: Image, path: string): Buffer | null;
+  read(img: Image, path: string): Uint8Array | null;
 }
 
 const CHUNK = 64 * 1024;
@@ -41,14 +42,14 @@ const MAX_CHUNKS = 64;
 class FileImage implements Image {
   readonly name: string;
   private readonly fd: number;
-  private readonly chunks = new Map<number, Buffer>();
+  private readonly chunks = new Map<number, Uint8Array>();
   constructor(name: string, fd: number) { this.name = name; this.fd = fd; }
 
-  at(offset: number, length: number): Buffer {
+  at(offset: number, length: number): Uint8Array {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new Error(`${this.name}: bad read of ${length} bytes at offset ${offset}`);
     }
-    if (length === 0) return Buffer.alloc(0);
+    if (length === 0) return EMPTY;
     const first = Math.floor(offset / CHUNK);
     const last = Math.floor((offset + length - 1) / CHUNK);
     if (first === last) {
@@ -58,7 +59,7 @@ class FileImage implements Image {
       return c.subarray(start, start + length);
     }
     if (length > 2 * CHUNK) return this.direct(offset, length);
-    const parts: Buffer[] = [];
+    const parts: Uint8Array[] = [];
     for (let i = first; i <= last; i++) {
       const c = this.chunk(i);
       const lo = i === first ? offset - i * CHUNK : 0;
@@ -66,12 +67,12 @@ class FileImage implements Image {
       if (hi > c.length) this.short(offset, length);
       parts.push(c.subarray(lo, hi));
     }
-    return Buffer.concat(parts, length);
+    return concat(parts);
   }
 
   close(): void { sys.close(this.fd); }
 
-  private chunk(i: number): Buffer {
+  private chunk(i: number): Uint8Array {
     let c = this.chunks.get(i);
     if (c) return c;
     c = this.fill(i * CHUNK, CHUNK);
@@ -80,15 +81,15 @@ class FileImage implements Image {
     return c;
   }
 
-  private direct(offset: number, length: number): Buffer {
+  private direct(offset: number, length: number): Uint8Array {
     const b = this.fill(offset, length);
     if (b.length < length) this.short(offset, length);
     return b;
   }
 
   /** Up to `length` bytes at `offset` (fewer only at the end of the image). */
-  private fill(offset: number, length: number): Buffer {
-    const buf = Buffer.allocUnsafe(length);
+  private fill(offset: number, length: number): Uint8Array {
+    const buf = new Uint8Array(length);
     let got = 0;
     while (got < length) {
       let n: number;
@@ -173,7 +174,7 @@ export function findVolumeByLabel(files: Files, labels: string[]): string | null
     if (/^fd\d/.test(name)) continue;
     // An empty device (no medium, unattached loop) has size 0: nothing to probe.
     try {
-      if (files.readIfExists(`/sys/class/block/${name}/size`, 64)?.toString().trim() === '0') continue;
+      if (files.readTextIfExists(`/sys/class/block/${name}/size`, 64)?.trim() === '0') continue;
     } catch { /* no size attribute (a fake root): probe anyway */ }
     let dev: string;
     try { dev = files.realpath(`/dev/${name.replace(/!/g, '/')}`); } catch { continue; }

@@ -3,6 +3,7 @@
 // the plain names lowercased, without ';1' and a trailing dot. Rock Ridge
 // symbolic links and relocated (deep) directories are followed.
 // Lookups are case-sensitive, except on plain names (which are lossy).
+import { asText, concat, latin1, u16le, u32le, utf16 } from '../../bytes.ts';
 import type { Filesystem, Image } from './index.ts';
 
 /** Largest file `read` returns; a bigger one is an error, not a seed. */
@@ -31,26 +32,26 @@ interface Node {
 
 /** The filesystem on `img` when it is ISO 9660, else null. */
 export function probeIso9660(img: Image): Filesystem | null {
-  let pvd: Buffer | null = null;
-  let joliet: Buffer | null = null;
+  let pvd: Uint8Array | null = null;
+  let joliet: Uint8Array | null = null;
   for (let i = 0; i < MAX_DESCRIPTORS; i++) {
-    let d: Buffer;
+    let d: Uint8Array;
     try { d = img.at((16 + i) * SECTOR, SECTOR); } catch { if (pvd) break; return null; }
-    if (d.toString('latin1', 1, 6) !== 'CD001') { if (pvd) break; return null; }
+    if (latin1(d.subarray(1, 6)) !== 'CD001') { if (pvd) break; return null; }
     const type = d[0]!;
     if (type === 255) break;
-    if (type === 1 && !pvd) pvd = Buffer.from(d);
-    if (type === 2 && !joliet && d[88] === 0x25 && d[89] === 0x2f && [0x40, 0x43, 0x45].includes(d[90]!)) joliet = Buffer.from(d);
+    if (type === 1 && !pvd) pvd = d.slice();
+    if (type === 2 && !joliet && d[88] === 0x25 && d[89] === 0x2f && [0x40, 0x43, 0x45].includes(d[90]!)) joliet = d.slice();
   }
   if (!pvd) return null;
-  const blockSize = pvd.readUInt16LE(128);
+  const blockSize = u16le(pvd, 128);
   if (![512, 1024, 2048].includes(blockSize)) return null;
   const fail = (msg: string): never => { throw new Error(`${img.name}: iso9660: ${msg}`); };
 
-  const rootOf = (vd: Buffer): Node => {
+  const rootOf = (vd: Uint8Array): Node => {
     const r = vd.subarray(156, 190);
     if (r[0]! < 34 || !(r[25]! & 2)) fail('bad root directory record');
-    return { name: '', dir: true, block: r.readUInt32LE(2) + r[1]!, size: r.readUInt32LE(10) };
+    return { name: '', dir: true, block: u32le(r, 2) + r[1]!, size: u32le(r, 10) };
   };
 
   // Rock Ridge: the SUSP "SP" entry opens the system use area of the root's "." record.
@@ -61,14 +62,14 @@ export function probeIso9660(img: Image): Filesystem | null {
     const first = img.at(root.block * blockSize, SECTOR);
     const len = first[0]!;
     const su = 33 + first[32]! + (first[32]! % 2 === 0 ? 1 : 0);
-    if (len >= su + 7 && first.toString('latin1', su, su + 2) === 'SP' && first[su + 4] === 0xbe && first[su + 5] === 0xef) {
+    if (len >= su + 7 && latin1(first.subarray(su, su + 2)) === 'SP' && first[su + 4] === 0xbe && first[su + 5] === 0xef) {
       mode = 'rockridge';
       skip = first[su + 6]!;
     }
   } catch { /* unreadable root: reported by list/read */ }
   if (mode === 'plain' && joliet) { mode = 'joliet'; root = rootOf(joliet); }
 
-  const pvdLabel = pvd.toString('latin1', 40, 72).replace(/[ \0]+$/, '');
+  const pvdLabel = latin1(pvd.subarray(40, 72)).replace(/[ \0]+$/, '');
   let label = pvdLabel;
   if (joliet) {
     // The Joliet label keeps the case and length the primary one may have lost.
@@ -81,18 +82,18 @@ export function probeIso9660(img: Image): Filesystem | null {
   let io: Image = img;
 
   /** A Rock Ridge system use area: the name, link target, relocation entries. */
-  function susp(area: Buffer, out: { nm?: string; sl?: string; cl?: number; re?: boolean }): void {
+  function susp(area: Uint8Array, out: { nm?: string; sl?: string; cl?: number; re?: boolean }): void {
     let buf = area;
     let pos = 0;
     let hops = 0;
-    let nm: Buffer[] | null = null;
+    let nm: Uint8Array[] | null = null;
     let sl: string[] | null = null;
     let slPending = '';
     for (;;) {
       if (pos + 4 > buf.length) {
         break;
       }
-      const sig = buf.toString('latin1', pos, pos + 2);
+      const sig = latin1(buf.subarray(pos, pos + 2));
       const len = buf[pos + 2]!;
       if (len < 4 || pos + len > buf.length) break;
       const e = buf.subarray(pos, pos + len);
@@ -100,8 +101,8 @@ export function probeIso9660(img: Image): Filesystem | null {
       if (sig === 'ST') break;
       if (sig === 'CE' && len >= 28) {
         if (++hops > MAX_CONTINUATIONS) fail('too many Rock Ridge continuation areas');
-        const at = e.readUInt32LE(4) * blockSize + e.readUInt32LE(12);
-        const clen = e.readUInt32LE(20);
+        const at = u32le(e, 4) * blockSize + u32le(e, 12);
+        const clen = u32le(e, 20);
         if (clen > blockSize * 4) fail('oversized Rock Ridge continuation area');
         buf = io.at(at, clen);
         pos = 0;
@@ -116,7 +117,7 @@ export function probeIso9660(img: Image): Filesystem | null {
         while (p + 2 <= e.length) {
           const flags = e[p]!;
           const clen = e[p + 1]!;
-          const text = e.toString('utf8', p + 2, Math.min(e.length, p + 2 + clen));
+          const text = asText(e.subarray(p + 2, Math.min(e.length, p + 2 + clen)));
           p += 2 + clen;
           let part: string;
           if (flags & 2) part = '.';
@@ -127,12 +128,12 @@ export function probeIso9660(img: Image): Filesystem | null {
           if (!(flags & 1)) { sl.push(slPending); slPending = ''; }
         }
       } else if (sig === 'CL' && len >= 12) {
-        out.cl = e.readUInt32LE(4);
+        out.cl = u32le(e, 4);
       } else if (sig === 'RE') {
         out.re = true;
       }
     }
-    if (nm) out.nm = Buffer.concat(nm).toString('utf8');
+    if (nm) out.nm = asText(concat(nm));
     if (sl) {
       if (slPending !== '') sl.push(slPending);
       // A leading '' component is the root: "/a/b".
@@ -162,11 +163,11 @@ export function probeIso9660(img: Image): Filesystem | null {
       const flags = r[25]!;
       if (r[26] !== 0 || r[27] !== 0) fail('interleaved files are not supported');
       let name: string;
-      const node: Node = { name: '', dir: (flags & 2) !== 0, block: r.readUInt32LE(2) + r[1]!, size: r.readUInt32LE(10) };
+      const node: Node = { name: '', dir: (flags & 2) !== 0, block: u32le(r, 2) + r[1]!, size: u32le(r, 10) };
       if (mode === 'joliet') {
         name = plainName(ucs2(raw), false);
       } else {
-        name = plainName(raw.toString('latin1'), mode === 'plain');
+        name = plainName(latin1(raw), mode === 'plain');
         if (mode === 'rockridge') {
           const su = 33 + nameLen + (nameLen % 2 === 0 ? 1 : 0) + skip;
           const rr: { nm?: string; sl?: string; cl?: number; re?: boolean } = {};
@@ -178,8 +179,8 @@ export function probeIso9660(img: Image): Filesystem | null {
             node.dir = true;
             node.block = rr.cl;
             const self = io.at(rr.cl * blockSize, 34);
-            node.block = self.readUInt32LE(2) + self[1]!;
-            node.size = self.readUInt32LE(10);
+            node.block = u32le(self, 2) + self[1]!;
+            node.size = u32le(self, 10);
           }
         }
       }
@@ -241,12 +242,12 @@ export function probeIso9660(img: Image): Filesystem | null {
       if (!n || !n.dir) return [];
       return readDir(n).map((e) => e.name).sort();
     },
-    read(opened: Image, path: string): Buffer | null {
+    read(opened: Image, path: string): Uint8Array | null {
       io = opened;
       const n = lookup(path);
       if (!n || n.dir) return null;
       if (n.size > MAX_FILE) fail(`${path} is too large (${n.size} bytes; at most ${MAX_FILE})`);
-      return Buffer.from(io.at(n.block * blockSize, n.size));
+      return io.at(n.block * blockSize, n.size).slice();
     },
   };
 }
@@ -259,11 +260,8 @@ function plainName(name: string, lower: boolean): string {
 }
 
 /** UCS-2 big-endian (Joliet) to a string. */
-function ucs2(b: Buffer): string {
-  const even = b.length & ~1;
-  const swapped = Buffer.from(b.subarray(0, even));
-  swapped.swap16();
-  return swapped.toString('utf16le');
+function ucs2(b: Uint8Array): string {
+  return utf16(b, true);
 }
 
 /** A path within the volume as components, '..' resolved lexically, never above the root. */

@@ -2,6 +2,7 @@
 // Lookups are case-insensitive and match the long or the short name, as the
 // Linux vfat driver does. Cluster chains are checked: a loop, a free or
 // out-of-range cluster, or a chain shorter than the file is an error.
+import { EMPTY, concat, latin1, u16le, u32le, utf16 } from '../../bytes.ts';
 import type { Filesystem, Image } from './index.ts';
 
 /** Largest file `read` returns; a bigger one is an error, not a seed. */
@@ -46,18 +47,18 @@ export function probeVfat(img: Image): Filesystem | null {
 
   function fatEntry(c: number): number {
     if (g!.type === 12) {
-      const v = io.at(g!.fatOffset + c + (c >> 1), 2).readUInt16LE(0);
+      const v = u16le(io.at(g!.fatOffset + c + (c >> 1), 2), 0);
       return c & 1 ? v >> 4 : v & 0xfff;
     }
-    if (g!.type === 16) return io.at(g!.fatOffset + c * 2, 2).readUInt16LE(0);
-    return io.at(g!.fatOffset + c * 4, 4).readUInt32LE(0) & 0x0fffffff;
+    if (g!.type === 16) return u16le(io.at(g!.fatOffset + c * 2, 2), 0);
+    return u32le(io.at(g!.fatOffset + c * 4, 4), 0) & 0x0fffffff;
   }
   const eoc = g.type === 12 ? 0xff8 : g.type === 16 ? 0xfff8 : 0x0ffffff8;
 
   /** The content of the chain starting at `first`: `size` bytes, or the whole chain (bounded) when size is null. */
-  function readChain(first: number, size: number | null, what: string): Buffer {
+  function readChain(first: number, size: number | null, what: string): Uint8Array {
     const limit = size ?? MAX_DIR;
-    const parts: Buffer[] = [];
+    const parts: Uint8Array[] = [];
     let have = 0;
     let c = first;
     const seen = new Set<number>();
@@ -86,10 +87,10 @@ export function probeVfat(img: Image): Filesystem | null {
       }
       c = next;
     }
-    return Buffer.concat(parts, have);
+    return concat(parts);
   }
 
-  function rootEntries(): Buffer {
+  function rootEntries(): Uint8Array {
     if (g!.type === 32) return readChain(g!.rootCluster, null, 'root directory');
     return io.at(g!.rootOffset, g!.rootBytes);
   }
@@ -124,7 +125,7 @@ export function probeVfat(img: Image): Filesystem | null {
   let label = '';
   try { label = parseDir(rootEntries(), g.type).label ?? ''; } catch { /* reported by list/read */ }
   if (label === '') {
-    const b = bs.toString('latin1', g.type === 32 ? 71 : 43, g.type === 32 ? 82 : 54).replace(/ +$/, '');
+    const b = latin1(bs.subarray(g.type === 32 ? 71 : 43, g.type === 32 ? 82 : 54)).replace(/ +$/, '');
     if (b !== 'NO NAME') label = b;
   }
 
@@ -137,31 +138,31 @@ export function probeVfat(img: Image): Filesystem | null {
       if (!n || !n.dir) return [];
       return readDir(n.cluster).map((e) => e.name).sort();
     },
-    read(opened: Image, path: string): Buffer | null {
+    read(opened: Image, path: string): Uint8Array | null {
       io = opened;
       const n = lookup(path);
       if (!n || n.dir) return null;
       if (n.size > MAX_FILE) fail(`${path} is too large (${n.size} bytes; at most ${MAX_FILE})`);
-      if (n.size === 0) return Buffer.alloc(0);
-      return Buffer.from(readChain(n.cluster, n.size, path));
+      if (n.size === 0) return EMPTY;
+      return readChain(n.cluster, n.size, path).slice();
     },
   };
 }
 
 /** The layout from a boot sector; null when it is not a FAT boot sector. */
-function geometry(bs: Buffer): Geometry | null {
+function geometry(bs: Uint8Array): Geometry | null {
   if (!(bs[0] === 0xeb && bs[2] === 0x90) && bs[0] !== 0xe9) return null;
   if (bs[510] !== 0x55 || bs[511] !== 0xaa) return null;
-  const oem = bs.toString('latin1', 3, 11);
+  const oem = latin1(bs.subarray(3, 11));
   if (oem === 'NTFS    ' || oem === 'EXFAT   ') return null;
-  const bps = bs.readUInt16LE(11);
+  const bps = u16le(bs, 11);
   const spc = bs[13]!;
-  const reserved = bs.readUInt16LE(14);
+  const reserved = u16le(bs, 14);
   const fats = bs[16]!;
-  const rootEntries = bs.readUInt16LE(17);
-  const total = bs.readUInt16LE(19) || bs.readUInt32LE(32);
+  const rootEntries = u16le(bs, 17);
+  const total = u16le(bs, 19) || u32le(bs, 32);
   const media = bs[21]!;
-  const fatSectors = bs.readUInt16LE(22) || bs.readUInt32LE(36);
+  const fatSectors = u16le(bs, 22) || u32le(bs, 36);
   if (![512, 1024, 2048, 4096].includes(bps)) return null;
   if (spc === 0 || (spc & (spc - 1)) !== 0) return null;
   if (reserved === 0 || fats === 0 || fats > 4 || fatSectors === 0 || total === 0) return null;
@@ -172,10 +173,10 @@ function geometry(bs: Buffer): Geometry | null {
   const clusters = Math.floor((total - dataSector) / spc);
   if (clusters < 1) return null;
   const type: 12 | 16 | 32 = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32;
-  if (type === 32 ? rootEntries !== 0 || bs.readUInt16LE(22) !== 0 : rootEntries === 0) return null;
+  if (type === 32 ? rootEntries !== 0 || u16le(bs, 22) !== 0 : rootEntries === 0) return null;
   // The FAT must hold an entry for every cluster.
   if ((fatSectors * bps * 8) / type < clusters + 2) return null;
-  const rootCluster = type === 32 ? bs.readUInt32LE(44) : 0;
+  const rootCluster = type === 32 ? u32le(bs, 44) : 0;
   if (type === 32 && (rootCluster < 2 || rootCluster > clusters + 1)) return null;
   return {
     type,
@@ -191,7 +192,7 @@ function geometry(bs: Buffer): Geometry | null {
 }
 
 /** Directory entries (long names assembled and checked), and a volume label entry if any. */
-function parseDir(data: Buffer, type: 12 | 16 | 32): { entries: Entry[]; label?: string } {
+function parseDir(data: Uint8Array, type: 12 | 16 | 32): { entries: Entry[]; label?: string } {
   const entries: Entry[] = [];
   let label: string | undefined;
   let lfn: string[] = [];
@@ -212,10 +213,10 @@ function parseDir(data: Buffer, type: 12 | 16 | 32): { entries: Entry[]; label?:
       lfn[seq - 1] = lfnChars(e);
       continue;
     }
-    const base = e.toString('latin1', 0, 8).replace(/ +$/, '');
-    const ext = e.toString('latin1', 8, 11).replace(/ +$/, '');
+    const base = latin1(e.subarray(0, 8)).replace(/ +$/, '');
+    const ext = latin1(e.subarray(8, 11)).replace(/ +$/, '');
     if (attr & 0x08) {
-      if (!(attr & 0x10) && label === undefined) label = (base + e.toString('latin1', 8, 11)).replace(/ +$/, '');
+      if (!(attr & 0x10) && label === undefined) label = (base + latin1(e.subarray(8, 11))).replace(/ +$/, '');
       lfnSeq = 0;
       continue;
     }
@@ -229,20 +230,20 @@ function parseDir(data: Buffer, type: 12 | 16 | 32): { entries: Entry[]; label?:
     if (short === '.' || short === '..') continue;
     const name = haveLfn ? lfn.join('') : short;
     if (name === '' || name.includes('/')) continue;
-    const hi = type === 32 ? e.readUInt16LE(20) : 0;
-    entries.push({ name, short, dir: (attr & 0x10) !== 0, cluster: (hi << 16) | e.readUInt16LE(26), size: e.readUInt32LE(28) });
+    const hi = type === 32 ? u16le(e, 20) : 0;
+    entries.push({ name, short, dir: (attr & 0x10) !== 0, cluster: (hi << 16) | u16le(e, 26), size: u32le(e, 28) });
   }
   return label === undefined ? { entries } : { entries, label };
 }
 
-function lfnChars(e: Buffer): string {
-  const units = Buffer.concat([e.subarray(1, 11), e.subarray(14, 26), e.subarray(28, 32)]);
+function lfnChars(e: Uint8Array): string {
+  const units = concat([e.subarray(1, 11), e.subarray(14, 26), e.subarray(28, 32)]);
   let end = 0;
-  while (end + 2 <= units.length && units.readUInt16LE(end) !== 0) end += 2;
-  return units.toString('utf16le', 0, end);
+  while (end + 2 <= units.length && u16le(units, end) !== 0) end += 2;
+  return utf16(units.subarray(0, end));
 }
 
-function checksum(e: Buffer): number {
+function checksum(e: Uint8Array): number {
   let sum = 0;
   for (let i = 0; i < 11; i++) sum = ((((sum & 1) << 7) | (sum >> 1)) + e[i]!) & 0xff;
   return sum;
