@@ -23,6 +23,8 @@ export class Context {
   /** The system config, read once per process (`boot` runs four stages on it). */
   systemConfig: SystemConfig | null = null;
   private output: AppendFile | null = null;
+  /** Where programs' output goes: the output log, unless user-data's `output` names another file (modules/output.ts). */
+  private outputPath: string = layout.outputLog;
 
   constructor(root: string, log: Logger, configFile: string | null = null) {
     this.files = new Files(root);
@@ -68,10 +70,17 @@ export class Context {
   private outputLog(): number {
     if (this.output === null) {
       // Script output may carry secrets from user-data: owner-only.
-      this.output = this.files.openAppend(layout.outputLog, 0o600);
+      this.output = this.files.openAppend(this.outputPath, 0o600);
       this.output.onReplaced = (what) => this.log.warn(what);
     }
     return this.output.fd();
+  }
+
+  /** Send the output of the programs run from now on to `path` (a file of the root, 0600 when new). */
+  setOutputLog(path: string): void {
+    if (path === this.outputPath) return;
+    this.close();
+    this.outputPath = path;
   }
 
   close(): void {

@@ -7,13 +7,16 @@ import { readSavedConfig } from './config/yaml.ts';
 import { consumeUserData } from './consume.ts';
 import { MODULES } from './modules/index.ts';
 import type { Module } from './modules/module.ts';
+import { stageModules, userModuleLists } from './modules/module-lists.ts';
+import { applyOutputConfig } from './modules/output.ts';
+import { applyNetwork } from './network/apply.ts';
 import { searchSources } from './sources/search.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
-import { alreadyDone, markDone } from './state/semaphore.ts';
+import { alreadyDone, markDone, moduleSem } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
-import type { Stage } from './types.ts';
+import type { Frequency, Stage } from './types.ts';
 import type { Config } from './userdata/merge.ts';
 import { sys } from './host/sys.ts';
 import { describeError } from './log.ts';
@@ -45,9 +48,14 @@ export async function runStage(ctx: Context, stage: Stage): Promise<void> {
 async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'all'): Promise<Instance | null> {
   let found = await searchSources(ctx, system.raw, system.datasourceList, false);
   if (!found && where === 'all') found = await searchSources(ctx, system.raw, system.datasourceList, true);
-  if (!found) return null;
+  // The network config, before networking (init-local), or once a network source gave one (init).
+  if (!found) {
+    if (where === 'local') await applyNetwork(ctx, system.raw, null, null);
+    return null;
+  }
   const instance = adoptInstance(ctx, found);
   writeInstanceData(ctx, found);
+  await applyNetwork(ctx, system.raw, found, instance.id);
   return instance;
 }
 
@@ -59,7 +67,7 @@ async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: bool
     return null;
   }
   const { userConfig, vendorConfig } = await consumeUserData(ctx, instance);
-  await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig));
+  await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig), userModuleLists(userConfig, vendorConfig));
   return instance;
 }
 
@@ -71,7 +79,8 @@ async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): P
     return null;
   }
   const saved = (path: string) => readSavedConfig(ctx.files.readTextIfExists(path) ?? '', path);
-  await runModules(ctx, instance, stage, withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig)));
+  const [user, vendor] = [saved(layout.userConfig), saved(layout.vendorConfig)];
+  await runModules(ctx, instance, stage, withSystemConfig(system, user, vendor), userModuleLists(user, vendor));
   if (stage === 'final') {
     ctx.files.write(layout.bootFinished(instance.id), `${new Date().toISOString()}\n`, { mode: 0o644 });
   }
@@ -79,27 +88,29 @@ async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): P
 }
 
 /** Why a module will not run, or null when it will. */
-export function skipReason(ctx: Context, instanceId: string, module: Module, config: Config): string | null {
+export function skipReason(ctx: Context, instanceId: string, module: Module, config: Config, frequency: Frequency = module.frequency): string | null {
   if (module.keys.length > 0 && !module.keys.some((k) => config[k] !== undefined)) {
     return `no '${module.keys.join("' or '")}' in the config`;
   }
-  if (!module.ownSemaphores && alreadyDone(ctx, instanceId, module.name, module.frequency)) {
-    return `already ran (${module.frequency})`;
+  if (alreadyDone(ctx, instanceId, moduleSem(module.name), frequency)) {
+    return `already ran (${frequency})`;
   }
   return null;
 }
 
-async function runModules(ctx: Context, instance: Instance, stage: Stage, config: Config): Promise<void> {
+/** The stage's modules (user-data's module lists can change which, and how often: modules/module-lists.ts). */
+async function runModules(ctx: Context, instance: Instance, stage: Stage, config: Config, lists: Config): Promise<void> {
   const instanceId = instance.id;
-  for (const module of MODULES.filter((m) => m.stage === stage)) {
-    const skip = skipReason(ctx, instanceId, module, config);
+  applyOutputConfig(ctx, config, stage);
+  for (const { module, frequency } of stageModules(ctx, stage, lists)) {
+    const skip = skipReason(ctx, instanceId, module, config, frequency);
     if (skip) { ctx.log.debug(`module ${module.name}: skipped: ${skip}`); continue; }
     const where = `module ${module.name}`;
     const started = sys.now();
     const before = ctx.diags.filter((d) => d.level === 'error').length;
     ctx.leftForRunningSystem = false;
     try {
-      await module.run({ ctx, instanceId, source: instance.source, config, where });
+      await module.run({ ctx, instanceId, source: instance.source, config, where, frequency });
     } catch (e) {
       ctx.report('error', where, (e as Error).message);
     }
@@ -108,6 +119,42 @@ async function runModules(ctx: Context, instance: Instance, stage: Stage, config
     // It ran to its end (well or not): do not run it again for this instance —
     // unless its work was left for the running system (--root), which must still do it.
     if (ctx.leftForRunningSystem) ctx.log.info(`${where}: not marked done: its work needs the running system`);
-    else if (!module.ownSemaphores) markDone(ctx, instanceId, module.name, module.frequency);
+    else markDone(ctx, instanceId, moduleSem(module.name), frequency);
   }
+}
+
+/**
+ * `single --name MODULE [--frequency …]`: one module now, on the config the
+ * boot saved, as cloud-init's `single` runs it. 'always' runs it whatever its
+ * semaphore says and leaves the semaphore alone; 'instance' and 'once' use
+ * those semaphores instead of the module's own frequency. Returns the errors.
+ */
+export async function runSingleModule(ctx: Context, name: string, frequency: 'always' | 'instance' | 'once' | null): Promise<number> {
+  const wanted = name.replace(/^cc_/, '').replace(/-/g, '_');
+  const module = MODULES.find((m) => m.name === wanted);
+  if (!module) throw new Error(`no module '${name}' (ec2-init has: ${MODULES.map((m) => m.name).join(', ')})`);
+  const instance = loadInstance(ctx);
+  if (!instance) throw new Error('no instance recorded yet: run the boot (ec2-init init) first');
+  const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile);
+  const saved = (path: string) => readSavedConfig(ctx.files.readTextIfExists(path) ?? '', path);
+  const config = withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig));
+  const freq = frequency === 'always' ? 'per-boot' : frequency === 'instance' ? 'per-instance' : frequency === 'once' ? 'once' : module.frequency;
+  const where = `module ${module.name}`;
+  if (module.keys.length > 0 && !module.keys.some((k) => config[k] !== undefined)) {
+    ctx.log.info(`${where}: nothing to do: no '${module.keys.join("' or '")}' in the config`);
+    return 0;
+  }
+  if (alreadyDone(ctx, instance.id, moduleSem(module.name), freq)) {
+    ctx.log.info(`${where}: already ran (${freq}); --frequency always runs it again`);
+    return 0;
+  }
+  ctx.leftForRunningSystem = false;
+  try {
+    await module.run({ ctx, instanceId: instance.id, source: instance.source, config, where, frequency: freq });
+  } catch (e) {
+    ctx.report('error', where, (e as Error).message);
+  }
+  const errors = ctx.diags.filter((d) => d.level === 'error').length;
+  if (!ctx.leftForRunningSystem && errors === 0) markDone(ctx, instance.id, moduleSem(module.name), freq);
+  return errors;
 }

@@ -28,6 +28,8 @@ export interface SourceData {
   instanceType?: string;
   cloudName?: string;
   platform?: string;
+  /** cloud-init's subplatform: where on the platform the data came from ('seed-dir (/var/lib/cloud/seed/nocloud)'). */
+  subplatform?: string;
   /** Files to keep under /var/lib/cloud/data/<provider>/ (name → content), written 0600. */
   cache?: Record<string, string | Uint8Array>;
 }

@@ -49,17 +49,20 @@ test('command lists: strings are shell lines, lists are quoted argv', () => {
   assert.equal(shellQuote(''), "''");
 });
 
-test('status summary: exit 0 done, 1 error, 2 degraded', () => {
-  assert.deepEqual(summarize(null), { outcome: 'not started', exitCode: 0 });
+test('status summary, as cloud-init 25 words it: exit 0 done, 1 error, 2 degraded', () => {
+  const pick = (x: ReturnType<typeof summarize>) => [x.status, x.extended, x.exitCode];
+  assert.deepEqual(pick(summarize(null)), ['not started', 'not started', 0]);
   const s = emptyStatus();
   for (const k of ['init-local', 'init', 'modules-config', 'modules-final'] as const) {
     Object.assign(s.v1[k] as object, { start: 1, finished: 2 });
   }
-  assert.deepEqual(summarize(s), { outcome: 'done', exitCode: 0 });
-  (s.v1['init'] as { recoverable_errors: string[] }).recoverable_errors.push('w');
-  assert.deepEqual(summarize(s), { outcome: 'degraded', exitCode: 2 });
+  assert.deepEqual(pick(summarize(s)), ['done', 'done', 0]);
+  (s.v1['init'] as unknown as { recoverable_errors: Record<string, string[]> }).recoverable_errors = { WARNING: ['w'] };
+  assert.deepEqual(pick(summarize(s)), ['done', 'degraded done', 2]);
   (s.v1['modules-final'] as { errors: string[] }).errors.push('e');
-  assert.deepEqual(summarize(s), { outcome: 'error', exitCode: 1 });
+  assert.deepEqual(pick(summarize(s)), ['error', 'error - done', 1]);
+  assert.deepEqual(pick(summarize(s, null, true)), ['error', 'error - disabled', 1]);
+  assert.deepEqual(pick(summarize(emptyStatus(), null, true)), ['disabled', 'disabled', 0]);
 });
 
 test('saved configs round-trip without the YAML parser, bytes included; hand-edited YAML still reads', () => {

@@ -60,9 +60,9 @@ describe('a boot killed midway and run again', { skip: skip ?? false }, () => {
   const cases: Array<[string, Record<string, number>]> = [
     ['after-user-data-raw', { write_files: 1, runcmd: 1, '10-first': 1, '20-second': 1 }],
     ['after-user-config', { write_files: 1, runcmd: 1, '10-first': 1, '20-second': 1 }],
-    ['before-sem:write_files', { write_files: 2, runcmd: 1, '10-first': 1, '20-second': 1 }],
-    ['after-sem:write_files', { write_files: 1, runcmd: 1, '10-first': 1, '20-second': 1 }],
-    ['after-sem:runcmd', { write_files: 1, runcmd: 1, '10-first': 1, '20-second': 1 }],
+    ['before-sem:config_write_files', { write_files: 2, runcmd: 1, '10-first': 1, '20-second': 1 }],
+    ['after-sem:config_write_files', { write_files: 1, runcmd: 1, '10-first': 1, '20-second': 1 }],
+    ['after-sem:config_runcmd', { write_files: 1, runcmd: 1, '10-first': 1, '20-second': 1 }],
     ['after-sem:script-per-instance-10-first', { write_files: 1, runcmd: 1, '10-first': 1, '20-second': 1 }],
     ['before-sem:script-per-instance-20-second', { write_files: 1, runcmd: 1, '10-first': 1, '20-second': 2 }],
     ['before-sem:script-user-runcmd', { write_files: 1, runcmd: 2, '10-first': 1, '20-second': 1 }],

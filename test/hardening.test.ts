@@ -153,7 +153,7 @@ describe('3. a bad cloud-config part stops only itself', { skip: skip ?? false }
     assert.equal(read(root, 'applied'), 'yes\n');
     const st = agent(root, ['status', '--long']);
     assert.equal(st.status, 1);
-    const errors = st.stdout.split('\n').filter((l) => l.includes('error:'));
+    const errors = st.stdout.split('\n').filter((l) => l.startsWith('\t- '));
     assert.equal(errors.filter((l) => /part[1-4] .*this part was skipped/.test(l)).length, 4, st.stdout);
     assert.match(st.stdout, /part1 .*nowhere/);
     assert.match(st.stdout, /part2 .*alias/);
@@ -191,11 +191,13 @@ describe('5. a dead boot is never "running"', { skip: skip ?? false }, () => {
   test('a boot killed in stage init: status says error naming the stage; --wait returns at once', () => {
     const root = newRoot();
     seed(root, META, '#cloud-config\nwrite_files: [{path: /x, content: x}]\n');
-    const killed = agent(root, ['boot'], { EC2_INIT_FAILPOINT: 'before-sem:write_files' });
+    const killed = agent(root, ['boot'], { EC2_INIT_FAILPOINT: 'before-sem:config_write_files' });
     assert.ok(killed.signal === 'SIGKILL' || killed.status === 137, `killed: ${killed.signal} ${killed.status}`);
-    const st = agent(root, ['status']);
+    const st = agent(root, ['status', '--long']);
     assert.equal(st.status, 1, st.stdout);
-    assert.match(st.stdout, /status: error\nerror: stage init \(pid \d+\) stopped before it finished/);
+    assert.match(st.stdout, /^status: error\n/);
+    assert.match(st.stdout, /\ndetail: stage init \(pid \d+\) stopped before it finished/);
+    assert.match(st.stdout, /\nerrors:\n\t- stage init \(pid \d+\) stopped before it finished/);
     const started = Date.now();
     const waited = spawnSync('env', ['-i', join(TOP, 'test/helpers/with-root.sh'), root, AGENT, '--root', root, 'status', '--wait'],
       { encoding: 'utf8', timeout: 20_000 });
@@ -323,7 +325,7 @@ describe('7 and 8. https, redirects, stale account locks, redaction, log lines',
       seed(busy, META, '#cloud-config\nusers: [{name: carol}]\n');
       assert.equal(agent(busy, ['boot']).status, 1);
       const st = agent(busy, ['status', '--long']);
-      assert.match(st.stdout, /error: module users_groups.*carol.*useradd failed \(exit \d+\).*lock/);
+      assert.match(st.stdout, /\t- module users_groups.*carol.*useradd failed \(exit \d+\).*lock/);
     } finally { sleeper.kill(); }
   });
 

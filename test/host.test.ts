@@ -55,7 +55,8 @@ test('resolveOwner reads the root\'s own account files', () => {
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\nweb:x:33:34::/var/www:/bin/sh\n');
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\nweb:x:34:\nadm:x:4:\n');
   const files = new Files(root);
-  assert.deepEqual(resolveOwner(files, 'web'), { uid: 33, gid: 34 });
+  // No group: root's, as cloud-init's chownbyname(user, None) leaves a new file's group.
+  assert.deepEqual(resolveOwner(files, 'web'), { uid: 33, gid: 0 });
   assert.deepEqual(resolveOwner(files, 'web:adm'), { uid: 33, gid: 4 });
   assert.deepEqual(resolveOwner(files, '1000:1000'), { uid: 1000, gid: 1000 });
   assert.throws(() => resolveOwner(files, 'ghost'), /unknown user 'ghost'/);

@@ -456,7 +456,7 @@ describe('disk modules on a throw-away root (the built executable)', { skip: ski
     assert.match(line('resizefs'), /skipped with --root: resize the root filesystem/);
     // The init stage's order: cloud-init's.
     const order = plan.stdout.split('\n').filter((l) => / module /.test(l) && l.startsWith('init ')).map((l) => /(?:RUN|-) +(\S+)/.exec(l.slice(22))?.[1]);
-    assert.deepEqual(order.slice(0, 7), ['bootcmd', 'write_files', 'growpart', 'resizefs', 'disk_setup', 'lvm', 'mounts']);
+    assert.deepEqual(order.slice(0, 8), ['seed_random', 'bootcmd', 'write_files', 'growpart', 'resizefs', 'disk_setup', 'lvm', 'mounts']);
 
     const r = agent(root, ['boot']);
     assert.equal(r.status, 0, r.stderr);
@@ -578,8 +578,8 @@ describe('work left for the running system', { skip: cannotRun() ?? false }, () 
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /module lvm: not marked done: its work needs the running system/);
     const sem = join(root, 'var/lib/cloud/instances/iid-offline/sem');
-    assert.ok(existsSync(join(sem, 'write_files')));
-    assert.ok(!existsSync(join(sem, 'lvm')));
+    assert.ok(existsSync(join(sem, 'config_write_files')), 'semaphores are named as cloud-init names them');
+    assert.ok(!existsSync(join(sem, 'config_lvm')));
     assert.match(agent(root, ['plan']).stdout, /init +module +RUN +lvm \[per-instance\]/);
   });
 });

@@ -142,7 +142,8 @@ describe('ssh host keys (real ssh-keygen, chrooted)', { skip: skip ?? false }, (
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(problems(root), []);
     assert.ok(!existsSync(join(root, 'etc/ssh')));
-    assert.ok(!existsSync(join(root, 'root/.ssh')), 'no keys, no authorized_keys');
+    // As in cloud-init, authorized_keys is made (empty) whether or not sshd is there.
+    assert.equal(read(root, 'root/.ssh/authorized_keys'), '', 'no keys: an empty authorized_keys');
   });
 
   test('ssh_keys: given keys written with their modes, a missing public half derived, a certificate announced', () => {
@@ -219,6 +220,24 @@ describe('authorized keys for the default user and root', { skip: skip ?? false 
     const other = sshRoot();
     boot(other, `#cloud-config\ndisable_root_opts: 'no-pty,command="echo use $USER, not $DISABLE_USER"'\nssh_authorized_keys: [${KEY_1}]\n`);
     assert.equal(read(other, 'root/.ssh/authorized_keys'), `no-pty,command="echo use debian, not root" ${KEY_1}\n`);
+  });
+
+  test('no key anywhere: the default user and root still get ~/.ssh 0700 and an empty authorized_keys 0600, theirs', () => {
+    // cloud-init's cc_ssh calls setup_user_keys with an empty set: scripts then append to the file.
+    const root = sshRoot({ sshd: false });
+    boot(root, '#cloud-config\nusers: [default, {name: carol, ssh_authorized_keys: []}, {name: dave}]\n');
+    assert.deepEqual(problems(root), []);
+    const debian = passwd(root, 'debian')!;
+    const carol = passwd(root, 'carol')!;
+    for (const [home, ids] of [['home/debian', [Number(debian[2]), Number(debian[3])]], ['root', [0, 0]], ['home/carol', [Number(carol[2]), Number(carol[3])]]] as const) {
+      assert.equal(read(root, `${home}/.ssh/authorized_keys`), '', home);
+      assert.equal(mode(root, `${home}/.ssh`), 0o700, home);
+      assert.equal(mode(root, `${home}/.ssh/authorized_keys`), 0o600, home);
+      assert.deepEqual(owner(root, `${home}/.ssh`), ids, home);
+      assert.deepEqual(owner(root, `${home}/.ssh/authorized_keys`), ids, home);
+    }
+    // A listed user with no ssh_authorized_keys key gets none: cloud-init's create_user calls setup_user_keys only for that key.
+    assert.ok(!existsSync(join(root, 'home/dave/.ssh')));
   });
 
   test('a symbolic link planted at ~/.ssh is not written through', () => {

@@ -157,7 +157,9 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
     test("manage_etc_hosts: localhost keeps the other lines and adds 127.0.1.1 once", () => {
       const before = '# my hosts\n127.0.0.1 localhost\n127.0.1.1 stale.example stale\n10.0.0.5   db   # the database\n';
       const { root } = boot('#cloud-config\nmanage_etc_hosts: localhost\n', { prep: (r) => writeIn(r, 'etc/hosts', before) });
-      assert.equal(read(root, 'etc/hosts'), '# my hosts\n127.0.0.1\tlocalhost\n10.0.0.5\tdb# the database\n127.0.1.1\tweb1.example.org\tweb1\n');
+      // cloud-init keeps the old 127.0.1.1 names (moved last, before the new line) and writes the
+      // file followed by one more newline: it ends in a blank line.
+      assert.equal(read(root, 'etc/hosts'), '# my hosts\n127.0.0.1\tlocalhost\n10.0.0.5\tdb# the database\n127.0.1.1\tstale.example\tstale\n127.0.1.1\tweb1.example.org\tweb1\n\n');
       // Every boot; already right: unchanged.
       const first = read(root, 'etc/hosts');
       assert.equal(agent(root, ['boot']).status, 0);
@@ -166,7 +168,16 @@ describe('system modules on a throw-away root', { skip: skip ?? false }, () => {
 
     test('manage_etc_hosts: localhost on a root without /etc/hosts creates it with a header', () => {
       const { root } = boot('#cloud-config\nmanage_etc_hosts: localhost\n');
-      assert.match(read(root, 'etc/hosts'), /^# Added by ec2-init v\. \S+ on \w{3}, \d\d \w{3} \d{4} [\d:]{8} \+0000\n127\.0\.1\.1\tweb1\.example\.org\tweb1\n$/);
+      assert.match(read(root, 'etc/hosts'), /^# Added by ec2-init v\. \S+ on \w{3}, \d\d \w{3} \d{4} [\d:]{8} \+0000\n127\.0\.1\.1\tweb1\.example\.org\tweb1\n\n$/);
+    });
+
+    test('manage_etc_hosts: localhost, then a script appends a line: the file is the one cloud-init leaves', () => {
+      const script = '#!/bin/sh\necho "10.1.1.1 appended" >> /etc/hosts\n';
+      const mime = ['Content-Type: multipart/mixed; boundary="B"', 'MIME-Version: 1.0', '', '--B',
+        'Content-Type: text/cloud-config', '', '#cloud-config', 'manage_etc_hosts: localhost', '',
+        '--B', 'Content-Type: text/x-shellscript', '', script, '--B--', ''].join('\n');
+      const { root } = boot(mime, { prep: (r) => writeIn(r, 'etc/hosts', '127.0.0.1 localhost\n') });
+      assert.equal(read(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\tweb1.example.org\tweb1\n\n10.1.1.1 appended\n');
     });
 
     test('manage_etc_hosts: false leaves /etc/hosts alone', () => {

@@ -33,6 +33,17 @@ const FILES: Record<string, number> = {
   ...Object.fromEntries(UNITS.map((u) => [`/lib/systemd/system/${u}`, 0o644])),
   ...Object.fromEntries(JOBS.map((j) => [`/etc/init/${j}.conf`, 0o644])),
 };
+// cloud-init's commands are ec2-init under their names (dh_link: relative links).
+const LINKS: Record<string, string> = {
+  '/usr/bin/cloud-init': 'ec2-init', '/usr/bin/cloud-id': 'ec2-init',
+  '/usr/share/man/man1/cloud-init.1.gz': 'ec2-init.1.gz', '/usr/share/man/man1/cloud-id.1.gz': 'ec2-init.1.gz',
+};
+// cloud-init's unit names, aliases of ec2-init's units once enabled.
+const ALIASES: Record<string, string> = {
+  'cloud-init-local.service': 'ec2-init-local.service', 'cloud-init.service': 'ec2-init.service',
+  'cloud-init-network.service': 'ec2-init.service', 'cloud-config.service': 'ec2-init-config.service',
+  'cloud-final.service': 'ec2-init-final.service',
+};
 const CONFFILES = Object.keys(FILES).filter((f) => f.startsWith('/etc/')).sort();
 
 describe('debian/ (read, not built)', () => {
@@ -85,6 +96,8 @@ describe('debian/ (read, not built)', () => {
       assert.match(text, new RegExp(`^ExecStart=/usr/bin/ec2-init ${args}$`, 'm'), unit);
       assert.match(text, /^ConditionPathExists=!\/etc\/cloud\/ec2-init\.disabled$/m, unit);
       assert.match(text, /^ConditionKernelCommandLine=!ec2-init=disabled$/m, unit);
+      assert.match(text, /^ConditionPathExists=!\/etc\/cloud\/cloud-init\.disabled$/m, unit);
+      assert.match(text, /^ConditionKernelCommandLine=!cloud-init=disabled$/m, unit);
       assert.match(text, /^Type=oneshot$/m, unit);
     }
     assert.match(read('systemd/ec2-init-local.service'), /^Before=network-pre\.target$/m);
@@ -164,17 +177,24 @@ describe('the .deb', { skip: cannotBuild }, () => {
     const list = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
     const files = new Map<string, string>();
     for (const line of list.trim().split('\n')) {
-      const [perms, owner, , , , path] = line.split(/\s+/);
+      const [perms, owner, , , , path, arrow, target] = line.split(/\s+/);
       assert.equal(owner, 'root/root', line);
-      if (!perms.startsWith('d')) files.set(path.replace(/^\./, ''), perms);
+      if (perms.startsWith('l')) files.set(path.replace(/^\./, ''), `${perms} ${arrow} ${target}`);
+      else if (!perms.startsWith('d')) files.set(path.replace(/^\./, ''), perms);
     }
-    const want = new Map(Object.entries(FILES).map(([p, m]) => [p, `-${rwx(m)}`]));
+    const want = new Map([
+      ...Object.entries(FILES).map(([p, m]): [string, string] => [p, `-${rwx(m)}`]),
+      ...Object.entries(LINKS).map(([p, t]): [string, string] => [p, `lrwxrwxrwx -> ${t}`]),
+    ]);
     assert.deepEqual(new Map([...files].sort()), new Map([...want].sort()));
     const conffiles = execFileSync('dpkg-deb', ['--info', deb, 'conffiles'], { encoding: 'utf8' });
     assert.deepEqual(conffiles.trim().split('\n').sort(), CONFFILES);
     const control = execFileSync('dpkg-deb', ['-f', deb, 'Package', 'Version', 'Architecture', 'Depends'], { encoding: 'utf8' });
     assert.match(control, new RegExp(`^Version: ${version.replace(/[.+~]/g, '\\$&')}$`, 'm'));
     assert.match(control, /^Architecture: amd64$/m);
+    // It takes cloud-init's place: dpkg -i removes cloud-init in its favour.
+    const relations = execFileSync('dpkg-deb', ['-f', deb, 'Conflicts', 'Replaces', 'Provides'], { encoding: 'utf8' });
+    assert.equal(relations, 'Conflicts: cloud-init\nReplaces: cloud-init\nProvides: cloud-init\n');
   });
 
   test('lintian: no errors, no warnings (binary and source)', { skip: hasCommand('lintian') ? undefined : 'lintian missing (apt-get install -y lintian)' }, () => {
@@ -252,6 +272,8 @@ describe('installed into a Debian bookworm root, offline', { skip: cannotBuild ?
     for (const unit of UNITS) {
       assert.equal(readlinkSync(inside(`etc/systemd/system/multi-user.target.wants/${unit}`)), `/lib/systemd/system/${unit}`);
     }
+    for (const [alias, unit] of Object.entries(ALIASES)) assert.equal(readlinkSync(inside(`etc/systemd/system/${alias}`)), `/lib/systemd/system/${unit}`, alias);
+    for (const [link, target] of Object.entries(LINKS)) assert.equal(readlinkSync(inside(link)), target, link);
     assert.ok(readdirSync(inside('etc/rc2.d')).some((f) => /^S\d\dec2-init$/.test(f)), 'no /etc/rc2.d/S??ec2-init');
     assert.ok(!existsSync(inside('var/lib/cloud')), 'installing the package ran the agent');
   });
@@ -282,6 +304,9 @@ describe('installed into a Debian bookworm root, offline', { skip: cannotBuild ?
     const written = inside('etc/ec2-init-pkgtest');
     const hostname = inside('etc/hostname');
     const [hostnameText, hostnameMode] = [readFileSync(hostname), statSync(hostname).mode];
+    // cloud-init (and so ec2-init) gives root an authorized_keys, possibly empty.
+    const rootKeys = inside('root/.ssh/authorized_keys');
+    const hadRootKeys = existsSync(rootKeys);
     try {
       // As the units run it, but all stages in one go; /proc mounted (-n: no
       // record of it in /run) in the command's own mount namespace, so the
@@ -293,6 +318,7 @@ describe('installed into a Debian bookworm root, offline', { skip: cannotBuild ?
       assert.equal(st.status, 0, `ec2-init status: not done\n${st.stdout}${st.stderr}`);
     } finally {
       rmSync(written, { force: true });
+      if (!hadRootKeys) rmSync(rootKeys, { force: true });
       writeFileSync(hostname, hostnameText);
       chmodSync(hostname, hostnameMode & 0o7777);
     }
@@ -351,6 +377,7 @@ describe('installed into a Debian bookworm root, offline', { skip: cannotBuild ?
     dpkg('-r', 'ec2-init');
     assert.equal(status(), `rc ${version}+test1`);
     for (const path of Object.keys(FILES)) assert.equal(existsSync(inside(path)), CONFFILES.includes(path), path);
+    for (const path of [...Object.keys(LINKS), ...Object.keys(ALIASES).map((a) => `/etc/systemd/system/${a}`)]) assert.ok(!existsSync(inside(path)), path);
     assert.ok(!existsSync(inside('etc/rc.local')), 'the rc.local the package created is still there');
     dpkg('-P', 'ec2-init');
     assert.equal(status(), '');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { mergeConfig, tryMergeConfig, parseMergeString, mergeManyDicts, type Config } from '../src/userdata/merge.ts';
-import { loadYaml } from '../src/userdata/yaml.ts';
+import { parseYaml as loadYaml } from '../src/yaml/index.ts';
 import { expandUserData } from '../src/userdata/expand.ts';
 import { makeMime } from '../src/userdata/make-mime.ts';
 import { mergeCloudConfig } from '../src/handlers/index.ts';

@@ -24,7 +24,7 @@ export interface SystemConfig {
   raw: Config;
 }
 
-export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'Ec2'];
+export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'OpenStack', 'Ec2'];
 
 /** `extraFile` (--config) is a path on this machine, not under the root: the operator's own file. */
 export function readSystemConfig(files: Files, diags: Diag[], extraFile: string | null = null): SystemConfig {

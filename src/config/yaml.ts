@@ -1,7 +1,7 @@
-// YAML read the way cloud-init's PyYAML reads it: YAML 1.1, so yes/no/on/off
-// are booleans. Errors carry line and column so a user can find them.
-import { parseDocument } from 'yaml';
-import { PYYAML_OPTIONS, yamlFailure, yamlTooBig } from '../userdata/yaml.ts';
+// YAML read the way cloud-init's PyYAML reads it (src/yaml: YAML 1.1, so
+// yes/no/on/off are booleans). Errors carry line and column so a user can
+// find them, with PyYAML's own wording.
+import { parseYaml as readYaml, YamlError as ReadError } from '../yaml/index.ts';
 
 export class YamlError extends Error {
   readonly line: number;
@@ -15,18 +15,11 @@ export class YamlError extends Error {
 
 /** Parse one YAML document; `where` names the input in error messages. */
 export function parseYaml(text: string, where: string): unknown {
-  const tooBig = yamlTooBig(text);
-  if (tooBig) throw new YamlError(where, 1, 1, tooBig);
-  const doc = parseDocument(text, PYYAML_OPTIONS);
-  const err = doc.errors[0];
-  if (err) {
-    const pos = err.linePos?.[0] ?? { line: 0, col: 0 };
-    throw new YamlError(where, pos.line, pos.col, err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''));
-  }
   try {
-    return doc.toJS(PYYAML_OPTIONS);
+    return readYaml(text);
   } catch (e) {
-    throw new YamlError(where, 1, 1, yamlFailure(e));
+    if (e instanceof ReadError) throw new YamlError(where, e.line, e.column, e.reason);
+    throw e;
   }
 }
 

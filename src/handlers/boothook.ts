@@ -8,6 +8,7 @@
 // specification, so ec2-init runs it).
 import { fromLatin1, latin1 } from '../bytes.ts';
 import type { Context } from '../context.ts';
+import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
 import type { Part } from '../types.ts';
 
@@ -24,7 +25,8 @@ export async function runBoothook(ctx: Context, instanceId: string, part: Part, 
   const path = `${layout.boothooks(instanceId)}/${part.filename}`;
   ctx.files.write(path, fromLatin1(text), { mode: 0o700 });
   const argv = text.startsWith('#!') ? [path] : ['/bin/sh', path];
-  if (await ctx.runChecked(where, argv, { env: { INSTANCE_ID: instanceId } })) {
-    ctx.log.info(`${where}: boothook ran (exit 0)`);
-  }
+  const r = await ctx.run(argv, { env: { INSTANCE_ID: instanceId } });
+  if (r.code === 0) { ctx.log.info(`${where}: boothook ran (exit 0)`); return; }
+  // cloud-init logs a failing boothook ("Boothooks script … execution error") as a warning and goes on.
+  ctx.report('warning', where, `boothook ${path} failed: ${describeExit(r)}${r.stderr ? `: ${r.stderr.trim()}` : ''} (output in ${layout.outputLog})`);
 }

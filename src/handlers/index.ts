@@ -109,7 +109,8 @@ export function mergeCloudConfig(parts: Part[], report: (level: Diag['level'], w
       report('error', where, `invalid cloud-config at ${formatProblem(fatal)}; this part was skipped`);
       continue;
     }
-    for (const p of problems) report('warning', where, `invalid cloud-config at ${formatProblem(p)}`);
+    // 'info' (a key this image cannot act on) is said once by the module not_applicable, in the log only.
+    for (const p of problems) if (p.level !== 'info') report('warning', where, `invalid cloud-config at ${formatProblem(p)}`);
     const merged = tryMergeConfig(config, value, part.headers['merge-type']);
     if (merged.error !== undefined) report('error', where, `not merged: ${merged.error}`);
     config = merged.config;

@@ -127,20 +127,20 @@ function pyEq(a: Value, b: Value): boolean {
 // them with each operator replaced by '_' ('local-hostname' → local_hostname).
 const OPERATOR = /\/\/|\*\*|==|!=|>=|<=|[-+/*%~[\](){}=<>.:|,;]/g;
 
-/** cloud-init's convert_jinja_instance_data(include_key_aliases=True). */
 /** A deep copy of instance data (plain JSON values). */
 function copyValue<T>(v: T): T {
   return v === undefined ? v : JSON.parse(JSON.stringify(v)) as T;
 }
 
-export function templateVariables(data: unknown): Dict {
+/** cloud-init's convert_jinja_instance_data (with its key aliases unless `aliases` is false, as `query --all` shows it). */
+export function templateVariables(data: unknown, aliases = true): Dict {
   const out: Dict = {};
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return out;
   for (const key of Object.keys(data).sort()) {
     const raw = (data as Record<string, unknown>)[key];
     let value: Value;
     if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
-      value = templateVariables(raw);
+      value = templateVariables(raw, aliases);
       out[key] = value;
       // v1 (and any vN) keys are also reachable at the top level.
       if (/^v\d+$/.test(key)) for (const [k, v] of Object.entries(value)) out[k] = copyValue(v);
@@ -149,7 +149,7 @@ export function templateVariables(data: unknown): Dict {
       out[key] = value;
     }
     const alias = key.replace(OPERATOR, '_');
-    if (alias !== key) out[alias] = copyValue(out[key]!);
+    if (aliases && alias !== key) out[alias] = copyValue(out[key]!);
   }
   return out;
 }

@@ -17,8 +17,9 @@ function lookup(files: Files, table: string, name: string): number | null {
 export interface Owner { uid: number; gid: number }
 
 /**
- * "user", "user:group" or numeric ids → uid/gid under the root. A user's
- * primary group is used when the group is left out. Throws with a clear
+ * "user", "user:group" or numeric ids → uid/gid under the root. With the group
+ * left out the group stays root's (gid 0), as cloud-init's chownbyname(user,
+ * None) leaves the group of the file it just created. Throws with a clear
  * message when a name is unknown.
  */
 export function resolveOwner(files: Files, spec: string): Owner {
@@ -26,10 +27,8 @@ export function resolveOwner(files: Files, spec: string): Owner {
   const uid = /^\d+$/.test(user) ? Number(user) : lookup(files, '/etc/passwd', user);
   if (uid === null) throw new Error(`unknown user '${user}' (not in /etc/passwd)`);
   let gid: number | null;
-  if (group === undefined || group === '') {
-    const line = (files.readTextIfExists('/etc/passwd') ?? '').split('\n').find((l) => l.split(':')[0] === user);
-    gid = line ? Number(line.split(':')[3]) : /^\d+$/.test(user) ? uid : 0;
-  } else {
+  if (group === undefined || group === '') gid = 0;
+  else {
     gid = /^\d+$/.test(group) ? Number(group) : lookup(files, '/etc/group', group);
     if (gid === null) throw new Error(`unknown group '${group}' (not in /etc/group)`);
   }

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import net from 'node:net';
 import { hostname } from 'node:os';
 import tls from 'node:tls';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { isUtf8 as nodeIsUtf8 } from 'node:buffer';
 import {
   O_CLOEXEC, type ConnectOptions, type SpawnOptions, type SpawnResult, type Socket, type Stat, type Sys, type SysError,
@@ -288,6 +288,7 @@ export const sys: Sys = {
   cancelTimer: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
 
   gunzip,
+  gzip: (data) => bytes(gzipSync(data)),
   randomBytes: (n) => bytes(nodeRandomBytes(n)),
   sha256: (data) => bytes(createHash('sha256').update(data).digest()),
   utf8Encode: (text) => bytes(Buffer.from(text, 'utf8')),

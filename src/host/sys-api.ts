@@ -156,6 +156,8 @@ export interface Sys {
   // ---- bytes ----
   /** Undo gzip (all members, as Python's gzip module reads them); throws code 'E2BIG' past maxBytes, 'EINVAL' on corrupt data. */
   gunzip(data: Uint8Array, maxBytes: number): Uint8Array;
+  /** gzip (zlib's default level, no file name, mtime 0: the same bytes for the same input). */
+  gzip(data: Uint8Array): Uint8Array;
   randomBytes(n: number): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
   utf8Encode(text: string): Uint8Array;

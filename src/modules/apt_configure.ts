@@ -24,6 +24,7 @@ import {
 } from './apt-sources.ts';
 import { isFalse, renderTemplate, which } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
+import { aptSettings, LEGACY_APT_KEYS } from './apt-legacy.ts';
 
 const SOURCES_LIST = '/etc/apt/sources.list';
 const SOURCES_DIR = '/etc/apt/sources.list.d';
@@ -92,12 +93,15 @@ const SCHEMA: Schema = {
   },
 };
 
+/** The `apt` mapping, the old top-level apt_* keys converted into it as cloud-init converts them (apt-legacy.ts). */
 function settings(config: Record<string, unknown>): Record<string, unknown> {
   const apt = config['apt'];
-  if (apt === null || apt === undefined) return {};
-  if (!isMapping(apt)) throw new Error(`expected a mapping for 'apt', found ${Array.isArray(apt) ? 'a list' : typeof apt}`);
-  return apt;
+  if (apt !== null && apt !== undefined && !isMapping(apt)) throw new Error(`expected a mapping for 'apt', found ${Array.isArray(apt) ? 'a list' : typeof apt}`);
+  return aptSettings(config).apt ?? {};
 }
+
+const DEPRECATED = (key: string) => `'${key}' is deprecated (cloud-init 22.1): use the 'apt' mapping; converted as cloud-init converts it`;
+const LEGACY_SCHEMA: Record<string, Schema> = Object.fromEntries(LEGACY_APT_KEYS.map((k) => [k, { deprecated: DEPRECATED(k) }]));
 
 function distro(config: Record<string, unknown>): string {
   const info = config['system_info'];
@@ -281,6 +285,8 @@ async function addSources(ctx: Context, cfg: Record<string, unknown>, params: Re
 
 async function run({ ctx, config, where, instanceId, source }: ModuleRun): Promise<void> {
   const cfg = settings(config);
+  const { converted } = aptSettings(config);
+  if (converted.length) ctx.log.info(`${where}: old apt keys converted into 'apt', as cloud-init does: ${converted.join(', ')}`);
   requireAptGet(ctx, "apt (the 'apt' module, cloud-init's apt_configure)");
   await debconfSelections(ctx, cfg, where);
   const release = releaseOf(ctx);
@@ -326,10 +332,11 @@ export const aptConfigure: Module = {
   name: 'apt_configure',
   stage: 'config',
   frequency: 'per-instance',
-  keys: ['apt'],
-  schema: { apt: SCHEMA },
+  keys: ['apt', ...LEGACY_APT_KEYS],
+  schema: { apt: SCHEMA, ...LEGACY_SCHEMA },
   describe({ config }) {
-    const cfg = isMapping(config['apt']) ? config['apt'] : {};
+    let cfg: Record<string, unknown> = {};
+    try { cfg = settings(config); } catch (e) { return [(e as Error).message]; }
     const lines: string[] = [];
     if (cfg['debconf_selections']) lines.push('apply debconf_selections');
     if (isFalse(cfg['preserve_sources_list'] ?? false)) lines.push(`render the sources list (${typeof cfg['sources_list'] === 'string' ? 'sources_list' : 'built-in template'}) with the primary/security mirrors`);

@@ -399,11 +399,14 @@ async function run(r: ModuleRun): Promise<void> {
     for (const line of planned(r, warn)) onRunningSystem(ctx, where, line, { essential: true });
     return;
   }
+  // A disk or filesystem that cannot be done (a device that does not exist, …) is a warning and
+  // the others go on: cloud-init logs "Failed partitioning operation" / "Failed during filesystem
+  // operation" as warnings and never fails the module for them.
   for (const d of diskDefs(r, warn)) {
-    try { await partitionDisk(ctx, where, d); } catch (e) { ctx.report('error', `${where} ${d.origname}`, (e as Error).message); }
+    try { await partitionDisk(ctx, where, d); } catch (e) { ctx.report('warning', `${where} ${d.origname}`, (e as Error).message); }
   }
   for (const f of fsDefs(r, warn)) {
-    try { await makeFs(ctx, where, f); } catch (e) { ctx.report('error', `${where} ${f.origname}`, (e as Error).message); }
+    try { await makeFs(ctx, where, f); } catch (e) { ctx.report('warning', `${where} ${f.origname}`, (e as Error).message); }
   }
 }
 

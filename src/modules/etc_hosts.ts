@@ -43,13 +43,19 @@ function modeOf(value: unknown): Mode {
 
 /**
  * cloud-init's HostsConf + update_etc_hosts: keep every line, re-emit address
- * lines tab-separated, replace the 127.0.1.1 entry unless it already names
- * fqdn and hostname. Returns null when nothing needs to change.
+ * lines tab-separated; unless a 127.0.1.1 entry already names fqdn and
+ * hostname, the 127.0.1.1 entries move to the end, the new one after them.
+ * cloud-init writes the result followed by one more newline (its
+ * `"%s\n" % hosts`), so the file ends in a blank line; kept, so `echo >>`
+ * and the next rewrite see the same file cloud-init leaves. Returns null
+ * when nothing needs to change.
  */
 export function ensureLocalEntry(old: string | null, hostname: string, fqdn: string): string | null {
   type Line = { kind: 'other'; text: string } | { kind: 'entry'; pieces: string[]; tail: string };
   const text = old ?? '';
-  const lines: Line[] = (text === '' ? [] : text.replace(/\n$/, '').split('\n')).map((text): Line => {
+  // Python's str.splitlines: no empty last line for a final newline.
+  const raw = text === '' ? [] : text.replace(/(\r\n|\n|\r)$/, '').split(/\r\n|\n|\r/);
+  const lines: Line[] = raw.map((text): Line => {
     if (!text.trim()) return { kind: 'other', text };
     const stripped = text.trim();
     const hash = stripped.indexOf('#');
@@ -57,13 +63,16 @@ export function ensureLocalEntry(old: string | null, hostname: string, fqdn: str
     if (!head.trim()) return { kind: 'other', text };
     return { kind: 'entry', pieces: head.trim().split(/\s+/), tail: hash === -1 ? '' : stripped.slice(hash) };
   });
-  const mine = lines.filter((l): l is Extract<Line, { kind: 'entry' }> => l.kind === 'entry' && l.pieces[0] === LOCAL_IP);
+  const isMine = (l: Line): l is Extract<Line, { kind: 'entry' }> => l.kind === 'entry' && l.pieces[0] === LOCAL_IP;
+  const mine = lines.filter(isMine);
   if (mine.some((l) => l.pieces[1] === fqdn && l.pieces.slice(2).includes(hostname))) return null;
-  const kept = lines.filter((l) => !(l.kind === 'entry' && l.pieces[0] === LOCAL_IP));
+  const kept: Line[] = lines.filter((l) => !isMine(l));
+  // The old 127.0.1.1 names stay (without their comments), then the new line.
+  for (const l of mine) if (l.pieces.length > 1) kept.push({ kind: 'entry', pieces: l.pieces, tail: '' });
   kept.push({ kind: 'entry', pieces: [LOCAL_IP, fqdn, hostname], tail: '' });
   const body = kept.map((l) => (l.kind === 'other' ? l.text : l.pieces.join('\t') + l.tail) + '\n').join('');
   const header = old === null ? `# Added by ec2-init v. ${VERSION} on ${rfc2822()}\n` : '';
-  return header + body;
+  return `${header}${body}\n`;
 }
 
 function names(ctx: Context, run: ModuleRun): { hostname: string; fqdn: string } | null {

@@ -4,10 +4,12 @@
 // written to /etc/hostname and, only when the root is /, applied to the
 // running system with `hostname`. `preserve_hostname: true` leaves it alone.
 import { sys } from '../host/sys.ts';
+import { utf8 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { SavedSource } from '../state/instance.ts';
 import { DATA } from '../state/layout.ts';
 import type { Config } from '../userdata/merge.ts';
+import { describeExit } from '../host/run.ts';
 import { isTrue, onRunningSystem, optionBool } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
@@ -116,10 +118,22 @@ function writeHostnameFile(ctx: Context, config: Config, path: string, name: str
   return true;
 }
 
-/** `hostname NAME` on the running system (root / only). */
+/**
+ * `hostname NAME` on the running system (root / only). A name the tool
+ * refuses is a warning, not an error: cloud-init's _apply_hostname logs the
+ * failure and goes on (/etc/hostname is written already, so the next boot
+ * has the name). The kernel takes any name of up to 64 bytes: when `hostname`
+ * refused one that fits, the UTS name is set through
+ * /proc/sys/kernel/hostname, so the running system has the name it can.
+ */
 async function applyHostname(ctx: Context, name: string, where: string): Promise<void> {
   if (!onRunningSystem(ctx, where, `hostname ${name}`)) return;
-  await ctx.runChecked(where, ['hostname', name], { timeoutMs: 10_000 });
+  const r = await ctx.capture(['hostname', name], { timeoutMs: 10_000 });
+  if (r.code === 0) return;
+  ctx.report('warning', where, `hostname ${name} failed (${describeExit(r, 10_000)}${r.stderr ? `: ${r.stderr.trim()}` : ''}); /etc/hostname has the name for the next boot`);
+  if (utf8(name).length > 64 || /[\0\n]/.test(name)) return;
+  const uts = await ctx.capture(['/bin/sh', '-c', 'printf %s "$1" > /proc/sys/kernel/hostname', 'sh', name], { timeoutMs: 10_000 });
+  if (uts.code === 0) ctx.log.info(`${where}: UTS name set to ${name} through /proc/sys/kernel/hostname`);
 }
 
 const SCHEMA: Record<string, Schema> = {

@@ -12,6 +12,7 @@ import { locale } from './locale.ts';
 import { lvm } from './lvm.ts';
 import type { Module } from './module.ts';
 import { mounts } from './mounts.ts';
+import { notApplicableKeys } from './not_applicable.ts';
 import { ntp } from './ntp.ts';
 import { packageUpdateUpgradeInstall } from './packages.ts';
 import { phoneHome } from './phone_home.ts';
@@ -19,6 +20,7 @@ import { powerState } from './power_state.ts';
 import { resizeRootfs } from './resize_rootfs.ts';
 import { runcmd } from './runcmd.ts';
 import { scriptsPerBoot, scriptsPerInstance, scriptsPerOnce, scriptsUser, scriptsVendor } from './scripts.ts';
+import { seedRandom } from './seed_random.ts';
 import { setPasswords } from './set_passwords.ts';
 import { ssh } from './ssh.ts';
 import { timezone } from './timezone.ts';
@@ -27,6 +29,7 @@ import { writeFiles, writeFilesDeferred } from './write_files.ts';
 
 export const MODULES: readonly Module[] = [
   // stage init
+  seedRandom,
   bootcmd,
   writeFiles,
   growpart,
@@ -41,6 +44,7 @@ export const MODULES: readonly Module[] = [
   usersGroups,
   ssh,
   setPasswords,
+  notApplicableKeys,
   // stage config
   locale,
   aptConfigure,

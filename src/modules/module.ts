@@ -38,6 +38,12 @@ export interface ModuleRun {
   config: Config;
   /** 'module write_files': the prefix of every problem this module reports. */
   where: string;
+  /**
+   * The frequency it runs under: its own, unless a module list in user-data
+   * says otherwise ([scripts-user, always]). Modules that keep their own
+   * semaphores (scripts) use it for them.
+   */
+  frequency?: Frequency;
 }
 
 export interface Module {
@@ -48,8 +54,14 @@ export interface Module {
   keys: string[];
   /** The schema of each key it owns (used by `schema` and at boot to report bad config). */
   schema?: Record<string, Schema>;
-  /** The module keeps a semaphore per item itself (scripts), so the runner keeps none for it. */
+  /**
+   * The module also keeps a semaphore per item (scripts), so a boot cut short
+   * halfway does not run a finished item again. The runner keeps the module's
+   * own as for any module (cloud-init's name, written when the module ends).
+   */
   ownSemaphores?: boolean;
+  /** It only writes to the log: it runs whatever a module list in user-data says (module-lists.ts). */
+  housekeeping?: boolean;
   /** One line per action it would take, for `plan`; must change nothing. */
   describe(run: ModuleRun): string[];
   run(run: ModuleRun): Promise<void>;

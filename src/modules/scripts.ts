@@ -1,5 +1,6 @@
 // The final stage's scripts (the old rc.local / S99 contract): the user's
-// scripts from user-data and runcmd (instances/<id>/scripts/), and the
+// scripts from user-data and runcmd (instances/<id>/scripts/, run as
+// /var/lib/cloud/instance/scripts/NAME, as cloud-init runs them), and the
 // image's own per-boot / per-instance / per-once directories. Each script is
 // run by its own interpreter (#!), chrooted under --root, its output appended
 // to the output log, its exit code logged; each gets its own semaphore, so a
@@ -21,11 +22,26 @@ function scriptDir(instanceId: string, which: Which): string {
   return layout.userScriptsDir(which === 'once' ? 'per-once' : which);
 }
 
+/**
+ * The path a script is run by (its $0). cloud-init runs the user's and the
+ * vendor's scripts through the link to the current instance
+ * (/var/lib/cloud/instance/scripts/NAME, its get_ipath_cur), not through
+ * instances/<id>/: scripts that look at $0 or cd "$(dirname "$0")" see the
+ * same path. The link is used only when it points at this instance.
+ */
+function runPath(ctx: Context, instanceId: string, which: Which, dir: string, name: string): string {
+  if (which !== 'user' && which !== 'vendor') return `${dir}/${name}`;
+  const target = ctx.files.readlink(layout.instanceLink)?.replace(/\/+$/, '');
+  const here = target === `instances/${instanceId}` || target === layout.instance(instanceId);
+  if (!here) return `${dir}/${name}`;
+  return `${layout.instanceLink}${dir.slice(layout.instance(instanceId).length)}/${name}`;
+}
+
 async function runScripts(ctx: Context, instanceId: string, which: Which, freq: Frequency, where: string): Promise<void> {
   const dir = scriptDir(instanceId, which);
   for (const name of ctx.files.list(dir)) {
-    const path = `${dir}/${name}`;
-    if (ctx.files.isDirectory(path)) continue;
+    if (ctx.files.isDirectory(`${dir}/${name}`)) continue;
+    const path = runPath(ctx, instanceId, which, dir, name);
     const sem = `script-${which}-${name}`;
     if (alreadyDone(ctx, instanceId, sem, freq)) { ctx.log.debug(`${where}: ${name} already ran (${freq})`); continue; }
     const started = sys.now();
@@ -49,7 +65,7 @@ function scriptsModule(name: string, which: Which, freq: Frequency): Module {
       return ctx.files.list(dir).map((f) => `run ${dir}/${f}`);
     },
     // The semaphores are per script, so the module itself runs every time it is reached.
-    run: ({ ctx, instanceId, where }: ModuleRun) => runScripts(ctx, instanceId, which, freq, where),
+    run: ({ ctx, instanceId, where, frequency }: ModuleRun) => runScripts(ctx, instanceId, which, frequency ?? freq, where),
   };
 }
 

@@ -9,7 +9,7 @@
 import type { Context } from '../context.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { appendSshdConfig, DISABLE_USER_OPTS, SSHD_CONFIG, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
-import { optionBool, usersAndGroups } from './users-config.ts';
+import { optionBool, userExists, usersAndGroups } from './users-config.ts';
 
 const GENERATE_KEY_NAMES = ['rsa', 'ecdsa', 'ed25519'];
 const keyFile = (type: string) => `/etc/ssh/ssh_host_${type}_key`;
@@ -42,6 +42,19 @@ const SCHEMA: Record<string, Schema> = {
   disable_root: { type: 'boolean' },
   disable_root_opts: { type: 'string' },
   allow_public_ssh_keys: { type: 'boolean' },
+  // cloud-init's keys_to_console and ssh_authkey_fingerprints: what it prints to the console.
+  // ec2-init logs each host key's fingerprint as it makes it (unless ssh_quiet_keygen); these
+  // are accepted so the same user-data validates, and change nothing else.
+  ssh: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { emit_keys_to_console: { type: 'boolean' } },
+    description: 'cloud-init prints the host keys to the console; ec2-init logs their fingerprints',
+  },
+  ssh_fp_console_blacklist: { type: 'array', items: { type: 'string' } },
+  ssh_key_console_blacklist: { type: 'array', items: { type: 'string' } },
+  no_ssh_fingerprints: { type: 'boolean' },
+  authkey_hash: { type: 'string' },
 };
 
 /** Host keys are only the business of a root with an ssh server, unless the config asks for them. */
@@ -129,25 +142,36 @@ function rootOptions(config: ModuleRun['config'], user: string | null): string {
   return opts.replaceAll('$USER', user ?? 'NONE').replaceAll('$DISABLE_USER', 'root');
 }
 
+/**
+ * cloud-init's apply_credentials: the default user and root always get their
+ * ~/.ssh (0700) and authorized_keys (0600, theirs), even with no key to put
+ * there, so a script can append one. With no keys, a user missing from the
+ * root's /etc/passwd (a bare root, not an image) is only noted.
+ */
 function applyCredentials(run: ModuleRun): void {
   const { ctx, config, where } = run;
   const keys = authorizedKeys(run);
-  if (keys.length === 0) {
-    ctx.log.info(`${where}: no ssh keys from the datasource or ssh_authorized_keys; authorized_keys left as they are`);
-    return;
-  }
+  const some = keys.length > 0;
+  if (!some) ctx.log.info(`${where}: no ssh keys from the datasource or ssh_authorized_keys; authorized_keys made empty where missing`);
   const { defaultUser } = usersAndGroups(config);
+  const setup = (user: string, options?: string): string | null => {
+    if (!some && !userExists(ctx.files, user)) {
+      ctx.log.info(`${where}: no user '${user}' in /etc/passwd; no authorized_keys made for it`);
+      return null;
+    }
+    return setupUserKeys(ctx, keys, user, options);
+  };
   if (defaultUser) {
     try {
-      const path = setupUserKeys(ctx, keys, defaultUser);
-      ctx.log.info(`${where}: ${keys.length} key(s) authorized for the default user '${defaultUser}' in ${path}`);
+      const path = setup(defaultUser);
+      if (path) ctx.log.info(`${where}: ${keys.length} key(s) authorized for the default user '${defaultUser}' in ${path}`);
     } catch (e) {
       ctx.report('error', where, `authorizing keys for the default user '${defaultUser}': ${(e as Error).message}`);
     }
   }
   const options = rootOptions(config, defaultUser);
-  const path = setupUserKeys(ctx, keys, 'root', options);
-  ctx.log.info(`${where}: ${keys.length} key(s) for root in ${path}${options ? ' (root login disabled: they print which user to log in as)' : ''}`);
+  const path = setup('root', options);
+  if (path) ctx.log.info(`${where}: ${keys.length} key(s) for root in ${path}${options && some ? ' (root login disabled: they print which user to log in as)' : ''}`);
 }
 
 function describe(run: ModuleRun): string[] {
@@ -166,10 +190,9 @@ function describe(run: ModuleRun): string[] {
   const keys = authorizedKeys(run);
   let user: string | null = null;
   try { user = usersAndGroups(config).defaultUser; } catch { /* reported at run */ }
-  if (keys.length) {
-    if (user) lines.push(`authorize ${keys.length} key(s) for the default user ${user}`);
-    lines.push(`authorize ${keys.length} key(s) for root${rootOptions(config, user) ? ', with root login disabled' : ''}`);
-  }
+  // With no keys the files are still made (empty), as cloud-init makes them.
+  if (user) lines.push(`authorize ${keys.length} key(s) for the default user ${user}`);
+  lines.push(`authorize ${keys.length} key(s) for root${keys.length && rootOptions(config, user) ? ', with root login disabled' : ''}`);
   return lines;
 }
 

@@ -49,7 +49,8 @@ const USER: Schema = {
     ssh_authorized_keys: STRINGS,
     'ssh-authorized-keys': { ...STRINGS, deprecated: "'ssh-authorized-keys' is deprecated (cloud-init 18.3): use 'ssh_authorized_keys'" },
     ssh_redirect_user: { type: 'boolean' },
-    ssh_import_id: { ...STRINGS, description: 'not supported by ec2-init: it needs the internet at boot' },
+    // null: what a template that renders an empty list gives; nothing to import, as cloud-init reads it.
+    ssh_import_id: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }, { type: 'null' }], description: 'not supported by ec2-init: it needs the internet at boot' },
     snapuser: { type: 'string', description: 'not supported by ec2-init' },
   },
 };

@@ -1,5 +1,6 @@
 // write_files: files with content, encoding, owner, permissions, append
-// (cloud-init's cc_write_files). Entries with `defer: true` are written by
+// (cloud-init's cc_write_files); missing parent directories 0755, with the
+// entry's owner. Entries with `defer: true` are written by
 // write_files_deferred in the final stage, after users and packages exist.
 // Each entry fails alone: a bad one is reported with its index and path.
 import { fromBase64, fromLatin1, utf8 } from '../bytes.ts';
@@ -103,7 +104,9 @@ function writeAll(deferred: boolean) {
         const entry = parseEntry(raw);
         const owner = resolveOwner(ctx.files, entry.owner);
         const write = entry.append ? ctx.files.append.bind(ctx.files) : ctx.files.write.bind(ctx.files);
-        write(entry.path, entry.content, { mode: entry.mode, ...owner });
+        // Missing parent directories get the entry's owner (cloud-init 25.1's ensure_dir with
+        // user and group), so `owner: app` under a new /opt/app/conf/ leaves /opt/app the app's.
+        write(entry.path, entry.content, { mode: entry.mode, ...owner, parents: { mode: 0o755, ...owner } });
         ctx.log.info(`${label}: ${entry.append ? 'appended' : 'wrote'} ${entry.content.length} bytes, mode ${entry.mode.toString(8).padStart(4, '0')}, owner ${entry.owner}`);
       } catch (e) {
         ctx.report('error', label, (e as Error).message);

@@ -100,3 +100,44 @@ export const CLOUD_INIT_KEYS: Readonly<Record<string, string>> = {
   'yum_repos': 'cc_yum_add_repo',
   'zypper': 'cc_zypper_add_repo',
 };
+
+/**
+ * cloud-init's module names (its schema's all_modules, '-' spelled '_'): a
+ * module list in user-data may name any of them. ec2-init runs the ones it
+ * has and notes the others; a name not here is unknown to cloud-init too.
+ */
+export const CLOUD_INIT_MODULES: ReadonlySet<string> = new Set([
+  'ansible', 'apk_configure', 'apt_configure', 'apt_pipelining', 'bootcmd', 'byobu', 'ca_certs', 'chef',
+  'disable_ec2_metadata', 'disk_setup', 'fan', 'final_message', 'growpart', 'grub_dpkg', 'install_hotplug',
+  'keyboard', 'keys_to_console', 'landscape', 'locale', 'lxd', 'mcollective', 'mounts', 'ntp',
+  'package_update_upgrade_install', 'phone_home', 'power_state_change', 'puppet', 'raspberry_pi', 'reset_rmc',
+  'resizefs', 'resolv_conf', 'rh_subscription', 'rsyslog', 'runcmd', 'salt_minion', 'scripts_per_boot',
+  'scripts_per_instance', 'scripts_per_once', 'scripts_user', 'scripts_vendor', 'seed_random', 'set_hostname',
+  'set_passwords', 'snap', 'spacewalk', 'ssh', 'ssh_authkey_fingerprints', 'ssh_import_id', 'timezone',
+  'ubuntu_advantage', 'ubuntu_autoinstall', 'ubuntu_drivers', 'ubuntu_pro', 'update_etc_hosts', 'update_hostname',
+  'users_groups', 'wireguard', 'write_files', 'write_files_deferred', 'yum_add_repo', 'zypper_add_repo',
+]);
+
+/**
+ * cloud-init modules whose keys a Debian image cannot act on, with why: they
+ * are for another distribution or a service Debian does not ship, and
+ * cloud-init's own Debian module lists leave them out, so cloud-init ignores
+ * their keys there without a word. ec2-init says so in one line of the log,
+ * never as a warning (a warning makes the boot degraded).
+ */
+export const NOT_ON_DEBIAN: Readonly<Record<string, string>> = {
+  cc_snap: 'snaps need snapd and the snap store (Ubuntu)',
+  cc_ubuntu_pro: 'Ubuntu Pro is for Ubuntu',
+  cc_ubuntu_autoinstall: "the Ubuntu installer's autoinstall",
+  cc_ubuntu_drivers: 'ubuntu-drivers is Ubuntu\'s',
+  cc_landscape: "Landscape is Ubuntu's management service",
+  cc_lxd: 'cloud-init sets up LXD through its snap (Ubuntu)',
+  cc_fan: "the Ubuntu fan network",
+  cc_yum_add_repo: 'yum repositories are for RPM distributions',
+  cc_zypper_add_repo: 'zypper repositories are for SUSE',
+  cc_rh_subscription: 'Red Hat subscriptions are for RHEL',
+  cc_spacewalk: 'Spacewalk is for RPM distributions',
+  cc_apk_configure: 'apk repositories are for Alpine',
+  cc_raspberry_pi: 'Raspberry Pi OS interfaces',
+  cc_resolv_conf: "cloud-init's Debian lists leave resolv_conf out (resolv.conf is the network stack's)",
+};

@@ -13,16 +13,18 @@ import { checkCloudConfigText, formatProblem, type SchemaProblem } from './valid
 
 interface Doc { name: string; text: string }
 
+const letter = (p: SchemaProblem) => (p.level === 'error' ? 'E' : p.level === 'warning' ? 'W' : 'N');
+
 function annotate(text: string, problems: SchemaProblem[]): string {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const out: string[] = [];
   lines.forEach((line, i) => {
     const here = problems.map((p, n) => ({ p, n })).filter(({ p }) => p.line === i + 1);
-    out.push(here.length ? `${line}\t\t# ${here.map(({ p, n }) => `${p.level === 'error' ? 'E' : 'W'}${n + 1}`).join(',')}` : line);
+    out.push(here.length ? `${line}\t\t# ${here.map(({ p, n }) => `${letter(p)}${n + 1}`).join(',')}` : line);
   });
   out.push('');
-  problems.forEach((p, n) => out.push(`# ${p.level === 'error' ? 'E' : 'W'}${n + 1}: ${p.path ? `${p.path}: ` : ''}${p.message}`));
+  problems.forEach((p, n) => out.push(`# ${letter(p)}${n + 1}: ${p.path ? `${p.path}: ` : ''}${p.message}`));
   return out.join('\n') + '\n';
 }
 
@@ -64,7 +66,7 @@ export async function schemaCommand(files: Files, flags: Map<string, string | tr
     errors += problems.filter((p) => p.level === 'error').length;
     if (flags.has('--annotate') && problems.length) { out(`# ${doc.name}\n${annotate(doc.text, problems)}`); continue; }
     if (problems.length === 0) { out(`Valid schema ${doc.name}\n`); continue; }
-    for (const p of problems) out(`${p.level === 'error' ? 'Error' : 'Warning'}: ${doc.name}: ${formatProblem(p)}\n`);
+    for (const p of problems) out(`${p.level === 'error' ? 'Error' : p.level === 'warning' ? 'Warning' : 'Note'}: ${doc.name}: ${formatProblem(p)}\n`);
   }
   return errors > 0 ? 1 : 0;
 }

@@ -2,13 +2,14 @@
 // unknown keys named (with the closest known key), keys of cloud-init
 // modules ec2-init does not implement reported as such, deprecated keys
 // explained — each problem with the line and column it comes from.
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { Module, Schema } from '../modules/module.ts';
-import { PYYAML_OPTIONS, yamlFailure, yamlTooBig } from '../userdata/yaml.ts';
-import { CLOUD_INIT_KEYS } from './cloud-init-keys.ts';
+import { isMapping, parseYamlWithPositions, YamlError, type Located } from '../yaml/index.ts';
+import { CLOUD_INIT_KEYS, NOT_ON_DEBIAN } from './cloud-init-keys.ts';
+import { OUTPUT_SCHEMA } from '../modules/output.ts';
 
 export interface SchemaProblem {
-  level: 'error' | 'warning';
+  /** 'info': worth a line (a key this image cannot act on), not a problem of the config. */
+  level: 'error' | 'warning' | 'info';
   /** Dotted path of the offending value: 'write_files.0.permissions'. */
   path: string;
   message: string;
@@ -17,11 +18,36 @@ export interface SchemaProblem {
 }
 
 type Path = Array<string | number>;
-interface Found { level: 'error' | 'warning'; path: Path; message: string; onKey?: boolean }
+interface Found { level: SchemaProblem['level']; path: Path; message: string; onKey?: boolean }
 
 // Keys that are not any module's: merge control and the system config's own.
 const GENERAL_KEYS = new Set(['merge_how', 'merge_type', 'datasource_list', 'datasource', 'system_info', 'default_user',
-  'cloud_init_modules', 'cloud_config_modules', 'cloud_final_modules', 'datasource_search_deadline', 'launch-index', 'version']);
+  'cloud_init_modules', 'cloud_config_modules', 'cloud_final_modules', 'datasource_search_deadline', 'launch-index', 'version',
+  'output']);
+
+/** A module list entry: a name, [name, frequency, args…] or {name, frequency, args} (cloud-init's _read_modules). */
+const MODULE_LIST: Schema = {
+  type: 'array',
+  items: {
+    oneOf: [
+      { type: 'string' },
+      { type: 'array', minItems: 1, items: { type: ['string', 'integer', 'boolean', 'object', 'array', 'null'] } },
+      { type: 'object', required: ['name'], properties: { name: { type: 'string' }, frequency: { enum: ['always', 'once', 'once-per-instance'] } } },
+      { type: 'null' },
+    ],
+  },
+};
+const GENERAL_SCHEMAS: Record<string, Schema> = {
+  output: OUTPUT_SCHEMA,
+  cloud_init_modules: MODULE_LIST,
+  cloud_config_modules: MODULE_LIST,
+  cloud_final_modules: MODULE_LIST,
+};
+
+/** The one line for a key of a cloud-init module a Debian image has no use for. */
+export function notApplicable(key: string, owner: string): string {
+  return `'${key}' (cloud-init's ${owner}) is not applicable on this image: ${NOT_ON_DEBIAN[owner]}; ignored`;
+}
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
@@ -132,37 +158,20 @@ export function checkConfig(config: Record<string, unknown>, modules: readonly M
     if (owner) {
       const schema = owner.schema?.[key];
       if (schema) out.push(...checkValue(value, schema, [key]));
+    } else if (GENERAL_KEYS.has(key)) {
+      const schema = GENERAL_SCHEMAS[key];
+      if (schema) out.push(...checkValue(value, schema, [key]));
+    } else if (CLOUD_INIT_KEYS[key] && NOT_ON_DEBIAN[CLOUD_INIT_KEYS[key]!]) {
+      const owner = CLOUD_INIT_KEYS[key]!;
+      out.push({ level: 'info', path: [key], onKey: true, message: notApplicable(key, owner) });
     } else if (CLOUD_INIT_KEYS[key]) {
       out.push({ level: 'warning', path: [key], onKey: true, message: `'${key}' belongs to cloud-init's module ${CLOUD_INIT_KEYS[key]}, which ec2-init does not implement: ignored` });
-    } else if (!GENERAL_KEYS.has(key)) {
+    } else {
       const hint = closest(key, [...owners.keys(), ...Object.keys(CLOUD_INIT_KEYS)]);
       out.push({ level: 'error', path: [key], onKey: true, message: `unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}` });
     }
   }
   return out;
-}
-
-/** Line and column (1-based) of the value at `path`, or of its key. */
-function position(doc: Document, lines: LineCounter, path: Path, onKey: boolean): { line: number; col: number } {
-  let node: unknown = doc.contents;
-  let offset = (doc.contents as { range?: number[] } | null)?.range?.[0] ?? 0;
-  for (const [i, seg] of path.entries()) {
-    let next: unknown = undefined;
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
-      if (pair) {
-        const last = i === path.length - 1;
-        const keyRange = (pair.key as { range?: number[] }).range;
-        if (last && onKey && keyRange) return lines.linePos(keyRange[0]!);
-        next = pair.value ?? pair.key;
-      }
-    } else if (isSeq(node) && typeof seg === 'number') next = node.items[seg];
-    const range = (next as { range?: number[] } | undefined)?.range;
-    if (!range) break;
-    node = next;
-    offset = range[0]!;
-  }
-  return lines.linePos(offset);
 }
 
 export interface Checked {
@@ -176,29 +185,22 @@ export interface Checked {
  * problem; the config is then empty.
  */
 export function checkCloudConfigText(text: string, modules: readonly Module[]): Checked {
-  const tooBig = yamlTooBig(text);
-  if (tooBig) return { config: {}, problems: [{ level: 'error', path: '', message: `invalid YAML: ${tooBig}`, line: 1, column: 1 }] };
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { ...PYYAML_OPTIONS, lineCounter: lines });
-  const err = doc.errors[0];
-  if (err) {
-    const pos = lines.linePos(err.pos[0]);
-    return { config: {}, problems: [{ level: 'error', path: '', message: `invalid YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, line: pos.line, column: pos.col }] };
-  }
-  let value: unknown;
+  let doc: Located;
   try {
-    value = doc.toJS(PYYAML_OPTIONS) as unknown;
+    doc = parseYamlWithPositions(text);
   } catch (e) {
-    return { config: {}, problems: [{ level: 'error', path: '', message: `invalid YAML: ${yamlFailure(e)}`, line: 1, column: 1 }] };
+    if (!(e instanceof YamlError)) throw e;
+    return { config: {}, problems: [{ level: 'error', path: '', message: `invalid YAML: ${e.reason}`, line: e.line, column: e.column }] };
   }
+  const value = doc.value;
   if (value === null || value === undefined) return { config: {}, problems: [] };
-  if (typeOf(value) !== 'object') {
+  if (!isMapping(value)) {
     return { config: {}, problems: [{ level: 'error', path: '', message: `a cloud-config must be a mapping of keys to values, found ${typeOf(value)}`, line: 1, column: 1 }] };
   }
   const config = value as Record<string, unknown>;
   const problems = checkConfig(config, modules).map((f) => {
-    const pos = position(doc, lines, f.path, f.onKey ?? false);
-    return { level: f.level, path: f.path.join('.'), message: f.message, line: pos.line, column: pos.col };
+    const pos = doc.locate(f.path, f.onKey ?? false);
+    return { level: f.level, path: f.path.join('.'), message: f.message, line: pos.line, column: pos.column };
   });
   return { config, problems };
 }

@@ -189,7 +189,7 @@ async function fetchAll(s: Service, io: Io): Promise<SourceData> {
     fetch('dynamic/instance-identity/document'),
     walk(fetch, 'meta-data/', { left: MAX_WALK }),
   ]);
-  return assemble(metaData, userData, identityDoc === null ? null : asText(identityDoc));
+  return assemble(s.base, metaData, userData, identityDoc === null ? null : asText(identityDoc));
 }
 
 /** The cache, when the service says the instance-id is still the cached one. */
@@ -199,11 +199,11 @@ async function fromCacheIfSameInstance(s: Service, io: Io, cached: Ec2Cache): Pr
   const answer = await get(s, io, 'meta-data/instance-id');
   const now = answer === null ? undefined : asText(answer).trim();
   if (!now || now !== nonEmpty(metaData['instance-id'])) return null;
-  return assemble(metaData, cached.userData, cached.identityDocument);
+  return assemble(s.base, metaData, cached.userData, cached.identityDocument);
 }
 
 /** SourceData (and the cache to keep) from the meta-data tree, user-data and identity document. */
-function assemble(metaData: Record<string, unknown>, userData: Uint8Array | null, identityDoc: string | null): SourceData {
+function assemble(base: string, metaData: Record<string, unknown>, userData: Uint8Array | null, identityDoc: string | null): SourceData {
   const instanceId = nonEmpty(metaData['instance-id']);
   if (!instanceId) throw new Error('meta-data has no instance-id');
   const placement = (metaData['placement'] ?? {}) as Record<string, unknown>;
@@ -225,6 +225,7 @@ function assemble(metaData: Record<string, unknown>, userData: Uint8Array | null
     availabilityZone: nonEmpty(placement['availability-zone']) ?? nonEmpty(identity['availabilityZone']),
     instanceType: nonEmpty(metaData['instance-type']) ?? nonEmpty(identity['instanceType']),
     cloudName: 'aws',
+    subplatform: `metadata (${base})`,
     platform: 'ec2',
     cache,
   };

@@ -15,3 +15,16 @@ export function maybeEc2(files: Files): boolean {
   const xen = read(files, '/sys/hypervisor/uuid').toLowerCase();
   return /amazon/i.test(vendor) || /amazon/i.test(asset) || uuid.startsWith('ec2') || xen.startsWith('ec2');
 }
+
+/** OpenStack's DMI product names, and the chassis asset tags cloud-init also takes for OpenStack. */
+const OPENSTACK_PRODUCTS = ['OpenStack Nova', 'OpenStack Compute'];
+const OPENSTACK_ASSET_TAGS = [...OPENSTACK_PRODUCTS, 'OpenTelekomCloud', 'SAP CCloud VM', 'HUAWEICLOUD'];
+
+/** True when DMI (or PID 1's environment, in a container) says OpenStack, as cloud-init's ds-identify and ds_detect check. */
+export function maybeOpenStack(files: Files): boolean {
+  if (OPENSTACK_PRODUCTS.includes(read(files, '/sys/class/dmi/id/product_name'))) return true;
+  if (OPENSTACK_ASSET_TAGS.includes(read(files, '/sys/class/dmi/id/chassis_asset_tag'))) return true;
+  let environ = '';
+  try { environ = files.readTextIfExists('/proc/1/environ', 65536) ?? ''; } catch { /* unreadable */ }
+  return environ.split('\0').includes('product_name=OpenStack Nova');
+}

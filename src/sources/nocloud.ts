@@ -86,6 +86,8 @@ async function fromReader(files: Files, read: Reader, where: string, deadline: n
     publicKeys: publicKeysOf(metaData['public-keys']),
     launchIndex: Number.isInteger(launchIndex) ? launchIndex : undefined,
     cloudName: 'nocloud',
+    // cloud-init's words: seed-dir for a directory, config-disk for a volume, seedfrom for a URL.
+    subplatform: where.startsWith('volume ') ? `config-disk (${where.slice(7)})` : /^[a-z]+:\/\//.test(where) ? `seedfrom (${where})` : `seed-dir (${where})`,
     platform: 'nocloud',
     cache,
   };

@@ -10,8 +10,9 @@ import type { SourceData } from '../types.ts';
 import { readConfigDrive } from './configdrive.ts';
 import { layout } from '../state/layout.ts';
 import { readEc2, type Ec2Cache } from './ec2.ts';
-import { maybeEc2 } from './identify.ts';
+import { maybeEc2, maybeOpenStack } from './identify.ts';
 import { readNoCloud } from './nocloud.ts';
+import { DEFAULT_OPENSTACK_URLS, readOpenStack } from './openstack.ts';
 import { sys } from '../host/sys.ts';
 
 interface Source {
@@ -54,6 +55,28 @@ const SOURCES: Record<string, Source> = {
         maxWaitMs: Math.min(ms(cfg['max_wait'], 20), Math.max(0, deadline - sys.now())),
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx),
+      }, ctx.log);
+    },
+  },
+  OpenStack: {
+    network: true,
+    async read(ctx, system, deadline) {
+      const cfg = dsConfig(system, 'OpenStack');
+      const list = (system['datasource_list'] as string[] | undefined)?.filter((s) => s !== 'None');
+      const forced = list?.length === 1 && list[0] === 'OpenStack';
+      if (!forced && !maybeOpenStack(ctx.files)) {
+        ctx.log.info('datasource OpenStack: DMI does not say OpenStack; metadata service not asked');
+        return null;
+      }
+      const urls = Array.isArray(cfg['metadata_urls']) ? (cfg['metadata_urls'] as unknown[]).map(String) : DEFAULT_OPENSTACK_URLS;
+      // cloud-init's defaults: timeout 10 s, max_wait -1 (one round), retries 5.
+      const retries = typeof cfg['retries'] === 'number' && cfg['retries'] >= 0 ? Math.floor(cfg['retries']) : 5;
+      return readOpenStack({
+        metadataUrls: urls,
+        timeoutMs: ms(cfg['timeout'], 10),
+        maxWaitMs: Math.min(ms(cfg['max_wait'], 0), Math.max(0, deadline - sys.now())),
+        retries,
+        deadline,
       }, ctx.log);
     },
   },

@@ -27,6 +27,10 @@ export const layout = {
   bootFinished: (id: string) => `${CLOUD}/instances/${id}/boot-finished`,
   userScriptsDir: (freq: string) => `${CLOUD}/scripts/${freq}`,
   runDir: '/run/ec2-init',
+  /** status.json as `status` reads it: a link the first stage of each boot makes (/run starts empty every boot). */
+  statusLink: '/run/ec2-init/status.json',
+  /** cloud-init's runtime directory: links to ec2-init's files, for the tools written for cloud-init. */
+  cloudInitRunDir: '/run/cloud-init',
   log: '/var/log/ec2-init.log',
   outputLog: '/var/log/ec2-init-output.log',
   disabledFile: '/etc/cloud/ec2-init.disabled',

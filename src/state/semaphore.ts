@@ -10,6 +10,15 @@ function semPath(instanceId: string, name: string, freq: Frequency): string | nu
   return freq === 'once' ? layout.onceSem(name) : layout.sem(instanceId, name);
 }
 
+/**
+ * A module's semaphore name, as cloud-init names it (`config_write_files`),
+ * so an instance that booted with cloud-init and then got ec2-init does not
+ * run its per-instance and once modules a second time at the next reboot.
+ */
+export function moduleSem(module: string): string {
+  return `config_${module.replace(/-/g, '_')}`;
+}
+
 /** True when work `name` with this frequency has already been done. */
 export function alreadyDone(ctx: Context, instanceId: string, name: string, freq: Frequency): boolean {
   const path = semPath(instanceId, name, freq);

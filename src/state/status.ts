@@ -19,7 +19,8 @@ export interface StageStatus {
   start: number | null;
   finished: number | null;
   errors: string[];
-  recoverable_errors: string[];
+  /** Warnings by level, as cloud-init 23.4+ keeps them: {"WARNING": […]}. */
+  recoverable_errors: Record<string, string[]>;
   /** The process running (or that ran) this stage, and the boot it ran in: to tell a dead stage from a running one. */
   pid?: number;
   boot_id?: string | null;
@@ -27,6 +28,7 @@ export interface StageStatus {
 
 export interface Status {
   v1: {
+    /** "DataSourceNoCloud", as cloud-init names it; null until one is found. */
     datasource: string | null;
     instance_id: string | null;
     /** The stage running now; null between stages and when done. */
@@ -35,13 +37,25 @@ export interface Status {
   };
 }
 
+export const STAGE_LIST: readonly Stage[] = ['init-local', 'init', 'config', 'final'];
+
 export function emptyStatus(): Status {
-  const blank = (): StageStatus => ({ start: null, finished: null, errors: [], recoverable_errors: [] });
+  const blank = (): StageStatus => ({ start: null, finished: null, errors: [], recoverable_errors: {} });
   return { v1: { datasource: null, instance_id: null, stage: null, 'init-local': blank(), init: blank(), 'modules-config': blank(), 'modules-final': blank() } };
 }
 
+/**
+ * This boot's status: status.json through its link in /run, which the first
+ * stage of every boot makes (and /run is new each boot): before that, the
+ * previous boot's record is not this boot's status.
+ */
 export function readStatus(ctx: { files: Files }): Status | null {
-  const text = ctx.files.readIfExists(layout.status);
+  return readStatusAt(ctx.files, layout.statusLink);
+}
+
+function readStatusAt(files: Files, path: string): Status | null {
+  let text: Uint8Array | null;
+  try { text = files.readIfExists(path); } catch { return null; }
   if (text === null) return null;
   try { return JSON.parse(asText(text)) as Status; } catch { return null; }
 }
@@ -54,20 +68,30 @@ export function stageOf(status: Status, stage: Stage): StageStatus {
   return status.v1[STAGE_KEY[stage]] as StageStatus;
 }
 
+/** Every warning of a stage, whatever its level. */
+export function warningsOf(s: StageStatus): string[] {
+  // Records written before 23.4's format kept a plain list.
+  return Array.isArray(s.recoverable_errors) ? s.recoverable_errors as string[] : Object.values(s.recoverable_errors ?? {}).flat();
+}
+
 /**
  * Record the start of a stage. The first stage of a boot starts a fresh
- * status: init-local always does; a later stage does when it already ran
- * (the previous boot's record).
+ * status: init-local always does (and forgets the last boot's result); a
+ * later stage does when it already ran (the previous boot's record).
  */
 export function stageStarted(ctx: Context, stage: Stage): Status {
-  let status = readStatus(ctx) ?? emptyStatus();
-  if (stage === 'init-local' || stageOf(status, stage).start !== null) status = emptyStatus();
+  let status = readStatusAt(ctx.files, layout.status) ?? emptyStatus();
+  if (stage === 'init-local' || stageOf(status, stage)?.start != null) {
+    status = emptyStatus();
+    ctx.files.unlink(layout.result);
+  }
   status.v1.stage = STAGE_KEY[stage];
   const s = stageOf(status, stage);
   s.start = Date.now() / 1000;
   s.pid = sys.pid;
   s.boot_id = bootId();
   writeStatus(ctx, status);
+  linkRunFiles(ctx);
   return status;
 }
 
@@ -76,23 +100,34 @@ export function stageFinished(ctx: Context, status: Status, stage: Stage, diags:
   const s = stageOf(status, stage);
   s.finished = Date.now() / 1000;
   s.errors = diags.filter((d) => d.level === 'error').map((d) => `${d.where}: ${d.message}`);
-  s.recoverable_errors = diags.filter((d) => d.level === 'warning').map((d) => `${d.where}: ${d.message}`);
-  if (source) { status.v1.datasource = source.name; status.v1.instance_id = source.instanceId; }
+  const warnings = diags.filter((d) => d.level === 'warning').map((d) => `${d.where}: ${d.message}`);
+  s.recoverable_errors = warnings.length ? { WARNING: warnings } : {};
+  if (source) { status.v1.datasource = `DataSource${source.name}`; status.v1.instance_id = source.instanceId; }
   status.v1.stage = null;
   writeStatus(ctx, status);
   if (stage === 'final') {
-    const all = (['init-local', 'init', 'config', 'final'] as Stage[]).map((st) => stageOf(status, st));
+    const all = STAGE_LIST.map((st) => stageOf(status, st));
     ctx.files.write(layout.result, JSON.stringify({
       v1: {
         datasource: status.v1.datasource,
         errors: all.flatMap((x) => x.errors),
-        recoverable_errors: all.flatMap((x) => x.recoverable_errors),
+        // Not in cloud-init's result.json: ec2-init's own, for tools that want the warnings too.
+        recoverable_errors: all.flatMap(warningsOf),
       },
     }, null, 2) + '\n', { mode: 0o644 });
+    linkRunFiles(ctx);
   }
 }
 
-export type Outcome = 'not started' | 'running' | 'done' | 'degraded' | 'error';
+/** /run/ec2-init/{status,result}.json and cloud-init's /run/cloud-init/ ones: links to the records in data/. */
+function linkRunFiles(ctx: Context): void {
+  for (const dir of [layout.runDir, layout.cloudInitRunDir]) {
+    ctx.files.mkdir(dir);
+    // Relative (both directories are two levels deep): right from the root and from this machine alike.
+    ctx.files.symlink(`${dir}/status.json`, `../..${layout.status}`);
+    if (ctx.files.exists(layout.result)) ctx.files.symlink(`${dir}/result.json`, `../..${layout.result}`);
+  }
+}
 
 /**
  * The stage status.json says is running whose process is gone — killed, or
@@ -118,14 +153,41 @@ export function deadStage(files: Files, status: Status | null): string | null {
   return `stage ${running}${s?.pid !== undefined ? ` (pid ${s.pid})` : ''} stopped before it finished: the process was killed or the machine went down; the next boot (or running the stage again) resumes the unfinished work`;
 }
 
-/** The one-word summary `status` prints, and its exit code (0 done, 1 error, 2 degraded). A dead stage is an error. */
-export function summarize(status: Status | null, dead: string | null = null): { outcome: Outcome; exitCode: number } {
-  if (status === null) return { outcome: 'not started', exitCode: 0 };
-  if (dead !== null) return { outcome: 'error', exitCode: 1 };
-  const stages = (['init-local', 'init', 'config', 'final'] as Stage[]).map((st) => stageOf(status, st));
-  if (stages.some((s) => s.errors.length > 0)) return { outcome: 'error', exitCode: 1 };
-  const done = stageOf(status, 'final').finished !== null && status.v1.stage === null;
-  if (!done) return { outcome: status.v1.stage || stages.some((s) => s.start !== null) ? 'running' : 'not started', exitCode: 0 };
-  if (stages.some((s) => s.recoverable_errors.length > 0)) return { outcome: 'degraded', exitCode: 2 };
-  return { outcome: 'done', exitCode: 0 };
+/** Where the boot is (cloud-init's running status). */
+export type Running = 'not started' | 'running' | 'done' | 'disabled';
+/** How it went (cloud-init's condition). */
+export type Condition = 'healthy' | 'degraded' | 'error';
+
+export interface Summary {
+  running: Running;
+  condition: Condition;
+  /** cloud-init 25's two words: status ("done") and extended_status ("degraded done", "error - running"). */
+  status: string;
+  extended: string;
+  /** 0 healthy, 1 error, 2 degraded (cloud-init 23.4+). */
+  exitCode: number;
+  errors: string[];
+  warnings: Record<string, string[]>;
+}
+
+/** The summary `status` prints. A dead stage is an error; `disabled` names why the boot is off. */
+export function summarize(status: Status | null, dead: string | null = null, disabled = false): Summary {
+  const stages = status ? STAGE_LIST.map((st) => stageOf(status, st)).filter(Boolean) : [];
+  const errors = stages.flatMap((s) => s.errors);
+  if (dead) errors.push(dead);
+  const warnings: Record<string, string[]> = {};
+  for (const s of stages) {
+    const r = s.recoverable_errors ?? {};
+    for (const [level, list] of Object.entries(Array.isArray(r) ? { WARNING: r as string[] } : r)) (warnings[level] ??= []).push(...list);
+  }
+  let running: Running;
+  if (disabled) running = 'disabled';
+  else if (status === null || !stages.some((s) => s.start !== null)) running = 'not started';
+  else if (dead) running = 'done';
+  else running = stageOf(status, 'final').finished !== null && status.v1.stage === null ? 'done' : 'running';
+  const condition: Condition = errors.length ? 'error' : Object.keys(warnings).length ? 'degraded' : 'healthy';
+  const [statusWord, extended] = condition === 'error' ? ['error', `error - ${running}`]
+    : condition === 'degraded' && (running === 'done' || running === 'running') ? [running, `degraded ${running}`]
+      : [running, running];
+  return { running, condition, status: statusWord, extended, exitCode: condition === 'error' ? 1 : condition === 'degraded' ? 2 : 0, errors, warnings };
 }

@@ -5,7 +5,7 @@
 // other key kept as a header of the part (Merge-Type, …).
 import { asText, utf8 } from '../bytes.ts';
 import { sniffType, canonicalType } from './sniff.ts';
-import { loadYaml, isMapping as isDict } from './yaml.ts';
+import { isMapping as isDict, parseYaml } from '../yaml/index.ts';
 
 export interface ArchiveEntry {
   type: string;
@@ -21,7 +21,7 @@ const SKIPPED_KEYS = new Set(['content', 'filename', 'type', 'launch-index', 'co
 export async function explodeArchive(payload: Uint8Array, warn: (message: string) => void): Promise<ArchiveEntry[]> {
   let doc: unknown;
   try {
-    doc = await loadYaml(asText(payload));
+    doc = parseYaml(asText(payload));
   } catch (e) {
     warn(`cloud-config-archive is not valid YAML: ${firstLine((e as Error).message)}`);
     return [];

@@ -5,7 +5,7 @@
 // that integer (a non-integer index never matches) is dropped; parts without
 // an index are kept for every instance.
 import { asText } from '../bytes.ts';
-import { loadYaml, isMapping as isDict } from './yaml.ts';
+import { isMapping as isDict, parseYaml } from '../yaml/index.ts';
 
 /** Python's int() of a header or YAML value, or null (cloud-init's safe_int). */
 export function pyInt(v: unknown): number | null {
@@ -32,7 +32,7 @@ export async function effectiveLaunchIndex(type: string, body: Uint8Array, heade
   if (!text.includes('launch') && !/\\[xuU]/.test(text)) return null;
   let doc: unknown;
   try {
-    doc = await loadYaml(text);
+    doc = parseYaml(text);
   } catch {
     return null;
   }

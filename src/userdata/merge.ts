@@ -16,7 +16,7 @@
 // to a number, a config that is not a mapping) leaves the result unchanged:
 // cloud-init logs it and skips that part.
 
-import { isMapping as isDict } from './yaml.ts';
+import { isMapping as isDict } from '../yaml/index.ts';
 
 export type Config = Record<string, unknown>;
 

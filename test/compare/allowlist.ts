@@ -24,14 +24,6 @@ export interface Allowed {
 
 export interface Sides { ci: Snapshot; ec2: Snapshot; ciAfter: Snapshot; ec2After: Snapshot }
 
-// An authorized_keys file (or the .ssh directory holding only it) that
-// cloud-init created empty.
-function emptyKeys(path: string, { ci }: Sides): boolean {
-  const file = path.endsWith('/authorized_keys') ? path : `${path}/authorized_keys`;
-  const inside = [...ci.keys()].filter((p) => p.startsWith(`${path}/`));
-  return ci.get(file)?.content?.length === 0 && inside.every((p) => p === file);
-}
-
 export const ALLOWED: Allowed[] = [
   {
     path: /^\/etc\/ssh\/ssh_host_dsa_key(\.pub)?$/,
@@ -41,15 +33,6 @@ export const ALLOWED: Allowed[] = [
       + 'ec2-init generates rsa, ecdsa and ed25519, as cloud-init does since 23.x and as the image itself '
       + 'shipped: OpenSSH has refused DSA by default since 7.0 and removed it in 10.0, so the key only costs '
       + 'boot time (ssh_genkeytypes: [dsa] still asks for one)',
-  },
-  {
-    path: /^\/(home\/[^/]+|root)\/\.ssh(\/authorized_keys)?$/,
-    aspect: 'presence',
-    only: 'cloud-init',
-    when: emptyKeys,
-    reason: 'with no key to authorize (no ssh_authorized_keys, no public keys in the meta-data), cloud-init still '
-      + 'creates an empty ~/.ssh/authorized_keys (and ~/.ssh) for the default user and for root; ec2-init leaves '
-      + 'them as they are: sshd reads an absent file as an empty one, so the same keys (none) log in',
   },
   {
     path: /^\/etc\/hostname$/,

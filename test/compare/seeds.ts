@@ -97,6 +97,10 @@ write_files:
     defer: true
     content: |
       written after alice exists
+  - path: /home/alice/by-user.txt
+    owner: alice
+    defer: true
+    content: owner without a group
   - path: /opt/app/nested/dir/file.txt
     content: deep
 bootcmd:

@@ -25,13 +25,14 @@ export const CACHE = process.env.EC2_INIT_E2E_CACHE ?? '/var/cache/ec2-init-e2e'
 const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const SUITE = 'bookworm';
 // What the VM has besides minbase. systemd-networkd (in systemd) does DHCP on
-// the one NIC; no ifupdown, no openssh-server (host keys cost seconds under
+// the one NIC, with iproute2 as every Debian cloud image has it (ec2-init's
+// networkd renderer, like cloud-init's, needs `ip`); no ifupdown, no openssh-server (host keys cost seconds under
 // TCG, and the tests read the disk after shutdown instead of logging in).
 // The sysvinit image has no network configuration at all (its scenario is
 // a local seed).
 export type Flavor = 'systemd' | 'sysvinit';
 const INCLUDES: Record<Flavor, string[]> = {
-  systemd: ['linux-image-amd64', 'systemd', 'systemd-sysv', 'udev', 'kmod', 'initramfs-tools', 'zstd'],
+  systemd: ['linux-image-amd64', 'systemd', 'systemd-sysv', 'udev', 'kmod', 'initramfs-tools', 'zstd', 'iproute2'],
   sysvinit: ['linux-image-amd64', 'sysvinit-core', 'sysv-rc', 'initscripts', 'udev', 'kmod', 'initramfs-tools', 'zstd'],
 };
 // Bumped whenever prepareBase below changes what ends up in the tree.

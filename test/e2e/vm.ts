@@ -21,6 +21,8 @@ export interface BootOptions {
   extraDisks?: string[];
   /** Extra -netdev user options (e.g. net=…,guestfwd=…). */
   netdev?: string;
+  /** The NIC's MAC address (qemu's default, 52:54:00:12:34:56, when unset). */
+  mac?: string;
   /** -smbios values (e.g. DMI that says Amazon EC2). */
   smbios?: string[];
   /** Kill the VM after this long (ms). */
@@ -63,7 +65,7 @@ export function qemuArgs(o: BootOptions, consoleFile: string): string[] {
     '-append', ['root=LABEL=e2e-root', 'rw', 'console=ttyS0,115200', 'panic=1', 'net.ifnames=1', o.append ?? ''].join(' ').trim(),
     '-drive', `file=${o.image},format=raw,if=virtio,cache=unsafe`,
     '-netdev', ['user', 'id=n0', 'restrict=on', o.netdev].filter(Boolean).join(','),
-    '-device', 'virtio-net-pci,netdev=n0',
+    '-device', `virtio-net-pci,netdev=n0${o.mac ? `,mac=${o.mac}` : ''}`,
     // An entropy source, as clouds give their instances (virtio-rng, or
     // RDRAND on EC2): without one the emulated guest's RNG takes a minute to
     // seed, and everything that reads /dev/random early waits for it.

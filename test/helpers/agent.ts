@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const TOP = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const AGENT = join(TOP, 'dist', 'ec2-init');
+export const AGENT = process.env['EC2_INIT_AGENT'] ?? join(TOP, 'dist', 'ec2-init');
 const WITH_ROOT = join(TOP, 'test', 'helpers', 'with-root.sh');
 
 /** Why integration tests cannot run here, or null when they can. */
@@ -70,9 +70,9 @@ export function agentAsync(root: string, args: string[], env: Record<string, str
   });
 }
 
-/** Every error and warning `status` lists for the last boot of `root`. */
+/** Every error and warning `status` lists for the last boot of `root` (cloud-init 25's status --format json). */
 export function statusProblems(root: string): string[] {
   const r = agent(root, ['status', '--format', 'json']);
-  const v1 = (JSON.parse(r.stdout) as { v1: Record<string, { errors?: string[]; recoverable_errors?: string[] } | null> }).v1;
-  return Object.values(v1).flatMap((s) => (s && typeof s === 'object' ? [...(s.errors ?? []), ...(s.recoverable_errors ?? [])] : []));
+  const s = JSON.parse(r.stdout) as { errors: string[]; recoverable_errors: Record<string, string[]> };
+  return [...s.errors, ...Object.values(s.recoverable_errors).flat()];
 }

@@ -1,8 +1,8 @@
 // `devel make-mime -a FILE:TYPE …`: build multipart user-data from files,
 // as cloud-init's devel make-mime does. TYPE is a MIME subtype of text/
 // ('cloud-config', 'x-shellscript', …) or a full 'main/sub' type.
-import { readHostFile } from './host/machine.ts';
-import { makeMime } from './userdata/make-mime.ts';
+import { readHostFile } from '../host/machine.ts';
+import { makeMime } from '../userdata/make-mime.ts';
 
 export function makeMimeCommand(argv: string[]): Uint8Array {
   const parts: { content: Uint8Array; type: string; filename: string }[] = [];

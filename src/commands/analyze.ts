@@ -1,8 +1,8 @@
 // `analyze show` (each stage and its modules, in order, with their times)
 // and `analyze blame` (modules, slowest first), read from the log of the
 // last boot in /var/log/ec2-init.log.
-import type { Files } from './host/files.ts';
-import { layout } from './state/layout.ts';
+import type { Files } from '../host/files.ts';
+import { layout } from '../state/layout.ts';
 
 interface Timing { stage: string; name: string; ms: number }
 

@@ -1,0 +1,56 @@
+// What a renderer produces: files to write under the root, the NICs to
+// rename, and problems naming the entries it could not render.
+import type { Iface, NetworkConfig, Problem, Route } from './model.ts';
+import { inSubnet, isIPv6 } from './model.ts';
+
+export interface RenderedFile { path: string; content: string; mode: number }
+
+export interface Rendered {
+  files: RenderedFile[];
+  /** NICs to be given their configured name (set-name, v1 name with a MAC). */
+  renames: Array<{ mac: string; name: string; entry: string }>;
+  problems: Problem[];
+}
+
+export const HEADER = [
+  '# Written by ec2-init from the network config of the datasource (or its',
+  '# fallback) on the first boot of this instance. A new instance writes it',
+  '# again. To keep ec2-init (and cloud-init) from writing it, put',
+  '# "network: {config: disabled}" in /etc/cloud/cloud.cfg.d/99-disable-network-config.cfg.',
+];
+
+/** The interfaces that are members of a bond or bridge (they get no addresses of their own). */
+export function memberOf(config: NetworkConfig): Map<string, Iface> {
+  const map = new Map<string, Iface>();
+  for (const f of config.interfaces) for (const m of f.members) map.set(m, f);
+  return map;
+}
+
+/** The DNS an interface gets: its own, or (v1) the global DNS when it has none and can carry it. */
+export function dnsOf(config: NetworkConfig, iface: Iface, members: Map<string, Iface>): { nameservers: string[]; search: string[] } {
+  const own = iface.dns;
+  if (own.nameservers.length || own.search.length || members.has(iface.name)) return own;
+  const hasIp = iface.dhcp4 || iface.dhcp6 || iface.addresses.length > 0;
+  return hasIp ? config.dns : own;
+}
+
+/** Routes of an interface with its gateways as default routes first. */
+export function routesOf(iface: Iface): Route[] {
+  const out: Route[] = [];
+  if (iface.gateway4) out.push({ to: 'default', via: iface.gateway4 });
+  if (iface.gateway6) out.push({ to: 'default', via: iface.gateway6 });
+  return [...out, ...iface.routes];
+}
+
+/** True when the route's gateway is not on any subnet of the interface (it needs on-link to be reachable). */
+export function gatewayOffLink(iface: Iface, r: Route): boolean {
+  if (!r.via || r.onLink !== undefined) return false;
+  const fam = isIPv6(r.via);
+  const same = iface.addresses.filter((a) => isIPv6(a.split('/')[0]!) === fam);
+  return same.length > 0 && !same.some((a) => inSubnet(r.via!, a));
+}
+
+export function renamesOf(config: NetworkConfig): Rendered['renames'] {
+  return config.interfaces.filter((f) => f.kind === 'physical' && f.rename && f.match.mac)
+    .map((f) => ({ mac: f.match.mac!, name: f.name, entry: f.entry }));
+}

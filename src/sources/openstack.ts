@@ -1,0 +1,137 @@
+// OpenStack metadata service over HTTP (OpenStack's default when there is no
+// config drive):
+//
+//   GET {url}/openstack                         versions, one a line ("2012-08-10", …, "latest")
+//   GET {url}/openstack/{v}/meta_data.json      uuid (the instance-id), hostname, public_keys, …
+//   GET {url}/openstack/{v}/user_data           raw bytes; 404 = none
+//   GET {url}/openstack/{v}/vendor_data.json    vendor-data (its "cloud-init" key, or a string)
+//   GET {url}/openstack/{v}/network_data.json   links, networks, services; 404 = none
+//
+// {v} is "latest" when listed, else the newest dated version. The first of
+// metadata_urls whose /openstack answers serves everything; rounds of tries go
+// on until max_wait (seconds; cloud-init's -1 or 0: one round), each request
+// cut to timeout. 5xx, 429 and dropped connections are retried (`retries`).
+// Asked only where DMI says OpenStack (see identify.ts), as cloud-init's
+// ds-identify does.
+import { asText, utf8 } from '../bytes.ts';
+import { sys } from '../host/sys.ts';
+import type { Logger } from '../log.ts';
+import { backoff, remaining, sleep } from '../net/cancel.ts';
+import { HttpError, request, type HttpResponse } from '../net/http.ts';
+import type { SourceData } from '../types.ts';
+
+export interface OpenStackOptions {
+  metadataUrls: string[];
+  timeoutMs: number;
+  /** Overall wait for a service to answer; 0 = one round over the URLs. */
+  maxWaitMs: number;
+  retries: number;
+  /** Absolute sys.now() time nothing may outlive (the search's deadline). */
+  deadline: number;
+}
+
+export const DEFAULT_OPENSTACK_URLS = ['http://169.254.169.254'];
+
+const retryable = (status: number) => status === 429 || status >= 500;
+
+async function get(url: string, o: OpenStackOptions, log: Logger): Promise<HttpResponse> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await request(url, { timeoutMs: Math.min(o.timeoutMs, remaining(o.deadline)), deadline: o.deadline });
+      if (!retryable(r.status) || attempt >= o.retries) return r;
+      log.debug(`datasource OpenStack: ${url}: HTTP ${r.status}; retrying`);
+    } catch (e) {
+      const kind = e instanceof HttpError ? e.kind : 'other';
+      if (attempt >= o.retries || kind === 'refused' || kind === 'unreachable' || kind === 'bad-url' || remaining(o.deadline) === 0) throw e;
+      log.debug(`datasource OpenStack: ${url}: ${(e as Error).message}; retrying`);
+    }
+    await sleep(Math.min(backoff(attempt), remaining(o.deadline)));
+  }
+}
+
+/** The first URL whose /openstack listing answers 200, and the listing; null when none does within max_wait. */
+async function findService(o: OpenStackOptions, log: Logger): Promise<{ base: string; versions: string[] } | null> {
+  const until = Math.min(o.deadline, sys.now() + Math.max(0, o.maxWaitMs));
+  for (let round = 0; ; round++) {
+    for (const url of o.metadataUrls) {
+      const base = url.replace(/\/+$/, '');
+      try {
+        const r = await request(`${base}/openstack`, { timeoutMs: Math.min(o.timeoutMs, Math.max(1, remaining(o.deadline))), deadline: o.deadline });
+        if (r.status === 200) return { base, versions: asText(r.body).split('\n').map((l) => l.trim()).filter(Boolean) };
+        log.info(`datasource OpenStack: ${base}/openstack: HTTP ${r.status}`);
+      } catch (e) {
+        log.info(`datasource OpenStack: ${base}/openstack: ${(e as Error).message}`);
+      }
+    }
+    if (remaining(until) === 0) return null;
+    await sleep(Math.min(backoff(round, 200, 5000), remaining(until)));
+    if (remaining(until) === 0) return null;
+  }
+}
+
+function pickVersion(versions: string[]): string {
+  if (versions.includes('latest') || versions.length === 0) return 'latest';
+  return versions.filter((v) => /^\d{4}-\d{2}-\d{2}$/.test(v)).sort().pop() ?? 'latest';
+}
+
+/** vendor_data.json as cloud-init reads it: a string, or the "cloud-init" key of an object. */
+function vendorData(body: Uint8Array | null, log: Logger): Uint8Array | null {
+  if (!body) return null;
+  try {
+    const v = JSON.parse(asText(body)) as unknown;
+    if (typeof v === 'string') return utf8(v);
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const ci = (v as Record<string, unknown>)['cloud-init'];
+      if (typeof ci === 'string') return utf8(ci);
+      if (ci !== undefined && ci !== null) return utf8(JSON.stringify(ci));
+    }
+    return null;
+  } catch (e) {
+    log.warn(`datasource OpenStack: vendor_data.json is not JSON (${(e as Error).message}); ignored`);
+    return null;
+  }
+}
+
+export async function readOpenStack(o: OpenStackOptions, log: Logger): Promise<SourceData | null> {
+  const service = await findService(o, log);
+  if (!service) return null;
+  const version = pickVersion(service.versions);
+  const dir = `${service.base}/openstack/${version}`;
+  const fetch = async (name: string, required: boolean): Promise<Uint8Array | null> => {
+    const r = await get(`${dir}/${name}`, o, log);
+    if (r.status === 200) return r.body;
+    if (r.status === 404 && !required) return null;
+    throw new Error(`${dir}/${name}: HTTP ${r.status}`);
+  };
+  const metaBytes = (await fetch('meta_data.json', true))!;
+  let meta: Record<string, unknown>;
+  try { meta = JSON.parse(asText(metaBytes)) as Record<string, unknown>; } catch (e) {
+    throw new Error(`${dir}/meta_data.json: not valid JSON: ${(e as Error).message}`);
+  }
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new Error(`${dir}/meta_data.json: not a JSON object`);
+  const uuid = meta['uuid'];
+  if (typeof uuid !== 'string' || uuid === '') throw new Error(`${dir}/meta_data.json: no uuid (the instance-id)`);
+  const [userData, vendor, network] = [await fetch('user_data', false), await fetch('vendor_data.json', false), await fetch('network_data.json', false)];
+  const keys = meta['public_keys'];
+  const cache: Record<string, Uint8Array> = { 'meta_data.json': metaBytes };
+  if (vendor) cache['vendor_data.json'] = vendor;
+  if (network) cache['network_data.json'] = network;
+  const hostname = meta['hostname'] ?? meta['name'];
+  log.info(`datasource OpenStack: ${dir}: meta_data.json${userData ? ', user_data' : ''}${vendor ? ', vendor_data.json' : ''}${network ? ', network_data.json' : ''}`);
+  return {
+    name: 'OpenStack',
+    provider: 'openstack',
+    instanceId: uuid,
+    localHostname: typeof hostname === 'string' ? hostname : undefined,
+    metaData: meta,
+    userData,
+    vendorData: vendorData(vendor, log),
+    publicKeys: keys && typeof keys === 'object' ? Object.values(keys as Record<string, unknown>).map(String) : [],
+    launchIndex: typeof meta['launch_index'] === 'number' ? meta['launch_index'] : undefined,
+    availabilityZone: typeof meta['availability_zone'] === 'string' ? meta['availability_zone'] : undefined,
+    cloudName: 'openstack',
+    platform: 'openstack',
+    subplatform: `metadata (${service.base})`,
+    cache,
+  };
+}
