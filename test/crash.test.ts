@@ -85,9 +85,11 @@ describe('a boot killed midway and run again', { skip: skip ?? false }, () => {
       const child = spawn(join(TOP, 'test/helpers/with-root.sh'), [root, AGENT, '--root', root, 'boot'], {
         detached: true, stdio: 'ignore', env: {},
       });
+      // Listened for from the start: a fast boot may be over before the kill.
+      const exited = new Promise((r) => child.once('exit', r));
       await new Promise((r) => setTimeout(r, 5 + Math.random() * 60));
       try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* it had already finished */ }
-      await new Promise((r) => child.once('exit', r));
+      await exited;
     }
     const last = agent(root, ['boot']);
     assert.equal(last.status, 0, last.stderr);
