@@ -2,27 +2,19 @@
 // (cli/ec2-init.ts); started as cloud-init or cloud-id (the .deb's links) it
 // answers as cloud-init 25 does (cli/cloud-init.ts). Either way the
 // command line becomes one Invocation, carried out here: the root, the log,
-// the context, the boot lock, then the command.
+// the context, the boot lock, then the command. What only one command needs
+// (a stage's modules, status, query, plan, …) is imported when that command
+// runs: the shipped executable reads each from its bytecode only then, so a
+// `--version` or a `status` costs what it uses.
 import { parseCloudId, parseCloudInit } from './cli/cloud-init.ts';
 import { parseEc2Init } from './cli/ec2-init.ts';
 import { CommandError, UsageError, type Action, type Invocation } from './cli/invocation.ts';
-import { analyze } from './commands/analyze.ts';
-import { clean } from './commands/clean.ts';
-import { cloudId } from './commands/cloud-id.ts';
-import { collectLogs } from './commands/collect-logs.ts';
-import { makeMimeCommand } from './commands/make-mime.ts';
-import { query, QueryError } from './commands/query.ts';
-import { bootCode, formatStatus, statusDetails } from './commands/status.ts';
 import { Context } from './context.ts';
 import { PathError } from './host/files.ts';
 import { absolutePath } from './host/machine.ts';
 import { sys } from './host/sys.ts';
 import { describeError, LineLogger } from './log.ts';
 import { sleep } from './net/cancel.ts';
-import { formatPlan, makePlan } from './plan.ts';
-import { schemaCommand } from './schema/command.ts';
-import { kernelCmdline } from './sources/nocloud.ts';
-import { runSingleModule, runStage } from './stages.ts';
 import { layout } from './state/layout.ts';
 import { BootLock } from './state/lock.ts';
 import { deadStage, readStatus, summarize } from './state/status.ts';
@@ -48,10 +40,15 @@ function checkRoot(inv: Invocation): string {
   return root;
 }
 
+/** The root's kernel command line (/proc/cmdline under it; empty when there is none). */
+function kernelCmdline(ctx: Context): string {
+  return ctx.files.readTextIfExists('/proc/cmdline') ?? '';
+}
+
 /** What turns the boot off, or null: a disable file under the root, or a `…=disabled` on the kernel command line. */
 function disabledBy(ctx: Context): string | null {
   for (const file of DISABLED_FILES) if (ctx.files.exists(file)) return file;
-  const cmdline = kernelCmdline(ctx.files);
+  const cmdline = kernelCmdline(ctx);
   if (/(^|\s)(cloud-init|ec2-init)=enabled(\s|$)/.test(cmdline)) return null;
   const m = /(^|\s)((?:cloud-init|ec2-init)=disabled)(\s|$)/.exec(cmdline);
   return m ? `${m[2]} on the kernel command line` : null;
@@ -65,6 +62,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (a.kind === 'make-mime') {
+    const { makeMimeCommand } = await import('./commands/make-mime.ts');
     try { sys.writeStdout(makeMimeCommand(a.args)); } catch (e) { throw new CommandError((e as Error).message); }
     return 0;
   }
@@ -86,6 +84,7 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
   log.info(`ec2-init ${VERSION}: ${[inv.program === 'ec2-init' ? '' : `(as ${inv.program})`, ...sys.argv].filter(Boolean).join(' ')}`);
   const lock = await BootLock.take(ctx.files);
   if (!lock) throw new CommandError(busyMessage(ctx));
+  const { runStage } = await import('./stages.ts');
   let errors = 0;
   try {
     linkCloudInitLogs(ctx);
@@ -103,11 +102,14 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
 
 async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclude<Action, { kind: 'stages' | 'print' | 'make-mime' }>): Promise<number> {
   switch (a.kind) {
-    case 'plan':
+    case 'plan': {
+      const { formatPlan, makePlan } = await import('./plan.ts');
       sys.writeStdout(formatPlan(await makePlan(ctx)));
       return 0;
+    }
     case 'status': {
-      const boot = bootCode(ctx.files, kernelCmdline(ctx.files), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
+      const { bootCode, formatStatus, statusDetails } = await import('./commands/status.ts');
+      const boot = bootCode(ctx.files, kernelCmdline(ctx), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
       let status = readStatus(ctx);
       let dead = deadStage(ctx.files, status);
       // Until done, failed, or dead: a stage whose process is gone never finishes.
@@ -125,7 +127,8 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
       sys.writeStdout(formatStatus(details, a.format, a.long));
       return exitCode;
     }
-    case 'query':
+    case 'query': {
+      const { query, QueryError } = await import('./commands/query.ts');
       try {
         sys.writeStdout(`${query(ctx.files, a.opts)}\n`);
         return 0;
@@ -133,18 +136,23 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
         if (e instanceof QueryError) { sys.writeStderr(`${inv.program === 'cloud-init' ? 'ERROR: ' : `${inv.program}: `}${e.message}\n`); return 1; }
         throw e;
       }
+    }
     case 'cloud-id': {
-      const boot = bootCode(ctx.files, kernelCmdline(ctx.files), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
+      const [{ bootCode }, { cloudId }] = await Promise.all([import('./commands/status.ts'), import('./commands/cloud-id.ts')]);
+      const boot = bootCode(ctx.files, kernelCmdline(ctx), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
       const running = summarize(readStatus(ctx), null, boot.code.startsWith('disabled')).running;
       const r = cloudId(ctx.files, a, running);
       sys.writeStdout(r.out);
       if (r.err) sys.writeStderr(r.err);
       return r.code;
     }
-    case 'analyze':
+    case 'analyze': {
+      const { analyze } = await import('./commands/analyze.ts');
       sys.writeStdout(analyze(ctx.files, a.what));
       return 0;
+    }
     case 'clean': {
+      const { clean } = await import('./commands/clean.ts');
       const lock = await BootLock.take(ctx.files);
       if (!lock) throw new CommandError(busyMessage(ctx));
       try {
@@ -156,6 +164,7 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
       return 0;
     }
     case 'single': {
+      const { runSingleModule } = await import('./stages.ts');
       const lock = await BootLock.take(ctx.files);
       if (!lock) throw new CommandError(busyMessage(ctx));
       try {
@@ -167,16 +176,19 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
       } finally { ctx.close(); lock.release(); }
     }
     case 'collect-logs': {
+      const { collectLogs } = await import('./commands/collect-logs.ts');
       const taken = collectLogs(ctx.files, VERSION, a.tarfile, a.redact);
       sys.writeStderr(`Wrote ${a.tarfile} (${taken.length} files${a.redact ? ', sensitive data left out' : ''})\n`);
       return 0;
     }
-    case 'schema':
+    case 'schema': {
+      const { schemaCommand } = await import('./schema/command.ts');
       try {
         return await schemaCommand(ctx.files, a.flags, (s) => sys.writeStdout(s));
       } catch (e) {
         throw new CommandError((e as Error).message);
       }
+    }
   }
 }
 
