@@ -362,20 +362,27 @@ describe('the QuickJS C host: sockets and TLS', { skip: skip || (spawnSync('open
   });
 });
 
-describe('the QuickJS build', { skip: existsSync(join(TOP, 'node_modules', 'esbuild')) ? false : 'no node_modules' }, () => {
-  test('is reproducible: two builds from copies at different paths give the same executable bytes', () => {
-    const sums: string[] = [];
+describe('the build, end to end', { skip: !existsSync(join(TOP, 'node_modules', 'esbuild')) ? 'no node_modules'
+  : spawnSync('sh', ['-c', 'command -v dpkg-buildpackage && command -v dh'], { stdio: 'ignore' }).status !== 0 ? 'dpkg-buildpackage or dh missing' : false }, () => {
+  test('is reproducible: two `npm run deb` from copies at different paths give the same executable and .deb bytes', () => {
+    const sums: string[][] = [];
+    const version = (JSON.parse(readFileSync(join(TOP, 'package.json'), 'utf8')) as { version: string }).version.replace('-', '~');
     for (const name of ['a', 'copy-b']) {
       const dir = join(work, 'repro', name);
       mkdirSync(dir, { recursive: true });
       // The second copy is made from the first: both build the very same sources.
       const from = name === 'a' ? TOP : join(work, 'repro', 'a');
-      for (const part of ['src', 'build', 'package.json']) cpSync(join(from, part), join(dir, part), { recursive: true });
+      for (const part of ['src', 'build', 'debian', 'package.json']) cpSync(join(from, part), join(dir, part), { recursive: true });
       symlinkSync(join(TOP, 'node_modules'), join(dir, 'node_modules'));
-      const r = spawnSync(process.execPath, [join(dir, 'build', 'build.ts')], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
-      assert.equal(r.status, 0, r.stderr);
-      sums.push(createHash('sha256').update(readFileSync(join(dir, 'dist', 'ec2-init'))).digest('hex'));
+      // What `npm run deb` runs: the build, then the package.
+      for (const step of ['build.ts', 'deb.ts']) {
+        const r = spawnSync(process.execPath, [join(dir, 'build', step)], { cwd: dir, encoding: 'utf8', timeout: 600_000 });
+        assert.equal(r.status, 0, `${name}: ${step}: ${r.stderr}`);
+      }
+      const sha = (f: string) => createHash('sha256').update(readFileSync(join(dir, 'dist', f))).digest('hex');
+      sums.push([sha('ec2-init'), sha(`ec2-init_${version}_amd64.deb`)]);
     }
-    assert.equal(sums[0], sums[1]);
+    assert.equal(sums[0]![0], sums[1]![0], 'the executables differ');
+    assert.equal(sums[0]![1], sums[1]![1], 'the .debs differ');
   });
 });
