@@ -5,7 +5,7 @@
 // /etc/machine-id with --machine-id, the root's /etc/cloud/clean.d scripts,
 // and --reboot at the end (on the running system only).
 import type { Context } from '../context.ts';
-import { onRunningSystem } from '../modules/helpers.ts';
+import { onRunningSystem, usesSystemd } from '../modules/helpers.ts';
 import { CLOUD, layout } from '../state/layout.ts';
 
 export interface CleanOptions {
@@ -54,7 +54,7 @@ export async function clean(ctx: Context, opts: CleanOptions): Promise<string[]>
   drop(layout.cloudInitRunDir);
   if (opts.machineId) {
     // systemd makes a new machine-id at the next boot when the file says so; without systemd, an absent file does it.
-    if (files.isDirectory('/run/systemd/system') || files.exists('/lib/systemd/systemd') || files.exists('/usr/lib/systemd/systemd')) {
+    if (usesSystemd(files, { installed: true })) {
       files.write('/etc/machine-id', 'uninitialized\n', { mode: 0o444 });
       removed.push('/etc/machine-id (uninitialized)');
     } else drop('/etc/machine-id');

@@ -6,6 +6,7 @@ import type { Files } from '../host/files.ts';
 import { escapeControls } from '../log.ts';
 import { summarize, type Status } from '../state/status.ts';
 import { toBlockYaml } from '../config/yaml-emit.ts';
+import { usesSystemd } from '../modules/helpers.ts';
 
 export type StatusFormat = 'tabular' | 'json' | 'yaml';
 
@@ -17,7 +18,7 @@ export function bootCode(files: Files, cmdline: string, disabledFile: string | n
   if (/(^|\s)(cloud-init|ec2-init)=enabled(\s|$)/.test(cmdline)) return { code: 'enabled-by-kernel-command-line', reason: 'enabled by the kernel command line' };
   if (disabledFile) return { code: 'disabled-by-marker-file', reason: `disabled by ${disabledFile}` };
   if (/(^|\s)(cloud-init|ec2-init)=disabled(\s|$)/.test(cmdline)) return { code: 'disabled-by-kernel-command-line', reason: 'disabled by the kernel command line' };
-  if (!files.isDirectory('/run/systemd/system')) return { code: 'enabled-by-sysvinit', reason: 'enabled on sysvinit' };
+  if (!usesSystemd(files)) return { code: 'enabled-by-sysvinit', reason: 'enabled on sysvinit' };
   return { code: 'enabled-by-generator', reason: 'enabled by the ec2-init systemd units' };
 }
 

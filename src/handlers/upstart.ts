@@ -6,6 +6,7 @@
 // otherwise a line in the log says why it was not asked.
 import { fromLatin1, latin1 } from '../bytes.ts';
 import type { Context } from '../context.ts';
+import { describeExit } from '../host/run.ts';
 import { alreadyDone, markDone } from '../state/semaphore.ts';
 import type { Part } from '../types.ts';
 
@@ -48,7 +49,7 @@ export async function reloadUpstart(ctx: Context, where: string): Promise<void> 
   let version: string | null = null;
   if (ctx.root === '/' && ctx.files.exists(INITCTL)) {
     const r = await ctx.capture([INITCTL, 'version'], { timeoutMs: 10_000 });
-    version = r.code === 0 ? r.stdout : `exit ${r.code}: ${r.stderr.trim()}`;
+    version = r.code === 0 ? r.stdout : `${describeExit(r, 10_000)}: ${r.stderr.trim()}`;
   }
   const skip = reloadSkipReason(ctx.root, version);
   if (skip !== null) {

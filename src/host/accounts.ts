@@ -1,17 +1,40 @@
-// Users and groups of the target system, read from its own /etc/passwd and
-// /etc/group (never this machine's: the root may be an image being customized).
+// Users and groups of the target system, read from its own /etc/passwd,
+// /etc/group and /etc/shadow (never this machine's: the root may be an image
+// being customized): the one reader of the account database.
 import { asText } from '../bytes.ts';
 import type { Files } from './files.ts';
 import { uptime } from './machine.ts';
 import { sys } from './sys.ts';
 
-function lookup(files: Files, table: string, name: string): number | null {
-  const text = files.readTextIfExists(table) ?? '';
-  for (const line of text.split('\n')) {
-    const fields = line.split(':');
-    if (fields[0] === name && fields[2] !== undefined) return Number(fields[2]);
-  }
-  return null;
+/** The rows of an account file of the root (passwd, group, shadow: colon-separated), comments and blank lines left out. */
+function table(files: Files, path: string): string[][] {
+  return (files.readTextIfExists(path) ?? '').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+}
+
+/** The id (third field) of `name` in /etc/passwd or /etc/group, or null. */
+function lookup(files: Files, path: string, name: string): number | null {
+  const f = table(files, path).find((r) => r[0] === name && r[2] !== undefined);
+  return f ? Number(f[2]) : null;
+}
+
+export interface PasswdEntry { name: string; uid: number; gid: number; home: string; shell: string }
+
+export function passwdEntry(files: Files, name: string): PasswdEntry | null {
+  const f = table(files, '/etc/passwd').find((r) => r[0] === name);
+  if (!f) return null;
+  return { name, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '', shell: f[6] ?? '' };
+}
+
+export function userExists(files: Files, name: string): boolean { return passwdEntry(files, name) !== null; }
+
+export function groupExists(files: Files, name: string): boolean {
+  return table(files, '/etc/group').some((r) => r[0] === name);
+}
+
+/** The password field of /etc/shadow (null when the user or the file is missing). Never logged. */
+export function shadowPassword(files: Files, name: string): string | null {
+  const f = table(files, '/etc/shadow').find((r) => r[0] === name);
+  return f ? f[1] ?? '' : null;
 }
 
 export interface Owner { uid: number; gid: number }

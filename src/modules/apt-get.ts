@@ -11,13 +11,12 @@ import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
 import { alreadyDone, markDone } from '../state/semaphore.ts';
 import type { Config } from '../userdata/merge.ts';
-import { which } from './helpers.ts';
+import { isMapping, which } from './helpers.ts';
 
 const APT_GET_COMMAND = ['apt-get', '--option=Dpkg::Options::=--force-confold', '--option=Dpkg::options::=--force-unsafe-io', '--assume-yes', '--quiet'];
 /** An hour: a dist-upgrade of a whole image on a slow mirror takes a while. */
 const TIMEOUT_MS = 3_600_000;
 
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function systemInfo(config: Config): Record<string, unknown> {
   return isMapping(config['system_info']) ? config['system_info'] : {};

@@ -12,6 +12,7 @@
 //     cloud-init's own mapping swaps the two, and the same user-data must
 //     configure apt the same way.
 import type { Config } from '../userdata/merge.ts';
+import { isMapping } from './helpers.ts';
 
 const RENAMES: Record<string, string | null> = {
   apt_sources: 'sources',
@@ -30,7 +31,6 @@ export const LEGACY_APT_KEYS = Object.keys(RENAMES);
 
 const MIRROR_KEYS: [string, string][] = [['apt_mirror', 'uri'], ['apt_mirror_search', 'search'], ['apt_mirror_search_dns', 'search_dns']];
 
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** V1 apt_sources (a list) → V2 (a mapping): entries without a filename all go to cloud_config_sources.list. */
 function sourcesToMapping(list: unknown): Record<string, unknown> {

@@ -5,6 +5,7 @@
 // `gpg --dearmor` does), so inline keys need no gpg on the image.
 import { concat, fromBase64 } from '../bytes.ts';
 import type { Config } from '../userdata/merge.ts';
+import { isMapping } from './helpers.ts';
 
 export type Mirrors = { PRIMARY: string; SECURITY: string; MIRROR: string };
 
@@ -14,7 +15,6 @@ export const DEBIAN_MIRRORS = {
   security: 'https://deb.debian.org/debian-security',
 };
 
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * cloud-init's get_arch_mirrorconfig: the entry of `primary`/`security`

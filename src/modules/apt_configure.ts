@@ -17,12 +17,13 @@
 import { sys } from '../host/sys.ts';
 import { parseUrl } from '../net/url.ts';
 import type { Context } from '../context.ts';
+import { describeExit } from '../host/run.ts';
 import { requireAptGet, updateSources } from './apt-get.ts';
 import {
   archMirrorConfig, dearmor, debianSources, debianSourcesList, disableSuites, distroMirrors,
   isDeb822, type Mirrors,
 } from './apt-sources.ts';
-import { isFalse, renderTemplate, which } from './helpers.ts';
+import { isFalse, isMapping, renderTemplate, which } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { aptSettings, LEGACY_APT_KEYS } from './apt-legacy.ts';
 
@@ -36,7 +37,6 @@ const DEFAULT_KEYSERVER = 'keyserver.ubuntu.com';
 /** cloud-init's ADD_APT_REPO_MATCH: 'ppa:…', 'cloud-archive:…' go to add-apt-repository. */
 const ADD_APT_REPO_MATCH = '^[\\w-]+:\\w';
 
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const MIRROR: Schema = {
   type: 'array',
@@ -122,7 +122,7 @@ function releaseOf(ctx: Context): string {
 async function archOf(ctx: Context): Promise<string> {
   const r = await ctx.capture(['dpkg', '--print-architecture'], { timeoutMs: 30_000 });
   const arch = r.stdout.trim();
-  if (r.code !== 0 || !arch) throw new Error(`dpkg --print-architecture failed under the root (exit ${r.code}): ${r.stderr.trim()}`);
+  if (r.code !== 0 || !arch) throw new Error(`dpkg --print-architecture failed under the root (${describeExit(r, 30_000)}): ${r.stderr.trim()}`);
   return arch;
 }
 

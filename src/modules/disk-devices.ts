@@ -4,6 +4,7 @@
 // mount table; probing a device for existing data (blkid -p); and fstab
 // lines. Every path is looked up under the root: at / that is the machine's
 // own /dev and /sys, under --root a test or an image, never this machine's.
+import { describeExit } from '../host/run.ts';
 import { readMachineFile } from '../host/machine.ts';
 import type { Context } from '../context.ts';
 import type { SavedSource } from '../state/instance.ts';
@@ -200,7 +201,7 @@ export async function probeDevice(ctx: Context, device: string): Promise<Probe> 
   const r = await ctx.capture(['blkid', '-p', '-o', 'export', device]);
   if (r.code === 2) return { fstype: null, label: null, pttype: null, ambivalent: false };
   if (r.code === 8) return { fstype: null, label: null, pttype: null, ambivalent: true };
-  if (r.code !== 0) throw new Error(`blkid -p ${device} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`blkid -p ${device} failed (${describeExit(r)}): ${r.stderr.trim()}`);
   const kv = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   return { fstype: kv['TYPE'] ?? null, label: kv['LABEL'] ?? null, pttype: kv['PTTYPE'] ?? null, ambivalent: false };
 }
@@ -221,10 +222,9 @@ export function hasData(p: Probe): boolean {
 // ---------------------------------------------------------------------------
 // fstab
 
-/** True when the init system of the target is systemd (running: /run/systemd/system; an image: it has systemd). */
-export function usesSystemd(ctx: Context): boolean {
-  if (ctx.files.exists('/run/systemd/system')) return true;
-  return ctx.root !== '/' && (ctx.files.exists('/lib/systemd/systemd') || ctx.files.exists('/usr/lib/systemd/systemd'));
+/** One fstab line: its fields (fs_spec, fs_file, fs_vfstype, fs_mntops, fs_freq, fs_passno) tab-separated. */
+export function fstabLine(fields: readonly string[]): string {
+  return fields.join('\t');
 }
 
 /** The mount points of the running system (for "is it mounted already?"). */

@@ -12,6 +12,7 @@
 //
 // Partitioning and mkfs need the running system's disks: under --root they
 // are planned (`plan`, and the log) and skipped.
+import { describeExit } from '../host/run.ts';
 import type { Context } from '../context.ts';
 import {
   describeProbe, deviceAliases, deviceNameToDevice, expandDotted, hasData, nthPartition, probeDevice, realDevice,
@@ -254,7 +255,7 @@ export function mkfsCommand(def: FsDef | Omit<FsDef, 'origname' | 'partition'>, 
 
 async function lsblk(ctx: Context, device: string, nodeps = false): Promise<BlockEntry[]> {
   const r = await ctx.capture(['lsblk', '--pairs', '--paths', '--output', 'NAME,TYPE,FSTYPE,LABEL', ...(nodeps ? ['--nodeps'] : []), device]);
-  if (r.code !== 0) throw new Error(`lsblk ${device} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`lsblk ${device} failed (${describeExit(r)}): ${r.stderr.trim()}`);
   return r.stdout.split('\n').filter((l) => l.trim()).map((line) => {
     const kv: Record<string, string> = {};
     for (const m of line.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) kv[m[1]!.toLowerCase()] = m[2]!.replace(/\\x([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
@@ -295,7 +296,7 @@ export async function formatFilesystem(ctx: Context, where: string, def: Omit<Fs
   if (def.cmd !== null && (def.overwrite || def.extraOpts.length)) ctx.log.warn(`${where}: overwrite and extra_opts are ignored because cmd is given`);
   ctx.log.info(`${where}: ${device}: ${decision.reason}: ${argv.map(shellQuote).join(' ')}`);
   const r = await ctx.capture(argv);
-  if (r.code !== 0) throw new Error(`${argv.map(shellQuote).join(' ')} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`${argv.map(shellQuote).join(' ')} failed (${describeExit(r)}): ${r.stderr.trim()}`);
   return 'formatted';
 }
 
@@ -341,7 +342,7 @@ async function partitionDisk(ctx: Context, where: string, def: DiskDef): Promise
   const script = sfdiskScript(def.tableType, def.layout, Math.trunc(Number(bytes.stdout.trim()) / Number(sector.stdout.trim())));
   if (!which(ctx, 'sfdisk')) throw new Error('sfdisk is missing (install fdisk)');
   const r = await ctx.capture(['sfdisk', '--force', device], { input: script });
-  if (r.code !== 0) throw new Error(`sfdisk --force ${device} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`sfdisk --force ${device} failed (${describeExit(r)}): ${r.stderr.trim()}`);
   ctx.log.info(`${at}: ${device} partitioned (${def.tableType}): ${script.trim().split('\n').join('; ')}`);
   await rereadPartitions(ctx, device);
 }

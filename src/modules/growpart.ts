@@ -5,6 +5,7 @@
 // cloud-init: mode auto, devices ['/']. Growing a partition is an effect on
 // the running system's disks: under --root it is planned and skipped.
 import type { Context } from '../context.ts';
+import { describeExit } from '../host/run.ts';
 import { deviceOfMount, mountTable, realDevice } from './disk-devices.ts';
 import { isFalse, onRunningSystem, which } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
@@ -63,9 +64,9 @@ async function grow(ctx: Context, where: string, spec: string): Promise<void> {
   const before = sectors(ctx, device);
   const dry = await ctx.capture(['growpart', '--dry-run', dp.disk, dp.partition]);
   if (dry.code === 1 && /NOCHANGE/.test(dry.stdout + dry.stderr)) { ctx.log.info(`${at}: ${device} fills its disk already (NOCHANGE)`); return; }
-  if (dry.code !== 0) throw new Error(`growpart --dry-run ${dp.disk} ${dp.partition} failed (exit ${dry.code}): ${(dry.stdout + dry.stderr).trim()}`);
+  if (dry.code !== 0) throw new Error(`growpart --dry-run ${dp.disk} ${dp.partition} failed (${describeExit(dry)}): ${(dry.stdout + dry.stderr).trim()}`);
   const r = await ctx.capture(['growpart', dp.disk, dp.partition]);
-  if (r.code !== 0) throw new Error(`growpart ${dp.disk} ${dp.partition} failed (exit ${r.code}): ${(r.stdout + r.stderr).trim()}`);
+  if (r.code !== 0) throw new Error(`growpart ${dp.disk} ${dp.partition} failed (${describeExit(r)}): ${(r.stdout + r.stderr).trim()}`);
   ctx.log.info(`${at}: ${device} grown from ${before} to ${sectors(ctx, device)} sectors`);
 }
 

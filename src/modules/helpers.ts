@@ -1,27 +1,60 @@
-// What several system modules share: cloud-init's truthy strings, finding a
-// program inside the root, effects that need the running system (skipped
-// under --root), and cloud-init's two template kinds: "basic" ($name,
-// ${name}) and Jinja (## template: jinja), rendered by src/handlers/jinja.ts.
+// What several system modules share: cloud-init's value rules (truthy
+// strings, mapping checks, comma lists, dotted lookup), finding a program
+// inside the root, whether the target's init is systemd, effects that need the
+// running system (skipped under --root), and cloud-init's two template kinds:
+// "basic" ($name, ${name}) and Jinja (## template: jinja), rendered by
+// src/handlers/jinja.ts.
 import type { Context } from '../context.ts';
 import { renderJinja } from '../handlers/jinja.ts';
+import type { Files } from '../host/files.ts';
 
-/** cloud-init's translate_bool: true, 'true', 'yes', 'on', '1', 'y' (plus `extra`). */
-export function isTrue(value: unknown, extra: string[] = []): boolean {
-  if (value === true) return true;
-  if (typeof value === 'number') return value === 1;
-  return typeof value === 'string' && ['true', 'yes', 'on', '1', 'y', ...extra].includes(value.trim().toLowerCase());
+// ---------------------------------------------------------------------------
+// cloud-init's value rules
+
+/** A mapping, as cloud-init's isinstance(v, dict): a plain object (not a list, a date or bytes). */
+export { isMapping } from '../yaml/index.ts';
+
+const TRUE_STRINGS = ['true', '1', 'on', 'yes'];
+const FALSE_STRINGS = ['off', '0', 'no', 'false'];
+
+/** str(value) as cloud-init compares it, for strings and numbers; null for the rest (no list or mapping matches). */
+function scalarText(value: unknown): string | null {
+  return typeof value === 'string' || typeof value === 'number' ? String(value).toLowerCase().trim() : null;
 }
 
-/** cloud-init's is_false: false, 'false', 'no', 'off', '0', 'n'. */
+/** cloud-init's util.is_true (and translate_bool): true, or str(value) is 'true', '1', 'on', 'yes' (plus `addons`). */
+export function isTrue(value: unknown, addons: string[] = []): boolean {
+  if (typeof value === 'boolean') return value;
+  const text = scalarText(value);
+  return text !== null && [...TRUE_STRINGS, ...addons].includes(text);
+}
+
+/** cloud-init's util.is_false: false, or str(value) is 'off', '0', 'no', 'false'. */
 export function isFalse(value: unknown): boolean {
-  if (value === false) return true;
-  if (typeof value === 'number') return value === 0;
-  return typeof value === 'string' && ['false', 'no', 'off', '0', 'n'].includes(value.trim().toLowerCase());
+  if (typeof value === 'boolean') return !value;
+  const text = scalarText(value);
+  return text !== null && FALSE_STRINGS.includes(text);
 }
 
-/** A boolean option (get_cfg_option_bool): undefined when absent. */
-export function optionBool(value: unknown): boolean | undefined {
-  return value === undefined || value === null ? undefined : isTrue(value);
+/** cloud-init's get_cfg_option_bool: absent (or null) → the default, else is_true. */
+export function optionBool(config: Record<string, unknown>, key: string, dflt: boolean): boolean {
+  const v = config[key];
+  return v === undefined || v === null ? dflt : isTrue(v);
+}
+
+/** "a, b,,c" → ['a', 'b', 'c']: split on commas, trimmed, empty names dropped. */
+export function commaList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** The value at a dotted path ('v1.instance_id', 'ds.meta_data.placement.region'), or undefined. */
+export function lookupPath(data: unknown, path: string): unknown {
+  let v: unknown = data;
+  for (const key of path.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
 }
 
 const PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -36,6 +69,16 @@ export function which(ctx: Context, program: string): string | null {
     } catch { /* not there */ }
   }
   return null;
+}
+
+/**
+ * Whether the root's init is systemd: cloud-init's uses_systemd
+ * (/run/systemd/system is a directory: systemd is running there), or, with
+ * `installed`, systemd being installed in it (an image that has not booted).
+ */
+export function usesSystemd(files: Files, opts: { installed?: boolean } = {}): boolean {
+  if (files.isDirectory('/run/systemd/system')) return true;
+  return opts.installed === true && (files.exists('/lib/systemd/systemd') || files.exists('/usr/lib/systemd/systemd'));
 }
 
 /**
@@ -72,18 +115,9 @@ export function renderTemplate(text: string, vars: TemplateVars): string {
   // expects the header line and drops it itself.
   if (JINJA_HEADER.test(text)) return renderJinja(text, vars as Parameters<typeof renderJinja>[1]).text;
   return text.replace(/\$\{?([A-Za-z0-9_.]+)\}?/g, (all, name: string) => {
-    const v = lookup(vars, name);
+    const v = lookupPath(vars, name);
     return v === undefined ? all : stringify(v);
   });
-}
-
-function lookup(vars: TemplateVars, path: string): unknown {
-  let v: unknown = vars;
-  for (const key of path.split('.')) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string, unknown>)[key];
-  }
-  return v;
 }
 
 function stringify(v: unknown): string {

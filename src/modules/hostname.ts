@@ -106,7 +106,7 @@ function readHostnameFile(ctx: Context, path: string): string | null {
  */
 function writeHostnameFile(ctx: Context, config: Config, path: string, name: string, where: string): boolean {
   const old = ctx.files.readTextIfExists(path);
-  if (old === null && optionBool(config['create_hostname_file']) === false) {
+  if (old === null && !optionBool(config, 'create_hostname_file', true)) {
     ctx.log.info(`${where}: create_hostname_file is false: ${path} not created`);
     return false;
   }

@@ -21,12 +21,13 @@
 // mounts module (which owns comment=cloudconfig lines) leaves them alone and
 // a re-run replaces only its own. Everything but the fstab needs the running
 // system's disks: under --root it is planned and skipped.
+import { describeExit } from '../host/run.ts';
 import type { Context } from '../context.ts';
 import {
-  describeProbe, deviceAliases, deviceNameToDevice, hasData, mountedPoints, probeDevice, realDevice, usesSystemd,
+  describeProbe, deviceAliases, deviceNameToDevice, fstabLine, hasData, mountedPoints, probeDevice, realDevice,
 } from './disk-devices.ts';
 import { formatFilesystem } from './disk_setup.ts';
-import { onRunningSystem, which } from './helpers.ts';
+import { onRunningSystem, usesSystemd, which } from './helpers.ts';
 import { shellQuote, type Module, type ModuleRun, type Schema } from './module.ts';
 
 export const LVM_COMMENT = 'comment=ec2-init-lvm';
@@ -113,10 +114,14 @@ export function sizeArgs(size: string): string[] {
   return size.includes('%') ? ['-l', size] : ['-L', size];
 }
 
+/** The fstab fields of a logical volume that has a mount point (its options carry the marker). */
+function lvFstabFields(vg: VolumeGroup, lv: LogicalVolume): string[] {
+  return [`/dev/${vg.name}/${lv.name}`, lv.mount!, lv.filesystem!, `${lv.mountOptions},${LVM_COMMENT}`, '0', '2'];
+}
+
 /** Our fstab lines for these volume groups (tab-separated, with the marker). */
 export function lvmFstabLines(vgs: VolumeGroup[]): string[] {
-  return vgs.flatMap((vg) => vg.lvs.filter((lv) => lv.mount !== null).map((lv) =>
-    [`/dev/${vg.name}/${lv.name}`, lv.mount!, lv.filesystem!, `${lv.mountOptions},${LVM_COMMENT}`, '0', '2'].join('\t')));
+  return vgs.flatMap((vg) => vg.lvs.filter((lv) => lv.mount !== null).map((lv) => fstabLine(lvFstabFields(vg, lv))));
 }
 
 /** fstab with our old lines replaced by `ours` (other lines untouched); null when nothing changes. */
@@ -136,7 +141,7 @@ export function plannedCommands(vgs: VolumeGroup[]): string[] {
     for (const lv of vg.lvs) {
       out.push(`lvcreate --yes -n ${lv.name} ${sizeArgs(lv.size).join(' ')} ${vg.name} (unless it exists)`);
       if (lv.filesystem) out.push(`mkfs.${lv.filesystem}${lv.label ? ` -L ${shellQuote(lv.label)}` : ''} /dev/${vg.name}/${lv.name} (unless it has a filesystem)`);
-      if (lv.mount) out.push(`fstab: /dev/${vg.name}/${lv.name} ${lv.mount} ${lv.filesystem} ${lv.mountOptions},${LVM_COMMENT} 0 2; mount ${lv.mount}`);
+      if (lv.mount) out.push(`fstab: ${lvFstabFields(vg, lv).join(' ')}; mount ${lv.mount}`);
     }
   }
   return out;
@@ -149,7 +154,7 @@ interface LvmState { pvs: Map<string, string>; vgs: Set<string>; lvs: Set<string
 
 async function report<T>(ctx: Context, argv: string[], key: string): Promise<T[]> {
   const r = await ctx.capture([...argv, '--reportformat', 'json']);
-  if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (${describeExit(r)}): ${r.stderr.trim()}`);
   const json = JSON.parse(r.stdout) as { report?: Array<Record<string, T[]>> };
   return json.report?.[0]?.[key] ?? [];
 }
@@ -219,7 +224,7 @@ async function applyVg(ctx: Context, where: string, vg: VolumeGroup, state: LvmS
         await formatFilesystem(ctx, lat, { filesystem: lv.filesystem, label: lv.label, overwrite: false, replaceFs: null, extraOpts: [], cmd: null, device: path }, path);
       } catch (e) { ctx.report('error', lat, (e as Error).message); continue; }
     }
-    if (lv.mount) fstab.push(`${path}\t${lv.mount}\t${lv.filesystem}\t${lv.mountOptions},${LVM_COMMENT}\t0\t2`);
+    if (lv.mount) fstab.push(fstabLine(lvFstabFields(vg, lv)));
   }
 }
 
@@ -251,7 +256,7 @@ async function run(r: ModuleRun): Promise<void> {
   }
   const mounted = mountedPoints();
   const mounts = vgs.flatMap((vg) => vg.lvs.filter((lv) => lv.mount && fstab.some((l) => l.startsWith(`/dev/${vg.name}/${lv.name}\t`))).map((lv) => lv.mount!));
-  if (next !== null && usesSystemd(ctx)) await ctx.runChecked(where, ['systemctl', 'daemon-reload']);
+  if (next !== null && usesSystemd(ctx.files, { installed: ctx.root !== '/' })) await ctx.runChecked(where, ['systemctl', 'daemon-reload']);
   for (const mp of mounts) {
     if (mounted.has(mp)) { ctx.log.info(`${where}: ${mp} is mounted already`); continue; }
     ctx.files.mkdir(mp);

@@ -9,10 +9,11 @@
 import { asText } from '../bytes.ts';
 import { kernelRelease, memTotal } from '../host/machine.ts';
 import type { Context } from '../context.ts';
+import { describeExit } from '../host/run.ts';
 import {
-  deviceAliases, devicePathOf, mountedPoints, mountOf, sanitizeDevname, usesSystemd,
+  deviceAliases, devicePathOf, fstabLine, mountedPoints, mountOf, sanitizeDevname,
 } from './disk-devices.ts';
-import { onRunningSystem, which } from './helpers.ts';
+import { onRunningSystem, usesSystemd, which } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 export const FSTAB = '/etc/fstab';
@@ -166,7 +167,7 @@ export function planFstab(opts: {
   // instance); an unmarked line for it (an image cloud-init prepared) is kept as it is.
   if (opts.swapFile !== null && !devs.has(opts.swapFile)) ours.push([opts.swapFile, 'none', 'swap', `sw,${MNT_COMMENT}`, '0', '0']);
   if (ours.length === 0) return { entries: [], content: null, changes: [], dirs: [] };
-  const cfgLines = ours.map((e) => e.join('\t'));
+  const cfgLines = ours.map(fstabLine);
   const adds = cfgLines.map((l) => l.replace(/\t/g, ' '));
   const drops = removed.map((l) => l.replace(/\t/g, ' '));
   const changes = [...drops.filter((d) => !adds.includes(d)).map((d) => `- ${d}`), ...adds.filter((a) => !drops.includes(a)).map((a) => `+ ${a}`)];
@@ -222,14 +223,14 @@ async function makeSwapfile(ctx: Context, where: string, file: string, mib: numb
     const r = await ctx.capture(ddArgv);
     if (r.code !== 0) {
       ctx.files.unlink(file);
-      throw new Error(`could not create swap file ${file} of ${mib} MiB with dd (exit ${r.code}): ${r.stderr.trim()}`);
+      throw new Error(`could not create swap file ${file} of ${mib} MiB with dd (${describeExit(r)}): ${r.stderr.trim()}`);
     }
   }
   ctx.files.chmod(file, 0o600);
   const mk = await ctx.capture(['mkswap', file]);
   if (mk.code !== 0) {
     ctx.files.unlink(file);
-    throw new Error(`mkswap ${file} failed (exit ${mk.code}): ${mk.stderr.trim()}`);
+    throw new Error(`mkswap ${file} failed (${describeExit(mk)}): ${mk.stderr.trim()}`);
   }
   ctx.log.info(`${where}: swap file ${file} of ${mib} MiB created (${fstype || 'unknown filesystem'}), mode 0600`);
   return true;
@@ -275,7 +276,7 @@ async function handleSwap(run: ModuleRun): Promise<string | null> {
 
 function plan(run: ModuleRun, swapFile: string | null, warn: (msg: string) => void): FstabPlan {
   const { ctx, source, config } = run;
-  const systemd = usesSystemd(ctx);
+  const systemd = usesSystemd(ctx.files, { installed: ctx.root !== '/' });
   const aliases = deviceAliases(config);
   return planFstab({
     fstab: ctx.files.readTextIfExists(FSTAB) ?? null,
@@ -306,14 +307,14 @@ async function run(r: ModuleRun): Promise<void> {
   const swap = p.entries.some((e) => e[2] === 'swap');
   const mounted = mountedPoints();
   const needMount = p.changes.length > 0 || p.dirs.some((d) => !mounted.has(d));
-  const systemd = usesSystemd(ctx);
+  const systemd = usesSystemd(ctx.files, { installed: ctx.root !== '/' });
   const cmds = [...(swap ? ['swapon -a'] : []), ...(needMount ? ['mount -a', ...(systemd ? ['systemctl daemon-reload'] : [])] : [])];
   if (cmds.length === 0 || !onRunningSystem(ctx, where, cmds.join('; '))) return;
   if (swap) await ctx.runChecked(where, ['swapon', '-a']);
   if (needMount) {
     // nofail lines may fail to mount (a disk not there yet): mount's own message says which.
     const m = await ctx.capture(['mount', '-a']);
-    if (m.code !== 0) ctx.report('warning', where, `mount -a: exit ${m.code}: ${m.stderr.trim()}`);
+    if (m.code !== 0) ctx.report('warning', where, `mount -a: ${describeExit(m)}: ${m.stderr.trim()}`);
     if (systemd) await ctx.runChecked(where, ['systemctl', 'daemon-reload']);
   }
 }
@@ -334,7 +335,7 @@ function describe(r: ModuleRun): string[] {
   if (p.content === null) return [...out, 'fstab unchanged'];
   out.push(`fstab: ${p.changes.length ? p.changes.join(', ') : 'no changes'}`);
   const swap = p.entries.some((e) => e[2] === 'swap');
-  const cmds = [...(swap ? ['swapon -a'] : []), 'mount -a', ...(usesSystemd(r.ctx) ? ['systemctl daemon-reload'] : [])];
+  const cmds = [...(swap ? ['swapon -a'] : []), 'mount -a', ...(usesSystemd(r.ctx.files, { installed: r.ctx.root !== '/' }) ? ['systemctl daemon-reload'] : [])];
   out.push(r.ctx.root === '/' ? cmds.join(', ') : `skipped with --root: ${cmds.join(', ')}`);
   return out;
 }

@@ -7,7 +7,7 @@
 // service — only when the root is / (DESIGN.md §2).
 import type { Context } from '../context.ts';
 import type { Config } from '../userdata/merge.ts';
-import { isFalse, onRunningSystem, renderTemplate, which } from './helpers.ts';
+import { isFalse, onRunningSystem, renderTemplate, usesSystemd, which } from './helpers.ts';
 import type { Module, Schema } from './module.ts';
 
 interface ClientConfig {
@@ -162,7 +162,7 @@ async function install(ctx: Context, client: ClientConfig, where: string): Promi
 }
 
 async function restart(ctx: Context, service: string, where: string): Promise<void> {
-  const systemd = ctx.files.isDirectory('/run/systemd/system');
+  const systemd = usesSystemd(ctx.files);
   const argv = systemd ? ['systemctl', 'reload-or-restart', service] : ['service', service, 'restart'];
   if (!onRunningSystem(ctx, where, argv.join(' '))) return;
   await ctx.runChecked(where, argv, { timeoutMs: 120_000 });

@@ -7,7 +7,7 @@
 // only on the running system; under --root it is reported and skipped.
 import type { Context } from '../context.ts';
 import { aptGet, requireAptGet, updateSources } from './apt-get.ts';
-import { isTrue, onRunningSystem } from './helpers.ts';
+import { isMapping, isTrue, onRunningSystem } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 const REBOOT_MARKER = '/var/run/reboot-required';
@@ -37,7 +37,6 @@ const PACKAGES: Schema = {
   },
 };
 
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** One apt package spec: 'name', 'name=version', or [name, version] → 'name=version'. */
 function aptSpec(item: unknown, label: string): string {

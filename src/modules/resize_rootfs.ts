@@ -3,6 +3,7 @@
 // xfs_growfs for xfs, btrfs filesystem resize max for btrfs. It runs without
 // any config, as in cloud-init (resize_rootfs: true); false turns it off. The
 // running system's root only: under --root it is planned and skipped.
+import { describeExit } from '../host/run.ts';
 import { deviceOfMount, mountTable } from './disk-devices.ts';
 import { isFalse, onRunningSystem, which } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
@@ -40,7 +41,7 @@ async function run(r: ModuleRun): Promise<void> {
   // noblock: cloud-init resizes in a background process; an online grow takes
   // a second or two, so here it is done in place either way (and reported).
   const res = await ctx.capture(argv);
-  if (res.code !== 0) throw new Error(`${argv.join(' ')} failed (exit ${res.code}): ${(res.stdout + res.stderr).trim()}`);
+  if (res.code !== 0) throw new Error(`${argv.join(' ')} failed (${describeExit(res)}): ${(res.stdout + res.stderr).trim()}`);
   ctx.log.info(`${where}: ${argv.join(' ')}: ${(res.stdout + res.stderr).trim().split('\n').pop() ?? 'done'}`);
 }
 

@@ -4,13 +4,15 @@
 // never in an argv, never in the log, never in a world-readable file. RANDOM
 // passwords are told once, on the console (root /) and in the owner-only
 // output log, the way cloud-init tells them on the console.
+import { describeExit } from '../host/run.ts';
 import { writeAll } from '../host/files.ts';
 import { O_NOCTTY, O_NONBLOCK, O_WRONLY, sys } from '../host/sys.ts';
 import type { Context } from '../context.ts';
 import { layout } from '../state/layout.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { SSHD_CONFIG, updateSshdConfig } from './ssh-keys.ts';
-import { isFalse, isTrue, usersAndGroups } from './users-config.ts';
+import { isFalse, isMapping, isTrue, usesSystemd } from './helpers.ts';
+import { usersAndGroups } from './users-config.ts';
 
 /** Letters and digits without the ones people misread (l o L O I 0 1). */
 const PW_SET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -68,10 +70,6 @@ interface Plan {
   problems: string[];
 }
 
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** What to set, read from the config the way cloud-init reads it. */
 export function passwordPlan(config: ModuleRun['config'], random: () => string = randomPassword): Plan {
   const plan: Plan = { text: [], hashed: [], random: [], expire: true, problems: [] };
@@ -121,7 +119,7 @@ async function chpasswd(ctx: Context, where: string, pairs: [string, string][], 
   const names = pairs.map(([u]) => u).join(', ');
   const r = await ctx.capture(hashed ? ['chpasswd', '-e'] : ['chpasswd'], { input: pairs.map(([u, p]) => `${u}:${p}\n`).join('') });
   if (r.code === 0) ctx.log.info(`${where}: ${hashed ? 'hashed ' : ''}password set for ${names}`);
-  else ctx.report('error', where, `chpasswd${hashed ? ' -e' : ''} failed for ${names} (exit ${r.code}): ${r.stderr.trim()}`);
+  else ctx.report('error', where, `chpasswd${hashed ? ' -e' : ''} failed for ${names} (${describeExit(r)}): ${r.stderr.trim()}`);
 }
 
 /** Tell the RANDOM passwords once: on the console (root / only) and in the owner-only output log. */
@@ -157,7 +155,7 @@ async function sshPwauth(run: ModuleRun): Promise<void> {
   if (!changed) { ctx.log.info(`${where}: PasswordAuthentication already ${value}`); return; }
   ctx.log.info(`${where}: PasswordAuthentication ${value} in ${changed}`);
   // Stage init runs before sshd: a restart is only needed when it already runs (never under another root).
-  if (ctx.root !== '/' || !ctx.files.exists('/run/systemd/system')) return;
+  if (ctx.root !== '/' || !usesSystemd(ctx.files)) return;
   const systemInfo = isMapping(config['system_info']) ? config['system_info'] : {};
   const service = typeof systemInfo['ssh_svcname'] === 'string' ? systemInfo['ssh_svcname'] : 'ssh';
   const state = await ctx.capture(['systemctl', 'show', '--property', 'ActiveState', '--value', service]);

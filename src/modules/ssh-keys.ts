@@ -5,7 +5,7 @@
 // HostCertificate), into sshd_config.d/50-cloud-init.conf when sshd_config
 // includes that directory, as cloud-init does.
 import type { Context } from '../context.ts';
-import { passwdEntry, type PasswdEntry } from './users-config.ts';
+import { passwdEntry, type PasswdEntry } from '../host/accounts.ts';
 
 /** The options put before root's keys (and ssh_redirect_user's): a login prints this and exits 142. */
 export const DISABLE_USER_OPTS =

@@ -9,7 +9,10 @@
 import type { Context } from '../context.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { appendSshdConfig, DISABLE_USER_OPTS, SSHD_CONFIG, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
-import { optionBool, userExists, usersAndGroups } from './users-config.ts';
+import { userExists } from '../host/accounts.ts';
+import { describeExit } from '../host/run.ts';
+import { commaList, optionBool } from './helpers.ts';
+import { usersAndGroups } from './users-config.ts';
 
 const GENERATE_KEY_NAMES = ['rsa', 'ecdsa', 'ed25519'];
 const keyFile = (type: string) => `/etc/ssh/ssh_host_${type}_key`;
@@ -65,7 +68,7 @@ function hostKeysWanted(ctx: Context, config: ModuleRun['config']): boolean {
 function genKeyTypes(config: ModuleRun['config']): string[] {
   const v = config['ssh_genkeytypes'];
   if (v === undefined || v === null) return GENERATE_KEY_NAMES;
-  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s);
+  if (typeof v === 'string') return commaList(v);
   if (Array.isArray(v)) return v.map(String);
   throw new Error(`ssh_genkeytypes: expected a list of key types, found ${typeof v}`);
 }
@@ -96,7 +99,7 @@ async function hostKeys({ ctx, config, where }: ModuleRun): Promise<void> {
       if (entries[`${t}_public`] !== undefined || entries[`${t}_private`] === undefined) continue;
       const r = await ctx.capture(['ssh-keygen', '-yf', keyFile(t)], { env: { LANG: 'C' } });
       if (r.code !== 0) {
-        ctx.report('error', where, `deriving ${keyFile(t)}.pub from ${keyFile(t)} failed (exit ${r.code}): ${r.stderr.trim()}`);
+        ctx.report('error', where, `deriving ${keyFile(t)}.pub from ${keyFile(t)} failed (${describeExit(r)}): ${r.stderr.trim()}`);
         continue;
       }
       ctx.files.write(`${keyFile(t)}.pub`, `${r.stdout.trim()} root@localhost\n`, { mode: 0o644 });
@@ -121,7 +124,7 @@ async function hostKeys({ ctx, config, where }: ModuleRun): Promise<void> {
     } else if (r.code === 1 && r.stderr.toLowerCase().startsWith('unknown key')) {
       ctx.log.debug(`${where}: ssh-keygen: unknown key type '${type}'`);
     } else {
-      ctx.report('error', where, `generating the ${type} host key ${file} failed (exit ${r.code}): ${r.stderr.trim()}`);
+      ctx.report('error', where, `generating the ${type} host key ${file} failed (${describeExit(r)}): ${r.stderr.trim()}`);
     }
   }));
 }

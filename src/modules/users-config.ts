@@ -1,9 +1,9 @@
 // Who the users, groups and the default user are, read from the merged config
 // the way cloud-init's ug_util does it (users_groups, ssh and set_passwords
-// all ask the same question), and the root's own account database
-// (/etc/passwd, /etc/group, /etc/shadow: never this machine's).
-import type { Files } from '../host/files.ts';
+// all ask the same question). The root's own account database is read by
+// src/host/accounts.ts.
 import type { Config } from '../userdata/merge.ts';
+import { commaList, isMapping, isTrue } from './helpers.ts';
 
 export type UserConfig = Record<string, unknown>;
 
@@ -18,31 +18,11 @@ export interface UsersAndGroups {
   notes: string[];
 }
 
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
-}
-
-/** cloud-init's util.is_true / is_false: booleans, or their usual spellings. */
-export function isTrue(v: unknown): boolean {
-  if (typeof v === 'boolean') return v;
-  return ['true', '1', 'on', 'yes'].includes(String(v).toLowerCase().trim());
-}
-export function isFalse(v: unknown): boolean {
-  if (typeof v === 'boolean') return !v;
-  return ['off', '0', 'no', 'false'].includes(String(v).toLowerCase().trim());
-}
-
-/** cloud-init's get_cfg_option_bool: absent → the default, else is_true. */
-export function optionBool(config: Config, key: string, dflt: boolean): boolean {
-  const v = config[key];
-  return v === undefined || v === null ? dflt : isTrue(v);
-}
-
 /** A string "a, b" or a list, flattened, without empty names or duplicates (first kept). */
 function uniqMerge(...lists: unknown[]): string[] {
   const out: string[] = [];
   for (const list of lists) {
-    const items = typeof list === 'string' ? list.split(',').map((s) => s.trim()).filter((s) => s !== '') : Array.isArray(list) ? list : [];
+    const items = typeof list === 'string' ? commaList(list) : Array.isArray(list) ? list : [];
     for (const item of items) {
       const s = String(item);
       if (!out.includes(s)) out.push(s);
@@ -192,37 +172,11 @@ export function usersAndGroups(config: Config): UsersAndGroups {
 /** A user's groups (cloud-init's _normalize_user_groups): "a, b", a list, or (deprecated) a mapping. */
 export function userGroups(user: string, groups: unknown): string[] {
   if (groups === undefined || groups === null || groups === '' || groups === false) return [];
-  if (typeof groups === 'string') return groups.split(',').map((g) => g.trim()).filter((g) => g);
+  if (typeof groups === 'string') return commaList(groups);
   if (isMapping(groups)) return Object.keys(groups).map((g) => g.trim()).filter((g) => g);
   if (Array.isArray(groups)) {
     if (!groups.every((g) => typeof g === 'string')) throw new Error(`Not creating user ${user}: 'groups' must contain only strings`);
     return (groups as string[]).map((g) => g.trim()).filter((g) => g);
   }
   throw new Error(`Not creating user ${user}: 'groups' must be a string or a list`);
-}
-
-// ---- the root's account database --------------------------------------------
-
-export interface PasswdEntry { name: string; uid: number; gid: number; home: string; shell: string }
-
-function table(files: Files, path: string): string[][] {
-  return (files.readTextIfExists(path) ?? '').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
-}
-
-export function passwdEntry(files: Files, name: string): PasswdEntry | null {
-  const f = table(files, '/etc/passwd').find((r) => r[0] === name);
-  if (!f) return null;
-  return { name, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '', shell: f[6] ?? '' };
-}
-
-export function userExists(files: Files, name: string): boolean { return passwdEntry(files, name) !== null; }
-
-export function groupExists(files: Files, name: string): boolean {
-  return table(files, '/etc/group').some((r) => r[0] === name);
-}
-
-/** The password field of /etc/shadow (null when the user or the file is missing). Never logged. */
-export function shadowPassword(files: Files, name: string): string | null {
-  const f = table(files, '/etc/shadow').find((r) => r[0] === name);
-  return f ? f[1] ?? '' : null;
 }

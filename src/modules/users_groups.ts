@@ -8,9 +8,10 @@
 import type { Context } from '../context.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { DISABLE_USER_OPTS, ensureDirOwned, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
-import {
-  groupExists, isTrue, shadowPassword, userExists, userGroups, usersAndGroups, type UserConfig,
-} from './users-config.ts';
+import { groupExists, shadowPassword, userExists } from '../host/accounts.ts';
+import { describeExit } from '../host/run.ts';
+import { isTrue } from './helpers.ts';
+import { userGroups, usersAndGroups, type UserConfig } from './users-config.ts';
 
 declare const EC2_INIT_VERSION: string;
 const VERSION = typeof EC2_INIT_VERSION === 'string' ? EC2_INIT_VERSION : 'dev';
@@ -116,7 +117,7 @@ async function addUser(ctx: Context, at: string, name: string, cfg: UserConfig, 
   }
   argv.push(cfg['no_create_home'] || cfg['system'] ? '-M' : '-m');
   const r = await ctx.capture(argv);
-  if (r.code !== 0) throw new Error(`useradd failed (exit ${r.code}): ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`useradd failed (${describeExit(r)}): ${r.stderr.trim()}`);
   ctx.log.info(`${at}: created (${argv.slice(2).join(' ')})`);
   // A hash given as `passwd` goes through chpasswd's stdin: an argv is readable by every local user.
   if (typeof cfg['passwd'] === 'string' && cfg['passwd'] !== '') await setPassword(ctx, at, name, cfg['passwd'], true);
@@ -125,7 +126,7 @@ async function addUser(ctx: Context, at: string, name: string, cfg: UserConfig, 
 
 async function setPassword(ctx: Context, at: string, name: string, password: string, hashed: boolean): Promise<void> {
   const r = await ctx.capture(hashed ? ['chpasswd', '-e'] : ['chpasswd'], { input: `${name}:${password}\n` });
-  if (r.code !== 0) throw new Error(`chpasswd${hashed ? ' -e' : ''} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`chpasswd${hashed ? ' -e' : ''} failed (${describeExit(r)}): ${r.stderr.trim()}`);
   ctx.log.info(`${at}: ${hashed ? 'hashed' : 'plain-text'} password set`);
 }
 
@@ -218,7 +219,7 @@ async function createUser(run: ModuleRun, name: string, config: UserConfig, defa
   if (cfg['lock_passwd'] ?? true) {
     await step('lock_passwd', async () => {
       const r = await ctx.capture(['passwd', '-l', name]);
-      if (r.code !== 0) throw new Error(`passwd -l failed (exit ${r.code}): ${r.stderr.trim()}`);
+      if (r.code !== 0) throw new Error(`passwd -l failed (${describeExit(r)}): ${r.stderr.trim()}`);
       ctx.log.info(`${at}: password locked`);
     });
   } else {
@@ -227,7 +228,7 @@ async function createUser(run: ModuleRun, name: string, config: UserConfig, defa
     if (field !== null && field.startsWith('!') && !['', '*', '!'].includes(field.replace(/^!+/, ''))) {
       await step('lock_passwd', async () => {
         const r = await ctx.capture(['usermod', '--unlock', name]);
-        if (r.code !== 0) throw new Error(`usermod --unlock failed (exit ${r.code}): ${r.stderr.trim()}`);
+        if (r.code !== 0) throw new Error(`usermod --unlock failed (${describeExit(r)}): ${r.stderr.trim()}`);
         ctx.log.info(`${at}: password unlocked`);
       });
     }

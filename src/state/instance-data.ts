@@ -94,12 +94,3 @@ export function writeInstanceData(ctx: Context, found: SourceData): void {
   files.symlink(`${ci}/cloud-id`, idFile);
 }
 
-/** The value at a dotted path ('v1.instance_id', 'ds.meta_data.placement.region'), or undefined. */
-export function lookupKey(data: unknown, key: string): unknown {
-  let cur: unknown = data;
-  for (const part of key.split('.')) {
-    if (typeof cur !== 'object' || cur === null || !(part in cur)) return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
-}
