@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withBuildLock } from './build-lock.ts';
 
 export const SUITE = 'bookworm';
 export const MIRROR = 'http://deb.debian.org/debian';
@@ -66,8 +67,12 @@ export function ensureImage(log: (s: string) => void): Image {
   const key = imageKey();
   const dir = join(CACHE, key);
   const meta = join(dir, 'image.json');
-  if (existsSync(meta)) return JSON.parse(readFileSync(meta, 'utf8')) as Image;
+  const cached = () => (existsSync(meta) ? JSON.parse(readFileSync(meta, 'utf8')) as Image : null);
+  mkdirSync(CACHE, { recursive: true });
+  return cached() ?? withBuildLock(`${dir}.lock`, cached, () => buildImage(dir, key, meta, log), log);
+}
 
+function buildImage(dir: string, key: string, meta: string, log: (s: string) => void): Image {
   log(`building the reference root in ${dir} (debootstrap ${SUITE}, a few minutes, once)`);
   rmSync(dir, { recursive: true, force: true });
   const root = join(dir, 'root');
