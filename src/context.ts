@@ -1,5 +1,9 @@
 // What every stage, handler and module is given: the root's files, the log,
 // a way to run programs (output to the output log), and the problems found.
+// A stage and each module it runs get their own scope (scoped()): the same
+// files, log and output log, but their own list of problems, so what a
+// module found is its result (stages.ts reads it), not a change to state
+// the others share.
 import { ACCOUNT_PROGRAMS, clearStaleAccountLocks } from './host/accounts.ts';
 import { Files, type AppendFile } from './host/files.ts';
 import { describeExit, runProgram, type RunOptions, type RunResult } from './host/run.ts';
@@ -8,31 +12,46 @@ import type { Logger } from './log.ts';
 import { layout } from './state/layout.ts';
 import type { Diag } from './types.ts';
 
+/** What every scope of one process shares. */
+interface Shared {
+  output: AppendFile | null;
+  /** Where programs' output goes: the output log, unless user-data's `output` names another file (modules/output.ts). */
+  outputPath: string;
+  /** The system config, read once per process (`boot` runs four stages on it). */
+  systemConfig: SystemConfig | null;
+}
+
 export class Context {
   readonly files: Files;
   readonly log: Logger;
+  /** The problems found in this scope (a stage's, a module's). */
   readonly diags: Diag[] = [];
   /** --config FILE: a system config file on this machine, read after cloud.cfg.d. */
   readonly configFile: string | null;
   /**
-   * Set by a module whose essential work needs the running system and was
-   * skipped under --root: the runner then leaves its semaphore unwritten, so
-   * the real first boot of the image still does it.
+   * Set in a module's scope when its essential work needs the running system
+   * and was skipped under --root (what was skipped): the runner then leaves
+   * its semaphore unwritten, so the real first boot of the image still does it.
    */
-  leftForRunningSystem = false;
-  /** The system config, read once per process (`boot` runs four stages on it). */
-  systemConfig: SystemConfig | null = null;
-  private output: AppendFile | null = null;
-  /** Where programs' output goes: the output log, unless user-data's `output` names another file (modules/output.ts). */
-  private outputPath: string = layout.outputLog;
+  neededRunningSystem: string | null = null;
+  private readonly shared: Shared;
 
-  constructor(root: string, log: Logger, configFile: string | null = null) {
-    this.files = new Files(root);
+  constructor(root: string | Files, log: Logger, configFile: string | null = null, shared?: Shared) {
+    this.files = typeof root === 'string' ? new Files(root) : root;
     this.log = log;
     this.configFile = configFile;
+    this.shared = shared ?? { output: null, outputPath: layout.outputLog, systemConfig: null };
+  }
+
+  /** A scope of its own problems over the same root, log and output log. */
+  scoped(): Context {
+    return new Context(this.files, this.log, this.configFile, this.shared);
   }
 
   get root(): string { return this.files.root; }
+
+  get systemConfig(): SystemConfig | null { return this.shared.systemConfig; }
+  set systemConfig(config: SystemConfig | null) { this.shared.systemConfig = config; }
 
   /** Record a problem: it is logged now and reported by `status`. */
   report(level: Diag['level'], where: string, message: string): void {
@@ -68,23 +87,24 @@ export class Context {
 
   /** The output log's descriptor, re-checked before each program (a script may have put a link in its place). */
   private outputLog(): number {
-    if (this.output === null) {
+    const shared = this.shared;
+    if (shared.output === null) {
       // Script output may carry secrets from user-data: owner-only.
-      this.output = this.files.openAppend(this.outputPath, 0o600);
-      this.output.onReplaced = (what) => this.log.warn(what);
+      shared.output = this.files.openAppend(shared.outputPath, 0o600);
+      shared.output.onReplaced = (what) => this.log.warn(what);
     }
-    return this.output.fd();
+    return shared.output.fd();
   }
 
   /** Send the output of the programs run from now on to `path` (a file of the root, 0600 when new). */
   setOutputLog(path: string): void {
-    if (path === this.outputPath) return;
+    if (path === this.shared.outputPath) return;
     this.close();
-    this.outputPath = path;
+    this.shared.outputPath = path;
   }
 
   close(): void {
-    this.output?.close();
-    this.output = null;
+    this.shared.output?.close();
+    this.shared.output = null;
   }
 }

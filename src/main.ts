@@ -89,8 +89,7 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
   try {
     linkCloudInitLogs(ctx);
     for (const stage of list) {
-      await runStage(ctx, stage);
-      errors += ctx.diags.filter((d) => d.level === 'error').length;
+      errors += (await runStage(ctx, stage)).filter((d) => d.level === 'error').length;
     }
   } finally {
     ctx.close();
@@ -103,8 +102,9 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
 async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclude<Action, { kind: 'stages' | 'print' | 'make-mime' }>): Promise<number> {
   switch (a.kind) {
     case 'plan': {
-      const { formatPlan, makePlan } = await import('./plan.ts');
-      sys.writeStdout(formatPlan(await makePlan(ctx)));
+      const { formatPlan, formatPlanJson, makePlan } = await import('./plan/index.ts');
+      const plan = await makePlan(ctx);
+      sys.writeStdout(a.format === 'json' ? formatPlanJson(plan) : formatPlan(plan));
       return 0;
     }
     case 'status': {

@@ -7,27 +7,30 @@ import { readSavedConfig } from './config/yaml.ts';
 import { consumeUserData } from './consume.ts';
 import { MODULES } from './modules/index.ts';
 import type { Module } from './modules/module.ts';
-import { stageModules, userModuleLists } from './modules/module-lists.ts';
+import { userModuleLists } from './modules/module-lists.ts';
+import { planModules, skipReason } from './plan/modules.ts';
+import { datasourceStep, stepLine, stepValue } from './plan/steps.ts';
 import { applyOutputConfig } from './modules/output.ts';
 import { applyNetwork } from './network/apply.ts';
 import { searchSources } from './sources/search.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
-import { alreadyDone, markDone, moduleSem } from './state/semaphore.ts';
+import { markDone, moduleSem } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
-import type { Frequency, Stage } from './types.ts';
+import type { Diag, Frequency, Stage } from './types.ts';
 import type { Config } from './userdata/merge.ts';
 import { sys } from './host/sys.ts';
 import { describeExit } from './host/run.ts';
 import { describeError } from './log.ts';
 
-export async function runStage(ctx: Context, stage: Stage): Promise<void> {
+/** Run one stage in a scope of its own; its problems (also in status.json) are returned. */
+export async function runStage(process: Context, stage: Stage): Promise<Diag[]> {
+  const ctx = process.scoped();
   const foundThisBoot = stage !== 'init-local' && readStatus(ctx)?.v1.datasource != null;
   const status = stageStarted(ctx, stage);
   const started = sys.now();
   ctx.log.info(`stage ${stage}: start`);
-  ctx.diags.length = 0;
   const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile);
   let instance: Instance | null = null;
   try {
@@ -44,6 +47,7 @@ export async function runStage(ctx: Context, stage: Stage): Promise<void> {
   stageFinished(ctx, status, stage, ctx.diags, instance ? { name: instance.source.name, instanceId: instance.id } : null);
   ctx.log.info(`stage ${stage}: done in ${(sys.now() - started).toFixed(1)} ms` +
     (ctx.diags.length ? ` with ${ctx.diags.length} problem(s)` : ''));
+  return ctx.diags;
 }
 
 /**
@@ -64,16 +68,18 @@ async function settleDevices(ctx: Context): Promise<void> {
 }
 
 async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'all'): Promise<Instance | null> {
+  const stage = where === 'local' ? 'init-local' : 'init';
   let found = await searchSources(ctx, system.raw, system.datasourceList, false);
   if (!found && where === 'all') found = await searchSources(ctx, system.raw, system.datasourceList, true);
   // The network config, before networking (init-local), or once a network source gave one (init).
   if (!found) {
-    if (where === 'local') await applyNetwork(ctx, system.raw, null, null);
+    if (where === 'local') await applyNetwork(ctx, system.raw, null, null, stage);
     return null;
   }
   const instance = adoptInstance(ctx, found);
+  ctx.log.info(`step: ${stepLine(stepValue(datasourceStep(stage, found, instance.isNew)))}`);
   writeInstanceData(ctx, found);
-  await applyNetwork(ctx, system.raw, found, instance.id);
+  await applyNetwork(ctx, system.raw, found, instance.id, stage);
   return instance;
 }
 
@@ -105,39 +111,44 @@ async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): P
   return instance;
 }
 
-/** Why a module will not run, or null when it will. */
-export function skipReason(ctx: Context, instanceId: string, module: Module, config: Config, frequency: Frequency = module.frequency): string | null {
-  if (module.keys.length > 0 && !module.keys.some((k) => config[k] !== undefined)) {
-    return `no '${module.keys.join("' or '")}' in the config`;
-  }
-  if (alreadyDone(ctx, instanceId, moduleSem(module.name), frequency)) {
-    return `already ran (${frequency})`;
-  }
-  return null;
+/** What one module's run came to: the runner writes its semaphore and the stage's status from it. */
+export interface ModuleResult {
+  /** left-for-running-system: its essential work was skipped under --root; no semaphore, so the real boot does it. */
+  status: 'done' | 'failed' | 'left-for-running-system';
+  problems: Diag[];
+  ms: number;
 }
 
-/** The stage's modules (user-data's module lists can change which, and how often: modules/module-lists.ts). */
+/** Run one module in a scope of its own: what it reports is its result, not a change to the stage's state. */
+async function applyModule(ctx: Context, module: Module, frequency: Frequency, instance: Instance, config: Config): Promise<ModuleResult> {
+  const scope = ctx.scoped();
+  const where = `module ${module.name}`;
+  const started = sys.now();
+  try {
+    await module.run({ ctx: scope, instanceId: instance.id, source: instance.source, config, where, frequency });
+  } catch (e) {
+    scope.report('error', where, (e as Error).message);
+  }
+  const failed = scope.diags.some((d) => d.level === 'error');
+  const status = scope.neededRunningSystem !== null ? 'left-for-running-system' : failed ? 'failed' : 'done';
+  return { status, problems: scope.diags, ms: sys.now() - started };
+}
+
+/** The stage's module steps (plan/modules.ts), each applied as it says. */
 async function runModules(ctx: Context, instance: Instance, stage: Stage, config: Config, lists: Config): Promise<void> {
-  const instanceId = instance.id;
   applyOutputConfig(ctx, config, stage);
-  for (const { module, frequency } of stageModules(ctx, stage, lists)) {
-    const skip = skipReason(ctx, instanceId, module, config, frequency);
-    if (skip) { ctx.log.debug(`module ${module.name}: skipped: ${skip}`); continue; }
+  for (const step of planModules(ctx, stage, instance.id, config, lists)) {
+    ctx.log.info(`step: ${stepLine(stepValue(step))}`);
+    if (!step.run) continue;
+    const { module, frequency } = step;
     const where = `module ${module.name}`;
-    const started = sys.now();
-    const before = ctx.diags.filter((d) => d.level === 'error').length;
-    ctx.leftForRunningSystem = false;
-    try {
-      await module.run({ ctx, instanceId, source: instance.source, config, where, frequency });
-    } catch (e) {
-      ctx.report('error', where, (e as Error).message);
-    }
-    const failed = ctx.diags.filter((d) => d.level === 'error').length > before;
-    ctx.log.info(`${where}: ${failed ? 'failed' : 'done'} in ${(sys.now() - started).toFixed(1)} ms`);
+    const result = await applyModule(ctx, module, frequency, instance, config);
+    ctx.diags.push(...result.problems);
+    ctx.log.info(`${where}: ${result.problems.some((d) => d.level === 'error') ? 'failed' : 'done'} in ${result.ms.toFixed(1)} ms`);
     // It ran to its end (well or not): do not run it again for this instance —
     // unless its work was left for the running system (--root), which must still do it.
-    if (ctx.leftForRunningSystem) ctx.log.info(`${where}: not marked done: its work needs the running system`);
-    else markDone(ctx, instanceId, moduleSem(module.name), frequency);
+    if (result.status === 'left-for-running-system') ctx.log.info(`${where}: not marked done: its work needs the running system`);
+    else markDone(ctx, instance.id, moduleSem(module.name), frequency);
   }
 }
 
@@ -158,21 +169,13 @@ export async function runSingleModule(ctx: Context, name: string, frequency: 'al
   const config = withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig));
   const freq = frequency === 'always' ? 'per-boot' : frequency === 'instance' ? 'per-instance' : frequency === 'once' ? 'once' : module.frequency;
   const where = `module ${module.name}`;
-  if (module.keys.length > 0 && !module.keys.some((k) => config[k] !== undefined)) {
-    ctx.log.info(`${where}: nothing to do: no '${module.keys.join("' or '")}' in the config`);
+  const skip = skipReason(ctx, instance.id, module, config, freq);
+  if (skip) {
+    ctx.log.info(`${where}: nothing to do: ${skip}${skip.startsWith('already') ? '; --frequency always runs it again' : ''}`);
     return 0;
   }
-  if (alreadyDone(ctx, instance.id, moduleSem(module.name), freq)) {
-    ctx.log.info(`${where}: already ran (${freq}); --frequency always runs it again`);
-    return 0;
-  }
-  ctx.leftForRunningSystem = false;
-  try {
-    await module.run({ ctx, instanceId: instance.id, source: instance.source, config, where, frequency: freq });
-  } catch (e) {
-    ctx.report('error', where, (e as Error).message);
-  }
-  const errors = ctx.diags.filter((d) => d.level === 'error').length;
-  if (!ctx.leftForRunningSystem && errors === 0) markDone(ctx, instance.id, moduleSem(module.name), freq);
-  return errors;
+  const result = await applyModule(ctx, module, freq, instance, config);
+  ctx.diags.push(...result.problems);
+  if (result.status === 'done') markDone(ctx, instance.id, moduleSem(module.name), freq);
+  return ctx.diags.filter((d) => d.level === 'error').length;
 }

@@ -9,7 +9,7 @@ export const USAGE = `usage: ec2-init [--root DIR] [--config FILE] [--log-level 
   modules --mode config   stage 3
   modules --mode final    stage 4: user scripts, runcmd (rc.local time)
   boot                    all stages in one process, in order
-  plan                    print what boot would do, changing nothing
+  plan [--format text|json]  print what boot would do (the steps of each stage), changing nothing
   status [--wait] [--long] [--format tabular|json|yaml]   exit 0 done, 1 error, 2 degraded
   query [--all] [--list-keys] [--format TEMPLATE] [KEY]   instance data: v1.instance_id, ds.meta_data.…
   schema --config-file F | --system [--annotate]   validate cloud-config (exit 1 on errors)
@@ -32,7 +32,7 @@ const COMMANDS: Record<string, Record<string, FlagSpec>> = {
   init: { '--local': {} },
   modules: { '--mode': { value: true, choices: ['config', 'final'] } },
   boot: {},
-  plan: {},
+  plan: { '--format': { value: true, choices: ['text', 'json'] } },
   status: { '--wait': {}, '--long': {}, '--format': { value: true, choices: ['tabular', 'json', 'yaml'] } },
   query: { '--all': {}, '--list-keys': {}, '--format': { value: true }, '--instance-data': { value: true } },
   schema: { '--config-file': { value: true }, '--system': {}, '--annotate': {} },
@@ -89,7 +89,7 @@ function action(command: string, flags: Map<string, string | true | string[]>, w
       if (mode === undefined) throw usage('modules needs --mode config or --mode final');
       return { kind: 'stages', stages: [mode === 'config' ? 'config' : 'final'] };
     }
-    case 'plan': return { kind: 'plan' };
+    case 'plan': return { kind: 'plan', format: str('--format') === 'json' ? 'json' : 'text' };
     case 'status': return { kind: 'status', wait: flags.has('--wait'), long: flags.has('--long'), format: (str('--format') ?? 'tabular') as 'tabular', dots: false };
     case 'query': {
       const format = str('--format');

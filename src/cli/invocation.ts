@@ -9,7 +9,7 @@ import type { QueryOptions } from '../commands/query.ts';
 
 export type Action =
   | { kind: 'stages'; stages: Stage[] }
-  | { kind: 'plan' }
+  | { kind: 'plan'; format: 'text' | 'json' }
   | { kind: 'status'; wait: boolean; long: boolean; format: StatusFormat; dots: boolean }
   | { kind: 'query'; opts: QueryOptions }
   | { kind: 'schema'; flags: Map<string, string | true> }

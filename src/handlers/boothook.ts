@@ -20,9 +20,8 @@ export function boothookScript(body: Uint8Array): string {
     .replace(/^\s+/, '');
 }
 
-export async function runBoothook(ctx: Context, instanceId: string, part: Part, where: string): Promise<void> {
+export async function runBoothook(ctx: Context, instanceId: string, part: Part, where: string, path: string): Promise<void> {
   const text = boothookScript(part.body);
-  const path = `${layout.boothooks(instanceId)}/${part.filename}`;
   ctx.files.write(path, fromLatin1(text), { mode: 0o700 });
   const argv = text.startsWith('#!') ? [path] : ['/bin/sh', path];
   const r = await ctx.run(argv, { env: { INSTANCE_ID: instanceId } });

@@ -8,79 +8,27 @@ import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { MODULES } from '../modules/index.ts';
 import { checkCloudConfigText, formatProblem } from '../schema/validate.ts';
-import { layout } from '../state/layout.ts';
 import { markDone } from '../state/semaphore.ts';
 import type { Diag, Part } from '../types.ts';
 import { tryMergeConfig, type Config } from '../userdata/merge.ts';
 import { runBoothook } from './boothook.ts';
-import { CONSUME_SEM, describeHandler, parseExecHeader, PART_HANDLER_TYPE, PartHandlers, preparePartHandlers } from './part-handler.ts';
-import { describeUpstartJob, reloadUpstart, writeUpstartJob } from './upstart.ts';
+import { routeParts } from '../plan/parts.ts';
+import { stepLine, stepValue, type PartStep } from '../plan/steps.ts';
+import { CONSUME_SEM, PART_HANDLER_TYPE, PartHandlers, preparePartHandlers } from './part-handler.ts';
+import { reloadUpstart, writeUpstartJob } from './upstart.ts';
 
 export { renderTemplateParts, readTemplateData } from './jinja.ts';
 
-/** The action a part leads to, for `plan` and for the log. */
+/** The action a part leads to, for the log and older callers: plan/parts.ts decides it. */
 export interface PartAction {
   part: string;
   type: string;
   action: string;
 }
 
-const SCRIPT_DIRS: Record<string, string> = {
-  'text/x-shellscript-per-boot': layout.userScriptsDir('per-boot'),
-  'text/x-shellscript-per-instance': layout.userScriptsDir('per-instance'),
-  'text/x-shellscript-per-once': layout.userScriptsDir('per-once'),
-};
-
-/** cloud-init's internal name for "no recognized first line" is shown as what the user sent: text/plain. */
-function shownType(type: string): string {
-  return type === 'text/x-not-multipart' ? 'text/plain' : type;
-}
-
-/**
- * What handling each part would do (no effect), in order: parts of a type an
- * executable part-handler before them declares go to it. (A Python
- * handler's types are known only when it runs: plan says so.)
- */
+/** What handling each part would do (no effect), in order (plan/parts.ts). */
 export function describeParts(parts: Part[], instanceId: string): PartAction[] {
-  const claimedBy = new Map<string, string>();
-  const pythonHandlers: string[] = [];
-  let handlers = 0;
-  return parts.map((part) => {
-    const base = { part: part.filename, type: part.type };
-    if (part.type === PART_HANDLER_TYPE) {
-      const action = describeHandler(part, instanceId, handlers++);
-      try {
-        const header = parseExecHeader(part.body);
-        if (header) for (const t of header.types) claimedBy.set(t, part.filename);
-        else pythonHandlers.push(part.filename);
-      } catch { /* described above */ }
-      return { ...base, action };
-    }
-    const by = claimedBy.get(part.type);
-    if (by !== undefined) return { ...base, action: `to part-handler ${by}` };
-    const action = builtinAction(part, instanceId);
-    if (pythonHandlers.length && action.startsWith('ignore')) {
-      return { ...base, action: `to part-handler ${pythonHandlers.join(' or ')} if it registers ${part.type} (known when it runs); else ${action}` };
-    }
-    return { ...base, action };
-  });
-}
-
-function builtinAction(part: Part, instanceId: string): string {
-  switch (part.type) {
-    case 'text/x-shellscript':
-      return `save to ${layout.scripts(instanceId)}/${part.filename}, run in stage final (per-instance)`;
-    case 'text/cloud-config':
-      return 'merge into the cloud-config';
-    case 'text/cloud-boothook':
-    case 'application/x-sh':
-      return `save to ${layout.boothooks(instanceId)}/${part.filename}, run now, in stage init (per-boot, INSTANCE_ID set)`;
-    case 'text/upstart-job':
-      return describeUpstartJob(part);
-    default:
-      if (SCRIPT_DIRS[part.type]) return `save to ${SCRIPT_DIRS[part.type]}/${part.filename}`;
-      return `ignore: unknown user-data format '${shownType(part.type)}'`;
-  }
+  return routeParts(parts, instanceId).map((s) => ({ part: s.part.filename, type: s.part.type, action: s.detail }));
 }
 
 /**
@@ -119,11 +67,13 @@ export function mergeCloudConfig(parts: Part[], report: (level: Diag['level'], w
 }
 
 /**
- * Handle every part but cloud-config (merged by mergeCloudConfig): part-handlers
- * first learn their types, then each part goes, in order, to the part-handler
- * that took its type or to the built-in handler.
+ * Handle every part but cloud-config (merged by mergeCloudConfig), each where
+ * its step says (plan/parts.ts): part-handlers first learn their types, then
+ * each part goes, in order, to the part-handler that took its type or to the
+ * built-in handler. Each step is logged as it is taken (plan/steps.ts).
  */
-export async function handleParts(ctx: Context, instanceId: string, parts: Part[]): Promise<void> {
+export async function handleParts(ctx: Context, instanceId: string, steps: PartStep[]): Promise<void> {
+  const parts = steps.map((s) => s.part);
   let handlers: PartHandlers;
   try {
     handlers = await preparePartHandlers(ctx, instanceId, parts);
@@ -132,32 +82,34 @@ export async function handleParts(ctx: Context, instanceId: string, parts: Part[
     handlers = PartHandlers.empty(ctx, instanceId);
   }
   let upstartJobs = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
+  for (const step of steps) {
+    const { part, index: i } = step;
     const where = `user-data ${part.filename} (${part.type})`;
+    ctx.log.info(`step: ${stepLine(stepValue(step))}`);
     try {
       if (handlers.isHandler(i)) { await handlers.start(i); continue; }
       if (part.type === PART_HANDLER_TYPE) continue; // not registered: reported already
+      // Parts routed to an executable handler, or taken by a Python one as it ran.
       if (await handlers.deliver(i, part)) continue;
-      switch (part.type) {
-        case 'text/x-shellscript':
-          ctx.files.write(`${layout.scripts(instanceId)}/${part.filename}`, part.body, { mode: 0o700 });
+      // A part for a handler that was not registered after all goes where no handler had claimed it.
+      const route = step.route.to === 'part-handler' ? step.route.fallback : step.route;
+      switch (route.to) {
+        case 'save-script':
+          ctx.files.write(route.path, part.body, { mode: 0o700 });
           break;
-        case 'text/cloud-config':
+        case 'boothook':
+          await runBoothook(ctx, instanceId, part, where, route.path);
           break;
-        case 'text/cloud-boothook':
-        case 'application/x-sh':
-          await runBoothook(ctx, instanceId, part, where);
-          break;
-        case 'text/upstart-job':
+        case 'upstart-job':
           if (writeUpstartJob(ctx, instanceId, part)) upstartJobs++;
           break;
-        default:
-          if (SCRIPT_DIRS[part.type]) {
-            ctx.files.write(`${SCRIPT_DIRS[part.type]}/${part.filename}`, part.body, { mode: 0o700 });
-          } else {
-            ctx.report('warning', where, `ignored: unknown user-data format '${shownType(part.type)}' (a part must start with #!, #cloud-config, #include, #cloud-boothook, … or be a MIME part of a known type)`);
-          }
+        case 'ignore':
+          ctx.report('warning', where, `ignored: ${route.reason}`);
+          break;
+        case 'part-handler':
+        case 'register-handler':
+        case 'merge':
+          break;
       }
     } catch (e) {
       ctx.report('error', where, (e as Error).message);

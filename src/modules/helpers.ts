@@ -90,7 +90,7 @@ export function onRunningSystem(ctx: Context, where: string, what: string, opts:
   if (ctx.root === '/') return true;
   ctx.log.info(`${where}: skipped with --root ${ctx.root} (needs the running system): ${what}`);
   // The module's whole point (partitions, volumes) was skipped: it stays to do on the real boot.
-  if (opts.essential) ctx.leftForRunningSystem = true;
+  if (opts.essential) ctx.neededRunningSystem = what;
   return false;
 }
 

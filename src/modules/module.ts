@@ -44,6 +44,12 @@ export interface ModuleRun {
    * semaphores (scripts) use it for them.
    */
   frequency?: Frequency;
+  /**
+   * plan only: the files the steps before this one will have written by the
+   * time it runs (scripts saved from parts, runcmd's script), which a
+   * describe() that lists a directory counts as there.
+   */
+  plannedFiles?: string[];
 }
 
 export interface Module {
@@ -62,6 +68,8 @@ export interface Module {
   ownSemaphores?: boolean;
   /** It only writes to the log: it runs whatever a module list in user-data says (module-lists.ts). */
   housekeeping?: boolean;
+  /** The files its run writes that a later module runs (runcmd's script): for plannedFiles. */
+  writes?(run: ModuleRun): string[];
   /** One line per action it would take, for `plan`; must change nothing. */
   describe(run: ModuleRun): string[];
   run(run: ModuleRun): Promise<void>;

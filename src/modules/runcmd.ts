@@ -9,6 +9,7 @@ export const runcmd: Module = {
   frequency: 'per-instance',
   keys: ['runcmd'],
   schema: { runcmd: COMMAND_LIST },
+  writes: ({ instanceId }) => [`${layout.scripts(instanceId)}/runcmd`],
   describe: ({ instanceId, config }) => [
     `write ${count(config['runcmd'])} command(s) to ${layout.scripts(instanceId)}/runcmd (run in stage final)`,
   ],

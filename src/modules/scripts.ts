@@ -60,9 +60,10 @@ function scriptsModule(name: string, which: Which, freq: Frequency): Module {
     frequency: freq,
     keys: [],
     ownSemaphores: true,
-    describe: ({ ctx, instanceId }: ModuleRun) => {
+    describe: ({ ctx, instanceId, plannedFiles }: ModuleRun) => {
       const dir = scriptDir(instanceId, which);
-      return ctx.files.list(dir).map((f) => `run ${dir}/${f}`);
+      const planned = (plannedFiles ?? []).filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1));
+      return [...new Set([...ctx.files.list(dir), ...planned])].sort().map((f) => `run ${dir}/${f}`);
     },
     // The semaphores are per script, so the module itself runs every time it is reached.
     run: ({ ctx, instanceId, where, frequency }: ModuleRun) => runScripts(ctx, instanceId, which, frequency ?? freq, where),

@@ -22,7 +22,8 @@ import { readSavedConfig } from '../config/yaml.ts';
 import { sys } from '../host/sys.ts';
 import { kernelCmdline } from '../sources/nocloud.ts';
 import { DATA, layout } from '../state/layout.ts';
-import type { SourceData } from '../types.ts';
+import { stepLine, stepValue, type NetworkStep } from '../plan/steps.ts';
+import type { SourceData, Stage } from '../types.ts';
 import { isMap } from './check.ts';
 import { ec2NetworkConfig } from './ec2.ts';
 import { fallbackConfig, fallbackNic } from './fallback.ts';
@@ -116,6 +117,11 @@ function bootEventEnabled(ctx: Context, system: Record<string, unknown>): boolea
 }
 
 /** What this boot does about the network, computed without writing anything (plan uses it as is). */
+/** The network step of a stage's plan (plan/steps.ts). */
+export function networkStep(stage: Stage, plan: NetworkPlan): NetworkStep {
+  return { kind: 'network', stage, name: 'network', run: plan.action === 'render', detail: plan.detail };
+}
+
 export function planNetwork(ctx: Context, system: Record<string, unknown>, found: SourceData | null, instanceId: string | null): NetworkPlan {
   const problems: Problem[] = [];
   const cmd = fromCmdline(kernelCmdline(ctx.files), problems);
@@ -192,7 +198,7 @@ function fallbackConfig_(nics: Nic[]): NetworkConfig | null {
 }
 
 /** Render (or keep) the network config; problems go to the log and status, the boot goes on. */
-export async function applyNetwork(ctx: Context, system: Record<string, unknown>, found: SourceData | null, instanceId: string | null): Promise<void> {
+export async function applyNetwork(ctx: Context, system: Record<string, unknown>, found: SourceData | null, instanceId: string | null, stage: Stage): Promise<void> {
   const where = 'network';
   let plan: NetworkPlan;
   try { plan = planNetwork(ctx, system, found, instanceId); } catch (e) {
@@ -200,6 +206,7 @@ export async function applyNetwork(ctx: Context, system: Record<string, unknown>
     return;
   }
   for (const p of plan.problems) ctx.report(p.level, where, p.message);
+  ctx.log.info(`step: ${stepLine(stepValue(networkStep(stage, plan)))}`);
   ctx.log.info(`${where}: ${plan.detail}`);
   if (plan.action !== 'render' || !plan.rendered || !plan.renderer || !plan.config) return;
   const previous = readRecord(ctx);

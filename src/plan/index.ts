@@ -1,89 +1,92 @@
-// `plan`: what `boot` would do — the source, the parts and what each leads
-// to, the modules of each stage with their frequency and whether they would
-// run — computed from the same pieces boot uses, changing nothing.
-import { EMPTY } from './bytes.ts';
-import type { Context } from './context.ts';
-import { readSystemConfig, withSystemConfig } from './config/system.ts';
-import { describeParts, mergeCloudConfig, renderTemplateParts } from './handlers/index.ts';
-import { instanceData } from './state/instance-data.ts';
-import { stageModules, userModuleLists } from './modules/module-lists.ts';
-import { planNetwork } from './network/apply.ts';
-import { searchSources } from './sources/search.ts';
-import { layout, safeInstanceId } from './state/layout.ts';
-import { skipReason } from './stages.ts';
-import { STAGES, type Frequency, type SourceData } from './types.ts';
-import { expandUserData } from './userdata/expand.ts';
+// `plan`: what `boot` would do, as the list of steps each stage takes
+// (steps.ts), built with the functions boot builds and applies its steps
+// with — the source search, the network plan, the user-data reading
+// (userdata.ts), the part routes (parts.ts), the module steps (modules.ts) —
+// changing nothing, running nothing and fetching nothing (an #include is a
+// step of its own, not followed). A running module's line also says what it
+// will do (its describe()).
+import { EMPTY } from '../bytes.ts';
+import type { Context } from '../context.ts';
+import { readSystemConfig, withSystemConfig } from '../config/system.ts';
+import { userModuleLists } from '../modules/module-lists.ts';
+import { networkStep, planNetwork } from '../network/apply.ts';
+import { searchSources } from '../sources/search.ts';
+import { instanceData } from '../state/instance-data.ts';
+import { layout, safeInstanceId } from '../state/layout.ts';
+import { STAGES, type Diag, type SourceData, type Stage } from '../types.ts';
+import { planModules } from './modules.ts';
+import { datasourceStep, stepValue, type StepValue } from './steps.ts';
+import { readUserData } from './userdata.ts';
 
-export interface PlanLine {
-  stage: string;
-  kind: 'datasource' | 'network' | 'part' | 'module' | 'problem';
-  name: string;
-  frequency?: Frequency;
-  run: boolean;
-  detail: string;
+export interface Plan {
+  steps: StepValue[];
+  problems: Diag[];
 }
 
-export async function makePlan(ctx: Context): Promise<PlanLine[]> {
-  const lines: PlanLine[] = [];
+export async function makePlan(ctx: Context): Promise<Plan> {
+  const steps: StepValue[] = [];
   const system = readSystemConfig(ctx.files, ctx.diags, ctx.configFile);
-  const found = await searchSources(ctx, system.raw, system.datasourceList, false) ?? await searchSources(ctx, system.raw, system.datasourceList, true);
+  // As boot: init-local looks at the local sources, init at all of them.
+  const local = await searchSources(ctx, system.raw, system.datasourceList, false);
+  const found = local ?? await searchSources(ctx, system.raw, system.datasourceList, true);
+  const stage: Stage = local ? 'init-local' : 'init';
   if (!found) {
-    lines.push({ stage: 'init', kind: 'datasource', name: 'none', run: false, detail: `no datasource found (searched ${system.datasourceList.join(', ')})` });
-    addNetwork(ctx, lines, system.raw, null, null, 'init-local');
-    return addProblems(ctx, lines);
+    steps.push({ stage: 'init', kind: 'datasource', name: 'none', run: false, detail: `no datasource found (searched ${system.datasourceList.join(', ')})` });
+    addNetwork(ctx, steps, system.raw, null, null, 'init-local');
+    return { steps, problems: ctx.diags };
   }
   const id = safeInstanceId(found.instanceId);
   const previous = ctx.files.readTextIfExists(layout.instanceIdFile)?.trim();
-  lines.push({
-    stage: 'init-local', kind: 'datasource', name: found.name, run: true,
-    detail: `instance ${id}${previous === id ? ' (same as last boot: per-instance work already done is skipped)' : ' (new instance: first boot)'}`,
+  steps.push(stepValue(datasourceStep(stage, found, previous !== id)));
+  addNetwork(ctx, steps, system.raw, found, id, stage);
+
+  const data = await readUserData(ctx, {
+    instanceId: id,
+    launchIndex: found.launchIndex,
+    raw: found.userData ?? EMPTY,
+    vendorRaw: found.vendorData ?? null,
+    // What boot writes to instance-data-sensitive.json before it reads the user-data.
+    templateData: instanceData(found, ctx.files),
+    mode: 'plan',
   });
-  addNetwork(ctx, lines, system.raw, found, id, found.name === 'Ec2' || found.name === 'OpenStack' ? 'init' : 'init-local');
-  // No include cache: plan reads (includes are fetched) but never writes.
-  const { parts: decoded, diags } = await expandUserData(found.userData ?? EMPTY, { launchIndex: found.launchIndex, files: ctx.files });
-  ctx.diags.push(...diags);
-  const parts = renderTemplateParts(decoded, instanceData(found, ctx.files), (level, where, message) => ctx.diags.push({ level, where, message }));
-  for (const a of describeParts(parts, id)) {
-    lines.push({ stage: 'init', kind: 'part', name: `${a.part} (${a.type})`, run: !a.action.startsWith('ignore'), detail: a.action });
-  }
-  const userConfig = mergeCloudConfig(parts, (level, where, message) => ctx.diags.push({ level, where, message }));
-  const config = withSystemConfig(system, userConfig);
-  // The user-data's module lists decide which modules run where, and how often, as at boot.
-  const lists = userModuleLists(userConfig, {});
-  for (const stage of STAGES) {
-    for (const { module, frequency } of stageModules(null, stage, lists)) {
-      const skip = skipReason(ctx, id, module, config, frequency);
-      let detail: string;
-      if (skip) detail = `skip: ${skip}`;
-      else if (module.name === 'scripts_user') {
-        // Its scripts come from this user-data, so list them from the parts, not the disk.
-        const scripts = parts.filter((p) => p.type === 'text/x-shellscript').map((p) => p.filename);
-        if (config['runcmd'] !== undefined) scripts.push('runcmd');
-        detail = scripts.length ? scripts.map((s) => `run ${layout.scripts(id)}/${s}`).join('; ') : 'no scripts';
-      } else {
-        detail = module.describe({ ctx, instanceId: id, source: found, config, where: `module ${module.name}` }).join('; ') || 'nothing to do';
-      }
-      lines.push({ stage, kind: 'module', name: module.name, frequency, run: skip === null, detail });
+  ctx.diags.push(...data.problems);
+  for (const s of [...data.includes, ...data.parts, ...data.vendorParts]) steps.push(stepValue(s));
+
+  const config = withSystemConfig(system, data.userConfig, data.vendorConfig);
+  const lists = userModuleLists(data.userConfig, data.vendorConfig);
+  const planned = [...data.parts, ...data.vendorParts].flatMap((s) => (s.route.to === 'save-script' ? [s.route.path] : []));
+  const semaphores = new Set<string>();
+  for (const st of STAGES) {
+    if (st === 'init-local') continue; // it runs no modules
+    for (const step of planModules(ctx, st, id, config, lists, semaphores)) {
+      if (!step.run) { steps.push(stepValue(step)); continue; }
+      const run = { ctx, instanceId: id, source: found, config, where: `module ${step.name}`, frequency: step.frequency, plannedFiles: [...planned] };
+      steps.push(stepValue(step, step.module.describe(run).join('; ') || 'nothing to do'));
+      planned.push(...(step.module.writes?.(run) ?? []));
     }
   }
-  return addProblems(ctx, lines);
+  return { steps, problems: ctx.diags };
 }
 
-/** What the network step would render (or why not), and the problems it found. */
-function addNetwork(ctx: Context, lines: PlanLine[], system: Record<string, unknown>, found: SourceData | null, id: string | null, stage: string): void {
+/** The network step (render, or why not), and the problems the network plan found. */
+function addNetwork(ctx: Context, steps: StepValue[], system: Record<string, unknown>, found: SourceData | null, id: string | null, stage: Stage): void {
   const net = planNetwork(ctx, system, found, id);
   for (const p of net.problems) ctx.diags.push({ level: p.level, where: 'network', message: p.message });
-  lines.push({ stage, kind: 'network', name: 'network', run: net.action === 'render', detail: net.detail });
+  steps.push(stepValue(networkStep(stage, net)));
 }
 
-function addProblems(ctx: Context, lines: PlanLine[]): PlanLine[] {
-  for (const d of ctx.diags) lines.push({ stage: '-', kind: 'problem', name: d.where, run: false, detail: `${d.level}: ${d.message}` });
-  return lines;
+/** The plan as text: one line per step (a running module's line says what it will do), then the problems. */
+export function formatPlan(plan: Plan): string {
+  const lines = plan.steps.map((s) => {
+    const freq = s.frequency ? ` [${s.frequency}]` : '';
+    const detail = s.does ?? (s.kind === 'module' && !s.run ? `skip: ${s.detail}` : s.detail);
+    return `${s.stage.padEnd(10)} ${s.kind.padEnd(10)} ${s.run ? 'RUN ' : '-   '} ${s.name}${freq}: ${detail}`;
+  });
+  for (const d of plan.problems) lines.push(`${'-'.padEnd(10)} ${'problem'.padEnd(10)} -    ${d.where}: ${d.level}: ${d.message}`);
+  return lines.join('\n') + '\n';
 }
 
-export function formatPlan(lines: PlanLine[]): string {
-  return lines.map((l) => {
-    const freq = l.frequency ? ` [${l.frequency}]` : '';
-    return `${l.stage.padEnd(10)} ${l.kind.padEnd(10)} ${l.run ? 'RUN ' : '-   '} ${l.name}${freq}: ${l.detail}`;
-  }).join('\n') + '\n';
+/** `plan --format json`: the steps and problems, for scripts and tests. */
+export function formatPlanJson(plan: Plan): string {
+  return JSON.stringify(plan, null, 2) + '\n';
 }

@@ -5,7 +5,7 @@ import type { Frequency } from '../types.ts';
 import { failpoint } from './failpoint.ts';
 import { layout } from './layout.ts';
 
-function semPath(instanceId: string, name: string, freq: Frequency): string | null {
+export function semPath(instanceId: string, name: string, freq: Frequency): string | null {
   if (freq === 'per-boot') return null;
   return freq === 'once' ? layout.onceSem(name) : layout.sem(instanceId, name);
 }

@@ -38,6 +38,12 @@ export interface ExpandOptions {
   files?: Files;
   /** Told of what is worth a line in the log (a redirect followed). */
   note?: (message: string) => void;
+  /**
+   * Told of each include URL before it is fetched (cached: the body of an
+   * #include-once kept from an earlier boot is used); returning false leaves
+   * it unfetched, with nothing in its place (`plan` lists it so).
+   */
+  onInclude?: (include: { url: string; once: boolean; where: string; cached: boolean }) => boolean;
   /** Replaces the built-in fetcher (tests, proxies); gets the byte budget left. */
   fetch?: (url: string, maxBytes: number) => Promise<Uint8Array>;
 }
@@ -231,6 +237,7 @@ async function resolveIncludes(body: Uint8Array, where: string, ctx: Ctx, depth:
     let content: Uint8Array | null = null;
     if (once && ctx.opts.includeCache) content = ctx.opts.includeCache.get(url);
     if (content === null) content = ctx.fetched.get(url) ?? null;
+    if (ctx.opts.onInclude && !ctx.opts.onInclude({ url, once, where, cached: content !== null })) continue;
     if (content === null) {
       const left = Math.max(0, ctx.max - ctx.used);
       try {

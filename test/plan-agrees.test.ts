@@ -1,0 +1,98 @@
+// `plan` and `boot` agree: on every user-data of the compare-with-cloud-init
+// test and of cloud-init's documented examples, the steps `plan --format
+// json` lists are exactly the steps the boot then takes, in order (boot logs
+// each step as it takes it) — on the first boot and again on the second.
+// Each agent runs in a network namespace of its own (nothing leaves this
+// machine: an #include of a public URL fails as it would offline, in both).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { AGENT, TOP, agentAsync, cannotRun, makeRoot, removeRoot, seed } from './helpers/agent.ts';
+import { SEEDS } from './compare/seeds.ts';
+import { stepLine, type StepValue } from '../src/plan/steps.ts';
+
+const skip = cannotRun();
+const WITH_ROOT = join(TOP, 'test', 'helpers', 'with-root.sh');
+const EXAMPLES = join(TOP, '..', 'shared', 'conformance', 'cloud-init');
+const META = 'instance-id: iid-plan-0001\nlocal-hostname: plan-host\n';
+
+/** The agent on `root` in a network namespace of its own: no network at all. */
+function isolated(root: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('unshare', ['--net', 'env', '-i', WITH_ROOT, root, AGENT, '--root', root, ...args], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function planned(root: string): string[] {
+  const r = isolated(root, ['plan', '--format', 'json']);
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { steps: StepValue[] }).steps.map(stepLine);
+}
+
+/** The steps a boot took, from the lines it logged from byte `from` of the log on. */
+function booted(root: string): string[] {
+  const log = join(root, 'var/log/ec2-init.log');
+  const from = existsSync(log) ? statSync(log).size : 0;
+  isolated(root, ['boot']);
+  return readFileSync(log, 'utf8').slice(from).split('\n').flatMap((l) => {
+    const m = / step: (.*)$/.exec(l);
+    return m ? [m[1]!] : [];
+  });
+}
+
+function agrees(userData: string | Uint8Array): void {
+  const root = makeRoot();
+  try {
+    seed(root, META, userData);
+    for (const boot of ['first', 'second']) {
+      const plan = planned(root);
+      assert.ok(plan.some((l) => l.includes(' module ')), `${boot} boot: plan lists modules`);
+      assert.deepEqual(booted(root), plan, `${boot} boot: the boot's steps are the plan's`);
+    }
+  } finally {
+    removeRoot(root);
+  }
+}
+
+const docExamples = existsSync(EXAMPLES)
+  ? readdirSync(join(EXAMPLES, 'doc-examples')).filter((f) => f.endsWith('.txt')).sort()
+  : [];
+
+describe('plan lists exactly what boot does', { skip: skip ?? false }, () => {
+  for (const s of SEEDS) test(`compare seed ${s.id}`, () => agrees(s.userData));
+  test('the conformance examples are here', { skip: !existsSync(EXAMPLES) && !process.env['CI'] && 'no ../shared/conformance' }, () => {
+    assert.ok(docExamples.length >= 30, `only ${docExamples.length} doc examples`);
+  });
+  for (const f of docExamples) test(`doc example ${f}`, () => agrees(readFileSync(join(EXAMPLES, 'doc-examples', f))));
+
+  test('an #include is a step of the plan, never fetched by it; boot fetches it and takes the same steps', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => { requests++; res.end('#cloud-config\nruncmd: [echo included]\n'); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const root = makeRoot();
+    try {
+      const url = `http://127.0.0.1:${port}/part`;
+      seed(root, META, `#include\n${url}\n`);
+      // This process serves the include: the agent runs beside it (agentAsync), on this machine's loopback.
+      const plan = await agentAsync(root, ['plan', '--format', 'json']);
+      assert.equal(plan.status, 0, plan.stderr);
+      const steps = (JSON.parse(plan.stdout) as { steps: StepValue[] }).steps;
+      assert.ok(steps.some((s) => s.kind === 'include' && s.name === url && s.run), 'the include is listed as a step');
+      assert.ok(!steps.some((s) => s.name === 'runcmd' && s.run), 'what it holds is not known to plan');
+      assert.equal(requests, 0, 'plan fetched nothing');
+      const boot = await agentAsync(root, ['boot']);
+      assert.equal(requests, 1, `boot fetched it once: ${boot.stderr}`);
+      const log = readFileSync(join(root, 'var/log/ec2-init.log'), 'utf8');
+      assert.ok(log.includes(` step: ${stepLine(steps.find((s) => s.kind === 'include')!)}`), 'boot took the same include step');
+      assert.match(log, / step: config module runcmd \[per-instance\] RUN: run/);
+    } finally {
+      server.close();
+      removeRoot(root);
+    }
+  });
+});
