@@ -14,6 +14,7 @@
 // `keyid` (a keyserver) and ppa: (add-apt-repository) need the network: each
 // such entry is refused with a message saying so, the others still apply.
 // Mirror `search`/`search_dns` candidates are taken when their name resolves.
+import { osRelease } from '../host/os-release.ts';
 import { sys } from '../host/sys.ts';
 import { parseUrl } from '../net/url.ts';
 import type { Context } from '../context.ts';
@@ -111,11 +112,8 @@ function distro(config: Record<string, unknown>): string {
 
 /** The root's release codename (cloud-init's lsb_release codename), from its os-release. */
 function releaseOf(ctx: Context): string {
-  for (const path of ['/etc/os-release', '/usr/lib/os-release']) {
-    const text = ctx.files.readTextIfExists(path);
-    const m = text ? /^VERSION_CODENAME=["']?([^"'\n]*)/m.exec(text) : null;
-    if (m && m[1]) return m[1];
-  }
+  const codename = osRelease(ctx.files)['VERSION_CODENAME'];
+  if (codename) return codename;
   throw new Error('cannot tell the release codename: no VERSION_CODENAME in /etc/os-release under the root');
 }
 

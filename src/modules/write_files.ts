@@ -86,10 +86,15 @@ function entries(config: ModuleRun['config'], deferred: boolean): unknown[] {
   return list.filter((e) => Boolean((e as Record<string, unknown> | null)?.['defer']) === deferred);
 }
 
+/** For plan: each entry read as run() reads it, so an entry run() would reject is shown rejected. */
 function describe(deferred: boolean) {
-  return ({ config }: ModuleRun): string[] => entries(config, deferred).map((raw) => {
-    const e = raw as Record<string, unknown>;
-    return `${e['append'] === true ? 'append to' : 'write'} ${String(e['path'])}`;
+  return ({ config }: ModuleRun): string[] => entries(config, deferred).map((raw, i) => {
+    try {
+      const e = parseEntry(raw);
+      return `${e.append ? 'append to' : 'write'} ${e.path} (${e.content.length} bytes, mode ${e.mode.toString(8).padStart(4, '0')}, owner ${e.owner})`;
+    } catch (e) {
+      return `entry ${i + 1}: not written: ${(e as Error).message}`;
+    }
   });
 }
 

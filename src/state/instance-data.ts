@@ -5,6 +5,7 @@ import { base64 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { Files } from '../host/files.ts';
 import { kernelRelease, readMachineFile } from '../host/machine.ts';
+import { osRelease } from '../host/os-release.ts';
 import type { SourceData } from '../types.ts';
 import { layout } from './layout.ts';
 
@@ -28,9 +29,8 @@ export function canonicalCloudId(cloudName: string | undefined, region: string |
 
 /** The distribution of the root, from its /etc/os-release: [ID, VERSION_ID, VERSION_CODENAME] (cloud-init's dist). */
 function distro(files: Files): [string, string, string] {
-  const text = files.readTextIfExists('/etc/os-release') ?? files.readTextIfExists('/usr/lib/os-release') ?? '';
-  const get = (k: string) => new RegExp(`^${k}=["']?([^"'\n]*)`, 'm').exec(text)?.[1] ?? '';
-  return [get('ID'), get('VERSION_ID'), get('VERSION_CODENAME')];
+  const os = osRelease(files);
+  return [os['ID'] ?? '', os['VERSION_ID'] ?? '', os['VERSION_CODENAME'] ?? ''];
 }
 
 export function instanceData(found: SourceData, files: Files): Record<string, unknown> {
