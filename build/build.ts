@@ -1,5 +1,5 @@
 // Builds dist/ec2-init: ec2-init on QuickJS (DESIGN.md §6), the one shipped runtime.
-//  1. esbuild bundles src/main.ts into one ES module, with src/host/sys.ts
+//  1. esbuild bundles src/entry.ts (and main.ts behind it) into ES modules, with src/host/sys.ts
 //     replaced by src/host/qjs-sys.ts (the C host module, 'ec2-init:host');
 //  2. qjsc (build/quickjs.ts: Debian's quickjs source package, built and
 //     cached) compiles the bundle to bytecode, as a C array: we ship bytecode,
@@ -50,7 +50,7 @@ try {
   // executable only when first imported. Chunk names are content hashes.
   const js = join(work, 'js');
   await build({
-    entryPoints: { 'ec2-init': join(top, 'src', 'main.ts') },
+    entryPoints: { 'ec2-init': join(top, 'src', 'entry.ts') },
     bundle: true,
     splitting: true,
     platform: 'neutral',
