@@ -31,7 +31,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   const status = stageStarted(ctx, stage);
   const started = sys.now();
   ctx.log.info(`stage ${stage}: start`);
-  const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile);
+  const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'update');
   let instance: Instance | null = null;
   try {
     switch (stage) {
@@ -164,7 +164,7 @@ export async function runSingleModule(ctx: Context, name: string, frequency: 'al
   if (!module) throw new Error(`no module '${name}' (ec2-init has: ${MODULES.map((m) => m.name).join(', ')})`);
   const instance = loadInstance(ctx);
   if (!instance) throw new Error('no instance recorded yet: run the boot (ec2-init init) first');
-  const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile);
+  const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'update');
   const saved = (path: string) => readSavedConfig(ctx.files.readTextIfExists(path) ?? '', path);
   const config = withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig));
   const freq = frequency === 'always' ? 'per-boot' : frequency === 'instance' ? 'per-instance' : frequency === 'once' ? 'once' : module.frequency;

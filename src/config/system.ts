@@ -6,6 +6,7 @@ import { readHostFile } from '../host/machine.ts';
 import type { Files } from '../host/files.ts';
 import type { Diag } from '../types.ts';
 import { mergeManyDicts, type Config } from '../userdata/merge.ts';
+import { cachedConfig, identityOf, saveConfig } from './system-cache.ts';
 import { parseYamlMapping } from './yaml.ts';
 
 export interface DefaultUser {
@@ -26,27 +27,45 @@ export interface SystemConfig {
 
 export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'OpenStack', 'Ec2'];
 
-/** `extraFile` (--config) is a path on this machine, not under the root: the operator's own file. */
-export function readSystemConfig(files: Files, diags: Diag[], extraFile: string | null = null): SystemConfig {
+/**
+ * `extraFile` (--config) is a path on this machine, not under the root: the
+ * operator's own file (never cached). `cache`: 'update' (a stage) uses the
+ * parsed config kept from an earlier reading of the same files and keeps a
+ * new one; 'read' (plan) uses it but writes nothing; 'none' reads the files.
+ */
+export function readSystemConfig(files: Files, diags: Diag[], extraFile: string | null = null, cache: 'update' | 'read' | 'none' = 'none'): SystemConfig {
   const paths = ['/etc/cloud/cloud.cfg', ...files.list('/etc/cloud/cloud.cfg.d')
     .filter((n) => n.endsWith('.cfg')).map((n) => `/etc/cloud/cloud.cfg.d/${n}`)];
+  const identity = cache === 'none' || extraFile !== null ? null : identityOf(files, paths);
+  const kept = identity === null ? null : cachedConfig(files, identity);
+  if (kept) return fromMerged(kept);
   const docs: Config[] = [];
+  const problems: Diag[] = [];
   const read = (path: string) => (path === extraFile ? readFileIfExists(path) : files.readIfExists(path));
   for (const path of extraFile ? [...paths, extraFile] : paths) {
     const text = read(path);
     if (text === null) {
-      if (path === extraFile) diags.push({ level: 'error', where: `--config ${path}`, message: 'no such file' });
+      if (path === extraFile) problems.push({ level: 'error', where: `--config ${path}`, message: 'no such file' });
       continue;
     }
     try {
       docs.push(parseYamlMapping(asText(text), path));
     } catch (e) {
       // A broken file is reported and skipped; the others still apply.
-      diags.push({ level: 'warning', where: path, message: `${(e as Error).message} (file ignored; fix it and run again)` });
+      problems.push({ level: 'warning', where: path, message: `${(e as Error).message} (file ignored; fix it and run again)` });
     }
   }
+  diags.push(...problems);
   // As cloud-init merges them: later files win, nested mappings merge key by key.
   const raw = mergeManyDicts(docs, true);
+  if (identity !== null && cache === 'update' && problems.length === 0) {
+    // Read again only if a file changed meanwhile; a cache that cannot be written costs the next boot a parse, nothing else.
+    try { if (identityOf(files, paths) === identity) saveConfig(files, identity, raw); } catch { /* not kept */ }
+  }
+  return fromMerged(raw);
+}
+
+function fromMerged(raw: Config): SystemConfig {
   const list = raw['datasource_list'];
   const datasourceList = Array.isArray(list) && list.every((s) => typeof s === 'string') ? list as string[] : DEFAULT_DATASOURCES;
   const systemInfo = (raw['system_info'] ?? {}) as Config;

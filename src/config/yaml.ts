@@ -39,14 +39,20 @@ export function parseYamlMapping(text: string, where: string): Record<string, un
  * Edited by hand into other YAML, it is still read, as YAML.
  */
 export function readSavedConfig(text: string, where: string): Record<string, unknown> {
+  // Not ours, or edited: read it as YAML.
+  return readSavedJson(text) ?? parseYamlMapping(text, where);
+}
+
+/** A mapping toYaml wrote (after an optional '#cloud-config' line), or null when the text is not one. */
+export function readSavedJson(text: string): Record<string, unknown> | null {
   try {
     // Bytes (YAML !!binary) were saved as {type: 'Buffer', data}: revived as bytes.
     const value = JSON.parse(text.replace(/^#cloud-config\n/, ''), (_k, v: unknown) =>
       (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)
         ? new Uint8Array((v as { data: number[] }).data) : v)) as unknown;
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch { /* not ours, or edited: read it as YAML */ }
-  return parseYamlMapping(text, where);
+  } catch { /* not JSON */ }
+  return null;
 }
 
 export function toYaml(value: unknown): string {
