@@ -111,7 +111,7 @@ try {
     '-lz', '-lm', '-ldl', '-lpthread',
   ], { stdio: 'inherit' });
   link(exe, cFiles);
-  // The test harness (test/qjs-host.test.ts): the same C host, running a JS module given on its command line. Not shipped.
+  // The test harness (test/integration/qjs-host.test.ts): the same C host, running a JS module given on its command line. Not shipped.
   link(harness, ['-DEC2_INIT_HARNESS']);
   mkdirSync(dist, { recursive: true });
   renameSync(harness, join(dist, 'ec2-init-harness'));

@@ -1,7 +1,7 @@
 // Boot test 6 (issue 6, modules of issue 5): disk_setup / fs_setup, lvm,
 // mounts and swap, growpart — for real, on extra virtual disks attached to a
 // Debian bookworm VM (qemu -drive file=…,if=virtio), where the test roots of
-// test/modules-disks.test.ts can only plan them.
+// test/integration/modules-disks.test.ts can only plan them.
 //
 //   npm run deb && node --test test/e2e/disks.e2e.ts     (as root, like the other boot tests)
 //

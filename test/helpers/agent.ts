@@ -5,22 +5,22 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { read, removeLater } from './files.ts';
+import { needRoot, unavailable } from './needs.ts';
+import { TOP } from './paths.ts';
 
-export const TOP = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const AGENT = process.env['EC2_INIT_AGENT'] ?? join(TOP, 'dist', 'ec2-init');
-const WITH_ROOT = join(TOP, 'test', 'helpers', 'with-root.sh');
+export const WITH_ROOT = join(TOP, 'test', 'helpers', 'with-root.sh');
 
-/** Why integration tests cannot run here, or null when they can. */
+/**
+ * Why integration tests of the executable cannot run here, or null when they
+ * can. Without CI a skip reason; under CI (the build ran just before) not
+ * being root or a missing executable is a failure (needs.ts).
+ */
 export function cannotRun(): string | null {
-  if (process.getuid?.() !== 0) return 'integration tests need root (mount namespaces, chroot)';
-  if (spawnSync(AGENT, ['--version']).status !== 0) {
-    // In CI the build ran just before: a missing executable is a failure, not a reason to skip.
-    if (process.env['CI']) throw new Error(`${AGENT} does not run: the build failed`);
-    return `${AGENT} is missing: run npm run build`;
-  }
-  return null;
+  return needRoot('mount namespaces, chroot')
+    ?? (spawnSync(AGENT, ['--version']).status === 0 ? null : unavailable(`${AGENT} does not run: run npm run build`));
 }
 
 export function makeRoot(): string {
@@ -30,6 +30,11 @@ export function makeRoot(): string {
 export function removeRoot(root: string): void {
   // The bind mounts lived in the agent's own namespace: only plain files remain.
   rmSync(root, { recursive: true, force: true });
+}
+
+/** A throw-away root, removed when this test file's tests are done. */
+export function newRoot(): string {
+  return removeLater(makeRoot());
 }
 
 /** Write a NoCloud seed (meta-data and user-data) into the root. */
@@ -48,11 +53,6 @@ export function agent(root: string, args: string[], env: Record<string, string> 
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 60_000,
   });
-}
-
-export function writeIn(root: string, path: string, content: string, mode = 0o644): void {
-  mkdirSync(dirname(join(root, path)), { recursive: true });
-  writeFileSync(join(root, path), content, { mode });
 }
 
 /** agent() without blocking the event loop: for tests that serve the agent from this process (the IMDS simulator). */
@@ -75,4 +75,10 @@ export function statusProblems(root: string): string[] {
   const r = agent(root, ['status', '--format', 'json']);
   const s = JSON.parse(r.stdout) as { errors: string[]; recoverable_errors: Record<string, string[]> };
   return [...s.errors, ...Object.values(s.recoverable_errors).flat()];
+}
+
+/** The problems (errors and warnings) a module reported in the last boot of `root` (result.json, written at the end of final). */
+export function moduleProblems(root: string, module: string): string[] {
+  const result = JSON.parse(read(root, 'var/lib/cloud/data/result.json')) as { v1: { errors: string[]; recoverable_errors: string[] } };
+  return [...result.v1.errors, ...result.v1.recoverable_errors].filter((e) => e.startsWith(`module ${module}`));
 }
