@@ -11,14 +11,15 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AGENT, TOP, agentAsync, cannotRun, makeRoot, removeRoot, seed } from './helpers/agent.ts';
-import { SEEDS } from './compare/seeds.ts';
-import { MODULES } from '../src/modules/index.ts';
-import { stepLine, type StepValue } from '../src/plan/steps.ts';
+import { AGENT, WITH_ROOT, agentAsync, cannotRun, makeRoot, removeRoot, seed } from '../helpers/agent.ts';
+import { SEEDS } from '../helpers/compare/seeds.ts';
+import { CI } from '../helpers/needs.ts';
+import { CONFORMANCE } from '../helpers/paths.ts';
+import { MODULES } from '../../src/modules/index.ts';
+import { stepLine, type StepValue } from '../../src/plan/steps.ts';
 
 const skip = cannotRun();
-const WITH_ROOT = join(TOP, 'test', 'helpers', 'with-root.sh');
-const EXAMPLES = join(TOP, '..', 'shared', 'conformance', 'cloud-init');
+const EXAMPLES = join(CONFORMANCE, 'cloud-init');
 const META = 'instance-id: iid-plan-0001\nlocal-hostname: plan-host\n';
 
 /** The agent on `root` in a network namespace of its own: no network at all. */
@@ -79,7 +80,7 @@ const moduleExamples = existsSync(EXAMPLES)
 
 describe('plan lists exactly what boot does', { skip: skip ?? false }, () => {
   for (const s of SEEDS) test(`compare seed ${s.id}`, () => agrees(s.userData));
-  test('the conformance examples are here', { skip: !existsSync(EXAMPLES) && !process.env['CI'] && 'no ../shared/conformance' }, () => {
+  test('the conformance examples are here', { skip: !existsSync(EXAMPLES) && !CI && 'no ../shared/conformance' }, () => {
     assert.ok(docExamples.length >= 30, `only ${docExamples.length} doc examples`);
     assert.ok(moduleExamples.length >= 50, `only ${moduleExamples.length} examples of ec2-init's modules`);
   });
