@@ -16,6 +16,7 @@
 //
 // What was rendered is recorded in /var/lib/cloud/data/network-rendered.json,
 // so that the next render removes the files this one wrote and no longer needs.
+import { isMapping } from '../yaml/index.ts';
 import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { readSavedConfig } from '../config/yaml.ts';
@@ -24,7 +25,6 @@ import { kernelCmdline } from '../sources/nocloud.ts';
 import { DATA, layout } from '../state/layout.ts';
 import { stepLine, stepValue, type NetworkStep } from '../plan/steps.ts';
 import type { SourceData, Stage } from '../types.ts';
-import { isMap } from './check.ts';
 import { ec2NetworkConfig } from './ec2.ts';
 import { fallbackConfig, fallbackNic } from './fallback.ts';
 import type { NetworkConfig, Problem } from './model.ts';
@@ -86,8 +86,8 @@ export function sourceNetworkInput(found: SourceData, ec2?: { nics: Nic[]; syste
   const text = (v: string | Uint8Array) => (typeof v === 'string' ? v : asText(v));
   if (cache['network-config'] !== undefined) return { format: 'yaml', text: text(cache['network-config']), where: `${found.name} network-config` };
   if (cache['network_data.json'] !== undefined) return { format: 'network_data', text: text(cache['network_data.json']), where: `${found.name} network_data.json` };
-  if (found.name === 'Ec2' && ec2 && isMap(found.metaData)) {
-    const ds = isMap(ec2.system['datasource']) && isMap(ec2.system['datasource']['Ec2']) ? ec2.system['datasource']['Ec2'] : {};
+  if (found.name === 'Ec2' && ec2 && isMapping(found.metaData)) {
+    const ds = isMapping(ec2.system['datasource']) && isMapping(ec2.system['datasource']['Ec2']) ? ec2.system['datasource']['Ec2'] : {};
     const full = ds['apply_full_imds_network_config'] !== false;
     const net = ec2NetworkConfig(found.metaData, ec2.nics, { full, netplan: ec2.netplan, fallbackNic: fallbackNic(ec2.nics)?.name ?? null });
     ec2.problems.push(...net.problems);
@@ -109,7 +109,7 @@ function bootEventEnabled(ctx: Context, system: Record<string, unknown>): boolea
   try { user = readSavedConfig(ctx.files.readTextIfExists(layout.userConfig) ?? '', layout.userConfig); } catch { /* none */ }
   for (const cfg of [user, system]) {
     const updates = cfg['updates'];
-    if (!isMap(updates) || !isMap(updates['network'])) continue;
+    if (!isMapping(updates) || !isMapping(updates['network'])) continue;
     const when = updates['network']['when'];
     if (Array.isArray(when)) return when.includes('boot') || when.includes('boot-legacy');
   }
@@ -129,7 +129,7 @@ export function planNetwork(ctx: Context, system: Record<string, unknown>, found
   const sysNet = system['network'];
   let input: NetworkInput | null = cmd;
   let origin: Origin = 'cmdline';
-  if (!input && isMap(sysNet)) {
+  if (!input && isMapping(sysNet)) {
     if (sysNet['config'] === 'disabled') return { action: 'disabled', detail: 'disabled by network: {config: disabled} in the system config', problems };
     if (sysNet['version'] !== undefined) { input = { format: 'value', value: sysNet, where: 'system config network' }; origin = 'system'; }
   }

@@ -1,6 +1,7 @@
 // Checking a parsed network config: each problem names where it is — the
 // key path, and the line and column when the config was YAML — and whether
 // the entry it is in must be left out (an error) or not (a warning).
+import { isMapping } from '../yaml/index.ts';
 import type { Problem } from './model.ts';
 import { isIP, isIPv4, isIPv6 } from './model.ts';
 
@@ -74,7 +75,7 @@ export class Checker {
   map(obj: Record<string, unknown>, key: string, path: Path): Record<string, unknown> | undefined {
     const v = obj[key];
     if (v === undefined || v === null) return undefined;
-    if (isMap(v)) return v;
+    if (isMapping(v)) return v;
     this.error([...path, key], `expected a mapping, found ${describe(v)}`);
     return undefined;
   }
@@ -121,14 +122,11 @@ export class Checker {
   }
 }
 
-export function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
 
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
-  if (isMap(v)) return 'a mapping';
+  if (isMapping(v)) return 'a mapping';
   if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}'`;
   return String(v);
 }

@@ -29,7 +29,7 @@
 //   read when `network-card` is absent.
 // - Without a fallback NIC among the metadata's (partial config), the first
 //   NIC by the order above is configured; cloud-init raises there.
-import { isMap } from './check.ts';
+import { isMapping } from '../yaml/index.ts';
 import { isIPv4, type Problem } from './model.ts';
 import { nicsByMac, type Nic } from './sysfs.ts';
 
@@ -112,13 +112,13 @@ function policyRouting(dev: Record<string, unknown>, md: Record<string, unknown>
 export function ec2NetworkConfig(metaData: Record<string, unknown>, nics: Nic[], opts: Ec2NetOptions): Ec2Net {
   const problems: Problem[] = [];
   const network = metaData['network'];
-  const interfaces = isMap(network) ? network['interfaces'] : undefined;
-  const macsRaw = isMap(interfaces) ? interfaces['macs'] : undefined;
-  if (!isMap(macsRaw)) {
+  const interfaces = isMapping(network) ? network['interfaces'] : undefined;
+  const macsRaw = isMapping(interfaces) ? interfaces['macs'] : undefined;
+  if (!isMapping(macsRaw)) {
     return { config: null, problems, note: 'Ec2 meta-data has no network/interfaces/macs: the fallback (DHCP on the first NIC) applies' };
   }
   const macsMd = new Map<string, Record<string, unknown>>();
-  for (const [mac, md] of Object.entries(macsRaw)) if (isMap(md)) macsMd.set(mac.toLowerCase(), md);
+  for (const [mac, md] of Object.entries(macsRaw)) if (isMapping(md)) macsMd.set(mac.toLowerCase(), md);
   const byMac = nicsByMac(nics);
   const instanceMac = typeof metaData['mac'] === 'string' ? metaData['mac'].trim().toLowerCase() : '';
   // This machine's NICs that the metadata knows, in cloud-init's order.

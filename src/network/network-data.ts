@@ -4,7 +4,7 @@
 // ipv4_dhcp, ipv6_dhcp, ipv6_slaac, ipv6_dhcpv6-stateless/-stateful) as
 // subnets of their link, with routes and per-network DNS; services (dns) as
 // global nameservers. A NIC is found by MAC among the root's interfaces.
-import { isMap } from './check.ts';
+import { isMapping } from '../yaml/index.ts';
 import type { Problem } from './model.ts';
 
 const PHYSICAL_TYPES = new Set(['bgpovs', 'bridge', 'cascading', 'dvs', 'ethernet', 'hw_veb', 'hyperv', 'ovs', 'phy', 'tap', 'vhostuser', 'vif', 'vrouter', 'midonet', 'other']);
@@ -16,12 +16,12 @@ export function convertNetworkData(json: unknown, where: string, byMac: Map<stri
   const config: Record<string, unknown>[] = [];
   const labels: string[] = [];
   const fail = (message: string) => problems.push({ level: 'error', message: `${where}: ${message}` });
-  if (!isMap(json)) { fail('expected a JSON object with links, networks and services'); return { v1: { version: 1, config }, labels, problems }; }
+  if (!isMapping(json)) { fail('expected a JSON object with links, networks and services'); return { v1: { version: 1, config }, labels, problems }; }
   const list = (k: string): Record<string, unknown>[] => {
     const v = json[k];
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) { fail(`${k}: expected a list`); return []; }
-    return v.filter((x, i) => (isMap(x) ? true : (fail(`${k}[${i}]: expected an object`), false))) as Record<string, unknown>[];
+    return v.filter((x, i) => (isMapping(x) ? true : (fail(`${k}[${i}]: expected an object`), false))) as Record<string, unknown>[];
   };
   const links = list('links');
   const networks = list('networks');
@@ -113,9 +113,9 @@ function subnet(net: Record<string, unknown>, label: string, problems: Problem[]
   }
   if (net['netmask'] !== undefined && s['address'] !== undefined) s['netmask'] = net['netmask'];
   if (Array.isArray(net['routes'])) {
-    s['routes'] = net['routes'].filter(isMap).map((r) => ({ network: r['network'], netmask: r['netmask'], gateway: r['gateway'], ...(r['metric'] !== undefined ? { metric: r['metric'] } : {}) }));
+    s['routes'] = net['routes'].filter(isMapping).map((r) => ({ network: r['network'], netmask: r['netmask'], gateway: r['gateway'], ...(r['metric'] !== undefined ? { metric: r['metric'] } : {}) }));
   }
-  const dns = Array.isArray(net['services']) ? net['services'].filter((x) => isMap(x) && x['type'] === 'dns').map((x) => (x as Record<string, unknown>)['address']) : [];
+  const dns = Array.isArray(net['services']) ? net['services'].filter((x) => isMapping(x) && x['type'] === 'dns').map((x) => (x as Record<string, unknown>)['address']) : [];
   if (dns.length) s['dns_nameservers'] = dns;
   return s;
 }

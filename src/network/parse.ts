@@ -3,13 +3,13 @@
 // already parsed mapping (system config's `network:`). v1 and v2, with or
 // without the `network:` wrapper. Problems name the entry, and the line and
 // column when the input was YAML text.
-import { Checker, isMap, type Locate } from './check.ts';
+import { Checker, type Locate } from './check.ts';
 import type { NetworkConfig, Problem } from './model.ts';
 import { convertNetworkData } from './network-data.ts';
 import { nicsByMac, type Nic } from './sysfs.ts';
 import { parseV1 } from './v1.ts';
 import { parseV2 } from './v2.ts';
-import { parseYamlWithPositions, YamlError } from '../yaml/index.ts';
+import { isMapping, parseYamlWithPositions, YamlError } from '../yaml/index.ts';
 
 export type NetworkInput =
   | { format: 'yaml'; text: string; where: string }
@@ -53,12 +53,12 @@ export function parseNetworkConfig(input: NetworkInput, nics: Nic[]): Parsed {
       return none([{ level: 'error', message: `${input.where}: invalid YAML at ${why}` }]);
     }
   } else value = input.value;
-  if (value === null || value === undefined || (isMap(value) && Object.keys(value).length === 0)) {
+  if (value === null || value === undefined || (isMapping(value) && Object.keys(value).length === 0)) {
     return none([{ level: 'warning', message: `${input.where}: empty; no network config in it` }]);
   }
-  if (!isMap(value)) return none([{ level: 'error', message: `${input.where}: expected a mapping (version: 1 or 2), found ${Array.isArray(value) ? 'a list' : typeof value}` }]);
+  if (!isMapping(value)) return none([{ level: 'error', message: `${input.where}: expected a mapping (version: 1 or 2), found ${Array.isArray(value) ? 'a list' : typeof value}` }]);
   // Both `network: {version: 2, …}` and `{version: 2, …}` are accepted, as cloud-init accepts them.
-  const wrapped = isMap(value['network']) && value['version'] === undefined;
+  const wrapped = isMapping(value['network']) && value['version'] === undefined;
   const net = wrapped ? value['network'] as Record<string, unknown> : value;
   const inner: Locate = wrapped ? (path, onKey) => locate(['network', ...path], onKey) : locate;
   if (net['config'] === 'disabled') return { config: null, disabled: true, problems: [] };

@@ -5,8 +5,8 @@
 // /sbin; networkd: ip and systemctl in /usr/sbin or /bin. The names
 // cloud-init has and ec2-init does not render (sysconfig, network-manager,
 // the BSDs) are passed over.
+import { isMapping } from '../yaml/index.ts';
 import type { Files } from '../host/files.ts';
-import { isMap } from './check.ts';
 import { renderEni } from './eni.ts';
 import type { NetworkConfig } from './model.ts';
 import { renderNetplan } from './netplan.ts';
@@ -46,8 +46,8 @@ export function available(files: Files, name: RendererName): boolean {
 
 /** The configured priority: system_info.network.renderers, else cloud-init's default. */
 export function priority(system: Record<string, unknown>): { list: string[]; problems: string[] } {
-  const info = isMap(system['system_info']) ? system['system_info'] : {};
-  const net = isMap(info['network']) ? info['network'] : {};
+  const info = isMapping(system['system_info']) ? system['system_info'] : {};
+  const net = isMapping(info['network']) ? info['network'] : {};
   const given = net['renderers'];
   if (given === undefined || given === null) return { list: DEFAULT_PRIORITY, problems: [] };
   if (!Array.isArray(given) || !given.every((g) => typeof g === 'string')) {

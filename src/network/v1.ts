@@ -4,7 +4,8 @@
 // type dhcp/dhcp4, dhcp6, static/static6, ipv6_slaac,
 // ipv6_dhcpv6-stateless/-stateful, manual. A physical entry with a
 // mac_address names the NIC with that MAC.
-import { Checker, isMap, type Path } from './check.ts';
+import { isMapping } from '../yaml/index.ts';
+import { Checker, type Path } from './check.ts';
 import {
   MAC, inSubnet, isIPv6, newIface, routeIsV6, routeTo, toCidr, validIfname,
   type Dns, type Iface, type Route,
@@ -50,11 +51,11 @@ export function parseV1(net: Record<string, unknown>, ck: Checker, labels: strin
   for (const i of readOrder(config)) {
     const raw = config[i];
     const path: Path = ['config', i];
-    const name = isMap(raw) && typeof raw['name'] === 'string' ? raw['name'] : null;
+    const name = isMapping(raw) && typeof raw['name'] === 'string' ? raw['name'] : null;
     const label = labels[i] ?? `config[${i}]${name ? ` (${name})` : ''}`;
     let iface: Iface | null = null;
     const ok = ck.entry(path, label, () => {
-      if (!isMap(raw)) { ck.error(path, 'expected a mapping with a type'); return; }
+      if (!isMapping(raw)) { ck.error(path, 'expected a mapping with a type'); return; }
       const type = ck.str(raw, 'type', path);
       switch (type) {
         case 'physical': case 'bond': case 'bridge': case 'vlan':
@@ -149,7 +150,7 @@ function device(type: 'physical' | 'bond' | 'bridge' | 'vlan', raw: Record<strin
   }
   for (const [i, s] of (ck.list(raw, 'subnets', path) ?? []).entries()) {
     const sp = [...path, 'subnets', i];
-    if (!isMap(s)) { ck.error(sp, 'expected a mapping with a type'); continue; }
+    if (!isMapping(s)) { ck.error(sp, 'expected a mapping with a type'); continue; }
     subnet(s, sp, ck, iface);
   }
   return iface;
@@ -187,7 +188,7 @@ function subnet(s: Record<string, unknown>, sp: Path, ck: Checker, iface: Iface)
   iface.dns.search.push(...ck.strings(s, 'dns_search', sp, true));
   for (const [j, r] of (ck.list(s, 'routes', sp) ?? []).entries()) {
     const rp = [...sp, 'routes', j];
-    if (!isMap(r)) { ck.error(rp, 'expected a mapping (network, netmask, gateway)'); continue; }
+    if (!isMapping(r)) { ck.error(rp, 'expected a mapping (network, netmask, gateway)'); continue; }
     const route = readRoute(r, rp, ck, new Set(['network', 'destination', 'netmask', 'prefix', 'gateway', 'metric']));
     if (route) iface.routes.push(route);
   }
@@ -212,10 +213,10 @@ function readRoute(r: Record<string, unknown>, rp: Path, ck: Checker, keys: Set<
 
 /** Indexes of `config` in an order where an entry comes after the entries it names (members, vlan_link). */
 function readOrder(config: unknown[]): number[] {
-  const nameOf = (e: unknown) => (isMap(e) && typeof e['name'] === 'string' ? e['name'] : null);
+  const nameOf = (e: unknown) => (isMapping(e) && typeof e['name'] === 'string' ? e['name'] : null);
   const names = new Set(config.map(nameOf).filter((n): n is string => n !== null));
   const refs = (e: unknown): string[] => {
-    if (!isMap(e)) return [];
+    if (!isMapping(e)) return [];
     const r = [e['bond_interfaces'], e['bridge_interfaces']].flatMap((v) => (Array.isArray(v) ? v.map(String) : []));
     if (typeof e['vlan_link'] === 'string') r.push(e['vlan_link']);
     return r.filter((x) => names.has(x));

@@ -4,7 +4,8 @@
 // A NIC matched by MAC gets the name of this machine's NIC with that MAC
 // (from the root's /sys/class/net) unless set-name names it: cloud-init 22.4
 // used the config's id instead, which names a NIC that may not exist.
-import { Checker, isMap, type Path } from './check.ts';
+import { isMapping } from '../yaml/index.ts';
+import { Checker, type Path } from './check.ts';
 import {
   MAC, isIPv4, isIPv6, newIface, routeTo, toCidr, validIfname,
   type Iface, type Param, type Route,
@@ -64,7 +65,7 @@ export function parseV2(net: Record<string, unknown>, ck: Checker, nics: Nic[]):
   }
   const defined = new Set(pending.map((p) => p.id));
   const refs = (raw: unknown): string[] => {
-    if (!isMap(raw)) return [];
+    if (!isMapping(raw)) return [];
     const r = Array.isArray(raw['interfaces']) ? raw['interfaces'].map(String) : [];
     if (typeof raw['link'] === 'string') r.push(raw['link']);
     return r.filter((x) => defined.has(x));
@@ -79,11 +80,11 @@ export function parseV2(net: Record<string, unknown>, ck: Checker, nics: Nic[]):
     let iface: Iface | null = null;
     const ok = ck.entry(path, `${section}.${id}`, () => {
       // An empty entry (eth0: {} or eth0:) only brings the interface up, as in netplan.
-      if (isMap(raw) || raw === null || raw === undefined) iface = device(section, id, isMap(raw) ? raw : {}, path, ck, byId, byMac, nics);
+      if (isMapping(raw) || raw === null || raw === undefined) iface = device(section, id, isMapping(raw) ? raw : {}, path, ck, byId, byMac, nics);
       else ck.error(path, `expected a mapping, found ${typeof raw}`, true);
     });
     if (ok && iface) { out.push(iface); byId.set(id, iface); }
-    else if (isMap(netplan[section])) {
+    else if (isMapping(netplan[section])) {
       // netplan gets the config as given, less the entries that cannot be rendered (it would refuse the whole file).
       const { [id]: _dropped, ...rest } = netplan[section] as Record<string, unknown>;
       netplan[section] = rest;
@@ -171,7 +172,7 @@ function readParams(params: Record<string, unknown>, path: Path, ck: Checker, if
     if (k === 'primary' && typeof v === 'string') { iface.params[k] = byId.get(v)?.name ?? v; continue; }
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') iface.params[k] = v;
     else if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) iface.params[k] = v.map(String);
-    else if (isMap(v)) iface.params[k] = Object.entries(v).map(([port, n]) => `${byId.get(port)?.name ?? port} ${String(n)}`);
+    else if (isMapping(v)) iface.params[k] = Object.entries(v).map(([port, n]) => `${byId.get(port)?.name ?? port} ${String(n)}`);
     else ck.error([...path, k], `unexpected value ${JSON.stringify(v)}`);
   }
 }
@@ -192,7 +193,7 @@ function common(cfg: Record<string, unknown>, path: Path, ck: Checker, iface: If
   const addresses = ck.list(cfg, 'addresses', path) ?? [];
   for (const [i, a] of addresses.entries()) {
     // "192.168.1.10/24", or {"192.168.1.10/24": {label: …, lifetime: …}}.
-    const text = typeof a === 'string' ? a : isMap(a) && Object.keys(a).length === 1 ? Object.keys(a)[0]! : null;
+    const text = typeof a === 'string' ? a : isMapping(a) && Object.keys(a).length === 1 ? Object.keys(a)[0]! : null;
     if (text === null) { ck.error([...path, 'addresses', i], 'expected an address with its prefix (192.168.1.10/24)'); continue; }
     if (!text.includes('/')) { ck.error([...path, 'addresses', i], `'${text}' needs a prefix length (${text}/24, ${text}/64)`); continue; }
     const c = toCidr(text);
@@ -213,7 +214,7 @@ function common(cfg: Record<string, unknown>, path: Path, ck: Checker, iface: If
   const routes = ck.list(cfg, 'routes', path) ?? [];
   for (const [i, r] of routes.entries()) {
     const rp = [...path, 'routes', i];
-    if (!isMap(r)) { ck.error(rp, 'expected a mapping (to, via, metric)'); continue; }
+    if (!isMapping(r)) { ck.error(rp, 'expected a mapping (to, via, metric)'); continue; }
     const route = readRoute(r, rp, ck);
     if (route) iface.routes.push(route);
   }
