@@ -183,6 +183,8 @@ export class Files {
     this.at(path, { followLast: true, create: opts.parents ?? { mode: 0o755 } }, (p) => {
       if (p.name === '' || p.stat?.kind === 'dir') throw new PathError(path, 'EISDIR', 'is a directory');
       removeOwnLitter(p.dir, p.name);
+      // Already exactly so (a second boot rewrites what it wrote on the first): two fsyncs saved, nothing changed.
+      if (p.stat && alreadyWritten(p.dir, p.name, p.stat, bytes, mode, opts)) return;
       const temp = tempName(p.name);
       const fd = sys.openat(p.dir, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o600);
       try {
@@ -217,6 +219,7 @@ export class Files {
     this.at(path, { followLast: false, create: { mode: 0o755 } }, (p) => {
       if (p.name === '') throw new PathError(path, 'EISDIR', 'is the root');
       removeOwnLitter(p.dir, p.name);
+      if (p.stat?.kind === 'link' && sys.readlinkat(p.dir, p.name) === target) return;
       const temp = tempName(p.name);
       sys.symlinkat(target, p.dir, temp);
       try { sys.renameat(p.dir, temp, p.dir, p.name); } catch (e) {
@@ -389,6 +392,26 @@ function readAll(fd: number, path: string, maxBytes: number, size: number): Uint
     if (total > maxBytes) throw new PathError(path, 'EFBIG', `is larger than ${maxBytes} bytes: not read`);
   }
   return buf.subarray(0, total);
+}
+
+/**
+ * Whether the file already is what a write would make it: a regular file of
+ * one link (a hard link is always replaced), the mode and owner asked for,
+ * the same bytes.
+ */
+function alreadyWritten(dir: number, name: string, st: Stat, bytes: Uint8Array, mode: number, opts: WriteOptions): boolean {
+  if (st.kind !== 'file' || st.nlink !== 1 || st.size !== bytes.length || st.perm !== mode) return false;
+  if (st.uid !== (opts.uid ?? 0) || st.gid !== (opts.gid ?? 0)) return false;
+  const fd = sys.openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+  try {
+    const now = sys.fstat(fd);
+    if (now.kind !== 'file' || now.ino !== st.ino || now.size !== bytes.length) return false;
+    const old = readAll(fd, name, bytes.length, bytes.length);
+    for (let i = 0; i < bytes.length; i++) if (old[i] !== bytes[i]) return false;
+    return true;
+  } catch {
+    return false;
+  } finally { sys.close(fd); }
 }
 
 export function writeAll(fd: number, bytes: Uint8Array): void {

@@ -3,7 +3,7 @@
 // links owned by root and writes files of other users, so this needs root.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chownSync, lchownSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, lchownSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -52,6 +52,38 @@ test('Files.write is atomic, sets the mode from the start and leaves no temp fil
   files.unlink('/a/link');
   assert.equal(files.isSymlink('/a/link'), false);
   assert.equal(readFileSync(join(root, 'a/b/secret'), 'utf8'), 'two+three');
+});
+
+test('Files.write of what is already there changes nothing; any difference (bytes, mode, owner, a hard link) is written', { skip: notRoot }, () => {
+  const files = new Files(root);
+  const path = join(root, 'same/file');
+  const ino = () => statSync(path).ino;
+  files.write('/same/file', 'content', { mode: 0o600 });
+  const first = ino();
+  files.write('/same/file', 'content', { mode: 0o600 });
+  assert.equal(ino(), first, 'the same bytes, mode and owner: the file was left as it was');
+  files.write('/same/file', 'CONTENT', { mode: 0o600 });
+  assert.notEqual(ino(), first, 'other bytes of the same length: rewritten');
+  assert.equal(readFileSync(path, 'utf8'), 'CONTENT');
+  const second = ino();
+  files.write('/same/file', 'CONTENT', { mode: 0o640 });
+  assert.notEqual(ino(), second, 'another mode: rewritten');
+  assert.equal(statSync(path).mode & 0o777, 0o640);
+  const third = ino();
+  files.write('/same/file', 'CONTENT', { mode: 0o640, uid: 1000, gid: 1000 });
+  assert.notEqual(ino(), third, 'another owner: rewritten');
+  assert.equal(statSync(path).uid, 1000);
+  files.write('/same/file', 'CONTENT', { mode: 0o640 });
+  linkSync(path, join(root, 'same/other-name'));
+  files.write('/same/file', 'CONTENT', { mode: 0o640 });
+  assert.equal(statSync(path).nlink, 1, 'a hard-linked file is replaced, never kept');
+  const linkIno = () => lstatSync(join(root, 'same/link')).ino;
+  files.symlink('/same/link', 'file');
+  const l1 = linkIno();
+  files.symlink('/same/link', 'file');
+  assert.equal(linkIno(), l1, 'the same link again: left as it was');
+  files.symlink('/same/link', 'other-name');
+  assert.notEqual(linkIno(), l1, 'another target: replaced');
 });
 
 test('resolveOwner reads the root\'s own account files', { skip: notRoot }, () => {
