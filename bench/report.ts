@@ -72,6 +72,7 @@ export interface Report {
   traceRuns: number;
   loads: number[];            // 1-minute load average before each measured run
   loadavg: { start: string; end: string };  // 1, 5, 15 minutes (as uptime prints), at the start and end of the run
+  note?: string;              // --note: the conditions of the run, in the operator's words
   profiles: ({ agent: string; scenario: string } & ProfileSummary)[];
   modules: Record<Suite, EqualModules>;
   scenarios: ScenarioResult[];
@@ -183,6 +184,7 @@ export function writeReport(r: Report): { md: string; json: string } {
     `- load average before the runs: median ${median(r.loads)?.toFixed(2) ?? '—'}, max ${r.loads.length ? Math.max(...r.loads).toFixed(2) : '—'} ` +
     `on ${cpus().length} CPUs (other work on the machine slows every agent; the fastest run is the least disturbed); ` +
     `\`uptime\` load average (1, 5, 15 min) at the start ${r.loadavg.start}, at the end ${r.loadavg.end}`,
+    ...(r.note ? [`- note on this run: ${r.note}`] : []),
     '');
 
   // ---- side by side
@@ -432,7 +434,7 @@ export function writeReport(r: Report): { md: string; json: string } {
     agents: r.agents.map((a) => ({ id: a.id, kind: a.kind, suite: a.suite, processes: a.processes, asUnitsRun: a.asUnitsRun, stages: a.stages, unitPokes: a.unitPokes })),
     startup: r.startup,
     cloudInitModules: r.modules,
-    runs: r.runs, traceRuns: r.traceRuns, loadAverages: r.loads, loadavg: r.loadavg, profiles: r.profiles,
+    runs: r.runs, traceRuns: r.traceRuns, loadAverages: r.loads, loadavg: r.loadavg, note: r.note ?? null, profiles: r.profiles,
     scenarios: r.scenarios.map((s) => ({ ...s, summary: Object.fromEntries(s.agents.map((a) => [a.agent, summary(a)])) })),
   }, null, 2) + '\n');
   return { md, json };

@@ -2,7 +2,7 @@
 // Debian 13's 25.1, each in its own root) with the same seeds, runs
 // alternating, then bench/RESULTS.md and bench/results.json.
 //   node bench/run.ts [--runs N] [--only SCENARIO[,…]] [--no-trace] [--no-profile]
-//                     [--startup-runs N] [--cold-runs N]
+//                     [--startup-runs N] [--cold-runs N] [--note TEXT]
 // Needs root (namespaces, mounts, chroot), debootstrap, strace, hyperfine, cc;
 // the first run builds the Debian roots (a few minutes each), later runs reuse them.
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     'no-profile': { type: 'boolean', default: false },
     'startup-runs': { type: 'string', default: '40' },
     'cold-runs': { type: 'string', default: '3' },
+    // A line for RESULTS.md about the conditions of this run (other work on the machine, …).
+    note: { type: 'string' },
   },
 });
 const RUNS = Number(values.runs);
@@ -205,5 +207,5 @@ const profiles = values['no-profile'] ? [] : [EC2_INIT, EC2_INIT_BOOT].map((a) =
   return { agent: a.id, scenario: profiled.id, ...profileEc2Init(lowersOf(a), profiled, a, EXITSTAT) };
 });
 
-const { md, json } = writeReport({ profiles, modules, images, agents: AGENTS, startup, ec2InitVersion: ec2InitVersion(), runs: RUNS, traceRuns: TRACE_RUNS, loads, loadavg: { start: loadAtStart, end: loadavg() }, scenarios: results });
+const { md, json } = writeReport({ profiles, modules, images, agents: AGENTS, startup, ec2InitVersion: ec2InitVersion(), runs: RUNS, traceRuns: TRACE_RUNS, loads, loadavg: { start: loadAtStart, end: loadavg() }, note: values.note, scenarios: results });
 log(`wrote ${md} and ${json}`);
