@@ -1,7 +1,8 @@
-// The reference image: a Debian bookworm root with Debian's own cloud-init
-// installed, built once with debootstrap and cached outside the repo.
-// The cache key is the recipe (suite, mirror, package lists), so changing a
-// list builds a new root and an unchanged one is reused in a second.
+// The reference images: a Debian root per suite (bookworm: cloud-init 22.4,
+// python3.11; trixie: cloud-init 25.1, python3.13) with Debian's own
+// cloud-init installed, each built once with debootstrap and cached outside
+// the repo. The cache key is the recipe (suite, mirror, package lists), so
+// changing a list builds a new root and an unchanged one is reused in a second.
 // cloud-init is only ever installed here, inside that root: never on the host.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -9,11 +10,24 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, copyFileSyn
 import { join } from 'node:path';
 import { withBuildLock } from './build-lock.ts';
 
-export const SUITE = 'bookworm';
+export type Suite = 'bookworm' | 'trixie';
+export const SUITES: Suite[] = ['bookworm', 'trixie'];
+// The default root (test/compare/ uses it): Debian 12.
+export const SUITE: Suite = 'bookworm';
+// The host's own mirror (its apt sources); trixie is a suite of it too.
 export const MIRROR = 'http://deb.debian.org/debian';
 // What any small cloud image has, on both sides: the tools the agents call
 // (useradd is in passwd, part of minbase; ssh-keygen; sudo for sudo rules).
-export const BASE_PACKAGES = ['sudo', 'openssh-server', 'openssh-client'];
+// In bookworm cloud-init pulls in locales and iproute2 (its size counts
+// them); trixie's does not, so there they are part of the base image: both
+// roots then have the same locale set up (see below) and `ip`, which every
+// Debian cloud image has (without it cloud-init 25.1 finds no network
+// renderer, and its Ec2 datasource fails on the metadata's network keys).
+const COMMON_PACKAGES = ['sudo', 'openssh-server', 'openssh-client'];
+export function basePackages(suite: Suite): string[] {
+  return suite === 'bookworm' ? COMMON_PACKAGES : [...COMMON_PACKAGES, 'locales', 'iproute2'];
+}
+export const PYTHON: Record<Suite, string> = { bookworm: 'python3.11', trixie: 'python3.13' };
 // The reference agent. Recommends are left out (growpart, eatmydata): they
 // are not needed for the scenarios and would only inflate its size.
 export const AGENT_PACKAGES = ['cloud-init'];
@@ -22,6 +36,7 @@ const RECIPE = 5; // bump when the steps below change
 const CACHE = process.env.EC2_INIT_BENCH_CACHE ?? '/var/cache/ec2-init-bench';
 
 export interface Image {
+  suite?: Suite;             // absent in images cached before there were two
   root: string;              // the read-only lower layer for every run
   key: string;
   basePackages: string[];    // "name version" of every package before cloud-init
@@ -57,27 +72,31 @@ function diskKiB(root: string): number {
   return Number(out.split('\t')[0]);
 }
 
-export function imageKey(): string {
+// The same JSON as when there was only bookworm, so its cached root keeps its key.
+export function imageKey(suite: Suite = SUITE): string {
   return createHash('sha256')
-    .update(JSON.stringify({ RECIPE, SUITE, MIRROR, BASE_PACKAGES, AGENT_PACKAGES }))
+    .update(JSON.stringify({ RECIPE, SUITE: suite, MIRROR, BASE_PACKAGES: basePackages(suite), AGENT_PACKAGES }))
     .digest('hex').slice(0, 16);
 }
 
-export function ensureImage(log: (s: string) => void): Image {
-  const key = imageKey();
+// ensureImage(log) is the bookworm root, as before there were two.
+export function ensureImage(suiteOrLog: Suite | ((s: string) => void), logArg?: (s: string) => void): Image {
+  const suite = typeof suiteOrLog === 'string' ? suiteOrLog : SUITE;
+  const log = typeof suiteOrLog === 'string' ? logArg ?? (() => {}) : suiteOrLog;
+  const key = imageKey(suite);
   const dir = join(CACHE, key);
   const meta = join(dir, 'image.json');
-  const cached = () => (existsSync(meta) ? JSON.parse(readFileSync(meta, 'utf8')) as Image : null);
+  const cached = () => (existsSync(meta) ? { suite, ...(JSON.parse(readFileSync(meta, 'utf8')) as Image) } : null);
   mkdirSync(CACHE, { recursive: true });
-  return cached() ?? withBuildLock(`${dir}.lock`, cached, () => buildImage(dir, key, meta, log), log);
+  return cached() ?? withBuildLock(`${dir}.lock`, cached, () => buildImage(suite, dir, key, meta, log), log);
 }
 
-function buildImage(dir: string, key: string, meta: string, log: (s: string) => void): Image {
-  log(`building the reference root in ${dir} (debootstrap ${SUITE}, a few minutes, once)`);
+function buildImage(suite: Suite, dir: string, key: string, meta: string, log: (s: string) => void): Image {
+  log(`building the reference root in ${dir} (debootstrap ${suite}, a few minutes, once)`);
   rmSync(dir, { recursive: true, force: true });
   const root = join(dir, 'root');
   mkdirSync(root, { recursive: true });
-  sh('debootstrap', ['--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, SUITE, root, MIRROR]);
+  sh('debootstrap', ['--variant=minbase', `--include=${basePackages(suite).join(',')}`, suite, root, MIRROR]);
   const base = dpkgList(root);
   const baseKiB = diskKiB(root);
 
@@ -105,6 +124,7 @@ function buildImage(dir: string, key: string, meta: string, log: (s: string) => 
 
   const pulledIn = [...all.keys()].filter((p) => !base.has(p)).sort();
   const image: Image = {
+    suite,
     root,
     key,
     basePackages: [...base].map(([p, v]) => `${p} ${v.version}`).sort(),
@@ -119,8 +139,12 @@ function buildImage(dir: string, key: string, meta: string, log: (s: string) => 
   return image;
 }
 
-// `node bench/chroot.ts` builds (or finds) the root and prints where it is.
+// `node bench/chroot.ts [SUITE…]` builds (or finds) the roots and prints where they are.
 if (import.meta.main) {
-  const img = ensureImage((s) => console.error(s));
-  console.log(img.root, img.cloudInitVersion, `${img.agentPulledIn.length} packages, ${img.agentInstalledKiB} KiB`);
+  const wanted = process.argv.slice(2);
+  for (const suite of wanted.length ? wanted : SUITES) {
+    if (!SUITES.includes(suite as Suite)) throw new Error(`unknown suite ${suite}: ${SUITES.join(', ')}`);
+    const img = ensureImage(suite as Suite, (s) => console.error(s));
+    console.log(suite, img.root, img.cloudInitVersion, `${img.agentPulledIn.length} packages, ${img.agentInstalledKiB} KiB`);
+  }
 }

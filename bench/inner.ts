@@ -14,6 +14,17 @@ export interface Boot {
   label: string;
   commands: string[][];   // each run as `chroot ROOT argv…`, one after the other
   measured: boolean;      // false for a boot that only prepares state (the first of a second-boot run)
+  // Before each command (or those marked true): sync, then
+  // `echo 3 > /proc/sys/vm/drop_caches` (the whole machine's page cache):
+  // what a cold start reads from storage.
+  dropCaches?: boolean | boolean[];
+  // commands is one process, started in the background; these run after it
+  // has bound its sockets, one after the other (cloud-init --all-stages and
+  // its four units). Unwrapped and untimed: the boot is the process's time.
+  unitPokes?: string[][];
+  // Instead of commands: hyperfine inside the root (-N: no shell), each of
+  // these timed `runs` times after `warmup` runs.
+  hyperfine?: { path: string; commands: string[][]; runs: number; warmup: number };
 }
 
 export interface Spec {
@@ -22,6 +33,8 @@ export interface Spec {
   files: { path: string; base64: string; mode: number }[];  // placed in the root before any boot
   boots: Boot[];
   trace: boolean;         // run under strace (for attribution only, never timed)
+  exitstat: string;       // host path of bench/exitstat.c compiled (tools.ts)
+  memory: boolean;        // exitstat -p: each process's VmHWM, RssAnon, RssFile at its exit (ptrace)
   checks: Check[];
   collect: string[];      // files read back after the last boot (logs)
   timeoutMs: number;
@@ -37,6 +50,11 @@ export interface CommandResult {
   maxRssKiB: number | null;
   userS: number | null;
   sysS: number | null;
+  readBytes: number | null;    // rusage ru_inblock × 512: read from storage (page cache misses)
+  hwmKiB: number | null;       // with memory: the agent process's own VmHWM at exit
+  rssAnonKiB: number | null;   // … its RssAnon at exit
+  rssFileKiB: number | null;   // … its RssFile at exit
+  rssShmemKiB: number | null;
   code: number | null;
   outputTail: string;
   strace?: string;
@@ -48,6 +66,7 @@ export interface RunResult {
   checks: { path: string; ok: boolean }[];
   collected: Record<string, string>;
   imds?: { method: string; path: string; t: number }[];  // performance.now() at arrival
+  hyperfine?: { command: string; median: number; mean: number; min: number; stddev: number | null; times: number[] }[];  // seconds
 }
 
 const ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root', TERM: 'dumb' };
@@ -87,11 +106,12 @@ async function runCommand(spec: Spec, root: string, argv: string[], n: number): 
   const timeFile = join(spec.scratch, `time-${n}.txt`);
   const straceFile = join(spec.scratch, `strace-${n}.txt`);
   const fd = openSync(out, 'w');
-  // GNU time reports the rusage of wait4: peak RSS of the agent (and of the
-  // programs it ran), user and system CPU. Under strace only timestamps matter.
+  // exitstat reports the rusage of wait4: peak RSS of the agent (and of the
+  // programs it ran), user and system CPU, blocks read; with -p the agent's
+  // own memory at exit. Under strace only timestamps matter.
   const wrapper = spec.trace
     ? ['strace', '-f', '-qq', '--seccomp-bpf', '-ttt', '-e', 'trace=process', '-e', 'signal=none', '-o', straceFile]
-    : ['/usr/bin/time', '-f', '%M %U %S', '-o', timeFile];
+    : [spec.exitstat, ...(spec.memory ? ['-p'] : []), timeFile];
   // Asynchronous, so that the metadata simulator in this process can answer
   // while the agent runs; the event loop is otherwise idle.
   const startedAt = performance.now();
@@ -103,16 +123,55 @@ async function runCommand(spec: Spec, root: string, argv: string[], n: number): 
   });
   const ms = performance.now() - startedAt;
   closeSync(fd);
-  const [rss, user, sys] = !spec.trace && existsSync(timeFile)
+  const f = !spec.trace && existsSync(timeFile)
     ? readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number)
-    : [null, null, null];
+    : [];
+  const v = (k: number) => (f[k] === undefined || f[k]! < 0 ? null : f[k]!);
   const text = readFileSync(out, 'utf8');
   return {
     argv, ms, code, startedAt,
-    maxRssKiB: rss ?? null, userS: user ?? null, sysS: sys ?? null,
+    maxRssKiB: v(0), userS: v(1), sysS: v(2), readBytes: v(3) === null ? null : v(3)! * 512,
+    hwmKiB: v(4), rssAnonKiB: v(5), rssFileKiB: v(6), rssShmemKiB: v(7),
     outputTail: text.slice(-2000),
     strace: spec.trace && existsSync(straceFile) ? readFileSync(straceFile, 'utf8') : undefined,
   };
+}
+
+function dropCaches(): void {
+  execFileSync('sync');
+  writeFileSync('/proc/sys/vm/drop_caches', '3');
+}
+
+// hyperfine, inside the root: `chroot` is started once, not per timed run.
+function runHyperfine(root: string, h: NonNullable<Boot['hyperfine']>): NonNullable<RunResult['hyperfine']> {
+  execFileSync('chroot', [root, h.path, '-N', '--style', 'none', '--warmup', String(h.warmup), '--runs', String(h.runs),
+    '--export-json', '/tmp/hyperfine.json', ...h.commands.map((c) => c.join(' '))], { env: ENV, cwd: '/', stdio: ['ignore', 'ignore', 'inherit'] });
+  const j = JSON.parse(readFileSync(join(root, 'tmp/hyperfine.json'), 'utf8')) as { results: { command: string; median: number; mean: number; min: number; stddev: number | null; times: number[] }[] };
+  return j.results.map((r) => ({ command: r.command, median: r.median, mean: r.mean, min: r.min, stddev: r.stddev, times: r.times }));
+}
+
+// One process in the background (cloud-init --all-stages), then, once it has
+// bound its stage sockets, the units' commands one after the other, as
+// systemd runs them; the result is the background process's.
+async function runWithPokes(spec: Spec, root: string, argv: string[], pokes: string[][], n: number): Promise<CommandResult> {
+  let done = false;
+  const main = runCommand(spec, root, argv, n).finally(() => { done = true; });
+  // The sockets are bound together, before the process says READY=1.
+  const last = join(root, 'run/cloud-init/share/final.sock');
+  const deadline = performance.now() + spec.timeoutMs;
+  while (!done && !existsSync(last) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+  const out = openSync(join(spec.scratch, `pokes-${n}.log`), 'w');
+  for (const poke of pokes) {
+    if (done) break;
+    await new Promise<void>((resolve) => {
+      const child = spawn('chroot', [root, ...poke], { env: ENV, cwd: '/', stdio: ['ignore', out, out] });
+      const timer = setTimeout(() => child.kill('SIGKILL'), spec.timeoutMs);
+      child.on('error', () => { clearTimeout(timer); resolve(); });
+      child.on('exit', () => { clearTimeout(timer); resolve(); });
+    });
+  }
+  closeSync(out);
+  return main;
 }
 
 async function main(): Promise<void> {
@@ -160,7 +219,14 @@ async function main(): Promise<void> {
     }
     freshRun(root!);
     const commands: CommandResult[] = [];
-    for (const argv of boot.commands) commands.push(await runCommand(spec, root!, argv, n++));
+    if (boot.hyperfine) result.hyperfine = runHyperfine(root!, boot.hyperfine);
+    else if (boot.unitPokes) commands.push(await runWithPokes(spec, root!, boot.commands[0]!, boot.unitPokes, n++));
+    else {
+      for (const [k, argv] of boot.commands.entries()) {
+        if (Array.isArray(boot.dropCaches) ? boot.dropCaches[k] : boot.dropCaches) dropCaches();
+        commands.push(await runCommand(spec, root!, argv, n++));
+      }
+    }
     result.boots.push({ label: boot.label, measured: boot.measured, ms: commands.reduce((s, c) => s + c.ms, 0), commands });
   }
   for (const c of spec.checks) {

@@ -66,16 +66,16 @@ function group(url: string, fn: string, line: number, map: (line: number) => str
   return url;
 }
 
-export function profileEc2Init(lowers: string[], s: Scenario, agent: Agent): ProfileSummary {
+export function profileEc2Init(lowers: string[], s: Scenario, agent: Agent, exitstat: string): ProfileSummary {
   const layer = profileLayer();
   const map = sourceMap();
   const stages = agent.stages.map((argv, k) => [`${DIR}/node`, '--cpu-prof', '--cpu-prof-interval', '200',
     '--cpu-prof-dir', '/var/tmp/prof', '--cpu-prof-name', `stage-${k}.cpuprofile`, `${DIR}/ec2-init.cjs`, ...argv.slice(1)]);
   const r = runIsolated({
     lowers: [layer, ...lowers],
-    files: s.files.map((f) => ({ path: f.path, base64: Buffer.from(f.content).toString('base64'), mode: f.mode })),
+    files: s.files(agent).map((f) => ({ path: f.path, base64: Buffer.from(f.content).toString('base64'), mode: f.mode })),
     boots: [{ label: 'profiled', commands: stages, measured: true }],
-    trace: false, checks: [], imds: s.imds, timeoutMs: 120_000,
+    trace: false, exitstat, memory: false, checks: [], imds: s.imds, timeoutMs: 120_000,
     collect: stages.map((_, k) => `/var/tmp/prof/stage-${k}.cpuprofile`),
   });
   const totals = new Map<string, number>();

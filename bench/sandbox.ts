@@ -22,8 +22,10 @@ export function runIsolated(spec: SandboxSpec): RunResult {
     const full: Spec = { ...spec, scratch, result: join(dir, 'result.json') };
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(full));
     // --kill-child: if this harness dies, everything in the namespace dies too.
+    // --mount-proc: /proc of the new PID namespace, so exitstat finds its
+    // child's /proc/PID/status by the PID it sees.
     const r = spawnSync('unshare', ['--mount', '--net', '--uts', '--ipc', '--pid', '--fork', '--kill-child',
-      '--propagation', 'private', '--', process.execPath, INNER, join(dir, 'spec.json')],
+      '--propagation', 'private', '--mount-proc', '--', process.execPath, INNER, join(dir, 'spec.json')],
     { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8', timeout: spec.timeoutMs * (spec.boots.length * 4 + 2) });
     if (r.status !== 0) throw new Error(`sandbox failed (${r.status ?? r.signal}): ${r.stderr?.slice(-3000)}`);
     return JSON.parse(readFileSync(full.result, 'utf8')) as RunResult;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { MODULES } from '../src/modules/index.ts';
 import type { Agent } from './agents.ts';
+import type { Suite } from './chroot.ts';
 import type { Boot } from './inner.ts';
 import { SEEDS, type Check, type Seed } from './seeds.ts';
 
@@ -45,8 +46,12 @@ function benchCfg(lists: ModuleLists, datasources: string[], extra = ''): string
 export interface Scenario {
   id: string;
   title: string;
-  files: { path: string; content: string | Buffer; mode: number }[];
+  // What is placed in the root before the first boot: the module lists are
+  // those of the root's own cloud.cfg (per suite).
+  files(agent: Agent): { path: string; content: string | Buffer; mode: number }[];
   boots(agent: Agent): Boot[];
+  // Which agents it measures (all when absent).
+  agents?(agent: Agent): boolean;
   checks: Check[];
   imds?: { delayMs: number; userData: string };
   // Runs are capped for scenarios where cloud-init takes minutes.
@@ -60,12 +65,13 @@ export interface Scenario {
 // users, first boot creates the image's default user, `debian`.
 const DEFAULT_USER: Check = { path: '/etc/passwd', contains: '\ndebian:' };
 
-const firstBoot = (agent: Agent): Boot[] => [{ label: 'first boot', commands: agent.stages, measured: true }];
+const boot = (agent: Agent, label: string, measured: boolean): Boot => ({ label, commands: agent.stages, unitPokes: agent.unitPokes, measured });
+const firstBoot = (agent: Agent): Boot[] => [boot(agent, 'first boot', true)];
 
-export function makeScenarios(lists: ModuleLists): Scenario[] {
+export function makeScenarios(listsOf: Record<Suite, ModuleLists>): Scenario[] {
   const cfgFile = (content: string) => ({ path: '/etc/cloud/cloud.cfg.d/99-bench.cfg', content, mode: 0o644 });
-  const nocloud = (seed: Seed) => [
-    cfgFile(benchCfg(lists, ['NoCloud', 'None'])),
+  const nocloud = (seed: Seed) => (agent: Agent) => [
+    cfgFile(benchCfg(listsOf[agent.suite], ['NoCloud', 'None'])),
     { path: '/var/lib/cloud/seed/nocloud/meta-data', content: seed.metaData, mode: 0o600 },
     { path: '/var/lib/cloud/seed/nocloud/user-data', content: seed.userData, mode: 0o600 },
   ];
@@ -73,10 +79,10 @@ export function makeScenarios(lists: ModuleLists): Scenario[] {
   // inner.ts fills it in. Deadlines are generous so neither side gives up early.
   // strict_id: false makes both ask the metadata service on this machine,
   // which is no EC2 instance (else ec2-init, reading DMI, would not ask at all).
-  const ec2Cfg = benchCfg(lists, ['Ec2', 'None'],
+  const ec2Cfg = (agent: Agent) => benchCfg(listsOf[agent.suite], ['Ec2', 'None'],
     `datasource:\n  Ec2:\n    strict_id: false\n    metadata_urls: ['@IMDS_URL@']\n    timeout: 5\n    max_wait: 10\n`);
   // The absent service: default URLs and deadlines, only the platform check off.
-  const absentCfg = benchCfg(lists, ['Ec2', 'None'], `datasource:\n  Ec2:\n    strict_id: false\n`);
+  const absentCfg = (agent: Agent) => benchCfg(listsOf[agent.suite], ['Ec2', 'None'], `datasource:\n  Ec2:\n    strict_id: false\n`);
   const config = SEEDS['cloud-config']!;
 
   return [
@@ -85,7 +91,8 @@ export function makeScenarios(lists: ModuleLists): Scenario[] {
       // imports; Node.js + the bundle), paid once per process of a boot.
       id: 'startup',
       title: 'start-up floor: `--version`, one process',
-      files: [],
+      files: () => [],
+      agents: (agent) => agent.startup,
       boots: (agent) => [{ label: '--version', commands: [agent.version], measured: true }],
       checks: [],
     },
@@ -115,25 +122,25 @@ export function makeScenarios(lists: ModuleLists): Scenario[] {
       title: 'second boot, same instance (cloud-config seed): nothing new to do',
       files: nocloud(config),
       boots: (agent) => [
-        { label: 'first boot', commands: agent.stages, measured: false },
-        { label: 'second boot', commands: agent.stages, measured: true },
+        boot(agent, 'first boot', false),
+        boot(agent, 'second boot', true),
       ],
       checks: config.checks,
     },
     {
       id: 'absent-ec2',
       title: 'configured but absent datasource: `datasource_list: [Ec2, None]`, `strict_id: false`, no metadata service',
-      files: [cfgFile(absentCfg)],
+      files: (agent) => [cfgFile(absentCfg(agent))],
       boots: firstBoot,
       checks: [],
       maxRunsCloudInit: 1,
-      invalid: (agent, log) => agent.id !== 'cloud-init' && !/datasource Ec2: not found/.test(log)
+      invalid: (agent, log) => agent.kind !== 'cloud-init' && !/datasource Ec2: not found/.test(log)
         ? 'ec2-init did not try an Ec2 datasource (not implemented yet?)' : null,
     },
     ...[0, 2].map((delayMs): Scenario => ({
       id: `ec2-${delayMs}ms`,
       title: `first boot from EC2 metadata (simulator on 127.0.0.1, ${delayMs} ms per request; the cloud-config as user-data)`,
-      files: [cfgFile(ec2Cfg)],
+      files: (agent) => [cfgFile(ec2Cfg(agent))],
       boots: firstBoot,
       checks: config.checks,
       imds: { delayMs, userData: config.userData.toString() },

@@ -1,19 +1,27 @@
 // Where an agent's time goes: its own code, or the programs it runs (useradd,
 // the user's scripts, hostname, ip …). Reads the output of
 // `strace -f -ttt -e trace=process` for one agent process and returns the
+// agent's lifetime as strace saw it (its first traced call, the exec, to the
+// last call of its last thread: strace's own start and end left out) and the
 // time during which at least one program started by the agent was alive.
-// Traced runs are slower, so only this share is used: the agent's overhead is
-// then the untraced total minus it (see run.ts).
+// The agent's own overhead is the first less the second, in the same run:
+// strace slows the programs (every one of them is traced), and that share is
+// subtracted with them; what it adds to the agent itself is a stop at each of
+// its process calls (fork, exec, wait), microseconds each.
 
 export interface ProgramTime { name: string; ms: number; count: number }
-export interface Attribution { childMs: number; programs: ProgramTime[] }
+export interface Attribution { agentMs: number; childMs: number; programs: ProgramTime[] }
 
 const LINE = /^(\d+)\s+(\d+\.\d+)\s+(.*)$/;
 
 export function attribute(strace: string): Attribution {
   const lines = strace.split('\n').map((l) => LINE.exec(l)).filter((m) => m !== null);
-  if (lines.length === 0) return { childMs: 0, programs: [] };
+  if (lines.length === 0) return { agentMs: 0, childMs: 0, programs: [] };
   const root = Number(lines[0]![1]);
+  // The agent starts at its own exec, after `chroot` (the harness's, which a
+  // real boot does not run) has exec'd it in the same process.
+  const exec0 = lines.find((m) => Number(m[1]) === root && /^execve\("(?![^"]*\/chroot")[^"]+".*\) = 0$/.test(m[3]!)) ?? lines[0]!;
+  const agentStart = Number(exec0[2]) * 1000;
   const agent = new Set([root]);          // the agent process and its threads
   const pendingClone = new Map<number, { t: number; text: string }>();
   const start = new Map<number, number>(); // direct child pid → fork time
@@ -40,7 +48,11 @@ export function attribute(strace: string): Attribution {
       else start.set(child, call.t);
     }
   }
-  const agentEnd = end.get(root)!;
+  // The agent ends when the last of its threads does: ec2-init (QuickJS) runs
+  // its program on a thread with a large stack, and that thread, not the
+  // main one, calls exit_group; the main thread's last traced call is the
+  // clone of that thread.
+  const agentEnd = Math.max(...[...agent].map((p) => end.get(p) ?? -Infinity));
   // Children still alive when the agent exits are helpers that live beside
   // it (cloud-init's `tee` for its output log), not programs it waited for.
   const intervals: [number, number][] = [];
@@ -55,7 +67,7 @@ export function attribute(strace: string): Attribution {
     p.ms += t1 - t0; p.count++;
     byName.set(key, p);
   }
-  return { childMs: union(intervals), programs: [...byName.values()].sort((a, b) => b.ms - a.ms) };
+  return { agentMs: agentEnd - agentStart, childMs: union(intervals), programs: [...byName.values()].sort((a, b) => b.ms - a.ms) };
 }
 
 // Total length covered by possibly overlapping intervals.
