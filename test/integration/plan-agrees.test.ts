@@ -22,10 +22,16 @@ const skip = cannotRun();
 const EXAMPLES = join(CONFORMANCE, 'cloud-init');
 const META = 'instance-id: iid-plan-0001\nlocal-hostname: plan-host\n';
 
-/** The agent on `root` in a network namespace of its own: no network at all. */
+/**
+ * The agent on `root` in a network namespace of its own (no network at all)
+ * and a PID namespace of its own: if it runs past the timeout, everything it
+ * started goes with it (--kill-child: the namespace's init dies, and all
+ * in it), nothing is left running here.
+ */
 function isolated(root: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('unshare', ['--net', 'env', '-i', WITH_ROOT, root, AGENT, '--root', root, ...args], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000,
+  const r = spawnSync('unshare', ['--net', '--pid', '--fork', '--kill-child', 'env', '-i', WITH_ROOT, root, AGENT, '--root', root, ...args], {
+    // SIGKILL: unshare passes a TERM on to the namespace's first process, which as its init ignores it.
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, killSignal: 'SIGKILL',
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
