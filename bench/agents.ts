@@ -69,9 +69,12 @@ function ec2Modules(log: string): string[] {
 // stages' own "stage …: done in N ms" (modules and the work in them). What is
 // left of a process's wall-clock time is before its first line (the runtime's
 // start, loading the program) and after its last (status, exit).
-export interface Ec2Phases { setupMs: number; stagesMs: number; processes: number }
+// Each process also logs its own CPU time at its end (getrusage RUSAGE_SELF:
+// all its threads, none of its programs): summed, the agent's own overhead
+// in CPU time, measured untraced.
+export interface Ec2Phases { setupMs: number; stagesMs: number; processes: number; ownCpuMs: number }
 export function ec2Phases(log: string): Ec2Phases {
-  const r: Ec2Phases = { setupMs: 0, stagesMs: 0, processes: 0 };
+  const r: Ec2Phases = { setupMs: 0, stagesMs: 0, processes: 0, ownCpuMs: 0 };
   let first: number | null = null;
   for (const line of log.split('\n')) {
     const m = /^(\S+Z) \w+: (.*)$/.exec(line);
@@ -82,6 +85,8 @@ export function ec2Phases(log: string): Ec2Phases {
     if (/^stage [\w-]+: start$/.test(text) && first !== null) { r.setupMs += t - first; first = null; continue; }
     const done = /^stage [\w-]+: done in ([\d.]+) ms/.exec(text);
     if (done) r.stagesMs += Number(done[1]);
+    const cpu = /^ec2-init: own CPU ([\d.]+) ms/.exec(text);
+    if (cpu) r.ownCpuMs += Number(cpu[1]);
   }
   return r;
 }

@@ -129,6 +129,7 @@ function summary(a: AgentResult) {
     mem: a.memory[0] ?? null,
     setup: ok ? median(a.phases.map((p) => p.setupMs)) : null,
     inStages: ok ? median(a.phases.map((p) => p.stagesMs)) : null,
+    ownCpu: ok && a.phases.some((p) => p.ownCpuMs > 0) ? median(a.phases.map((p) => p.ownCpuMs)) : null,
   };
 }
 
@@ -274,7 +275,11 @@ export function writeReport(r: Report): { md: string; json: string } {
       `of which ${MB(eColdTrue)} is the floor any program pays here (\`/bin/true\` cold: \`chroot\`, then the root\'s ld.so and libc)`),
     row('peak RSS of a whole first boot (cloud-config; VmHWM, worst of four processes and `boot`)', '≤ 12 MiB', rssWorst.length ? Math.max(...rssWorst) : null, mib, (x) => x <= 12 * 1024,
       `four processes: ${memCell(ccFour?.mem ?? null)}; \`boot\`: ${memCell(ccOne?.mem ?? null)}; with the programs it ran (ru_maxrss) ${mib(Math.max(ccFour?.mem?.maxRssKiB ?? 0, ccOne?.mem?.maxRssKiB ?? 0) || null)}`),
-    row('own overhead, first boot of a typical cloud-config, four processes (traced: agent − time in programs)', '≤ 20 ms (quiet machine)', ccFour?.overhead, ms, (x) => within(x, 20),
+    row('own overhead, first boot of a typical cloud-config, four processes (untraced: the CPU time each process reports for itself, getrusage RUSAGE_SELF, its programs left out)', '≤ 20 ms (quiet machine)', ccFour?.ownCpu, ms, (x) => within(x, 20),
+      `whole boot ${ms(ccFour?.total ?? null)} untraced; ${startupCost}; ${byLog(ccFour)}`),
+    row('own overhead, the same in one process (`boot`, untraced, its own CPU time)', '(≤ 20 ms)', ccOne?.ownCpu, ms, (x) => within(x, 20), `whole boot ${ms(ccOne?.total ?? null)} untraced`),
+    row('own overhead, second boot, four processes (untraced, their own CPU time)', '(≤ 10 ms)', sbFour?.ownCpu, ms, (x) => x <= 10, `whole boot ${ms(sbFour?.total ?? null)} untraced`),
+    row('own overhead, first boot, four processes, traced (agent − time in programs; strace stops the agent at every system call, so this is an upper bound)', '(≤ 20 ms)', ccFour?.overhead, ms, (x) => within(x, 20),
       `${ownOf(ccFour)}; ${startupCost}; whole boot ${ms(ccFour?.total ?? null)} untraced, ${progs(ccFour)}; ${byLog(ccFour)}`),
     row('own overhead, the same in one process (`boot`)', '(≤ 20 ms)', ccOne?.overhead, ms, (x) => within(x, 20), `whole boot ${ms(ccOne?.total ?? null)} untraced, ${progs(ccOne)}; ${byLog(ccOne)}`),
     row('second boot, four processes (whole boot, wall-clock, untraced)', '≤ 10 ms', sbFour?.total, ms, (x) => x <= 10,

@@ -95,6 +95,8 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
     ctx.close();
     lock.release();
   }
+  // What this process cost by itself, its programs left out: the agent's own overhead, for analyze and the bench.
+  log.info(`ec2-init: own CPU ${sys.cpuMs().toFixed(1)} ms (this process, not the programs it ran)`);
   if (list.length > 1) return summarize(readStatus(ctx)).exitCode;
   return errors > 0 ? 1 : 0;
 }

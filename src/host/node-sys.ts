@@ -284,6 +284,7 @@ export const sys: Sys = {
   connect,
 
   now: () => performance.now(),
+  cpuMs: () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; },
   setTimer: (ms, fn) => setTimeout(fn, ms) as unknown as number,
   cancelTimer: (handle) => clearTimeout(handle as unknown as NodeJS.Timeout),
 

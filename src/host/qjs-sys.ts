@@ -58,6 +58,7 @@ interface Host {
   setTimer(ms: number, fn: () => void): number;
   cancelTimer(id: number): void;
   now(): number;
+  cpuMs(): number;
   exit(code: number): never;
 
   gunzip(data: Uint8Array, maxBytes: number): Uint8Array;
@@ -387,6 +388,7 @@ export const sys: Sys = {
   connect,
 
   now: host.now,
+  cpuMs: host.cpuMs,
   setTimer: host.setTimer,
   cancelTimer: host.cancelTimer,
 

@@ -149,6 +149,8 @@ export interface Sys {
   // ---- time ----
   /** Monotonic milliseconds (CLOCK_MONOTONIC), for deadlines and durations. */
   now(): number;
+  /** CPU milliseconds (user + system) this process has used so far, all its threads, not its programs (getrusage RUSAGE_SELF). */
+  cpuMs(): number;
   /** Run `fn` after `ms`; returns a handle for cancelTimer. Keeps the program alive while pending. */
   setTimer(ms: number, fn: () => void): number;
   cancelTimer(handle: number): void;

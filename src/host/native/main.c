@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "host.h"
@@ -143,6 +144,13 @@ static JSValue js_cancel_timer(JSContext *ctx, JSValueConst this_val, int argc, 
 
 static JSValue js_now(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
   return JS_NewFloat64(ctx, host_now_ms());
+}
+
+static JSValue js_cpu_ms(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return JS_NewFloat64(ctx, 0);
+  double us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+  return JS_NewFloat64(ctx, us / 1000.0);
 }
 
 static JSValue js_exit(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
@@ -292,6 +300,7 @@ const JSCFunctionListEntry host_loop_funcs[] = {
   JS_CFUNC_DEF("setTimer", 2, js_set_timer),
   JS_CFUNC_DEF("cancelTimer", 1, js_cancel_timer),
   JS_CFUNC_DEF("now", 0, js_now),
+  JS_CFUNC_DEF("cpuMs", 0, js_cpu_ms),
   JS_CFUNC_DEF("exit", 1, js_exit),
 };
 const size_t host_loop_count = countof(host_loop_funcs);
