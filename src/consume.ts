@@ -8,7 +8,7 @@ import { EMPTY } from './bytes.ts';
 import type { Context } from './context.ts';
 import { toYaml } from './config/yaml.ts';
 import { handleParts, readTemplateData } from './handlers/index.ts';
-import { stepLine, stepValue } from './plan/steps.ts';
+import { logStep } from './plan/steps.ts';
 import { readUserData } from './plan/userdata.ts';
 import { failpoint } from './state/failpoint.ts';
 import type { Instance } from './state/instance.ts';
@@ -38,7 +38,7 @@ export async function consumeUserData(ctx: Context, instance: Instance): Promise
   ctx.files.write(layout.vendorConfig, `#cloud-config\n${toYaml(data.vendorConfig)}`, { mode: 0o600 });
   await handleParts(ctx, instance.id, data.parts);
   for (const step of data.vendorParts) {
-    ctx.log.info(`step: ${stepLine(stepValue(step))}`);
+    logStep(ctx.log, step);
     if (step.route.to === 'save-script') ctx.files.write(step.route.path, step.part.body, { mode: 0o700 });
   }
   return { userConfig: data.userConfig, vendorConfig: data.vendorConfig };

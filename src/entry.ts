@@ -2,12 +2,11 @@
 // scripts run most, is answered here, before the rest of the program is read
 // from the executable's bytecode; every other command line goes to main.ts.
 import { sys } from './host/sys.ts';
-
-declare const EC2_INIT_VERSION: string;
+import { VERSION } from './version.ts';
 
 const name = sys.argv0.split('/').pop();
 if (name !== 'cloud-init' && name !== 'cloud-id' && sys.argv.length === 1 && sys.argv[0] === '--version') {
-  sys.writeStdout(`ec2-init ${typeof EC2_INIT_VERSION === 'string' ? EC2_INIT_VERSION : 'dev'}\n`);
+  sys.writeStdout(`ec2-init ${VERSION}\n`);
   sys.exit(0);
 } else {
   await import('./main.ts');

@@ -18,9 +18,8 @@ import { sleep } from './net/cancel.ts';
 import { layout } from './state/layout.ts';
 import { BootLock } from './state/lock.ts';
 import { deadStage, readStatus, summarize } from './state/status.ts';
+import { VERSION } from './version.ts';
 
-declare const EC2_INIT_VERSION: string;
-const VERSION = typeof EC2_INIT_VERSION === 'string' ? EC2_INIT_VERSION : 'dev';
 
 /** The files that turn the boot off (DESIGN.md §5), cloud-init's own included: an image that disabled cloud-init meant it. */
 const DISABLED_FILES = [layout.disabledFile, '/etc/cloud/cloud-init.disabled'];
@@ -95,7 +94,7 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
     ctx.close();
     lock.release();
   }
-  // What this process cost by itself, its programs left out: the agent's own overhead, for analyze and the bench.
+  // What this process cost by itself, its programs left out: the agent's own overhead (bench/ reads it).
   log.info(`ec2-init: own CPU ${sys.cpuMs().toFixed(1)} ms (this process, not the programs it ran)`);
   if (list.length > 1) return summarize(readStatus(ctx)).exitCode;
   return errors > 0 ? 1 : 0;

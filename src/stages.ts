@@ -9,7 +9,7 @@ import { MODULES } from './modules/index.ts';
 import type { Module } from './modules/module.ts';
 import { userModuleLists } from './modules/module-lists.ts';
 import { planModules, skipReason } from './plan/modules.ts';
-import { datasourceStep, stepLine, stepValue } from './plan/steps.ts';
+import { datasourceStep, logStep } from './plan/steps.ts';
 import { applyOutputConfig } from './modules/output.ts';
 import { applyNetwork } from './network/apply.ts';
 import { searchSources } from './sources/search.ts';
@@ -77,7 +77,7 @@ async function findInstance(ctx: Context, system: SystemConfig, where: 'local' |
     return null;
   }
   const instance = adoptInstance(ctx, found);
-  ctx.log.info(`step: ${stepLine(stepValue(datasourceStep(stage, found, instance.isNew)))}`);
+  logStep(ctx.log, datasourceStep(stage, found, instance.isNew));
   writeInstanceData(ctx, found);
   await applyNetwork(ctx, system.raw, found, instance.id, stage);
   return instance;
@@ -115,6 +115,8 @@ async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): P
 export interface ModuleResult {
   /** left-for-running-system: its essential work was skipped under --root; no semaphore, so the real boot does it. */
   status: 'done' | 'failed' | 'left-for-running-system';
+  /** With left-for-running-system: what was left. */
+  left: string | null;
   problems: Diag[];
   ms: number;
 }
@@ -131,14 +133,14 @@ async function applyModule(ctx: Context, module: Module, frequency: Frequency, i
   }
   const failed = scope.diags.some((d) => d.level === 'error');
   const status = scope.neededRunningSystem !== null ? 'left-for-running-system' : failed ? 'failed' : 'done';
-  return { status, problems: scope.diags, ms: sys.now() - started };
+  return { status, left: scope.neededRunningSystem, problems: scope.diags, ms: sys.now() - started };
 }
 
 /** The stage's module steps (plan/modules.ts), each applied as it says. */
 async function runModules(ctx: Context, instance: Instance, stage: Stage, config: Config, lists: Config): Promise<void> {
   applyOutputConfig(ctx, config, stage);
   for (const step of planModules(ctx, stage, instance.id, config, lists)) {
-    ctx.log.info(`step: ${stepLine(stepValue(step))}`);
+    logStep(ctx.log, step);
     if (!step.run) continue;
     const { module, frequency } = step;
     const where = `module ${module.name}`;
@@ -147,7 +149,7 @@ async function runModules(ctx: Context, instance: Instance, stage: Stage, config
     ctx.log.info(`${where}: ${result.problems.some((d) => d.level === 'error') ? 'failed' : 'done'} in ${result.ms.toFixed(1)} ms`);
     // It ran to its end (well or not): do not run it again for this instance —
     // unless its work was left for the running system (--root), which must still do it.
-    if (result.status === 'left-for-running-system') ctx.log.info(`${where}: not marked done: its work needs the running system`);
+    if (result.status === 'left-for-running-system') ctx.log.info(`${where}: not marked done: its work needs the running system (${result.left})`);
     else markDone(ctx, instance.id, moduleSem(module.name), frequency);
   }
 }

@@ -12,24 +12,11 @@ import { markDone } from '../state/semaphore.ts';
 import type { Diag, Part } from '../types.ts';
 import { tryMergeConfig, type Config } from '../userdata/merge.ts';
 import { runBoothook } from './boothook.ts';
-import { routeParts } from '../plan/parts.ts';
-import { stepLine, stepValue, type PartStep } from '../plan/steps.ts';
+import { logStep, type PartStep } from '../plan/steps.ts';
 import { CONSUME_SEM, PART_HANDLER_TYPE, PartHandlers, preparePartHandlers } from './part-handler.ts';
 import { reloadUpstart, writeUpstartJob } from './upstart.ts';
 
 export { renderTemplateParts, readTemplateData } from './jinja.ts';
-
-/** The action a part leads to, for the log and older callers: plan/parts.ts decides it. */
-export interface PartAction {
-  part: string;
-  type: string;
-  action: string;
-}
-
-/** What handling each part would do (no effect), in order (plan/parts.ts). */
-export function describeParts(parts: Part[], instanceId: string): PartAction[] {
-  return routeParts(parts, instanceId).map((s) => ({ part: s.part.filename, type: s.part.type, action: s.detail }));
-}
 
 /**
  * The cloud-config parts merged in order (no effect). Each part is checked
@@ -85,7 +72,7 @@ export async function handleParts(ctx: Context, instanceId: string, steps: PartS
   for (const step of steps) {
     const { part, index: i } = step;
     const where = `user-data ${part.filename} (${part.type})`;
-    ctx.log.info(`step: ${stepLine(stepValue(step))}`);
+    logStep(ctx.log, step);
     try {
       if (handlers.isHandler(i)) { await handlers.start(i); continue; }
       if (part.type === PART_HANDLER_TYPE) continue; // not registered: reported already

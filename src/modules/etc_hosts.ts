@@ -4,12 +4,11 @@
 // built-in copy of Debian's layout); `localhost` only makes sure a
 // "127.0.1.1 fqdn hostname" line exists and keeps the rest; false: untouched.
 import type { Context } from '../context.ts';
+import { VERSION } from '../version.ts';
 import { hostnameFqdn } from './hostname.ts';
 import { isTrue, renderTemplate, rfc2822 } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
-declare const EC2_INIT_VERSION: string;
-const VERSION = typeof EC2_INIT_VERSION === 'string' ? EC2_INIT_VERSION : 'dev';
 
 const HOSTS = '/etc/hosts';
 const USER_TEMPLATE = '/etc/cloud/templates/hosts.debian.tmpl';

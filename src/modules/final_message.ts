@@ -4,11 +4,10 @@
 // text; it is a template: '## template: jinja' ({{version}}) or basic
 // ($version), with the variables also in upper case, as cloud-init.
 import { uptime as machineUptime } from '../host/machine.ts';
+import { VERSION } from '../version.ts';
 import { renderTemplate, rfc2822 } from './helpers.ts';
 import type { Module } from './module.ts';
 
-declare const EC2_INIT_VERSION: string;
-const VERSION = typeof EC2_INIT_VERSION === 'string' ? EC2_INIT_VERSION : 'dev';
 
 const DEFAULT_MESSAGE = '## template: jinja\nec2-init v. {{version}} finished at {{timestamp}}. Datasource {{datasource}}.  Up {{uptime}} seconds';
 

@@ -6,6 +6,7 @@
 // does. Passwords go to chpasswd on its standard input: never in an argv,
 // never in the log. Each group and user fails alone.
 import type { Context } from '../context.ts';
+import { VERSION } from '../version.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { DISABLE_USER_OPTS, ensureDirOwned, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
 import { groupExists, shadowPassword, userExists } from '../host/accounts.ts';
@@ -13,8 +14,6 @@ import { describeExit } from '../host/run.ts';
 import { isTrue } from './helpers.ts';
 import { userGroups, usersAndGroups, type UserConfig } from './users-config.ts';
 
-declare const EC2_INIT_VERSION: string;
-const VERSION = typeof EC2_INIT_VERSION === 'string' ? EC2_INIT_VERSION : 'dev';
 
 export const SUDOERS_FILE = '/etc/sudoers.d/90-cloud-init-users';
 const DOAS_FILE = '/etc/doas.conf';

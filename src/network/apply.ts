@@ -23,7 +23,7 @@ import { readSavedConfig } from '../config/yaml.ts';
 import { sys } from '../host/sys.ts';
 import { kernelCmdline } from '../sources/nocloud.ts';
 import { DATA, layout } from '../state/layout.ts';
-import { stepLine, stepValue, type NetworkStep } from '../plan/steps.ts';
+import { logStep, type NetworkStep } from '../plan/steps.ts';
 import type { SourceData, Stage } from '../types.ts';
 import { ec2NetworkConfig } from './ec2.ts';
 import { fallbackConfig, fallbackNic } from './fallback.ts';
@@ -206,7 +206,7 @@ export async function applyNetwork(ctx: Context, system: Record<string, unknown>
     return;
   }
   for (const p of plan.problems) ctx.report(p.level, where, p.message);
-  ctx.log.info(`step: ${stepLine(stepValue(networkStep(stage, plan)))}`);
+  logStep(ctx.log, networkStep(stage, plan));
   ctx.log.info(`${where}: ${plan.detail}`);
   if (plan.action !== 'render' || !plan.rendered || !plan.renderer || !plan.config) return;
   const previous = readRecord(ctx);

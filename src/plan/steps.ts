@@ -5,6 +5,7 @@
 // boot builds the same list with the same functions (modules.ts, parts.ts,
 // userdata.ts) and applies exactly it, logging each step as it takes it
 // (stepLine), so the two can be compared line for line.
+import type { Logger } from '../log.ts';
 import type { Module } from '../modules/module.ts';
 import { safeInstanceId } from '../state/layout.ts';
 import type { Frequency, Part, SourceData, Stage } from '../types.ts';
@@ -64,6 +65,11 @@ export function stepValue(step: Step, does?: string): StepValue {
     run: step.run, detail: step.detail,
     ...(does !== undefined && { does }),
   };
+}
+
+/** Boot's record of a step as it takes it: the line the plan-agreement test compares with `plan --format json`. */
+export function logStep(log: Logger, step: Step): void {
+  log.info(`step: ${stepLine(stepValue(step))}`);
 }
 
 /** One line per step, the same from plan and from boot's log: 'init module write_files [per-instance] RUN: run'. */

@@ -12,7 +12,7 @@ import type { Diag, Part } from '../types.ts';
 import { expandUserData, type ExpandOptions } from '../userdata/expand.ts';
 import type { Config } from '../userdata/merge.ts';
 import { routeParts, routeVendorParts } from './parts.ts';
-import { stepLine, stepValue, type IncludeStep, type PartStep } from './steps.ts';
+import { logStep, type IncludeStep, type PartStep } from './steps.ts';
 
 export interface UserDataInput {
   instanceId: string;
@@ -99,7 +99,7 @@ function expandOptions(ctx: Context, input: UserDataInput, label: string, includ
         detail: `${where.replace(/^user-data/, label)}: ${kept ? 'the #include-once body kept for this instance' : 'fetch it'}, then handle what it holds`,
       };
       includes.push(step);
-      if (boot) ctx.log.info(`step: ${stepLine(stepValue(step))}`);
+      if (boot) logStep(ctx.log, step);
       return boot || kept;
     },
   };

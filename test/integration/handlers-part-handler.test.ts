@@ -13,7 +13,7 @@ import { mode, read } from '../helpers/files.ts';
 import { AGENT, agent, cannotRun, newRoot, seed, WITH_ROOT } from '../helpers/agent.ts';
 
 const skip = cannotRun();
-// plan.ts routes parts to part-handlers once it calls describeParts (the lead's file).
+// plan/parts.ts routes parts to part-handlers (routeParts), for plan and boot alike.
 
 const META = 'instance-id: iid-ph-1\nlocal-hostname: ph-host\n';
 const example = docExample;

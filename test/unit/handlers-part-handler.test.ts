@@ -2,8 +2,8 @@
 // plan sends the parts of the types it declares.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeParts } from '../../src/handlers/index.ts';
 import { parseExecHeader } from '../../src/handlers/part-handler.ts';
+import { routeParts } from '../../src/plan/parts.ts';
 import type { Part } from '../../src/types.ts';
 import { EXEC_HANDLER } from '../helpers/fixtures.ts';
 import { docExample } from '../helpers/paths.ts';
@@ -24,14 +24,14 @@ describe('part-handler: the language-neutral form (unit)', () => {
 
   test('plan: parts of a type an executable handler declared go to it; earlier ones do not', () => {
     const p = (type: string, filename: string, body: string): Part => ({ type, filename, body: Buffer.from(body), headers: {} });
-    const actions = describeParts([
+    const actions = routeParts([
       p('text/x-foo', 'early.foo', 'x'),
       p('text/part-handler', 'handler', EXEC_HANDLER),
       p('text/x-foo', 'a.foo', 'x'),
       p('text/part-handler', 'py', example('part-handler.txt').toString()),
       p('text/x-my-path', 'mine', '/x'),
       p('text/x-shellscript', 's.sh', '#!/bin/sh\n'),
-    ], 'iid-1').map((a) => a.action);
+    ], 'iid-1').map((s) => s.detail);
     assert.match(actions[0]!, /^ignore: unknown user-data format 'text\/x-foo'/);
     assert.match(actions[1]!, /handlers\/part-handler-000 and register it for text\/x-foo, text\/x-bar \(executable handler, per-instance\)/);
     assert.equal(actions[2], 'to part-handler handler');
