@@ -2,10 +2,11 @@
 // node:http requests (not the datasource's client).
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import {
-  type ImdsSimulator, type ImdsSimulatorOptions, loadMockTree, refusedUrl, SKIP_REASON, startImdsSimulator,
+  type ImdsSimulator, loadMockTree, refusedUrl, SKIP_REASON,
 } from '../helpers/imds-simulator.ts';
+import { simulator } from '../helpers/imds-per-test.ts';
 
 const skip = SKIP_REASON ?? false;
 
@@ -25,13 +26,6 @@ function call(url: string, method = 'GET', headers: Record<string, string> = {},
   });
 }
 
-const running: ImdsSimulator[] = [];
-afterEach(async () => { for (const sim of running.splice(0)) await sim.close(); });
-async function simulator(o: ImdsSimulatorOptions = {}): Promise<ImdsSimulator> {
-  const sim = await startImdsSimulator(o);
-  running.push(sim);
-  return sim;
-}
 
 async function token(sim: ImdsSimulator, ttl = '21600'): Promise<string> {
   const a = await call(`${sim.url}/latest/api/token`, 'PUT', { 'X-aws-ec2-metadata-token-ttl-seconds': ttl });

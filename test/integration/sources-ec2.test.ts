@@ -4,10 +4,11 @@
 // Never points at 169.254.169.254 or fd00:ec2::254.
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { afterEach, test } from 'node:test';
+import { test } from 'node:test';
 import type { Logger } from '../../src/log.ts';
 import { readEc2, type Ec2Options } from '../../src/sources/ec2.ts';
-import { type ImdsSimulator, type ImdsSimulatorOptions, refusedUrl, SKIP_REASON, startImdsSimulator } from '../helpers/imds-simulator.ts';
+import { type ImdsSimulator, refusedUrl, SKIP_REASON } from '../helpers/imds-simulator.ts';
+import { simulator } from '../helpers/imds-per-test.ts';
 
 const skip = SKIP_REASON ?? false;
 const KEY_PREFIX = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC/JxGByvHDHgQAU+0n';
@@ -21,13 +22,6 @@ function capture(): { log: Logger; text: () => string } {
   return { log: { debug: at('debug'), info: at('info'), warn: at('warning'), error: at('error') }, text: () => lines.join('\n') };
 }
 
-const running: ImdsSimulator[] = [];
-afterEach(async () => { for (const sim of running.splice(0)) await sim.close(); });
-async function simulator(o: ImdsSimulatorOptions = {}): Promise<ImdsSimulator> {
-  const sim = await startImdsSimulator(o);
-  running.push(sim);
-  return sim;
-}
 
 function options(urls: string[], o: Partial<Ec2Options> = {}): Ec2Options {
   return { metadataUrls: urls, timeoutMs: 500, maxWaitMs: 3000, v1Fallback: 'auto', ...o };
