@@ -69,8 +69,8 @@ async function settleDevices(ctx: Context): Promise<void> {
 
 async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'all'): Promise<Instance | null> {
   const stage = where === 'local' ? 'init-local' : 'init';
-  let found = await searchSources(ctx, system.raw, system.datasourceList, false);
-  if (!found && where === 'all') found = await searchSources(ctx, system.raw, system.datasourceList, true);
+  let found = await searchSources(ctx, system.raw, system.datasourceList, 'local');
+  if (!found && where === 'all') found = await searchSources(ctx, system.raw, system.datasourceList, 'network');
   // The network config, before networking (init-local), or once a network source gave one (init).
   if (!found) {
     if (where === 'local') await applyNetwork(ctx, system.raw, null, null, stage);

@@ -27,8 +27,8 @@ export async function makePlan(ctx: Context): Promise<Plan> {
   const steps: StepValue[] = [];
   const system = readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'read');
   // As boot: init-local looks at the local sources, init at all of them.
-  const local = await searchSources(ctx, system.raw, system.datasourceList, false);
-  const found = local ?? await searchSources(ctx, system.raw, system.datasourceList, true);
+  const local = await searchSources(ctx, system.raw, system.datasourceList, 'local');
+  const found = local ?? await searchSources(ctx, system.raw, system.datasourceList, 'network');
   const stage: Stage = local ? 'init-local' : 'init';
   if (!found) {
     steps.push({ stage: 'init', kind: 'datasource', name: 'none', run: false, detail: `no datasource found (searched ${system.datasourceList.join(', ')})` });

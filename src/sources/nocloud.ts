@@ -13,6 +13,8 @@ import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
 import { remaining } from '../net/cancel.ts';
 import { request, rootCaBundle } from '../net/http.ts';
+import { kernelCmdline } from './platform.ts';
+import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
 type Reader = (name: string) => Promise<Uint8Array | null>;
@@ -99,11 +101,6 @@ function publicKeysOf(value: unknown): string[] | undefined {
   return undefined;
 }
 
-/** The kernel command line of the system being booted (under --root: <root>/proc/cmdline, normally absent). */
-export function kernelCmdline(files: Files): string {
-  return files.readTextIfExists('/proc/cmdline') ?? '';
-}
-
 export async function readNoCloud(files: Files, deadline: number): Promise<SourceData | null> {
   const cmd = parseNoCloudCmdline(kernelCmdline(files));
   if (cmd?.seedfrom) {
@@ -122,3 +119,10 @@ export async function readNoCloud(files: Files, deadline: number): Promise<Sourc
   }
   return null;
 }
+
+export const noCloud: Source = {
+  name: 'NoCloud',
+  reach: 'files',
+  detect: () => true,
+  read: ({ ctx, deadline }) => readNoCloud(ctx.files, deadline),
+};
