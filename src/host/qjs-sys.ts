@@ -45,7 +45,8 @@ interface Host {
   writeNB(fd: number, data: Uint8Array, offset: number): number;
 
   resolveStart(name: string): number;
-  connectStart(address: string, port: number): number;
+  /** localPort 0: let the kernel choose. */
+  connectStart(address: string, port: number, localPort: number): number;
   connectFinish(fd: number): void;
   tlsNew(fd: number, servername: string, ca: Uint8Array): number;
   tlsHandshake(h: number): 0 | 1 | 2;
@@ -289,7 +290,7 @@ function connect(opts: ConnectOptions): Promise<Socket> {
   const left = () => Math.max(0, end - host.now());
   const timeoutError = () => sysError('ETIMEDOUT', 'connect', `no connection within ${opts.timeoutMs} ms`);
   return (async () => {
-    const fd = host.connectStart(opts.address, opts.port);
+    const fd = host.connectStart(opts.address, opts.port, opts.localPort ?? 0);
     let tls = -1;
     try {
       try { await waitFd(fd, 'w', left()); } catch { throw timeoutError(); }

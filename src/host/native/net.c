@@ -187,10 +187,14 @@ static JSValue js_resolve_start(JSContext *ctx, JSValueConst this_val, int argc,
 
 /* ---- connect ---- */
 
-/* connectStart(address, port) → a non-blocking socket, connecting (writable when done). */
+/* connectStart(address, port, localPort) → a non-blocking socket, connecting
+ * (writable when done). localPort > 0: bound to that port of any local address
+ * first; EADDRINUSE when another socket holds it. */
 static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  int port;
+  int port, local_port;
   if (JS_ToInt32(ctx, &port, argv[1])) return JS_EXCEPTION;
+  if (JS_ToInt32(ctx, &local_port, argv[2])) return JS_EXCEPTION;
+  if (local_port < 0 || local_port > 65535) return host_throw_code(ctx, "bind", "EINVAL", "local port out of range");
   const char *address = JS_ToCString(ctx, argv[0]);
   if (!address) return JS_EXCEPTION;
   char portstr[16];
@@ -207,6 +211,34 @@ static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc,
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (local_port > 0) {
+    struct sockaddr_storage local = {0};
+    socklen_t local_len;
+    if (res->ai_family == AF_INET6) {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&local;
+      a->sin6_family = AF_INET6;
+      a->sin6_addr = in6addr_any;
+      a->sin6_port = htons((uint16_t)local_port);
+      local_len = sizeof *a;
+    } else {
+      struct sockaddr_in *a = (struct sockaddr_in *)&local;
+      a->sin_family = AF_INET;
+      a->sin_addr.s_addr = htonl(INADDR_ANY);
+      a->sin_port = htons((uint16_t)local_port);
+      local_len = sizeof *a;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Closed with a reset, not a FIN: no TIME_WAIT holds the port (and the
+     * pair of addresses) for a minute, so the next request can have it. */
+    struct linger hard = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    if (bind(fd, (struct sockaddr *)&local, local_len) < 0) {
+      int be = errno;
+      close(fd);
+      freeaddrinfo(res);
+      return host_throw_errno(ctx, "bind", be);
+    }
+  }
   do r = connect(fd, res->ai_addr, res->ai_addrlen);
   while (r < 0 && errno == EINTR);
   int e = errno;
@@ -395,7 +427,7 @@ static JSValue js_tls_free(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 
 const JSCFunctionListEntry host_net_funcs[] = {
   JS_CFUNC_DEF("resolveStart", 1, js_resolve_start),
-  JS_CFUNC_DEF("connectStart", 2, js_connect_start),
+  JS_CFUNC_DEF("connectStart", 3, js_connect_start),
   JS_CFUNC_DEF("connectFinish", 1, js_connect_finish),
   JS_CFUNC_DEF("tlsNew", 3, js_tls_new),
   JS_CFUNC_DEF("tlsHandshake", 1, js_tls_handshake),
