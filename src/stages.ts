@@ -16,7 +16,7 @@ import { searchSources } from './sources/search.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
-import { markDone, moduleSem } from './state/semaphore.ts';
+import { markDone, moduleSem, semPath } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Diag, Frequency, Stage } from './types.ts';
 import type { Config } from './userdata/merge.ts';
@@ -77,6 +77,11 @@ async function findInstance(ctx: Context, system: SystemConfig, where: 'local' |
     return null;
   }
   const instance = adoptInstance(ctx, found);
+  // cloud-init's datasource activate(): a source may have modules run on every boot (Exoscale's set_passwords).
+  for (const name of found.everyBoot ?? []) {
+    const sem = semPath(instance.id, moduleSem(name), 'per-instance');
+    if (sem && ctx.files.exists(sem)) { ctx.files.unlink(sem); ctx.log.info(`datasource ${found.name}: module ${name} runs again this boot`); }
+  }
   logStep(ctx.log, datasourceStep(stage, found, instance.isNew));
   writeInstanceData(ctx, found);
   await applyNetwork(ctx, system.raw, found, instance.id, stage);
@@ -91,7 +96,7 @@ async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: bool
     return null;
   }
   const { userConfig, vendorConfig } = await consumeUserData(ctx, instance);
-  await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig), userModuleLists(userConfig, vendorConfig));
+  await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig, instance.source.config), userModuleLists(userConfig, vendorConfig));
   return instance;
 }
 
@@ -104,7 +109,7 @@ async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): P
   }
   const saved = (path: string) => readSavedConfig(ctx.files.readTextIfExists(path) ?? '', path);
   const [user, vendor] = [saved(layout.userConfig), saved(layout.vendorConfig)];
-  await runModules(ctx, instance, stage, withSystemConfig(system, user, vendor), userModuleLists(user, vendor));
+  await runModules(ctx, instance, stage, withSystemConfig(system, user, vendor, instance.source.config), userModuleLists(user, vendor));
   if (stage === 'final') {
     ctx.files.write(layout.bootFinished(instance.id), `${new Date().toISOString()}\n`, { mode: 0o644 });
   }
@@ -168,7 +173,7 @@ export async function runSingleModule(ctx: Context, name: string, frequency: 'al
   if (!instance) throw new Error('no instance recorded yet: run the boot (ec2-init init) first');
   const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'update');
   const saved = (path: string) => readSavedConfig(ctx.files.readTextIfExists(path) ?? '', path);
-  const config = withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig));
+  const config = withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig), instance.source.config);
   const freq = frequency === 'always' ? 'per-boot' : frequency === 'instance' ? 'per-instance' : frequency === 'once' ? 'once' : module.frequency;
   const where = `module ${module.name}`;
   const skip = skipReason(ctx, instance.id, module, config, freq);

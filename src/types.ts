@@ -38,6 +38,15 @@ export interface SourceData {
   networkConfig?: Record<string, unknown>;
   /** Files to keep under /var/lib/cloud/data/<provider>/ (name → content), written 0600. */
   cache?: Record<string, string | Uint8Array>;
+  /**
+   * Config the source itself gives (cloud-init's get_config_obj), merged over
+   * the system config and under vendor-data and user-data: the password of
+   * Exoscale's and CloudStack's password server. Kept only in the owner-only
+   * datasource.json, never in instance-data.
+   */
+  config?: Record<string, unknown>;
+  /** Modules that run again on every boot this source is found (cloud-init's Exoscale clears set_passwords' semaphore). */
+  everyBoot?: string[];
 }
 
 /** One typed piece of expanded user-data. */

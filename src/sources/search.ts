@@ -8,15 +8,21 @@ import type { Context } from '../context.ts';
 import { sys } from '../host/sys.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
+import { akamai } from './akamai.ts';
+import { aliYun } from './aliyun.ts';
+import { cloudStack } from './cloudstack.ts';
 import { configDrive } from './configdrive.ts';
 import { ec2 } from './ec2.ts';
+import { exoscale } from './exoscale.ts';
 import { noCloud } from './nocloud.ts';
 import { openStack } from './openstack.ts';
 import { readPlatform, type Platform } from './platform.ts';
+import { scaleway } from './scaleway.ts';
 import { dsConfig, seconds, type Source } from './source.ts';
+import { upCloud } from './upcloud.ts';
 
 /** Every source ec2-init has, in the order of cloud-init's default datasource_list. */
-export const SOURCES: readonly Source[] = [noCloud, configDrive, openStack, ec2];
+export const SOURCES: readonly Source[] = [noCloud, configDrive, openStack, aliYun, ec2, cloudStack, scaleway, exoscale, upCloud, akamai];
 
 /** Overall limit of one search, whatever the sources' own settings (seconds in config: datasource_search_deadline). */
 const SEARCH_DEADLINE_S = 60;
@@ -30,7 +36,7 @@ function askedIn(source: Source, stage: SearchStage): boolean {
 }
 
 /** The first source of `list` that the stage asks and that has data; null when none does. */
-export async function searchSources(ctx: Context, system: Config, list: string[], stage: SearchStage): Promise<SourceData | null> {
+export async function searchSources(ctx: Context, system: Config, list: string[], stage: SearchStage, opts: { readOnly?: boolean } = {}): Promise<SourceData | null> {
   const deadline = sys.now() + seconds(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
   const named = list.filter((n) => n !== 'None');
   let platform: Platform | null = null;
@@ -51,7 +57,7 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     }
     const started = sys.now();
     try {
-      const found = await source.read({ ctx, log: ctx.log, platform, system, cfg, deadline, forced });
+      const found = await source.read({ ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, readOnly: opts.readOnly === true });
       ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(sys.now() - started).toFixed(1)} ms)`);
       if (found) return found;
     } catch (e) {

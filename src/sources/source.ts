@@ -6,6 +6,7 @@ import type { Context } from '../context.ts';
 import type { Logger } from '../log.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
+import { sys } from '../host/sys.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
 
@@ -36,12 +37,40 @@ export interface SourceRun {
    * as cloud-init's ds-identify does for a single configured datasource.
    */
   forced: boolean;
+  /** The search this read is part of: init-local's ('local') or init's ('network'). */
+  stage: 'local' | 'network';
+  /** `plan`: read, but change nothing on the service (a password server's password is not acknowledged). */
+  readOnly: boolean;
+  /**
+   * The DHCP lease of the short-lived network this read runs over, when it
+   * runs over one (init-local); absent once networking is up. Scaleway tells
+   * its DHCP address from the static ones by it, CloudStack finds its
+   * virtual router (the DHCP server) by it.
+   */
+  lease?: Lease;
+}
+
+/** What a source may need of a DHCP lease. */
+export interface Lease {
+  interface: string;
+  /** The address leased (dhclient's fixed-address). */
+  address?: string;
+  /** The first router of the lease. */
+  router?: string;
+  /** The DHCP server's address (option 54, dhcp-server-identifier). */
+  server?: string;
 }
 
 export interface Source {
   /** cloud-init's datasource name, as written in datasource_list ('Ec2', 'GCE', …). */
   name: string;
   reach: Reach;
+  /**
+   * The short-lived network a link-local source needs in init-local when it
+   * is not DHCPv4 on the fallback NIC (the default): DHCPv6, or an IPv4
+   * link-local address (169.254.x.y) without DHCP.
+   */
+  ephemeral?: 'dhcp4' | 'dhcp6' | 'link-local4';
   /**
    * Local facts say this machine can be on the platform (DMI, kernel command
    * line, files). False: the source is not asked at all, so a machine on
@@ -61,14 +90,23 @@ export function dsConfig(system: Config, name: string): Config {
   return isMapping(own) ? own : {};
 }
 
+/** A number as cloud-init's config gives it: a number, or a string of one ("10", as cloud-init's int() reads). */
+function numberOf(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return null;
+}
+
 /** Seconds as cloud-init's config gives them → milliseconds, with a default (negative or not a number: the default). */
 export function seconds(value: unknown, fallbackSeconds: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value * 1000 : fallbackSeconds * 1000;
+  const n = numberOf(value);
+  return n !== null && n >= 0 ? n * 1000 : fallbackSeconds * 1000;
 }
 
 /** A count (retries) from config: a non-negative integer, else the default. */
 export function count(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.floor(value) : fallback;
+  const n = numberOf(value);
+  return n !== null && n >= 0 ? Math.floor(n) : fallback;
 }
 
 /** A list of URLs from config (`metadata_urls`), or a single one (`metadata_url`), else the defaults. */
@@ -78,4 +116,22 @@ export function urls(cfg: Config, defaults: string[]): string[] {
   const one = cfg['metadata_url'];
   if (typeof one === 'string' && one !== '') return [one];
   return defaults;
+}
+
+/** A metadata answer that must be a JSON object; the error names where it came from. */
+export function jsonObject(body: Uint8Array, where: string): Record<string, unknown> {
+  let v: unknown;
+  try { v = JSON.parse(sys.utf8Decode(body)); } catch (e) { throw new Error(`${where}: not valid JSON: ${(e as Error).message}`); }
+  if (!isMapping(v)) throw new Error(`${where}: not a JSON object`);
+  return v;
+}
+
+/** A non-empty string, else undefined (metadata values that may be absent, null or of another type). */
+export function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** `allow_*` flags as cloud-init reads them: true/false, or the default. */
+export function flag(v: unknown, fallback: boolean): boolean {
+  return typeof v === 'boolean' ? v : fallback;
 }
