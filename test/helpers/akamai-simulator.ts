@@ -12,9 +12,9 @@
 // 400; another method is 405. Tokens expire (tests call expireTokens()).
 // Every request is recorded.
 import { randomBytes } from 'node:crypto';
-import { json, notFound, startSimServer, type SimAnswer, type SimFailures, type SimRequest } from './sim-server.ts';
+import { json, notFound, serveMetadata, type Answer, type Faults, type SimRequest } from './metadata-server.ts';
 
-export interface AkamaiOptions extends SimFailures {
+export interface AkamaiOptions extends Faults {
   instance?: Record<string, unknown>;
   /** user-data as the user gave it (the service serves it base64); null: none (404). */
   userData?: string | null;
@@ -66,7 +66,7 @@ function plain(v: unknown, prefix = ''): string {
 export async function startAkamaiSimulator(options: AkamaiOptions = {}): Promise<AkamaiSimulator> {
   const tokens: string[] = [];
   const valid = new Set<string>();
-  const handle = (req: SimRequest): SimAnswer => {
+  const handle = (req: SimRequest): Answer => {
     const path = req.path.split('?')[0]!;
     if (path === '/v1/token') {
       if (req.method !== 'PUT') return { status: 405, body: 'Method Not Allowed' };
@@ -83,7 +83,7 @@ export async function startAkamaiSimulator(options: AkamaiOptions = {}): Promise
     const token = req.headers['metadata-token'];
     if (typeof token !== 'string' || !valid.has(token)) return { status: 401, body: 'Unauthorized' };
     const wantsJson = /application\/json/.test(String(req.headers['accept'] ?? ''));
-    const doc = (v: unknown): SimAnswer => (wantsJson ? json(v) : { status: 200, body: plain(v) });
+    const doc = (v: unknown): Answer => (wantsJson ? json(v) : { status: 200, body: plain(v) });
     switch (path) {
       case '/v1/instance': return doc(options.instance ?? AKAMAI_INSTANCE);
       case '/v1/network': return doc(AKAMAI_NETWORK);
@@ -95,8 +95,8 @@ export async function startAkamaiSimulator(options: AkamaiOptions = {}): Promise
       }
     }
   };
-  const v4 = await startSimServer(handle, () => options);
-  const v6 = await startSimServer(handle, () => options, { host: '::1' });
+  const v4 = await serveMetadata(handle, options);
+  const v6 = await serveMetadata(handle, options, { host: '::1' });
   return {
     url: v4.url, url6: v6.url, requests: v4.requests, requests6: v6.requests, tokens, options,
     expireTokens: () => valid.clear(),

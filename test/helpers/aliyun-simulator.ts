@@ -12,9 +12,9 @@
 // token PUT without its TTL header is 400; 'disabled' answers 403 to
 // everything. Every request is recorded.
 import { randomBytes } from 'node:crypto';
-import { json, notFound, startSimServer, type SimAnswer, type SimFailures, type SimRequest } from './sim-server.ts';
+import { json, notFound, serveMetadata, type Answer, type Faults, type SimRequest } from './metadata-server.ts';
 
-export interface AliyunOptions extends SimFailures {
+export interface AliyunOptions extends Faults {
   mode?: 'required' | 'optional' | 'disabled';
   metaData?: Record<string, unknown>;
   userData?: string | null;
@@ -59,7 +59,7 @@ export const ALIYUN_META_DATA: Record<string, unknown> = {
 };
 
 /** The tree form: a listing for a mapping ("key/" for sub-mappings), the value for a leaf. */
-function treeAt(md: unknown, parts: string[]): SimAnswer {
+function treeAt(md: unknown, parts: string[]): Answer {
   let node: unknown = md;
   for (const p of parts) {
     if (!node || typeof node !== 'object' || !(p in (node as object))) return notFound;
@@ -74,7 +74,7 @@ function treeAt(md: unknown, parts: string[]): SimAnswer {
 export async function startAliyunSimulator(options: AliyunOptions = {}): Promise<AliyunSimulator> {
   const tokens: string[] = [];
   const valid = new Set<string>();
-  const handle = (req: SimRequest): SimAnswer => {
+  const handle = (req: SimRequest): Answer => {
     if (options.mode === 'disabled') return { status: 403, body: 'Forbidden' };
     const path = req.path.split('?')[0]!;
     if (path === '/latest/api/token') {
@@ -102,6 +102,6 @@ export async function startAliyunSimulator(options: AliyunOptions = {}): Promise
     if (rest.startsWith('meta-data/')) return treeAt(md, rest.slice('meta-data/'.length).split('/'));
     return notFound;
   };
-  const server = await startSimServer(handle, () => options);
+  const server = await serveMetadata(handle, options);
   return { url: server.url, requests: server.requests, tokens, options, expireTokens: () => valid.clear(), close: server.close };
 }

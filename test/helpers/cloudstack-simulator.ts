@@ -10,9 +10,9 @@
 //   send_my_password → the password while it is not saved, then saved_password ('' when none was set)
 //   saved_password   → marks it saved (the "got it"); answers saved_password
 //   anything else    → bad_request
-import { notFound, startSimServer, type SimAnswer, type SimFailures, type SimRequest } from './sim-server.ts';
+import { notFound, serveMetadata, type Answer, type Faults, type SimRequest } from './metadata-server.ts';
 
-export interface VirtualRouterOptions extends SimFailures {
+export interface VirtualRouterOptions extends Faults {
   metaData?: Record<string, unknown>;
   userData?: string | null;
   /** The password set for the machine (null: none). resetPassword() sets a new one. */
@@ -58,7 +58,7 @@ export async function startVirtualRouter(options: VirtualRouterOptions, listen: 
   let password = options.password ?? null;
   let saved = false;
   let acks = 0;
-  const metadata = (req: SimRequest): SimAnswer => {
+  const metadata = (req: SimRequest): Answer => {
     if (req.method !== 'GET') return { status: 405, body: 'Method Not Allowed' };
     const m = new RegExp(`^/${listen.version.replace(/\./g, '\\.')}/(.*)$`).exec(req.path.split('?')[0]!);
     if (!m) return notFound;
@@ -70,15 +70,15 @@ export async function startVirtualRouter(options: VirtualRouterOptions, listen: 
     if (key !== null && key in md) return { status: 200, body: String(md[key]) };
     return notFound;
   };
-  const passwordServer = (req: SimRequest): SimAnswer => {
+  const passwordServer = (req: SimRequest): Answer => {
     switch (req.headers['domu_request']) {
       case 'send_my_password': return { status: 200, body: password === null ? '' : saved ? 'saved_password' : password };
       case 'saved_password': acks++; saved = true; return { status: 200, body: 'saved_password' };
       default: return { status: 200, body: 'bad_request' };
     }
   };
-  const md = await startSimServer(metadata, () => options, { host: listen.host, port: listen.metadataPort });
-  const pw = await startSimServer(passwordServer, () => ({}), { host: listen.host, port: listen.passwordPort });
+  const md = await serveMetadata(metadata, options, { host: listen.host, port: listen.metadataPort });
+  const pw = await serveMetadata(passwordServer, {}, { host: listen.host, port: listen.passwordPort });
   return {
     address: listen.host,
     url: md.url,

@@ -8,9 +8,9 @@
 //   GET /vendor_data/cloud-init    likewise
 //
 // Every request is recorded with its source port.
-import { json, notFound, startSimServer, type SimAnswer, type SimFailures, type SimRequest } from './sim-server.ts';
+import { json, notFound, serveMetadata, type Answer, type Faults, type SimRequest } from './metadata-server.ts';
 
-export interface ScalewayOptions extends SimFailures {
+export interface ScalewayOptions extends Faults {
   conf?: Record<string, unknown>;
   userData?: string | null;
   vendorData?: string | null;
@@ -52,7 +52,7 @@ function keyValues(v: Record<string, unknown>): string {
 }
 
 export async function startScalewaySimulator(options: ScalewayOptions = {}): Promise<ScalewaySimulator> {
-  const handle = (req: SimRequest): SimAnswer => {
+  const handle = (req: SimRequest): Answer => {
     if (req.method !== 'GET') return { status: 405, body: 'Method Not Allowed' };
     const [path, query = ''] = req.path.split('?') as [string, string?];
     if (path === '/') return { status: 200, body: 'Scaleway metadata API\n' };
@@ -65,6 +65,6 @@ export async function startScalewaySimulator(options: ScalewayOptions = {}): Pro
     }
     return notFound;
   };
-  const server = await startSimServer(handle, () => options);
+  const server = await serveMetadata(handle, options);
   return { url: server.url, requests: server.requests, options, close: server.close };
 }

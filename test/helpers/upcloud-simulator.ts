@@ -5,9 +5,9 @@
 //
 //   const sim = await startUpCloudSimulator({ userData: '#cloud-config\n…' });
 //   … datasource: {UpCloud: {metadata_url: sim.metadataUrl}} …
-import { json, notFound, startSimServer, type SimFailures, type SimRequest } from './sim-server.ts';
+import { json, notFound, serveMetadata, type Faults, type SimRequest } from './metadata-server.ts';
 
-export interface UpCloudOptions extends SimFailures {
+export interface UpCloudOptions extends Faults {
   /** Fields over EXAMPLE (null removes one). */
   metadata?: Record<string, unknown>;
   userData?: string;
@@ -71,12 +71,12 @@ export const UPCLOUD_EXAMPLE = {
 export const UPCLOUD_NICS: [string, string][] = [['eth0', '3a:d6:ba:4a:36:e7'], ['eth1', '3a:d6:ba:4a:84:cc'], ['eth2', '3a:d6:ba:4a:63:e7'], ['eth3', '3a:d6:ba:4a:8a:e1']];
 
 export async function startUpCloudSimulator(options: UpCloudOptions = {}, listen: { host?: string; port?: number } = {}): Promise<UpCloudSimulator> {
-  const server = await startSimServer((req) => {
+  const server = await serveMetadata((req) => {
     if (req.method !== 'GET') return { status: 405, body: 'Method Not Allowed' };
     if (req.path !== '/metadata/v1.json') return notFound;
     const md: Record<string, unknown> = { ...UPCLOUD_EXAMPLE, user_data: options.userData ?? '', vendor_data: options.vendorData ?? '' };
     for (const [k, v] of Object.entries(options.metadata ?? {})) { if (v === null) delete md[k]; else md[k] = v; }
     return json(md);
-  }, () => options, listen);
+  }, options, listen);
   return { url: server.url, metadataUrl: `${server.url}/metadata/v1.json`, requests: server.requests, options, close: server.close };
 }

@@ -16,7 +16,7 @@ function akamaiRoot(sim: AkamaiSimulator, o: { vendor?: string; extra?: string; 
   return cloudRoot({
     dmi: { sys_vendor: o.vendor ?? 'Linode', product_serial: String(AKAMAI_INSTANCE.id), ...(o.boardSerial !== undefined && { board_serial: o.boardSerial }) },
     nics: [['eth0', 'f2:3c:94:11:22:33']],
-    cloudCfg: `datasource:\n  Akamai:\n    base_urls: {ipv4: '${sim.url}', ipv6: '${o.url6 ?? sim.url6}'}\n${o.extra ?? ''}`,
+    config: `datasource:\n  Akamai:\n    base_urls: {ipv4: '${sim.url}', ipv6: '${o.url6 ?? sim.url6}'}\n${o.extra ?? ''}`,
   });
 }
 

@@ -15,7 +15,7 @@ function aliyunRoot(sim: AliyunSimulator, product = 'Alibaba Cloud ECS', list = 
   return cloudRoot({
     dmi: { product_name: product, sys_vendor: 'Alibaba Cloud' },
     nics: [['eth0', '00:16:3e:14:59:58'], ['eth1', '00:16:3e:14:59:59']],
-    cloudCfg: `${list}datasource:\n  AliYun:\n    metadata_urls: ['${sim.url}']\n    timeout: 2\n    max_wait: 5\n`,
+    config: `${list}datasource:\n  AliYun:\n    metadata_urls: ['${sim.url}']\n    timeout: 2\n    max_wait: 5\n`,
   });
 }
 

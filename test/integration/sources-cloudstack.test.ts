@@ -17,7 +17,7 @@ function csRoot(o: { product?: string; lease?: string; list?: string } = {}): st
   const root = cloudRoot({
     dmi: { product_name: o.product ?? 'CloudStack KVM Hypervisor', sys_vendor: 'Apache Software Foundation' },
     nics: [['eth0', '1e:00:7a:00:00:39']],
-    cloudCfg: `${o.list ?? ''}datasource:\n  CloudStack:\n    max_wait: 10\n    timeout: 2\n`,
+    config: `${o.list ?? ''}datasource:\n  CloudStack:\n    max_wait: 10\n    timeout: 2\n`,
   });
   if (o.lease) writeIn(root, 'var/lib/dhcp/dhclient.eth0.leases', o.lease);
   return root;

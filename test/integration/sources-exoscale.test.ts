@@ -19,7 +19,7 @@ const skip = cannotRun() ?? needCommands(['ssh-keygen', 'useradd', 'chpasswd', '
 const PASSWORD = 'Tr0ub4dor&3-exo';
 
 function exoscaleRoot(sim: VirtualRouter, product = 'Exoscale Compute Platform', extra = ''): string {
-  return cloudRoot({ dmi: { product_name: product, sys_vendor: 'Exoscale' }, nics: [['eth0', '06:6a:2c:00:00:01']], cloudCfg: extra + exoscaleConfig(sim) });
+  return cloudRoot({ dmi: { product_name: product, sys_vendor: 'Exoscale' }, nics: [['eth0', '06:6a:2c:00:00:01']], config: extra + exoscaleConfig(sim) });
 }
 
 const query = async (root: string, key: string) => (await agentAsync(root, ['query', key])).stdout.trim();
@@ -104,7 +104,7 @@ describe('boot from Exoscale (simulator on 127.0.0.1)', { skip }, () => {
       assert.deepEqual(sim.passwordRequests.map((q) => q.headers['domu_request']), ['send_my_password']);
       assert.equal(sim.acks(), 0);
 
-      const dead = cloudRoot({ dmi: { product_name: 'Exoscale Compute Platform' }, cloudCfg: exoscaleConfig(sim).replace(/password_server_port: \d+/, 'password_server_port: 1') });
+      const dead = cloudRoot({ dmi: { product_name: 'Exoscale Compute Platform' }, config: exoscaleConfig(sim).replace(/password_server_port: \d+/, 'password_server_port: 1') });
       assert.equal((await agentAsync(dead, ['boot'])).status, 0);
       assert.match(read(dead, 'var/log/ec2-init.log'), /datasource Exoscale: no password from http:\/\/127\.0\.0\.1:1\/1\.0\/: connection refused/);
       assert.equal(shadowOf(dead, read, 'debian')![1], '!'); // locked, as lock_passwd makes it

@@ -20,7 +20,7 @@ function scwRoot(sim: ScalewaySimulator, o: { vendor?: string; cmdline?: string;
     dmi: { sys_vendor: o.vendor ?? 'Scaleway', product_name: 'SCW-DEV1-S' },
     nics: [['ens2', 'de:00:00:5c:10:20']],
     ...(o.cmdline !== undefined && { cmdline: o.cmdline }),
-    cloudCfg: `${o.list ?? ''}datasource:\n  Scaleway:\n    metadata_urls: ['${sim.url}']\n`,
+    config: `${o.list ?? ''}datasource:\n  Scaleway:\n    metadata_urls: ['${sim.url}']\n`,
   });
   // The image's DHCP client leased the primary public address (the one to keep on DHCP).
   writeIn(root, 'var/lib/dhcp/dhclient.ens2.leases', dhclientLease('10.64.0.1', '51.15.10.20', 'ens2'));

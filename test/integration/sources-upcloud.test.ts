@@ -15,7 +15,7 @@ function upcloudRoot(url: string, o: { vendor?: string; list?: string; nics?: [s
   return cloudRoot({
     dmi: { sys_vendor: o.vendor ?? 'UpCloud', product_uuid: UPCLOUD_UUID },
     nics: o.nics ?? UPCLOUD_NICS,
-    cloudCfg: `${o.list ?? ''}datasource:\n  UpCloud:\n    metadata_url: ${url}\n    wait_retry: 0\n`,
+    config: `${o.list ?? ''}datasource:\n  UpCloud:\n    metadata_url: ${url}\n    wait_retry: 0\n`,
   });
 }
 
