@@ -502,6 +502,41 @@ describe('udf', { skip: skip || (needCommands(['mkudffs', 'pycdlib-genisoimage',
     const meta = readFileSync(join(src, 'meta-data'));
     const embedded = edited('u-icb.iso', (b) => udf.setAds(b, udf.fileEntry(b, meta.length), 3, meta));
     assert.deepEqual(buf(openVolume(HOST, embedded)!.read('/meta-data')), meta);
+    // The main volume descriptor sequence broken (its logical volume descriptor's tag): the reserve copy serves.
+    const reserve = edited('u-reserve.iso', (b) => {
+      const main = b.readUInt32LE(256 * BS + 20);
+      for (let s = main; s < main + 16; s++) if (b.readUInt16LE(s * BS) === 6) { b[s * BS + 4] ^= 0xff; return; }
+      assert.fail('no logical volume descriptor in the main sequence');
+    });
+    assert.equal(openVolume(HOST, reserve)!.fsType, 'udf', 'not the ISO 9660 of the bridge');
+    assert.deepEqual(buf(openVolume(HOST, reserve)!.read('/meta-data')), meta);
+  });
+
+  test('a sparable partition whose sparing table moved a packet (as a drive does for a bad one) is read where the table says', () => {
+    run('mkudffs', ['--media-type=cdrw', '--new-file', '--label=spared', image('u-spared.img'), '8192']);
+    const b = readFileSync(image('u-spared.img'));
+    const main = b.readUInt32LE(256 * BS + 20);
+    let lvd = -1;
+    for (let s = main; s < main + 32 && lvd < 0; s++) if (b.readUInt16LE(s * BS) === 6) lvd = s * BS;
+    const map = lvd + 440;
+    assert.equal(b.subarray(map + 5, map + 28).toString('latin1').replace(/\0+$/, ''), '*UDF Sparable Partition');
+    const packet = b.readUInt16LE(map + 40);
+    const table = b.readUInt32LE(map + 48) * BS;
+    const part = udf.partition(b);
+    // The packet holding the file set descriptor (and the root), moved to the first spare packet; the original wiped.
+    const fsdBlock = b.readUInt32LE(lvd + 252);
+    const moved = fsdBlock - (fsdBlock % packet);
+    const spare = b.readUInt32LE(table + 60);
+    b.copy(b, spare * BS, (part.start + moved) * BS, (part.start + moved + packet) * BS);
+    b.fill(0, (part.start + moved) * BS, (part.start + moved + packet) * BS);
+    writeFileSync(image('u-wiped.img'), b);
+    assert.throws(() => openVolume(HOST, image('u-wiped.img'))!.list('/'), /file set descriptor/);
+    b.writeUInt32LE(moved, table + 56);
+    udf.seal(b, table, b.readUInt16LE(table + 10));
+    writeFileSync(image('u-spared.img'), b);
+    const v = openVolume(HOST, image('u-spared.img'))!;
+    assert.equal(v.label, 'spared');
+    assert.deepEqual(v.list('/'), []);
   });
 
   test('broken volumes are refused by name, never read outside their partition', () => {
