@@ -698,7 +698,9 @@ describe('cost (measured, reported)', { skip }, () => {
     run('genisoimage', ['-quiet', '-o', image('seed.iso'), '-V', 'cidata', '-J', '-r', seed]);
     run('mkfs.vfat', ['-n', 'CIDATA', '-C', image('seed.img'), '2048']);
     run('mcopy', ['-i', image('seed.img'), join(seed, 'meta-data'), join(seed, 'user-data'), '::/']);
-    for (const img of ['seed.iso', 'seed.img']) {
+    run('genisoimage', ['-quiet', '-udf', '-o', image('seed-udf.iso'), '-V', 'cidata', '-J', '-r', seed]);
+    assert.equal(openVolume(HOST, image('seed-udf.iso'))!.fsType, 'udf');
+    for (const img of ['seed.iso', 'seed.img', 'seed-udf.iso']) {
       const once = () => {
         const v = openVolume(HOST, image(img))!;
         return [v.read('/meta-data')!, v.read('/user-data')!];
