@@ -21,6 +21,7 @@
 // and checked for loops; anything else is an error naming the image.
 import { concat, latin1, u16le, u32le, utf16 } from '../../bytes.ts';
 import type { Filesystem, Image } from './index.ts';
+import { components } from './path.ts';
 
 /** Largest file `read` returns; a bigger one is an error, not a seed. */
 const MAX_FILE = 64 * 1024 * 1024;
@@ -544,14 +545,4 @@ function symlinkTarget(data: Uint8Array, fail: (m: string) => never): { absolute
     } else fail(`symbolic link component type ${type}`);
   }
   return { absolute, parts };
-}
-
-/** A path within the volume as components, '..' resolved lexically, never above the root. */
-function components(path: string): string[] {
-  const out: string[] = [];
-  for (const c of path.split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c === '..') out.pop(); else out.push(c);
-  }
-  return out;
 }
