@@ -23,8 +23,10 @@
 import { asText, utf8 } from '../bytes.ts';
 import { parseYamlMapping } from '../config/yaml.ts';
 import type { Context } from '../context.ts';
+import type { RunResult } from '../host/run.ts';
 import { sys } from '../host/sys.ts';
 import type { Logger } from '../log.ts';
+import { remaining } from '../net/cancel.ts';
 import type { SourceData } from '../types.ts';
 import type { Platform } from './platform.ts';
 import { publicKeysOf } from './pubkeys.ts';
@@ -34,13 +36,21 @@ import type { Source, SourceRun } from './source.ts';
 const BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 const EMPTY_VALUE = '---';
 const NO_VALUE = 'No value found';
+/** One program run, at most (and never past the search's deadline). */
 const TOOL_TIMEOUT_MS = 10_000;
 /** A decoded value (gzip undone) of more than this is refused. */
 const MAX_VALUE = 16 * 1024 * 1024;
 /** What one program's output can hold (run.ts captures 1 MiB of each stream). */
 const MAX_CAPTURE = 1024 * 1024;
 
-type Tool = { kind: 'rpctool' | 'vmtoolsd'; path: string };
+/** One of the two programs, and the search's deadline its runs are cut to. */
+type Tool = { kind: 'rpctool' | 'vmtoolsd'; path: string; deadline: number };
+
+/** Run one backdoor command (`info-get …`, `info-set …`) with the program, chrooted. */
+function rpc(ctx: Context, tool: Tool, command: string): Promise<RunResult> {
+  const argv = tool.kind === 'rpctool' ? [tool.path, command] : [tool.path, '--cmd', command];
+  return ctx.capture(argv, { timeoutMs: Math.max(1, Math.min(TOOL_TIMEOUT_MS, remaining(tool.deadline))) });
+}
 
 function findTool(p: Platform, name: string): string | null {
   for (const dir of BIN_DIRS) if (p.exists(`${dir}/${name}`)) return `${dir}/${name}`;
@@ -55,11 +65,10 @@ class ToolError extends Error {}
 /** info-get guestinfo.KEY; null when there is no value (absent, empty or "---"). */
 async function infoGet(ctx: Context, tool: Tool, key: string): Promise<string | null> {
   const command = `info-get guestinfo.${key}`;
-  const argv = tool.kind === 'rpctool' ? [tool.path, command] : [tool.path, '--cmd', command];
-  const r = await ctx.capture(argv, { timeoutMs: TOOL_TIMEOUT_MS });
+  const r = await rpc(ctx, tool, command);
   if (r.code !== 0) {
     if (r.stderr.trim() === NO_VALUE) return null;
-    const why = r.timedOut ? `timed out after ${TOOL_TIMEOUT_MS / 1000} s` : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+    const why = r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
     throw new ToolError(`${tool.path} "${command}": ${why}${r.stderr.trim() ? `: ${r.stderr.trim().slice(0, 300)}` : ''}`);
   }
   if (r.stdout.length >= MAX_CAPTURE) throw new Error(`guestinfo.${key}: larger than ${MAX_CAPTURE} bytes`);
@@ -132,22 +141,21 @@ async function clear(ctx: Context, tool: Tool, meta: Record<string, unknown>): P
     }
     if (ctx.planning) { ctx.log.info(`datasource VMware: plan: guestinfo.${key} would be cleared`); continue; }
     for (const [name, value] of [[key, EMPTY_VALUE], [`${key}.encoding`, ' ']] as const) {
-      const command = `info-set guestinfo.${name} ${value}`;
-      const r = await ctx.capture(tool.kind === 'rpctool' ? [tool.path, command] : [tool.path, '--cmd', command], { timeoutMs: TOOL_TIMEOUT_MS });
+      const r = await rpc(ctx, tool, `info-set guestinfo.${name} ${value}`);
       if (r.code === 0) ctx.log.info(`datasource VMware: cleared guestinfo.${name}`);
       else ctx.report('warning', 'datasource VMware', `could not clear guestinfo.${name} (${tool.path}: exit ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().slice(0, 200)}` : ''}); it stays readable in the guest`);
     }
   }
 }
 
-async function readVmware({ ctx, log, platform }: SourceRun): Promise<SourceData | null> {
+async function readVmware({ ctx, log, platform, deadline }: SourceRun): Promise<SourceData | null> {
   if (!isVmware(platform)) {
     log.info(`datasource VMware: DMI product name ${JSON.stringify(platform.dmi.product_name)} is not VMware's; guestinfo not read`);
     return null;
   }
   const rpctool = findTool(platform, 'vmware-rpctool');
   const vmtoolsd = findTool(platform, 'vmtoolsd');
-  const tools: Tool[] = [...(rpctool ? [{ kind: 'rpctool' as const, path: rpctool }] : []), ...(vmtoolsd ? [{ kind: 'vmtoolsd' as const, path: vmtoolsd }] : [])];
+  const tools: Tool[] = [...(rpctool ? [{ kind: 'rpctool' as const, path: rpctool, deadline }] : []), ...(vmtoolsd ? [{ kind: 'vmtoolsd' as const, path: vmtoolsd, deadline }] : [])];
   if (tools.length === 0) {
     log.info('datasource VMware: neither vmware-rpctool nor vmtoolsd is installed (open-vm-tools); guestinfo not read');
     return null;

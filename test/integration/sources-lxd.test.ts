@@ -4,7 +4,7 @@
 // reaching a socket of the root, never one a planted link points at outside
 // it — is checked through Files and the HTTP client directly.
 import assert from 'node:assert/strict';
-import { lchownSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { lchownSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -88,8 +88,10 @@ describe('LXD datasource: boot from devlxd on /dev/lxd/sock (built executable)',
     } finally { await lxd.close(); }
   });
 
-  test('Incus: /dev/lxd a link to /dev/incus (resolved inside the root)', async () => {
+  test('Incus: /dev/lxd a link to /dev/incus (resolved inside the root); the default datasource_list', async () => {
     const root = lxdRoot();
+    // The default datasource_list (no cloud.cfg of the image's).
+    rmSync(join(root, 'etc/cloud/cloud.cfg'));
     mkdirSync(join(root, 'dev'), { recursive: true });
     symlinkSync('incus', join(root, 'dev/lxd'));
     const incus = await startDevLxd(join(root, 'dev/incus/sock'), { metaData: 'instance-id: i3\nlocal-hostname: incus3\n' });

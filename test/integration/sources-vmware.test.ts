@@ -6,7 +6,7 @@
 // value, as it does on a VM). Everything else is real: the agent runs it
 // chrooted, gzip and base64 are Node's, the effects land in the root.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -123,14 +123,16 @@ describe('VMware datasource: guestinfo through vmware-rpctool / vmtoolsd (built 
     assert.equal(agent(root, ['query', 'ds.meta_data.network.config.version']).stdout, '2\n');
   });
 
-  test('vmtoolsd --cmd when vmware-rpctool fails, and when it is the only one installed', () => {
+  test('vmtoolsd --cmd when vmware-rpctool fails, and when it is the only one installed (default datasource_list)', () => {
     const both = vmwareRoot({ metadata: 'instance-id: vm-fallback\n', userdata: '#!/bin/sh\necho fallback > /ran\n' }, { 'vmware-rpctool': BROKEN_TOOL, vmtoolsd: TOOL });
     const r = agent(both, ['boot']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(read(both, 'ran'), 'fallback\n');
     assert.match(r.stderr, /vmware-rpctool "info-get guestinfo\.metadata": exit 1: Failed sending message to VMware\.; trying \/sbin\/vmtoolsd/);
     assert.ok(calls(both).every((c) => c.startsWith('vmtoolsd info-get')), calls(both).join('\n'));
+    // With the default datasource_list (no cloud.cfg of the image's).
     const only = vmwareRoot({ userdata: '#!/bin/sh\necho only > /ran\n' }, { vmtoolsd: TOOL });
+    rmSync(join(only, 'etc/cloud/cloud.cfg'));
     assert.equal(agent(only, ['boot']).status, 0);
     assert.equal(read(only, 'ran'), 'only\n');
   });
