@@ -25,6 +25,7 @@ export interface Plan {
 
 export async function makePlan(ctx: Context): Promise<Plan> {
   const steps: StepValue[] = [];
+  ctx.planning = true;
   const system = readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'read');
   // As boot: init-local looks at the local sources, init at all of them.
   const local = await searchSources(ctx, system.raw, system.datasourceList, 'local');

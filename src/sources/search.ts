@@ -10,13 +10,15 @@ import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { configDrive } from './configdrive.ts';
 import { ec2 } from './ec2.ts';
+import { lxd } from './lxd.ts';
 import { noCloud } from './nocloud.ts';
 import { openStack } from './openstack.ts';
 import { readPlatform, type Platform } from './platform.ts';
 import { dsConfig, seconds, type Source } from './source.ts';
+import { vmware } from './vmware.ts';
 
 /** Every source ec2-init has, in the order of cloud-init's default datasource_list. */
-export const SOURCES: readonly Source[] = [noCloud, configDrive, openStack, ec2];
+export const SOURCES: readonly Source[] = [noCloud, configDrive, lxd, openStack, ec2, vmware];
 
 /** Overall limit of one search, whatever the sources' own settings (seconds in config: datasource_search_deadline). */
 const SEARCH_DEADLINE_S = 60;
