@@ -131,8 +131,8 @@ export function redactPassword(text: string): string {
   return text.replace(/(<(?:[\w.-]+:)?UserPassword(?:\s[^>]*)?>)([^<]*)(<\/)/g, `$1${escapeXml(PASSWORD_REDACTED)}$3`);
 }
 
-/** Where ovf-env.xml was found, and its text. */
-export interface OvfFound { where: string; text: string }
+/** Where ovf-env.xml was found (and on which filesystem, for a volume), and its text. */
+export interface OvfFound { where: string; text: string; fs?: string }
 
 /**
  * The first ovf-env.xml of the places above that is Azure's; null when none
@@ -150,7 +150,7 @@ export function findOvfEnv(files: Files, dataDir: string, log: (m: string) => vo
       const v = openVolume(files, dev);
       if (!v || !['iso9660', 'udf'].includes(v.fsType)) return null;
       const b = v.read('/ovf-env.xml');
-      return b === null ? null : { where: dev, text: asText(b) };
+      return b === null ? null : { where: dev, text: asText(b), fs: v.fsType };
     });
   }
   candidates.push(() => fromDir(dataDir));

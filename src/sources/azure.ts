@@ -223,7 +223,7 @@ export async function readAzure(run: SourceRun): Promise<SourceData | null> {
     if (ovf.username !== null && !validUserName(ovf.username)) {
       return failed(vmId, new ProvisioningError(`unexpected metadata parsing ovf-env.xml: UserName ${JSON.stringify(ovf.username)} is not a valid user name`), subplatform);
     }
-    log.info(`datasource Azure: ovf-env.xml from ${found.where}`);
+    log.info(`datasource Azure: ovf-env.xml from ${found.where}${found.fs ? ` (${found.fs})` : ''}`);
   } else {
     log.warn('datasource Azure: no provisioning medium (ovf-env.xml): IMDS only, which has no password and no custom data (user-data only)');
   }

@@ -212,6 +212,11 @@ describe('boot on Azure (IMDS and wireserver simulators on 127.0.0.1, ovf-env.xm
     assert.equal(read(root, 'etc/hostname'), 'imds-host\n');
     assert.equal((await agentAsync(root, ['query', 'v1.cloud_id'])).stdout, 'azure-china\n');
     assert.equal((await agentAsync(root, ['query', 'v1.subplatform'])).stdout, 'imds (IMDS)\n');
+    // IMDS's userData is user-data: redacted in the world-readable instance data, there for root
+    const world = JSON.parse(read(root, 'run/ec2-init/instance-data.json')) as { ds: { meta_data: { imds: { compute: Record<string, unknown> } } } };
+    assert.equal(world.ds.meta_data.imds.compute['userData'], 'redacted for non-root user');
+    assert.equal(world.ds.meta_data.imds.compute['vmSize'], 'Standard_B1s');
+    assert.equal(mode(root, 'run/ec2-init/instance-data-sensitive.json'), 0o600);
     // network: both NICs by MAC, renamed eth0/eth1; the primary's second address static; DNS and the default route from the primary
     const eth0 = read(root, 'etc/systemd/network/10-cloud-init-eth0.network');
     assert.match(eth0, /MACAddress=00:0d:3a:12:34:56/);
