@@ -74,7 +74,7 @@ export async function reportProvisioned(run: ProvisionedRun): Promise<void> {
     state = { health: o.health, decidedAt: new Date().toISOString(), sentAt: null };
     writeKvp(files, log, 'PROVISIONING_REPORT', o.kvp);
     files.write(statePath, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-    keepOvfEnv(run, rec.dataDir);
+    if (rec.ovfRead) keepOvfEnv(run, rec.dataDir);
   } else {
     log.info(`${WHERE}: the ${state.health.state} report decided on ${state.decidedAt} was not sent yet: sending it now`);
   }

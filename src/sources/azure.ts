@@ -76,6 +76,8 @@ export interface ProvisioningRecord {
   wireserver: string;
   /** The agent's data directory, where the redacted ovf-env.xml is copied. */
   dataDir: string;
+  /** This read put the redacted ovf-env.xml in the cache (an older one there is not this instance's). */
+  ovfRead: boolean;
   /** Provisioning data that was broken: what Azure is told (NotReady). */
   failure: { reason: string; data: Record<string, string | number> } | null;
   /** experimental_skip_ready_report: true. */
@@ -190,8 +192,8 @@ export async function readAzure(run: SourceRun): Promise<SourceData | null> {
   const systemUuid = platform.dmi.product_uuid.toLowerCase();
   const previous = ctx.files.readTextIfExists(layout.instanceIdFile)?.trim() ?? null;
   const instanceId = UUID.test(systemUuid) ? instanceIdOf(systemUuid, previous) : null;
-  const record = (vmId: string, failure: ProvisioningError | null): ProvisioningRecord => ({
-    instanceId: instanceId!, vmId, wireserver, dataDir: o.dataDir, skipReport: o.skipReport,
+  const record = (vmId: string, failure: ProvisioningError | null, ovfRead = false): ProvisioningRecord => ({
+    instanceId: instanceId!, vmId, wireserver, dataDir: o.dataDir, skipReport: o.skipReport, ovfRead,
     failure: failure ? { reason: failure.message, data: failure.data } : null,
   });
   /** Broken provisioning data: an instance with nothing but its id, and the failure for the report. */
@@ -290,7 +292,7 @@ export async function readAzure(run: SourceRun): Promise<SourceData | null> {
     }
   }
 
-  const cache: Record<string, string | Uint8Array> = { [PROVISIONING_FILE]: JSON.stringify(record(vmId, failure), null, 2) + '\n' };
+  const cache: Record<string, string | Uint8Array> = { [PROVISIONING_FILE]: JSON.stringify(record(vmId, failure, found !== null), null, 2) + '\n' };
   if (found) cache['ovf-env.xml'] = utf8(redactPassword(found.text));
   if (failure) ctx.report('error', 'datasource Azure', `provisioning failed: ${failure.message} (Azure is told: NotReady, ProvisioningFailed)`);
   log.info(`datasource Azure: instance ${instanceId}, vm id ${vmId}, user ${username ?? '(none)'}, ${publicKeys.length} key(s), ` +

@@ -171,6 +171,8 @@ describe('boot on Azure (IMDS and wireserver simulators on 127.0.0.1, ovf-env.xm
   test('an ovf-env.xml that does not parse: NotReady with the parse error, IMDS not asked, nothing of it applied, the password nowhere', () => withSim({}, async (sim) => {
     const broken = ovfEnvXml({ password: PASSWORD, customData: '#!/bin/sh\ntouch /must-not-run\n' }).replace('</ns1:ProvisioningSection>', '</ns1:ProvisioningSectio>');
     const root = azureRoot(sim, broken);
+    // What an earlier instance left in the cache is not this one's provisioning data.
+    writeIn(root, 'var/lib/cloud/data/azure/ovf-env.xml', ovfEnvXml({ username: 'olduser' }), 0o600);
     const r = await agentAsync(root, ['boot']);
     assert.equal(r.status, 1);
     assert.ok(statusProblems(root).some((p) => /datasource Azure: provisioning failed: error parsing ovf-env.xml: <\/ns1:ProvisioningSectio> closes <ns1:ProvisioningSection> at line \d+/.test(p)));
@@ -179,6 +181,7 @@ describe('boot on Azure (IMDS and wireserver simulators on 127.0.0.1, ovf-env.xm
     assert.match(sim.reports[0]!.description!, /^result=error\|reason=error parsing ovf-env\.xml: /);
     assert.equal(sim.imdsRequests.length, 0);
     assert.ok(!existsSync(join(root, 'must-not-run')));
+    assert.ok(!existsSync(join(root, 'var/lib/waagent/ovf-env.xml')), 'no ovf-env.xml kept for this instance');
     assert.equal(passwdLine(root, 'azureuser'), undefined);
     assert.deepEqual(filesHolding(root, PASSWORD), []);
   }));

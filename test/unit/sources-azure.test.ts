@@ -180,7 +180,7 @@ test('goal state in, health report out (the ids, Ready or NotReady with a descri
 });
 
 test('the outcome: a broken read, then the provisioning modules\' errors, else Ready', () => {
-  const rec = { instanceId: 'i', vmId: 'vm', wireserver: 'w', dataDir: '/d', skipReport: false, failure: null };
+  const rec = { instanceId: 'i', vmId: 'vm', wireserver: 'w', dataDir: '/d', ovfRead: true, skipReport: false, failure: null };
   assert.deepEqual(outcome(rec, [{ level: 'error', where: 'module runcmd', message: 'x' }, { level: 'warning', where: 'module users_groups', message: 'w' }]).health, { state: 'Ready' });
   const o = outcome(rec, [{ level: 'error', where: 'module set_hostname', message: 'hostname refused' }]);
   assert.equal(o.health.state, 'NotReady');
