@@ -263,6 +263,9 @@ export async function readAzure(run: SourceRun): Promise<SourceData | null> {
   }
   const config: Config = {};
   if (Object.keys(defaultUser).length) config['system_info'] = { default_user: defaultUser };
+  // The user Azure asks for is made even where the image's config lists no users (cloud-init's
+  // images all have `users: [default]`; without it, no account could log in). A list there wins.
+  if (username !== null && run.system['users'] === undefined) config['users'] = ['default'];
   const disable = imdsDisablePassword(imds) ?? ovf?.disableSshPasswordAuth ?? null;
   if (disable !== null) config['ssh_pwauth'] = !disable;
   else if (ovf?.password) config['ssh_pwauth'] = true;

@@ -19,6 +19,7 @@ import { debianRoot } from '../helpers/debian-root.ts';
 import { mode, plantNic, read, writeIn } from '../helpers/files.ts';
 import { agentAsync, cannotRun, statusProblems } from '../helpers/agent.ts';
 import { needCommands } from '../helpers/needs.ts';
+import { TOP } from '../helpers/paths.ts';
 
 const skip = cannotRun() ?? needCommands(['useradd', 'chpasswd', 'passwd', 'openssl'], 'passwd openssl') ?? false;
 
@@ -233,6 +234,18 @@ describe('boot on Azure (IMDS and wireserver simulators on 127.0.0.1, ovf-env.xm
     assert.ok(!existsSync(join(root, 'etc/systemd/network/10-cloud-init-eth2.network')), 'a NIC without addresses is left out');
     assert.equal(sim.reports.length, 1);
     assert.equal(sim.reports[0]!.state, 'Ready');
+  }));
+
+  test("with the package's own config (no users list, Azure in its datasource_list): the user Azure asks for is made", () => withSim({}, async (sim) => {
+    const root = azureRoot(sim);
+    writeIn(root, 'etc/cloud/cloud.cfg', '');
+    writeIn(root, 'etc/cloud/cloud.cfg.d/10_ec2-init.cfg', readFileSync(join(TOP, 'debian/config/10_ec2-init.cfg')));
+    const r = await agentAsync(root, ['boot']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(read(root, 'var/log/ec2-init.log'), /datasource NoCloud: not found[^]*datasource ConfigDrive: not found[^]*datasource Azure: found instance/);
+    assert.match(passwdLine(root, 'azureuser')!, /^azureuser:x:\d+:\d+:Debian:\/home\/azureuser:\/bin\/bash$/);
+    assert.equal(read(root, 'home/azureuser/.ssh/authorized_keys').trim(), EXAMPLE_KEY);
+    assert.deepEqual(sim.reports.map((x) => x.state), ['Ready']);
   }));
 
   test('the wireserver busy (503) is asked again; unreachable on the first boot, the next boot sends the report', async () => {
