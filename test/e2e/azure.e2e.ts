@@ -108,7 +108,7 @@ describe('VM boot on Azure (qemu; ovf-env.xml on a UDF disc; IMDS and wireserver
       assert.ok(sim.imdsRequests.length >= 1 && sim.imdsRequests.every((q) => q.headers['metadata'] === 'true'));
       assert.deepEqual(sim.reports.map((r) => ({ state: r.state, containerId: r.containerId, instanceId: r.instanceId, answered: r.answered })),
         [{ state: 'Ready', containerId: DEFAULT_GOAL_STATE.containerId, instanceId: DEFAULT_GOAL_STATE.instanceId, answered: 200 }]);
-      assert.match(readFromImage(image, '/var/lib/cloud/instance/azure-report.json') ?? '', /"sentAt": "20/);
+      assert.match(readFromImage(image, `/var/lib/cloud/instances/${UUID}/azure-report.json`) ?? '', /"sentAt": "20/);
       t.diagnostic(`IMDS ${sim.imdsRequests.length} request(s), wireserver ${sim.wireserverRequests.length}; vm id ${swapUuid(UUID)}`);
 
       // Azure takes the disc away after provisioning; the reboot finds the kept copy and sends nothing.
