@@ -308,6 +308,7 @@ export const sys: Sys = {
   gzip: (data) => bytes(gzipSync(data)),
   randomBytes: (n) => bytes(nodeRandomBytes(n)),
   sha256: (data) => bytes(createHash('sha256').update(data).digest()),
+  sha512: (data) => bytes(createHash('sha512').update(data).digest()),
   utf8Encode: (text) => bytes(Buffer.from(text, 'utf8')),
   utf8Decode: (b, fatal) => {
     if (fatal && !nodeIsUtf8(b)) throw sysError('EILSEQ', 'utf8Decode', 'not UTF-8');

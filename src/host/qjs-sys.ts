@@ -65,6 +65,7 @@ interface Host {
   gunzip(data: Uint8Array, maxBytes: number): Uint8Array;
   gzip(data: Uint8Array): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
+  sha512(data: Uint8Array): Uint8Array;
   randomBytes(n: number): Uint8Array;
   isUtf8(b: Uint8Array): boolean;
   utf8Decode(b: Uint8Array, fatal: boolean): string;
@@ -407,6 +408,7 @@ export const sys: Sys = {
   gzip: host.gzip,
   randomBytes: host.randomBytes,
   sha256: host.sha256,
+  sha512: host.sha512,
   utf8Encode: host.utf8Encode,
   utf8Decode: (b, fatal) => host.utf8Decode(b, fatal === true),
   isUtf8: host.isUtf8,

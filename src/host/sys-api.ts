@@ -169,6 +169,7 @@ export interface Sys {
   gzip(data: Uint8Array): Uint8Array;
   randomBytes(n: number): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
+  sha512(data: Uint8Array): Uint8Array;
   utf8Encode(text: string): Uint8Array;
   /** UTF-8 to text; invalid sequences become U+FFFD (fatal: throw code 'EILSEQ'). */
   utf8Decode(bytes: Uint8Array, fatal?: boolean): string;

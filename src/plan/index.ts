@@ -53,7 +53,7 @@ export async function makePlan(ctx: Context): Promise<Plan> {
   ctx.diags.push(...data.problems);
   for (const s of [...data.includes, ...data.parts, ...data.vendorParts]) steps.push(stepValue(s));
 
-  const config = withSystemConfig(system, data.userConfig, data.vendorConfig);
+  const config = withSystemConfig(system, data.userConfig, data.vendorConfig, found.config);
   const lists = userModuleLists(data.userConfig, data.vendorConfig);
   const planned = [...data.parts, ...data.vendorParts].flatMap((s) => (s.route.to === 'save-script' ? [s.route.path] : []));
   const semaphores = new Set<string>();

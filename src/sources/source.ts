@@ -4,7 +4,8 @@
 // cloud-init's default datasource_list does and walks `datasource_list`.
 import type { Context } from '../context.ts';
 import type { Logger } from '../log.ts';
-import type { SourceData } from '../types.ts';
+import type { Instance } from '../state/instance.ts';
+import type { Diag, SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
@@ -19,6 +20,15 @@ import type { Platform } from './platform.ts';
  *   find it (cloud-init's Ec2Local then Ec2).
  */
 export type Reach = 'files' | 'network' | 'link-local';
+
+/** The DHCP lease of the short-lived network init-local brought up, as far as sources need it. */
+export interface Lease {
+  router?: string;
+  /** The DHCP server's address. */
+  serverAddress?: string;
+  /** Options by number ('245': Azure's wireserver) as the DHCP client wrote them. */
+  options: Record<string, string>;
+}
 
 /** Everything a read is given. */
 export interface SourceRun {
@@ -36,6 +46,18 @@ export interface SourceRun {
    * as cloud-init's ds-identify does for a single configured datasource.
    */
   forced: boolean;
+  /** The lease of the short-lived network this read runs over, when there is one. */
+  lease?: Lease;
+}
+
+/** What a source's provisioned step is given: the instance, and what stage init's modules reported. */
+export interface ProvisionedRun {
+  ctx: Context;
+  system: Config;
+  cfg: Config;
+  instance: Instance;
+  /** The problems stage init reported so far (its modules' included). */
+  problems: readonly Diag[];
 }
 
 export interface Source {
@@ -52,6 +74,12 @@ export interface Source {
   /** What it says when detect() is false, for the log ("DMI does not say Google"). */
   notDetected?: string;
   read(run: SourceRun): Promise<SourceData | null>;
+  /**
+   * The platform's own step once the instance is provisioned — at the end of
+   * stage init, after its modules made the users, put the ssh keys in place
+   * and set passwords and the hostname (Azure's ready report).
+   */
+  provisioned?(run: ProvisionedRun): Promise<void>;
 }
 
 /** `datasource: {<name>: {…}}` of a config, or {}. */
