@@ -25,7 +25,7 @@ export interface SystemConfig {
   raw: Config;
 }
 
-export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'OpenStack', 'Ec2'];
+export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'DigitalOcean', 'GCE', 'OpenStack', 'Vultr', 'Ec2', 'Hetzner', 'Oracle'];
 
 /**
  * `extraFile` (--config) is a path on this machine, not under the root: the
