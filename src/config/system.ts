@@ -25,7 +25,7 @@ export interface SystemConfig {
   raw: Config;
 }
 
-export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'LXD', 'Azure', 'OpenStack', 'Ec2', 'VMware'];
+export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'LXD', 'DigitalOcean', 'Azure', 'GCE', 'OpenStack', 'Vultr', 'Ec2', 'Hetzner', 'Oracle', 'VMware'];
 
 /**
  * `extraFile` (--config) is a path on this machine, not under the root: the

@@ -165,7 +165,9 @@ async function exchange(socket: Socket, url: Url, opts: RequestOptions, end: num
     const body = typeof opts.body === 'string' ? sys.utf8Encode(opts.body) : opts.body;
     const method = opts.method ?? 'GET';
     const hostHeader = `${url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname}${url.port ? `:${url.port}` : ''}`;
-    const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${hostHeader}`, 'User-Agent: ec2-init', 'Accept-Encoding: identity',
+    // The caller's User-Agent replaces ours (Vultr's service reads cloud-init's).
+    const ownAgent = Object.keys(opts.headers ?? {}).some((k) => k.toLowerCase() === 'user-agent');
+    const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${hostHeader}`, ...(ownAgent ? [] : ['User-Agent: ec2-init']), 'Accept-Encoding: identity',
       `Connection: ${opts.pool ? 'keep-alive' : 'close'}`];
     if (url.auth) lines.push(`Authorization: Basic ${sys.base64Encode(sys.utf8Encode(url.auth))}`);
     for (const [k, v] of Object.entries(opts.headers ?? {})) {

@@ -24,7 +24,7 @@ import { remaining, sleep } from '../net/cancel.ts';
 import { Pool, request, type HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
 import type { Platform } from './platform.ts';
-import { publicKeysOf } from './pubkeys.ts';
+import { pubkeys } from './pubkeys.ts';
 import type { Source, SourceRun } from './source.ts';
 
 const SOCKETS = ['/dev/lxd/sock', '/dev/incus/sock'];
@@ -157,7 +157,7 @@ async function crawl(socket: { path: string; address: string }, log: Logger, dea
       metaData,
       userData: raw['user-data'] ?? null,
       vendorData: raw['vendor-data'] ?? null,
-      publicKeys: publicKeysOf(metaData['public-keys']),
+      publicKeys: pubkeys(metaData['public-keys']),
       cloudName: 'lxd',
       platform: 'lxd',
       subplatform: `LXD socket API v. ${API} (${socket.path})`,

@@ -11,16 +11,21 @@ import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { azure } from './azure.ts';
 import { configDrive } from './configdrive.ts';
+import { digitalOcean } from './digitalocean.ts';
 import { ec2 } from './ec2.ts';
+import { gce } from './gce.ts';
+import { hetzner } from './hetzner.ts';
 import { lxd } from './lxd.ts';
 import { noCloud } from './nocloud.ts';
 import { openStack } from './openstack.ts';
+import { oracle } from './oracle.ts';
 import { readPlatform, type Platform } from './platform.ts';
 import { dsConfig, seconds, type Source } from './source.ts';
 import { vmware } from './vmware.ts';
+import { vultr } from './vultr.ts';
 
 /** Every source ec2-init has, in the order of cloud-init's default datasource_list. */
-export const SOURCES: readonly Source[] = [noCloud, configDrive, lxd, azure, openStack, ec2, vmware];
+export const SOURCES: readonly Source[] = [noCloud, configDrive, lxd, digitalOcean, azure, gce, openStack, vultr, ec2, hetzner, oracle, vmware];
 
 /** Overall limit of one search, whatever the sources' own settings (seconds in config: datasource_search_deadline). */
 const SEARCH_DEADLINE_S = 60;

@@ -65,6 +65,13 @@ export interface Source {
   name: string;
   reach: Reach;
   /**
+   * For a 'link-local' source: what init-local brings up on the NIC before
+   * asking it (src/net/ephemeral.ts): a DHCPv4 lease (the default), a DHCPv6
+   * one, or a random 169.254.x.y/16 address where that is the cloud's rule
+   * (DigitalOcean's metadata answers on the link, no DHCP needed).
+   */
+  ephemeral?: 'dhcp4' | 'dhcp6' | 'link-local4';
+  /**
    * Local facts say this machine can be on the platform (DMI, kernel command
    * line, files). False: the source is not asked at all, so a machine on
    * another cloud sends no request. Sources with nothing to detect (NoCloud)

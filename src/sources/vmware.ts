@@ -29,7 +29,7 @@ import type { Logger } from '../log.ts';
 import { remaining } from '../net/cancel.ts';
 import type { SourceData } from '../types.ts';
 import type { Platform } from './platform.ts';
-import { publicKeysOf } from './pubkeys.ts';
+import { pubkeys } from './pubkeys.ts';
 import type { Source, SourceRun } from './source.ts';
 
 /** Where the programs are looked for in the root (the PATH every program of ec2-init runs with). */
@@ -195,7 +195,7 @@ async function readVmware({ ctx, log, platform, deadline }: SourceRun): Promise<
     metaData,
     userData: data.userdata,
     vendorData: data.vendordata,
-    publicKeys: keysKey ? publicKeysOf(metaData[keysKey]) : [],
+    publicKeys: keysKey ? pubkeys(metaData[keysKey]) : [],
     cloudName: 'vmware',
     platform: 'vmware',
     subplatform: 'guestinfo (guestinfo.metadata)',
