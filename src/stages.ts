@@ -12,7 +12,7 @@ import { planModules, skipReason } from './plan/modules.ts';
 import { datasourceStep, logStep } from './plan/steps.ts';
 import { applyOutputConfig } from './modules/output.ts';
 import { applyNetwork } from './network/apply.ts';
-import { searchSources } from './sources/search.ts';
+import { searchSources, sourceProvisioned } from './sources/search.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
@@ -97,6 +97,9 @@ async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: bool
   }
   const { userConfig, vendorConfig } = await consumeUserData(ctx, instance);
   await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig, instance.source.config), userModuleLists(userConfig, vendorConfig));
+  // The instance is provisioned now (users, ssh keys, passwords, hostname: init modules): the
+  // platform may be told so (Azure's ready report, sent where cloud-init's own provisioning ends).
+  await sourceProvisioned(ctx, system.raw, instance);
   return instance;
 }
 

@@ -36,15 +36,16 @@ export interface SourceData {
    * network-config. Sources with a file of their own put it in `cache` instead.
    */
   networkConfig?: Record<string, unknown>;
-  /** Files to keep under /var/lib/cloud/data/<provider>/ (name → content), written 0600. */
-  cache?: Record<string, string | Uint8Array>;
   /**
-   * Config the source itself gives (cloud-init's get_config_obj), merged over
-   * the system config and under vendor-data and user-data: the password of
-   * Exoscale's and CloudStack's password server. Kept only in the owner-only
-   * datasource.json, never in instance-data.
+   * The source's own cloud-config (cloud-init's get_config_obj: Azure's
+   * default user and ssh_pwauth; the password of Exoscale's and CloudStack's
+   * password server), merged over the system config and under vendor-data
+   * and user-data. Kept in the instance's datasource.json (0600), never in
+   * instance-data.
    */
   config?: Record<string, unknown>;
+  /** Files to keep under /var/lib/cloud/data/<provider>/ (name → content), written 0600. */
+  cache?: Record<string, string | Uint8Array>;
   /** Modules that run again on every boot this source is found (cloud-init's Exoscale clears set_passwords' semaphore). */
   everyBoot?: string[];
 }

@@ -25,11 +25,11 @@ export interface Plan {
 
 export async function makePlan(ctx: Context): Promise<Plan> {
   const steps: StepValue[] = [];
+  ctx.planning = true;
   const system = readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'read');
   // As boot: init-local looks at the local sources, init at all of them.
-  // readOnly: a source changes nothing on its service (no password acknowledged).
-  const local = await searchSources(ctx, system.raw, system.datasourceList, 'local', { readOnly: true });
-  const found = local ?? await searchSources(ctx, system.raw, system.datasourceList, 'network', { readOnly: true });
+  const local = await searchSources(ctx, system.raw, system.datasourceList, 'local');
+  const found = local ?? await searchSources(ctx, system.raw, system.datasourceList, 'network');
   const stage: Stage = local ? 'init-local' : 'init';
   if (!found) {
     steps.push({ stage: 'init', kind: 'datasource', name: 'none', run: false, detail: `no datasource found (searched ${system.datasourceList.join(', ')})` });

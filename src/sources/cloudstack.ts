@@ -100,7 +100,7 @@ export async function virtualRouter(files: Files, onRunningSystem: boolean, leas
     }],
     ["networkd's leases", () => fromNetworkd(files, 'SERVER_ADDRESS')],
     ["dhclient's newest lease file", () => fromDhclient(files, 'dhcp-server-identifier')],
-    ["the short-lived network's DHCP server", () => lease?.server ?? null],
+    ["the short-lived network's DHCP server", () => lease?.serverAddress ?? null],
     ['the default gateway (/proc/net/route)', () => {
       try { return defaultGateway(files.readTextIfExists('/proc/net/route', 1024 * 1024) ?? ''); } catch { return null; }
     }],
@@ -149,7 +149,8 @@ export async function readEc2Style(base: string, version: string, o: { timeoutMs
 }
 
 async function readCloudStack(run: SourceRun): Promise<SourceData | null> {
-  const { ctx, cfg, log, deadline, lease, readOnly } = run;
+  const { ctx, cfg, log, deadline, lease } = run;
+  const readOnly = ctx.planning;
   const vr = await virtualRouter(ctx.files, ctx.root === '/', lease, log);
   if (!vr) {
     ctx.report('warning', 'datasource CloudStack', 'no virtual router found (no data-server name, no DHCP lease naming a server, no default gateway)');

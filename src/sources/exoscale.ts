@@ -38,7 +38,8 @@ export function passwordUrl(metadataUrl: string, port: number, version: string):
 }
 
 async function readExoscale(run: SourceRun): Promise<SourceData | null> {
-  const { cfg, log, deadline, readOnly } = run;
+  const { ctx, cfg, log, deadline } = run;
+  const readOnly = ctx.planning;
   const base = (text(cfg['metadata_url']) ?? EXOSCALE_URL).replace(/\/+$/, '');
   const version = typeof cfg['api_version'] === 'string' || typeof cfg['api_version'] === 'number' ? String(cfg['api_version']) : '1.0';
   const port = count(cfg['password_server_port'], 8080);

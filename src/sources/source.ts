@@ -4,7 +4,8 @@
 // cloud-init's default datasource_list does and walks `datasource_list`.
 import type { Context } from '../context.ts';
 import type { Logger } from '../log.ts';
-import type { SourceData } from '../types.ts';
+import type { Instance } from '../state/instance.ts';
+import type { Diag, SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { sys } from '../host/sys.ts';
 import { isMapping } from '../yaml/index.ts';
@@ -20,6 +21,17 @@ import type { Platform } from './platform.ts';
  *   find it (cloud-init's Ec2Local then Ec2).
  */
 export type Reach = 'files' | 'network' | 'link-local';
+
+/** The DHCP lease of the short-lived network init-local brought up, as far as sources need it. */
+export interface Lease {
+  /** The address leased (Scaleway tells its DHCP address from its static ones by it). */
+  address?: string;
+  router?: string;
+  /** The DHCP server's address. */
+  serverAddress?: string;
+  /** Options by number ('245': Azure's wireserver) as the DHCP client wrote them. */
+  options: Record<string, string>;
+}
 
 /** Everything a read is given. */
 export interface SourceRun {
@@ -39,26 +51,18 @@ export interface SourceRun {
   forced: boolean;
   /** The search this read is part of: init-local's ('local') or init's ('network'). */
   stage: 'local' | 'network';
-  /** `plan`: read, but change nothing on the service (a password server's password is not acknowledged). */
-  readOnly: boolean;
-  /**
-   * The DHCP lease of the short-lived network this read runs over, when it
-   * runs over one (init-local); absent once networking is up. Scaleway tells
-   * its DHCP address from the static ones by it, CloudStack finds its
-   * virtual router (the DHCP server) by it.
-   */
+  /** The lease of the short-lived network this read runs over, when there is one. */
   lease?: Lease;
 }
 
-/** What a source may need of a DHCP lease. */
-export interface Lease {
-  interface: string;
-  /** The address leased (dhclient's fixed-address). */
-  address?: string;
-  /** The first router of the lease. */
-  router?: string;
-  /** The DHCP server's address (option 54, dhcp-server-identifier). */
-  server?: string;
+/** What a source's provisioned step is given: the instance, and what stage init's modules reported. */
+export interface ProvisionedRun {
+  ctx: Context;
+  system: Config;
+  cfg: Config;
+  instance: Instance;
+  /** The problems stage init reported so far (its modules' included). */
+  problems: readonly Diag[];
 }
 
 export interface Source {
@@ -66,9 +70,10 @@ export interface Source {
   name: string;
   reach: Reach;
   /**
-   * The short-lived network a link-local source needs in init-local when it
-   * is not DHCPv4 on the fallback NIC (the default): DHCPv6, or an IPv4
-   * link-local address (169.254.x.y) without DHCP.
+   * For a 'link-local' source: what init-local brings up on the NIC before
+   * asking it (src/net/ephemeral.ts): a DHCPv4 lease (the default), a DHCPv6
+   * one, or a random 169.254.x.y/16 address where that is the cloud's rule
+   * (DigitalOcean's metadata answers on the link, no DHCP needed).
    */
   ephemeral?: 'dhcp4' | 'dhcp6' | 'link-local4';
   /**
@@ -81,6 +86,12 @@ export interface Source {
   /** What it says when detect() is false, for the log ("DMI does not say Google"). */
   notDetected?: string;
   read(run: SourceRun): Promise<SourceData | null>;
+  /**
+   * The platform's own step once the instance is provisioned — at the end of
+   * stage init, after its modules made the users, put the ssh keys in place
+   * and set passwords and the hostname (Azure's ready report).
+   */
+  provisioned?(run: ProvisionedRun): Promise<void>;
 }
 
 /** `datasource: {<name>: {…}}` of a config, or {}. */
