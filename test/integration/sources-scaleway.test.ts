@@ -15,12 +15,12 @@ import { SCALEWAY_CONF, startScalewaySimulator, type ScalewaySimulator } from '.
 
 const skip = cannotRun() ?? needCommands(['ssh-keygen', 'useradd'], 'openssh-client passwd') ?? false;
 
-function scwRoot(sim: ScalewaySimulator, o: { vendor?: string; cmdline?: string; list?: string } = {}): string {
+function scwRoot(sim: ScalewaySimulator, o: { vendor?: string; cmdline?: string; list?: string; keys?: string } = {}): string {
   const root = cloudRoot({
     dmi: { sys_vendor: o.vendor ?? 'Scaleway', product_name: 'SCW-DEV1-S' },
     nics: [['ens2', 'de:00:00:5c:10:20']],
     ...(o.cmdline !== undefined && { cmdline: o.cmdline }),
-    config: `${o.list ?? ''}datasource:\n  Scaleway:\n    metadata_urls: ['${sim.url}']\n`,
+    config: `${o.list ?? ''}datasource:\n  Scaleway:\n    metadata_urls: ['${sim.url}']\n${o.keys ?? ''}`,
   });
   // The image's DHCP client leased the primary public address (the one to keep on DHCP).
   writeIn(root, 'var/lib/dhcp/dhclient.ens2.leases', dhclientLease('10.64.0.1', '51.15.10.20', 'ens2'));
@@ -89,6 +89,19 @@ describe('boot from Scaleway (simulator on 127.0.0.1)', { skip }, () => {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
       await sim.close();
     }
+  });
+
+  test('timeout: a user-data request that hangs is given up after `timeout`, and port 2 asked 5 s later (cloud-init\'s pause)', async () => {
+    const sim = await startScalewaySimulator({ userData: '#!/bin/sh\necho after-hang > /ran\n', hang: (q) => q.path === '/user_data/cloud-init' && q.remotePort === 1 });
+    try {
+      const root = scwRoot(sim, { keys: '    timeout: 1\n' });
+      assert.equal((await agentAsync(root, ['boot'])).status, 0);
+      assert.equal(read(root, 'ran'), 'after-hang\n');
+      const ud = sim.requests.filter((q) => q.path === '/user_data/cloud-init');
+      assert.deepEqual(ud.map((q) => q.remotePort), [1, 2]);
+      const gap = ud[1]!.at - ud[0]!.at;
+      assert.ok(gap >= 5900 && gap < 9000, `port 2 asked ${gap} ms after port 1 (timeout 1 s + pause 5 s)`);
+    } finally { await sim.close(); }
   });
 
   test('told by the kernel command line or /var/run/scaleway; another cloud by DMI: no request', async () => {

@@ -11,11 +11,11 @@ import { startUpCloudSimulator, UPCLOUD_NICS, UPCLOUD_UUID } from '../helpers/up
 
 const skip = cannotRun() ?? needCommands(['ssh-keygen', 'useradd'], 'openssh-client passwd') ?? false;
 
-function upcloudRoot(url: string, o: { vendor?: string; list?: string; nics?: [string, string][] } = {}): string {
+function upcloudRoot(url: string, o: { vendor?: string; list?: string; nics?: [string, string][]; keys?: string } = {}): string {
   return cloudRoot({
     dmi: { sys_vendor: o.vendor ?? 'UpCloud', product_uuid: UPCLOUD_UUID },
     nics: o.nics ?? UPCLOUD_NICS,
-    config: `${o.list ?? ''}datasource:\n  UpCloud:\n    metadata_url: ${url}\n    wait_retry: 0\n`,
+    config: `${o.list ?? ''}datasource:\n  UpCloud:\n    metadata_url: ${url}\n    wait_retry: 0\n${o.keys ?? ''}`,
   });
 }
 
@@ -83,5 +83,26 @@ describe('boot from UpCloud (simulator on 127.0.0.1)', { skip }, () => {
       assert.deepEqual(statusProblems(root), ['datasource UpCloud: network config: network.interfaces[3]: no interface with MAC 3a:d6:ba:4a:8a:e1 on this machine; left out']);
       assert.match(read(root, 'etc/systemd/network/10-cloud-init-eth2.network'), /DHCP=ipv6/);
     } finally { await sim.close(); }
+  });
+
+  test('timeout and retries as configured: a hung request is given up after `timeout`, then asked again; `retries` caps the attempts', async () => {
+    const sim = await startUpCloudSimulator({ hang: (q) => sim.requests.indexOf(q) === 0 });
+    try {
+      const root = upcloudRoot(sim.metadataUrl, { keys: '    timeout: 1\n' });
+      const r = await agentAsync(root, ['boot']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(sim.requests.length, 2);
+      const gap = sim.requests[1]!.at - sim.requests[0]!.at;
+      assert.ok(gap >= 900 && gap < 5000, `asked again ${gap} ms after the hung request (timeout: 1)`);
+      assert.equal(read(root, 'etc/hostname'), 'web1\n');
+    } finally { await sim.close(); }
+    const dead = await startUpCloudSimulator({ hang: () => true });
+    try {
+      const root = upcloudRoot(dead.metadataUrl, { keys: '    timeout: 1\n    retries: 2\n' });
+      const r = await agentAsync(root, ['boot']);
+      assert.equal(r.status, 1, r.stderr); // the datasource's error
+      assert.match(r.stderr, /ERROR: datasource UpCloud: timed out after 1000 ms/);
+      assert.equal(dead.requests.length, 3); // the first attempt and 2 retries
+    } finally { await dead.close(); }
   });
 });
