@@ -63,7 +63,8 @@ function plain(v: unknown, prefix = ''): string {
   return `${prefix}: ${Array.isArray(v) ? v.join(' ') : String(v)}\n`;
 }
 
-export async function startAkamaiSimulator(options: AkamaiOptions = {}): Promise<AkamaiSimulator> {
+/** `port`: both endpoints' (0: any free one). */
+export async function startAkamaiSimulator(options: AkamaiOptions = {}, port = 0): Promise<AkamaiSimulator> {
   const tokens: string[] = [];
   const valid = new Set<string>();
   const handle = (req: SimRequest): Answer => {
@@ -95,8 +96,8 @@ export async function startAkamaiSimulator(options: AkamaiOptions = {}): Promise
       }
     }
   };
-  const v4 = await serveMetadata(handle, options);
-  const v6 = await serveMetadata(handle, options, { host: '::1' });
+  const v4 = await serveMetadata(handle, options, { port });
+  const v6 = await serveMetadata(handle, options, { host: '::1', port });
   return {
     url: v4.url, url6: v6.url, requests: v4.requests, requests6: v6.requests, tokens, options,
     expireTokens: () => valid.clear(),

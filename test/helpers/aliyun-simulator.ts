@@ -71,7 +71,7 @@ function treeAt(md: unknown, parts: string[]): Answer {
   return { status: 200, body: String(node) };
 }
 
-export async function startAliyunSimulator(options: AliyunOptions = {}): Promise<AliyunSimulator> {
+export async function startAliyunSimulator(options: AliyunOptions = {}, listen: { host?: string; port?: number } = {}): Promise<AliyunSimulator> {
   const tokens: string[] = [];
   const valid = new Set<string>();
   const handle = (req: SimRequest): Answer => {
@@ -102,6 +102,6 @@ export async function startAliyunSimulator(options: AliyunOptions = {}): Promise
     if (rest.startsWith('meta-data/')) return treeAt(md, rest.slice('meta-data/'.length).split('/'));
     return notFound;
   };
-  const server = await serveMetadata(handle, options);
+  const server = await serveMetadata(handle, options, listen);
   return { url: server.url, requests: server.requests, tokens, options, expireTokens: () => valid.clear(), close: server.close };
 }

@@ -4,14 +4,17 @@
 //
 //   node sim-cli.ts CLOUD OUT_DIR
 //
-// CLOUD: upcloud (127.0.0.1:80), cloudstack or exoscale (127.0.0.1:80 and
-// :8080, the router's fixed ports); its options (JSON) are read from
+// CLOUD: upcloud or aliyun (127.0.0.1:80), akamai (127.0.0.1:80 and
+// [::1]:80), cloudstack or exoscale (127.0.0.1:80 and :8080, the router's
+// fixed ports); its options (JSON) are read from
 // OUT_DIR/options.json. It writes OUT_DIR/ready once listening,
 // then one JSON line per request to OUT_DIR/requests.jsonl as it arrives
 // (the namespace ends by killing every process in it: nothing is left to
 // write at exit). Lines name the server: 'metadata' or 'password'.
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startAkamaiSimulator, type AkamaiOptions } from './akamai-simulator.ts';
+import { startAliyunSimulator, type AliyunOptions } from './aliyun-simulator.ts';
 import { startVirtualRouter, type VirtualRouterOptions } from './cloudstack-simulator.ts';
 import { EXOSCALE_META_DATA } from './exoscale-simulator.ts';
 import type { SimRequest } from './metadata-server.ts';
@@ -36,6 +39,17 @@ switch (cloud) {
   case 'upcloud': {
     const sim = await startUpCloudSimulator(options as UpCloudOptions, { host: '127.0.0.1', port: 80 });
     record(sim.requests, 'metadata');
+    break;
+  }
+  case 'aliyun': {
+    const sim = await startAliyunSimulator(options as AliyunOptions, { host: '127.0.0.1', port: 80 });
+    record(sim.requests, 'metadata');
+    break;
+  }
+  case 'akamai': {
+    const sim = await startAkamaiSimulator(options as AkamaiOptions, 80);
+    record(sim.requests, 'ipv4');
+    record(sim.requests6, 'ipv6');
     break;
   }
   case 'cloudstack':

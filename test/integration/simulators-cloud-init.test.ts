@@ -7,20 +7,24 @@
 // password server — so the simulators are services cloud-init reads as the
 // clouds' own, not shapes only ec2-init understands.
 //
-// Debian 12's cloud-init 22.4 has UpCloud, CloudStack and Exoscale as
-// cloud-init 25/26 reads them (paths, headers, the password server); its
-// AliYun sends EC2's token headers (Aliyun's own came in 24.x), it has no
-// Akamai, and Scaleway reads only in init-local over its own DHCP, so those
-// three are not checked here. DMI comes from a dmidecode in the copy (this
-// machine has no /sys/class/dmi, so cloud-init asks dmidecode). Stage
-// init-local is not run (its ephemeral DHCP would wait for a server that
-// is not there); init reads the network datasources.
+// Debian 12's cloud-init 22.4 checks UpCloud, CloudStack and Exoscale (as
+// cloud-init 25/26 reads them: paths, headers, the password server); Debian
+// 13's 25.1 (bench/chroot.ts's trixie root) checks AliYun (its own token
+// headers came in 24.x) and Akamai (none in 22.4). Scaleway is not checked:
+// cloud-init reads it only in init-local, over its own DHCP. DMI comes from
+// a dmidecode in the copy (this machine has no /sys/class/dmi, so cloud-init
+// asks dmidecode), and a systemd-detect-virt that says KVM (25.1 in a
+// container reads no DMI). Stage init-local is not run (its ephemeral DHCP
+// would wait for a server that is not there); init reads the sources.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { hashOf } from '../helpers/cloud-root.ts';
 import { CLOUDSTACK_META_DATA, dhclientLease } from '../helpers/cloudstack-simulator.ts';
+import { ensureImage } from '../../bench/chroot.ts';
+import { AKAMAI_INSTANCE, AKAMAI_KEYS } from '../helpers/akamai-simulator.ts';
+import { ALIYUN_META_DATA } from '../helpers/aliyun-simulator.ts';
 import { reference } from '../helpers/compare/image.ts';
 import { boot, makeCopy, removeCopy, type Placed } from '../helpers/compare/sandbox.ts';
 import { EXOSCALE_META_DATA } from '../helpers/exoscale-simulator.ts';
@@ -30,6 +34,8 @@ import { UPCLOUD_NICS, UPCLOUD_UUID } from '../helpers/upcloud-simulator.ts';
 
 const ref = await reference();
 const skip = typeof ref === 'string' ? unavailable(ref) : undefined;
+// Debian 13's root (cloud-init 25.1), built once where it is not cached yet.
+const trixie = typeof ref === 'string' ? null : ensureImage('trixie', (m) => console.error(`simulators-cloud-init: ${m}`));
 
 /** dmidecode as cloud-init calls it (`dmidecode --string KEYWORD`), answering the cloud's DMI. */
 function dmidecode(fields: Record<string, string>): string {
@@ -47,9 +53,8 @@ interface Run {
 }
 
 /** cloud-init's boot (init, config, final) against `cloud`'s simulator, both in one namespace. */
-async function bootCloudInit(cloud: string, options: unknown, files: Placed[], nics: [string, string][]): Promise<Run> {
-  if (typeof ref === 'string') throw new Error(ref);
-  const copy = makeCopy(ref.root, files);
+async function bootCloudInit(cloud: string, options: unknown, files: Placed[], nics: [string, string][], image = typeof ref === 'string' ? '' : ref.root): Promise<Run> {
+  const copy = makeCopy(image, [...files, VM_STUB]);
   writeFileSync(join(copy.dir, 'options.json'), JSON.stringify(options));
   const d = copy.dir;
   const r = copy.root;
@@ -108,10 +113,17 @@ sys.stdout.write(urllib.request.urlopen(urllib.request.Request(url, headers=head
 `,
 };
 
+/** The machine is a KVM guest, as on the cloud (25.1 reads no DMI where systemd-detect-virt says container). */
+const VM_STUB: Placed = {
+  path: '/usr/local/bin/systemd-detect-virt',
+  content: '#!/bin/sh\n# a test\'s stand-in: a KVM guest, never a container\nfor a in "$@"; do case $a in -c|--container) echo none; exit 1;; esac; done\necho kvm\n',
+  mode: 0o755,
+};
+
 const cfgFile = (text: string): Placed => ({ path: '/etc/cloud/cloud.cfg.d/99-simulator.cfg', content: text, mode: 0o644 });
 const dmiFile = (fields: Record<string, string>): Placed => ({ path: '/usr/local/sbin/dmidecode', content: dmidecode(fields), mode: 0o755 });
 
-describe(`cloud-init ${typeof ref === 'string' ? '' : ref.cloudInitVersion} reads the cloud simulators as ec2-init does`, { skip }, () => {
+describe(`cloud-init ${typeof ref === 'string' ? '' : `${ref.cloudInitVersion} and ${trixie!.cloudInitVersion}`} reads the cloud simulators as ec2-init does`, { skip }, () => {
   test('UpCloud: metadata/v1.json gives user-data, vendor-data, hostname, key, cloud-id and region', async (t) => {
     const run = await bootCloudInit('upcloud', {
       userData: '#cloud-config\nruncmd: [[sh, -c, "echo from-upcloud > /ran"]]\n',
@@ -166,5 +178,38 @@ describe(`cloud-init ${typeof ref === 'string' ? '' : ref.cloudInitVersion} read
     assert.deepEqual(run.requests.filter((q) => q.server === 'password').map((q) => `${q.path} ${q.headers['domu_request']}`),
       ['/1.0/ send_my_password', '/1.0/ saved_password']);
     assert.ok(existsSync(join(run.upper, 'var/lib/cloud/data/instance-id')));
+  });
+
+  test('AliYun (25.1): the token PUT, then user-data and meta-data with the token header; hostname, key, cloud-id', async (t) => {
+    const run = await bootCloudInit('aliyun', { userData: '#cloud-config\nruncmd: [[sh, -c, "echo from-aliyun > /ran"]]\n' }, [
+      cfgFile('datasource_list: [AliYun, None]\ndatasource:\n  AliYun:\n    metadata_urls: [\'http://127.0.0.1\']\n    timeout: 5\n    max_wait: 20\n'),
+      dmiFile({ 'system-product-name': 'Alibaba Cloud ECS', 'system-manufacturer': 'Alibaba Cloud' }),
+    ], [['eth0', '00:16:3e:14:59:58'], ['eth1', '00:16:3e:14:59:59']], trixie!.root);
+    t.after(run.remove);
+    assert.equal(inUpper(run, 'ran'), 'from-aliyun\n');
+    assert.equal(inUpper(run, 'etc/hostname'), `${ALIYUN_META_DATA['hostname'] as string}\n`);
+    assert.match(inUpper(run, 'home/debian/.ssh/authorized_keys'), /aliyun@test/);
+    assert.equal(cloudId(run), 'aliyun\n');
+    assert.equal(v1(run)['instance_id'], ALIYUN_META_DATA['instance-id']);
+    const [first, ...rest] = run.requests;
+    assert.equal(`${first!.method} ${first!.path}`, 'PUT /latest/api/token');
+    assert.ok(first!.headers['x-aliyun-ecs-metadata-token-ttl-seconds']);
+    assert.ok(rest.length > 0 && rest.every((q) => q.method === 'GET' && q.headers['x-aliyun-ecs-metadata-token']), 'every GET carries the token');
+  });
+
+  test('Akamai (25.1): the token PUT over IPv6 first, /v1/instance and base64 /v1/user-data; cloud-id, region; no keys from the service', async (t) => {
+    const run = await bootCloudInit('akamai', { userData: '#cloud-config\nhostname: li-web\nruncmd: [[sh, -c, "echo from-akamai > /ran"]]\n' }, [
+      cfgFile('datasource_list: [Akamai, None]\ndatasource:\n  Akamai:\n    base_urls: {ipv4: \'http://127.0.0.1\', ipv6: \'http://[::1]\'}\n'),
+      dmiFile({ 'system-manufacturer': 'Linode', 'system-product-name': 'Standard PC (Q35 + ICH9, 2009)', 'system-serial-number': String(AKAMAI_INSTANCE.id) }),
+    ], [['eth0', 'f2:3c:94:00:00:01']], trixie!.root);
+    t.after(run.remove);
+    assert.equal(inUpper(run, 'ran'), 'from-akamai\n');
+    assert.equal(inUpper(run, 'etc/hostname'), 'li-web\n');
+    assert.equal(cloudId(run), 'akamai\n');
+    assert.equal(v1(run)['instance_id'], String(AKAMAI_INSTANCE.id));
+    assert.equal(v1(run)['region'], AKAMAI_INSTANCE.region);
+    assert.deepEqual(run.requests.map((q) => `${q.server} ${q.method} ${q.path}`), ['ipv6 PUT /v1/token', 'ipv6 GET /v1/instance', 'ipv6 GET /v1/user-data']);
+    // cloud-init reads no keys from the service (ec2-init reads /v1/ssh-keys: README's differences).
+    assert.ok(!existsSync(join(run.upper, 'home/debian/.ssh/authorized_keys')) || !inUpper(run, 'home/debian/.ssh/authorized_keys').includes(AKAMAI_KEYS.root[0]!));
   });
 });
