@@ -78,6 +78,30 @@ export function passwordConfig(password: string | null): Record<string, unknown>
   return password === null ? undefined : { ssh_pwauth: true, password, chpasswd: { expire: false } };
 }
 
+/**
+ * What CloudStack's and Exoscale's EC2-style meta-data, user-data and
+ * password give, alike for both (each adds its names); the log line says
+ * what was read, never the password.
+ */
+export function routerData(name: string, where: string, read: { metaData: Record<string, unknown>; userData: Uint8Array | null }, password: string | null, readOnly: boolean, log: Logger): Omit<SourceData, 'name' | 'provider' | 'cloudName' | 'platform'> {
+  const { metaData, userData } = read;
+  const instanceId = text(metaData['instance-id'])!; // readEc2Style checked it
+  log.info(`datasource ${name}: ${where}: instance ${instanceId}, user-data ${userData ? `${userData.length} bytes` : 'none'}, ` +
+    `password ${password === null ? 'none (or already saved)' : readOnly ? 'given (plan: not acknowledged)' : 'given and acknowledged'}`);
+  const config = passwordConfig(password);
+  return {
+    instanceId,
+    localHostname: text(metaData['local-hostname']),
+    metaData,
+    userData,
+    publicKeys: keysIn(metaData['public-keys']),
+    availabilityZone: text(metaData['availability-zone']),
+    region: text(metaData['region']),
+    ...(config && { config }),
+    cache: { 'meta-data.json': JSON.stringify(metaData, null, 2) + '\n' },
+  };
+}
+
 // ---- where the virtual router is ----
 
 /** The default gateway of a /proc/net/route table, or null. */
@@ -145,6 +169,8 @@ export async function readEc2Style(base: string, version: string, o: { timeoutMs
   };
   const userData = await get('user-data', 'null');
   const metaData = await walk((path) => get(path, 'null'), 'meta-data/', { left: MAX_WALK });
+  // Checked before the password server is asked: a password is acknowledged only for an instance.
+  if (!text(metaData['instance-id'])) throw new Error(`${base}/${version}/meta-data/ has no instance-id`);
   return { metaData, userData: userData && userData.length > 0 ? userData : null };
 }
 
@@ -165,33 +191,20 @@ async function readCloudStack(run: SourceRun): Promise<SourceData | null> {
   const timeoutMs = seconds(cfg['timeout'], 50);
   const until = Math.min(deadline, sys.now() + maxWaitMs);
   if (!await waitFor(`${base}/latest/meta-data/instance-id`, timeoutMs, until, log, 'datasource CloudStack')) return null;
-  const { metaData, userData } = await readEc2Style(base, 'latest', { timeoutMs, retries: 3, deadline, log, what: 'datasource CloudStack' });
-  const instanceId = text(metaData['instance-id']);
-  if (!instanceId) throw new Error(`${base}/latest/meta-data/ has no instance-id`);
+  const read = await readEc2Style(base, 'latest', { timeoutMs, retries: 3, deadline, log, what: 'datasource CloudStack' });
   let password: string | null = null;
   try {
     password = await askPassword({ url: `http://${host}:8080`, timeoutMs: 20_000, retries: 3, deadline, log, readOnly });
   } catch (e) {
     log.warn(`datasource CloudStack: no password from the virtual router ${vr.address}: ${(e as Error).message}`);
   }
-  log.info(`datasource CloudStack: ${base}: instance ${instanceId}, user-data ${userData ? `${userData.length} bytes` : 'none'}, ` +
-    `password ${password === null ? 'none' : readOnly ? 'given (plan: not acknowledged)' : 'given and acknowledged'}`);
-  const config = passwordConfig(password);
   return {
     name: 'CloudStack',
     provider: 'cloudstack',
-    instanceId,
-    localHostname: text(metaData['local-hostname']),
-    metaData,
-    userData,
-    publicKeys: keysIn(metaData['public-keys']),
-    availabilityZone: text(metaData['availability-zone']),
-    region: text(metaData['region']),
+    ...routerData('CloudStack', `${base}/latest`, read, password, readOnly, log),
     cloudName: 'cloudstack',
     platform: 'cloudstack',
     subplatform: `metadata (${base}/)`,
-    ...(config && { config }),
-    cache: { 'meta-data.json': JSON.stringify(metaData, null, 2) + '\n' },
   };
 }
 

@@ -24,8 +24,7 @@
 import { sys } from '../host/sys.ts';
 import { parseUrl } from '../net/url.ts';
 import type { SourceData } from '../types.ts';
-import { askPassword, passwordConfig, readEc2Style, waitFor } from './cloudstack.ts';
-import { keysIn } from './ec2.ts';
+import { askPassword, readEc2Style, routerData, waitFor } from './cloudstack.ts';
 import { count, seconds, text, type Source, type SourceRun } from './source.ts';
 
 export const EXOSCALE_URL = 'http://169.254.169.254';
@@ -50,9 +49,7 @@ async function readExoscale(run: SourceRun): Promise<SourceData | null> {
     log.warn('datasource Exoscale: no answer from the metadata service');
     return null;
   }
-  const { metaData, userData } = await readEc2Style(base, version, { timeoutMs, retries, deadline, log, what: 'datasource Exoscale' });
-  const instanceId = text(metaData['instance-id']);
-  if (!instanceId) throw new Error(`${base}/${version}/meta-data/ has no instance-id`);
+  const read = await readEc2Style(base, version, { timeoutMs, retries, deadline, log, what: 'datasource Exoscale' });
   const pwUrl = passwordUrl(base, port, version);
   let password: string | null = null;
   try {
@@ -60,24 +57,13 @@ async function readExoscale(run: SourceRun): Promise<SourceData | null> {
   } catch (e) {
     log.warn(`datasource Exoscale: no password from ${pwUrl}: ${(e as Error).message}`);
   }
-  log.info(`datasource Exoscale: ${base}/${version}: instance ${instanceId}, user-data ${userData ? `${userData.length} bytes` : 'none'}, ` +
-    `password ${password === null ? 'none (or already saved)' : readOnly ? 'given (plan: not acknowledged)' : 'given and acknowledged'}`);
-  const config = passwordConfig(password);
   return {
     name: 'Exoscale',
     provider: 'exoscale',
-    instanceId,
-    localHostname: text(metaData['local-hostname']),
-    metaData,
-    userData,
-    publicKeys: keysIn(metaData['public-keys']),
-    availabilityZone: text(metaData['availability-zone']),
-    region: text(metaData['region']),
+    ...routerData('Exoscale', `${base}/${version}`, read, password, readOnly, log),
     cloudName: 'exoscale',
     platform: 'exoscale',
-    ...(config && { config }),
     everyBoot: ['set_passwords'],
-    cache: { 'meta-data.json': JSON.stringify(metaData, null, 2) + '\n' },
   };
 }
 
