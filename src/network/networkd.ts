@@ -6,7 +6,7 @@
 // A NIC found by MAC is matched by PermanentMACAddress: a VLAN or bond on it
 // shares its MAC, never its permanent one.
 import type { Iface, NetworkConfig, Param } from './model.ts';
-import { dnsOf, gatewayOffLink, HEADER, memberOf, renamesOf, routesOf, type Rendered } from './render.ts';
+import { dnsOf, gatewayOffLink, HEADER, memberOf, renamesOf, renderable, routesOf, type Rendered } from './render.ts';
 
 export const NETWORKD_DIR = '/etc/systemd/network';
 
@@ -65,8 +65,9 @@ const DHCP4_OVERRIDES: Record<string, string> = {
   'use-mtu': 'UseMTU', 'use-routes': 'UseRoutes', 'route-metric': 'RouteMetric', 'send-hostname': 'SendHostname', hostname: 'Hostname',
 };
 
-export function renderNetworkd(config: NetworkConfig): Rendered {
-  const out: Rendered = { files: [], renames: renamesOf(config), problems: [] };
+export function renderNetworkd(given: NetworkConfig): Rendered {
+  const { config, problems } = renderable(given);
+  const out: Rendered = { files: [], renames: renamesOf(config), problems };
   const members = memberOf(config);
   const vlansOn = new Map<string, string[]>();
   for (const f of config.interfaces) if (f.vlanLink) vlansOn.set(f.vlanLink, [...(vlansOn.get(f.vlanLink) ?? []), f.name]);
