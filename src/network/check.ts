@@ -17,6 +17,9 @@ export function showPath(path: Path): string {
 
 function label(path: Path): string { return path.length ? `${showPath(path)}: ` : ''; }
 
+/** A message with the control characters of the values in it escaped: one message, one line. */
+export function oneLine(message: string): string { return hasControl(message) ? show(message).slice(1, -1).replace(/\\(['\\])/g, '$1') : message; }
+
 export class Checker {
   readonly problems: Problem[] = [];
   /** Errors in the entry being read; reset by entry(). */
@@ -37,11 +40,11 @@ export class Checker {
     const key = showPath(path);
     if (this.errorPaths.has(key)) return;
     this.errorPaths.add(key);
-    this.problems.push({ level: 'error', message: `${this.at(path, onKey)}: ${label(path)}${message}` });
+    this.problems.push({ level: 'error', message: oneLine(`${this.at(path, onKey)}: ${label(path)}${message}`) });
   }
 
   warn(path: Path, message: string, onKey = false): void {
-    this.problems.push({ level: 'warning', message: `${this.at(path, onKey)}: ${label(path)}${message}` });
+    this.problems.push({ level: 'warning', message: oneLine(`${this.at(path, onKey)}: ${label(path)}${message}`) });
   }
 
   /** Run `fn` for one entry; false when it found an error (the entry is then left out, with a message saying so). */
@@ -49,7 +52,7 @@ export class Checker {
     const before = this.entryErrors;
     fn();
     if (this.entryErrors === before) return true;
-    this.problems.push({ level: 'error', message: `${this.at(path, true)}: ${label} not rendered (see the errors above); the rest of the network config is` });
+    this.problems.push({ level: 'error', message: oneLine(`${this.at(path, true)}: ${label} not rendered (see the errors above); the rest of the network config is`) });
     return false;
   }
 

@@ -2,14 +2,19 @@
 // config goes through as given, as cloud-init hands it to netplan; a v1 or
 // network_data.json config is written as v2 from the model (gateways as
 // "to: default" routes, netplan having deprecated gateway4/gateway6).
-import type { Iface, NetworkConfig } from './model.ts';
+import { oneLine } from './check.ts';
+import type { Iface, NetworkConfig, Problem } from './model.ts';
+import { isMapping } from '../yaml/index.ts';
+import { show } from '../validate/check.ts';
+import { isIPv6 } from '../validate/net.ts';
 import { dnsOf, HEADER, memberOf, renamesOf, renderable, routesOf, type Rendered } from './render.ts';
 
 export const NETPLAN_PATH = '/etc/netplan/50-cloud-init.yaml';
 
 export function renderNetplan(given: NetworkConfig): Rendered {
   // A v2 config was checked string by string when it was read (v2.ts); a model is checked here.
-  const { config, problems } = given.v2 ? { config: given, problems: [] } : renderable(given);
+  const checked = given.v2 ? { config: given, problems: [] } : renderable(given);
+  const { config, problems } = withoutZones(checked.config, checked.problems);
   const network = config.v2 ?? fromModel(config);
   let yaml: string;
   try { yaml = emitYaml({ network }); } catch (e) {
@@ -20,6 +25,54 @@ export function renderNetplan(given: NetworkConfig): Rendered {
     renames: config.v2 ? [] : renamesOf(config),
     problems,
   };
+}
+
+/** The first IPv6 address with a zone (fe80::1%eth0) among the strings of `v`. */
+function zoned(v: unknown): string | null {
+  if (typeof v === 'string') return v.includes('%') && isIPv6(v) ? v : null;
+  if (Array.isArray(v)) { for (const x of v) { const z = zoned(x); if (z) return z; } return null; }
+  if (v && typeof v === 'object') { for (const x of Object.values(v)) { const z = zoned(x); if (z) return z; } }
+  return null;
+}
+
+/**
+ * netplan (0.106, Debian 12's) reads no zone in an address: a nameserver,
+ * gateway or route via of fe80::1%eth0 makes it refuse the whole file, and
+ * the machine boots without network. ifupdown and networkd take it in a
+ * nameserver. For netplan a v2 device with a zone is left out, and a zoned
+ * nameserver of a v1 or network_data.json config, named; the rest is written.
+ */
+function withoutZones(config: NetworkConfig, problems: Problem[]): { config: NetworkConfig; problems: Problem[] } {
+  const out = [...problems];
+  const refuse = (entry: string, z: string) => out.push({ level: 'error', message: `${entry}: ${show(z)}: netplan reads no zone (%…) in an address; not rendered for netplan` });
+  if (config.v2) {
+    const v2: Record<string, unknown> = { ...config.v2 };
+    const left = new Set<string>();
+    for (const section of ['ethernets', 'bonds', 'bridges', 'vlans']) {
+      if (!isMapping(v2[section])) continue;
+      const kept: Record<string, unknown> = {};
+      for (const [id, raw] of Object.entries(v2[section] as Record<string, unknown>)) {
+        const z = zoned(raw);
+        // A bond, bridge or VLAN on a device left out would name a device netplan does not know.
+        const on = isMapping(raw) ? [...(Array.isArray(raw['interfaces']) ? raw['interfaces'] : []), raw['link']].find((d) => typeof d === 'string' && left.has(d)) : undefined;
+        if (z) refuse(`${section}.${id}`, z);
+        else if (on !== undefined) out.push({ level: 'error', message: `${section}.${id}: needs ${String(on)}, which could not be rendered; not rendered for netplan` });
+        else { kept[id] = raw; continue; }
+        left.add(id);
+      }
+      v2[section] = kept;
+    }
+    return { config: { ...config, v2 }, problems: out };
+  }
+  // A model's gateways have no zone left (render.ts renderable): only nameservers can have one.
+  const noZone = (what: string) => (a: string) => {
+    if (!zoned(a)) return true;
+    out.push({ level: 'error', message: `${what}: nameserver ${show(a)}: netplan reads no zone (%…) in an address; left out for netplan` });
+    return false;
+  };
+  const interfaces = config.interfaces.map((f) => ({ ...f, dns: { ...f.dns, nameservers: f.dns.nameservers.filter(noZone(f.entry)) } }));
+  const dns = { ...config.dns, nameservers: config.dns.nameservers.filter(noZone(`${config.origin} global DNS`)) };
+  return { config: { ...config, interfaces, dns }, problems: out };
 }
 
 function fromModel(config: NetworkConfig): Record<string, unknown> {
@@ -106,7 +159,8 @@ export function yamlQuote(s: string): string | null {
 
 function quoted(s: string, path: string): string {
   const q = yamlQuote(s);
-  if (q === null) throw new Error(`${path || 'a value'}: has a lone surrogate (not Unicode text), which YAML cannot carry`);
+  // The path's keys may hold what the message must not (a newline, U+2028): escaped, one line.
+  if (q === null) throw new Error(`${oneLine(path) || 'a value'}: has a lone surrogate (not Unicode text), which YAML cannot carry`);
   return q;
 }
 
@@ -130,7 +184,8 @@ export function emitYaml(v: unknown, indent = 0, path = ''): string {
     if (v.length === 0) return `${pad}[]\n`;
     return v.map((item, i) => {
       const at = `${path}[${i}]`;
-      if (item && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length) {
+      // A non-empty mapping or list item: its first line after the dash, the rest indented under it.
+      if (item && typeof item === 'object' && (Array.isArray(item) ? item.length : Object.keys(item).length)) {
         const inner = emitYaml(item, indent + 2, at);
         return `${pad}- ${inner.slice(indent + 2)}`;
       }

@@ -110,7 +110,9 @@ export function renderNetworkd(given: NetworkConfig): Rendered {
       if (r.via) kv.push(['Gateway', r.via]);
       if (r.metric !== undefined) kv.push(['Metric', String(r.metric)]);
       if (r.table !== undefined) kv.push(['Table', String(r.table)]);
-      if (r.onLink || gatewayOffLink(f, r)) kv.push(['GatewayOnLink', 'yes']);
+      // Without a static address of the gateway's family networkd sets GatewayOnLink itself (with a warning): said here.
+      const noStatic = r.via !== undefined && r.onLink === undefined && !f.addresses.some((a) => a.includes(':') === r.via!.includes(':'));
+      if (r.onLink || gatewayOffLink(f, r) || noStatic) kv.push(['GatewayOnLink', 'yes']);
       sections.push(['Route', kv]);
     }
     if (f.dhcp4Overrides && f.dhcp4) {

@@ -3,6 +3,7 @@
 import type { Iface, NetworkConfig, Problem, Route } from './model.ts';
 import { inSubnet, isIPv6 } from './model.ts';
 import { showPath } from './check.ts';
+import { show } from '../validate/check.ts';
 import { networkdValue } from '../validate/options.ts';
 
 export interface RenderedFile { path: string; content: string; mode: number }
@@ -82,6 +83,27 @@ export function refusedValue(what: string, value: unknown, path: Array<string | 
 }
 
 /**
+ * The interface with the zone of each gateway (fe80::1%ens3) taken off:
+ * neither ip(8) (ifupdown's route lines) nor networkd's Gateway= nor netplan
+ * reads one, and a route of an interface's goes out on that interface
+ * anyway. A zone naming another interface says the gateway is somewhere the
+ * route does not go: a message (the interface is not rendered).
+ */
+function ownGateways(f: Iface): Iface | string {
+  let wrong: string | null = null;
+  const own = (via: string | undefined): string | undefined => {
+    const at = via?.indexOf('%') ?? -1;
+    if (via === undefined || at === -1) return via;
+    if (via.slice(at + 1) !== f.name) wrong ??= via;
+    return via.slice(0, at);
+  };
+  const out: Iface = { ...f, gateway4: own(f.gateway4), gateway6: own(f.gateway6), routes: f.routes.map((r) => (r.via ? { ...r, via: own(r.via) } : r)) };
+  if (f.gateway4 === undefined) delete out.gateway4;
+  if (f.gateway6 === undefined) delete out.gateway6;
+  return wrong === null ? out : `${f.entry}: gateway ${show(wrong)}: its zone is not ${f.name}, the interface its route is on (a gateway's zone can only be that); not rendered`;
+}
+
+/**
  * The config less what no file can carry (refusedValue): the interfaces that
  * have such a value, and what depends on them (a bond on a refused member, a
  * VLAN on a refused link), are left out with an error naming them.
@@ -92,8 +114,12 @@ export function renderable(config: NetworkConfig): { config: NetworkConfig; prob
   const interfaces: Iface[] = [];
   for (const f of config.interfaces) {
     const deps = [...f.members, ...(f.vlanLink ? [f.vlanLink] : [])].filter((d) => left.has(d));
-    const p = refusedValue(f.entry, f) ?? (deps.length ? { level: 'error' as const, message: `${f.entry}: needs ${deps.join(', ')}, which could not be rendered; not rendered` } : null);
-    if (p) { problems.push(p); left.add(f.name); } else interfaces.push(f);
+    const p = refusedValue(f.entry, f);
+    const g = p ? null : ownGateways(f);
+    const why = p?.message ?? (typeof g === 'string' ? g : null)
+      ?? (deps.length ? `${f.entry}: needs ${deps.join(', ')}, which could not be rendered; not rendered` : null);
+    if (why === null && g && typeof g !== 'string') interfaces.push(g);
+    else { problems.push({ level: 'error', message: why ?? `${f.entry}: not rendered` }); left.add(f.name); }
   }
   let dns = config.dns;
   const p = refusedValue(`${config.origin} global DNS`, dns);

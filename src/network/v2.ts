@@ -83,6 +83,8 @@ export function parseV2(net: Record<string, unknown>, ck: Checker, nics: Nic[]):
     return r.filter((x) => defined.has(x));
   };
   const done = new Set<string>();
+  /** Interface name → the entry that has it: a second entry with the name is an error (two files, two stanzas for one interface). */
+  const names = new Map<string, string>();
   while (pending.length) {
     // The first whose references are all read (or, in a loop of references, the first left).
     const i = Math.max(0, pending.findIndex((p) => refs(p.raw).every((r) => done.has(r))));
@@ -96,19 +98,15 @@ export function parseV2(net: Record<string, unknown>, ck: Checker, nics: Nic[]):
       ck.valid(path, deviceId(id));
       iface = device(section, id, isMapping(raw) ? raw : {}, path, ck, byId, byMac, nics);
       checkStrings(raw, path, ck);
+      const other = names.get(iface.name);
+      if (other) ck.error(path, `names the interface '${iface.name}', as ${other} does (one interface, one entry)`, true);
     });
-    if (ok && iface) { out.push(iface); byId.set(id, iface); }
+    if (ok && iface) { out.push(iface); byId.set(id, iface); names.set((iface as Iface).name, `${section}.${id}`); }
     else if (isMapping(netplan[section])) {
       // netplan gets the config as given, less the entries that cannot be rendered (it would refuse the whole file).
       const { [id]: _dropped, ...rest } = netplan[section] as Record<string, unknown>;
       netplan[section] = rest;
     }
-  }
-  const names = new Map<string, string>();
-  for (const i of out) {
-    const other = names.get(i.name);
-    if (other) ck.warn([], `${i.entry} names the same interface '${i.name}' as ${other}`);
-    names.set(i.name, i.entry);
   }
   return { interfaces: out, netplan };
 }

@@ -90,3 +90,40 @@ describe('the netplan writer: YAML that libyaml, PyYAML and src/yaml read back e
     assert.deepEqual(back.network.wifis, {});
   });
 });
+
+describe('what the fuzz harness found (test/fuzz/)', () => {
+  test('two v2 devices with one interface name: the second is an error naming both, one file and one stanza for the name', () => {
+    const p = parseNetworkConfig({ format: 'value', where: 'network-config', value: { version: 2,
+      ethernets: { e1: { match: { macaddress: NICS[0].mac }, 'set-name': 'bond0' }, e2: { match: { macaddress: NICS[1].mac }, 'set-name': 'ens4' } },
+      bonds: { bond0: { interfaces: ['e2'], dhcp4: true } },
+    } }, nics);
+    assert.ok(p.problems.some((x) => x.level === 'error' && /bonds\.bond0: names the interface 'bond0', as ethernets\.e1 does/.test(x.message)), p.problems.map((x) => x.message).join('\n'));
+    assert.deepEqual(p.config!.interfaces.map((f) => f.entry), ['ethernets.e1', 'ethernets.e2']);
+    assert.equal(renderEni(p.config!).files[0]!.content.match(/^iface bond0 /gm)?.length, 1);
+    const np = (parseYaml(renderNetplan(p.config!).files[0]!.content) as { network: { ethernets: object; bonds?: object } }).network;
+    assert.deepEqual([Object.keys(np.ethernets), Object.keys(np.bonds ?? {})], [['e1', 'e2'], []]);
+  });
+
+  test("a gateway's zone: the route's own interface is dropped from it (ip and networkd read none); another interface's is an error", () => {
+    const cfg = (zone: string) => parse('network-config', `version: 2\nethernets:\n  ens3:\n    addresses: ["2001:db8::10/64"]\n    routes: [{to: "2001:db8:1::/48", via: "fe80::1%${zone}"}]\n  ens4: {dhcp4: true}\n`).config!;
+    const own = cfg('ens3');
+    assert.match(renderEni(own).files[0]!.content, /post-up ip -6 route add 2001:db8:1::\/48 via fe80::1 dev ens3 /);
+    assert.match(renderNetworkd(own).files.find((f) => f.path.endsWith('ens3.network'))!.content, /^Gateway=fe80::1$/m);
+    for (const render of [renderEni, renderNetworkd]) {
+      const out = render(cfg('ens4'));
+      assert.ok(out.problems.some((x) => /^ethernets\.ens3: gateway 'fe80::1%ens4': its zone is not ens3/.test(x.message)), out.problems.map((x) => x.message).join('\n'));
+      assert.ok(!out.files.some((f) => f.content.includes('fe80::1')));
+      assert.ok(out.files.some((f) => f.content.includes('ens4')));
+    }
+  });
+
+  test('netplan reads no zone in an address: a v2 device with one is left out for netplan, a v1 zoned nameserver is; the rest is written', () => {
+    const v2 = renderNetplan(parse('network-config', 'version: 2\nethernets:\n  ens3: {dhcp6: true, nameservers: {addresses: ["fe80::53%ens3"]}}\n  ens4: {dhcp4: true}\n').config!);
+    assert.ok(v2.problems.some((x) => /^ethernets\.ens3: 'fe80::53%ens3': netplan reads no zone/.test(x.message)));
+    assert.deepEqual(Object.keys((parseYaml(v2.files[0]!.content) as { network: { ethernets: object } }).network.ethernets), ['ens4']);
+    const v1 = renderNetplan(parse('network-config', `version: 1\nconfig:\n  - {type: physical, name: ens3, subnets: [{type: dhcp6, dns_nameservers: ["fe80::53%ens3", "2001:db8::53"]}]}\n`).config!);
+    assert.ok(v1.problems.some((x) => /config\[0\].*: nameserver 'fe80::53%ens3': netplan reads no zone/.test(x.message)), v1.problems.map((x) => x.message).join('\n'));
+    assert.match(v1.files[0]!.content, /addresses:\n\s+- "2001:db8::53"\n/);
+    assert.ok(!v1.files[0]!.content.includes('fe80::53'));
+  });
+});
