@@ -129,3 +129,85 @@ describe('network config injections read by the real parsers (ifquery, systemd-n
     });
   }
 });
+
+// Item 3: what YAML escapes (DEL, C1, U+FEFF) or cannot carry (a lone surrogate), from a NoCloud
+// network-config (YAML escapes) and a config drive's network_data.json (JSON escapes), rendered for netplan.
+describe('netplan YAML with DEL, C1 controls, U+FEFF and lone surrogates: read by PyYAML and netplan generate', { skip }, () => {
+  const m = NICS.map((n) => n.mac);
+  const SEEDS = [
+    {
+      name: 'NoCloud network-config v2',
+      file: 'var/lib/cloud/seed/nocloud/network-config',
+      text: [
+        'network:', '  version: 2', '  ethernets:',
+        `    ens3: {match: {macaddress: "${m[0]}"}, set-name: ens3, dhcp4: true, nameservers: {search: ["a\\x7fb.example"]}}`,
+        `    ens4: {match: {macaddress: "${m[1]}"}, set-name: ens4, dhcp4: true, nameservers: {search: ["ok.example"]}}`,
+        `    ens5: {match: {macaddress: "${m[2]}"}, set-name: ens5, dhcp4: true, ipv6-address-token: "::\\ud800"}`,
+        '  wifis:',
+        '    wl0: {dhcp4: true, access-points: {"caf\\u00e9\\ufeff": {password: "secret123"}, "x\\x85y": {}}}', '',
+      ].join('\n'),
+      errors: [/ethernets\.ens3\.nameservers\.search\[0\]: .*U\+007F/, /ethernets\.ens5\.ipv6-address-token: .*lone surrogate/, /wifis\.wl0\.access-points\.x\\x85y: .*U\+0085/],
+      want: (v: { network: { ethernets: object; wifis: Record<string, { 'access-points': object }> } }) => {
+        assert.deepEqual(Object.keys(v.network.ethernets), ['ens4']);
+        assert.deepEqual(v.network.wifis, {});
+      },
+    },
+    {
+      name: 'config drive network_data.json',
+      file: 'var/lib/cloud/seed/config_drive/openstack/latest/network_data.json',
+      text: JSON.stringify({
+        links: [{ id: 'tap0', type: 'phy', ethernet_mac_address: m[0], name: 'ens3\x7f' }, { id: 'tap1', type: 'phy', ethernet_mac_address: m[1] }, { id: 'tap2', type: 'phy', ethernet_mac_address: m[2] }],
+        networks: [
+          { id: 'n0', link: 'tap0', type: 'ipv4_dhcp' },
+          { id: 'n1', link: 'tap1', type: 'ipv4', ip_address: '192.0.2.10', netmask: '255.255.255.0' },
+          { id: 'n2', link: 'tap2', type: 'ipv6', ip_address: '2001:db8::\ud800', netmask: 'ffff:ffff:ffff:ffff::', routes: [{ network: '::', netmask: '::', gateway: 'fe80::1%\x9f' }] },
+        ],
+        services: [{ type: 'dns', address: '\u0085' }],
+      }),
+      errors: [/links\[0\] \(tap0\)/, /links\[2\] \(tap2\)/, /services\[0\]/],
+      want: (v: { network: { ethernets: Record<string, { addresses?: string[] }> } }) => {
+        assert.deepEqual(Object.keys(v.network.ethernets), ['ens4']);
+        assert.deepEqual(v.network.ethernets['ens4']!.addresses, ['192.0.2.10/24']);
+      },
+    },
+  ];
+
+  for (const s of SEEDS) {
+    test(`${s.name}: each such value refused by key path, the rest written as YAML netplan reads`, async () => {
+      const root = newRoot();
+      if (s.file.includes('nocloud')) seed(root, 'instance-id: iid-yaml\nlocal-hostname: yaml\n', '#cloud-config\n{}\n');
+      else writeIn(root, 'var/lib/cloud/seed/config_drive/openstack/latest/meta_data.json', JSON.stringify({ uuid: 'iid-yaml', hostname: 'yaml' }));
+      writeIn(root, s.file, s.text);
+      writeIn(root, 'etc/cloud/cloud.cfg', `datasource_list: [${s.file.includes('nocloud') ? 'NoCloud' : 'ConfigDrive'}]\nsystem_info:\n  network:\n    renderers: [netplan]\n`);
+      for (const n of NICS) plantNic(root, n.name, n.mac);
+      plantTools(root, ['netplan']);
+      const r = await agentAsync(root, ['init', '--local']);
+      assert.ok(r.status === 0 || r.status === 1, r.stderr);
+      const log = read(root, 'var/log/ec2-init.log').split('\n').filter((l) => / ERROR: network: /.test(l));
+      for (const e of s.errors) assert.ok(log.some((l) => e.test(l)), `no error matches ${e}:\n${log.join('\n')}`);
+      const [y] = pyyaml([read(root, 'etc/netplan/50-cloud-init.yaml')]);
+      assert.ok(y!.ok, y!.ok ? '' : y!.error);
+      s.want(y!.value as never);
+      const g = netplanGenerate(root);
+      assert.equal(g.status, 0, g.stderr);
+    });
+  }
+
+  test('what YAML can carry is kept, escaped: a U+FEFF in an SSID reads back exactly, and netplan takes it', async () => {
+    const root = newRoot();
+    seed(root, 'instance-id: iid-yaml2\nlocal-hostname: yaml\n', '#cloud-config\n{}\n');
+    writeIn(root, 'var/lib/cloud/seed/nocloud/network-config', 'network:\n  version: 2\n  wifis:\n    wl0: {dhcp4: true, access-points: {"caf\\u00e9\\ufeff": {password: "secret123"}}}\n');
+    writeIn(root, 'etc/cloud/cloud.cfg', 'datasource_list: [NoCloud]\nsystem_info:\n  network:\n    renderers: [netplan]\n');
+    plantTools(root, ['netplan']);
+    const r = await agentAsync(root, ['init', '--local']);
+    assert.ok(r.status === 0 || r.status === 1, r.stderr);
+    const text = read(root, 'etc/netplan/50-cloud-init.yaml');
+    assert.ok(!text.includes('\ufeff'), 'U+FEFF written raw');
+    const [y] = pyyaml([text]);
+    assert.ok(y!.ok, y!.ok ? '' : y!.error);
+    assert.deepEqual(Object.keys((y!.value as { network: { wifis: { wl0: { 'access-points': object } } } }).network.wifis.wl0['access-points']), ['café\ufeff']);
+    const g = netplanGenerate(root);
+    assert.equal(g.status, 0, g.stderr);
+    assert.ok(existsSync(join(root, 'run/systemd/network/10-netplan-wl0.network')));
+  });
+});
