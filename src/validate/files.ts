@@ -20,7 +20,8 @@ export function pathUnderRoot(v: unknown): Checked<string> {
 
 /**
  * A text field of fstab (the device, the mount point, the options): space
- * and tab are written as fstab's \040 and \011 (libmount reads them back);
+ * and tab are written as fstab's \040 and \011, a leading '#' as \043
+ * (libmount reads them back);
  * any other control character is refused. A backslash is kept as written,
  * so a field given already escaped (LABEL=my\040disk) reads as before.
  */
@@ -28,7 +29,8 @@ function fstabText(v: string, what: string): Checked<string> {
   const c = controlIn(v.replace(/\t/g, ' '));
   if (c) return bad(`${what} ${show(v)} has ${c}, which an fstab line cannot carry`);
   if (v === '') return bad(`${what} is empty`);
-  return ok(v.replace(/ /g, '\\040').replace(/\t/g, '\\011'));
+  // A '#' first on the line would make it a comment: escaped too (\043), as libmount reads it back.
+  return ok(v.replace(/ /g, '\\040').replace(/\t/g, '\\011').replace(/^#/, '\\043'));
 }
 
 /** The six fields of an fstab entry as given (strings; 'None' for a missing default), checked and escaped. */

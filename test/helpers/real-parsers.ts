@@ -76,6 +76,21 @@ export interface NetworkdRun {
   log: string;
 }
 
+/**
+ * Inside the private namespaces: networkd's runtime directories on a tmpfs,
+ * CONF as its /etc/systemd/network, this namespace's /sys, and no way to the
+ * machine's D-Bus (networkd would try to take its bus name there).
+ */
+const NS_SETUP = (conf: string) => `  mount -t tmpfs tmpfs /run/systemd
+  mkdir -p /run/systemd/netif /run/systemd/network
+  chown systemd-network:systemd-network /run/systemd/netif 2>/dev/null || true
+  if [ -d /run/dbus ]; then mount -t tmpfs tmpfs /run/dbus; fi
+  mount -t tmpfs tmpfs /etc/systemd
+  mkdir /etc/systemd/network
+  mount --bind "${conf}" /etc/systemd/network
+  mount -t sysfs -o ro sysfs /sys
+`;
+
 const NETWORKD_CASE = `#!/bin/bash
 # networkd-case CONFDIR OUTDIR NAME=MAC...: systemd-networkd with CONFDIR as
 # /etc/systemd/network, in private mount and network namespaces holding a
@@ -84,14 +99,7 @@ set -eu
 exec unshare --mount --net --propagation private /bin/bash -c '
   set -eu
   conf=$1 out=$2; shift 2
-  mount -t tmpfs tmpfs /run/systemd
-  mkdir -p /run/systemd/netif /run/systemd/network
-  chown systemd-network:systemd-network /run/systemd/netif 2>/dev/null || true
-  mount -t tmpfs tmpfs /etc/systemd
-  mkdir /etc/systemd/network
-  mount --bind "$conf" /etc/systemd/network
-  mount -t sysfs -o ro sysfs /sys
-  ip link set lo up
+${NS_SETUP('$conf')}  ip link set lo up
   i=0
   for nm in "$@"; do ip link add "\${nm%%=*}" type veth peer name "p$i"; ip link set "\${nm%%=*}" address "\${nm#*=}"; i=$((i+1)); done
   SYSTEMD_LOG_LEVEL=debug ${NETWORKD} >"$out/log" 2>&1 &
@@ -162,14 +170,7 @@ const NETWORKD_PARSE = `#!/bin/bash
 set -eu
 exec unshare --mount --net --propagation private /bin/bash -c '
   set -eu
-  mount -t tmpfs tmpfs /run/systemd
-  mkdir -p /run/systemd/netif /run/systemd/network
-  chown systemd-network:systemd-network /run/systemd/netif 2>/dev/null || true
-  mount -t tmpfs tmpfs /etc/systemd
-  mkdir /etc/systemd/network
-  mount --bind "$1" /etc/systemd/network
-  mount -t sysfs -o ro sysfs /sys
-  SYSTEMD_LOG_LEVEL=debug ${NETWORKD} >"$2" 2>&1 &
+${NS_SETUP('$1')}  SYSTEMD_LOG_LEVEL=debug ${NETWORKD} >"$2" 2>&1 &
   pid=$!
   for t in $(seq 1 400); do sleep 0.05; grep -q "^lo: " "$2" && break; done
   kill $pid; wait $pid || true

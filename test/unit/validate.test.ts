@@ -110,6 +110,8 @@ describe('file-system tokens', () => {
     assert.deepEqual(fstabEntry(['/dev/sdb', '/mnt/my data', 'ext4', 'defaults,nofail', '0', '2']),
       { ok: true, value: ['/dev/sdb', '/mnt/my\\040data', 'ext4', 'defaults,nofail', '0', '2'] });
     assert.equal(fstabEntry(['LABEL=a\\040b', 'none', 'swap', 'sw', '0', '0']).ok, true);
+    // A device starting with '#' would make the line a comment (found by the fuzz harness).
+    assert.deepEqual(fstabEntry(['#x', '/mnt', 'ext4', 'defaults', '0', '2']), { ok: true, value: ['\\043x', '/mnt', 'ext4', 'defaults', '0', '2'] });
     for (const bad of [
       ['/dev/sdb\n/dev/sdc', '/mnt', 'ext4', 'defaults', '0', '2'], ['/dev/sdb', '/mnt\n/dev/sdc /x', 'ext4', 'defaults', '0', '2'],
       ['/dev/sdb', '/mnt', 'ext4 x', 'defaults', '0', '2'], ['/dev/sdb', '/mnt', 'ext4', 'defaults\nx', '0', '2'],
