@@ -6,6 +6,7 @@
 // Authorized keys: the datasource's public keys and ssh_authorized_keys go to
 // the default user, and to root behind disable_root's command, which tells
 // whoever logs in as root which user to use instead.
+import { fileContent } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { appendSshdConfig, DISABLE_USER_OPTS, SSHD_CONFIG, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
@@ -90,7 +91,7 @@ async function hostKeys({ ctx, config, where }: ModuleRun): Promise<void> {
         ctx.report('warning', where, `ssh_keys: skipped ${/^(ecdsa-sk|ed25519-sk)_/.test(key) ? 'unsupported' : 'unrecognized'} entry '${key}'`);
         continue;
       }
-      ctx.files.write(target[0], String(val ?? ''), { mode: target[1] });
+      ctx.files.write(target[0], fileContent(val ?? ''), { mode: target[1] });
       ctx.log.info(`${where}: wrote ${target[0]} (mode ${target[1].toString(8).padStart(4, '0')})`);
       if (key.endsWith('_certificate')) certs.push(['HostCertificate', target[0]]);
     }
