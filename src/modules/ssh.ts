@@ -46,9 +46,10 @@ const SCHEMA: Record<string, Schema> = {
   disable_root: { type: 'boolean' },
   disable_root_opts: { type: 'string' },
   allow_public_ssh_keys: { type: 'boolean' },
-  // cloud-init's keys_to_console and ssh_authkey_fingerprints: what it prints to the console.
-  // ec2-init logs each host key's fingerprint as it makes it (unless ssh_quiet_keygen); these
-  // are accepted so the same user-data validates, and change nothing else.
+  // cloud-init's keys_to_console: what it prints to the console. ec2-init logs each host
+  // key's fingerprint as it makes it (unless ssh_quiet_keygen); these are accepted so the
+  // same user-data validates. no_ssh_fingerprints and authkey_hash are read by
+  // ssh_authkey_fingerprints (stage final).
   ssh: {
     type: 'object',
     additionalProperties: false,
