@@ -101,7 +101,8 @@ export const sshAuthkeyFingerprints: Module = {
       if (isTrue(cfg['no_create_home']) || isTrue(cfg['system'])) continue;
       const pw = passwdEntry(ctx.files, name);
       if (!pw) {
-        ctx.report('warning', where, `user '${name}' does not exist (not in /etc/passwd): no fingerprints printed for it`);
+        // users_groups has reported why the account is missing; nothing to add as a problem.
+        ctx.log.info(`${where}: user '${name}' does not exist (not in /etc/passwd): no fingerprints printed for it`);
         continue;
       }
       const { path, keys } = extractAuthorizedKeys(ctx, pw);
