@@ -15,6 +15,7 @@ import { absolutePath } from './host/machine.ts';
 import { sys } from './host/sys.ts';
 import { describeError, LineLogger } from './log.ts';
 import { sleep } from './net/cancel.ts';
+import { kernelCmdline } from './sources/platform.ts';
 import { layout } from './state/layout.ts';
 import { BootLock } from './state/lock.ts';
 import { deadStage, readStatus, summarize } from './state/status.ts';
@@ -39,15 +40,10 @@ function checkRoot(inv: Invocation): string {
   return root;
 }
 
-/** The root's kernel command line (/proc/cmdline under it; empty when there is none). */
-function kernelCmdline(ctx: Context): string {
-  return ctx.files.readTextIfExists('/proc/cmdline') ?? '';
-}
-
 /** What turns the boot off, or null: a disable file under the root, or a `…=disabled` on the kernel command line. */
 function disabledBy(ctx: Context): string | null {
   for (const file of DISABLED_FILES) if (ctx.files.exists(file)) return file;
-  const cmdline = kernelCmdline(ctx);
+  const cmdline = kernelCmdline(ctx.files);
   if (/(^|\s)(cloud-init|ec2-init)=enabled(\s|$)/.test(cmdline)) return null;
   const m = /(^|\s)((?:cloud-init|ec2-init)=disabled)(\s|$)/.exec(cmdline);
   return m ? `${m[2]} on the kernel command line` : null;
@@ -110,7 +106,7 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
     }
     case 'status': {
       const { bootCode, formatStatus, statusDetails } = await import('./commands/status.ts');
-      const boot = bootCode(ctx.files, kernelCmdline(ctx), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
+      const boot = bootCode(ctx.files, kernelCmdline(ctx.files), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
       let status = readStatus(ctx);
       let dead = deadStage(ctx.files, status);
       // Until done, failed, or dead: a stage whose process is gone never finishes.
@@ -140,7 +136,7 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
     }
     case 'cloud-id': {
       const [{ bootCode }, { cloudId }] = await Promise.all([import('./commands/status.ts'), import('./commands/cloud-id.ts')]);
-      const boot = bootCode(ctx.files, kernelCmdline(ctx), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
+      const boot = bootCode(ctx.files, kernelCmdline(ctx.files), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
       const running = summarize(readStatus(ctx), null, boot.code.startsWith('disabled')).running;
       const r = cloudId(ctx.files, a, running);
       sys.writeStdout(r.out);

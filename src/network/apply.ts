@@ -21,7 +21,7 @@ import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { readSavedConfig } from '../config/yaml.ts';
 import { sys } from '../host/sys.ts';
-import { kernelCmdline } from '../sources/nocloud.ts';
+import { kernelCmdline } from '../sources/platform.ts';
 import { DATA, layout } from '../state/layout.ts';
 import { logStep, type NetworkStep } from '../plan/steps.ts';
 import type { SourceData, Stage } from '../types.ts';
@@ -86,6 +86,7 @@ export function sourceNetworkInput(found: SourceData, ec2?: { nics: Nic[]; syste
   const text = (v: string | Uint8Array) => (typeof v === 'string' ? v : asText(v));
   if (cache['network-config'] !== undefined) return { format: 'yaml', text: text(cache['network-config']), where: `${found.name} network-config` };
   if (cache['network_data.json'] !== undefined) return { format: 'network_data', text: text(cache['network_data.json']), where: `${found.name} network_data.json` };
+  if (found.networkConfig) return { format: 'value', value: found.networkConfig, where: `${found.name} metadata network config` };
   if (found.name === 'Ec2' && ec2 && isMapping(found.metaData)) {
     const ds = isMapping(ec2.system['datasource']) && isMapping(ec2.system['datasource']['Ec2']) ? ec2.system['datasource']['Ec2'] : {};
     const full = ds['apply_full_imds_network_config'] !== false;

@@ -6,6 +6,7 @@
 import { asText } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
 import type { SourceData } from '../types.ts';
+import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
 interface Tree { list(dir: string): string[]; read(path: string): Uint8Array | null }
@@ -69,3 +70,10 @@ export function readConfigDrive(files: Files): SourceData | null {
   const volume = device ? openVolume(files, device) : null;
   return volume ? fromTree(volume, `volume ${volume.label}`) : null;
 }
+
+export const configDrive: Source = {
+  name: 'ConfigDrive',
+  reach: 'files',
+  detect: () => true,
+  read: async ({ ctx }) => readConfigDrive(ctx.files),
+};

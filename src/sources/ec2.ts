@@ -39,7 +39,11 @@ import type { Logger } from '../log.ts';
 import { backoff, Cancel, remaining, sleep } from '../net/cancel.ts';
 import { HttpError, Pool, request, type HttpResponse } from '../net/http.ts';
 import { parseUrl } from '../net/url.ts';
+import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
+import type { Files } from '../host/files.ts';
+import { maybeEc2 } from './identify.ts';
+import { seconds, urls, type Source } from './source.ts';
 
 export interface Ec2Options {
   metadataUrls: string[];
@@ -365,4 +369,35 @@ function firstOf<T>(tries: Promise<T | null>[]): Promise<T | null> {
     if (left === 0) resolve(null);
     for (const t of tries) void t.then((v) => { if (v) resolve(v); else if (--left === 0) resolve(null); });
   });
+}
+
+const DEFAULT_EC2_URLS = ['http://169.254.169.254', 'http://[fd00:ec2::254]'];
+
+export const ec2: Source = {
+  name: 'Ec2',
+  reach: 'network',
+  detect: maybeEc2,
+  notDetected: 'not an EC2 platform (DMI and hypervisor uuid say so)',
+  read({ ctx, cfg, deadline, log }) {
+    const fallback = cfg['v1_fallback'];
+    return readEc2({
+      metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
+      timeoutMs: seconds(cfg['timeout'], 2),
+      maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - sys.now())),
+      v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
+      cached: ec2Cache(ctx.files),
+    }, log);
+  },
+};
+
+/** What the Ec2 source cached on an earlier boot (data/ec2/), or null. */
+function ec2Cache(files: Files): Ec2Cache | null {
+  const dir = layout.providerCache('ec2');
+  const meta = files.readIfExists(`${dir}/meta-data.json`);
+  if (meta === null) return null;
+  return {
+    metaDataJson: asText(meta),
+    userData: files.readIfExists(`${dir}/user-data`),
+    identityDocument: files.readTextIfExists(`${dir}/dynamic-instance-identity-document.json`) ?? null,
+  };
 }

@@ -13,6 +13,9 @@ import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
 import { remaining } from '../net/cancel.ts';
 import { request, rootCaBundle } from '../net/http.ts';
+import { kernelCmdline } from './platform.ts';
+import { pubkeys } from './pubkeys.ts';
+import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
 type Reader = (name: string) => Promise<Uint8Array | null>;
@@ -83,7 +86,7 @@ async function fromReader(files: Files, read: Reader, where: string, deadline: n
     metaData,
     userData,
     vendorData,
-    publicKeys: publicKeysOf(metaData['public-keys']),
+    publicKeys: pubkeys(metaData['public-keys']),
     launchIndex: Number.isInteger(launchIndex) ? launchIndex : undefined,
     cloudName: 'nocloud',
     // cloud-init's words: seed-dir for a directory, config-disk for a volume, seedfrom for a URL.
@@ -93,16 +96,6 @@ async function fromReader(files: Files, read: Reader, where: string, deadline: n
   };
 }
 
-function publicKeysOf(value: unknown): string[] | undefined {
-  if (typeof value === 'string') return value.split('\n').filter((k) => k.trim() !== '');
-  if (Array.isArray(value)) return value.map(String);
-  return undefined;
-}
-
-/** The kernel command line of the system being booted (under --root: <root>/proc/cmdline, normally absent). */
-export function kernelCmdline(files: Files): string {
-  return files.readTextIfExists('/proc/cmdline') ?? '';
-}
 
 export async function readNoCloud(files: Files, deadline: number): Promise<SourceData | null> {
   const cmd = parseNoCloudCmdline(kernelCmdline(files));
@@ -122,3 +115,10 @@ export async function readNoCloud(files: Files, deadline: number): Promise<Sourc
   }
   return null;
 }
+
+export const noCloud: Source = {
+  name: 'NoCloud',
+  reach: 'files',
+  detect: () => true,
+  read: ({ ctx, deadline }) => readNoCloud(ctx.files, deadline),
+};

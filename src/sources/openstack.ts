@@ -17,8 +17,11 @@ import { asText, utf8 } from '../bytes.ts';
 import { sys } from '../host/sys.ts';
 import type { Logger } from '../log.ts';
 import { backoff, remaining, sleep } from '../net/cancel.ts';
-import { HttpError, request, type HttpResponse } from '../net/http.ts';
+import { fetchWithRetries } from '../net/fetch.ts';
+import { request, type HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
+import { maybeOpenStack } from './identify.ts';
+import { count, seconds, urls, type Source } from './source.ts';
 
 export interface OpenStackOptions {
   metadataUrls: string[];
@@ -32,21 +35,8 @@ export interface OpenStackOptions {
 
 export const DEFAULT_OPENSTACK_URLS = ['http://169.254.169.254'];
 
-const retryable = (status: number) => status === 429 || status >= 500;
-
-async function get(url: string, o: OpenStackOptions, log: Logger): Promise<HttpResponse> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const r = await request(url, { timeoutMs: Math.min(o.timeoutMs, remaining(o.deadline)), deadline: o.deadline });
-      if (!retryable(r.status) || attempt >= o.retries) return r;
-      log.debug(`datasource OpenStack: ${url}: HTTP ${r.status}; retrying`);
-    } catch (e) {
-      const kind = e instanceof HttpError ? e.kind : 'other';
-      if (attempt >= o.retries || kind === 'refused' || kind === 'unreachable' || kind === 'bad-url' || remaining(o.deadline) === 0) throw e;
-      log.debug(`datasource OpenStack: ${url}: ${(e as Error).message}; retrying`);
-    }
-    await sleep(Math.min(backoff(attempt), remaining(o.deadline)));
-  }
+function get(url: string, o: OpenStackOptions, log: Logger): Promise<HttpResponse> {
+  return fetchWithRetries(url, { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, log, what: 'datasource OpenStack' });
 }
 
 /** The first URL whose /openstack listing answers 200, and the listing; null when none does within max_wait. */
@@ -135,3 +125,20 @@ export async function readOpenStack(o: OpenStackOptions, log: Logger): Promise<S
     cache,
   };
 }
+
+export const openStack: Source = {
+  name: 'OpenStack',
+  reach: 'network',
+  detect: maybeOpenStack,
+  notDetected: 'DMI does not say OpenStack',
+  read({ cfg, deadline, log }) {
+    // cloud-init's defaults: timeout 10 s, max_wait -1 (one round), retries 5.
+    return readOpenStack({
+      metadataUrls: urls(cfg, DEFAULT_OPENSTACK_URLS),
+      timeoutMs: seconds(cfg['timeout'], 10),
+      maxWaitMs: Math.min(seconds(cfg['max_wait'], 0), Math.max(0, deadline - sys.now())),
+      retries: count(cfg['retries'], 5),
+      deadline,
+    }, log);
+  },
+};

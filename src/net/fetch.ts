@@ -1,0 +1,74 @@
+// The one retry policy over the HTTP client (http.ts makes one attempt per
+// call): which failures are worth another attempt, how long to pause between
+// attempts, and when to stop. Metadata services, seed URLs and includes ask
+// through here, each with its own counts and pauses from config.
+//
+// Rules, and why:
+// - Retried: 429 and 5xx answers (the service is there but busy or starting),
+//   connections dropped or reset, and timeouts (a packet lost). Not retried:
+//   refused or unreachable (nothing listens there; a retry only costs time
+//   on a machine that is not on this cloud), bad URLs, TLS failures, bodies
+//   over the cap, redirect errors: the same attempt would fail the same way.
+// - Every attempt is cut to the deadline; an attempt that could not get an
+//   answer before it (less than MIN_ATTEMPT_MS left after the pause) is not made.
+// - The pause is jittered exponential backoff (so a fleet booting at once
+//   spreads out) unless the config gives a fixed pause, as cloud-init's
+//   `sec_between_retries` does.
+import type { Logger } from '../log.ts';
+import { backoff, remaining, sleep } from './cancel.ts';
+import { HttpError, request, type HttpResponse, type RequestOptions } from './http.ts';
+
+export interface FetchOptions extends Omit<RequestOptions, 'deadline'> {
+  /** Absolute sys.now() time no attempt may outlive. */
+  deadline: number;
+  /** Attempts after the first (0: one attempt). */
+  retries: number;
+  /** Pause between attempts: a fixed one, or jittered backoff from baseMs doubling up to capMs (default 100 ms, 2 s). */
+  pause?: { fixedMs: number } | { baseMs: number; capMs: number };
+  /** Answers worth another attempt (default: 429 and 5xx). */
+  retryStatus?: (status: number) => boolean;
+  /** Each retry is logged at debug level with this prefix ('datasource GCE'). */
+  log?: Logger;
+  what?: string;
+}
+
+const MIN_ATTEMPT_MS = 20;
+
+export const retryableStatus = (status: number): boolean => status === 429 || status >= 500;
+
+/** Whether a failed attempt (no HTTP answer) is worth another. */
+export function retryableFailure(e: HttpError): boolean {
+  return e.kind === 'reset' || e.kind === 'timeout';
+}
+
+/**
+ * GET (or opts.method) `url` until an answer that is not retryable, or the
+ * retries or the deadline run out. Returns the last answer, whatever its
+ * status (the caller decides what a 404 means); throws the last HttpError
+ * when no attempt got an answer.
+ */
+export async function fetchWithRetries(url: string, opts: FetchOptions): Promise<HttpResponse> {
+  const retryStatus = opts.retryStatus ?? retryableStatus;
+  for (let attempt = 0; ; attempt++) {
+    let why: string;
+    try {
+      const res = await request(url, { ...opts, deadline: opts.deadline });
+      if (!retryStatus(res.status) || attempt >= opts.retries) return res;
+      why = `HTTP ${res.status}`;
+    } catch (e) {
+      if (!(e instanceof HttpError) || !retryableFailure(e) || attempt >= opts.retries) throw e;
+      why = e.message;
+    }
+    const wait = pauseFor(opts.pause, attempt);
+    if (remaining(opts.deadline) < wait + MIN_ATTEMPT_MS || opts.cancel?.cancelled) {
+      throw new HttpError('timeout', `${why}, still after ${attempt + 1} attempt(s) when the time ran out`);
+    }
+    opts.log?.debug(`${opts.what ?? 'fetch'}: ${url}: ${why}; attempt ${attempt + 2} in ${wait} ms`);
+    await sleep(wait, opts.cancel);
+  }
+}
+
+function pauseFor(pause: FetchOptions['pause'], attempt: number): number {
+  if (pause && 'fixedMs' in pause) return Math.max(0, pause.fixedMs);
+  return backoff(attempt, pause?.baseMs ?? 100, pause?.capMs ?? 2000);
+}
