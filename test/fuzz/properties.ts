@@ -21,7 +21,7 @@ import { dnsOf, memberOf } from '../../src/network/render.ts';
 import type { Nic } from '../../src/network/sysfs.ts';
 import { parseYaml } from '../../src/yaml/index.ts';
 import { tempDir } from '../helpers/files.ts';
-import { findmnt, getentHostsFiles, ifquery, netplanGenerate, networkdParse, pyyaml } from '../helpers/real-parsers.ts';
+import { findmnt, getentHostsFiles, ifquery, netplanGenerate, networkdParse, pyyaml, pyyamlDump } from '../helpers/real-parsers.ts';
 import { readIni } from '../helpers/systemd-ini.ts';
 import { hostnames, mountsEntries, networkData, NICS, v1Config, v2Config, yamlValue } from './generators.ts';
 
@@ -311,6 +311,46 @@ export function fuzzYaml(n: number, seed: number): Outcome {
   return { name: 'values → YAML writer → src/yaml, PyYAML', cases: cases.length, refused, written: texts.length, ms: performance.now() - t0, failures };
 }
 
-export async function fuzzAll(runs: { network: number; hosts: number; fstab: number; yaml: number }, seed: number): Promise<Outcome[]> {
-  return [await fuzzNetwork(runs.network, seed), fuzzHosts(runs.hosts, seed), fuzzFstab(runs.fstab, seed), fuzzYaml(runs.yaml, seed)];
+// ---------------------------------------------------------------------------
+// The YAML reader: what PyYAML writes (in each of its styles), as given and with
+// a byte of syntax put anywhere, is read by src/yaml as PyYAML reads it.
+
+export function fuzzYamlReader(n: number, seed: number): Outcome {
+  const t0 = performance.now();
+  const failures: string[] = [];
+  const values = fc.sample(yamlValue, { seed, numRuns: n });
+  const dumps = pyyamlDump(values.map((v) => ({ v })));
+  // Each dump as written, and once spoiled: a character YAML reads as syntax (or cannot carry) put at some place.
+  const spoil = fc.sample(fc.tuple(fc.nat(), fc.constantFrom('\n', ' ', '\t', ':', '- ', '#', '"', "'", '[', '{', '}', '&a ', '*a', '!', '%', '|', '>', '\\', '\x7f', '\x85', '\ufeff', '\u2028')), { seed, numRuns: n * 5 });
+  const texts: Array<{ i: number; text: string; spoiled: boolean }> = [];
+  let k = 0;
+  for (const [i, ds] of dumps.entries()) {
+    for (const d of ds) {
+      texts.push({ i, text: d, spoiled: false });
+      const [at, c] = spoil[k++ % spoil.length]!;
+      const pos = at % (d.length + 1);
+      texts.push({ i, text: d.slice(0, pos) + c + d.slice(pos), spoiled: true });
+    }
+  }
+  const py = pyyaml(texts.map((t) => t.text));
+  let refused = 0;
+  let written = 0;
+  for (const [j, t] of texts.entries()) {
+    const r = py[j]!;
+    judge(failures, `case ${t.i}${t.spoiled ? ' (spoiled)' : ''}: src/yaml reads ${escape(JSON.stringify(t.text))} as PyYAML does`, values[t.i], () => {
+      let ours: { ok: true; value: unknown } | { ok: false; error: string };
+      try { ours = { ok: true, value: plain(parseYaml(t.text)) }; } catch (e) { ours = { ok: false, error: (e as Error).message }; }
+      // libyaml and pure PyYAML disagreeing (the helper says so: a lone surrogate's escape) leaves no reference.
+      if (!r.ok && /disagree/.test(r.error)) return;
+      if (!t.spoiled) assert.ok(r.ok && ours.ok, `${r.ok ? '' : r.error} / ${ours.ok ? '' : ours.error}`);
+      assert.equal(ours.ok, r.ok, ours.ok ? `src/yaml read it, PyYAML: ${r.ok ? '' : r.error}` : `src/yaml: ${ours.error}; PyYAML read it`);
+      if (ours.ok && r.ok) assert.deepEqual(ours.value, r.value);
+      if (ours.ok) written++; else refused++;
+    });
+  }
+  return { name: 'PyYAML\'s dumps (as written and spoiled) → src/yaml', cases: texts.length, refused, written, ms: performance.now() - t0, failures };
+}
+
+export async function fuzzAll(runs: { network: number; hosts: number; fstab: number; yaml: number; yamlReader: number }, seed: number): Promise<Outcome[]> {
+  return [await fuzzNetwork(runs.network, seed), fuzzHosts(runs.hosts, seed), fuzzFstab(runs.fstab, seed), fuzzYaml(runs.yaml, seed), fuzzYamlReader(runs.yamlReader, seed)];
 }

@@ -229,14 +229,54 @@ for t in json.load(sys.stdin):
             res.append({'ok': True, 'value': yaml.load(t, Loader=loader)})
         except yaml.YAMLError as e:
             res.append({'ok': False, 'error': str(e).replace('\\n', ' ')})
+        except Exception as e:  # PyYAML's own bugs (a KeyError on "&a true" as a bool): no reference
+            res.append({'ok': False, 'error': 'PyYAML crashed (disagree): %r' % e})
     if res[0]['ok'] != res[1]['ok'] or res[0].get('value') != res[1].get('value'):
         res[0] = {'ok': False, 'error': 'libyaml and PyYAML disagree: %r / %r' % (res[0], res[1])}
     out.append(res[0])
-json.dump(out, sys.stdout, default=str)
+def tag(v):
+    if isinstance(v, dict): return {'m': [[tag(k), tag(x)] for k, x in v.items()]}
+    if isinstance(v, list): return {'l': [tag(x) for x in v]}
+    return {'s': v}
+json.dump([dict(r, value=tag(r['value'])) if r['ok'] else r for r in out], sys.stdout, default=str)
 `;
   const r = spawnSync(PY, ['-c', code], { input: JSON.stringify(texts), encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`PyYAML failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as YamlResult[];
+  return (JSON.parse(r.stdout) as Array<YamlResult & { value?: Tagged }>).map((x) => (x.ok ? { ok: true, value: untag(x.value!) } : x));
+}
+
+/**
+ * PyYAML's values come as {m: [[key, value]…]}, {l: […]}, {s: scalar}: no
+ * mapping key of theirs is a JSON object key, because Node 24.21's
+ * JSON.parse can return an earlier key for another escaped one ("x\\"
+ * read back for "x\u000b": found by the fuzz harness).
+ */
+type Tagged = { m: Array<[Tagged, Tagged]> } | { l: Tagged[] } | { s: unknown };
+function untag(t: Tagged): unknown {
+  if ('m' in t) return Object.fromEntries(t.m.map(([k, v]) => [String(untag(k)), untag(v)]));
+  if ('l' in t) return t.l.map(untag);
+  return t.s;
+}
+
+/** PyYAML's safe_dump of each value in each of its styles (block, flow, every scalar double-quoted, ASCII only, narrow lines): what a user's YAML may look like. */
+export function pyyamlDump(values: unknown[]): string[][] {
+  const code = `
+import json, sys, yaml
+styles = [dict(), dict(default_flow_style=True), dict(default_style='"'), dict(allow_unicode=True, width=20), dict(explicit_start=True, indent=4)]
+out = []
+for v in json.load(sys.stdin):
+    texts = []
+    for st in styles:
+        try:
+            texts.append(yaml.safe_dump(v, **st))
+        except yaml.YAMLError:
+            pass
+    out.append(texts)
+json.dump(out, sys.stdout)
+`;
+  const r = spawnSync(PY, ['-c', code], { input: JSON.stringify(values), encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`PyYAML dump failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as string[][];
 }
 
 // ---------------------------------------------------------------------------

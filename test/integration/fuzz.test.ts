@@ -1,12 +1,13 @@
 // The fuzz harness (test/fuzz/), short: a fixed seed and a fixed number of
 // generated network configs (v1, v2, network_data.json), hostnames, mounts
-// entries and YAML values, each either refused by name or written so that the
-// real parser (ifquery, systemd-networkd, netplan generate, PyYAML, getent,
-// findmnt, src/yaml) reads exactly one entry per input entry with the values
-// given. The long run: npm run fuzz.
+// entries and YAML values, each either refused by name or written so that
+// the real parser (ifquery, systemd-networkd, netplan generate, PyYAML,
+// getent, findmnt, src/yaml) reads exactly one entry per input entry with
+// the values given; and PyYAML's texts of YAML values, which src/yaml must
+// read (or refuse) as PyYAML does. The long run: npm run fuzz.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fuzzFstab, fuzzHosts, fuzzNetwork, fuzzYaml, type Outcome } from '../fuzz/properties.ts';
+import { fuzzFstab, fuzzHosts, fuzzNetwork, fuzzYaml, fuzzYamlReader, type Outcome } from '../fuzz/properties.ts';
 import { SHORT_RUNS, SHORT_SEED } from '../fuzz/short.ts';
 import { cannotParse } from '../helpers/real-parsers.ts';
 
@@ -23,4 +24,5 @@ describe(`fuzz, short (seed ${SHORT_SEED}; npm run fuzz for the long run)`, { sk
   test(`${SHORT_RUNS.hosts} hostname/fqdn pairs → /etc/hosts, /etc/hostname`, () => holds(fuzzHosts(SHORT_RUNS.hosts, SHORT_SEED)));
   test(`${SHORT_RUNS.fstab} mounts lists → /etc/fstab`, () => holds(fuzzFstab(SHORT_RUNS.fstab, SHORT_SEED)));
   test(`${SHORT_RUNS.yaml} values → the YAML writer → src/yaml, PyYAML`, () => holds(fuzzYaml(SHORT_RUNS.yaml, SHORT_SEED)));
+  test(`${SHORT_RUNS.yamlReader} values as PyYAML writes them (5 styles, each also spoiled) → src/yaml reads what PyYAML reads`, () => holds(fuzzYamlReader(SHORT_RUNS.yamlReader, SHORT_SEED)));
 });
