@@ -20,7 +20,7 @@ import { GCE_PROJECT_KEY, GCE_SSH_KEY } from '../gce-simulator.ts';
 import { HETZNER_MAC } from '../hetzner-simulator.ts';
 import { ORACLE_PRIMARY_MAC } from '../oracle-simulator.ts';
 import { VULTR_PRIVATE_MAC, VULTR_PUBLIC_MAC } from '../vultr-simulator.ts';
-import { EC2_INIT } from './run.ts';
+import { bootCommands, type AgentId } from './run.ts';
 import { boot, makeCopy, removeCopy, type BootResult, type Placed } from './sandbox.ts';
 import { snapshot, type Snapshot } from './snapshot.ts';
 
@@ -110,10 +110,8 @@ export const CLOUD_SCENARIOS: CloudScenario[] = [
   },
 ];
 
-export type CloudAgent = 'cloud-init' | 'ec2-init';
-
 export interface CloudRun {
-  agent: CloudAgent;
+  agent: AgentId;
   boot: BootResult;
   /** What the boot left (the overlay's upper layer). */
   changed: Snapshot;
@@ -150,7 +148,7 @@ function systemConfig(s: CloudScenario, lists: ModuleLists): string {
 }
 
 /** Boot `agent` once on a fresh copy of `image`, with the scenario's simulator and DMI in the namespace. */
-export async function runCloud(agent: CloudAgent, image: string, s: CloudScenario, lists: ModuleLists): Promise<CloudRun> {
+export async function runCloud(agent: AgentId, image: string, s: CloudScenario, lists: ModuleLists): Promise<CloudRun> {
   const copy = makeCopy(image, [{ path: '/etc/cloud/cloud.cfg.d/99-compare.cfg', content: systemConfig(s, lists), mode: 0o644 }, ...ENI_STUBS, VM_STUB]);
   try {
     const out = join(copy.dir, 'out');
@@ -175,9 +173,7 @@ export async function runCloud(agent: CloudAgent, image: string, s: CloudScenari
       `${process.execPath} ${join(TOP, 'test/helpers/compare/cloud-sim.ts')} ${s.id} ${out}/sim.json ${out}/requests.jsonl ${out}/ready > ${out}/sim.log 2>&1 &`
         + ` i=0; while [ ! -e ${out}/ready ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; [ -e ${out}/ready ]`,
     ];
-    const agentCommands = agent === 'cloud-init'
-      ? ['init --local', 'init', 'modules --mode config', 'modules --mode final'].map((a) => `chroot ${r} cloud-init ${a}`)
-      : [`${EC2_INIT} --root ${r} boot`];
+    const agentCommands = bootCommands(agent, r);
     const keep = [`cp -a ${r}/run/cloud-init ${r}/run/ec2-init ${out}/ 2>/dev/null; true`];
     const result = await boot(copy, [...setup, ...agentCommands, ...keep]);
     const setupFailed = result.codes.slice(0, setup.length).find((c) => c.code !== 0);
