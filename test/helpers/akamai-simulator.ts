@@ -15,6 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { json, notFound, serveMetadata, type Answer, type Faults, type SimRequest } from './metadata-server.ts';
 
 export interface AkamaiOptions extends Faults {
+  /** The IPv4 endpoint's address and port (default 127.0.0.1, any free port); the IPv6 one is [::1] on the same port. */
+  listen?: { host?: string; port?: number };
   instance?: Record<string, unknown>;
   /** user-data as the user gave it (the service serves it base64); null: none (404). */
   userData?: string | null;
@@ -63,8 +65,7 @@ function plain(v: unknown, prefix = ''): string {
   return `${prefix}: ${Array.isArray(v) ? v.join(' ') : String(v)}\n`;
 }
 
-/** `port`: both endpoints' (0: any free one). */
-export async function startAkamaiSimulator(options: AkamaiOptions = {}, port = 0): Promise<AkamaiSimulator> {
+export async function startAkamaiSimulator(options: AkamaiOptions = {}): Promise<AkamaiSimulator> {
   const tokens: string[] = [];
   const valid = new Set<string>();
   const handle = (req: SimRequest): Answer => {
@@ -96,8 +97,8 @@ export async function startAkamaiSimulator(options: AkamaiOptions = {}, port = 0
       }
     }
   };
-  const v4 = await serveMetadata(handle, options, { port });
-  const v6 = await serveMetadata(handle, options, { host: '::1', port });
+  const v4 = await serveMetadata(handle, options, options.listen);
+  const v6 = await serveMetadata(handle, options, { host: '::1', port: options.listen?.port ?? 0 });
   return {
     url: v4.url, url6: v6.url, requests: v4.requests, requests6: v6.requests, tokens, options,
     expireTokens: () => valid.clear(),

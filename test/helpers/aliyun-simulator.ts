@@ -15,6 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { json, notFound, serveMetadata, type Answer, type Faults, type SimRequest } from './metadata-server.ts';
 
 export interface AliyunOptions extends Faults {
+  /** Where to listen (default 127.0.0.1, any free port). */
+  listen?: { host?: string; port?: number };
   mode?: 'required' | 'optional' | 'disabled';
   metaData?: Record<string, unknown>;
   userData?: string | null;
@@ -71,7 +73,7 @@ function treeAt(md: unknown, parts: string[]): Answer {
   return { status: 200, body: String(node) };
 }
 
-export async function startAliyunSimulator(options: AliyunOptions = {}, listen: { host?: string; port?: number } = {}): Promise<AliyunSimulator> {
+export async function startAliyunSimulator(options: AliyunOptions = {}): Promise<AliyunSimulator> {
   const tokens: string[] = [];
   const valid = new Set<string>();
   const handle = (req: SimRequest): Answer => {
@@ -102,6 +104,6 @@ export async function startAliyunSimulator(options: AliyunOptions = {}, listen: 
     if (rest.startsWith('meta-data/')) return treeAt(md, rest.slice('meta-data/'.length).split('/'));
     return notFound;
   };
-  const server = await serveMetadata(handle, options, listen);
+  const server = await serveMetadata(handle, options, options.listen);
   return { url: server.url, requests: server.requests, tokens, options, expireTokens: () => valid.clear(), close: server.close };
 }

@@ -78,7 +78,7 @@ export async function startVirtualRouter(options: VirtualRouterOptions, listen: 
     }
   };
   const md = await serveMetadata(metadata, options, { host: listen.host, port: listen.metadataPort });
-  const pw = await serveMetadata(passwordServer, {}, { host: listen.host, port: listen.passwordPort });
+  const pw = await serveMetadata(passwordServer, { ...(options.onAnswered && { onAnswered: options.onAnswered }) }, { host: listen.host, port: listen.passwordPort });
   return {
     address: listen.host,
     url: md.url,

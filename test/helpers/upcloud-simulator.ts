@@ -8,6 +8,8 @@
 import { json, notFound, serveMetadata, type Faults, type SimRequest } from './metadata-server.ts';
 
 export interface UpCloudOptions extends Faults {
+  /** Where to listen (default 127.0.0.1, any free port). */
+  listen?: { host?: string; port?: number };
   /** Fields over EXAMPLE (null removes one). */
   metadata?: Record<string, unknown>;
   userData?: string;
@@ -70,13 +72,13 @@ export const UPCLOUD_EXAMPLE = {
 /** The NICs of UPCLOUD_EXAMPLE, as a test plants them: [name, mac]. */
 export const UPCLOUD_NICS: [string, string][] = [['eth0', '3a:d6:ba:4a:36:e7'], ['eth1', '3a:d6:ba:4a:84:cc'], ['eth2', '3a:d6:ba:4a:63:e7'], ['eth3', '3a:d6:ba:4a:8a:e1']];
 
-export async function startUpCloudSimulator(options: UpCloudOptions = {}, listen: { host?: string; port?: number } = {}): Promise<UpCloudSimulator> {
+export async function startUpCloudSimulator(options: UpCloudOptions = {}): Promise<UpCloudSimulator> {
   const server = await serveMetadata((req) => {
     if (req.method !== 'GET') return { status: 405, body: 'Method Not Allowed' };
     if (req.path !== '/metadata/v1.json') return notFound;
     const md: Record<string, unknown> = { ...UPCLOUD_EXAMPLE, user_data: options.userData ?? '', vendor_data: options.vendorData ?? '' };
     for (const [k, v] of Object.entries(options.metadata ?? {})) { if (v === null) delete md[k]; else md[k] = v; }
     return json(md);
-  }, options, listen);
+  }, options, options.listen);
   return { url: server.url, metadataUrl: `${server.url}/metadata/v1.json`, requests: server.requests, options, close: server.close };
 }

@@ -1,7 +1,8 @@
 // The cloud simulators against cloud-init itself: Debian's cloud-init (the
 // compare image, test/helpers/compare/image.ts) boots on a copy of its image
-// in a network namespace where the simulator (test/helpers/sim-cli.ts) serves
-// on the namespace's own 127.0.0.1, and must get from it what ec2-init's boot
+// in a network namespace where the simulator (test/helpers/compare/cloud-sim.ts,
+// as compare-clouds.test.ts runs it) serves on 169.254.169.254:80 on the
+// namespace's loopback, and must get from it what ec2-init's boot
 // tests (sources-<cloud>.test.ts) get from the same simulator: the user-data
 // run, the hostname, the default user's key, the cloud-id, the password of a
 // password server — so the simulators are services cloud-init reads as the
@@ -46,7 +47,7 @@ function dmidecode(fields: Record<string, string>): string {
 interface Run {
   upper: string;
   out: string;
-  requests: { server: string; method: string; path: string; headers: Record<string, string> }[];
+  requests: { method: string; path: string; headers: Record<string, string>; status: number }[];
   output: string;
   /** Remove the copy (kept with EC2_INIT_COMPARE_KEEP=1). */
   remove(): void;
@@ -60,8 +61,8 @@ async function bootCloudInit(cloud: string, options: unknown, files: Placed[], n
   const r = copy.root;
   try {
     const result = await boot(copy, [
-      ['ip link set lo up', ...nics.map(([name, mac], i) => `ip link add ${name} type veth peer name peer${i} && ip link set ${name} address ${mac} && ip link set peer${i} up && ip link set ${name} up`)].join(' && '),
-      `${process.execPath} ${join(TOP, 'test/helpers/sim-cli.ts')} ${cloud} ${d} >${d}/sim.log 2>&1 & for i in $(seq 100); do [ -e ${d}/ready ] && exit 0; sleep 0.1; done; cat ${d}/sim.log; exit 1`,
+      ['ip link set lo up && ip addr add 169.254.169.254/32 dev lo && ip route add 169.254.169.254/32 dev lo', ...nics.map(([name, mac], i) => `ip link add ${name} type veth peer name peer${i} && ip link set ${name} address ${mac} && ip link set peer${i} up && ip link set ${name} up`)].join(' && '),
+      `${process.execPath} ${join(TOP, 'test/helpers/compare/cloud-sim.ts')} ${cloud} ${d}/options.json ${d}/requests.jsonl ${d}/ready >${d}/sim.log 2>&1 & for i in $(seq 100); do [ -e ${d}/ready ] && exit 0; sleep 0.1; done; cat ${d}/sim.log; exit 1`,
       `chroot ${r} cloud-init init`,
       `chroot ${r} cloud-init modules --mode config`,
       `chroot ${r} cloud-init modules --mode final`,
@@ -129,7 +130,7 @@ describe(`cloud-init ${typeof ref === 'string' ? '' : `${ref.cloudInitVersion} a
       userData: '#cloud-config\nruncmd: [[sh, -c, "echo from-upcloud > /ran"]]\n',
       vendorData: '#cloud-config\nwrite_files: [{path: /etc/from-vendor, content: v}]\n',
     }, [
-      cfgFile('datasource_list: [UpCloud, None]\ndatasource:\n  UpCloud:\n    metadata_url: http://127.0.0.1/metadata/v1.json\n    retries: 2\n    timeout: 2\n    wait_retry: 1\n'),
+      cfgFile('datasource_list: [UpCloud, None]\ndatasource:\n  UpCloud:\n    metadata_url: http://169.254.169.254/metadata/v1.json\n    retries: 2\n    timeout: 2\n    wait_retry: 1\n'),
       dmiFile({ 'system-manufacturer': 'UpCloud', 'system-uuid': UPCLOUD_UUID, 'system-product-name': 'Cloud Server' }),
     ], UPCLOUD_NICS);
     t.after(run.remove);
@@ -149,7 +150,7 @@ describe(`cloud-init ${typeof ref === 'string' ? '' : `${ref.cloudInitVersion} a
     const run = await bootCloudInit('cloudstack', { userData: '#!/bin/sh\necho from-cloudstack > /ran\n', password: 'cs-Pa55word' }, [
       cfgFile('datasource_list: [CloudStack, None]\ndatasource:\n  CloudStack:\n    max_wait: 10\n    timeout: 2\n'),
       dmiFile({ 'system-product-name': 'CloudStack KVM Hypervisor', 'system-manufacturer': 'Apache Software Foundation' }),
-      { path: '/var/lib/dhcp/dhclient.eth0.leases', content: dhclientLease('127.0.0.1'), mode: 0o644 },
+      { path: '/var/lib/dhcp/dhclient.eth0.leases', content: dhclientLease('169.254.169.254'), mode: 0o644 },
       WGET,
     ], [['eth0', '1e:00:7a:00:00:39']]);
     t.after(run.remove);
@@ -160,12 +161,12 @@ describe(`cloud-init ${typeof ref === 'string' ? '' : `${ref.cloudInitVersion} a
     assert.equal(cloudId(run), 'cloudstack\n');
     assert.equal(v1(run)['availability_zone'], 'zone1');
     assert.ok(hashOf(shadowHash(run, 'debian'), 'cs-Pa55word'), 'the password server\'s password is the default user\'s');
-    assert.deepEqual(run.requests.filter((q) => q.server === 'password').map((q) => q.headers['domu_request']), ['send_my_password', 'saved_password']);
+    assert.deepEqual(run.requests.filter((q) => q.headers['domu_request']).map((q) => q.headers['domu_request']), ['send_my_password', 'saved_password']);
   });
 
   test('Exoscale: meta-data and user-data of API 1.0; the password server at the metadata host, port 8080', async (t) => {
     const run = await bootCloudInit('exoscale', { userData: '#cloud-config\nruncmd: [[sh, -c, "echo from-exoscale > /ran"]]\n', password: 'exo-Pa55word' }, [
-      cfgFile('datasource_list: [Exoscale, None]\ndatasource:\n  Exoscale:\n    metadata_url: http://127.0.0.1\n    timeout: 2\n    retries: 2\n'),
+      cfgFile('datasource_list: [Exoscale, None]\ndatasource:\n  Exoscale:\n    metadata_url: http://169.254.169.254\n    timeout: 2\n    retries: 2\n'),
       dmiFile({ 'system-product-name': 'Exoscale Compute Platform', 'system-manufacturer': 'Exoscale' }),
     ], [['eth0', '06:6a:2c:00:00:01']]);
     t.after(run.remove);
@@ -175,14 +176,14 @@ describe(`cloud-init ${typeof ref === 'string' ? '' : `${ref.cloudInitVersion} a
     assert.equal(cloudId(run), 'exoscale\n');
     assert.equal(v1(run)['availability_zone'], 'ch-gva-2');
     assert.ok(hashOf(shadowHash(run, 'debian'), 'exo-Pa55word'), 'the password server\'s password is the default user\'s');
-    assert.deepEqual(run.requests.filter((q) => q.server === 'password').map((q) => `${q.path} ${q.headers['domu_request']}`),
+    assert.deepEqual(run.requests.filter((q) => q.headers['domu_request']).map((q) => `${q.path} ${q.headers['domu_request']}`),
       ['/1.0/ send_my_password', '/1.0/ saved_password']);
     assert.ok(existsSync(join(run.upper, 'var/lib/cloud/data/instance-id')));
   });
 
   test('AliYun (25.1): the token PUT, then user-data and meta-data with the token header; hostname, key, cloud-id', async (t) => {
     const run = await bootCloudInit('aliyun', { userData: '#cloud-config\nruncmd: [[sh, -c, "echo from-aliyun > /ran"]]\n' }, [
-      cfgFile('datasource_list: [AliYun, None]\ndatasource:\n  AliYun:\n    metadata_urls: [\'http://127.0.0.1\']\n    timeout: 5\n    max_wait: 20\n'),
+      cfgFile('datasource_list: [AliYun, None]\ndatasource:\n  AliYun:\n    metadata_urls: [\'http://169.254.169.254\']\n    timeout: 5\n    max_wait: 20\n'),
       dmiFile({ 'system-product-name': 'Alibaba Cloud ECS', 'system-manufacturer': 'Alibaba Cloud' }),
     ], [['eth0', '00:16:3e:14:59:58'], ['eth1', '00:16:3e:14:59:59']], trixie!.root);
     t.after(run.remove);
@@ -199,7 +200,7 @@ describe(`cloud-init ${typeof ref === 'string' ? '' : `${ref.cloudInitVersion} a
 
   test('Akamai (25.1): the token PUT over IPv6 first, /v1/instance and base64 /v1/user-data; cloud-id, region; no keys from the service', async (t) => {
     const run = await bootCloudInit('akamai', { userData: '#cloud-config\nhostname: li-web\nruncmd: [[sh, -c, "echo from-akamai > /ran"]]\n' }, [
-      cfgFile('datasource_list: [Akamai, None]\ndatasource:\n  Akamai:\n    base_urls: {ipv4: \'http://127.0.0.1\', ipv6: \'http://[::1]\'}\n'),
+      cfgFile('datasource_list: [Akamai, None]\ndatasource:\n  Akamai:\n    base_urls: {ipv4: \'http://169.254.169.254\', ipv6: \'http://[::1]\'}\n'),
       dmiFile({ 'system-manufacturer': 'Linode', 'system-product-name': 'Standard PC (Q35 + ICH9, 2009)', 'system-serial-number': String(AKAMAI_INSTANCE.id) }),
     ], [['eth0', 'f2:3c:94:00:00:01']], trixie!.root);
     t.after(run.remove);
@@ -208,7 +209,7 @@ describe(`cloud-init ${typeof ref === 'string' ? '' : `${ref.cloudInitVersion} a
     assert.equal(cloudId(run), 'akamai\n');
     assert.equal(v1(run)['instance_id'], String(AKAMAI_INSTANCE.id));
     assert.equal(v1(run)['region'], AKAMAI_INSTANCE.region);
-    assert.deepEqual(run.requests.map((q) => `${q.server} ${q.method} ${q.path}`), ['ipv6 PUT /v1/token', 'ipv6 GET /v1/instance', 'ipv6 GET /v1/user-data']);
+    assert.deepEqual(run.requests.map((q) => `${q.headers['host']} ${q.method} ${q.path}`), ['[::1] PUT /v1/token', '[::1] GET /v1/instance', '[::1] GET /v1/user-data']);
     // cloud-init reads no keys from the service (ec2-init reads /v1/ssh-keys: README's differences).
     assert.ok(!existsSync(join(run.upper, 'home/debian/.ssh/authorized_keys')) || !inUpper(run, 'home/debian/.ssh/authorized_keys').includes(AKAMAI_KEYS.root[0]!));
   });
