@@ -106,6 +106,12 @@ static JSValue js_fsync(JSContext *ctx, JSValueConst this_val, int argc, JSValue
   return JS_UNDEFINED;
 }
 
+static JSValue js_syncfs(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  ARG_INT(0, fd);
+  if (syncfs(fd) < 0) return host_throw_errno(ctx, "syncfs", errno);
+  return JS_UNDEFINED;
+}
+
 static JSValue stat_object(JSContext *ctx, const struct stat *st) {
   const char *kind = S_ISREG(st->st_mode) ? "file" : S_ISDIR(st->st_mode) ? "dir" : S_ISLNK(st->st_mode) ? "link"
     : S_ISBLK(st->st_mode) ? "block" : S_ISCHR(st->st_mode) ? "char" : S_ISFIFO(st->st_mode) ? "fifo" : "socket";
@@ -318,6 +324,7 @@ const JSCFunctionListEntry host_files_funcs[] = {
   JS_CFUNC_DEF("write", 4, js_write),
   JS_CFUNC_DEF("writeAll", 2, js_write_all),
   JS_CFUNC_DEF("fsync", 1, js_fsync),
+  JS_CFUNC_DEF("syncfs", 1, js_syncfs),
   JS_CFUNC_DEF("fstat", 1, js_fstat),
   JS_CFUNC_DEF("fstatat", 3, js_fstatat),
   JS_CFUNC_DEF("fchmod", 2, js_fchmod),
