@@ -8,6 +8,7 @@ import type { Context } from '../context.ts';
 import { sys } from '../host/sys.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
+import { keepWithinBudget, ReadBudget } from './budget.ts';
 import { configDrive } from './configdrive.ts';
 import { ec2 } from './ec2.ts';
 import { noCloud } from './nocloud.ts';
@@ -51,7 +52,9 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     }
     const started = sys.now();
     try {
-      const found = await source.read({ ctx, log: ctx.log, platform, system, cfg, deadline, forced });
+      const budget = new ReadBudget();
+      const found = await source.read({ ctx, log: ctx.log, platform, system, cfg, deadline, forced, budget });
+      if (found) keepWithinBudget(found, budget, (m) => ctx.report('error', `datasource ${name}`, m));
       ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(sys.now() - started).toFixed(1)} ms)`);
       if (found) return found;
     } catch (e) {

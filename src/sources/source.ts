@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { isMapping } from '../yaml/index.ts';
+import type { ReadBudget } from './budget.ts';
 import type { Platform } from './platform.ts';
 
 /**
@@ -36,6 +37,8 @@ export interface SourceRun {
    * as cloud-init's ds-identify does for a single configured datasource.
    */
   forced: boolean;
+  /** What this read may take in all (budget.ts): each reader asks for at most what is left. */
+  budget: ReadBudget;
 }
 
 export interface Source {

@@ -1,0 +1,106 @@
+// Integration (issue 19, items 5 and 6): one budget for all a source gives,
+// and part handling that stays fast at thousands of parts and MiB of text,
+// through the executable on throw-away roots. Sizes and times are measured
+// in bench/limits.ts; the bounds here only tell a working boot from the
+// broken one (stage init stopped, or minutes spent on 10,000 parts).
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { SOURCE_BUDGET } from '../../src/sources/budget.ts';
+import { read, writeIn } from '../helpers/files.ts';
+import { agent, cannotRun, newRoot, seed, statusProblems } from '../helpers/agent.ts';
+
+const MiB = 1024 * 1024;
+
+/** `n` bytes: `head`, then `line` again and again (cut to fit). */
+function filled(n: number, head: string, line: string): Buffer {
+  const b = Buffer.alloc(n, line);
+  b.write(head, 0);
+  return b;
+}
+
+function stage(root: string, args: string[]): { ms: number; stderr: string } {
+  const started = performance.now();
+  const r = agent(root, args);
+  assert.equal(r.error, undefined, `${args.join(' ')}: ${r.error?.message}`);
+  return { ms: performance.now() - started, stderr: r.stderr };
+}
+
+describe('limits through the executable', { skip: cannotRun() ?? false }, () => {
+
+  test('user-data past the budget (a 50 MiB seed file): said so, left out, and every stage still runs on the meta-data', () => {
+    const root = newRoot();
+    seed(root, 'instance-id: iid-huge\nlocal-hostname: huge-host\n', filled(50 * MiB, '#!/bin/sh\ntouch /ran\n', '#\n'));
+    stage(root, ['init', '--local']);
+    stage(root, ['init']);
+    stage(root, ['modules', '--mode', 'config']);
+    const problems = statusProblems(root);
+    assert.ok(problems.some((p) => /user-data.*budget/.test(p)), `the boot says the user-data was left out: ${problems.join(' | ')}`);
+    assert.ok(!problems.some((p) => /internal error|larger than 67108864/.test(p)), problems.join(' | '));
+    // Stage init read the instance back and ran its modules: the hostname from the meta-data is set.
+    assert.equal(read(root, 'etc/hostname'), 'huge-host\n');
+    assert.equal(statSync(join(root, 'var/lib/cloud/data/user-data.raw')).size, 0, 'nothing of it kept');
+    const r = agent(root, ['query', 'v1.local_hostname']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'huge-host');
+  });
+
+  test('user-data and vendor-data share one budget: what fits is applied, the vendor-data that does not is left out and named', () => {
+    const root = newRoot();
+    const half = SOURCE_BUDGET / 2 + MiB;
+    seed(root, 'instance-id: iid-share\n', filled(half, '#!/bin/sh\necho user > /user-ran\n', '#\n'));
+    writeIn(root, 'var/lib/cloud/seed/nocloud/vendor-data', filled(half, '#!/bin/sh\necho vendor > /vendor-ran\n', '#\n'));
+    stage(root, ['boot']);
+    assert.equal(read(root, 'user-ran'), 'user\n');
+    assert.throws(() => read(root, 'vendor-ran'), /ENOENT/);
+    const problems = statusProblems(root);
+    assert.ok(problems.some((p) => /vendor-data.*budget/.test(p)), problems.join(' | '));
+  });
+
+  test('instance data holds no user-data or vendor-data (as cloud-init); query still gives both to root from the files beside it', () => {
+    const root = newRoot();
+    seed(root, 'instance-id: iid-query\n', '#cloud-config\nruncmd: ["true"]\n');
+    writeIn(root, 'var/lib/cloud/seed/nocloud/vendor-data', '#cloud-config\nbootcmd: ["true"]\n');
+    stage(root, ['init', '--local']);
+    stage(root, ['init']);
+    for (const name of ['instance-data.json', 'instance-data-sensitive.json']) {
+      const data = JSON.parse(readFileSync(join(root, 'run/ec2-init', name), 'utf8')) as { ds: Record<string, unknown> };
+      assert.deepEqual(Object.keys(data.ds), ['meta_data'], name);
+    }
+    const user = agent(root, ['query', 'userdata']);
+    assert.equal(user.status, 0, user.stderr);
+    assert.equal(user.stdout.trim(), '#cloud-config\nruncmd: ["true"]');
+    const vendor = agent(root, ['query', 'vendordata']);
+    assert.equal(vendor.stdout.trim(), '#cloud-config\nbootcmd: ["true"]');
+  });
+
+  test('a #cloud-config-archive of 10,000 script parts: stage init saves them all in seconds, not minutes', () => {
+    const root = newRoot();
+    const archive = '#cloud-config-archive\n' + Array.from({ length: 10_000 }, (_, i) =>
+      `- type: text/x-shellscript\n  filename: s${i}.sh\n  content: "#!/bin/sh\\necho ${i}\\n"\n`).join('');
+    seed(root, 'instance-id: iid-parts\n', archive);
+    stage(root, ['init', '--local']);
+    const { ms } = stage(root, ['--log-level', 'warning', 'init']); // (a log line a part is more than a pipe holds)
+    const dir = join(root, 'var/lib/cloud/instances/iid-parts/scripts');
+    const saved = readdirSync(dir).filter((n) => /^s\d+\.sh$/.test(n));
+    assert.equal(saved.length, 10_000);
+    assert.equal(readFileSync(join(dir, 's9999.sh'), 'utf8'), '#!/bin/sh\necho 9999\n');
+    assert.equal(statSync(join(dir, 's0.sh')).mode & 0o777, 0o700);
+    assert.ok(readdirSync(dir).every((n) => !n.endsWith('.ec2-init-tmp')), 'no temp file left');
+    assert.ok(ms < 20_000, `stage init took ${ms.toFixed(0)} ms for 10,000 parts (main: ~80-100 s)`);
+  });
+
+  test('MiB of plain text: 15 MiB of newlines and 8 MiB of carriage returns are read in seconds', () => {
+    for (const [name, body] of [['newlines', Buffer.alloc(15 * MiB, '\n')], ['cr', Buffer.alloc(8 * MiB, '\r')],
+      ['cloud-config', filled(15 * MiB, '#cloud-config\n', '\n')]] as const) {
+      const root = newRoot();
+      seed(root, `instance-id: iid-${name}\n`, body);
+      stage(root, ['init', '--local']);
+      const { ms } = stage(root, ['init']);
+      assert.equal(statSync(join(root, 'var/lib/cloud/data/user-data.txt')).size, body.length, name);
+      assert.ok(!statusProblems(root).some((p) => /internal error/.test(p)), name);
+      assert.ok(ms < 8_000, `${name}: stage init took ${ms.toFixed(0)} ms (main: 10-15 s)`);
+    }
+  });
+});
