@@ -44,6 +44,12 @@ export class Files {
   private readonly swept = new Set<string>();
   /** Filesystems holding deferSync writes not flushed yet: device → a descriptor of a directory on it. */
   private readonly deferred = new Map<number, number>();
+  /**
+   * The directories deferSync writes went to, until flushDeferred: path →
+   * its descriptor, from the walk of the first write there. The next ones
+   * skip the walk (six opens and stats a script in instances/ID/scripts/).
+   */
+  private readonly deferredDirs = new Map<string, number>();
   constructor(root: string) { this.root = root; }
 
   private fd(): number {
@@ -192,7 +198,7 @@ export class Files {
   write(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
     const mode = opts.mode ?? 0o644;
     const bytes = typeof data === 'string' ? sys.utf8Encode(data) : data;
-    this.at(path, { followLast: true, create: opts.parents ?? { mode: 0o755 } }, (p) => {
+    const place = (p: Place) => {
       if (p.name === '' || p.stat?.kind === 'dir') throw new PathError(path, 'EISDIR', 'is a directory');
       const dir = this.sweepOnce(p.dir);
       // Already exactly so (a second boot rewrites what it wrote on the first): two fsyncs saved, nothing changed.
@@ -212,9 +218,34 @@ export class Files {
         try { sys.unlinkat(p.dir, temp, false); } catch { /* renamed or gone */ }
         throw e;
       }
-      if (opts.deferSync) this.defer(p.dir, dir.dev);
+      if (opts.deferSync) this.defer(p.dir, dir.dev, path);
       else sys.fsync(p.dir);
-    });
+    };
+    const known = opts.deferSync ? this.deferredPlace(path) : null;
+    if (known) {
+      try { place(known); } catch (e) { throw pathError(path, e); }
+    } else {
+      this.at(path, { followLast: true, create: opts.parents ?? { mode: 0o755 } }, place);
+    }
+  }
+
+  /**
+   * `path`'s place in a directory an earlier deferSync write walked to, when
+   * its last name is a plain one holding nothing or a file (a link, or
+   * anything else, takes the walk).
+   */
+  private deferredPlace(path: string): Place | null {
+    const slash = path.lastIndexOf('/');
+    const name = path.slice(slash + 1);
+    const dir = this.deferredDirs.get(path.slice(0, slash));
+    if (dir === undefined || name === '' || name === '.' || name === '..') return null;
+    let stat: Stat | null;
+    try { stat = sys.fstatat(dir, name, true); } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') return null;
+      stat = null;
+    }
+    if (stat !== null && stat.kind !== 'file') return null;
+    return { dir, name, path, stat };
   }
 
   /**
@@ -225,7 +256,9 @@ export class Files {
    */
   flushDeferred(): void {
     const fds = [...this.deferred.values()];
+    for (const fd of this.deferredDirs.values()) try { sys.close(fd); } catch { /* closed already */ }
     this.deferred.clear();
+    this.deferredDirs.clear();
     let failure: unknown = null;
     for (const fd of fds) {
       try { sys.syncfs(fd); } catch (e) { failure ??= e; }
@@ -234,9 +267,10 @@ export class Files {
     if (failure !== null) throw pathError(this.root, failure);
   }
 
-  private defer(dirFd: number, dev: number): void {
-    if (this.deferred.has(dev)) return;
-    this.deferred.set(dev, sys.openat(dirFd, '.', O_RDONLY | O_DIRECTORY, 0));
+  private defer(dirFd: number, dev: number, path: string): void {
+    if (!this.deferred.has(dev)) this.deferred.set(dev, sys.openat(dirFd, '.', O_RDONLY | O_DIRECTORY, 0));
+    const parent = path.slice(0, path.lastIndexOf('/'));
+    if (!this.deferredDirs.has(parent)) this.deferredDirs.set(parent, sys.openat(dirFd, '.', O_RDONLY | O_DIRECTORY, 0));
   }
 
   /**
