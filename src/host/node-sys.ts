@@ -195,6 +195,21 @@ function connect(opts: ConnectOptions): Promise<Socket> {
   });
 }
 
+function connectUnix(path: string, timeoutMs: number): Promise<Socket> {
+  return new Promise((ok, fail) => {
+    if (Buffer.byteLength(path) > 107) return fail(sysError('ENAMETOOLONG', 'connect', `${path}: longer than a unix socket address`));
+    const sock = net.connect({ path });
+    const timer = setTimeout(() => { sock.destroy(); fail(sysError('ETIMEDOUT', 'connect', `no connection within ${timeoutMs} ms`)); }, timeoutMs);
+    const onError = (e: NodeJS.ErrnoException) => { clearTimeout(timer); fail(sysError(e.code ?? 'EIO', 'connect', e.message)); };
+    sock.once('error', onError);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.off('error', onError);
+      ok(wrapSocket(sock));
+    });
+  });
+}
+
 /** A pull-style socket (read what you ask for, when you ask) over Node's push-style one. */
 function wrapSocket(sock: net.Socket): Socket {
   const chunks: Buffer[] = [];
@@ -287,6 +302,7 @@ export const sys: Sys = {
 
   resolve,
   connect,
+  connectUnix,
 
   now: () => performance.now(),
   cpuMs: () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; },
@@ -297,6 +313,7 @@ export const sys: Sys = {
   gzip: (data) => bytes(gzipSync(data)),
   randomBytes: (n) => bytes(nodeRandomBytes(n)),
   sha256: (data) => bytes(createHash('sha256').update(data).digest()),
+  sha512: (data) => bytes(createHash('sha512').update(data).digest()),
   utf8Encode: (text) => bytes(Buffer.from(text, 'utf8')),
   utf8Decode: (b, fatal) => {
     if (fatal && !nodeIsUtf8(b)) throw sysError('EILSEQ', 'utf8Decode', 'not UTF-8');

@@ -47,6 +47,7 @@ interface Host {
 
   resolveStart(name: string): number;
   connectStart(address: string, port: number): number;
+  connectUnixStart(path: string): number;
   connectFinish(fd: number): void;
   tlsNew(fd: number, servername: string, ca: Uint8Array): number;
   tlsHandshake(h: number): 0 | 1 | 2;
@@ -65,6 +66,7 @@ interface Host {
   gunzip(data: Uint8Array, maxBytes: number): Uint8Array;
   gzip(data: Uint8Array): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
+  sha512(data: Uint8Array): Uint8Array;
   randomBytes(n: number): Uint8Array;
   isUtf8(b: Uint8Array): boolean;
   utf8Decode(b: Uint8Array, fatal: boolean): string;
@@ -286,17 +288,26 @@ function waitFd(fd: number, which: 'r' | 'w', ms: number, aborts?: Set<() => voi
 }
 
 function connect(opts: ConnectOptions): Promise<Socket> {
-  const end = host.now() + opts.timeoutMs;
+  return connected(() => host.connectStart(opts.address, opts.port), opts.timeoutMs, opts.tls);
+}
+
+function connectUnix(path: string, timeoutMs: number): Promise<Socket> {
+  return connected(() => host.connectUnixStart(path), timeoutMs);
+}
+
+/** A socket once `start`'s connect (and the TLS handshake, when asked) is done. */
+function connected(start: () => number, timeoutMs: number, tlsOpts?: ConnectOptions['tls']): Promise<Socket> {
+  const end = host.now() + timeoutMs;
   const left = () => Math.max(0, end - host.now());
-  const timeoutError = () => sysError('ETIMEDOUT', 'connect', `no connection within ${opts.timeoutMs} ms`);
+  const timeoutError = () => sysError('ETIMEDOUT', 'connect', `no connection within ${timeoutMs} ms`);
   return (async () => {
-    const fd = host.connectStart(opts.address, opts.port);
+    const fd = start();
     let tls = -1;
     try {
       try { await waitFd(fd, 'w', left()); } catch { throw timeoutError(); }
       host.connectFinish(fd);
-      if (opts.tls) {
-        tls = host.tlsNew(fd, opts.tls.servername, opts.tls.ca);
+      if (tlsOpts) {
+        tls = host.tlsNew(fd, tlsOpts.servername, tlsOpts.ca);
         for (;;) {
           const r = host.tlsHandshake(tls);
           if (r === 0) break;
@@ -388,6 +399,7 @@ export const sys: Sys = {
 
   resolve: resolveName,
   connect,
+  connectUnix,
 
   now: host.now,
   cpuMs: host.cpuMs,
@@ -398,6 +410,7 @@ export const sys: Sys = {
   gzip: host.gzip,
   randomBytes: host.randomBytes,
   sha256: host.sha256,
+  sha512: host.sha512,
   utf8Encode: host.utf8Encode,
   utf8Decode: (b, fatal) => host.utf8Decode(b, fatal === true),
   isUtf8: host.isUtf8,

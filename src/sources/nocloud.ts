@@ -15,6 +15,7 @@ import { remaining } from '../net/cancel.ts';
 import { request, rootCaBundle } from '../net/http.ts';
 import { ReadBudget } from './budget.ts';
 import { kernelCmdline } from './platform.ts';
+import { pubkeys } from './pubkeys.ts';
 import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
@@ -97,7 +98,7 @@ async function fromReader(run: SeedRead, read: Reader, where: string, overrides:
     metaData,
     userData,
     vendorData,
-    publicKeys: publicKeysOf(metaData['public-keys']),
+    publicKeys: pubkeys(metaData['public-keys']),
     launchIndex: Number.isInteger(launchIndex) ? launchIndex : undefined,
     cloudName: 'nocloud',
     // cloud-init's words: seed-dir for a directory, config-disk for a volume, seedfrom for a URL.
@@ -107,11 +108,6 @@ async function fromReader(run: SeedRead, read: Reader, where: string, overrides:
   };
 }
 
-function publicKeysOf(value: unknown): string[] | undefined {
-  if (typeof value === 'string') return value.split('\n').filter((k) => k.trim() !== '');
-  if (Array.isArray(value)) return value.map(String);
-  return undefined;
-}
 
 export async function readNoCloud(run: SeedRead): Promise<SourceData | null> {
   const { files, deadline } = run;

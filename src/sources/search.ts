@@ -6,18 +6,27 @@
 // request, and the whole search has a hard deadline.
 import type { Context } from '../context.ts';
 import { sys } from '../host/sys.ts';
+import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
+import { azure } from './azure.ts';
 import { keepWithinBudget, ReadBudget } from './budget.ts';
 import { configDrive } from './configdrive.ts';
+import { digitalOcean } from './digitalocean.ts';
 import { ec2 } from './ec2.ts';
+import { gce } from './gce.ts';
+import { hetzner } from './hetzner.ts';
+import { lxd } from './lxd.ts';
 import { noCloud } from './nocloud.ts';
 import { openStack } from './openstack.ts';
+import { oracle } from './oracle.ts';
 import { readPlatform, type Platform } from './platform.ts';
 import { dsConfig, seconds, type Source } from './source.ts';
+import { vmware } from './vmware.ts';
+import { vultr } from './vultr.ts';
 
 /** Every source ec2-init has, in the order of cloud-init's default datasource_list. */
-export const SOURCES: readonly Source[] = [noCloud, configDrive, openStack, ec2];
+export const SOURCES: readonly Source[] = [noCloud, configDrive, lxd, digitalOcean, azure, gce, openStack, vultr, ec2, hetzner, oracle, vmware];
 
 /** Overall limit of one search, whatever the sources' own settings (seconds in config: datasource_search_deadline). */
 const SEARCH_DEADLINE_S = 60;
@@ -62,4 +71,15 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     }
   }
   return null;
+}
+
+/** The found source's provisioned step (Azure's ready report), at the end of stage init; nothing for sources without one. */
+export async function sourceProvisioned(ctx: Context, system: Config, instance: Instance): Promise<void> {
+  const source = SOURCES.find((s) => s.name === instance.source.name);
+  if (!source?.provisioned) return;
+  try {
+    await source.provisioned({ ctx, system, cfg: dsConfig(system, source.name), instance, problems: [...ctx.diags] });
+  } catch (e) {
+    ctx.report('error', `datasource ${source.name}`, `after provisioning: ${(e as Error).message}`);
+  }
 }

@@ -4,7 +4,8 @@
 // cloud-init's default datasource_list does and walks `datasource_list`.
 import type { Context } from '../context.ts';
 import type { Logger } from '../log.ts';
-import type { SourceData } from '../types.ts';
+import type { Instance } from '../state/instance.ts';
+import type { Diag, SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { ReadBudget } from './budget.ts';
@@ -20,6 +21,15 @@ import type { Platform } from './platform.ts';
  *   find it (cloud-init's Ec2Local then Ec2).
  */
 export type Reach = 'files' | 'network' | 'link-local';
+
+/** The DHCP lease of the short-lived network init-local brought up, as far as sources need it. */
+export interface Lease {
+  router?: string;
+  /** The DHCP server's address. */
+  serverAddress?: string;
+  /** Options by number ('245': Azure's wireserver) as the DHCP client wrote them. */
+  options: Record<string, string>;
+}
 
 /** Everything a read is given. */
 export interface SourceRun {
@@ -39,12 +49,31 @@ export interface SourceRun {
   forced: boolean;
   /** What this read may take in all (budget.ts): each reader asks for at most what is left. */
   budget: ReadBudget;
+  /** The lease of the short-lived network this read runs over, when there is one. */
+  lease?: Lease;
+}
+
+/** What a source's provisioned step is given: the instance, and what stage init's modules reported. */
+export interface ProvisionedRun {
+  ctx: Context;
+  system: Config;
+  cfg: Config;
+  instance: Instance;
+  /** The problems stage init reported so far (its modules' included). */
+  problems: readonly Diag[];
 }
 
 export interface Source {
   /** cloud-init's datasource name, as written in datasource_list ('Ec2', 'GCE', …). */
   name: string;
   reach: Reach;
+  /**
+   * For a 'link-local' source: what init-local brings up on the NIC before
+   * asking it (src/net/ephemeral.ts): a DHCPv4 lease (the default), a DHCPv6
+   * one, or a random 169.254.x.y/16 address where that is the cloud's rule
+   * (DigitalOcean's metadata answers on the link, no DHCP needed).
+   */
+  ephemeral?: 'dhcp4' | 'dhcp6' | 'link-local4';
   /**
    * Local facts say this machine can be on the platform (DMI, kernel command
    * line, files). False: the source is not asked at all, so a machine on
@@ -55,6 +84,12 @@ export interface Source {
   /** What it says when detect() is false, for the log ("DMI does not say Google"). */
   notDetected?: string;
   read(run: SourceRun): Promise<SourceData | null>;
+  /**
+   * The platform's own step once the instance is provisioned — at the end of
+   * stage init, after its modules made the users, put the ssh keys in place
+   * and set passwords and the hostname (Azure's ready report).
+   */
+  provisioned?(run: ProvisionedRun): Promise<void>;
 }
 
 /** `datasource: {<name>: {…}}` of a config, or {}. */

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -219,6 +221,33 @@ static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc,
   return JS_NewInt32(ctx, fd);
 }
 
+/* connectUnixStart(path) → a non-blocking unix stream socket, connecting (or connected). */
+static JSValue js_connect_unix_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  size_t len;
+  const char *path = JS_ToCStringLen(ctx, &len, argv[0]);
+  if (!path) return JS_EXCEPTION;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (len == 0 || len >= sizeof addr.sun_path || memchr(path, 0, len)) {
+    JS_FreeCString(ctx, path);
+    return host_throw_code(ctx, "connect", len == 0 || len < sizeof addr.sun_path ? "EINVAL" : "ENAMETOOLONG",
+                           "not a unix socket address");
+  }
+  memcpy(addr.sun_path, path, len);
+  JS_FreeCString(ctx, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return host_throw_errno(ctx, "socket", errno);
+  int r;
+  do r = connect(fd, (struct sockaddr *)&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1));
+  while (r < 0 && errno == EINTR);
+  /* A unix connect is done at once, or refused; EAGAIN is a full backlog (the caller's retry). */
+  if (r < 0 && errno != EINPROGRESS) {
+    int e = errno;
+    close(fd);
+    return host_throw_errno(ctx, "connect", e);
+  }
+  return JS_NewInt32(ctx, fd);
+}
+
 /* connectFinish(fd): throws the connection's error (ECONNREFUSED, …) if it failed. */
 static JSValue js_connect_finish(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
   int fd, err = 0;
@@ -398,6 +427,7 @@ static JSValue js_tls_free(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 const JSCFunctionListEntry host_net_funcs[] = {
   JS_CFUNC_DEF("resolveStart", 1, js_resolve_start),
   JS_CFUNC_DEF("connectStart", 2, js_connect_start),
+  JS_CFUNC_DEF("connectUnixStart", 1, js_connect_unix_start),
   JS_CFUNC_DEF("connectFinish", 1, js_connect_finish),
   JS_CFUNC_DEF("tlsNew", 3, js_tls_new),
   JS_CFUNC_DEF("tlsHandshake", 1, js_tls_handshake),
