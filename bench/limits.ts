@@ -67,6 +67,10 @@ const CASES: Case[] = [
     userData: () => filled(fits(8 * MiB), '#!/bin/sh\n', '# user\n'),
     vendorData: () => filled(8 * MiB, '#!/bin/sh\n', '# vendor\n'),
   },
+  {
+    name: 'aliases-200x4MiB', what: 'a 4 MiB string repeated by 200 aliases (840 MB once written out again): refused by the YAML reader',
+    userData: () => text(`#cloud-config\nbig: &a "${'A'.repeat(4 * MiB)}"\nmore: [${Array(200).fill('*a').join(', ')}]\n`),
+  },
   { name: 'over-budget-by-1', what: 'one byte past the budget: refused at the read, the meta-data still used', userData: () => filled(fits() + 1, '#!/bin/sh\n', '#\n') },
   { name: 'over-budget-64MiB', what: 'a 64 MiB seed file (what the readers allowed before)', userData: () => filled(64 * MiB, '#!/bin/sh\n', '#\n') },
   { name: 'gzip-bomb-256MiB', what: 'gzip inflating to 256 MiB', userData: () => gzipSync(Buffer.alloc(256 * MiB, 'a'), { level: 9 }) },

@@ -31,7 +31,7 @@ export { timestampParts, type TimestampParts } from './scalars.ts';
  *    400 levels, so no document cloud-init reads is lost.
  *  - 1000 aliases: what ec2-init allowed with the `yaml` package.
  */
-export const DEFAULT_LIMITS: Readonly<YamlLimits> = { maxNodes: 100_000, maxDepth: 200, maxAliases: 1000 };
+export const DEFAULT_LIMITS: Readonly<YamlLimits> = { maxNodes: 100_000, maxDepth: 200, maxAliases: 1000, maxAliasedChars: 4 * 1024 * 1024 };
 
 export interface Located {
   value: unknown;

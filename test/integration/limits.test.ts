@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SOURCE_BUDGET } from '../../src/sources/budget.ts';
+import { makeMime } from '../../src/userdata/make-mime.ts';
 import { read, writeIn } from '../helpers/files.ts';
 import { agent, cannotRun, newRoot, seed, statusProblems } from '../helpers/agent.ts';
 
@@ -73,6 +74,24 @@ describe('limits through the executable', { skip: cannotRun() ?? false }, () => 
     assert.equal(user.stdout.trim(), '#cloud-config\nruncmd: ["true"]');
     const vendor = agent(root, ['query', 'vendordata']);
     assert.equal(vendor.stdout.trim(), '#cloud-config\nbootcmd: ["true"]');
+  });
+
+  test('aliases repeating a long string are refused by name: the saved config stays readable and the other parts apply', () => {
+    const root = newRoot();
+    // 200 aliases of 1 MiB: written out again as user-config.txt, 200 MiB (main: stage config cannot read it back).
+    const bomb = `#cloud-config\nbig: &a "${'A'.repeat(MiB)}"\nmore: [${Array(200).fill('*a').join(', ')}]\n`;
+    seed(root, 'instance-id: iid-alias\n', makeMime([
+      { content: Buffer.from(bomb), type: 'text/cloud-config', filename: 'bomb.yaml' },
+      { content: Buffer.from('#cloud-config\nwrite_files: [{path: /ok, content: applied}]\n'), type: 'text/cloud-config', filename: 'ok.yaml' },
+    ]));
+    stage(root, ['init', '--local']);
+    stage(root, ['init']);
+    stage(root, ['modules', '--mode', 'config']);
+    const problems = statusProblems(root);
+    assert.ok(problems.some((p) => /bomb\.yaml.*aliases repeat more than 4194304 characters/.test(p)), problems.join(' | '));
+    assert.ok(!problems.some((p) => /internal error|larger than 67108864/.test(p)), problems.join(' | '));
+    assert.equal(read(root, 'ok'), 'applied');
+    assert.ok(statSync(join(root, 'var/lib/cloud/data/user-config.txt')).size < MiB);
   });
 
   test('a #cloud-config-archive of 10,000 script parts: stage init saves them all in seconds, not minutes', () => {
