@@ -43,6 +43,15 @@ const CASES: Case[] = [
     name: 'mime-10000', what: 'MIME multipart, 10,000 small script parts',
     userData: () => makeMime(Array.from({ length: 10_000 }, (_, i) => ({ content: text(`#!/bin/sh\necho ${i}\n`), type: 'text/x-shellscript', filename: `s${i}.sh` }))),
   },
+  {
+    name: 'archive-1000', what: '#cloud-config-archive, 1,000 small script parts',
+    userData: () => text('#cloud-config-archive\n' + Array.from({ length: 1000 }, (_, i) =>
+      `- type: text/x-shellscript\n  filename: s${i}.sh\n  content: "#!/bin/sh\\necho ${i}\\n"\n`).join('')),
+  },
+  {
+    name: 'mime-1000', what: 'MIME multipart, 1,000 small script parts',
+    userData: () => makeMime(Array.from({ length: 1000 }, (_, i) => ({ content: text(`#!/bin/sh\necho ${i}\n`), type: 'text/x-shellscript', filename: `s${i}.sh` }))),
+  },
   { name: 'newlines-15MiB', what: '15 MiB of \\n (item 6)', userData: () => Buffer.alloc(15 * MiB, '\n') },
   { name: 'cr-8MiB', what: '8 MiB of \\r (item 6)', userData: () => Buffer.alloc(8 * MiB, '\r') },
   { name: 'cloud-config-newlines-15MiB', what: '#cloud-config then 15 MiB of \\n', userData: () => filled(15 * MiB, '#cloud-config\n', '\n') },
@@ -51,8 +60,8 @@ const CASES: Case[] = [
     userData: () => filled(fits(), '#cloud-config\nwrite_files:\n- path: /big\n  content: |\n', '    0123456789abcdef0123456789abcdef0123456789abcdef0123456789a\n'),
   },
   {
-    name: 'runcmd-max', what: 'the largest user-data the budget admits: runcmd with ~1.4 million short items',
-    userData: () => filled(fits(), '#cloud-config\nruncmd:\n', '- echo 1234\n'),
+    name: 'runcmd-max', what: 'as many nodes as the YAML reader admits (100,000) in the budget: runcmd with 99,000 158-byte commands',
+    userData: () => text('#cloud-config\nruncmd:\n' + `- echo ${'x'.repeat(150)}\n`.repeat(99_000)),
   },
   {
     name: 'script-max', what: 'the largest user-data the budget admits: one shell script',
