@@ -10,6 +10,7 @@ import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { azure } from './azure.ts';
+import { keepWithinBudget, ReadBudget } from './budget.ts';
 import { configDrive } from './configdrive.ts';
 import { digitalOcean } from './digitalocean.ts';
 import { ec2 } from './ec2.ts';
@@ -60,7 +61,9 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     }
     const started = sys.now();
     try {
-      const found = await source.read({ ctx, log: ctx.log, platform, system, cfg, deadline, forced });
+      const budget = new ReadBudget();
+      const found = await source.read({ ctx, log: ctx.log, platform, system, cfg, deadline, forced, budget });
+      if (found) keepWithinBudget(found, budget, (m) => ctx.report('error', `datasource ${name}`, m));
       ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(sys.now() - started).toFixed(1)} ms)`);
       if (found) return found;
     } catch (e) {

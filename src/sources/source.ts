@@ -8,6 +8,7 @@ import type { Instance } from '../state/instance.ts';
 import type { Diag, SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { isMapping } from '../yaml/index.ts';
+import type { ReadBudget } from './budget.ts';
 import type { Platform } from './platform.ts';
 
 /**
@@ -46,6 +47,8 @@ export interface SourceRun {
    * as cloud-init's ds-identify does for a single configured datasource.
    */
   forced: boolean;
+  /** What this read may take in all (budget.ts): each reader asks for at most what is left. */
+  budget: ReadBudget;
   /** The lease of the short-lived network this read runs over, when there is one. */
   lease?: Lease;
 }
