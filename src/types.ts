@@ -48,6 +48,12 @@ export interface SourceData {
   cache?: Record<string, string | Uint8Array>;
   /** Modules that run again on every boot this source is found (cloud-init's Exoscale clears set_passwords' semaphore). */
   everyBoot?: string[];
+  /**
+   * Bytes the source read besides user-data and vendor-data (meta-data, its
+   * walk, network config), set by the search: the part of the read budget
+   * (sources/budget.ts) that stage init's expansion of user-data cannot use.
+   */
+  metaBytes?: number;
 }
 
 /** One typed piece of expanded user-data. */

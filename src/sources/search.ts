@@ -12,6 +12,7 @@ import type { Config } from '../userdata/merge.ts';
 import { akamai } from './akamai.ts';
 import { aliYun } from './aliyun.ts';
 import { azure } from './azure.ts';
+import { keepWithinBudget, ReadBudget } from './budget.ts';
 import { cloudStack } from './cloudstack.ts';
 import { configDrive } from './configdrive.ts';
 import { digitalOcean } from './digitalocean.ts';
@@ -68,7 +69,9 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     }
     const started = sys.now();
     try {
-      const found = await source.read({ ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage });
+      const budget = new ReadBudget();
+      const found = await source.read({ ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget });
+      if (found) keepWithinBudget(found, budget, (m) => ctx.report('error', `datasource ${name}`, m));
       ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(sys.now() - started).toFixed(1)} ms)`);
       if (found) return found;
     } catch (e) {

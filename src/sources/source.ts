@@ -9,6 +9,7 @@ import type { Diag, SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { sys } from '../host/sys.ts';
 import { isMapping } from '../yaml/index.ts';
+import type { ReadBudget } from './budget.ts';
 import type { Platform } from './platform.ts';
 
 /**
@@ -51,6 +52,8 @@ export interface SourceRun {
   forced: boolean;
   /** The search this read is part of: init-local's ('local') or init's ('network'). */
   stage: 'local' | 'network';
+  /** What this read may take in all (budget.ts): each reader asks for at most what is left. */
+  budget: ReadBudget;
   /** The lease of the short-lived network this read runs over, when there is one. */
   lease?: Lease;
 }
