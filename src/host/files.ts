@@ -11,7 +11,7 @@
 // of the directory. A hard link at the name is replaced, not written through.
 import { PathError, pathError, Walker, type Place, type WalkOptions } from './tree.ts';
 import {
-  O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY, sys, type Stat,
+  O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY, sys, type Socket, type Stat,
 } from './sys.ts';
 
 export { PathError } from './tree.ts';
@@ -276,6 +276,18 @@ export class Files {
       if (p.stat.kind !== 'file' && p.stat.kind !== 'block') throw new PathError(path, 'EINVAL', `is not a file or block device (${p.stat.kind})`);
       const fd = sys.openat(p.dir, p.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
       return { fd, stat: sys.fstat(fd) };
+    });
+  }
+
+  /**
+   * Connect to the unix stream socket at `path` (a service's: systemd's
+   * varlink sockets). The name must be a socket itself, never a link to one:
+   * the directories are walked on descriptors like every other path.
+   */
+  connectUnix(path: string): Promise<Socket> {
+    return this.at(path, { followLast: false }, (p) => {
+      if (p.stat?.kind !== 'socket') throw new PathError(path, p.stat ? 'ENOTSOCK' : 'ENOENT', p.stat ? `is a ${p.stat.kind}, not a socket` : 'no such socket');
+      return sys.connectUnix(p.dir, p.name);
     });
   }
 

@@ -195,6 +195,17 @@ function connect(opts: ConnectOptions): Promise<Socket> {
   });
 }
 
+/** The directory's path is read at once (Node connects later, when the descriptor may be closed). */
+function connectUnix(dirfd: number, name: string): Promise<Socket> {
+  let dir: string;
+  try { dir = fs.readlinkSync(`/proc/self/fd/${dirfd}`); } catch (e) { return Promise.reject(sysError('EBADF', 'connect', (e as Error).message)); }
+  return new Promise((ok, fail) => {
+    const sock = net.connect({ path: `${dir}/${name}` });
+    sock.once('error', (e: NodeJS.ErrnoException) => fail(sysError(e.code ?? 'EIO', 'connect', e.message)));
+    sock.once('connect', () => ok(wrapSocket(sock)));
+  });
+}
+
 /** A pull-style socket (read what you ask for, when you ask) over Node's push-style one. */
 function wrapSocket(sock: net.Socket): Socket {
   const chunks: Buffer[] = [];
@@ -282,6 +293,7 @@ export const sys: Sys = {
 
   resolve,
   connect,
+  connectUnix,
 
   now: () => performance.now(),
   cpuMs: () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; },

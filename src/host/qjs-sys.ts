@@ -45,7 +45,8 @@ interface Host {
   writeNB(fd: number, data: Uint8Array, offset: number): number;
 
   resolveStart(name: string): number;
-  connectStart(address: string, port: number): number;
+  connectStart(address: string, port: number, mark: number | undefined): number;
+  connectUnixAt(dirfd: number, name: string): number;
   connectFinish(fd: number): void;
   tlsNew(fd: number, servername: string, ca: Uint8Array): number;
   tlsHandshake(h: number): 0 | 1 | 2;
@@ -289,7 +290,7 @@ function connect(opts: ConnectOptions): Promise<Socket> {
   const left = () => Math.max(0, end - host.now());
   const timeoutError = () => sysError('ETIMEDOUT', 'connect', `no connection within ${opts.timeoutMs} ms`);
   return (async () => {
-    const fd = host.connectStart(opts.address, opts.port);
+    const fd = host.connectStart(opts.address, opts.port, opts.mark);
     let tls = -1;
     try {
       try { await waitFd(fd, 'w', left()); } catch { throw timeoutError(); }
@@ -309,6 +310,11 @@ function connect(opts: ConnectOptions): Promise<Socket> {
     }
     return makeSocket(fd, tls);
   })();
+}
+
+/** A unix stream socket: the connect happens now (in the call), the promise only hands the socket over. */
+function connectUnix(dirfd: number, name: string): Promise<Socket> {
+  try { return Promise.resolve(makeSocket(host.connectUnixAt(dirfd, name), -1)); } catch (e) { return Promise.reject(e); }
 }
 
 function makeSocket(fd: number, tls: number): Socket {
@@ -386,6 +392,7 @@ export const sys: Sys = {
 
   resolve: resolveName,
   connect,
+  connectUnix,
 
   now: host.now,
   cpuMs: host.cpuMs,

@@ -90,6 +90,8 @@ export interface ConnectOptions {
    * CA bundle) and the name `servername` (also sent as SNI).
    */
   tls?: { servername: string; ca: Uint8Array };
+  /** SO_MARK (needs CAP_NET_ADMIN): the firewall mark policy routing can select on. */
+  mark?: number;
 }
 
 export interface Socket {
@@ -145,6 +147,12 @@ export interface Sys {
   /** getaddrinfo(3): the addresses of a name (IPv6 and IPv4), in the resolver's order; rejects with code 'ENOTFOUND'. */
   resolve(name: string, timeoutMs: number): Promise<string[]>;
   connect(opts: ConnectOptions): Promise<Socket>;
+  /**
+   * Connect to the unix stream socket `name` in the open directory `dirfd`
+   * (Files.connectUnix walks the path). The connection is made during the
+   * call itself, so `dirfd` need only be open until it returns.
+   */
+  connectUnix(dirfd: number, name: string): Promise<Socket>;
 
   // ---- time ----
   /** Monotonic milliseconds (CLOCK_MONOTONIC), for deadlines and durations. */

@@ -5,6 +5,7 @@
 import type { Context } from '../context.ts';
 import type { Logger } from '../log.ts';
 import type { SourceData } from '../types.ts';
+import type { Lease } from '../net/ephemeral-dhcp.ts';
 import type { Config } from '../userdata/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
@@ -19,6 +20,24 @@ import type { Platform } from './platform.ts';
  *   find it (cloud-init's Ec2Local then Ec2).
  */
 export type Reach = 'files' | 'network' | 'link-local';
+
+/**
+ * What init-local brings up on the fallback NIC to reach a link-local
+ * service (src/net/ephemeral.ts): 'dhcp4' a DHCPv4 lease through the image's
+ * client (cloud-init's EphemeralDHCPv4), 'ipv6' the link up, so the kernel's
+ * IPv6 link-local address and router advertisements (cloud-init's
+ * EphemeralIPv6Network), 'link-local4' a random 169.254.0.0/16 address
+ * (DigitalOcean's rule). Several: each is tried, and one that comes up is enough.
+ */
+export type EphemeralKind = 'dhcp4' | 'ipv6' | 'link-local4';
+
+/**
+ * Where a search runs (search.ts): 'local' is init-local (files, and
+ * link-local services over the ephemeral network), 'files' init's first pass
+ * (a seed that appeared after init-local), 'network' init's second (network
+ * services, and link-local ones again, now that networking is up).
+ */
+export type SearchStage = 'local' | 'files' | 'network';
 
 /** Everything a read is given. */
 export interface SourceRun {
@@ -36,6 +55,21 @@ export interface SourceRun {
    * as cloud-init's ds-identify does for a single configured datasource.
    */
   forced: boolean;
+  /** Which pass of the search asks (a link-local source in 'local' is behind the ephemeral network, if one was made). */
+  stage: SearchStage;
+  /**
+   * The ephemeral network's DHCP lease in init-local (its interface, the
+   * router, the server, and every option as the client named it: Azure's
+   * unknown-245, CloudStack's dhcp-server-identifier), else null.
+   */
+  lease: Lease | null;
+  /**
+   * The socket mark for requests to a link-local metadata service: systemd-imds's
+   * 0x7FFF0815 where its early network is set up (its "locked" mode routes the
+   * metadata address only for marked sockets), else undefined. Pass it on as
+   * the `mark` of each request.
+   */
+  mark?: number;
 }
 
 export interface Source {
@@ -51,6 +85,13 @@ export interface Source {
   detect(platform: Platform): boolean;
   /** What it says when detect() is false, for the log ("DMI does not say Google"). */
   notDetected?: string;
+  /** reach 'link-local': what init-local brings up to reach it (default ['dhcp4']). */
+  ephemeral?: readonly EphemeralKind[];
+  /**
+   * reach 'link-local': URLs that, when one already answers, make the
+   * ephemeral network unnecessary (cloud-init's connectivity check); none: no check.
+   */
+  connectivityUrls?(cfg: Config): string[];
   read(run: SourceRun): Promise<SourceData | null>;
 }
 

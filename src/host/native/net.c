@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -187,10 +188,14 @@ static JSValue js_resolve_start(JSContext *ctx, JSValueConst this_val, int argc,
 
 /* ---- connect ---- */
 
-/* connectStart(address, port) → a non-blocking socket, connecting (writable when done). */
+/* connectStart(address, port, mark) → a non-blocking socket, connecting (writable when done).
+ * mark ≥ 0: SO_MARK first (policy routing selects on it; needs CAP_NET_ADMIN). */
 static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
   int port;
+  int64_t mark = -1;
   if (JS_ToInt32(ctx, &port, argv[1])) return JS_EXCEPTION;
+  if (argc > 2 && !JS_IsUndefined(argv[2]) && JS_ToInt64(ctx, &mark, argv[2])) return JS_EXCEPTION;
+  if (mark > 0xffffffffLL) return host_throw_code(ctx, "connect", "EINVAL", "mark out of range");
   const char *address = JS_ToCString(ctx, argv[0]);
   if (!address) return JS_EXCEPTION;
   char portstr[16];
@@ -207,11 +212,60 @@ static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc,
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (mark >= 0) {
+    uint32_t m = (uint32_t)mark;
+    if (setsockopt(fd, SOL_SOCKET, SO_MARK, &m, sizeof m) < 0) {
+      int e = errno;
+      close(fd);
+      freeaddrinfo(res);
+      return host_throw_errno(ctx, "setsockopt(SO_MARK)", e);
+    }
+  }
   do r = connect(fd, res->ai_addr, res->ai_addrlen);
   while (r < 0 && errno == EINTR);
   int e = errno;
   freeaddrinfo(res);
   if (r < 0 && e != EINPROGRESS) {
+    close(fd);
+    return host_throw_errno(ctx, "connect", e);
+  }
+  return JS_NewInt32(ctx, fd);
+}
+
+/* connectUnixAt(dirfd, name) → a non-blocking unix stream socket connected to the socket `name` in the open directory `dirfd`: the path is
+ * never walked again by name (the caller walked it on descriptors), so only
+ * a short relative name goes into sun_path. */
+static JSValue js_connect_unix_at(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  int dirfd;
+  if (JS_ToInt32(ctx, &dirfd, argv[0])) return JS_EXCEPTION;
+  const char *name = JS_ToCString(ctx, argv[1]);
+  if (!name) return JS_EXCEPTION;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(name) >= sizeof sa.sun_path || strchr(name, '/') || !*name) {
+    JS_FreeCString(ctx, name);
+    return host_throw_code(ctx, "connect", "EINVAL", "not a plain socket name");
+  }
+  strcpy(sa.sun_path, name);
+  JS_FreeCString(ctx, name);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return host_throw_errno(ctx, "socket", errno);
+  /* connect() takes a path, not a directory descriptor: resolve the name in
+   * dirfd by making it the working directory for the call (the program is
+   * single-threaded; the resolver threads never use the working directory). */
+  int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (here < 0 || fchdir(dirfd) < 0) {
+    int e = errno;
+    if (here >= 0) close(here);
+    close(fd);
+    return host_throw_errno(ctx, "fchdir", e);
+  }
+  int r;
+  do r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+  while (r < 0 && errno == EINTR);
+  int e = errno;
+  if (fchdir(here) < 0) abort(); /* cannot happen: `here` is a directory we hold */
+  close(here);
+  if (r < 0) {
     close(fd);
     return host_throw_errno(ctx, "connect", e);
   }
@@ -395,7 +449,8 @@ static JSValue js_tls_free(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 
 const JSCFunctionListEntry host_net_funcs[] = {
   JS_CFUNC_DEF("resolveStart", 1, js_resolve_start),
-  JS_CFUNC_DEF("connectStart", 2, js_connect_start),
+  JS_CFUNC_DEF("connectStart", 3, js_connect_start),
+  JS_CFUNC_DEF("connectUnixAt", 2, js_connect_unix_at),
   JS_CFUNC_DEF("connectFinish", 1, js_connect_finish),
   JS_CFUNC_DEF("tlsNew", 3, js_tls_new),
   JS_CFUNC_DEF("tlsHandshake", 1, js_tls_handshake),
