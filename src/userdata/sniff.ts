@@ -45,7 +45,29 @@ export function sniffType(body: Uint8Array): string | null {
     : asText(body.subarray(start, start + 64));
   head = head.slice(0, 64).toLowerCase();
   for (const [prefix, type] of PREFIXES) if (head.startsWith(prefix)) return type;
+  if ((head.startsWith('{') || head.startsWith(SYSTEMD_USERDATA)) && isSystemdUserData(body.subarray(start))) return 'text/cloud-config';
   return null;
+}
+
+/** systemd-imds's own marker line for its JSON user-data. */
+const SYSTEMD_USERDATA = '#systemd-userdata\n';
+
+/**
+ * A user-data that systemd-imds (systemd ≥ 261) reads: a JSON object, bare
+ * or after its `#systemd-userdata` line, with its `systemd.credentials` key.
+ * ec2-init reads it as cloud-config (YAML reads JSON, and the marker is a
+ * comment), so one user-data carries both the credentials systemd imports
+ * and the cloud-config ec2-init applies; `systemd.credentials` is a key the
+ * schema knows (nothing for ec2-init to do). cloud-init ignores such a
+ * user-data as an unknown type.
+ */
+function isSystemdUserData(body: Uint8Array): boolean {
+  let text = asText(body);
+  if (text.startsWith(SYSTEMD_USERDATA)) text = text.slice(SYSTEMD_USERDATA.length);
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.hasOwn(v, 'systemd.credentials');
+  } catch { return false; }
 }
 
 const PY_SPACE_CHAR = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/;
