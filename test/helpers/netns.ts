@@ -132,23 +132,32 @@ export async function startDhcpServer(pair: Pair, options: string[] = []): Promi
  * `address` is put on the namespace's loopback when it is not already there.
  */
 export async function bridge(pair: Pair, ns: string, address: string, port: number, target: number): Promise<void> {
-  const sock = join(pair.dir, `bridge-${ns}-${address}-${port}.sock`);
-  if (address !== '127.0.0.1') ip(['-n', ns, 'addr', 'add', `${address}/32`, 'dev', 'lo']);
+  const v6 = address.includes(':');
+  const sock = join(pair.dir, `bridge-${ns}-${address.replace(/:/g, '_')}-${port}.sock`);
+  if (!['127.0.0.1', '0.0.0.0', '::', '::1'].includes(address)) ip(['-n', ns, v6 ? '-6' : '-4', 'addr', 'add', `${address}/${v6 ? 128 : 32}`, 'dev', 'lo']);
   pair.start(null, ['socat', `UNIX-LISTEN:${sock},fork,unlink-early`, `TCP:127.0.0.1:${target}`]);
   for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-  pair.start(ns, ['socat', `TCP-LISTEN:${port},bind=${address},fork,reuseaddr`, `UNIX-CONNECT:${sock}`]);
-  await listening(pair, ns, (ss) => ss.includes(`${address}:${port} `));
+  pair.start(ns, ['socat', v6 ? `TCP6-LISTEN:${port},bind=[${address}],ipv6only=1,fork,reuseaddr` : `TCP-LISTEN:${port},bind=${address},fork,reuseaddr`, `UNIX-CONNECT:${sock}`]);
+  await listening(pair, ns, (ss) => ss.includes(v6 ? `[${address === '::' ? '::' : address}]:${port} ` : `${address === '0.0.0.0' ? '0.0.0.0' : address}:${port} `) || (address === '0.0.0.0' && ss.includes(`*:${port} `)));
 }
 
 /**
  * The built agent on `root`, in the agent's namespace, with this machine's
  * /sys (showing the namespace's NICs) and a /proc under the root (for the
  * DHCP clients, chrooted there), both in a mount namespace of its own.
+ * `ownDmi`: the root keeps its own sys/ (a planted DMI) and gets only the
+ * namespace's NICs (sys/class/net and the virtual devices they point to).
  */
-export function agentIn(pair: Pair, root: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
+export function agentIn(pair: Pair, root: string, args: string[], env: Record<string, string> = {},
+  opts: { ownDmi?: boolean } = {}): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
   mkdirSync(join(root, 'sys'), { recursive: true });
   mkdirSync(join(root, 'proc'), { recursive: true });
-  const script = 'set -e; root=$1; shift; mount --bind /sys "$root/sys"; mount -t proc proc "$root/proc"; exec "$@"';
+  let sys = 'mount --bind /sys "$root/sys"; ';
+  if (opts.ownDmi) {
+    for (const d of ['sys/class/net', 'sys/devices/virtual/net']) mkdirSync(join(root, d), { recursive: true });
+    sys = 'mount --bind /sys/class/net "$root/sys/class/net"; mount --bind /sys/devices/virtual/net "$root/sys/devices/virtual/net"; ';
+  }
+  const script = `set -e; root=$1; shift; ${sys}mount -t proc proc "$root/proc"; exec "$@"`;
   const argv = ['netns', 'exec', pair.agentNs, 'sh', '-c', script, 'sh', root,
     'env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), WITH_ROOT, root, AGENT, '--root', root, ...args];
   const started = performance.now();
