@@ -34,6 +34,8 @@ export class Context {
    * its semaphore unwritten, so the real first boot of the image still does it.
    */
   neededRunningSystem: string | null = null;
+  /** Set by `plan`: sources read but change nothing on the platform (VMware's guestinfo is not cleared). */
+  planning = false;
   private readonly shared: Shared;
 
   constructor(root: string | Files, log: Logger, configFile: string | null = null, shared?: Shared) {

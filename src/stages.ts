@@ -12,7 +12,7 @@ import { planModules, skipReason } from './plan/modules.ts';
 import { datasourceStep, logStep } from './plan/steps.ts';
 import { applyOutputConfig } from './modules/output.ts';
 import { applyNetwork } from './network/apply.ts';
-import { searchSources } from './sources/search.ts';
+import { searchSources, sourceProvisioned } from './sources/search.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
@@ -93,7 +93,10 @@ async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: bool
     return null;
   }
   const { userConfig, vendorConfig } = await consumeUserData(ctx, instance);
-  await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig), userModuleLists(userConfig, vendorConfig));
+  await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig, instance.source.config), userModuleLists(userConfig, vendorConfig));
+  // The instance is provisioned now (users, ssh keys, passwords, hostname: init modules): the
+  // platform may be told so (Azure's ready report, sent where cloud-init's own provisioning ends).
+  await sourceProvisioned(ctx, system.raw, instance);
   return instance;
 }
 
@@ -106,7 +109,7 @@ async function modulesStage(ctx: Context, system: SystemConfig, stage: Stage): P
   }
   const saved = (path: string) => readSavedConfig(ctx.files.readTextIfExists(path) ?? '', path);
   const [user, vendor] = [saved(layout.userConfig), saved(layout.vendorConfig)];
-  await runModules(ctx, instance, stage, withSystemConfig(system, user, vendor), userModuleLists(user, vendor));
+  await runModules(ctx, instance, stage, withSystemConfig(system, user, vendor, instance.source.config), userModuleLists(user, vendor));
   if (stage === 'final') {
     ctx.files.write(layout.bootFinished(instance.id), `${new Date().toISOString()}\n`, { mode: 0o644 });
   }
@@ -170,7 +173,7 @@ export async function runSingleModule(ctx: Context, name: string, frequency: 'al
   if (!instance) throw new Error('no instance recorded yet: run the boot (ec2-init init) first');
   const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'update');
   const saved = (path: string) => readSavedConfig(ctx.files.readTextIfExists(path) ?? '', path);
-  const config = withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig));
+  const config = withSystemConfig(system, saved(layout.userConfig), saved(layout.vendorConfig), instance.source.config);
   const freq = frequency === 'always' ? 'per-boot' : frequency === 'instance' ? 'per-instance' : frequency === 'once' ? 'once' : module.frequency;
   const where = `module ${module.name}`;
   const skip = skipReason(ctx, instance.id, module, config, freq);

@@ -36,6 +36,12 @@ export interface SourceData {
    * network-config. Sources with a file of their own put it in `cache` instead.
    */
   networkConfig?: Record<string, unknown>;
+  /**
+   * The source's own cloud-config (cloud-init's get_config_obj: Azure's
+   * default user and ssh_pwauth), merged over the system config and under
+   * vendor-data and user-data. Kept in the instance's datasource.json (0600).
+   */
+  config?: Record<string, unknown>;
   /** Files to keep under /var/lib/cloud/data/<provider>/ (name → content), written 0600. */
   cache?: Record<string, string | Uint8Array>;
 }

@@ -25,7 +25,7 @@ export interface SystemConfig {
   raw: Config;
 }
 
-export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'OpenStack', 'Ec2'];
+export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'LXD', 'DigitalOcean', 'Azure', 'GCE', 'OpenStack', 'Vultr', 'Ec2', 'Hetzner', 'Oracle', 'VMware'];
 
 /**
  * `extraFile` (--config) is a path on this machine, not under the root: the
@@ -79,8 +79,9 @@ function readFileIfExists(path: string): Uint8Array | null {
 
 /**
  * The config modules see: the user's cloud-config over the vendor's over the
- * system config, merged key by key (cloud-init's mergemanydict).
+ * datasource's own (SourceData.config) over the system config, merged key by
+ * key (cloud-init's mergemanydict, in its ConfigMerger's order).
  */
-export function withSystemConfig(system: SystemConfig, user: Config, vendor: Config = {}): Config {
-  return mergeManyDicts([user, vendor, system.raw]);
+export function withSystemConfig(system: SystemConfig, user: Config, vendor: Config = {}, source: Config = {}): Config {
+  return mergeManyDicts([user, vendor, source, system.raw]);
 }

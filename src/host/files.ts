@@ -11,7 +11,7 @@
 // of the directory. A hard link at the name is replaced, not written through.
 import { PathError, pathError, Walker, type Place, type WalkOptions } from './tree.ts';
 import {
-  O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY, sys, type Socket, type Stat,
+  O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY, sys, type Stat,
 } from './sys.ts';
 
 export { PathError } from './tree.ts';
@@ -280,14 +280,20 @@ export class Files {
   }
 
   /**
-   * Connect to the unix stream socket at `path` (a service's: systemd's
-   * varlink sockets). The name must be a socket itself, never a link to one:
-   * the directories are walked on descriptors like every other path.
+   * The unix socket at `path`, for sys.connectUnix: an O_PATH descriptor of
+   * the socket node itself (root-owned links on the way resolved inside the
+   * root, the last name opened O_NOFOLLOW) and `/proc/self/fd/N`, the address
+   * that reaches exactly that node — never a path the kernel would resolve
+   * against this machine's /. The caller closes it. Null when nothing is
+   * there; a PathError when it is not a socket.
    */
-  connectUnix(path: string): Promise<Socket> {
-    return this.at(path, { followLast: false }, (p) => {
-      if (p.stat?.kind !== 'socket') throw new PathError(path, p.stat ? 'ENOTSOCK' : 'ENOENT', p.stat ? `is a ${p.stat.kind}, not a socket` : 'no such socket');
-      return sys.connectUnix(p.dir, p.name);
+  openSocket(path: string): { fd: number; address: string; close(): void } | null {
+    return this.atIfExists(path, { followLast: true }, null, (p) => {
+      if (p.stat === null) return null;
+      if (p.stat.kind !== 'socket') throw new PathError(path, 'EINVAL', `is not a socket (${p.stat.kind})`);
+      const fd = sys.openat(p.dir, p.name, O_PATH | O_NOFOLLOW, 0);
+      if (sys.fstat(fd).kind !== 'socket') { sys.close(fd); throw new PathError(path, 'EUNSAFE', 'changed while being opened'); }
+      return { fd, address: `/proc/self/fd/${fd}`, close: () => sys.close(fd) };
     });
   }
 

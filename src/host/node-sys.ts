@@ -195,14 +195,18 @@ function connect(opts: ConnectOptions): Promise<Socket> {
   });
 }
 
-/** The directory's path is read at once (Node connects later, when the descriptor may be closed). */
-function connectUnix(dirfd: number, name: string): Promise<Socket> {
-  let dir: string;
-  try { dir = fs.readlinkSync(`/proc/self/fd/${dirfd}`); } catch (e) { return Promise.reject(sysError('EBADF', 'connect', (e as Error).message)); }
+function connectUnix(path: string, timeoutMs: number): Promise<Socket> {
   return new Promise((ok, fail) => {
-    const sock = net.connect({ path: `${dir}/${name}` });
-    sock.once('error', (e: NodeJS.ErrnoException) => fail(sysError(e.code ?? 'EIO', 'connect', e.message)));
-    sock.once('connect', () => ok(wrapSocket(sock)));
+    if (Buffer.byteLength(path) > 107) return fail(sysError('ENAMETOOLONG', 'connect', `${path}: longer than a unix socket address`));
+    const sock = net.connect({ path });
+    const timer = setTimeout(() => { sock.destroy(); fail(sysError('ETIMEDOUT', 'connect', `no connection within ${timeoutMs} ms`)); }, timeoutMs);
+    const onError = (e: NodeJS.ErrnoException) => { clearTimeout(timer); fail(sysError(e.code ?? 'EIO', 'connect', e.message)); };
+    sock.once('error', onError);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.off('error', onError);
+      ok(wrapSocket(sock));
+    });
   });
 }
 
@@ -304,6 +308,7 @@ export const sys: Sys = {
   gzip: (data) => bytes(gzipSync(data)),
   randomBytes: (n) => bytes(nodeRandomBytes(n)),
   sha256: (data) => bytes(createHash('sha256').update(data).digest()),
+  sha512: (data) => bytes(createHash('sha512').update(data).digest()),
   utf8Encode: (text) => bytes(Buffer.from(text, 'utf8')),
   utf8Decode: (b, fatal) => {
     if (fatal && !nodeIsUtf8(b)) throw sysError('EILSEQ', 'utf8Decode', 'not UTF-8');

@@ -46,7 +46,7 @@ interface Host {
 
   resolveStart(name: string): number;
   connectStart(address: string, port: number, mark: number | undefined): number;
-  connectUnixAt(dirfd: number, name: string): number;
+  connectUnixStart(path: string): number;
   connectFinish(fd: number): void;
   tlsNew(fd: number, servername: string, ca: Uint8Array): number;
   tlsHandshake(h: number): 0 | 1 | 2;
@@ -65,6 +65,7 @@ interface Host {
   gunzip(data: Uint8Array, maxBytes: number): Uint8Array;
   gzip(data: Uint8Array): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
+  sha512(data: Uint8Array): Uint8Array;
   randomBytes(n: number): Uint8Array;
   isUtf8(b: Uint8Array): boolean;
   utf8Decode(b: Uint8Array, fatal: boolean): string;
@@ -286,17 +287,26 @@ function waitFd(fd: number, which: 'r' | 'w', ms: number, aborts?: Set<() => voi
 }
 
 function connect(opts: ConnectOptions): Promise<Socket> {
-  const end = host.now() + opts.timeoutMs;
+  return connected(() => host.connectStart(opts.address, opts.port, opts.mark), opts.timeoutMs, opts.tls);
+}
+
+function connectUnix(path: string, timeoutMs: number): Promise<Socket> {
+  return connected(() => host.connectUnixStart(path), timeoutMs);
+}
+
+/** A socket once `start`'s connect (and the TLS handshake, when asked) is done. */
+function connected(start: () => number, timeoutMs: number, tlsOpts?: ConnectOptions['tls']): Promise<Socket> {
+  const end = host.now() + timeoutMs;
   const left = () => Math.max(0, end - host.now());
-  const timeoutError = () => sysError('ETIMEDOUT', 'connect', `no connection within ${opts.timeoutMs} ms`);
+  const timeoutError = () => sysError('ETIMEDOUT', 'connect', `no connection within ${timeoutMs} ms`);
   return (async () => {
-    const fd = host.connectStart(opts.address, opts.port, opts.mark);
+    const fd = start();
     let tls = -1;
     try {
       try { await waitFd(fd, 'w', left()); } catch { throw timeoutError(); }
       host.connectFinish(fd);
-      if (opts.tls) {
-        tls = host.tlsNew(fd, opts.tls.servername, opts.tls.ca);
+      if (tlsOpts) {
+        tls = host.tlsNew(fd, tlsOpts.servername, tlsOpts.ca);
         for (;;) {
           const r = host.tlsHandshake(tls);
           if (r === 0) break;
@@ -310,11 +320,6 @@ function connect(opts: ConnectOptions): Promise<Socket> {
     }
     return makeSocket(fd, tls);
   })();
-}
-
-/** A unix stream socket: the connect happens now (in the call), the promise only hands the socket over. */
-function connectUnix(dirfd: number, name: string): Promise<Socket> {
-  try { return Promise.resolve(makeSocket(host.connectUnixAt(dirfd, name), -1)); } catch (e) { return Promise.reject(e); }
 }
 
 function makeSocket(fd: number, tls: number): Socket {
@@ -403,6 +408,7 @@ export const sys: Sys = {
   gzip: host.gzip,
   randomBytes: host.randomBytes,
   sha256: host.sha256,
+  sha512: host.sha512,
   utf8Encode: host.utf8Encode,
   utf8Decode: (b, fatal) => host.utf8Decode(b, fatal === true),
   isUtf8: host.isUtf8,

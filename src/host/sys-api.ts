@@ -148,11 +148,12 @@ export interface Sys {
   resolve(name: string, timeoutMs: number): Promise<string[]>;
   connect(opts: ConnectOptions): Promise<Socket>;
   /**
-   * Connect to the unix stream socket `name` in the open directory `dirfd`
-   * (Files.connectUnix walks the path). The connection is made during the
-   * call itself, so `dirfd` need only be open until it returns.
+   * connect(2) to the unix stream socket at `path`, a path of this machine
+   * (at most 107 bytes; Files.openSocket gives one for a socket of the root:
+   * /proc/self/fd/N of its O_PATH descriptor). Rejects with the errno name
+   * (ENOENT, ECONNREFUSED, EACCES, ENAMETOOLONG) or ETIMEDOUT after timeoutMs.
    */
-  connectUnix(dirfd: number, name: string): Promise<Socket>;
+  connectUnix(path: string, timeoutMs: number): Promise<Socket>;
 
   // ---- time ----
   /** Monotonic milliseconds (CLOCK_MONOTONIC), for deadlines and durations. */
@@ -170,6 +171,7 @@ export interface Sys {
   gzip(data: Uint8Array): Uint8Array;
   randomBytes(n: number): Uint8Array;
   sha256(data: Uint8Array): Uint8Array;
+  sha512(data: Uint8Array): Uint8Array;
   utf8Encode(text: string): Uint8Array;
   /** UTF-8 to text; invalid sequences become U+FFFD (fatal: throw code 'EILSEQ'). */
   utf8Decode(bytes: Uint8Array, fatal?: boolean): string;

@@ -1,4 +1,5 @@
-// The one HTTP client of ec2-init: HTTP/1.1 over sys.connect, plain or TLS.
+// The one HTTP client of ec2-init: HTTP/1.1 over sys.connect, plain or TLS,
+// or over a unix socket (sys.connectUnix: LXD's /dev/lxd/sock).
 // Metadata services, NoCloud seedfrom, #include, phone_home all use it.
 //
 // One call is one attempt: a per-attempt timeout (connect to last byte), a
@@ -50,6 +51,8 @@ export interface RequestOptions {
   ca?: () => Uint8Array | null;
   /** SO_MARK of the connection (systemd-imds's locked mode routes the metadata address only for marked sockets). */
   mark?: number;
+  /** Connect to this unix socket (sys.connectUnix's address) instead of the URL's host, which still names the Host header. */
+  unixSocket?: string;
 }
 
 /** Why an attempt got no HTTP answer. */
@@ -108,7 +111,7 @@ async function once(url: Url, opts: RequestOptions): Promise<HttpResponse> {
   if (budget <= 0) throw new HttpError('timeout', 'deadline reached');
   if (opts.cancel?.cancelled) throw new HttpError('aborted', 'aborted');
   const end = sys.now() + budget;
-  const origin = `${url.protocol}//${url.hostname}:${portOf(url)}`;
+  const origin = opts.unixSocket !== undefined ? `unix:${opts.unixSocket}` : `${url.protocol}//${url.hostname}:${portOf(url)}`;
   const reused = opts.pool?.take(origin);
   try {
     try {
@@ -131,6 +134,9 @@ function left(end: number): number {
 }
 
 async function open(url: Url, end: number, opts: RequestOptions): Promise<Socket> {
+  if (opts.unixSocket !== undefined) {
+    try { return await sys.connectUnix(opts.unixSocket, left(end)); } catch (e) { throw classify(e); }
+  }
   const host = url.hostname;
   const literal = /^[0-9.]+$/.test(host) || host.includes(':');
   let addresses: string[];
@@ -161,7 +167,9 @@ async function exchange(socket: Socket, url: Url, opts: RequestOptions, end: num
     const body = typeof opts.body === 'string' ? sys.utf8Encode(opts.body) : opts.body;
     const method = opts.method ?? 'GET';
     const hostHeader = `${url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname}${url.port ? `:${url.port}` : ''}`;
-    const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${hostHeader}`, 'User-Agent: ec2-init', 'Accept-Encoding: identity',
+    // The caller's User-Agent replaces ours (Vultr's service reads cloud-init's).
+    const ownAgent = Object.keys(opts.headers ?? {}).some((k) => k.toLowerCase() === 'user-agent');
+    const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${hostHeader}`, ...(ownAgent ? [] : ['User-Agent: ec2-init']), 'Accept-Encoding: identity',
       `Connection: ${opts.pool ? 'keep-alive' : 'close'}`];
     if (url.auth) lines.push(`Authorization: Basic ${sys.base64Encode(sys.utf8Encode(url.auth))}`);
     for (const [k, v] of Object.entries(opts.headers ?? {})) {

@@ -72,6 +72,13 @@ export class VarlinkClient {
     for (const wake of this.waiting.splice(0)) wake();
   }
 
+  /** A connection to the socket in the root (Files.openSocket: links resolved inside the root). */
+  private async connect(deadline: number): Promise<Socket> {
+    const s = this.files.openSocket(this.path);
+    if (s === null) throw new Error(`varlink ${this.path}: no such socket`);
+    try { return await sys.connectUnix(s.address, Math.max(1, left(deadline))); } finally { s.close(); }
+  }
+
   private async take(deadline: number): Promise<Conn> {
     for (;;) {
       if (this.closed) throw new Error('varlink client closed');
@@ -80,7 +87,7 @@ export class VarlinkClient {
       if (this.conns.length + this.opening < this.maxConnections) {
         this.opening++;
         try {
-          const conn: Conn = { socket: await this.files.connectUnix(this.path), chunks: [], busy: true };
+          const conn: Conn = { socket: await this.connect(deadline), chunks: [], busy: true };
           this.conns.push(conn);
           return conn;
         } finally { this.opening--; }

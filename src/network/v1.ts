@@ -116,8 +116,10 @@ function device(type: 'physical' | 'bond' | 'bridge' | 'vlan', raw: Record<strin
   iface.mtu = ck.int(raw, 'mtu', path, 68, 65535);
   const ra = raw['accept-ra'];
   if (ra !== undefined && ra !== null) {
-    if (typeof ra === 'boolean') iface.acceptRa = ra;
-    else if (ra === 'true' || ra === 'false') iface.acceptRa = ra === 'true';
+    // As cloud-init's is_true reads it: Vultr's service sends `accept-ra: 1`.
+    const word = typeof ra === 'boolean' ? String(ra) : String(ra).trim().toLowerCase();
+    if (['true', '1', 'on', 'yes'].includes(word) && typeof ra !== 'object') iface.acceptRa = true;
+    else if (['false', '0', 'off', 'no'].includes(word) && typeof ra !== 'object') iface.acceptRa = false;
     else ck.error([...path, 'accept-ra'], `expected true or false, found ${JSON.stringify(ra)}`);
   }
   if (type === 'bond' || type === 'bridge') {

@@ -25,6 +25,7 @@ export interface Plan {
 
 export async function makePlan(ctx: Context): Promise<Plan> {
   const steps: StepValue[] = [];
+  ctx.planning = true;
   const system = readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'read');
   // As boot: init-local looks at the local sources and the link-local ones (read over
   // whatever network there is: plan sets none up), init at the network ones.
@@ -53,7 +54,7 @@ export async function makePlan(ctx: Context): Promise<Plan> {
   ctx.diags.push(...data.problems);
   for (const s of [...data.includes, ...data.parts, ...data.vendorParts]) steps.push(stepValue(s));
 
-  const config = withSystemConfig(system, data.userConfig, data.vendorConfig);
+  const config = withSystemConfig(system, data.userConfig, data.vendorConfig, found.config);
   const lists = userModuleLists(data.userConfig, data.vendorConfig);
   const planned = [...data.parts, ...data.vendorParts].flatMap((s) => (s.route.to === 'save-script' ? [s.route.path] : []));
   const semaphores = new Set<string>();

@@ -14,6 +14,7 @@ import type { SourceData } from '../types.ts';
 import { remaining } from '../net/cancel.ts';
 import { request, rootCaBundle } from '../net/http.ts';
 import { kernelCmdline } from './platform.ts';
+import { pubkeys } from './pubkeys.ts';
 import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
@@ -85,7 +86,7 @@ async function fromReader(files: Files, read: Reader, where: string, deadline: n
     metaData,
     userData,
     vendorData,
-    publicKeys: publicKeysOf(metaData['public-keys']),
+    publicKeys: pubkeys(metaData['public-keys']),
     launchIndex: Number.isInteger(launchIndex) ? launchIndex : undefined,
     cloudName: 'nocloud',
     // cloud-init's words: seed-dir for a directory, config-disk for a volume, seedfrom for a URL.
@@ -95,11 +96,6 @@ async function fromReader(files: Files, read: Reader, where: string, deadline: n
   };
 }
 
-function publicKeysOf(value: unknown): string[] | undefined {
-  if (typeof value === 'string') return value.split('\n').filter((k) => k.trim() !== '');
-  if (Array.isArray(value)) return value.map(String);
-  return undefined;
-}
 
 export async function readNoCloud(files: Files, deadline: number): Promise<SourceData | null> {
   const cmd = parseNoCloudCmdline(kernelCmdline(files));

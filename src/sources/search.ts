@@ -19,18 +19,27 @@
 import type { Context } from '../context.ts';
 import { sys } from '../host/sys.ts';
 import { withEphemeralNetwork } from '../net/ephemeral.ts';
+import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
+import { azure } from './azure.ts';
 import { configDrive } from './configdrive.ts';
+import { digitalOcean } from './digitalocean.ts';
 import { ec2 } from './ec2.ts';
+import { gce } from './gce.ts';
+import { hetzner } from './hetzner.ts';
+import { lxd } from './lxd.ts';
 import { noCloud } from './nocloud.ts';
 import { openStack } from './openstack.ts';
+import { oracle } from './oracle.ts';
 import { readPlatform, type Platform } from './platform.ts';
 import { dsConfig, seconds, type SearchStage, type Source, type SourceRun } from './source.ts';
 import { imdsMark } from './systemd-imds.ts';
+import { vmware } from './vmware.ts';
+import { vultr } from './vultr.ts';
 
 /** Every source ec2-init has, in the order of cloud-init's default datasource_list. */
-export const SOURCES: readonly Source[] = [noCloud, configDrive, openStack, ec2];
+export const SOURCES: readonly Source[] = [noCloud, configDrive, lxd, digitalOcean, azure, gce, openStack, vultr, ec2, hetzner, oracle, vmware];
 
 /** Overall limit of one search, whatever the sources' own settings (seconds in config: datasource_search_deadline). */
 const SEARCH_DEADLINE_S = 60;
@@ -81,15 +90,15 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     }
     const started = sys.now();
     const mark = source.reach === 'files' ? undefined : imdsMark(ctx.files);
-    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, lease: null, ...(mark !== undefined && { mark }) };
+    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, ...(mark !== undefined && { mark }) };
     try {
       let found: SourceData | null;
       if (source.reach === 'link-local' && stage === 'local' && ephemeralAllowed(ctx, opts)) {
         found = await withEphemeralNetwork(ctx, {
-          kinds: source.ephemeral ?? ['dhcp4'],
+          kinds: typeof source.ephemeral === 'string' ? [source.ephemeral] : source.ephemeral ?? ['dhcp4'],
           connectivityUrls: source.connectivityUrls?.(cfg) ?? [],
           deadline, system, ...(mark !== undefined && { mark }),
-        }, (net) => source.read({ ...run, lease: net.lease }), null);
+        }, (net) => source.read(net.lease ? { ...run, lease: net.lease } : run), null);
       } else {
         if (source.reach === 'link-local' && stage === 'local') {
           ctx.log.info(`datasource ${name}: read over the network there is (${opts.noEphemeral ? 'plan' : `--root ${ctx.root}`}: no ephemeral network${opts.noEphemeral ? '' : `; ${EPHEMERAL_ENV}=1 sets one up`})`);
@@ -103,4 +112,15 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     }
   }
   return null;
+}
+
+/** The found source's provisioned step (Azure's ready report), at the end of stage init; nothing for sources without one. */
+export async function sourceProvisioned(ctx: Context, system: Config, instance: Instance): Promise<void> {
+  const source = SOURCES.find((s) => s.name === instance.source.name);
+  if (!source?.provisioned) return;
+  try {
+    await source.provisioned({ ctx, system, cfg: dsConfig(system, source.name), instance, problems: [...ctx.diags] });
+  } catch (e) {
+    ctx.report('error', `datasource ${source.name}`, `after provisioning: ${(e as Error).message}`);
+  }
 }

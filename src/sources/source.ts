@@ -4,8 +4,9 @@
 // cloud-init's default datasource_list does and walks `datasource_list`.
 import type { Context } from '../context.ts';
 import type { Logger } from '../log.ts';
-import type { SourceData } from '../types.ts';
 import type { Lease } from '../net/ephemeral-dhcp.ts';
+import type { Instance } from '../state/instance.ts';
+import type { Diag, SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
@@ -39,6 +40,9 @@ export type EphemeralKind = 'dhcp4' | 'ipv6' | 'link-local4';
  */
 export type SearchStage = 'local' | 'files' | 'network';
 
+/** The DHCP lease of init-local's ephemeral network (src/net/ephemeral-dhcp.ts: every client's read into this one shape). */
+export type { Lease };
+
 /** Everything a read is given. */
 export interface SourceRun {
   ctx: Context;
@@ -60,9 +64,10 @@ export interface SourceRun {
   /**
    * The ephemeral network's DHCP lease in init-local (its interface, the
    * router, the server, and every option as the client named it: Azure's
-   * unknown-245, CloudStack's dhcp-server-identifier), else null.
+   * unknown-245, CloudStack's dhcp-server-identifier); absent when the read
+   * runs over a network that was there (or after networking, in init).
    */
-  lease: Lease | null;
+  lease?: Lease;
   /**
    * The socket mark for requests to a link-local metadata service: systemd-imds's
    * 0x7FFF0815 where its early network is set up (its "locked" mode routes the
@@ -70,6 +75,16 @@ export interface SourceRun {
    * the `mark` of each request.
    */
   mark?: number;
+}
+
+/** What a source's provisioned step is given: the instance, and what stage init's modules reported. */
+export interface ProvisionedRun {
+  ctx: Context;
+  system: Config;
+  cfg: Config;
+  instance: Instance;
+  /** The problems stage init reported so far (its modules' included). */
+  problems: readonly Diag[];
 }
 
 export interface Source {
@@ -85,14 +100,25 @@ export interface Source {
   detect(platform: Platform): boolean;
   /** What it says when detect() is false, for the log ("DMI does not say Google"). */
   notDetected?: string;
-  /** reach 'link-local': what init-local brings up to reach it (default ['dhcp4']). */
-  ephemeral?: readonly EphemeralKind[];
+  /**
+   * reach 'link-local': what init-local brings up on the NIC before asking it
+   * (src/net/ephemeral.ts), one kind or several in the order tried; default
+   * 'dhcp4'. DigitalOcean's 'link-local4' (its service answers on the link,
+   * no DHCP), EC2's ['dhcp4', 'ipv6'].
+   */
+  ephemeral?: EphemeralKind | readonly EphemeralKind[];
   /**
    * reach 'link-local': URLs that, when one already answers, make the
    * ephemeral network unnecessary (cloud-init's connectivity check); none: no check.
    */
   connectivityUrls?(cfg: Config): string[];
   read(run: SourceRun): Promise<SourceData | null>;
+  /**
+   * The platform's own step once the instance is provisioned — at the end of
+   * stage init, after its modules made the users, put the ssh keys in place
+   * and set passwords and the hostname (Azure's ready report).
+   */
+  provisioned?(run: ProvisionedRun): Promise<void>;
 }
 
 /** `datasource: {<name>: {…}}` of a config, or {}. */

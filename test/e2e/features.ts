@@ -17,6 +17,10 @@ export interface Features {
   configDrive: boolean;
   /** Has the EC2 metadata service datasource. */
   ec2: boolean;
+  /** Has the Azure datasource (its wireserver goal state request). */
+  azure: boolean;
+  /** Reads UDF volumes (the recognition sequence's NSR02 marker). */
+  udf: boolean;
 }
 
 const PROBE = `#cloud-config
@@ -44,7 +48,8 @@ export function agentFeatures(deb: string): Features {
       throw new Error(`cannot read the modules from the agent's plan (exit ${plan.status}):\n${plan.stdout}\n${plan.stderr}`);
     }
     const bytes = readFileSync(exe).toString('latin1');
-    return { modules, cidataVolume: /cidata/i.test(bytes), configDrive: /config-2/i.test(bytes), ec2: bytes.includes('latest/api/token') };
+    return { modules, cidataVolume: /cidata/i.test(bytes), configDrive: /config-2/i.test(bytes), ec2: bytes.includes('latest/api/token'),
+      azure: bytes.includes('comp=goalstate'), udf: bytes.includes('NSR02') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

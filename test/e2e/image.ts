@@ -427,15 +427,15 @@ export function removeFromImage(image: string, path: string): void {
   if (statInImage(image, path) !== null) run('debugfs', ['-w', '-R', `rm ${path}`, image]);
 }
 
-/** A cidata (or config-2) ISO 9660 volume with these files at its top. */
-export function makeIso(out: string, label: string, files: Record<string, string | Buffer>): void {
+/** A cidata (or config-2) ISO 9660 volume with these files at its top; `udf`: a UDF bridge disc (genisoimage -udf), as Azure's provisioning medium. */
+export function makeIso(out: string, label: string, files: Record<string, string | Buffer>, udf = false): void {
   const dir = mkdtempSync(join(tmpdir(), 'ec2-init-e2e-iso-'));
   try {
     for (const [name, content] of Object.entries(files)) {
       mkdirSync(dirname(join(dir, name)), { recursive: true });
       writeFileSync(join(dir, name), content);
     }
-    run('genisoimage', ['-quiet', '-output', out, '-volid', label, '-joliet', '-rock', dir]);
+    run('genisoimage', ['-quiet', '-output', out, '-volid', label, ...(udf ? ['-udf'] : []), '-joliet', '-rock', dir]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -363,6 +363,41 @@ describe('the QuickJS C host: sockets and TLS', { skip: skip || (needCommands(['
   });
 });
 
+describe('the QuickJS C host: unix sockets', { skip: skip || (needCommands(['python3'], 'python3') ?? false) }, () => {
+  test('connectUnix: talks to a listening socket (also through /proc/self/fd/N of an O_PATH descriptor); ENOENT, ECONNREFUSED, ENAMETOOLONG', async () => {
+    const net = await import('node:net');
+    const dir = mkdtempSync(join(work, 'unix-'));
+    const live = join(dir, 'live.sock');
+    const server = net.createServer((c) => c.on('data', (b) => c.end(`echo:${b.toString()}`)));
+    await new Promise<void>((ok) => server.listen(live, ok));
+    // A socket node nobody listens on any more: bound, then the binder is gone.
+    const stale = join(dir, 'stale.sock');
+    assert.equal(spawnSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(stale)})`]).status, 0);
+    try {
+      const r = await inQjs<{ direct: string; viaFd: string; missing: string; refused: string; long: string }>(`
+        const code = async (f: () => Promise<unknown>) => { try { await f(); return 'ok'; } catch (e) { return (e as { code: string }).code; } };
+        const talk = async (path: string) => {
+          const s = await sys.connectUnix(path, 2000);
+          await s.write(sys.utf8Encode('ping'), 2000);
+          let text = '';
+          for (;;) { const b = await s.read(100, 2000); if (b === null) break; text += sys.utf8Decode(b); }
+          s.close();
+          return text;
+        };
+        const direct = await talk(${JSON.stringify(live)});
+        const fd = sys.openat(sys.AT_FDCWD, ${JSON.stringify(live)}, 0o10000000 | 0o400000, 0);
+        const viaFd = await talk('/proc/self/fd/' + fd);
+        sys.close(fd);
+        const missing = await code(() => sys.connectUnix(${JSON.stringify(join(dir, 'absent.sock'))}, 2000));
+        const refused = await code(() => sys.connectUnix(${JSON.stringify(stale)}, 2000));
+        const long = await code(() => sys.connectUnix('/' + 'x'.repeat(200), 2000));
+        out({ direct, viaFd, missing, refused, long });
+      `);
+      assert.deepEqual(r, { direct: 'echo:ping', viaFd: 'echo:ping', missing: 'ENOENT', refused: 'ECONNREFUSED', long: 'ENAMETOOLONG' });
+    } finally { await new Promise<void>((ok) => server.close(() => ok())); }
+  });
+});
+
 describe('the build, end to end', { skip: (existsSync(join(TOP, 'node_modules', 'esbuild')) ? null : unavailable('no node_modules: run npm ci'))
   ?? needCommands(['dpkg-buildpackage', 'dh'], 'dpkg-dev debhelper') ?? false }, () => {
   test('is reproducible: two `npm run deb` from copies at different paths give the same executable and .deb bytes', () => {

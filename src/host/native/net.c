@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -232,40 +233,27 @@ static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc,
   return JS_NewInt32(ctx, fd);
 }
 
-/* connectUnixAt(dirfd, name) → a non-blocking unix stream socket connected to the socket `name` in the open directory `dirfd`: the path is
- * never walked again by name (the caller walked it on descriptors), so only
- * a short relative name goes into sun_path. */
-static JSValue js_connect_unix_at(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  int dirfd;
-  if (JS_ToInt32(ctx, &dirfd, argv[0])) return JS_EXCEPTION;
-  const char *name = JS_ToCString(ctx, argv[1]);
-  if (!name) return JS_EXCEPTION;
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  if (strlen(name) >= sizeof sa.sun_path || strchr(name, '/') || !*name) {
-    JS_FreeCString(ctx, name);
-    return host_throw_code(ctx, "connect", "EINVAL", "not a plain socket name");
+/* connectUnixStart(path) → a non-blocking unix stream socket, connecting (or connected). */
+static JSValue js_connect_unix_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  size_t len;
+  const char *path = JS_ToCStringLen(ctx, &len, argv[0]);
+  if (!path) return JS_EXCEPTION;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (len == 0 || len >= sizeof addr.sun_path || memchr(path, 0, len)) {
+    JS_FreeCString(ctx, path);
+    return host_throw_code(ctx, "connect", len == 0 || len < sizeof addr.sun_path ? "EINVAL" : "ENAMETOOLONG",
+                           "not a unix socket address");
   }
-  strcpy(sa.sun_path, name);
-  JS_FreeCString(ctx, name);
+  memcpy(addr.sun_path, path, len);
+  JS_FreeCString(ctx, path);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return host_throw_errno(ctx, "socket", errno);
-  /* connect() takes a path, not a directory descriptor: resolve the name in
-   * dirfd by making it the working directory for the call (the program is
-   * single-threaded; the resolver threads never use the working directory). */
-  int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (here < 0 || fchdir(dirfd) < 0) {
-    int e = errno;
-    if (here >= 0) close(here);
-    close(fd);
-    return host_throw_errno(ctx, "fchdir", e);
-  }
   int r;
-  do r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+  do r = connect(fd, (struct sockaddr *)&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1));
   while (r < 0 && errno == EINTR);
-  int e = errno;
-  if (fchdir(here) < 0) abort(); /* cannot happen: `here` is a directory we hold */
-  close(here);
-  if (r < 0) {
+  /* A unix connect is done at once, or refused; EAGAIN is a full backlog (the caller's retry). */
+  if (r < 0 && errno != EINPROGRESS) {
+    int e = errno;
     close(fd);
     return host_throw_errno(ctx, "connect", e);
   }
@@ -450,7 +438,7 @@ static JSValue js_tls_free(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 const JSCFunctionListEntry host_net_funcs[] = {
   JS_CFUNC_DEF("resolveStart", 1, js_resolve_start),
   JS_CFUNC_DEF("connectStart", 3, js_connect_start),
-  JS_CFUNC_DEF("connectUnixAt", 2, js_connect_unix_at),
+  JS_CFUNC_DEF("connectUnixStart", 1, js_connect_unix_start),
   JS_CFUNC_DEF("connectFinish", 1, js_connect_finish),
   JS_CFUNC_DEF("tlsNew", 3, js_tls_new),
   JS_CFUNC_DEF("tlsHandshake", 1, js_tls_handshake),

@@ -1,18 +1,20 @@
 // Labelled seed volumes (NoCloud `cidata`, config drive `config-2`) read in
 // userspace, never mounted: the kernel may lack iso9660/vfat, a boot agent
 // should leave no mounts behind, and with --root nothing may be mounted.
-// Read-only readers for ISO 9660 (Rock Ridge, Joliet, plain names) and
-// FAT12/16/32 (long names), plus finding a volume by its label.
+// Read-only readers for ISO 9660 (Rock Ridge, Joliet, plain names),
+// FAT12/16/32 (long names) and UDF (1.02-2.60: Azure's provisioning disc),
+// plus finding a volume by its label.
 // Every read is positioned (sys.read at an offset); the device is never read whole.
 import { EMPTY, concat } from '../../bytes.ts';
 import type { Files } from '../../host/files.ts';
-import { sys } from '../../host/sys.ts';
+import { sys, type Stat } from '../../host/sys.ts';
 import { probeIso9660 } from './iso9660.ts';
+import { probeUdf } from './udf.ts';
 import { probeVfat } from './vfat.ts';
 
 export interface Volume {
   label: string;
-  fsType: 'iso9660' | 'vfat';
+  fsType: 'iso9660' | 'vfat' | 'udf';
   /** Names in `dir` ('/' is the root), sorted; [] when it is absent or not a directory. */
   list(dir: string): string[];
   /** The content of the file at `path`; null when it is absent or a directory. */
@@ -25,12 +27,14 @@ export interface Image {
   readonly name: string;
   /** Exactly `length` bytes at `offset`; throws (naming the image) past the end. */
   at(offset: number, length: number): Uint8Array;
+  /** Its size in bytes (UDF's VAT is in the last sector). */
+  size(): number;
 }
 
 /** A filesystem recognized on an image; its methods take the (re)opened image. */
 export interface Filesystem {
   label: string;
-  fsType: 'iso9660' | 'vfat';
+  fsType: 'iso9660' | 'vfat' | 'udf';
   list(img: Image, dir: string): string[];
   read(img: Image, path: string): Uint8Array | null;
 }
@@ -43,7 +47,12 @@ class FileImage implements Image {
   readonly name: string;
   private readonly fd: number;
   private readonly chunks = new Map<number, Uint8Array>();
-  constructor(name: string, fd: number) { this.name = name; this.fd = fd; }
+  private length: number | null;
+  constructor(name: string, fd: number, stat: Stat) {
+    this.name = name;
+    this.fd = fd;
+    this.length = stat.kind === 'file' ? stat.size : null;
+  }
 
   at(offset: number, length: number): Uint8Array {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
@@ -71,6 +80,19 @@ class FileImage implements Image {
   }
 
   close(): void { sys.close(this.fd); }
+
+  size(): number {
+    if (this.length !== null) return this.length;
+    // A block device's fstat size is 0: the last byte that reads, found by halving.
+    let lo = 0;
+    let hi = 2 ** 50;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi + 1) / 2);
+      if (this.fill(mid - 1, 1).length === 1) lo = mid; else hi = mid - 1;
+    }
+    this.length = lo;
+    return lo;
+  }
 
   private chunk(i: number): Uint8Array {
     let c = this.chunks.get(i);
@@ -109,12 +131,12 @@ class FileImage implements Image {
 
 /** Open for reading (without blocking on a drive with no medium); null when absent or neither a file nor a block device. */
 function openImage(files: Files, path: string): FileImage | null {
-  let opened: { fd: number } | null;
+  let opened: { fd: number; stat: Stat } | null;
   try { opened = files.openForReading(path); } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT' || (e as { code?: string }).code === 'ENOTDIR' || (e as { code?: string }).code === 'EINVAL') return null;
     throw new Error(`${path}: cannot open: ${(e as Error).message}`);
   }
-  return opened ? new FileImage(path, opened.fd) : null;
+  return opened ? new FileImage(path, opened.fd, opened.stat) : null;
 }
 
 function withImage<T>(files: Files, path: string, fn: (img: Image) => T, absent: T): T {
@@ -123,7 +145,7 @@ function withImage<T>(files: Files, path: string, fn: (img: Image) => T, absent:
   try { return fn(img); } finally { img.close(); }
 }
 
-/** Open a block device or image file (a path under `files`' root); null when it is neither iso9660 nor vfat. Reads at offsets — never the whole device. */
+/** Open a block device or image file (a path under `files`' root); null when it is none of iso9660, vfat and udf. Reads at offsets — never the whole device. */
 export function openVolume(files: Files, path: string): Volume | null {
   const fs = withImage(files, path, (img) => probe(img), null);
   if (!fs) return null;
@@ -135,9 +157,13 @@ export function openVolume(files: Files, path: string): Volume | null {
   };
 }
 
-/** The filesystem on `img`, or null; a truncated or garbled head is "not recognized". */
+/**
+ * The filesystem on `img`, or null; a truncated or garbled head is "not
+ * recognized". UDF first: a disc with both (genisoimage -udf) is UDF to
+ * blkid, so its label is the UDF one.
+ */
 function probe(img: Image): Filesystem | null {
-  for (const p of [probeIso9660, probeVfat]) {
+  for (const p of [probeUdf, probeIso9660, probeVfat]) {
     let fs: Filesystem | null = null;
     try { fs = p(img); } catch { fs = null; }
     if (fs) return fs;

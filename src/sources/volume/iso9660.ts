@@ -5,6 +5,7 @@
 // Lookups are case-sensitive, except on plain names (which are lossy).
 import { asText, concat, latin1, u16le, u32le, utf16 } from '../../bytes.ts';
 import type { Filesystem, Image } from './index.ts';
+import { components } from './path.ts';
 
 /** Largest file `read` returns; a bigger one is an error, not a seed. */
 const MAX_FILE = 64 * 1024 * 1024;
@@ -262,14 +263,4 @@ function plainName(name: string, lower: boolean): string {
 /** UCS-2 big-endian (Joliet) to a string. */
 function ucs2(b: Uint8Array): string {
   return utf16(b, true);
-}
-
-/** A path within the volume as components, '..' resolved lexically, never above the root. */
-function components(path: string): string[] {
-  const out: string[] = [];
-  for (const c of path.split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c === '..') out.pop(); else out.push(c);
-  }
-  return out;
 }

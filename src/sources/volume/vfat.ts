@@ -4,6 +4,7 @@
 // out-of-range cluster, or a chain shorter than the file is an error.
 import { EMPTY, concat, latin1, u16le, u32le, utf16 } from '../../bytes.ts';
 import type { Filesystem, Image } from './index.ts';
+import { components } from './path.ts';
 
 /** Largest file `read` returns; a bigger one is an error, not a seed. */
 const MAX_FILE = 64 * 1024 * 1024;
@@ -247,14 +248,4 @@ function checksum(e: Uint8Array): number {
   let sum = 0;
   for (let i = 0; i < 11; i++) sum = ((((sum & 1) << 7) | (sum >> 1)) + e[i]!) & 0xff;
   return sum;
-}
-
-/** A path within the volume as components, '..' resolved lexically, never above the root. */
-function components(path: string): string[] {
-  const out: string[] = [];
-  for (const c of path.split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c === '..') out.pop(); else out.push(c);
-  }
-  return out;
 }

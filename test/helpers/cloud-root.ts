@@ -1,0 +1,44 @@
+// A throw-away root that looks like a Debian cloud image booting on a given
+// cloud, for the datasource boot tests (sources-<cloud>.test.ts): the
+// image's account files and cloud.cfg (default user debian, as Debian's
+// cloud images have), an ssh server's config, the DMI the cloud's firmware
+// shows under /sys/class/dmi/id, NICs under /sys/class/net, and a system
+// config pointing the datasource at a simulator.
+import { writeIn, plantNic } from './files.ts';
+import { newRoot } from './agent.ts';
+
+export const DEBIAN_CLOUD_CFG = `users: [default]
+system_info:
+  default_user: {name: debian, lock_passwd: true, gecos: Debian, groups: [adm, sudo], sudo: ["ALL=(ALL) NOPASSWD:ALL"], shell: /bin/bash}
+  network: {renderers: [networkd]}
+`;
+
+export interface CloudRootOptions {
+  /** /sys/class/dmi/id/<field> → value ({} for a machine without DMI). */
+  dmi: Record<string, string>;
+  /** Appended to cloud.cfg: datasource_list, datasource: {…}. */
+  config: string;
+  /** NICs to plant: [name, MAC]. */
+  nics?: Array<[string, string]>;
+  /** The kernel command line (<root>/proc/cmdline). */
+  cmdline?: string;
+}
+
+export function cloudRoot(o: CloudRootOptions): string {
+  const root = newRoot();
+  writeIn(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
+  writeIn(root, 'etc/group', 'root:x:0:\nadm:x:4:\nsudo:x:27:\nusers:x:100:\nnogroup:x:65534:\n');
+  writeIn(root, 'etc/shadow', 'root:*:19800:0:99999:7:::\nnobody:*:19800:0:99999:7:::\n', 0o640);
+  writeIn(root, 'etc/gshadow', 'root:*::\nadm:*::\nsudo:*::\nusers:*::\nnogroup:*::\n', 0o640);
+  writeIn(root, 'etc/login.defs', 'UID_MIN 1000\nUID_MAX 60000\nGID_MIN 1000\nGID_MAX 60000\nUMASK 022\nUSERGROUPS_ENAB yes\n');
+  writeIn(root, 'etc/skel/.profile', '# ~/.profile\n');
+  writeIn(root, 'etc/os-release', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n');
+  writeIn(root, 'etc/hostname', 'localhost\n');
+  writeIn(root, 'etc/ssh/sshd_config', 'Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\n');
+  writeIn(root, 'etc/ssh/sshd_config.d/.keep', '');
+  writeIn(root, 'etc/cloud/cloud.cfg', DEBIAN_CLOUD_CFG + o.config);
+  for (const [field, value] of Object.entries(o.dmi)) writeIn(root, `sys/class/dmi/id/${field}`, `${value}\n`, 0o444);
+  for (const [name, mac] of o.nics ?? []) plantNic(root, name, mac);
+  if (o.cmdline !== undefined) writeIn(root, 'proc/cmdline', `${o.cmdline}\n`);
+  return root;
+}

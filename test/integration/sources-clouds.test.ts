@@ -1,0 +1,51 @@
+// Integration: with cloud-init's default datasource list, every metadata
+// service ec2-init knows is pointed at one simulator on 127.0.0.1, so any
+// request any source sends lands there. On a machine whose DMI names no
+// cloud, none is sent; on one whose DMI says Hetzner, only Hetzner's.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { startHetznerSimulator, HETZNER_MAC } from '../helpers/hetzner-simulator.ts';
+import { cloudRoot } from '../helpers/cloud-root.ts';
+import { read } from '../helpers/files.ts';
+import { agentAsync, cannotRun } from '../helpers/agent.ts';
+
+const skip = cannotRun() ?? false;
+
+function everySourceAt(url: string, base: string): string {
+  return `datasource:
+  Ec2: {metadata_urls: ['${url}'], timeout: 1, max_wait: 2}
+  OpenStack: {metadata_urls: ['${url}'], timeout: 1, max_wait: 0, retries: 0}
+  GCE: {metadata_url: '${url}/computeMetadata/v1/', retries: 0}
+  Oracle: {metadata_urls: ['${url}'], timeout: 1, max_wait: 1}
+  DigitalOcean: {metadata_url: '${url}/metadata/v1.json', retries: 0}
+  Vultr: {url: '${url}', retries: 0}
+  Hetzner: {metadata_url: '${base}metadata', userdata_url: '${base}userdata', retries: 0}
+`;
+}
+
+describe('the default datasource list asks only the cloud DMI names', { skip }, () => {
+  test('a plain QEMU machine: no request to any metadata service', async () => {
+    const sim = await startHetznerSimulator({});
+    try {
+      const root = cloudRoot({ dmi: { sys_vendor: 'QEMU', product_name: 'Standard PC (Q35 + ICH9, 2009)' }, config: everySourceAt(sim.url, sim.base), nics: [['ens3', HETZNER_MAC]] });
+      const started = performance.now();
+      const r = await agentAsync(root, ['boot']);
+      assert.equal(r.status, 2, r.stderr); // degraded: no datasource
+      assert.equal(sim.requests.length, 0);
+      assert.ok(performance.now() - started < 10_000);
+      const log = read(root, 'var/log/ec2-init.log');
+      for (const name of ['DigitalOcean', 'GCE', 'OpenStack', 'Vultr', 'Ec2', 'Hetzner', 'Oracle']) assert.match(log, new RegExp(`datasource ${name}: .*not asked`));
+    } finally { await sim.close(); }
+  });
+
+  test('DMI says Hetzner: Hetzner\'s three requests, nothing else', async () => {
+    const sim = await startHetznerSimulator({ userData: '#cloud-config\n{}\n' });
+    try {
+      const root = cloudRoot({ dmi: { sys_vendor: 'Hetzner', product_serial: '42424242' }, config: everySourceAt(sim.url, sim.base), nics: [['ens3', HETZNER_MAC]] });
+      const r = await agentAsync(root, ['boot']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(sim.requests.map((q) => q.path), ['/hetzner/v1/metadata', '/hetzner/v1/metadata/private-networks', '/hetzner/v1/userdata']);
+      assert.equal(read(root, 'run/cloud-init/cloud-id'), 'hetzner\n');
+    } finally { await sim.close(); }
+  });
+});
