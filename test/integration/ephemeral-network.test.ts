@@ -21,6 +21,7 @@ import { SKIP_REASON } from '../helpers/imds-simulator.ts';
 import { simulator } from '../helpers/imds-per-test.ts';
 import { needCommands } from '../helpers/needs.ts';
 import { agentIn, bridge, makePair, startDhcpServer, type Pair } from '../helpers/netns.ts';
+import { DO_PUBLIC_MAC, startDigitalOceanSimulator } from '../helpers/digitalocean-simulator.ts';
 
 const skip = cannotRun() ?? SKIP_REASON
   ?? needCommands(['ip', 'dnsmasq', 'socat', 'ss', 'dhclient', 'dhcpcd', 'udhcpc'], 'iproute2 dnsmasq-base socat isc-dhcp-client dhcpcd-base udhcpc') ?? false;
@@ -95,6 +96,33 @@ describe('the ephemeral network of init-local (network namespaces, dnsmasq, this
       assert.doesNotMatch(r.stderr, /not everything was undone/);
     });
   }
+
+  test('DigitalOcean: a link-local address, no DHCP (the cloud\'s rule); the droplet read in init-local, its NIC config rendered, nothing left', async (t) => {
+    const pair = makePair();
+    pairs.push(pair);
+    // The droplet's public NIC: eth0 with the MAC the metadata names. No DHCP server on the link.
+    assert.equal(pair.exec(pair.agentNs, ['ip', 'link', 'set', 'dev', 'eth0', 'address', DO_PUBLIC_MAC]).status, 0);
+    const sim = await startDigitalOceanSimulator({ userData: '#cloud-config\n{}\n' });
+    t.after(() => sim.close());
+    await bridge(pair, pair.serviceNs, '169.254.169.254', 80, sim.port);
+    // As on a droplet, the service answers on the link: 169.254.0.0/16 is on-link on its side too.
+    assert.equal(pair.exec(pair.serviceNs, ['ip', 'route', 'add', '169.254.0.0/16', 'dev', pair.serviceIf]).status, 0);
+    const root = newRoot();
+    for (const [k, v] of Object.entries({ sys_vendor: 'DigitalOcean', product_name: 'Droplet', product_serial: '22532410' })) writeIn(root, `sys/class/dmi/id/${k}`, `${v}\n`);
+    writeIn(root, 'etc/cloud/cloud.cfg', 'datasource_list: [DigitalOcean]\ndatasource:\n  DigitalOcean:\n    retries: 2\n    timeout: 1\nsystem_info:\n  network:\n    renderers: [networkd]\n');
+    writeIn(root, 'etc/resolv.conf', 'nameserver 192.0.2.53\n');
+    const before = pair.state();
+    const r = await agentIn(pair, root, ['init', '--local'], { EC2_INIT_EPHEMERAL_NETWORK: '1' }, { ownDmi: true });
+    timings(t, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /ephemeral network: 169\.254\.\d+\.\d+\/16 on eth0 \(link-local\)/);
+    assert.doesNotMatch(r.stderr, /dhclient|dhcpcd|udhcpc/, 'no DHCP client run');
+    assert.match(r.stderr, /step: init-local datasource DigitalOcean RUN: instance 22532410/);
+    assert.ok(sim.requests.some((q) => q.path === '/metadata/v1.json'), 'v1.json was read');
+    // The droplet's interfaces, rendered in init-local: the public NIC is eth0, by its MAC.
+    assert.match(read(root, 'etc/systemd/network/10-cloud-init-eth0.network'), new RegExp(`MACAddress=${DO_PUBLIC_MAC}`, 'i'));
+    leftNothing(pair, root, before);
+  });
 
   test('a silent DHCP server costs a few seconds, never minutes; init-local finds nothing and leaves nothing', async () => {
     const pair = makePair();
