@@ -62,7 +62,7 @@ function leftNothing(pair: Pair, root: string, before: ReturnType<Pair['state']>
 }
 
 function timings(t: TestContext, stderr: string): void {
-  for (const m of stderr.matchAll(/ephemeral network: (.*(?:leased|ready in|back as it was in).*)$/gm)) t.diagnostic(m[1]!);
+  for (const m of stderr.matchAll(/(?:ephemeral network: (.*(?:leased|ready in|back as it was in).*)|(stage init-local: done in .*))$/gm)) t.diagnostic(m[1] ?? m[2]!);
 }
 
 describe('the ephemeral network of init-local (network namespaces, dnsmasq, this machine\'s DHCP clients)', { skip }, () => {
@@ -141,7 +141,7 @@ describe('the ephemeral network of init-local (network namespaces, dnsmasq, this
     leftNothing(pair, root, before);
   });
 
-  test('the metadata service answers already (cloud-init\'s connectivity check): no DHCP at all', async () => {
+  test('the metadata service answers already (cloud-init\'s connectivity check): no DHCP at all', async (t) => {
     const pair = makePair();
     pairs.push(pair);
     const dhcp = await startDhcpServer(pair);
@@ -152,6 +152,7 @@ describe('the ephemeral network of init-local (network namespaces, dnsmasq, this
     const before = pair.state();
     const r = await agentIn(pair, root, ['init', '--local'], { EC2_INIT_EPHEMERAL_NETWORK: '1' });
     assert.equal(r.status, 0, r.stderr);
+    timings(t, r.stderr);
     assert.match(r.stderr, /ephemeral network: http:\/\/127\.0\.0\.1:8080 answers already; none set up/);
     assert.match(r.stderr, /step: init-local datasource Ec2 RUN/);
     assert.equal(dhcp.leases(), '', 'no DHCP request');
