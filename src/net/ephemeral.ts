@@ -12,7 +12,8 @@
 //    (the initramfs for an iSCSI root, a container manager): it is not
 //    touched, and the source is read over what is there.
 // 3. Otherwise, what the source asks for (source.ts, EphemeralKind): the link
-//    up; a DHCPv4 lease through the image's client (ephemeral-dhcp.ts), its
+//    up (for IPv6: enough on its own only once a router advertised a default
+//    route, 3 s at most after the link came up); a DHCPv4 lease through the image's client (ephemeral-dhcp.ts), its
 //    address and routes put on the NIC as cloud-init's EphemeralIPv4Network
 //    puts them (the classless static routes when the lease has them, else a
 //    default route via the router unless one exists); or a random
@@ -34,12 +35,14 @@ import { fallbackNic } from '../network/fallback.ts';
 import { readNics } from '../network/sysfs.ts';
 import type { EphemeralKind } from '../sources/source.ts';
 import type { Config } from '../userdata/merge.ts';
-import { remaining } from './cancel.ts';
+import { remaining, sleep } from './cancel.ts';
 import { chooseClient, DhcpError, dhcpDiscover, type DhcpRun, type Lease } from './ephemeral-dhcp.ts';
 import { request } from './http.ts';
 
 /** A silent DHCP server costs at most this (cloud-init waits up to 10 s for dhclient, 300 s for dhcpcd). */
 export const DHCP_TIMEOUT_MS = 5000;
+/** How long after the link comes up a router advertisement is waited for, when IPv6 is all there is. */
+export const IPV6_RA_WAIT_MS = 3000;
 /** The connectivity check's wait for an answer. */
 const CHECK_TIMEOUT_MS = 1000;
 const IP_TIMEOUT_MS = 5000;
@@ -102,6 +105,7 @@ export async function withEphemeralNetwork<T>(ctx: Context, opts: EphemeralOptio
   const started = sys.now();
   let dhcp: DhcpRun | null = null;
   let up = false;
+  let ipv6 = false;
   const failures: string[] = [];
   try {
     if (!before.up) await ip(ctx, ['link', 'set', 'dev', nic, 'up']);
@@ -116,11 +120,25 @@ export async function withEphemeralNetwork<T>(ctx: Context, opts: EphemeralOptio
           log.info(`ephemeral network: ${address}/16 on ${nic} (link-local)`);
           up = true;
         } else {
-          log.info(`ephemeral network: ${nic} up for IPv6 (the kernel's link-local address, router advertisements)`);
-          up = true;
+          ipv6 = true;
         }
       } catch (e) {
         failures.push(`${kind}: ${(e as Error).message}`);
+      }
+    }
+    // IPv6 alone is enough only where a router advertised a default route
+    // (an IPv6-only subnet): without one no service off the link is
+    // reachable, and a source would spend its whole max_wait finding that out
+    // (an IPv4 subnet on an image without a DHCP client).
+    if (ipv6) {
+      const route = await ipv6DefaultRoute(ctx, nic, Math.min(opts.deadline, started + IPV6_RA_WAIT_MS));
+      if (route) {
+        log.info(`ephemeral network: ${nic} up for IPv6 (${route})`);
+        up = true;
+      } else if (up) {
+        log.info(`ephemeral network: ${nic} up for IPv6 too (no router advertisement yet)`);
+      } else {
+        failures.push(`ipv6: no router advertised a default route within ${IPV6_RA_WAIT_MS} ms of the link coming up`);
       }
     }
   } catch (e) {
@@ -136,6 +154,16 @@ export async function withEphemeralNetwork<T>(ctx: Context, opts: EphemeralOptio
     return await read({ nic, lease: dhcp?.lease ?? null, via: 'ephemeral' });
   } finally {
     await teardown(ctx, nic, before, dhcp);
+  }
+}
+
+/** The IPv6 default route on `nic` ("default via fe80::1"), waiting for one until `until` (sys.now() time); null when none came. */
+async function ipv6DefaultRoute(ctx: Context, nic: string, until: number): Promise<string | null> {
+  for (;;) {
+    const r = parseJson(await ip(ctx, ['-j', '-6', 'route', 'show', 'default', 'dev', nic]))[0];
+    if (r) return `default via ${typeof r['gateway'] === 'string' ? r['gateway'] : '?'}`;
+    if (sys.now() >= until) return null;
+    await sleep(Math.min(100, Math.max(1, until - sys.now())));
   }
 }
 

@@ -124,6 +124,27 @@ describe('the ephemeral network of init-local (network namespaces, dnsmasq, this
     leftNothing(pair, root, before);
   });
 
+  test('an IPv6-only subnet (router advertisements, no DHCPv4): EC2 is read at fd00:ec2::254 in init-local, and nothing is left', async (t) => {
+    const pair = makePair();
+    pairs.push(pair);
+    // The router: an IPv6 prefix on the link, advertised by dnsmasq (RA only: no DHCPv4, no DHCPv6).
+    assert.equal(pair.exec(pair.serviceNs, ['ip', '-6', 'addr', 'add', 'fd00:9::1/64', 'dev', pair.serviceIf, 'nodad']).status, 0);
+    pair.start(pair.serviceNs, ['dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', `--interface=${pair.serviceIf}`, '--bind-interfaces',
+      '--enable-ra', `--dhcp-range=::,constructor:${pair.serviceIf},ra-only,64`, '--ra-param=' + pair.serviceIf + ',3,1800', '--user=root', `--pid-file=${join(pair.dir, 'dnsmasq6.pid')}`]);
+    const sim = await simulator({ mode: 'required', userData: '#cloud-config\n{}\n', metaData: nicMetaData(pair.mac) });
+    await bridge(pair, pair.serviceNs, 'fd00:ec2::254', 80, sim.port);
+    const root = ec2Root('dhclient');
+    const before = pair.state();
+    const r = await agentIn(pair, root, ['init', '--local'], { EC2_INIT_EPHEMERAL_NETWORK: '1' });
+    timings(t, r.stderr);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /ephemeral network: eth0 up for IPv6 \(default via fe80::[0-9a-f:]+\)/);
+    assert.match(r.stderr, /step: init-local datasource Ec2 RUN: instance i-/);
+    assert.ok(sim.requests.length > 10, 'the metadata was read over IPv6');
+    leftNothing(pair, root, before);
+    assert.doesNotMatch(r.stderr, /not everything was undone/);
+  });
+
   test('a silent DHCP server costs a few seconds, never minutes; init-local finds nothing and leaves nothing', async () => {
     const pair = makePair();
     pairs.push(pair);
@@ -134,8 +155,8 @@ describe('the ephemeral network of init-local (network namespaces, dnsmasq, this
     const r = await agentIn(pair, root, ['init', '--local'], { EC2_INIT_EPHEMERAL_NETWORK: '1' });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.ms < 10_000, `init-local took ${Math.round(r.ms)} ms`);
-    // EC2 asks for IPv6 too (the link up): that is tried, and reaches nothing either.
-    assert.match(r.stderr, /ephemeral network: dhcp4: dhclient: no lease within \d+ ms/);
+    // EC2 asks for IPv6 too (the link up): no router advertises, so nothing is read in init-local (no max_wait spent).
+    assert.match(r.stderr, /ephemeral network: nothing came up on eth0 \(dhcp4: dhclient: no lease within \d+ ms.*; ipv6: no router advertised a default route/);
     assert.match(r.stderr, /datasource Ec2: not found/);
     assert.equal(sim.requests.length, 0);
     leftNothing(pair, root, before);
