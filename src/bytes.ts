@@ -33,6 +33,14 @@ export function fromBase64(s: string): Bytes {
   return sys.base64Decode(clean + '='.repeat((4 - (clean.length % 4)) % 4));
 }
 
+/**
+ * A config value as file content, as cloud-init's util.write_file takes it:
+ * bytes (YAML !!binary) as they are, text as UTF-8.
+ */
+export function fileContent(value: unknown): Bytes {
+  return value instanceof Uint8Array ? value : sys.utf8Encode(String(value));
+}
+
 export function hex(b: Bytes): string {
   let out = '';
   for (const x of b) out += x.toString(16).padStart(2, '0');

@@ -56,7 +56,23 @@ export function readSavedJson(text: string): Record<string, unknown> | null {
 }
 
 export function toYaml(value: unknown): string {
-  // JSON is valid YAML and needs no library on the write path.
+  // JSON is valid YAML and needs no library on the write path. Indented for a
+  // reader, unless aliases made it very deep: indentation would then grow with
+  // the square of the depth (a 9 000-deep value: gigabytes), so it is compact.
   return JSON.stringify(value, (_k, v: unknown) =>
-    (v instanceof Uint8Array ? { type: 'Buffer', data: Array.from(v) } : v), 2) + '\n';
+    (v instanceof Uint8Array ? { type: 'Buffer', data: Array.from(v) } : v), nestedDeeperThan(value, 100) ? undefined : 2) + '\n';
+}
+
+/** True when `value` has arrays or objects nested more than `limit` deep (walked without recursion). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  const deepest = new Map<object, number>(); // a shared value (an alias) is walked again only from deeper
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null || v instanceof Uint8Array || (deepest.get(v) ?? -1) >= depth) continue;
+    if (depth >= limit) return true;
+    deepest.set(v, depth);
+    for (const c of Array.isArray(v) ? v : Object.values(v)) stack.push([c, depth + 1]);
+  }
+  return false;
 }

@@ -27,6 +27,25 @@ export function passwdEntry(files: Files, name: string): PasswdEntry | null {
 
 export function userExists(files: Files, name: string): boolean { return passwdEntry(files, name) !== null; }
 
+/** The name of the user with this uid (the first in /etc/passwd), or null. */
+export function userName(files: Files, uid: number): string | null {
+  return table(files, '/etc/passwd').find((r) => r[2] !== undefined && Number(r[2]) === uid)?.[0] ?? null;
+}
+
+/** The name of the group with this gid (the first in /etc/group), or null. */
+export function groupName(files: Files, gid: number): string | null {
+  return table(files, '/etc/group').find((r) => r[2] !== undefined && Number(r[2]) === gid)?.[0] ?? null;
+}
+
+/** The groups that list `name` as a member, then its primary group (cloud-init's get_user_groups). */
+export function userGroups(files: Files, name: string): string[] {
+  const groups = table(files, '/etc/group').filter((r) => (r[3] ?? '').split(',').includes(name)).map((r) => r[0]!);
+  const pw = passwdEntry(files, name);
+  const primary = pw ? groupName(files, pw.gid) : null;
+  if (primary !== null) groups.push(primary);
+  return groups;
+}
+
 export function groupExists(files: Files, name: string): boolean {
   return table(files, '/etc/group').some((r) => r[0] === name);
 }

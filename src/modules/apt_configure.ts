@@ -14,6 +14,7 @@
 // `keyid` (a keyserver) and ppa: (add-apt-repository) need the network: each
 // such entry is refused with a message saying so, the others still apply.
 // Mirror `search`/`search_dns` candidates are taken when their name resolves.
+import { fileContent } from '../bytes.ts';
 import { osRelease } from '../host/os-release.ts';
 import { sys } from '../host/sys.ts';
 import { parseUrl } from '../net/url.ts';
@@ -213,7 +214,8 @@ function applyAptConfig(ctx: Context, cfg: Record<string, unknown>): void {
   ] as const).filter(([k]) => cfg[k]).map(([k, scheme]) => `Acquire::${scheme}::Proxy "${String(cfg[k])}";`);
   if (proxies.length) ctx.files.write(PROXY_FILE, proxies.join('\n') + '\n', { mode: 0o644 });
   else ctx.files.unlink(PROXY_FILE);
-  if (cfg['conf']) ctx.files.write(CONF_FILE, String(cfg['conf']), { mode: 0o644 });
+  // Python's truth: empty bytes (!!binary "") are no conf either.
+  if (cfg['conf'] && !(cfg['conf'] instanceof Uint8Array && cfg['conf'].length === 0)) ctx.files.write(CONF_FILE, fileContent(cfg['conf']), { mode: 0o644 });
   else ctx.files.unlink(CONF_FILE);
 }
 

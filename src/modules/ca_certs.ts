@@ -4,6 +4,7 @@
 // /etc/ca-certificates.conf (a "!" before each); then the root's own
 // update-ca-certificates rebuilds /etc/ssl/certs, chrooted. A root without
 // update-ca-certificates gets a clear error and no change.
+import { fileContent } from '../bytes.ts';
 import { which } from './helpers.ts';
 import type { Module, Schema } from './module.ts';
 
@@ -80,7 +81,8 @@ export const caCerts: Module = {
       if (debconf) await ctx.runChecked(where, [debconf, '-'], { input: 'ca-certificates ca-certificates/trust_new_crts select no\n', timeoutMs: 60_000 });
       ctx.log.info(`${where}: default certificates deselected in ${CONF}`);
     }
-    trusted.forEach((cert, i) => ctx.files.write(certFile(i + 1), String(cert), { mode: 0o644 }));
+    // A !!binary certificate is written as its bytes (cloud-init writes Python's b'…' text of them).
+    trusted.forEach((cert, i) => ctx.files.write(certFile(i + 1), fileContent(cert), { mode: 0o644 }));
     if (trusted.length) ctx.log.info(`${where}: ${trusted.length} certificate(s) in ${LOCAL_DIR}`);
     await ctx.runChecked(where, [update], { timeoutMs: 300_000 });
   },

@@ -23,6 +23,7 @@ import { scriptsPerBoot, scriptsPerInstance, scriptsPerOnce, scriptsUser, script
 import { seedRandom } from './seed_random.ts';
 import { setPasswords } from './set_passwords.ts';
 import { ssh } from './ssh.ts';
+import { sshAuthkeyFingerprints } from './ssh_authkey_fingerprints.ts';
 import { timezone } from './timezone.ts';
 import { usersGroups } from './users_groups.ts';
 import { writeFiles, writeFilesDeferred } from './write_files.ts';
@@ -59,6 +60,7 @@ export const MODULES: readonly Module[] = [
   scriptsPerBoot,
   scriptsPerInstance,
   scriptsUser,
+  sshAuthkeyFingerprints,
   phoneHome,
   finalMessage,
   powerState,

@@ -7,7 +7,7 @@
 // (never a regular file made at the image's /dev/urandom); a regular file
 // target is appended to inside the root. A missing command is skipped unless
 // `command_required`, which makes it an error, as in cloud-init.
-import { fromBase64, fromLatin1, utf8 } from '../bytes.ts';
+import { fromBase64, fromLatin1, latin1, utf8 } from '../bytes.ts';
 import { DEFAULT_MAX_BYTES } from '../userdata/expand.ts';
 import { gunzipBounded } from '../userdata/gzip.ts';
 import { onRunningSystem, which } from './helpers.ts';
@@ -25,18 +25,20 @@ const SCHEMA: Schema = {
   },
 };
 
-function decode(data: string, encoding: unknown): Uint8Array {
+/** `data` undone by `encoding`; !!binary data are bytes, decoded the same (cloud-init's _decode). */
+function decode(data: string | Uint8Array, encoding: unknown): Uint8Array {
   const enc = typeof encoding === 'string' ? encoding.toLowerCase() : 'raw';
-  if (enc === 'base64' || enc === 'b64') return fromBase64(data);
-  if (enc === 'gzip' || enc === 'gz') return gunzipBounded(fromLatin1(data), DEFAULT_MAX_BYTES);
-  return utf8(data);
+  if (enc === 'base64' || enc === 'b64') return fromBase64(typeof data === 'string' ? data : latin1(data));
+  if (enc === 'gzip' || enc === 'gz') return gunzipBounded(typeof data === 'string' ? fromLatin1(data) : data, DEFAULT_MAX_BYTES);
+  return typeof data === 'string' ? utf8(data) : data;
 }
 
 function seedBytes({ config, source }: ModuleRun): { file: string; bytes: Uint8Array } {
   const cfg = (config['random_seed'] ?? {}) as Record<string, unknown>;
   const file = typeof cfg['file'] === 'string' && cfg['file'] ? cfg['file'] : '/dev/urandom';
   const parts: Uint8Array[] = [];
-  if (typeof cfg['data'] === 'string' && cfg['data']) parts.push(decode(cfg['data'], cfg['encoding']));
+  const data = cfg['data'];
+  if ((typeof data === 'string' || data instanceof Uint8Array) && data.length) parts.push(decode(data, cfg['encoding']));
   const fromMeta = source.metaData?.['random_seed'];
   if (typeof fromMeta === 'string' && fromMeta) parts.push(utf8(fromMeta));
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -5,7 +5,7 @@
 // HostCertificate), into sshd_config.d/50-cloud-init.conf when sshd_config
 // includes that directory, as cloud-init does.
 import type { Context } from '../context.ts';
-import { passwdEntry, type PasswdEntry } from '../host/accounts.ts';
+import { groupName, passwdEntry, userGroups, userName, type PasswdEntry } from '../host/accounts.ts';
 
 /** The options put before root's keys (and ssh_redirect_user's): a login prints this and exits 142. */
 export const DISABLE_USER_OPTS =
@@ -33,6 +33,8 @@ export interface AuthKeyLine {
   base64?: string;
   comment?: string;
 }
+
+export function isKnownKeyType(type: string): boolean { return VALID_KEY_TYPES.has(type); }
 
 export function validKey(k: AuthKeyLine): boolean { return Boolean(k.keytype && k.base64); }
 
@@ -101,15 +103,98 @@ export function mergeAuthorizedKeys(oldText: string, keys: AuthKeyLine[]): strin
   return [...out, ...toAdd].map(formatKey).concat('').join('\n');
 }
 
+/** Python's os.path.join(dir, name) for a relative name. */
+const joinPath = (dir: string, name: string) => (dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`);
+
+/**
+ * AuthorizedKeysFile's paths for a user (cloud-init's
+ * render_authorizedkeysfile_paths): %h, %u and %% replaced in that order,
+ * relative paths taken from the home; none given is ~/.ssh/authorized_keys.
+ */
+export function authorizedKeysFiles(value: string | null, home: string, user: string): string[] {
+  const given = value === null || value === '' ? '%h/.ssh/authorized_keys' : value;
+  return given.split(/\s+/).filter((p) => p).map((raw) => {
+    const path = raw.split('%h').join(home).split('%u').join(user).split('%%').join('%');
+    return path.startsWith('/') ? path : joinPath(home, path);
+  });
+}
+
+/**
+ * The AuthorizedKeysFile paths that can be the user's own (written with %h
+ * or %u, or under the home), each with the path as written; a path written
+ * as an empty value is none (cloud-init pairs the written ones with the paths).
+ */
+function usersKeyFiles(value: string | null, pw: PasswdEntry): string[] {
+  const raws = (value ?? '%h/.ssh/authorized_keys').split(/\s+/).filter((p) => p);
+  const paths = authorizedKeysFiles(value, pw.home, pw.name);
+  return raws.map((raw, i) => [raw, paths[i]!] as const)
+    .filter(([raw, path]) => raw.includes('%u') || raw.includes('%h') || path.startsWith(`${pw.home}/`))
+    .map(([, path]) => path);
+}
+
+/**
+ * cloud-init's check_permissions: sshd would read this path for the user —
+ * with StrictModes, owned by the user or root and not writable by group or
+ * others; in any case readable (a directory: searchable) by the user.
+ */
+function keyPathUsable(ctx: Context, pw: PasswdEntry, path: string, isFile: boolean, strict: boolean): boolean {
+  const st = ctx.files.lstat(path);
+  if (!st) return false;
+  const owner = userName(ctx.files, st.uid);
+  if (strict && owner !== pw.name && owner !== 'root') return false;
+  let needed = isFile ? 0o644 : 0o711;
+  if (owner === pw.name) needed &= 0o700;
+  else if (userGroups(ctx.files, pw.name).includes(groupName(ctx.files, st.gid) ?? '')) needed &= 0o070;
+  else needed &= 0o007;
+  if ((st.perm & needed) === 0) return false;
+  return !(strict && (st.perm & 0o022));
+}
+
+/**
+ * cloud-init's check_create_path: each directory of the path checked (a link
+ * or a file there rules the path out; the home and its parents are taken as
+ * they are), a missing one made (the user's, 0700, under the home; root's,
+ * 0755, elsewhere), then the file, made empty (0600, the user's) if missing.
+ */
+function checkCreatePath(ctx: Context, pw: PasswdEntry, path: string, strict: boolean): boolean {
+  const homeParent = pw.home.replace(/\/[^/]*\/?$/, '');
+  let dir = '';
+  for (const name of path.split('/').slice(1, -1)) {
+    dir += `/${name}`;
+    if (ctx.files.isSymlink(dir)) return false;
+    const st = ctx.files.lstat(dir);
+    if (st && st.kind !== 'dir') return false;
+    if (homeParent.startsWith(dir) || dir === pw.home) continue;
+    if (!st) {
+      const mine = dir.startsWith(`${pw.home}/`);
+      ctx.files.mkdir(dir, mine ? 0o700 : 0o755, { uid: mine ? pw.uid : 0, gid: mine ? pw.gid : 0 });
+    }
+    if (!keyPathUsable(ctx, pw, dir, false, strict)) return false;
+  }
+  const st = ctx.files.lstat(path);
+  if (st && st.kind !== 'file') return false;
+  if (!st) ctx.files.write(path, '', { mode: 0o600, uid: pw.uid, gid: pw.gid });
+  return keyPathUsable(ctx, pw, path, true, strict);
+}
+
+/**
+ * cloud-init's extract_authorized_keys: the first of the user's
+ * AuthorizedKeysFile paths that checkCreatePath accepts (else
+ * ~/.ssh/authorized_keys) and its lines, parsed. A link is never read.
+ */
+export function extractAuthorizedKeys(ctx: Context, pw: PasswdEntry): { path: string; keys: AuthKeyLine[] } {
+  const strict = (sshdOption(ctx, 'strictmodes') ?? 'yes') === 'yes';
+  const path = usersKeyFiles(sshdOption(ctx, 'authorizedkeysfile'), pw).find((p) => checkCreatePath(ctx, pw, p, strict))
+    ?? joinPath(pw.home, '.ssh/authorized_keys');
+  const text = ctx.files.lstat(path)?.kind === 'file' ? ctx.files.readTextIfExists(path) ?? '' : '';
+  const lines = text.split(/\r\n|\r|\n/);
+  if (lines[lines.length - 1] === '') lines.pop();
+  return { path, keys: lines.map((l) => parseKeyLine(l)) };
+}
+
 /** The first AuthorizedKeysFile path that belongs to the user (default ~/.ssh/authorized_keys). */
 function authorizedKeysPath(ctx: Context, pw: PasswdEntry): string {
-  const value = sshdOption(ctx, 'authorizedkeysfile') ?? '%h/.ssh/authorized_keys';
-  for (const raw of value.split(/\s+/).filter((p) => p)) {
-    let p = raw.replace(/%h/g, pw.home).replace(/%u/g, pw.name).replace(/%%/g, '%');
-    if (!p.startsWith('/')) p = `${pw.home.replace(/\/$/, '')}/${p}`;
-    if (raw.includes('%u') || raw.includes('%h') || p.startsWith(`${pw.home}/`)) return p;
-  }
-  return `${pw.home.replace(/\/$/, '')}/.ssh/authorized_keys`;
+  return usersKeyFiles(sshdOption(ctx, 'authorizedkeysfile'), pw)[0] ?? `${pw.home.replace(/\/$/, '')}/.ssh/authorized_keys`;
 }
 
 /**

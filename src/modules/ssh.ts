@@ -6,6 +6,7 @@
 // Authorized keys: the datasource's public keys and ssh_authorized_keys go to
 // the default user, and to root behind disable_root's command, which tells
 // whoever logs in as root which user to use instead.
+import { fileContent } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { appendSshdConfig, DISABLE_USER_OPTS, SSHD_CONFIG, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
@@ -45,9 +46,10 @@ const SCHEMA: Record<string, Schema> = {
   disable_root: { type: 'boolean' },
   disable_root_opts: { type: 'string' },
   allow_public_ssh_keys: { type: 'boolean' },
-  // cloud-init's keys_to_console and ssh_authkey_fingerprints: what it prints to the console.
-  // ec2-init logs each host key's fingerprint as it makes it (unless ssh_quiet_keygen); these
-  // are accepted so the same user-data validates, and change nothing else.
+  // cloud-init's keys_to_console: what it prints to the console. ec2-init logs each host
+  // key's fingerprint as it makes it (unless ssh_quiet_keygen); these are accepted so the
+  // same user-data validates. no_ssh_fingerprints and authkey_hash are read by
+  // ssh_authkey_fingerprints (stage final).
   ssh: {
     type: 'object',
     additionalProperties: false,
@@ -90,7 +92,7 @@ async function hostKeys({ ctx, config, where }: ModuleRun): Promise<void> {
         ctx.report('warning', where, `ssh_keys: skipped ${/^(ecdsa-sk|ed25519-sk)_/.test(key) ? 'unsupported' : 'unrecognized'} entry '${key}'`);
         continue;
       }
-      ctx.files.write(target[0], String(val ?? ''), { mode: target[1] });
+      ctx.files.write(target[0], fileContent(val ?? ''), { mode: target[1] });
       ctx.log.info(`${where}: wrote ${target[0]} (mode ${target[1].toString(8).padStart(4, '0')})`);
       if (key.endsWith('_certificate')) certs.push(['HostCertificate', target[0]]);
     }

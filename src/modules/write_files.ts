@@ -3,7 +3,7 @@
 // entry's owner. Entries with `defer: true` are written by
 // write_files_deferred in the final stage, after users and packages exist.
 // Each entry fails alone: a bad one is reported with its index and path.
-import { fromBase64, fromLatin1, utf8 } from '../bytes.ts';
+import { fromBase64, fromLatin1, latin1, utf8 } from '../bytes.ts';
 import { resolveOwner } from '../host/accounts.ts';
 import { DEFAULT_MAX_BYTES } from '../userdata/expand.ts';
 import { gunzipBounded } from '../userdata/gzip.ts';
@@ -38,16 +38,24 @@ const SCHEMA: Schema = {
   },
 };
 
-/** cloud-init's encodings and their aliases → what to undo, in order. */
-function decodeContent(content: string, encoding: string): Uint8Array {
-  const enc = encoding.toLowerCase();
+/**
+ * cloud-init's encodings and their aliases → what to undo, in order. The
+ * content is text, or bytes when YAML's !!binary gave them (Terraform's
+ * `encoding: gzip` with `content: !!binary` of base64gzip()): cloud-init
+ * undoes the encoding on those bytes just the same, so a gzip stream is
+ * inflated and b64 is decoded once more; plain bytes are written as they are.
+ */
+export function decodeContent(content: string | Uint8Array, encoding: string): Uint8Array {
+  const enc = encoding.toLowerCase().trim();
   const gz = ['gz', 'gzip', 'gz+base64', 'gzip+base64', 'gz+b64', 'gzip+b64'].includes(enc);
   const b64 = ['b64', 'base64', 'gz+base64', 'gzip+base64', 'gz+b64', 'gzip+b64'].includes(enc);
   if (!gz && !b64 && !['text/plain', ''].includes(enc)) {
     throw new Error(`unknown encoding '${encoding}' (use b64, gzip+base64 or text/plain)`);
   }
-  // Unencoded gzip in YAML can only arrive as a latin1-ish string.
-  let bytes: Uint8Array = b64 ? fromBase64(content) : gz ? fromLatin1(content) : utf8(content);
+  let bytes: Uint8Array;
+  if (content instanceof Uint8Array) bytes = b64 ? fromBase64(latin1(content)) : content.slice();
+  // Unencoded gzip in YAML text can only arrive as a latin1-ish string.
+  else bytes = b64 ? fromBase64(content) : gz ? fromLatin1(content) : utf8(content);
   // Bounded like user-data itself: a small gz+b64 entry must not inflate without limit.
   if (gz) bytes = gunzipBounded(bytes, DEFAULT_MAX_BYTES);
   return bytes;
@@ -68,9 +76,8 @@ function parseEntry(raw: unknown): Entry {
   const e = raw as Record<string, unknown>;
   if (typeof e['path'] !== 'string' || !e['path'].startsWith('/')) throw new Error(`'path' must be an absolute path, found ${JSON.stringify(e['path'])}`);
   const given = e['content'];
-  // YAML !!binary content arrives as bytes and is written as it is.
-  const content = given instanceof Uint8Array ? given.slice()
-    : decodeContent(given === undefined || given === null ? '' : String(given), typeof e['encoding'] === 'string' ? e['encoding'] : '');
+  const content = decodeContent(given instanceof Uint8Array ? given : given === undefined || given === null ? '' : String(given),
+    typeof e['encoding'] === 'string' ? e['encoding'] : '');
   return {
     path: e['path'],
     content,

@@ -5,12 +5,16 @@
 //  - nodes: counted with aliases expanded — an alias costs the size of what
 //    it names — so a "billion laughs" document stops after maxNodes, not
 //    after a billion;
-//  - depth: open collections, plus the depth an alias brings along;
+//  - depth: open collections, as written (PyYAML's own limit; an alias adds
+//    no depth here: the depth it brings costs its nodes, so the node limit
+//    bounds it — about 10 000 levels at most);
 //  - aliases: how many are used.
 // Like PyYAML, a duplicate anchor and an undefined alias are errors, and only
-// one document is allowed. Unlike PyYAML, an alias inside the collection it
-// names (a recursive structure) is an error — ec2-init would loop on it
-// later — reported once the document has been read.
+// one document is allowed. An alias inside the collection it names is noted
+// here: whether the value really contains itself (a recursive structure,
+// which ec2-init refuses: it would loop on it later) is known only once it
+// is built — a duplicate key may drop the alias, and a mapping merging
+// itself (`&x {a: 1, <<: *x}`) folds into a plain mapping, as in PyYAML.
 import { E, Parser, type YamlEvent } from './parser.ts';
 import { Scanner } from './scanner.ts';
 import type { Characters, Source } from './errors.ts';
@@ -19,7 +23,7 @@ import { resolveImplicit, TAG } from './scalars.ts';
 export interface YamlLimits {
   /** Most nodes (scalars and collections), counted with aliases expanded. */
   maxNodes: number;
-  /** Deepest nesting of collections, counted with aliases expanded. */
+  /** Deepest nesting of collections, as written. */
   maxDepth: number;
   /** Most aliases (*name) in the document. */
   maxAliases: number;
@@ -32,8 +36,6 @@ interface NodeBase {
   end: number;
   /** Nodes in this subtree, aliases expanded. */
   weight: number;
-  /** Collections nested in this subtree (0 for a scalar), aliases expanded. */
-  height: number;
   /** The value built from this node (UNBUILT until then): an alias gets the same value, as in PyYAML. */
   built: unknown;
 }
@@ -53,15 +55,18 @@ export type YamlNode = ScalarNode | SequenceNode | MappingNode;
 
 interface Frame { node: SequenceNode | MappingNode; key: YamlNode | null }
 
+/** An alias used inside the collection it names: where it is, that collection, and the collection it is written in. */
+export interface InnerAlias { at: number; node: YamlNode; parent: SequenceNode | MappingNode }
+
 export interface Composed {
   root: YamlNode;
   /**
-   * Where the first alias to an enclosing collection is (a recursive
-   * structure), or -1. PyYAML builds such a value; ec2-init refuses it, but
-   * only after reading the whole document, so that any error PyYAML would
-   * report first is reported first here too.
+   * The aliases to an enclosing collection, in the order written. The value
+   * built may contain itself through them (PyYAML builds that; ec2-init
+   * refuses it once the whole document is read and built, so that any error
+   * PyYAML would report first is reported first here too), or not.
    */
-  recursiveAlias: number;
+  innerAliases: InnerAlias[];
 }
 
 /** The one document in `src` as a node tree, or null for an empty stream. */
@@ -76,7 +81,7 @@ export function composeDocument(src: Source, chars: Characters, limits: YamlLimi
   if (parser.peek().kind !== E.StreamEnd) {
     throw src.error(parser.next().start, 'expected a single document in the stream, but found another document');
   }
-  return { root, recursiveAlias: composer.recursiveAlias };
+  return { root, innerAliases: composer.innerAliases };
 }
 
 class Composer {
@@ -87,7 +92,7 @@ class Composer {
   private nodes = 0;
   private expanded = 0;
   private aliases = 0;
-  recursiveAlias = -1;
+  readonly innerAliases: InnerAlias[] = [];
 
   constructor(src: Source, parser: Parser, limits: YamlLimits) {
     this.src = src;
@@ -103,12 +108,12 @@ class Composer {
       let done: YamlNode;
       switch (ev.kind) {
         case E.Alias:
-          done = this.alias(ev, stack.length);
+          done = this.alias(ev, stack[stack.length - 1]?.node);
           break;
         case E.Scalar: {
           this.count(ev);
           const tag = ev.tag === null || ev.tag === '!' ? (ev.implicit ? resolveImplicit(ev.value) : TAG.str) : ev.tag;
-          done = { kind: 'scalar', tag, value: ev.value, style: ev.style, start: ev.start, end: ev.end, weight: 1, height: 0, built: UNBUILT };
+          done = { kind: 'scalar', tag, value: ev.value, style: ev.style, start: ev.start, end: ev.end, weight: 1, built: UNBUILT };
           if (ev.anchor !== null) this.define(ev, done);
           break;
         }
@@ -118,8 +123,8 @@ class Composer {
           if (stack.length >= this.limits.maxDepth) throw this.tooDeep(ev);
           const tag = ev.tag === null || ev.tag === '!' ? (ev.kind === E.SequenceStart ? TAG.seq : TAG.map) : ev.tag;
           const node: SequenceNode | MappingNode = ev.kind === E.SequenceStart
-            ? { kind: 'sequence', tag, start: ev.start, end: ev.end, weight: 1, height: 1, built: UNBUILT, items: [], open: true }
-            : { kind: 'mapping', tag, start: ev.start, end: ev.end, weight: 1, height: 1, built: UNBUILT, pairs: [], open: true, flat: false };
+            ? { kind: 'sequence', tag, start: ev.start, end: ev.end, weight: 1, built: UNBUILT, items: [], open: true }
+            : { kind: 'mapping', tag, start: ev.start, end: ev.end, weight: 1, built: UNBUILT, pairs: [], open: true, flat: false };
           if (ev.anchor !== null) this.define(ev, node); // before its content: an alias inside it is recursive
           stack.push({ node, key: null });
           continue;
@@ -139,7 +144,6 @@ class Composer {
       if (top === undefined) return done;
       const parent = top.node;
       parent.weight += done.weight;
-      if (done.height + 1 > parent.height) parent.height = done.height + 1;
       if (parent.kind === 'sequence') {
         parent.items.push(done);
       } else if (top.key === null) {
@@ -171,7 +175,7 @@ class Composer {
     return this.src.error(ev.start, `nested more than ${this.limits.maxDepth} levels deep: flatten the document`);
   }
 
-  private alias(ev: YamlEvent, depth: number): YamlNode {
+  private alias(ev: YamlEvent, parent: SequenceNode | MappingNode | undefined): YamlNode {
     const name = ev.anchor!;
     const node = this.anchors.get(name);
     if (node === undefined) throw this.src.error(ev.start, `found undefined alias '${name}'`);
@@ -179,15 +183,14 @@ class Composer {
       throw this.src.error(ev.start, `more than ${this.limits.maxAliases} aliases: use fewer aliases`);
     }
     if (node.kind !== 'scalar' && node.open) {
-      // Counted as one node: the document is refused once read (see Composed).
-      if (this.recursiveAlias < 0) this.recursiveAlias = ev.start;
+      // Counted as one node; whether the value contains itself is known once built (see Composed).
+      this.innerAliases.push({ at: ev.start, node, parent: parent! }); // open, so inside it: a parent exists
       this.expanded++;
       this.checkExpanded(ev);
       return node;
     }
     this.expanded += node.weight;
     this.checkExpanded(ev);
-    if (depth + node.height > this.limits.maxDepth) throw this.tooDeep(ev);
     return node;
   }
 

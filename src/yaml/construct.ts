@@ -18,7 +18,7 @@
 // is reported first: a collection's scalars are built when its parent is,
 // its content later, level by level (PyYAML's deferred generators). That
 // order is a queue here, so no nesting ever recurses on the JS stack.
-import { type MappingNode, type SequenceNode, type YamlNode, UNBUILT } from './composer.ts';
+import { type InnerAlias, type MappingNode, type SequenceNode, type YamlNode, UNBUILT } from './composer.ts';
 import type { Source } from './errors.ts';
 import { constructBinary, constructBool, constructFloat, constructInt, exactInt, ScalarError, TAG, timestampParts } from './scalars.ts';
 
@@ -199,60 +199,80 @@ export class Constructor {
   }
 
   /**
-   * Merge keys, as PyYAML's flatten_mapping does them: every `<<` pair is
-   * removed and the pairs of the mapping(s) it names are put before the
+   * Merge keys, exactly as PyYAML's flatten_mapping folds them: every `<<`
+   * pair is taken out and the pairs of the mapping(s) it names go before the
    * mapping's own pairs, so the mapping's own keys win; in `<< : [*a, *b]`
    * the pairs of b come first, so a wins over b; several `<<` keys merge in
-   * order, the later winning. A '=' key becomes a plain string key. Done
-   * with an explicit stack: merged mappings are flattened first, each once.
+   * order, the later winning. A '=' key becomes a plain string key.
+   *
+   * PyYAML does this recursively on the node's own list, deleting each `<<`
+   * pair before it follows it. A mapping that merges itself (`&x {a: 1, <<:
+   * *x}`), or merges one that merges it back, therefore sees its own list as
+   * it is at that moment, and the order of the keys follows from that. This
+   * is the same walk with an explicit stack (no recursion on the JS stack):
+   * the frames of one node share its place in its list, as PyYAML's calls
+   * share node.value. A list that would hold a pair twice keeps its first
+   * and last places only (the dict built from it is the same), so merging
+   * a mapping into itself again and again cannot double it each time.
    */
   private flatten(root: MappingNode): void {
     if (root.flat) return;
-    if (!root.pairs.some(([k]) => k.tag === TAG.merge || k.tag === TAG.value)) {
+    if (!needsFlattening(root)) {
       root.flat = true; // the usual case: nothing to fold
       return;
     }
-    interface Frame { node: MappingNode; i: number; merged: Array<[YamlNode, YamlNode]>; own: Array<[YamlNode, YamlNode]>; list: SequenceNode | null; j: number; lists: Array<Array<[YamlNode, YamlNode]>> }
-    const frame = (node: MappingNode): Frame => ({ node, i: 0, merged: [], own: [], list: null, j: 0, lists: [] });
-    const stack = [frame(root)];
-    const onStack = new Set<MappingNode>([root]);
     const context = 'while constructing a mapping';
-    const enter = (m: MappingNode) => {
-      onStack.add(m);
-      stack.push(frame(m));
+    const states = new Map<MappingNode, FlatState>();
+    const stack: FlatFrame[] = [];
+    // A mapping with nothing to fold is done at once; otherwise a frame (PyYAML's call) is pushed.
+    const enter = (m: MappingNode): boolean => {
+      if (m.flat) return false;
+      const known = states.get(m);
+      if (known === undefined && !needsFlattening(m)) { m.flat = true; return false; }
+      if (known !== undefined && known.at === known.original.length) return false; // its walk is over: a no-op
+      const st = known ?? { original: m.pairs, at: 0, own: [], value: null, frames: 0 };
+      states.set(m, st);
+      st.frames++;
+      stack.push({ node: m, st, merge: [], waitFor: null, list: null, j: 0, lists: [] });
+      return true;
     };
-    // A mapping merged into itself through an alias (only a recursive document does that,
-    // and it is refused once built): it brings nothing it does not already have.
-    const cyclic = (m: MappingNode) => onStack.has(m);
+    // What PyYAML's node.value holds now: the last list assigned, or the own pairs kept so far.
+    const pairsOf = (m: MappingNode): Pair[] => {
+      const st = states.get(m);
+      return st === undefined ? m.pairs : st.value ?? st.own;
+    };
+    enter(root);
     while (stack.length > 0) {
       const f = stack[stack.length - 1]!;
+      if (f.waitFor !== null) { // back from flattening a merged mapping
+        if (f.list === null) pushAll(f.merge, pairsOf(f.waitFor));
+        else { f.lists.push(pairsOf(f.waitFor)); f.j++; }
+        f.waitFor = null;
+        continue;
+      }
       if (f.list !== null) { // inside `<<: [ … ]`
         if (f.j < f.list.items.length) {
           const m = f.list.items[f.j]!;
           if (m.kind !== 'mapping') throw this.src.error(m.start, `expected a mapping for merging, but found ${m.kind}`, context, f.node.start);
-          if (cyclic(m)) { f.j++; continue; }
-          if (!m.flat) { enter(m); continue; }
-          f.lists.push(m.pairs);
+          if (enter(m)) { f.waitFor = m; continue; }
+          f.lists.push(pairsOf(m));
           f.j++;
           continue;
         }
-        for (const pairs of f.lists.reverse()) for (const p of pairs) f.merged.push(p);
+        for (const pairs of f.lists.reverse()) pushAll(f.merge, pairs);
         f.list = null;
-        f.i++;
         continue;
       }
-      if (f.i < f.node.pairs.length) {
-        const pair = f.node.pairs[f.i]!;
+      const st = f.st;
+      if (st.at < st.original.length) {
+        const pair = st.original[st.at++]!; // taken out of the list: PyYAML's `del node.value[index]`
         const [k, v] = pair;
         if (k.tag !== TAG.merge) {
           if (k.tag === TAG.value) k.tag = TAG.str;
-          f.own.push(pair);
-          f.i++;
+          st.own.push(pair);
         } else if (v.kind === 'mapping') {
-          if (cyclic(v)) { f.i++; continue; }
-          if (!v.flat) { enter(v); continue; }
-          for (const p of v.pairs) f.merged.push(p);
-          f.i++;
+          if (enter(v)) f.waitFor = v;
+          else pushAll(f.merge, pairsOf(v));
         } else if (v.kind === 'sequence') {
           f.list = v;
           f.j = 0;
@@ -262,12 +282,68 @@ export class Constructor {
         }
         continue;
       }
-      f.node.pairs = f.merged.length > 0 ? f.merged.concat(f.own) : f.own;
-      f.node.flat = true;
-      onStack.delete(f.node);
+      if (f.merge.length > 0) st.value = firstAndLast(f.merge.concat(st.value ?? st.own));
       stack.pop();
+      if (--st.frames === 0) {
+        f.node.pairs = st.value ?? st.own;
+        f.node.flat = true;
+        states.delete(f.node);
+      }
     }
   }
+}
+
+type Pair = [YamlNode, YamlNode];
+
+/** Where flattening one mapping stands: its pairs as written, how far it has been read, what it holds now. */
+interface FlatState {
+  original: Pair[];
+  /** The next pair of `original` to read (the ones before it were kept in `own` or taken out). */
+  at: number;
+  /** The pairs read that are not `<<`, in order. */
+  own: Pair[];
+  /** The list last assigned by a finished frame (merged pairs, then the rest), or null. */
+  value: Pair[] | null;
+  /** Frames of this node on the stack. */
+  frames: number;
+}
+
+/** One of PyYAML's flatten_mapping calls. */
+interface FlatFrame {
+  node: MappingNode;
+  st: FlatState;
+  /** The pairs its `<<` keys bring, in order. */
+  merge: Pair[];
+  /** The mapping being flattened before its pairs are taken. */
+  waitFor: MappingNode | null;
+  /** The `<<: [ … ]` list being read, where it is, and the pairs of its mappings so far. */
+  list: SequenceNode | null;
+  j: number;
+  lists: Pair[][];
+}
+
+function needsFlattening(m: MappingNode): boolean {
+  return m.pairs.some(([k]) => k.tag === TAG.merge || k.tag === TAG.value);
+}
+
+function pushAll<T>(into: T[], items: readonly T[]): void {
+  for (const x of items) into.push(x);
+}
+
+/**
+ * The list without the repeats of a pair, except its first and last places:
+ * a dict built from it (keys in the order first seen, each with its last
+ * value) is the same.
+ */
+function firstAndLast(pairs: Pair[]): Pair[] {
+  const last = new Map<Pair, number>();
+  pairs.forEach((p, i) => last.set(p, i));
+  if (last.size === pairs.length) return pairs;
+  const seen = new Set<Pair>();
+  return pairs.filter((p, i) => {
+    if (!seen.has(p)) { seen.add(p); return true; }
+    return last.get(p) === i;
+  });
 }
 
 function allStringKeys(pairs: Array<[YamlNode, YamlNode]>): boolean {
@@ -325,4 +401,43 @@ export function pyFloatRepr(x: number): string {
   const whole = digits.slice(0, e + 1).padEnd(e + 1, '0');
   const frac = digits.slice(e + 1);
   return `${sign}${whole}.${frac === '' ? '0' : frac}`;
+}
+
+/**
+ * Where the value contains itself, or -1: the first of `inner` (aliases
+ * written inside the collection they name) that is still in the value (not
+ * dropped by a duplicate key) and whose collection is on a cycle, else the
+ * first of them. A walk with an explicit stack; a collection reached twice
+ * (an ordinary alias) is walked once.
+ */
+export function recursiveAt(value: unknown, inner: ReadonlyArray<InnerAlias>): number {
+  const children = (v: object): unknown[] => (Array.isArray(v) ? v : v instanceof Set ? [] : Object.values(v));
+  const isCollection = (v: unknown): v is object => typeof v === 'object' && v !== null && !(v instanceof Uint8Array);
+  const onPath = new Set<object>();
+  const done = new Set<object>();
+  const onCycle = new Set<object>();
+  if (!isCollection(value)) return -1;
+  const stack: Array<{ v: object; next: unknown[]; i: number }> = [{ v: value, next: children(value), i: 0 }];
+  onPath.add(value);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.i < top.next.length) {
+      const c = top.next[top.i++];
+      if (!isCollection(c) || done.has(c)) continue;
+      if (onPath.has(c)) { onCycle.add(c); continue; }
+      onPath.add(c);
+      stack.push({ v: c, next: children(c), i: 0 });
+      continue;
+    }
+    onPath.delete(top.v);
+    done.add(top.v);
+    stack.pop();
+  }
+  if (onCycle.size === 0) return -1;
+  const kept = (a: InnerAlias) => {
+    const holder = a.parent.built;
+    return typeof holder === 'object' && holder !== null && children(holder).includes(a.node.built);
+  };
+  const first = inner.find((a) => a.node.built !== UNBUILT && onCycle.has(a.node.built as object) && kept(a));
+  return (first ?? inner[0]!).at;
 }

@@ -15,7 +15,7 @@
 // gaining a time), and what cloud-config keys take a date (users'
 // expiredate) want the text.
 import { type Composed, composeDocument, type YamlLimits } from './composer.ts';
-import { Constructor, RECURSIVE } from './construct.ts';
+import { Constructor, RECURSIVE, recursiveAt } from './construct.ts';
 import { checkCharacters, Source } from './errors.ts';
 
 export { YamlError } from './errors.ts';
@@ -23,15 +23,23 @@ export type { YamlLimits } from './composer.ts';
 export { timestampParts, type TimestampParts } from './scalars.ts';
 
 /**
- * Defaults. A real cloud-config has tens to a few thousand nodes and is
- * nested under ten deep; cloud-init's own examples use a handful of aliases.
+ * Defaults, set from what PyYAML reads (a document cloud-init's PyYAML loads
+ * within the node limit loads here too). A real cloud-config has tens to a
+ * few thousand nodes and is nested under ten deep; cloud-init's own examples
+ * use a handful of aliases.
  *  - 100 000 nodes (aliases expanded): 20× the largest real configs, and
  *    still parsed in tens of milliseconds; a "billion laughs" stops here.
- *  - depth 200: PyYAML itself fails (Python recursion limit) a little past
- *    400 levels, so no document cloud-init reads is lost.
+ *  - depth 500: cloud-init reads YAML with PyYAML's pure-Python SafeLoader
+ *    (yaml.safe_load), which recurses about twice per level and stops at
+ *    Python's recursion limit (1000): called from the top of a script it
+ *    reads at most 492 nested collections, from inside cloud-init fewer
+ *    (cloud-init 22.4 applies at most 325: writing its cloud-config.txt
+ *    takes three frames per level). The C loader (libyaml) has no limit.
+ *    An alias adds no depth here (PyYAML composes it as a reference); what
+ *    it brings costs its nodes, which bounds it (about 10 000 levels).
  *  - 1000 aliases: what ec2-init allowed with the `yaml` package.
  */
-export const DEFAULT_LIMITS: Readonly<YamlLimits> = { maxNodes: 100_000, maxDepth: 200, maxAliases: 1000 };
+export const DEFAULT_LIMITS: Readonly<YamlLimits> = { maxNodes: 100_000, maxDepth: 500, maxAliases: 1000 };
 
 export interface Located {
   value: unknown;
@@ -89,7 +97,10 @@ function build(src: Source, ctor: Constructor, doc: Composed | null): unknown {
   if (doc === null) return null;
   const value = ctor.build(doc.root);
   // Refused only now, so that errors PyYAML reports first come first.
-  if (doc.recursiveAlias >= 0) throw src.error(doc.recursiveAlias, RECURSIVE);
+  if (doc.innerAliases.length > 0) {
+    const at = recursiveAt(value, doc.innerAliases);
+    if (at >= 0) throw src.error(at, RECURSIVE);
+  }
   return value;
 }
 

@@ -73,3 +73,18 @@ test('saved configs round-trip without the YAML parser, bytes included; hand-edi
   assert.deepEqual(back['runcmd'], ['ls']);
   assert.deepEqual(readSavedConfig('#cloud-config\nruncmd: [ls]\nflag: yes\n', 'edited'), { runcmd: ['ls'], flag: true });
 });
+
+test('a config that aliases made thousands of levels deep is saved compact (indentation would take gigabytes) and reads back', () => {
+  // 4 aliases, each 490 levels around the one before: 1 960 levels (the reader's node limit allows ~9 000; Node's
+  // stack, which runs this test, not the shipped executable's, is the bound here). Indented it would be 14 MB; compact it is 10 kB.
+  let doc = 'd1: &d1 ' + '['.repeat(490) + '1' + ']'.repeat(490) + '\n';
+  for (let k = 2; k <= 4; k++) doc += `d${k}: &d${k} ${'['.repeat(490)}*d${k - 1}${']'.repeat(490)}\n`;
+  const value = parseYamlMapping(doc, 'deep');
+  const saved = toYaml(value);
+  assert.ok(saved.length < 100_000, `${saved.length} bytes`);
+  let depth = 0;
+  for (let v: unknown = readSavedConfig(saved, 'saved')['d4']; Array.isArray(v); v = v[0]) depth++;
+  assert.equal(depth, 4 * 490);
+  // A config of ordinary depth stays indented for a reader.
+  assert.equal(toYaml({ a: [1] }), '{\n  "a": [\n    1\n  ]\n}\n');
+});

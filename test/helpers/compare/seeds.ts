@@ -186,6 +186,37 @@ const BOOTHOOK = `#cloud-boothook
 echo "boothook $INSTANCE_ID" >> /var/tmp/boothook.log
 `;
 
+// Issue 25's causes, each an effect: a write_files entry merged into itself
+// (`<<: *x` inside the anchor x), Terraform's `encoding: gzip` with a
+// `!!binary` content (cloud-init writes the inflated bytes), an alias to its
+// own entry that a duplicate key then drops, flow nesting deeper than 200
+// (PyYAML reads it: refusing it would lose the whole document), and a listed
+// user without keys (cloud-init's ssh_authkey_fingerprints makes its ~/.ssh
+// and an empty authorized_keys).
+const DEEP = `${'['.repeat(250)}1${']'.repeat(250)}`;
+const FIDELITY = `#cloud-config
+users:
+  - default
+  - name: nokeys
+write_files:
+  - &self
+    path: /etc/fidelity/self-merge.txt
+    content: "merged into itself\n"
+    <<: *self
+  - path: /etc/fidelity/terraform.txt
+    encoding: gzip
+    content: !!binary |
+      ${gzipSync(Buffer.from('written by a base64gzip() of Terraform\n'), { level: 9 }).toString('base64')}
+  - &dup
+    path: /etc/fidelity/duplicate.txt
+    content: "the alias was dropped\n"
+    owner: *dup
+    owner: root:root
+  - path: /etc/fidelity/deep.txt
+    content: "after a deep flow\n"
+fidelity_deep_nesting: ${DEEP}
+`;
+
 // A MIME multipart as `cloud-init devel make-mime` writes it, then gzipped
 // whole: both agents must undo the gzip and split the parts.
 function multipart(parts: { type: string; name: string; body: string }[]): string {
@@ -200,6 +231,7 @@ function multipart(parts: { type: string; name: string; body: string }[]): strin
 }
 
 const CONFIG_EFFECTS = ['/etc/app/app.conf', '/etc/app/gz.txt', '/etc/motd', '/home/alice/.ssh/authorized_keys', '/home/alice/notes.txt',
+  '/home/bob/.ssh/authorized_keys',
   '/etc/sudoers.d/90-cloud-init-users', '/etc/hostname', '/etc/hosts', '/etc/timezone', '/var/tmp/bootcmd.log', '/var/tmp/runcmd-id.log',
   '/home/bob', '/etc/shadow'];
 const SCRIPT_EFFECTS = ['/var/tmp/script.log', '/srv/from-script/data', '/home/debian'];
@@ -214,6 +246,14 @@ export const SEEDS: Seed[] = [
       '/etc/ssh/ssh_host_ed25519_key', '/home/carol-home', '/root/.ssh/authorized_keys',
       '/var/tmp/per-boot.log', '/var/tmp/per-instance.log', '/var/tmp/per-once.log'],
     newInstance: true,
+  },
+  {
+    id: 'fidelity',
+    metaData: META,
+    userData: Buffer.from(FIDELITY),
+    effects: ['/etc/fidelity/self-merge.txt', '/etc/fidelity/terraform.txt', '/etc/fidelity/duplicate.txt', '/etc/fidelity/deep.txt',
+      '/home/nokeys/.ssh/authorized_keys', '/home/debian/.ssh/authorized_keys'],
+    newInstance: false,
   },
   { id: 'script', metaData: META, userData: Buffer.from(SCRIPT), effects: SCRIPT_EFFECTS, newInstance: false },
   {
