@@ -17,6 +17,7 @@ interface Host {
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;
   writeAll(fd: number, data: Uint8Array | string): void;
   fsync(fd: number): void;
+  syncfs(fd: number): void;
   fstat(fd: number): Stat;
   fstatat(dirfd: number, path: string, nofollow: boolean): Stat;
   fchmod(fd: number, mode: number): void;
@@ -375,6 +376,7 @@ export const sys: Sys = {
   read: host.read,
   write: host.write,
   fsync: host.fsync,
+  syncfs: host.syncfs,
   fstat: host.fstat,
   fstatat: host.fstatat,
   fchmod: host.fchmod,

@@ -47,6 +47,7 @@ export async function makePlan(ctx: Context): Promise<Plan> {
     launchIndex: found.launchIndex,
     raw: found.userData ?? EMPTY,
     vendorRaw: found.vendorData ?? null,
+    metaBytes: found.metaBytes ?? 0,
     // What boot writes to instance-data-sensitive.json before it reads the user-data.
     templateData: instanceData(found, ctx.files),
     mode: 'plan',

@@ -50,6 +50,7 @@ import { parseUrl } from '../net/url.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
 import type { Files } from '../host/files.ts';
+import { SOURCE_BUDGET } from './budget.ts';
 import { maybeEc2 } from './identify.ts';
 import { seconds, urls, type Source } from './source.ts';
 import { hasImdsSocket, ImdsVarlink, IMDS_SOCKET } from './systemd-imds.ts';
@@ -87,8 +88,8 @@ const CONCURRENCY = 8;
 const HEAD_START_MS = 150;
 const MIN_ATTEMPT_MS = 20;
 const MAX_WALK = 1000;
-/** Every answer of one read together (the tree, user-data, the identity document): 16 MiB. */
-export const MAX_TOTAL_BYTES = 16 * 1024 * 1024;
+/** Every answer of one read together (the tree, user-data, the identity document): the source budget (budget.ts). */
+export const MAX_TOTAL_BYTES = SOURCE_BUDGET;
 /** One answer: user-data is at most 16 KiB on EC2; anything near this is not metadata. */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 const SECRET_DIRS = new Set(['security-credentials']);
@@ -418,13 +419,14 @@ export const ec2: Source = {
   connectivityUrls: (cfg) => urls(cfg, DEFAULT_EC2_URLS),
   detect: maybeEc2,
   notDetected: 'not an EC2 platform (DMI and hypervisor uuid say so)',
-  async read({ ctx, cfg, deadline, log, stage, mark }) {
+  async read({ ctx, cfg, deadline, log, stage, mark, budget }) {
     const fallback = cfg['v1_fallback'];
     // systemd-imds answers for the default endpoints only, and only once networking is up.
     const ownUrls = cfg['metadata_urls'] !== undefined || cfg['metadata_url'] !== undefined;
     const imds = stage === 'network' && !ownUrls && hasImdsSocket(ctx.files) ? new ImdsVarlink(ctx.files) : undefined;
     try {
       return await readEc2({
+        maxTotalBytes: budget.left(),
         metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
         timeoutMs: seconds(cfg['timeout'], 2),
         maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - sys.now())),

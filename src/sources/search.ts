@@ -23,6 +23,7 @@ import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { azure } from './azure.ts';
+import { keepWithinBudget, ReadBudget } from './budget.ts';
 import { configDrive } from './configdrive.ts';
 import { digitalOcean } from './digitalocean.ts';
 import { ec2 } from './ec2.ts';
@@ -90,7 +91,8 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     }
     const started = sys.now();
     const mark = source.reach === 'files' ? undefined : imdsMark(ctx.files);
-    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, ...(mark !== undefined && { mark }) };
+    const budget = new ReadBudget();
+    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget, ...(mark !== undefined && { mark }) };
     try {
       let found: SourceData | null;
       if (source.reach === 'link-local' && stage === 'local' && ephemeralAllowed(ctx, opts)) {
@@ -105,6 +107,7 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
         }
         found = await source.read(run);
       }
+      if (found) keepWithinBudget(found, budget, (m) => ctx.report('error', `datasource ${name}`, m));
       ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(sys.now() - started).toFixed(1)} ms)`);
       if (found) return found;
     } catch (e) {

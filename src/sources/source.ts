@@ -9,6 +9,7 @@ import type { Instance } from '../state/instance.ts';
 import type { Diag, SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { isMapping } from '../yaml/index.ts';
+import type { ReadBudget } from './budget.ts';
 import type { Platform } from './platform.ts';
 
 /**
@@ -68,6 +69,8 @@ export interface SourceRun {
    * runs over a network that was there (or after networking, in init).
    */
   lease?: Lease;
+  /** What this read may take in all (budget.ts): each reader asks for at most what is left. */
+  budget: ReadBudget;
   /**
    * The socket mark for requests to a link-local metadata service: systemd-imds's
    * 0x7FFF0815 where its early network is set up (its "locked" mode routes the
