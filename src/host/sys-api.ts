@@ -99,6 +99,8 @@ export interface ConnectOptions {
    * CA bundle) and the name `servername` (also sent as SNI).
    */
   tls?: { servername: string; ca: Uint8Array };
+  /** SO_MARK (needs CAP_NET_ADMIN): the firewall mark policy routing can select on. */
+  mark?: number;
 }
 
 export interface Socket {

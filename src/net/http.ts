@@ -51,6 +51,8 @@ export interface RequestOptions {
   ca?: () => Uint8Array | null;
   /** Connect from this local port (Scaleway's privileged source port); never with a pool. */
   localPort?: number;
+  /** SO_MARK of the connection (systemd-imds's locked mode routes the metadata address only for marked sockets). */
+  mark?: number;
   /** Connect to this unix socket (sys.connectUnix's address) instead of the URL's host, which still names the Host header. */
   unixSocket?: string;
 }
@@ -153,7 +155,10 @@ async function open(url: Url, end: number, opts: RequestOptions): Promise<Socket
   let last: unknown = null;
   for (const address of addresses) {
     try {
-      return await sys.connect({ address, port: portOf(url), timeoutMs: left(end), ...(tls && { tls }), ...(opts.localPort && { localPort: opts.localPort }) });
+      return await sys.connect({
+        address, port: portOf(url), timeoutMs: left(end), ...(tls && { tls }),
+        ...(opts.mark !== undefined && { mark: opts.mark }), ...(opts.localPort && { localPort: opts.localPort }),
+      });
     } catch (e) { last = e; }
   }
   throw classify(last);

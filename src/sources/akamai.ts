@@ -179,7 +179,7 @@ async function readAkamai(run: SourceRun): Promise<SourceData | null> {
   }
   const c = akamaiConfig(cfg, platform.dmi.board_serial);
   const localId = platform.dmi.product_serial;
-  const plan = akamaiPlan(c, stage);
+  const plan = akamaiPlan(c, stage === 'local' ? 'local' : 'network');
   if (plan === 'defer') {
     log.info(`datasource Akamai: configured not to fetch data in ${stage === 'local' ? 'init-local' : 'init'}; left to the other stage`);
     return null;
@@ -224,6 +224,8 @@ async function readAkamai(run: SourceRun): Promise<SourceData | null> {
 export const akamai: Source = {
   name: 'Akamai',
   reach: 'link-local',
+  // cloud-init's order in init-local: the link up for IPv6 (the service's fd00:a9fe:a9fe::1), then DHCPv4.
+  ephemeral: ['ipv6', 'dhcp4'],
   detect: isAkamai,
   notDetected: "DMI's sys_vendor is neither Linode nor Akamai",
   read: readAkamai,

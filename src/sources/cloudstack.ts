@@ -124,7 +124,7 @@ export async function virtualRouter(files: Files, onRunningSystem: boolean, leas
     }],
     ["networkd's leases", () => fromNetworkd(files, 'SERVER_ADDRESS')],
     ["dhclient's newest lease file", () => fromDhclient(files, 'dhcp-server-identifier')],
-    ["the short-lived network's DHCP server", () => lease?.serverAddress ?? null],
+    ["the short-lived network's DHCP server", () => lease?.server ?? null],
     ['the default gateway (/proc/net/route)', () => {
       try { return defaultGateway(files.readTextIfExists('/proc/net/route', 1024 * 1024) ?? ''); } catch { return null; }
     }],

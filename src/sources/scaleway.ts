@@ -174,6 +174,8 @@ async function readScaleway(run: SourceRun): Promise<SourceData | null> {
 export const scaleway: Source = {
   name: 'Scaleway',
   reach: 'link-local',
+  // cloud-init's order: DHCPv4 (169.254.42.42 through the leased address), else the link up for IPv6 (fd00:42::42).
+  ephemeral: ['dhcp4', 'ipv6'],
   detect: (p) => p.dmi.sys_vendor === 'Scaleway' || ` ${p.cmdline} `.includes(' scaleway ') || p.exists('/var/run/scaleway'),
   notDetected: "neither DMI's sys_vendor, the kernel command line nor /var/run/scaleway says Scaleway",
   read: readScaleway,

@@ -44,7 +44,32 @@ export function sniffType(body: Uint8Array): string | null {
   const start = firstNonSpace(text);
   const head = text.slice(start, start + 64).toLowerCase();
   for (const [prefix, type] of PREFIXES) if (head.startsWith(prefix)) return type;
+  if (head.startsWith('{') || head.startsWith(SYSTEMD_USERDATA)) {
+    // `text` holds only the first 64 characters when the first byte is not whitespace (start is 0 then).
+    const whole = first > 0x20 && first < 0x80 ? asText(body) : text;
+    if (isSystemdUserData(whole.slice(start))) return 'text/cloud-config';
+  }
   return null;
+}
+
+/** systemd-imds's own marker line for its JSON user-data. */
+const SYSTEMD_USERDATA = '#systemd-userdata\n';
+
+/**
+ * A user-data that systemd-imds (systemd ≥ 261) reads: a JSON object, bare
+ * or after its `#systemd-userdata` line, with its `systemd.credentials` key.
+ * ec2-init reads it as cloud-config (YAML reads JSON, and the marker is a
+ * comment), so one user-data carries both the credentials systemd imports
+ * and the cloud-config ec2-init applies; `systemd.credentials` is a key the
+ * schema knows (nothing for ec2-init to do). cloud-init ignores such a
+ * user-data as an unknown type.
+ */
+function isSystemdUserData(text: string): boolean {
+  if (text.startsWith(SYSTEMD_USERDATA)) text = text.slice(SYSTEMD_USERDATA.length);
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.hasOwn(v, 'systemd.credentials');
+  } catch { return false; }
 }
 
 /**

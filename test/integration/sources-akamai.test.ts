@@ -94,12 +94,16 @@ describe('boot from Akamai (simulator on 127.0.0.1 and ::1)', { skip }, () => {
     } finally { await sim.close(); }
   });
 
-  test('init turned off by DMI (ais=0): not read in init (left to init-local); another cloud by DMI: no request', async () => {
+  test('init turned off by DMI (ais=0): read in init-local only; another cloud by DMI: no request', async () => {
     const sim = await startAkamaiSimulator({ userData: USER_DATA });
     try {
       const deferred = akamaiRoot(sim, { boardSerial: 'ais=0' });
-      assert.equal((await agentAsync(deferred, ['boot'])).status, 2);
-      assert.match(read(deferred, 'var/log/ec2-init.log'), /configured not to fetch data in init; left to the other stage/);
+      assert.equal((await agentAsync(deferred, ['boot'])).status, 0);
+      assert.equal(read(deferred, 'ran'), 'from-akamai\n');
+      const log = read(deferred, 'var/log/ec2-init.log');
+      assert.ok(log.indexOf('datasource Akamai: found instance') < log.indexOf('stage init: start'), 'found in init-local');
+      sim.requests.length = 0;
+      sim.requests6.length = 0;
       // Only sources of this branch listed: DigitalOcean's own source would ask its real metadata address.
       const other = akamaiRoot(sim, { vendor: 'DigitalOcean', extra: 'datasource_list: [Akamai, UpCloud]\n' });
       assert.equal((await agentAsync(other, ['boot'])).status, 2);

@@ -190,13 +190,17 @@ static JSValue js_resolve_start(JSContext *ctx, JSValueConst this_val, int argc,
 
 /* ---- connect ---- */
 
-/* connectStart(address, port, localPort) → a non-blocking socket, connecting
- * (writable when done). localPort > 0: bound to that port of any local address
- * first; EADDRINUSE when another socket holds it. */
+/* connectStart(address, port, mark, localPort) → a non-blocking socket,
+ * connecting (writable when done). mark ≥ 0: SO_MARK first (policy routing
+ * selects on it; needs CAP_NET_ADMIN). localPort > 0: bound to that port of
+ * any local address first; EADDRINUSE when another socket holds it. */
 static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  int port, local_port;
+  int port, local_port = 0;
+  int64_t mark = -1;
   if (JS_ToInt32(ctx, &port, argv[1])) return JS_EXCEPTION;
-  if (JS_ToInt32(ctx, &local_port, argv[2])) return JS_EXCEPTION;
+  if (argc > 2 && !JS_IsUndefined(argv[2]) && JS_ToInt64(ctx, &mark, argv[2])) return JS_EXCEPTION;
+  if (mark > 0xffffffffLL) return host_throw_code(ctx, "connect", "EINVAL", "mark out of range");
+  if (argc > 3 && !JS_IsUndefined(argv[3]) && JS_ToInt32(ctx, &local_port, argv[3])) return JS_EXCEPTION;
   if (local_port < 0 || local_port > 65535) return host_throw_code(ctx, "bind", "EINVAL", "local port out of range");
   const char *address = host_cstring(ctx, argv[0], "connect");
   if (!address) return JS_EXCEPTION;
@@ -214,6 +218,15 @@ static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc,
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (mark >= 0) {
+    uint32_t m = (uint32_t)mark;
+    if (setsockopt(fd, SOL_SOCKET, SO_MARK, &m, sizeof m) < 0) {
+      int e = errno;
+      close(fd);
+      freeaddrinfo(res);
+      return host_throw_errno(ctx, "setsockopt(SO_MARK)", e);
+    }
+  }
   if (local_port > 0) {
     struct sockaddr_storage local = {0};
     socklen_t local_len;
@@ -458,7 +471,7 @@ static JSValue js_tls_free(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 
 const JSCFunctionListEntry host_net_funcs[] = {
   JS_CFUNC_DEF("resolveStart", 1, js_resolve_start),
-  JS_CFUNC_DEF("connectStart", 3, js_connect_start),
+  JS_CFUNC_DEF("connectStart", 4, js_connect_start),
   JS_CFUNC_DEF("connectUnixStart", 1, js_connect_unix_start),
   JS_CFUNC_DEF("connectFinish", 1, js_connect_finish),
   JS_CFUNC_DEF("tlsNew", 3, js_tls_new),
