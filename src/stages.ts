@@ -16,7 +16,7 @@ import { searchSources, sourceProvisioned } from './sources/search.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
-import { markDone, moduleSem } from './state/semaphore.ts';
+import { markDone, moduleSem, semPath } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Diag, Frequency, Stage } from './types.ts';
 import type { Config } from './userdata/merge.ts';
@@ -79,6 +79,11 @@ async function findInstance(ctx: Context, system: SystemConfig, where: 'local' |
     return null;
   }
   const instance = adoptInstance(ctx, found);
+  // cloud-init's datasource activate(): a source may have modules run on every boot (Exoscale's set_passwords).
+  for (const name of found.everyBoot ?? []) {
+    const sem = semPath(instance.id, moduleSem(name), 'per-instance');
+    if (sem && ctx.files.exists(sem)) { ctx.files.unlink(sem); ctx.log.info(`datasource ${found.name}: module ${name} runs again this boot`); }
+  }
   logStep(ctx.log, datasourceStep(stage, found, instance.isNew));
   writeInstanceData(ctx, found);
   await applyNetwork(ctx, system.raw, found, instance.id, stage);
