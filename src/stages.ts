@@ -23,6 +23,7 @@ import type { Config } from './userdata/merge.ts';
 import { sys } from './host/sys.ts';
 import { describeExit } from './host/run.ts';
 import { describeError } from './log.ts';
+import { startEarlyHostKeys } from './modules/host-keys-early.ts';
 
 /** Run one stage in a scope of its own; its problems (also in status.json) are returned. */
 export async function runStage(process: Context, stage: Stage): Promise<Diag[]> {
@@ -35,7 +36,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   let instance: Instance | null = null;
   try {
     switch (stage) {
-      case 'init-local': await settleDevices(ctx); instance = await findInstance(ctx, system, 'local'); break;
+      case 'init-local': startEarlyHostKeys(ctx, system.raw); await settleDevices(ctx); instance = await findInstance(ctx, system, 'local'); break;
       case 'init': instance = await initStage(ctx, system, foundThisBoot); break;
       default: instance = await modulesStage(ctx, system, stage);
     }
