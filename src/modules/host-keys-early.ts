@@ -94,7 +94,8 @@ export function startEarlyHostKeys(ctx: Context, system: Record<string, unknown>
       '  done',
       '  wait',
       ') &',
-      'echo $! >"$p.new" && mv -f "$p.new" "$p"',
+      // The worker's pid, and its process group (this starter's session).
+      'echo "$! $$" >"$p.new" && mv -f "$p.new" "$p"',
     ].join('\n');
     const argv = ['/bin/sh', '-c', script, 'ec2-init-keygen', STAGING, comment, PID_FILE, ...types];
     sys.spawnDetached(ctx.root === '/' ? argv : ['chroot', ctx.files.hostPath('/'), ...argv],
@@ -175,8 +176,12 @@ export async function adoptEarlyHostKey(ctx: Context, where: string, key: EarlyK
   return sha ? `${sha} ${comment}` : '';
 }
 
-/** Forget this boot's early keys: what was not adopted is deleted. */
+/** Forget this boot's early keys: what was not adopted is deleted, a worker still making keys nobody takes is stopped. */
 export function discardEarlyHostKeys(ctx: Context): void {
+  const [pid, group] = (ctx.files.readTextIfExists(PID_FILE) ?? '').trim().split(' ').map((n) => Number.parseInt(n, 10));
+  if (pid && group && group > 1 && sys.kill(pid, 0)) {
+    try { sys.kill(-group, 'SIGTERM'); } catch { /* gone */ }
+  }
   ctx.files.remove(STAGING);
   ctx.files.remove(MARKER);
   ctx.files.remove(PID_FILE);
