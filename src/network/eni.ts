@@ -8,7 +8,7 @@
 // (v2 match with no set-name) is an error naming it.
 import type { Iface, NetworkConfig, Param, Route } from './model.ts';
 import { isIPv6, routeIsV6 } from './model.ts';
-import { dnsOf, gatewayOffLink, HEADER, memberOf, renamesOf, routesOf, type Rendered } from './render.ts';
+import { dnsOf, gatewayOffLink, HEADER, memberOf, renamesOf, renderable, routesOf, type Rendered } from './render.ts';
 
 export const ENI_PATH = '/etc/network/interfaces.d/50-cloud-init';
 export const NETRULES_PATH = '/etc/udev/rules.d/70-persistent-net.rules';
@@ -45,8 +45,9 @@ function routeLines(name: string, r: Route, offLink: boolean): string[] {
   return [`    post-up ${ip} add ${spec} || true`, `    pre-down ${ip} del ${spec} || true`];
 }
 
-export function renderEni(config: NetworkConfig): Rendered {
-  const out: Rendered = { files: [], renames: renamesOf(config), problems: [] };
+export function renderEni(given: NetworkConfig): Rendered {
+  const { config, problems } = renderable(given);
+  const out: Rendered = { files: [], renames: renamesOf(config), problems };
   const members = memberOf(config);
   const skipped = new Set<string>();
   const stanzas: string[] = ['auto lo\niface lo inet loopback' + dnsLines(config.dns.nameservers, config.dns.search)];
@@ -108,10 +109,12 @@ function iface(config: NetworkConfig, f: Iface, members: Map<string, Iface>): st
   if (f.dhcp4) heads.push({ head: 'inet dhcp', lines: [] });
   for (const [i, a] of v4.entries()) heads.push({ head: 'inet static', lines: [`    address ${a}`, ...(i === 0 && f.gateway4 ? [`    gateway ${f.gateway4}`] : [])] });
   if (f.dhcp6) heads.push({ head: 'inet6 dhcp', lines: f.acceptRa ? ['    accept_ra 2'] : [] });
+  // SLAAC beside static IPv6 addresses (Vultr's primary NIC): the stanza cloud-init writes for the subnet.
+  if (f.slaac && !f.dhcp6) heads.push({ head: 'inet6 auto', lines: [] });
   for (const [i, a] of v6.entries()) {
     heads.push({ head: 'inet6 static', lines: [`    address ${a}`, ...(i === 0 && f.gateway6 ? [`    gateway ${f.gateway6}`] : []), ...(f.acceptRa === false && i === 0 ? ['    accept_ra 0'] : [])] });
   }
-  if (!f.dhcp6 && v6.length === 0 && f.acceptRa) heads.push({ head: 'inet6 auto', lines: [] });
+  if (!f.slaac && !f.dhcp6 && v6.length === 0 && f.acceptRa) heads.push({ head: 'inet6 auto', lines: [] });
   if (heads.length === 0) heads.push({ head: 'inet manual', lines: [] });
   const out: string[] = [];
   for (const [i, h] of heads.entries()) {

@@ -56,6 +56,7 @@ export async function networkNeed(ctx: Context, system: SystemConfig, instance: 
     launchIndex: instance.source.launchIndex,
     raw: ctx.files.readIfExists(layout.userDataRaw) ?? EMPTY,
     vendorRaw: ctx.files.readIfExists(`${layout.providerCache(instance.source.provider)}/vendor-data.raw`),
+    metaBytes: instance.source.metaBytes ?? 0,
     templateData: readTemplateData(ctx),
     mode: 'plan',
   });

@@ -9,6 +9,7 @@ import type { Files } from '../host/files.ts';
 import { MODULES } from '../modules/index.ts';
 import { layout } from '../state/layout.ts';
 import { expandUserData } from '../userdata/expand.ts';
+import { sniffType } from '../userdata/sniff.ts';
 import { checkCloudConfigText, formatProblem, type SchemaProblem } from './validate.ts';
 
 interface Doc { name: string; text: string }
@@ -49,8 +50,10 @@ export async function schemaCommand(files: Files, flags: Map<string, string | tr
   const file = flags.get('--config-file');
   let docs: Doc[];
   if (typeof file === 'string') {
-    const text = sys.utf8Decode(readHostFile(file));
-    if (!/^#cloud-config\b/.test(text)) {
+    const bytes = readHostFile(file);
+    const text = sys.utf8Decode(bytes);
+    // What a boot reads as cloud-config: '#cloud-config' first, or systemd-imds's JSON user-data (userdata/sniff.ts).
+    if (!/^#cloud-config\b/.test(text) && sniffType(bytes) !== 'text/cloud-config') {
       out(`${file}: not a cloud-config: the first line must be '#cloud-config'\n`);
       return 1;
     }
