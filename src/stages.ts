@@ -23,6 +23,8 @@ import type { Config } from './userdata/merge.ts';
 import { sys } from './host/sys.ts';
 import { describeExit } from './host/run.ts';
 import { describeError } from './log.ts';
+import { startEarlyHostKeys } from './modules/host-keys-early.ts';
+import { recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
 
 /** Run one stage in a scope of its own; its problems (also in status.json) are returned. */
 export async function runStage(process: Context, stage: Stage): Promise<Diag[]> {
@@ -35,7 +37,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   let instance: Instance | null = null;
   try {
     switch (stage) {
-      case 'init-local': await settleDevices(ctx); instance = await findInstance(ctx, system, 'local'); break;
+      case 'init-local': startEarlyHostKeys(ctx, system.raw); await settleDevices(ctx); instance = await findInstance(ctx, system, 'local'); await recordNetworkNeed(ctx, system, instance); break;
       case 'init': instance = await initStage(ctx, system, foundThisBoot); break;
       default: instance = await modulesStage(ctx, system, stage);
     }
@@ -92,6 +94,7 @@ async function findInstance(ctx: Context, system: SystemConfig, where: 'local' |
 
 /** Stage init: the source (unless init-local found it), then user-data, then the init modules. */
 async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: boolean): Promise<Instance | null> {
+  await waitForNetworkIfNeeded(ctx);
   const instance = (foundThisBoot ? loadInstance(ctx) : null) ?? await findInstance(ctx, system, 'all');
   if (!instance) {
     ctx.report('warning', 'datasource', `no datasource found (searched ${system.datasourceList.join(', ')}); nothing to do`);
