@@ -2,8 +2,11 @@
 // bookworm VM under qemu (TCG) with the ec2-init .deb, DMI that says EC2, and
 // the IMDS simulator (IMDSv2 only) at 169.254.169.254:80 through qemu's
 // guestfwd. The metadata gives the NIC (by its MAC) a second private address,
-// 169.254.169.77, which only EC2's network config can put there: slirp's DHCP
-// hands out 169.254.169.15. init-local reads the metadata over its ephemeral
+// 160.0.0.77, which only EC2's network config can put there: slirp's DHCP
+// hands out 160.0.0.15. The slirp network is 160.0.0.0/4, which holds both and
+// the metadata address (a static address inside 169.254.0.0/16 is refused by
+// systemd-networkd: "Failed to set static address: Invalid argument"; real EC2
+// subnets are private ranges, as Azure's VM test does it too). init-local reads the metadata over its ephemeral
 // network (the image's dhclient: a lease, the read, everything undone) and
 // renders the NIC config before networking, so systemd-networkd brings up
 // both addresses on this first boot — the guest prints what it sees.
@@ -22,7 +25,7 @@ const HOPELESS = [/^shutdown: .*$/m, /Kernel panic - not syncing.*$/m];
 const skip = cannotRun() ?? (existsSync(debPath()) ? undefined : `${debPath()} is missing: run npm run deb first`);
 
 const MAC = '52:54:00:e2:ec:02';
-const SECONDARY = '169.254.169.77';
+const SECONDARY = '160.0.0.77';
 
 // What the guest prints once the secondary address is up (or after 30 s).
 const REPORT = `#!/bin/sh
@@ -56,8 +59,8 @@ describe('VM boot on EC2: its network config takes effect on the first boot (qem
         mac: MAC,
         [`${nic}/mac`]: MAC,
         [`${nic}/device-number`]: '0',
-        [`${nic}/local-ipv4s`]: `169.254.169.15\n${SECONDARY}`,
-        [`${nic}/subnet-ipv4-cidr-block`]: '169.254.169.0/24',
+        [`${nic}/local-ipv4s`]: `160.0.0.15\n${SECONDARY}`,
+        [`${nic}/subnet-ipv4-cidr-block`]: '160.0.0.0/4',
       },
     });
     try {
@@ -66,7 +69,7 @@ describe('VM boot on EC2: its network config takes effect on the first boot (qem
       writeToImage(image, { '/usr/local/sbin/e2e-net': { content: REPORT, mode: 0o755 }, '/etc/e2e/poweroff': { content: 'harness\n' } });
       const b = await boot({
         dir, image, kernel: d.kernel, initrd: d.initrd, mac: MAC, timeoutMs: BOOT_TIMEOUT_MS, giveUpOn: HOPELESS,
-        netdev: `net=169.254.169.0/24,guestfwd=tcp:169.254.169.254:80-cmd:socat - TCP:127.0.0.1:${sim.port}`,
+        netdev: `net=160.0.0.0/4,guestfwd=tcp:169.254.169.254:80-cmd:socat - TCP:127.0.0.1:${sim.port}`,
         smbios: ['type=1,manufacturer=Amazon EC2,product=t3.micro,uuid=ec2e2e00-0000-4000-8000-000000000002', 'type=3,manufacturer=Amazon EC2,asset=i-0e2e2e2e2e2e2e2e3'],
         onConsole: VERBOSE ? (s) => process.stderr.write(s.replace(/^/gm, '  | ')) : undefined,
       });
@@ -78,7 +81,7 @@ describe('VM boot on EC2: its network config takes effect on the first boot (qem
       }
       for (const l of log.split('\n').filter((x) => /ephemeral network|datasource Ec2|stage init-local: done/.test(x))) t.diagnostic(`guest log: ${l.replace(/^\S+ /, '')}`);
       // init-local: a lease through the image's dhclient, Ec2 found there, the NIC put back.
-      assert.match(log, /ephemeral network: dhclient leased 169\.254\.169\.\d+\/24 on \S+ in \d+ ms/);
+      assert.match(log, /ephemeral network: dhclient leased 160\.0\.0\.\d+\/4 on \S+ in \d+ ms/);
       assert.match(log, /step: init-local datasource Ec2 RUN: instance i-/);
       assert.match(log, /ephemeral network: \S+ back as it was in \d+ ms/);
       assert.doesNotMatch(log, /not everything was undone/);
@@ -86,7 +89,7 @@ describe('VM boot on EC2: its network config takes effect on the first boot (qem
       const addrs = consoleLines(b.console, 'E2E-NET-ADDR').map((l) => l.slice(l.indexOf('E2E-NET-ADDR') + 13));
       const state = consoleLines(b.console, 'E2E-NET-STATE').map((l) => l.slice(l.indexOf('E2E-NET-STATE') + 14).trim());
       for (const l of [...addrs, ...state]) t.diagnostic(`guest: ${l.trim()}`);
-      assert.ok(addrs.some((a) => a.includes(`inet ${SECONDARY}/24`)), `${SECONDARY} from EC2's config is up on the first boot: ${JSON.stringify(addrs)}`);
+      assert.ok(addrs.some((a) => a.includes(`inet ${SECONDARY}/4`)), `${SECONDARY} from EC2's config is up on the first boot: ${JSON.stringify(addrs)}`);
       assert.ok(state.some((s) => /^NETWORK_FILE=\/etc\/systemd\/network\/10-cloud-init-\S+\.network$/.test(s)), `networkd used ec2-init's file: ${JSON.stringify(state)}`);
       const record = JSON.parse(readFromImage(image, '/var/lib/cloud/data/network-rendered.json') ?? 'null') as { origin: string; stage?: string } | null;
       assert.equal(record?.origin, 'datasource', JSON.stringify(record));

@@ -12,7 +12,7 @@
 // (no address, no route, link down), no process is left in the namespace,
 // and no lease, pid or script file is left in the root.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { cannotRun, newRoot } from '../helpers/agent.ts';
@@ -63,6 +63,18 @@ function leftNothing(pair: Pair, root: string, before: ReturnType<Pair['state']>
 
 function timings(t: TestContext, stderr: string): void {
   for (const m of stderr.matchAll(/(?:ephemeral network: (.*(?:leased|ready in|back as it was in).*)|(stage init-local: done in .*))$/gm)) t.diagnostic(m[1] ?? m[2]!);
+}
+
+/** Wait until the process has its ICMPv6 socket open (a raw6 socket of protocol 58 in /proc/PID/net/raw6). */
+async function icmp6Listening(pid: number, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    let table = '';
+    try { table = readFileSync(`/proc/${pid}/net/raw6`, 'utf8'); } catch { /* not started yet */ }
+    if (/^\s*\d+: [0-9A-F]+:003A /m.test(table)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`dnsmasq (pid ${pid}) opened no ICMPv6 socket within ${ms} ms`);
 }
 
 describe('the ephemeral network of init-local (network namespaces, dnsmasq, this machine\'s DHCP clients)', { skip }, () => {
@@ -129,8 +141,11 @@ describe('the ephemeral network of init-local (network namespaces, dnsmasq, this
     pairs.push(pair);
     // The router: an IPv6 prefix on the link, advertised by dnsmasq (RA only: no DHCPv4, no DHCPv6).
     assert.equal(pair.exec(pair.serviceNs, ['ip', '-6', 'addr', 'add', 'fd00:9::1/64', 'dev', pair.serviceIf, 'nodad']).status, 0);
-    pair.start(pair.serviceNs, ['dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', `--interface=${pair.serviceIf}`, '--bind-interfaces',
+    const router = pair.start(pair.serviceNs, ['dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', `--interface=${pair.serviceIf}`, '--bind-interfaces',
       '--enable-ra', `--dhcp-range=::,constructor:${pair.serviceIf},ra-only,64`, '--ra-param=' + pair.serviceIf + ',3,1800', '--user=root', `--pid-file=${join(pair.dir, 'dnsmasq6.pid')}`]);
+    // The router must listen before the link comes up: the kernel's first router solicitation
+    // goes out then, and the next only 4 s later (past the 3 s the agent waits for an answer).
+    await icmp6Listening(router.pid!);
     const sim = await simulator({ mode: 'required', userData: '#cloud-config\n{}\n', metaData: nicMetaData(pair.mac) });
     await bridge(pair, pair.serviceNs, 'fd00:ec2::254', 80, sim.port);
     const root = ec2Root('dhclient');
