@@ -8,7 +8,7 @@
 // `--version` or a `status` costs what it uses.
 import { parseCloudId, parseCloudInit } from './cli/cloud-init.ts';
 import { parseEc2Init } from './cli/ec2-init.ts';
-import { CommandError, UsageError, type Action, type Invocation } from './cli/invocation.ts';
+import { CommandError, STATUS_TIMEOUT_EXIT, UsageError, type Action, type Invocation } from './cli/invocation.ts';
 import { Context } from './context.ts';
 import { PathError } from './host/files.ts';
 import { absolutePath } from './host/machine.ts';
@@ -114,15 +114,20 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
         const r = summarize(status, dead, boot.code.startsWith('disabled')).running;
         return r === 'running' || r === 'not started';
       };
-      while (a.wait && waiting()) {
+      // --timeout: a deadline on the wait (cloud-init's --wait has none: a boot that never ends hangs its caller).
+      const deadline = a.timeout === null ? Infinity : sys.now() + a.timeout * 1000;
+      while (a.wait && waiting() && sys.now() < deadline) {
         if (a.dots && a.format === 'tabular') sys.writeStdout('.');
-        await sleep(250);
+        await sleep(Math.max(0, Math.min(250, deadline - sys.now())));
         status = readStatus(ctx);
         dead = deadStage(ctx.files, status);
       }
+      const timedOut = a.wait && waiting();
       const { details, exitCode } = statusDetails(status, dead, boot);
       sys.writeStdout(formatStatus(details, a.format, a.long));
-      return exitCode;
+      if (!timedOut) return exitCode;
+      sys.writeStderr(`${inv.program}: status --wait: the boot is ${String(details['status'])} after --timeout ${a.timeout} s; not waiting longer\n`);
+      return STATUS_TIMEOUT_EXIT;
     }
     case 'query': {
       const { query, QueryError } = await import('./commands/query.ts');

@@ -4,7 +4,7 @@
 // Terraform provisioners and image build scripts depend on. Errors in the
 // command line exit 2 with argparse's wording, as cloud-init's do.
 // ec2-init's own --root works here too (tests, offline images).
-import { parseFlags, UsageError, type Action, type FlagSpec, type Invocation } from './invocation.ts';
+import { parseFlags, statusTimeout, UsageError, type Action, type FlagSpec, type Invocation } from './invocation.ts';
 
 /** The cloud-init release whose command line this follows. */
 export const CLOUD_INIT_VERSION = '25.1';
@@ -29,7 +29,7 @@ const COMMANDS: Record<string, Record<string, FlagSpec>> = {
     '--debug': { short: '-d' }, '--instance-data': { value: true, short: '-i' }, '--list-keys': { short: '-l' },
     '--user-data': { value: true, short: '-u' }, '--vendor-data': { value: true, short: '-v' }, '--all': { short: '-a' }, '--format': { value: true, short: '-f' },
   },
-  status: { '--format': { value: true, choices: ['json', 'tabular', 'yaml'] }, '--long': { short: '-l' }, '--wait': { short: '-w' } },
+  status: { '--format': { value: true, choices: ['json', 'tabular', 'yaml'] }, '--long': { short: '-l' }, '--wait': { short: '-w' }, '--timeout': { value: true } },
   schema: { '--config-file': { value: true, short: '-c' }, '--schema-type': { value: true, short: '-t' }, '--system': {}, '--annotate': {} },
   analyze: {},
   clean: {
@@ -103,7 +103,10 @@ function action(command: string, flags: Map<string, string | true | string[]>, w
         opts: { all: flags.has('--all'), listKeys: flags.has('--list-keys'), ...(word !== undefined && { key: word }), ...(format !== undefined && { format }), ...(instanceData !== undefined && { instanceData }) },
       };
     }
-    case 'status': return { kind: 'status', wait: flags.has('--wait'), long: flags.has('--long'), format: (str('--format') ?? 'tabular') as 'tabular', dots: true };
+    case 'status': return {
+      kind: 'status', wait: flags.has('--wait'), long: flags.has('--long'), format: (str('--format') ?? 'tabular') as 'tabular', dots: true,
+      timeout: statusTimeout(str('--timeout'), flags.has('--wait'), fail),
+    };
     case 'schema': {
       const type = str('--schema-type');
       if (type !== undefined && type !== 'cloud-config') throw fail(`--schema-type ${type}: ec2-init validates cloud-config only`);

@@ -10,7 +10,7 @@ import type { QueryOptions } from '../commands/query.ts';
 export type Action =
   | { kind: 'stages'; stages: Stage[] }
   | { kind: 'plan'; format: 'text' | 'json' }
-  | { kind: 'status'; wait: boolean; long: boolean; format: StatusFormat; dots: boolean }
+  | { kind: 'status'; wait: boolean; long: boolean; format: StatusFormat; dots: boolean; timeout: number | null }
   | { kind: 'query'; opts: QueryOptions }
   | { kind: 'schema'; flags: Map<string, string | true> }
   | { kind: 'analyze'; what: 'show' | 'blame' }
@@ -106,3 +106,17 @@ export function parseFlags(argv: readonly string[], spec: Record<string, FlagSpe
   }
   return { flags, positional };
 }
+
+/**
+ * `status --timeout SECONDS` checked: a number of seconds (fractions allowed),
+ * and only with --wait (without it there is nothing to time out).
+ */
+export function statusTimeout(value: string | undefined, wait: boolean, fail: (message: string) => Error): number | null {
+  if (value === undefined) return null;
+  if (!wait) throw fail('--timeout needs --wait (status without --wait answers at once)');
+  if (!/^\d+(\.\d+)?$/.test(value)) throw fail(`argument --timeout: '${value}' is not a number of seconds`);
+  return Number(value);
+}
+
+/** STATUS_TIMEOUT: what `status --wait --timeout` exits with when the boot is not done in time (as timeout(1) does). */
+export const STATUS_TIMEOUT_EXIT = 124;
