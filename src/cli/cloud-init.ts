@@ -30,7 +30,7 @@ const COMMANDS: Record<string, Record<string, FlagSpec>> = {
     '--user-data': { value: true, short: '-u' }, '--vendor-data': { value: true, short: '-v' }, '--all': { short: '-a' }, '--format': { value: true, short: '-f' },
   },
   status: { '--format': { value: true, choices: ['json', 'tabular', 'yaml'] }, '--long': { short: '-l' }, '--wait': { short: '-w' }, '--timeout': { value: true } },
-  schema: { '--config-file': { value: true, short: '-c' }, '--schema-type': { value: true, short: '-t' }, '--system': {}, '--annotate': {} },
+  schema: { '--config-file': { value: true, short: '-c' }, '--schema-type': { value: true, short: '-t' }, '--system': {}, '--annotate': {}, '--format': { value: true, choices: ['text', 'json'] } },
   analyze: {},
   clean: {
     '--logs': { short: '-l' }, '--seed': { short: '-s' }, '--machine-id': {}, '--reboot': { short: '-r' },
@@ -114,6 +114,7 @@ function action(command: string, flags: Map<string, string | true | string[]>, w
       if (str('--config-file')) m.set('--config-file', str('--config-file')!);
       if (flags.has('--system')) m.set('--system', true);
       if (flags.has('--annotate')) m.set('--annotate', true);
+      if (str('--format')) m.set('--format', str('--format')!);
       return { kind: 'schema', flags: m };
     }
     case 'analyze': {

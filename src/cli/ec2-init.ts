@@ -13,7 +13,7 @@ export const USAGE = `usage: ec2-init [--root DIR] [--config FILE] [--log-level 
   status [--wait [--timeout SECONDS]] [--long] [--format tabular|json|yaml]
                           exit 0 done, 1 error, 2 degraded, 124 --timeout passed first
   query [--all] [--list-keys] [--format TEMPLATE] [KEY]   instance data: v1.instance_id, ds.meta_data.…
-  schema --config-file F | --system [--annotate]   validate cloud-config (exit 1 on errors)
+  schema --config-file F | --system [--annotate | --format text|json]   validate cloud-config (exit 1 on errors)
   analyze [show|blame]    per-stage and per-module times of the last boot
   clean [--logs] [--seed] [--machine-id] [--configs all|ssh_config|network] [--reboot]
                           forget this instance: the next boot is a first boot
@@ -36,7 +36,7 @@ const COMMANDS: Record<string, Record<string, FlagSpec>> = {
   plan: { '--format': { value: true, choices: ['text', 'json'] } },
   status: { '--wait': {}, '--timeout': { value: true }, '--long': {}, '--format': { value: true, choices: ['tabular', 'json', 'yaml'] } },
   query: { '--all': {}, '--list-keys': {}, '--format': { value: true }, '--instance-data': { value: true } },
-  schema: { '--config-file': { value: true }, '--system': {}, '--annotate': {} },
+  schema: { '--config-file': { value: true }, '--system': {}, '--annotate': {}, '--format': { value: true, choices: ['text', 'json'] } },
   analyze: {},
   clean: { '--logs': {}, '--seed': {}, '--machine-id': {}, '--reboot': {}, '--configs': { value: true, many: true, choices: ['all', 'ssh_config', 'network'] } },
   single: { '--name': { value: true }, '--frequency': { value: true, choices: ['always', 'instance', 'once'] } },
