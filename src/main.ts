@@ -11,7 +11,7 @@ import { parseEc2Init } from './cli/ec2-init.ts';
 import { CommandError, STATUS_TIMEOUT_EXIT, UsageError, type Action, type Invocation } from './cli/invocation.ts';
 import { Context } from './context.ts';
 import { PathError } from './host/files.ts';
-import { absolutePath } from './host/machine.ts';
+import { absolutePath, uptime } from './host/machine.ts';
 import { sys } from './host/sys.ts';
 import { describeError, LineLogger } from './log.ts';
 import { sleep } from './net/cancel.ts';
@@ -77,6 +77,9 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
   const off = disabledBy(ctx);
   if (off) { log.info(`disabled by ${off}: nothing done`); return 0; }
   log.info(`ec2-init ${VERSION}: ${[inv.program === 'ec2-init' ? '' : `(as ${inv.program})`, ...sys.argv].filter(Boolean).join(' ')}`);
+  // When the kernel of this boot started (`analyze plot`'s time axis starts there); under --root it is another machine's boot.
+  const up = ctx.root === '/' ? uptime() : null;
+  if (up !== null) log.info(`kernel: up ${up} s`);
   const lock = await BootLock.take(ctx.files);
   if (!lock) throw new CommandError(busyMessage(ctx));
   const { runStage } = await import('./stages.ts');
@@ -151,6 +154,14 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
     case 'analyze': {
       const { analyze } = await import('./commands/analyze.ts');
       sys.writeStdout(analyze(ctx.files, a.what));
+      return 0;
+    }
+    case 'analyze-plot': {
+      const { analyzePlot } = await import('./commands/analyze.ts');
+      try {
+        const svg = analyzePlot(ctx.files, a.boot, a.output);
+        if (svg !== null) sys.writeStdout(svg);
+      } catch (e) { throw new CommandError((e as Error).message); }
       return 0;
     }
     case 'clean': {

@@ -4,7 +4,7 @@
 // Terraform provisioners and image build scripts depend on. Errors in the
 // command line exit 2 with argparse's wording, as cloud-init's do.
 // ec2-init's own --root works here too (tests, offline images).
-import { parseFlags, statusTimeout, UsageError, type Action, type FlagSpec, type Invocation } from './invocation.ts';
+import { parseFlags, plotBoot, statusTimeout, UsageError, type Action, type FlagSpec, type Invocation } from './invocation.ts';
 
 /** The cloud-init release whose command line this follows. */
 export const CLOUD_INIT_VERSION = '25.1';
@@ -31,7 +31,7 @@ const COMMANDS: Record<string, Record<string, FlagSpec>> = {
   },
   status: { '--format': { value: true, choices: ['json', 'tabular', 'yaml'] }, '--long': { short: '-l' }, '--wait': { short: '-w' }, '--timeout': { value: true } },
   schema: { '--config-file': { value: true, short: '-c' }, '--schema-type': { value: true, short: '-t' }, '--system': {}, '--annotate': {}, '--format': { value: true, choices: ['text', 'json'] } },
-  analyze: {},
+  analyze: { '--boot': { value: true }, '--outfile': { value: true, short: '-o' } },
   clean: {
     '--logs': { short: '-l' }, '--seed': { short: '-s' }, '--machine-id': {}, '--reboot': { short: '-r' },
     '--configs': { value: true, short: '-c', many: true, choices: ['all', 'ssh_config', 'network'] },
@@ -119,7 +119,9 @@ function action(command: string, flags: Map<string, string | true | string[]>, w
     }
     case 'analyze': {
       const what = word ?? 'blame';
-      if (what !== 'show' && what !== 'blame') throw fail(`analyze ${what}: ec2-init has show and blame`);
+      if (what === 'plot') return { kind: 'analyze-plot', boot: plotBoot(str('--boot'), fail), output: str('--outfile') ?? null };
+      if (flags.has('--boot')) throw fail('--boot is for analyze plot');
+      if (what !== 'show' && what !== 'blame') throw fail(`analyze ${what}: ec2-init has show, blame and plot`);
       return { kind: 'analyze', what };
     }
     case 'clean': return {

@@ -14,6 +14,7 @@ export type Action =
   | { kind: 'query'; opts: QueryOptions }
   | { kind: 'schema'; flags: Map<string, string | true> }
   | { kind: 'analyze'; what: 'show' | 'blame' }
+  | { kind: 'analyze-plot'; boot: number; output: string | null }
   | { kind: 'clean'; opts: CleanOptions }
   | { kind: 'single'; name: string; frequency: 'always' | 'instance' | 'once' | null }
   | { kind: 'collect-logs'; tarfile: string; redact: boolean }
@@ -120,3 +121,10 @@ export function statusTimeout(value: string | undefined, wait: boolean, fail: (m
 
 /** STATUS_TIMEOUT: what `status --wait --timeout` exits with when the boot is not done in time (as timeout(1) does). */
 export const STATUS_TIMEOUT_EXIT = 124;
+
+/** `analyze plot --boot N`: an integer, journalctl's numbering (0 the last boot, -1 the one before, 1 the first). */
+export function plotBoot(value: string | undefined, fail: (message: string) => Error): number {
+  if (value === undefined) return 0;
+  if (!/^[-+]?\d{1,6}$/.test(value)) throw fail(`argument --boot: '${value}' is not a boot number (0 the last, -1 the one before, 1 the first recorded)`);
+  return Number(value);
+}
