@@ -1,12 +1,10 @@
 // `ec2-init schema` (the executable): --config-file, --annotate, --system
 // (the checker itself: test/unit/schema.test.ts).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { symlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { AGENT, agent, cannotRun, newRoot, seed, WITH_ROOT } from '../helpers/agent.ts';
-import { tempDir } from '../helpers/files.ts';
+import { agent, asCloudInit, cannotRun, newRoot, seed } from '../helpers/agent.ts';
 
 describe('ec2-init schema (the executable)', { skip: cannotRun() ?? false }, () => {
 
@@ -67,9 +65,7 @@ describe('ec2-init schema (the executable)', { skip: cannotRun() ?? false }, () 
     assert.equal(r.status, 1, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { valid: false, checked: [file], problems: records(file, null) });
     // cloud-init's name and short flag give the same answer.
-    const dir = tempDir('ec2-init-as-cloud-init-');
-    symlinkSync(AGENT, join(dir, 'cloud-init'));
-    const c = spawnSync('env', ['-i', WITH_ROOT, root, join(dir, 'cloud-init'), '--root', root, 'schema', '-c', file, '--format', 'json'], { encoding: 'utf8' });
+    const c = asCloudInit(root, ['schema', '-c', file, '--format', 'json']);
     assert.equal(c.status, 1, c.stderr);
     assert.equal(c.stdout, r.stdout);
     // Valid, and not a cloud-config at all.

@@ -3,21 +3,15 @@
 // warning, no error), 124 `--wait --timeout` ran out while the boot was
 // still running; a bad --timeout is a usage error (64 / cloud-init's 2).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { symlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { AGENT, agent, agentAsync, cannotRun, newRoot, seed, WITH_ROOT } from '../helpers/agent.ts';
-import { tempDir } from '../helpers/files.ts';
+import { agent, agentAsync, asCloudInit, cannotRun, newRoot, seed } from '../helpers/agent.ts';
 
 const META = 'instance-id: iid-status\n';
 
-/** The executable started by the name cloud-init (as the .deb links it). */
+/** `cloud-init …` (as the .deb links it), timed. */
 function cloudInit(root: string, args: string[]): { status: number | null; stdout: string; stderr: string; ms: number } {
-  const dir = tempDir('ec2-init-as-cloud-init-');
-  symlinkSync(AGENT, join(dir, 'cloud-init'));
   const started = Date.now();
-  const r = spawnSync('env', ['-i', WITH_ROOT, root, join(dir, 'cloud-init'), '--root', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+  const r = asCloudInit(root, args);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
 }
 
