@@ -5,7 +5,7 @@
 // "127.0.1.1 fqdn hostname" line exists and keeps the rest; false: untouched.
 import type { Context } from '../context.ts';
 import { VERSION } from '../version.ts';
-import { hostnameFqdn } from './hostname.ts';
+import { checkedNames } from './hostname.ts';
 import { isTrue, renderTemplate, rfc2822 } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
@@ -75,7 +75,7 @@ export function ensureLocalEntry(old: string | null, hostname: string, fqdn: str
 }
 
 function names(ctx: Context, run: ModuleRun): { hostname: string; fqdn: string } | null {
-  const n = hostnameFqdn(ctx, run.config, run.source);
+  const n = checkedNames(ctx, run.config, run.source);
   if (!n.hostname) {
     ctx.report('warning', run.where, "manage_etc_hosts is set, but no hostname was found");
     return null;

@@ -10,6 +10,7 @@ import type { SavedSource } from '../state/instance.ts';
 import { DATA } from '../state/layout.ts';
 import type { Config } from '../userdata/merge.ts';
 import { describeExit } from '../host/run.ts';
+import { hostname as validHostname } from '../validate/net.ts';
 import { isTrue, onRunningSystem, optionBool } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
@@ -26,6 +27,8 @@ export interface Names {
   fqdn: string;
   /** Nothing named the host: cloud-init's 'localhost' fallback. */
   isDefault: boolean;
+  /** Where each came from, for messages: "cloud-config 'fqdn'", "meta-data local-hostname", "/etc/hostname". */
+  from: { hostname: string; fqdn: string };
 }
 
 /** The hostname of the target system: the running one at /, the root's /etc/hostname otherwise. */
@@ -45,17 +48,19 @@ function fqdnFromHosts(ctx: Context, name: string): string | null {
 }
 
 /** The datasource's name for the host (cloud-init's DataSource.get_hostname). */
-function sourceHostname(ctx: Context, source: SavedSource, fqdn: boolean): { name: string; isDefault: boolean } {
+function sourceHostname(ctx: Context, source: SavedSource, fqdn: boolean): { name: string; isDefault: boolean; from: string } {
   const local = source.localHostname ?? source.metaData?.['local-hostname'];
   let toks: string[];
   let isDefault = false;
+  let from = 'meta-data local-hostname';
   if (local === undefined || local === null || String(local) === '') {
     const sys = systemHostname(ctx);
     const fromHosts = sys ? fqdnFromHosts(ctx, sys) : null;
-    if (fromHosts && fromHosts.indexOf('.') > 0) toks = fromHosts.split('.');
+    from = ctx.root === '/' ? 'the running system\'s hostname' : HOSTNAME_FILE;
+    if (fromHosts && fromHosts.indexOf('.') > 0) { toks = fromHosts.split('.'); from = '/etc/hosts'; }
     else if (sys && sys.indexOf('.') > 0) toks = sys.split('.');
     else if (sys) toks = [sys, DEFAULT_DOMAIN];
-    else { toks = [DEFAULT_HOST, DEFAULT_DOMAIN]; isDefault = true; }
+    else { toks = [DEFAULT_HOST, DEFAULT_DOMAIN]; isDefault = true; from = 'the default'; }
   } else {
     const lhost = String(local);
     // An IPv4 address as local-hostname becomes ip-a-b-c-d (LP: #475354).
@@ -63,24 +68,49 @@ function sourceHostname(ctx: Context, source: SavedSource, fqdn: boolean): { nam
   }
   const host = toks[0]!;
   const domain = toks.length > 1 ? toks.slice(1).join('.') : DEFAULT_DOMAIN;
-  return { name: fqdn && domain !== DEFAULT_DOMAIN ? `${host}.${domain}` : host, isDefault };
+  return { name: fqdn && domain !== DEFAULT_DOMAIN ? `${host}.${domain}` : host, isDefault, from };
 }
 
 /** cloud-init's util.get_hostname_fqdn: config `fqdn` / `hostname` first, the datasource's otherwise. */
 export function hostnameFqdn(ctx: Context, config: Config, source: SavedSource): Names {
   const cfgFqdn = config['fqdn'];
   const cfgHost = config['hostname'];
+  const FQDN = "cloud-config 'fqdn'";
+  const HOST = "cloud-config 'hostname'";
   if (cfgFqdn !== undefined && cfgFqdn !== null) {
     const fqdn = String(cfgFqdn);
-    return { fqdn, hostname: cfgHost !== undefined && cfgHost !== null ? String(cfgHost) : fqdn.split('.')[0]!, isDefault: false };
+    const given = cfgHost !== undefined && cfgHost !== null;
+    return { fqdn, hostname: given ? String(cfgHost) : fqdn.split('.')[0]!, isDefault: false, from: { fqdn: FQDN, hostname: given ? HOST : FQDN } };
   }
   if (typeof cfgHost === 'string' && cfgHost.indexOf('.') > 0) {
-    return { fqdn: cfgHost, hostname: cfgHost.slice(0, cfgHost.indexOf('.')), isDefault: false };
+    return { fqdn: cfgHost, hostname: cfgHost.slice(0, cfgHost.indexOf('.')), isDefault: false, from: { fqdn: HOST, hostname: HOST } };
   }
-  const fqdn = sourceHostname(ctx, source, true).name;
-  if (cfgHost !== undefined && cfgHost !== null) return { fqdn, hostname: String(cfgHost), isDefault: false };
+  const long = sourceHostname(ctx, source, true);
+  if (cfgHost !== undefined && cfgHost !== null) return { fqdn: long.name, hostname: String(cfgHost), isDefault: false, from: { fqdn: long.from, hostname: HOST } };
   const short = sourceHostname(ctx, source, false);
-  return { fqdn, hostname: short.name, isDefault: short.isDefault };
+  return { fqdn: long.name, hostname: short.name, isDefault: short.isDefault, from: { fqdn: long.from, hostname: short.from } };
+}
+
+/**
+ * The names as they may be written (/etc/hostname, /etc/hosts) and given to
+ * hostname(1): each a hostname by src/validate/net.ts's rule. A name that is
+ * not (a newline would add a line to both files) is an error naming where it
+ * came from; nothing is written then.
+ */
+export function checkNames(n: Names): string | null {
+  for (const which of ['hostname', 'fqdn'] as const) {
+    const r = validHostname(n[which]);
+    if (!r.ok) return `${n.from[which]}: ${r.why}; the hostname is left as it is`;
+  }
+  return null;
+}
+
+/** hostnameFqdn, checked: the names, or an Error naming the key that is not a hostname. */
+export function checkedNames(ctx: Context, config: Config, source: SavedSource): Names {
+  const names = hostnameFqdn(ctx, config, source);
+  const bad = checkNames(names);
+  if (bad) throw new Error(bad);
+  return names;
 }
 
 /** Debian's choice between the two: the short name unless prefer_fqdn_over_hostname. */
@@ -147,6 +177,8 @@ const SCHEMA: Record<string, Schema> = {
 const KEYS_NOTE = (run: ModuleRun): string[] => {
   if (isTrue(run.config['preserve_hostname'])) return ['preserve_hostname: leave the hostname alone'];
   const names = hostnameFqdn(run.ctx, run.config, run.source);
+  const bad = checkNames(names);
+  if (bad) return [`refused: ${bad}`];
   const name = selectHostname(run.config, names);
   return [`hostname ${name} (fqdn ${names.fqdn}) in ${HOSTNAME_FILE}` + (run.ctx.root === '/' ? ' and on the running system' : '')];
 };
@@ -160,7 +192,7 @@ export const setHostname: Module = {
   describe: KEYS_NOTE,
   async run({ ctx, config, source, where }) {
     if (isTrue(config['preserve_hostname'])) { ctx.log.info(`${where}: preserve_hostname is set: hostname left alone`); return; }
-    const names = hostnameFqdn(ctx, config, source);
+    const names = checkedNames(ctx, config, source);
     let previous: { hostname?: string; fqdn?: string } = {};
     try { previous = JSON.parse(ctx.files.readTextIfExists(SET_HOSTNAME) || '{}') as typeof previous; } catch { /* rewritten below */ }
     if (previous.hostname === names.hostname && previous.fqdn === names.fqdn) {
@@ -187,7 +219,7 @@ export const updateHostname: Module = {
   describe: KEYS_NOTE,
   async run({ ctx, config, source, where }) {
     if (isTrue(config['preserve_hostname'])) { ctx.log.debug(`${where}: preserve_hostname is set: hostname left alone`); return; }
-    const names = hostnameFqdn(ctx, config, source);
+    const names = checkedNames(ctx, config, source);
     if (names.isDefault && names.hostname === DEFAULT_HOST) return;
     const name = selectHostname(config, names);
     const previous = readHostnameFile(ctx, PREVIOUS_HOSTNAME);

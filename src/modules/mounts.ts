@@ -13,6 +13,7 @@ import { describeExit } from '../host/run.ts';
 import {
   deviceAliases, devicePathOf, fstabLine, mountedPoints, mountOf, sanitizeDevname,
 } from './disk-devices.ts';
+import { fstabEntry, pathUnderRoot } from '../validate/files.ts';
 import { onRunningSystem, usesSystemd, which } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
@@ -128,11 +129,14 @@ export function planFstab(opts: {
   resolve: (name: string) => string | null;
   swapFile: string | null;
   warn: (msg: string) => void;
+  /** An entry left out because a field cannot be an fstab token (the message names it). */
+  refuse?: (msg: string) => void;
 }): FstabPlan {
   const { lines, devs, removed } = parseFstab(opts.fstab);
   const valid = (original: string, sanitized: string | null): sanitized is string => sanitized !== null && !devs.has(sanitized);
   const entries: Field[][] = [];
-  for (const raw of Array.isArray(opts.mounts) ? opts.mounts : []) {
+  const labels = new Map<Field[], string>();
+  for (const [index, raw] of (Array.isArray(opts.mounts) ? opts.mounts : []).entries()) {
     if (!Array.isArray(raw) || raw.length === 0) { opts.warn(`mount entry ${JSON.stringify(raw)} is not a list: ignored`); continue; }
     const start = str(raw[0]);
     const sanitized = opts.resolve(start);
@@ -144,13 +148,16 @@ export function planFstab(opts: {
     const fields: Field[] = line.map((t, i) => (t === null || t === undefined ? opts.defaultFields[i] ?? null : str(t)));
     for (let i = fields.length; i < opts.defaultFields.length; i++) fields.push(opts.defaultFields[i] ?? null);
     entries.push(fields);
+    labels.set(fields, `mounts[${index}]`);
   }
   // The instance's ephemeral disk on /mnt and its swap device, unless the config names them.
   for (const def of [['ephemeral0', '/mnt', 'auto', opts.defaultOptions, '0', '2'], ['swap', 'none', 'swap', 'sw', '0', '0']]) {
     const sanitized = opts.resolve(def[0]!);
     if (!valid(def[0]!, sanitized)) continue;
     if (entries.some((e) => e[0] === sanitized)) continue;
-    entries.push([sanitized, ...def.slice(1)]);
+    const fields = [sanitized, ...def.slice(1)];
+    entries.push(fields);
+    labels.set(fields, `the ${def[0]} device (${def[0] === 'swap' ? 'swap' : '/mnt'}, from the metadata)`);
   }
   // An entry without a mount point removes every entry of that device up to it.
   const kept: Field[][] = [];
@@ -159,13 +166,21 @@ export function planFstab(opts: {
     if (e[1] === null || e[1] === undefined || deny.has(e[0]!)) deny.add(e[0]!);
     else kept.unshift(e);
   }
-  const ours: string[][] = kept.map((e) => {
+  // Each field must be an fstab token (src/validate/files.ts): a newline would add a line of its own.
+  const ours: string[][] = [];
+  for (const e of kept) {
     const f = e.map((t) => t ?? 'None');
-    return [...f.slice(0, 3), `${f[3]},${MNT_COMMENT}`, ...f.slice(4)];
-  });
+    const checked = fstabEntry([...f.slice(0, 3), `${f[3]},${MNT_COMMENT}`, ...f.slice(4)]);
+    if (checked.ok) ours.push(checked.value);
+    else (opts.refuse ?? opts.warn)(`${labels.get(e) ?? 'an entry'}: ${checked.why}; entry left out of ${FSTAB}`);
+  }
   // The swap file's line is marked too (cloud-init leaves it unmarked, and lists it again at every new
   // instance); an unmarked line for it (an image cloud-init prepared) is kept as it is.
-  if (opts.swapFile !== null && !devs.has(opts.swapFile)) ours.push([opts.swapFile, 'none', 'swap', `sw,${MNT_COMMENT}`, '0', '0']);
+  if (opts.swapFile !== null && !devs.has(opts.swapFile)) {
+    const checked = fstabEntry([opts.swapFile, 'none', 'swap', `sw,${MNT_COMMENT}`, '0', '0']);
+    if (checked.ok) ours.push(checked.value);
+    else (opts.refuse ?? opts.warn)(`swap.filename: ${checked.why}; entry left out of ${FSTAB}`);
+  }
   if (ours.length === 0) return { entries: [], content: null, changes: [], dirs: [] };
   const cfgLines = ours.map(fstabLine);
   const adds = cfgLines.map((l) => l.replace(/\t/g, ' '));
@@ -175,7 +190,8 @@ export function planFstab(opts: {
     entries: ours,
     content: [...lines, ...cfgLines].join('\n') + '\n',
     changes,
-    dirs: ours.map((e) => e[1]!).filter((d) => d.startsWith('/')),
+    // The mount points as paths (fstab's \040 and \011 read back).
+    dirs: ours.map((e) => e[1]!.replace(/\\040/g, ' ').replace(/\\011/g, '\t')).filter((d) => d.startsWith('/')),
   };
 }
 
@@ -194,7 +210,8 @@ function swapConfig(value: unknown): SwapConfig | null {
   const filename = typeof s['filename'] === 'string' ? s['filename'] : '/swap.img';
   const size = s['size'] ?? 0;
   if (!size || !filename) return null;
-  if (!filename.startsWith('/')) throw new Error(`swap: filename must be an absolute path, found ${JSON.stringify(filename)}`);
+  const path = pathUnderRoot(filename);
+  if (!path.ok) throw new Error(`swap: filename: ${path.why}`);
   const maxsize = s['maxsize'] === undefined || s['maxsize'] === null ? null : human2bytes(s['maxsize'] as string | number);
   return { filename, size: typeof size === 'string' && size.toLowerCase() === 'auto' ? 'auto' : human2bytes(size as string | number), maxsize };
 }
@@ -274,7 +291,7 @@ async function handleSwap(run: ModuleRun): Promise<string | null> {
   }
 }
 
-function plan(run: ModuleRun, swapFile: string | null, warn: (msg: string) => void): FstabPlan {
+function plan(run: ModuleRun, swapFile: string | null, warn: (msg: string) => void, refuse: (msg: string) => void = warn): FstabPlan {
   const { ctx, source, config } = run;
   const systemd = usesSystemd(ctx.files, { installed: ctx.root !== '/' });
   const aliases = deviceAliases(config);
@@ -286,6 +303,7 @@ function plan(run: ModuleRun, swapFile: string | null, warn: (msg: string) => vo
     resolve: (name) => sanitizeDevname(ctx, source, name, aliases),
     swapFile,
     warn,
+    refuse,
   });
 }
 
@@ -295,7 +313,7 @@ async function run(r: ModuleRun): Promise<void> {
     throw new Error(`mounts: expected a list of entries, found ${JSON.stringify(config['mounts'])}`);
   }
   const swapFile = await handleSwap(r);
-  const p = plan(r, swapFile, (msg) => ctx.report('warning', where, msg));
+  const p = plan(r, swapFile, (msg) => ctx.report('warning', where, msg), (msg) => ctx.report('error', where, msg));
   if (p.content === null) { ctx.log.info(`${where}: no fstab changes needed`); return; }
   for (const d of p.dirs) {
     try { ctx.files.mkdir(d); } catch (e) { ctx.report('warning', where, `cannot create mount point ${d}: ${(e as Error).message}`); }

@@ -9,6 +9,8 @@ import type { Context } from '../context.ts';
 import type { Config } from '../userdata/merge.ts';
 import { isFalse, onRunningSystem, renderTemplate, usesSystemd, which } from './helpers.ts';
 import type { Module, Schema } from './module.ts';
+import type { Checked } from '../validate/check.ts';
+import { ntpAllow, ntpServer } from '../validate/net.ts';
 
 interface ClientConfig {
   check_exe: string;
@@ -141,7 +143,22 @@ function validate(client: Record<string, unknown>): ClientConfig {
   return client as unknown as ClientConfig;
 }
 
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+/**
+ * ntp.servers, pools, peers, allow: each entry checked by its rule (a hostname
+ * or address; allow also a network), so that one entry is one line of the
+ * client's config. An entry that is not is an error naming it, and left out.
+ */
+function entries(ctx: Context, where: string, cfg: Record<string, unknown>, key: string, rule: (v: unknown) => Checked<string>): string[] {
+  const v = cfg[key];
+  if (!Array.isArray(v)) return [];
+  const out: string[] = [];
+  for (const [i, x] of v.entries()) {
+    const r = rule(x);
+    if (r.ok) out.push(r.value);
+    else ctx.report('error', where, `ntp.${key}[${i}]: ${r.why}; left out`);
+  }
+  return out;
+}
 
 /** cloud-init's generate_server_names: {0-3}.<distro>.pool.ntp.org. */
 function defaultPools(distro: string): string[] {
@@ -226,13 +243,13 @@ export const ntp: Module = {
       template = ctx.files.readTextIfExists(`${TEMPLATE_DIR}/${templateName}.tmpl`) ?? BUILT_IN[templateName];
       if (template === undefined) throw new Error(`no template ${templateName} for ntp client ${name} (put one in ${TEMPLATE_DIR}/${templateName}.tmpl or give ntp.config.template)`);
     }
-    let servers = strings(ntpCfg['servers']);
-    let pools = strings(ntpCfg['pools']);
+    let servers = entries(ctx, where, ntpCfg, 'servers', ntpServer);
+    let pools = entries(ctx, where, ntpCfg, 'pools', ntpServer);
     if (servers.length === 0 && pools.length === 0) {
       if (distro === 'alpine' && client.service_name === 'ntpd') servers = defaultPools(distro);
       else pools = defaultPools(distro);
     }
-    const vars = { servers, pools, peers: strings(ntpCfg['peers']), allow: strings(ntpCfg['allow']) };
+    const vars = { servers, pools, peers: entries(ctx, where, ntpCfg, 'peers', ntpServer), allow: entries(ctx, where, ntpCfg, 'allow', ntpAllow) };
     const rendered = renderTemplate(template, vars);
     // As cloud-init: the file the image had is kept beside ours as .dist.
     const old = ctx.files.readIfExists(client.confpath);

@@ -3,21 +3,28 @@
 // the entry it is in must be left out (an error) or not (a warning).
 import { isMapping } from '../yaml/index.ts';
 import type { Problem } from './model.ts';
-import { isIP, isIPv4, isIPv6 } from './model.ts';
+import { hasControl, show, type Checked } from '../validate/check.ts';
+import { ip as anyIp, ipv4, ipv6 } from '../validate/net.ts';
 
 export type Path = ReadonlyArray<string | number>;
 export type Locate = (path: Path, onKey: boolean) => { line: number; column: number } | null;
 
 export function showPath(path: Path): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  // A key is shown with its control characters escaped (show()), so a message stays one line.
+  const key = (k: string) => (hasControl(k) ? show(k).slice(1, -1) : k);
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? key(p) : `.${key(p)}`)).join('');
 }
 
 function label(path: Path): string { return path.length ? `${showPath(path)}: ` : ''; }
+
+/** A message with the control characters of the values in it escaped: one message, one line. */
+export function oneLine(message: string): string { return hasControl(message) ? show(message).slice(1, -1).replace(/\\(['\\])/g, '$1') : message; }
 
 export class Checker {
   readonly problems: Problem[] = [];
   /** Errors in the entry being read; reset by entry(). */
   private entryErrors = 0;
+  private readonly errorPaths = new Set<string>();
   readonly where: string;
   private readonly locate: Locate;
   constructor(where: string, locate: Locate) { this.where = where; this.locate = locate; }
@@ -29,11 +36,15 @@ export class Checker {
 
   error(path: Path, message: string, onKey = false): void {
     this.entryErrors++;
-    this.problems.push({ level: 'error', message: `${this.at(path, onKey)}: ${label(path)}${message}` });
+    // One message per key path (a value two rules refuse is reported by the first).
+    const key = showPath(path);
+    if (this.errorPaths.has(key)) return;
+    this.errorPaths.add(key);
+    this.problems.push({ level: 'error', message: oneLine(`${this.at(path, onKey)}: ${label(path)}${message}`) });
   }
 
   warn(path: Path, message: string, onKey = false): void {
-    this.problems.push({ level: 'warning', message: `${this.at(path, onKey)}: ${label(path)}${message}` });
+    this.problems.push({ level: 'warning', message: oneLine(`${this.at(path, onKey)}: ${label(path)}${message}`) });
   }
 
   /** Run `fn` for one entry; false when it found an error (the entry is then left out, with a message saying so). */
@@ -41,7 +52,7 @@ export class Checker {
     const before = this.entryErrors;
     fn();
     if (this.entryErrors === before) return true;
-    this.problems.push({ level: 'error', message: `${this.at(path, true)}: ${label} not rendered (see the errors above); the rest of the network config is` });
+    this.problems.push({ level: 'error', message: oneLine(`${this.at(path, true)}: ${label} not rendered (see the errors above); the rest of the network config is`) });
     return false;
   }
 
@@ -101,17 +112,28 @@ export class Checker {
   ip(obj: Record<string, unknown>, key: string, path: Path, family?: 4 | 6): string | undefined {
     const v = this.str(obj, key, path);
     if (v === undefined) return undefined;
-    const ok = family === 4 ? isIPv4(v) : family === 6 ? isIPv6(v) : isIP(v);
-    if (ok) return v;
-    this.error([...path, key], `'${v}' is not an IPv${family ?? '4 or IPv6'} address`);
-    return undefined;
+    return this.valid([...path, key], family === 4 ? ipv4(v) : family === 6 ? ipv6(v) : anyIp(v));
   }
 
   ips(obj: Record<string, unknown>, key: string, path: Path, split = false): string[] {
-    const all = this.strings(obj, key, path, split);
-    const bad = all.filter((a) => !isIP(a));
-    if (bad.length) this.error([...path, key], `not IP addresses: ${bad.join(', ')}`);
-    return all.filter((a) => isIP(a));
+    return this.each(this.strings(obj, key, path, split), [...path, key], anyIp);
+  }
+
+  /** The value of a validator (src/validate/), or undefined with an error at `path` saying which rule it broke. */
+  valid<T>(path: Path, r: Checked<T>): T | undefined {
+    if (r.ok) return r.value;
+    this.error(path, r.why);
+    return undefined;
+  }
+
+  /** The items of `list` that `rule` takes; an error at `path[i]` for each it refuses. */
+  each<T>(list: unknown[], path: Path, rule: (v: unknown) => Checked<T>): T[] {
+    const out: T[] = [];
+    for (const [i, v] of list.entries()) {
+      const r = this.valid([...path, i], rule(v));
+      if (r !== undefined) out.push(r);
+    }
+    return out;
   }
 
   /** Keys of `obj` not in `known`, reported as warnings (ignored). */

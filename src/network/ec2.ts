@@ -30,7 +30,8 @@
 // - Without a fallback NIC among the metadata's (partial config), the first
 //   NIC by the order above is configured; cloud-init raises there.
 import { isMapping } from '../yaml/index.ts';
-import { isIPv4, type Problem } from './model.ts';
+import { isIP, isIPv4, type Problem } from './model.ts';
+import { show } from '../validate/check.ts';
 import { nicsByMac, type Nic } from './sysfs.ts';
 
 export interface Ec2NetOptions {
@@ -106,7 +107,11 @@ function policyRouting(dev: Record<string, unknown>, md: Record<string, unknown>
   }
   for (const p of prefixes) routes.push({ to: p, table });
   const rules = (dev['routing-policy'] ??= []) as Record<string, unknown>[];
-  for (const ip of ips) rules.push({ from: ip, table });
+  // Only netplan reads routing-policy, and it takes it as given: an address from the metadata is checked here.
+  for (const ip of ips) {
+    if (isIP(ip)) rules.push({ from: ip, table });
+    else problems.push({ level: 'warning', message: `${WHERE}/${mac}: ${v4 ? 'local-ipv4s' : 'ipv6s'}: ${show(ip)} is not an IP address; no routing-policy rule for it` });
+  }
 }
 
 export function ec2NetworkConfig(metaData: Record<string, unknown>, nics: Nic[], opts: Ec2NetOptions): Ec2Net {

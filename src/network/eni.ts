@@ -8,7 +8,7 @@
 // (v2 match with no set-name) is an error naming it.
 import type { Iface, NetworkConfig, Param, Route } from './model.ts';
 import { isIPv6, routeIsV6 } from './model.ts';
-import { dnsOf, gatewayOffLink, HEADER, memberOf, renamesOf, routesOf, type Rendered } from './render.ts';
+import { dnsOf, gatewayOffLink, HEADER, memberOf, renamesOf, renderable, routesOf, type Rendered } from './render.ts';
 
 export const ENI_PATH = '/etc/network/interfaces.d/50-cloud-init';
 export const NETRULES_PATH = '/etc/udev/rules.d/70-persistent-net.rules';
@@ -45,8 +45,9 @@ function routeLines(name: string, r: Route, offLink: boolean): string[] {
   return [`    post-up ${ip} add ${spec} || true`, `    pre-down ${ip} del ${spec} || true`];
 }
 
-export function renderEni(config: NetworkConfig): Rendered {
-  const out: Rendered = { files: [], renames: renamesOf(config), problems: [] };
+export function renderEni(given: NetworkConfig): Rendered {
+  const { config, problems } = renderable(given);
+  const out: Rendered = { files: [], renames: renamesOf(config), problems };
   const members = memberOf(config);
   const skipped = new Set<string>();
   const stanzas: string[] = ['auto lo\niface lo inet loopback' + dnsLines(config.dns.nameservers, config.dns.search)];

@@ -3,6 +3,8 @@
 // cloud-init's NetworkState reduced to what ec2-init renders: interfaces with
 // their addresses, routes and DNS, bonds, bridges, VLANs, and global DNS.
 
+import { interfaceName, isIP, isIPv4, isIPv6 } from '../validate/net.ts';
+
 export type Kind = 'physical' | 'bond' | 'bridge' | 'vlan';
 
 export interface Route {
@@ -82,29 +84,9 @@ export function newIface(entry: string, kind: Kind, name: string): Iface {
 }
 
 // ---------------------------------------------------------------------------
-// Addresses
+// Addresses (the rules are src/validate/net.ts's, the one place they live)
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function isIPv4(s: string): boolean { return IPV4.test(s); }
-
-export function isIPv6(s: string): boolean {
-  const addr = s.split('%')[0]!;
-  if (!/^[0-9a-fA-F:.]+$/.test(addr) || !addr.includes(':')) return false;
-  const double = addr.split('::');
-  if (double.length > 2) return false;
-  const groups = (part: string) => (part === '' ? [] : part.split(':'));
-  const all = [...groups(double[0]!), ...(double.length === 2 ? groups(double[1]!) : [])];
-  const last = all.at(-1);
-  const v4tail = last !== undefined && last.includes('.');
-  if (v4tail && !isIPv4(last)) return false;
-  const hex = v4tail ? all.slice(0, -1) : all;
-  if (!hex.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return false;
-  const count = hex.length + (v4tail ? 2 : 0);
-  return double.length === 2 ? count < 8 : count === 8;
-}
-
-export function isIP(s: string): boolean { return isIPv4(s) || isIPv6(s); }
+export { isIP, isIPv4, isIPv6, MAC_PATTERN as MAC } from '../validate/net.ts';
 
 /** The prefix length of a dotted netmask (255.255.255.0 → 24), or null when it is not one. */
 export function maskToPrefix(mask: string): number | null {
@@ -198,9 +180,5 @@ export function routeIsV6(r: Route): boolean {
   return r.to !== 'default' && isIPv6(r.to.split('/')[0]!);
 }
 
-export const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$|^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){19}$/;
-
-/** Interface names the kernel accepts (at most 15 bytes, no '/', ':' or whitespace). */
-export function validIfname(name: string): boolean {
-  return name.length > 0 && name.length <= 15 && !/[/\s:]/.test(name) && name !== '.' && name !== '..';
-}
+/** Interface names as src/validate/net.ts's interfaceName takes them. */
+export function validIfname(name: string): boolean { return interfaceName(name).ok; }

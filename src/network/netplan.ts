@@ -2,18 +2,77 @@
 // config goes through as given, as cloud-init hands it to netplan; a v1 or
 // network_data.json config is written as v2 from the model (gateways as
 // "to: default" routes, netplan having deprecated gateway4/gateway6).
-import type { Iface, NetworkConfig } from './model.ts';
-import { dnsOf, HEADER, memberOf, renamesOf, routesOf, type Rendered } from './render.ts';
+import { oneLine } from './check.ts';
+import type { Iface, NetworkConfig, Problem } from './model.ts';
+import { isMapping } from '../yaml/index.ts';
+import { show } from '../validate/check.ts';
+import { isIPv6 } from '../validate/net.ts';
+import { dnsOf, HEADER, memberOf, renamesOf, renderable, routesOf, type Rendered } from './render.ts';
 
 export const NETPLAN_PATH = '/etc/netplan/50-cloud-init.yaml';
 
-export function renderNetplan(config: NetworkConfig): Rendered {
+export function renderNetplan(given: NetworkConfig): Rendered {
+  // A v2 config was checked string by string when it was read (v2.ts); a model is checked here.
+  const checked = given.v2 ? { config: given, problems: [] } : renderable(given);
+  const { config, problems } = withoutZones(checked.config, checked.problems);
   const network = config.v2 ?? fromModel(config);
+  let yaml: string;
+  try { yaml = emitYaml({ network }); } catch (e) {
+    return { files: [], renames: [], problems: [...problems, { level: 'error', message: `${config.origin}: ${(e as Error).message}; ${NETPLAN_PATH} not written` }] };
+  }
   return {
-    files: [{ path: NETPLAN_PATH, content: `${HEADER.join('\n')}\n${emitYaml({ network })}`, mode: 0o600 }],
+    files: [{ path: NETPLAN_PATH, content: `${HEADER.join('\n')}\n${yaml}`, mode: 0o600 }],
     renames: config.v2 ? [] : renamesOf(config),
-    problems: [],
+    problems,
   };
+}
+
+/** The first IPv6 address with a zone (fe80::1%eth0) among the strings of `v`. */
+function zoned(v: unknown): string | null {
+  if (typeof v === 'string') return v.includes('%') && isIPv6(v) ? v : null;
+  if (Array.isArray(v)) { for (const x of v) { const z = zoned(x); if (z) return z; } return null; }
+  if (v && typeof v === 'object') { for (const x of Object.values(v)) { const z = zoned(x); if (z) return z; } }
+  return null;
+}
+
+/**
+ * netplan (0.106, Debian 12's) reads no zone in an address: a nameserver,
+ * gateway or route via of fe80::1%eth0 makes it refuse the whole file, and
+ * the machine boots without network. ifupdown and networkd take it in a
+ * nameserver. For netplan a v2 device with a zone is left out, and a zoned
+ * nameserver of a v1 or network_data.json config, named; the rest is written.
+ */
+function withoutZones(config: NetworkConfig, problems: Problem[]): { config: NetworkConfig; problems: Problem[] } {
+  const out = [...problems];
+  const refuse = (entry: string, z: string) => out.push({ level: 'error', message: `${entry}: ${show(z)}: netplan reads no zone (%…) in an address; not rendered for netplan` });
+  if (config.v2) {
+    const v2: Record<string, unknown> = { ...config.v2 };
+    const left = new Set<string>();
+    for (const section of ['ethernets', 'bonds', 'bridges', 'vlans']) {
+      if (!isMapping(v2[section])) continue;
+      const kept: Record<string, unknown> = {};
+      for (const [id, raw] of Object.entries(v2[section] as Record<string, unknown>)) {
+        const z = zoned(raw);
+        // A bond, bridge or VLAN on a device left out would name a device netplan does not know.
+        const on = isMapping(raw) ? [...(Array.isArray(raw['interfaces']) ? raw['interfaces'] : []), raw['link']].find((d) => typeof d === 'string' && left.has(d)) : undefined;
+        if (z) refuse(`${section}.${id}`, z);
+        else if (on !== undefined) out.push({ level: 'error', message: `${section}.${id}: needs ${String(on)}, which could not be rendered; not rendered for netplan` });
+        else { kept[id] = raw; continue; }
+        left.add(id);
+      }
+      v2[section] = kept;
+    }
+    return { config: { ...config, v2 }, problems: out };
+  }
+  // A model's gateways have no zone left (render.ts renderable): only nameservers can have one.
+  const noZone = (what: string) => (a: string) => {
+    if (!zoned(a)) return true;
+    out.push({ level: 'error', message: `${what}: nameserver ${show(a)}: netplan reads no zone (%…) in an address; left out for netplan` });
+    return false;
+  };
+  const interfaces = config.interfaces.map((f) => ({ ...f, dns: { ...f.dns, nameservers: f.dns.nameservers.filter(noZone(f.entry)) } }));
+  const dns = { ...config.dns, nameservers: config.dns.nameservers.filter(noZone(`${config.origin} global DNS`)) };
+  return { config: { ...config, interfaces, dns }, problems: out };
 }
 
 function fromModel(config: NetworkConfig): Record<string, unknown> {
@@ -71,37 +130,79 @@ function params(f: Iface): Record<string, unknown> {
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const RESERVED = /^(?:y|n|yes|no|on|off|true|false|null|~)$/i;
 
-function key(k: string): string { return PLAIN_KEY.test(k) && !RESERVED.test(k) ? k : JSON.stringify(k); }
+const ESCAPES: Record<string, string> = {
+  '\0': '\\0', '\x07': '\\a', '\b': '\\b', '\t': '\\t', '\n': '\\n', '\v': '\\v', '\f': '\\f', '\r': '\\r',
+  '\x1b': '\\e', '"': '\\"', '\\': '\\\\', '\x85': '\\N', '\u2028': '\\L', '\u2029': '\\P',
+};
 
-function scalar(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v); // a JSON string is a YAML double-quoted scalar
+/**
+ * `s` as a YAML double-quoted scalar that libyaml (netplan's reader), PyYAML
+ * and src/yaml read back as exactly `s`: what YAML 1.1 cannot carry raw (C0
+ * and C1 controls, DEL, U+FEFF, U+FFFE/U+FFFF) and what it would fold as a
+ * line break (NEL, U+2028, U+2029) is escaped. A lone surrogate is no
+ * character at all: null (the caller refuses the value).
+ */
+export function yamlQuote(s: string): string | null {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    const code = c.charCodeAt(0);
+    if (code >= 0xd800 && code <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { out += c + s[i + 1]; i++; continue; }
+    if (code >= 0xd800 && code <= 0xdfff) return null;
+    if (ESCAPES[c]) out += ESCAPES[c];
+    else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (code === 0xfeff || code === 0xfffe || code === 0xffff) out += `\\u${code.toString(16)}`;
+    else out += c;
+  }
+  return `${out}"`;
+}
+
+function quoted(s: string, path: string): string {
+  const q = yamlQuote(s);
+  // The path's keys may hold what the message must not (a newline, U+2028): escaped, one line.
+  if (q === null) throw new Error(`${oneLine(path) || 'a value'}: has a lone surrogate (not Unicode text), which YAML cannot carry`);
+  return q;
+}
+
+function key(k: string, path: string): string { return PLAIN_KEY.test(k) && !RESERVED.test(k) ? k : quoted(k, path); }
+
+function scalar(v: unknown, path: string): string {
+  if (typeof v === 'string') return quoted(v, path);
   if (v === null || v === undefined) return 'null';
+  if (typeof v === 'number' && !Number.isFinite(v)) return v > 0 ? '.inf' : v < 0 ? '-.inf' : '.nan';
   return String(v);
 }
 
-/** Block YAML for plain data; strings always double-quoted, so nothing reads back as another type. */
-export function emitYaml(v: unknown, indent = 0): string {
+/**
+ * Block YAML for plain data; strings always double-quoted, so nothing reads
+ * back as another type. Throws, naming the key path, for a string YAML cannot
+ * carry (a lone surrogate): no file is better than one netplan refuses.
+ */
+export function emitYaml(v: unknown, indent = 0, path = ''): string {
   const pad = ' '.repeat(indent);
   if (Array.isArray(v)) {
     if (v.length === 0) return `${pad}[]\n`;
-    return v.map((item) => {
-      if (item && typeof item === 'object' && !Array.isArray(item) && Object.keys(item).length) {
-        const inner = emitYaml(item, indent + 2);
+    return v.map((item, i) => {
+      const at = `${path}[${i}]`;
+      // A non-empty mapping or list item: its first line after the dash, the rest indented under it.
+      if (item && typeof item === 'object' && (Array.isArray(item) ? item.length : Object.keys(item).length)) {
+        const inner = emitYaml(item, indent + 2, at);
         return `${pad}- ${inner.slice(indent + 2)}`;
       }
-      return `${pad}- ${item && typeof item === 'object' ? emitYaml(item, 0).trim() : scalar(item)}\n`;
+      return `${pad}- ${item && typeof item === 'object' ? emitYaml(item, 0, at).trim() : scalar(item, at)}\n`;
     }).join('');
   }
   if (v && typeof v === 'object') {
     const entries = Object.entries(v as Record<string, unknown>);
     if (entries.length === 0) return `${pad}{}\n`;
     return entries.map(([k, val]) => {
+      const at = path ? `${path}.${k}` : k;
       if (val && typeof val === 'object' && (Array.isArray(val) ? val.length : Object.keys(val).length)) {
-        return `${pad}${key(k)}:\n${emitYaml(val, Array.isArray(val) ? indent + 2 : indent + 2)}`;
+        return `${pad}${key(k, at)}:\n${emitYaml(val, indent + 2, at)}`;
       }
-      if (val && typeof val === 'object') return `${pad}${key(k)}: ${Array.isArray(val) ? '[]' : '{}'}\n`;
-      return `${pad}${key(k)}: ${scalar(val)}\n`;
+      if (val && typeof val === 'object') return `${pad}${key(k, at)}: ${Array.isArray(val) ? '[]' : '{}'}\n`;
+      return `${pad}${key(k, at)}: ${scalar(val, at)}\n`;
     }).join('');
   }
-  return `${pad}${scalar(v)}\n`;
+  return `${pad}${scalar(v, path)}\n`;
 }

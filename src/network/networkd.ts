@@ -6,7 +6,7 @@
 // A NIC found by MAC is matched by PermanentMACAddress: a VLAN or bond on it
 // shares its MAC, never its permanent one.
 import type { Iface, NetworkConfig, Param } from './model.ts';
-import { dnsOf, gatewayOffLink, HEADER, memberOf, renamesOf, routesOf, type Rendered } from './render.ts';
+import { dnsOf, gatewayOffLink, HEADER, memberOf, renamesOf, renderable, routesOf, type Rendered } from './render.ts';
 
 export const NETWORKD_DIR = '/etc/systemd/network';
 
@@ -65,8 +65,9 @@ const DHCP4_OVERRIDES: Record<string, string> = {
   'use-mtu': 'UseMTU', 'use-routes': 'UseRoutes', 'route-metric': 'RouteMetric', 'send-hostname': 'SendHostname', hostname: 'Hostname',
 };
 
-export function renderNetworkd(config: NetworkConfig): Rendered {
-  const out: Rendered = { files: [], renames: renamesOf(config), problems: [] };
+export function renderNetworkd(given: NetworkConfig): Rendered {
+  const { config, problems } = renderable(given);
+  const out: Rendered = { files: [], renames: renamesOf(config), problems };
   const members = memberOf(config);
   const vlansOn = new Map<string, string[]>();
   for (const f of config.interfaces) if (f.vlanLink) vlansOn.set(f.vlanLink, [...(vlansOn.get(f.vlanLink) ?? []), f.name]);
@@ -109,7 +110,9 @@ export function renderNetworkd(config: NetworkConfig): Rendered {
       if (r.via) kv.push(['Gateway', r.via]);
       if (r.metric !== undefined) kv.push(['Metric', String(r.metric)]);
       if (r.table !== undefined) kv.push(['Table', String(r.table)]);
-      if (r.onLink || gatewayOffLink(f, r)) kv.push(['GatewayOnLink', 'yes']);
+      // Without a static address of the gateway's family networkd sets GatewayOnLink itself (with a warning): said here.
+      const noStatic = r.via !== undefined && r.onLink === undefined && !f.addresses.some((a) => a.includes(':') === r.via!.includes(':'));
+      if (r.onLink || gatewayOffLink(f, r) || noStatic) kv.push(['GatewayOnLink', 'yes']);
       sections.push(['Route', kv]);
     }
     if (f.dhcp4Overrides && f.dhcp4) {

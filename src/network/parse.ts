@@ -3,7 +3,7 @@
 // already parsed mapping (system config's `network:`). v1 and v2, with or
 // without the `network:` wrapper. Problems name the entry, and the line and
 // column when the input was YAML text.
-import { Checker, type Locate } from './check.ts';
+import { Checker, oneLine, type Locate } from './check.ts';
 import type { NetworkConfig, Problem } from './model.ts';
 import { convertNetworkData } from './network-data.ts';
 import { nicsByMac, type Nic } from './sysfs.ts';
@@ -38,7 +38,7 @@ export function parseNetworkConfig(input: NetworkInput, nics: Nic[]): Parsed {
     return {
       config: { origin: `${input.where} (OpenStack network_data.json)`, version: 1, interfaces: v1.interfaces, dns: v1.dns, raw: conv.v1 },
       disabled: false,
-      problems: [...conv.problems, ...ck.problems],
+      problems: [...conv.problems.map((x) => ({ ...x, message: oneLine(x.message) })), ...ck.problems],
     };
   }
   let value: unknown;

@@ -2,6 +2,9 @@
 // rename, and problems naming the entries it could not render.
 import type { Iface, NetworkConfig, Problem, Route } from './model.ts';
 import { inSubnet, isIPv6 } from './model.ts';
+import { showPath } from './check.ts';
+import { show } from '../validate/check.ts';
+import { networkdValue } from '../validate/options.ts';
 
 export interface RenderedFile { path: string; content: string; mode: number }
 
@@ -53,4 +56,73 @@ export function gatewayOffLink(iface: Iface, r: Route): boolean {
 export function renamesOf(config: NetworkConfig): Rendered['renames'] {
   return config.interfaces.filter((f) => f.kind === 'physical' && f.rename && f.match.mac)
     .map((f) => ({ mac: f.match.mac!, name: f.name, entry: f.entry }));
+}
+
+/**
+ * The renderers' last check: every string of an interface (or of the global
+ * DNS) that can reach a file must be one a line of ifupdown's, networkd's or
+ * netplan's file carries as it is — the parsers of v1, v2 and
+ * network_data.json have checked each by its own rule already. Returns the
+ * problem (the interface is then not rendered), or null.
+ */
+export function refusedValue(what: string, value: unknown, path: Array<string | number> = []): Problem | null {
+  if (typeof value === 'string') {
+    const r = networkdValue(value);
+    return r.ok ? null : { level: 'error', message: `${what}: ${path.length ? `${showPath(path)}: ` : ''}${r.why}; not rendered` };
+  }
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) { const p = refusedValue(what, v, [...path, i]); if (p) return p; }
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (path.length === 0 && k === 'entry') continue; // the label messages use
+      const p = refusedValue(what, k, [...path, k]) ?? refusedValue(what, v, [...path, k]);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
+/**
+ * The interface with the zone of each gateway (fe80::1%ens3) taken off:
+ * neither ip(8) (ifupdown's route lines) nor networkd's Gateway= nor netplan
+ * reads one, and a route of an interface's goes out on that interface
+ * anyway. A zone naming another interface says the gateway is somewhere the
+ * route does not go: a message (the interface is not rendered).
+ */
+function ownGateways(f: Iface): Iface | string {
+  let wrong: string | null = null;
+  const own = (via: string | undefined): string | undefined => {
+    const at = via?.indexOf('%') ?? -1;
+    if (via === undefined || at === -1) return via;
+    if (via.slice(at + 1) !== f.name) wrong ??= via;
+    return via.slice(0, at);
+  };
+  const out: Iface = { ...f, gateway4: own(f.gateway4), gateway6: own(f.gateway6), routes: f.routes.map((r) => (r.via ? { ...r, via: own(r.via) } : r)) };
+  if (f.gateway4 === undefined) delete out.gateway4;
+  if (f.gateway6 === undefined) delete out.gateway6;
+  return wrong === null ? out : `${f.entry}: gateway ${show(wrong)}: its zone is not ${f.name}, the interface its route is on (a gateway's zone can only be that); not rendered`;
+}
+
+/**
+ * The config less what no file can carry (refusedValue): the interfaces that
+ * have such a value, and what depends on them (a bond on a refused member, a
+ * VLAN on a refused link), are left out with an error naming them.
+ */
+export function renderable(config: NetworkConfig): { config: NetworkConfig; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const left = new Set<string>();
+  const interfaces: Iface[] = [];
+  for (const f of config.interfaces) {
+    const deps = [...f.members, ...(f.vlanLink ? [f.vlanLink] : [])].filter((d) => left.has(d));
+    const p = refusedValue(f.entry, f);
+    const g = p ? null : ownGateways(f);
+    const why = p?.message ?? (typeof g === 'string' ? g : null)
+      ?? (deps.length ? `${f.entry}: needs ${deps.join(', ')}, which could not be rendered; not rendered` : null);
+    if (why === null && g && typeof g !== 'string') interfaces.push(g);
+    else { problems.push({ level: 'error', message: why ?? `${f.entry}: not rendered` }); left.add(f.name); }
+  }
+  let dns = config.dns;
+  const p = refusedValue(`${config.origin} global DNS`, dns);
+  if (p) { problems.push(p); dns = { nameservers: [], search: [] }; }
+  return { config: { ...config, interfaces, dns }, problems };
 }

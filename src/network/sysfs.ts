@@ -2,6 +2,7 @@
 // test plants them in a throw-away root): names, MACs, drivers, and the state
 // the fallback choice weighs (carrier, dormant, operstate).
 import type { Files } from '../host/files.ts';
+import { interfaceName } from '../validate/net.ts';
 
 export interface Nic {
   name: string;
@@ -31,7 +32,8 @@ function present(files: Files, path: string): boolean {
 export function readNics(files: Files): Nic[] {
   const out: Nic[] = [];
   for (const name of files.list(NET)) {
-    if (name === 'lo' || name.startsWith('.')) continue;
+    // A name no interface can have (planted in a root's /sys) is no NIC: it would become a token of the files.
+    if (name === 'lo' || !interfaceName(name).ok) continue;
     const dir = `${NET}/${name}`;
     const permanent = read(files, `${dir}/bonding_slave/perm_hwaddr`);
     const driverLink = (() => { try { return files.readlink(`${dir}/device/driver`); } catch { return null; } })();
@@ -63,6 +65,14 @@ export function nicsByMac(nics: Nic[]): Map<string, string> {
 
 /** A shell-style glob (netplan's match: name: en*) as a test. */
 export function globTest(glob: string): (name: string) => boolean {
-  const re = new RegExp(`^${glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return (name) => re.test(name);
+  // '[…]' is a class ('!' first negates it; a range only in ascending order), as fnmatch reads it;
+  // everything else is literal, so no glob can make an invalid regular expression.
+  const build = (ranges: boolean) => glob.replace(/\[(!?)([^\]]*)\]|([*?])|([^[*?]+|\[)/g, (_all, neg: string | undefined, cls: string | undefined, wild: string | undefined, lit: string | undefined) => {
+    if (wild) return wild === '*' ? '.*' : '.';
+    if (lit !== undefined) return lit.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+    return `[${neg ? '^' : ''}${(cls ?? '').replace(ranges ? /[\]\\^]/g : /[\]\\^-]/g, '\\$&')}]`;
+  });
+  let compiled: RegExp;
+  try { compiled = new RegExp(`^${build(true)}$`); } catch { compiled = new RegExp(`^${build(false)}$`); }
+  return (name) => compiled.test(name);
 }

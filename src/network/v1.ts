@@ -7,9 +7,11 @@
 import { isMapping } from '../yaml/index.ts';
 import { Checker, type Path } from './check.ts';
 import {
-  MAC, inSubnet, isIPv6, newIface, routeIsV6, routeTo, toCidr, validIfname,
+  inSubnet, isIPv6, newIface, routeIsV6, routeTo, toCidr,
   type Dns, type Iface, type Route,
 } from './model.ts';
+import { driverName, interfaceName, mac as macAddress, searchDomain } from '../validate/net.ts';
+import { bondBridgeParam } from '../validate/options.ts';
 
 const IFACE_KEYS = new Set(['type', 'name', 'mac_address', 'mtu', 'subnets', 'params', 'accept-ra', 'wakeonlan', 'keep_configuration', 'optional']);
 const EXTRA: Record<string, string[]> = {
@@ -62,7 +64,7 @@ export function parseV1(net: Record<string, unknown>, ck: Checker, labels: strin
           iface = device(type, raw, path, label, ck, byName); break;
         case 'nameserver': {
           ck.unknownKeys(raw, new Set(['type', 'address', 'search', 'interface']), path, 'nameserver');
-          const entry = { nameservers: ck.ips(raw, 'address', path, true), search: ck.strings(raw, 'search', path, true) };
+          const entry = { nameservers: ck.ips(raw, 'address', path, true), search: ck.each(ck.strings(raw, 'search', path, true), [...path, 'search'], searchDomain) };
           const on = ck.str(raw, 'interface', path);
           if (on) ifaceDns.push({ name: on, dns: entry, path });
           else { dns.nameservers.push(...entry.nameservers); dns.search.push(...entry.search); }
@@ -101,18 +103,18 @@ function device(type: 'physical' | 'bond' | 'bridge' | 'vlan', raw: Record<strin
   ck.unknownKeys(raw, new Set([...IFACE_KEYS, ...(EXTRA[type] ?? [])]), path, `a ${type} entry`);
   const name = ck.str(raw, 'name', path);
   if (name === undefined) ck.error(path, 'needs a name');
-  else if (!validIfname(name)) ck.error([...path, 'name'], `'${name}' is not a valid interface name`);
+  else if (!ck.valid([...path, 'name'], interfaceName(name))) { /* reported */ }
   else if (byName.has(name)) ck.error([...path, 'name'], `'${name}' is defined twice (first by ${byName.get(name)!.entry})`);
   const iface = newIface(label, type, name ?? '?');
-  const mac = ck.str(raw, 'mac_address', path);
-  if (mac !== undefined && !MAC.test(mac)) ck.error([...path, 'mac_address'], `'${mac}' is not a MAC address`);
+  const macText = ck.str(raw, 'mac_address', path);
+  const mac = macText === undefined ? undefined : ck.valid([...path, 'mac_address'], macAddress(macText));
   if (type === 'physical') {
-    if (mac && MAC.test(mac)) { iface.match.mac = mac.toLowerCase(); iface.rename = true; }
+    if (mac) { iface.match.mac = mac; iface.rename = true; }
     else iface.match.name = iface.name;
     iface.nameKnown = true;
     const params = ck.map(raw, 'params', path);
-    if (params && typeof params['driver'] === 'string') iface.match.driver = params['driver'];
-  } else if (mac && MAC.test(mac)) iface.mac = mac.toLowerCase();
+    if (params && typeof params['driver'] === 'string') iface.match.driver = ck.valid([...path, 'params', 'driver'], driverName(params['driver']));
+  } else if (mac) iface.mac = mac;
   iface.mtu = ck.int(raw, 'mtu', path, 68, 65535);
   const ra = raw['accept-ra'];
   if (ra !== undefined && ra !== null) {
@@ -133,13 +135,14 @@ function device(type: 'physical' | 'bond' | 'bridge' | 'vlan', raw: Record<strin
       const norm = type === 'bond' ? `bond-${k.replace(/^bond[-_]/, '').replace(/_/g, '-')}` : k;
       const to = type === 'bond' ? BOND_V1[norm] : BRIDGE_V1[norm];
       if (!to) { ck.warn([...path, 'params', k], `not a ${type} parameter ec2-init knows; ignored`, true); continue; }
-      if (to === 'stp') iface.params[to] = v === true || v === 'on' || v === 'yes' || v === 1 || v === '1';
-      else if (Array.isArray(v)) iface.params[to] = v.map(String);
-      else if (to === 'arp-ip-targets' && typeof v === 'string') iface.params[to] = v.split(/[\s,]+/).filter(Boolean);
-      else if (to === 'path-cost' || to === 'port-priority') iface.params[to] = [String(v)];
-      else if (typeof v === 'string' && /^\d+$/.test(v)) iface.params[to] = Number(v);
-      else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') iface.params[to] = v;
-      else ck.error([...path, 'params', k], `unexpected value ${JSON.stringify(v)}`);
+      let value: unknown = v;
+      if (to === 'stp') value = v === true || v === 'on' || v === 'yes' || v === 1 || v === '1';
+      else if (Array.isArray(v)) value = v.map(String);
+      else if (to === 'arp-ip-targets' && typeof v === 'string') value = v.split(/[\s,]+/).filter(Boolean);
+      else if (to === 'path-cost' || to === 'port-priority') value = [String(v)];
+      else if (typeof v === 'string' && /^\d+$/.test(v)) value = Number(v);
+      const checked = ck.valid([...path, 'params', k], bondBridgeParam(type, to, value));
+      if (checked !== undefined) iface.params[to] = checked;
     }
   }
   if (type === 'vlan') {
@@ -187,7 +190,7 @@ function subnet(s: Record<string, unknown>, sp: Path, ck: Checker, iface: Iface)
     default: ck.error([...sp, 'type'], `'${type}' is not a subnet type (dhcp, dhcp4, dhcp6, static, static6, ipv6_slaac, ipv6_dhcpv6-stateless, ipv6_dhcpv6-stateful, manual)`); return;
   }
   iface.dns.nameservers.push(...ck.ips(s, 'dns_nameservers', sp, true));
-  iface.dns.search.push(...ck.strings(s, 'dns_search', sp, true));
+  iface.dns.search.push(...ck.each(ck.strings(s, 'dns_search', sp, true), [...sp, 'dns_search'], searchDomain));
   for (const [j, r] of (ck.list(s, 'routes', sp) ?? []).entries()) {
     const rp = [...sp, 'routes', j];
     if (!isMapping(r)) { ck.error(rp, 'expected a mapping (network, netmask, gateway)'); continue; }

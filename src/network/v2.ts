@@ -7,9 +7,12 @@
 import { isMapping } from '../yaml/index.ts';
 import { Checker, type Path } from './check.ts';
 import {
-  MAC, isIPv4, isIPv6, newIface, routeTo, toCidr, validIfname,
+  isIPv4, newIface, routeTo, toCidr,
   type Iface, type Param, type Route,
 } from './model.ts';
+import { controlIn, show } from '../validate/check.ts';
+import { deviceId, driverName, interfaceGlob, interfaceName, mac as macAddress, searchDomain } from '../validate/net.ts';
+import { bondBridgeParam, BOND_MODES, DHCP_OVERRIDE_RULES } from '../validate/options.ts';
 import { globTest, nicsByMac, type Nic } from './sysfs.ts';
 
 const COMMON = [
@@ -31,7 +34,6 @@ const KNOWN: Record<string, Set<string>> = {
   vlans: new Set([...COMMON, 'id', 'link', ...NETPLAN_ONLY]),
 };
 
-const BOND_MODES = new Set(['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb']);
 export const BOND_PARAMS = new Set([
   'mode', 'lacp-rate', 'mii-monitor-interval', 'min-links', 'transmit-hash-policy', 'ad-select', 'all-slaves-active',
   'all-members-active', 'arp-interval', 'arp-ip-targets', 'arp-validate', 'arp-all-targets', 'up-delay', 'down-delay',
@@ -55,6 +57,16 @@ export function parseV2(net: Record<string, unknown>, ck: Checker, nics: Nic[]):
     }
     if (k !== 'version' && known.has(k)) netplan[k] = net[k];
   }
+  // Sections only netplan reads (wifis, tunnels, …) go to it as given, less the entries with a
+  // string no netplan-written file could carry.
+  for (const k of Object.keys(netplan)) {
+    if (['version', 'ethernets', 'bonds', 'bridges', 'vlans', 'renderer'].includes(k) || !isMapping(netplan[k])) continue;
+    const kept: Record<string, unknown> = {};
+    for (const [id, raw] of Object.entries(netplan[k] as Record<string, unknown>)) {
+      if (ck.entry([k, id], `${k}.${id}`, () => { checkStrings(raw, [k, id], ck); })) kept[id] = raw;
+    }
+    netplan[k] = kept;
+  }
   const byMac = nicsByMac(nics);
   // Devices refer to others by id (a bond's interfaces, a VLAN's link): each
   // is read once what it refers to is, so a VLAN on a bond works as one on a NIC.
@@ -71,6 +83,8 @@ export function parseV2(net: Record<string, unknown>, ck: Checker, nics: Nic[]):
     return r.filter((x) => defined.has(x));
   };
   const done = new Set<string>();
+  /** Interface name → the entry that has it: a second entry with the name is an error (two files, two stanzas for one interface). */
+  const names = new Map<string, string>();
   while (pending.length) {
     // The first whose references are all read (or, in a loop of references, the first left).
     const i = Math.max(0, pending.findIndex((p) => refs(p.raw).every((r) => done.has(r))));
@@ -80,21 +94,19 @@ export function parseV2(net: Record<string, unknown>, ck: Checker, nics: Nic[]):
     let iface: Iface | null = null;
     const ok = ck.entry(path, `${section}.${id}`, () => {
       // An empty entry (eth0: {} or eth0:) only brings the interface up, as in netplan.
-      if (isMapping(raw) || raw === null || raw === undefined) iface = device(section, id, isMapping(raw) ? raw : {}, path, ck, byId, byMac, nics);
-      else ck.error(path, `expected a mapping, found ${typeof raw}`, true);
+      if (!isMapping(raw) && raw !== null && raw !== undefined) { ck.error(path, `expected a mapping, found ${typeof raw}`, true); return; }
+      ck.valid(path, deviceId(id));
+      iface = device(section, id, isMapping(raw) ? raw : {}, path, ck, byId, byMac, nics);
+      checkStrings(raw, path, ck);
+      const other = names.get(iface.name);
+      if (other) ck.error(path, `names the interface '${iface.name}', as ${other} does (one interface, one entry)`, true);
     });
-    if (ok && iface) { out.push(iface); byId.set(id, iface); }
+    if (ok && iface) { out.push(iface); byId.set(id, iface); names.set((iface as Iface).name, `${section}.${id}`); }
     else if (isMapping(netplan[section])) {
       // netplan gets the config as given, less the entries that cannot be rendered (it would refuse the whole file).
       const { [id]: _dropped, ...rest } = netplan[section] as Record<string, unknown>;
       netplan[section] = rest;
     }
-  }
-  const names = new Map<string, string>();
-  for (const i of out) {
-    const other = names.get(i.name);
-    if (other) ck.warn([], `${i.entry} names the same interface '${i.name}' as ${other}`);
-    names.set(i.name, i.entry);
   }
   return { interfaces: out, netplan };
 }
@@ -114,16 +126,15 @@ function device(
     if (match) {
       ck.unknownKeys(match, new Set(['macaddress', 'name', 'driver']), [...path, 'match'], 'match');
       const mac = ck.str(match, 'macaddress', [...path, 'match']);
-      if (mac !== undefined && !MAC.test(mac)) ck.error([...path, 'match', 'macaddress'], `'${mac}' is not a MAC address`);
-      else if (mac) iface.match.mac = mac.toLowerCase();
+      if (mac !== undefined) iface.match.mac = ck.valid([...path, 'match', 'macaddress'], macAddress(mac));
       const name = ck.str(match, 'name', [...path, 'match']);
-      if (name) iface.match.name = name;
+      if (name !== undefined) iface.match.name = ck.valid([...path, 'match', 'name'], interfaceGlob(name));
       const driver = ck.str(match, 'driver', [...path, 'match']);
-      if (driver) iface.match.driver = driver;
+      if (driver !== undefined) iface.match.driver = ck.valid([...path, 'match', 'driver'], driverName(driver));
     }
     if (setName !== undefined) {
       if (!match) ck.error([...path, 'set-name'], 'needs a match (netplan renames only a NIC it matched)', true);
-      if (!validIfname(setName)) ck.error([...path, 'set-name'], `'${setName}' is not a valid interface name`);
+      ck.valid([...path, 'set-name'], interfaceName(setName));
       iface.name = setName;
       iface.rename = true;
       iface.nameKnown = true;
@@ -136,10 +147,11 @@ function device(
       if (!match) iface.match.name = id;
       if (found) { iface.name = found; iface.nameKnown = !match || nics.some((n) => n.name === found); }
       else iface.nameKnown = false;
-      if (!match && !validIfname(id)) ck.error(path, `'${id}' is not a valid interface name (add a match)`, true);
+      if (!match && deviceId(id).ok) { const n = interfaceName(id); if (!n.ok) ck.error(path, `${n.why} (or add a match)`, true); }
     }
-  } else if (!validIfname(id)) {
-    ck.error(path, `'${id}' is not a valid interface name`, true);
+  } else if (deviceId(id).ok) {
+    const n = interfaceName(id);
+    if (!n.ok) ck.error(path, n.why, true);
   }
   common(cfg, path, ck, iface);
   if (kind === 'bond' || kind === 'bridge') {
@@ -165,15 +177,47 @@ function device(
 function readParams(params: Record<string, unknown>, path: Path, ck: Checker, iface: Iface, known: Set<string>, byId: Map<string, Iface>): void {
   for (const [k, v] of Object.entries(params)) {
     if (!known.has(k)) { ck.warn([...path, k], `not a ${iface.kind} parameter ec2-init knows; ignored`, true); continue; }
-    if (k === 'mode' && (typeof v !== 'string' || !BOND_MODES.has(v))) {
-      ck.error([...path, k], `expected one of ${[...BOND_MODES].join(', ')}, found ${JSON.stringify(v)}`);
+    if (k === 'mode' && (typeof v !== 'string' || !BOND_MODES.includes(v))) {
+      ck.error([...path, k], `expected one of ${BOND_MODES.join(', ')}, found ${show(v)}`);
       continue;
     }
-    if (k === 'primary' && typeof v === 'string') { iface.params[k] = byId.get(v)?.name ?? v; continue; }
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') iface.params[k] = v;
-    else if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) iface.params[k] = v.map(String);
-    else if (isMapping(v)) iface.params[k] = Object.entries(v).map(([port, n]) => `${byId.get(port)?.name ?? port} ${String(n)}`);
-    else ck.error([...path, k], `unexpected value ${JSON.stringify(v)}`);
+    let value: unknown = v;
+    if (k === 'primary' && typeof v === 'string') value = byId.get(v)?.name ?? v;
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) value = v.map(String);
+    else if (isMapping(v)) value = Object.entries(v).map(([port, n]) => `${byId.get(port)?.name ?? port} ${String(n)}`);
+    const checked = ck.valid([...path, k], bondBridgeParam(iface.kind === 'bond' ? 'bond' : 'bridge', k, value));
+    if (checked !== undefined) iface.params[k] = checked;
+  }
+}
+
+/** dhcp4-overrides / dhcp6-overrides: the keys ec2-init renders, each by its rule (the rest is netplan's). */
+function readOverrides(o: Record<string, unknown>, path: Path, ck: Checker): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    const rule = DHCP_OVERRIDE_RULES[k];
+    if (!rule) { out[k] = v; continue; }
+    const checked = ck.valid([...path, k], rule(v));
+    if (checked !== undefined) out[k] = checked;
+  }
+  return out;
+}
+
+/**
+ * Every key and string of a v2 entry: netplan gets the entry as given and
+ * writes files of its own from it, so no string in it may hold what no line
+ * can carry (netplan 0.106 writes a newline in a search domain as is).
+ */
+function checkStrings(v: unknown, path: Path, ck: Checker): void {
+  if (typeof v === 'string') {
+    const c = controlIn(v);
+    if (c) ck.error(path, `${show(v)} has ${c}, which no network config file can carry`);
+  } else if (Array.isArray(v)) v.forEach((x, i) => checkStrings(x, [...path, i], ck));
+  else if (isMapping(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      const c = controlIn(k);
+      if (c) ck.error([...path, k], `the key ${show(k)} has ${c}`, true);
+      else checkStrings(x, [...path, k], ck);
+    }
   }
 }
 
@@ -184,12 +228,11 @@ function common(cfg: Record<string, unknown>, path: Path, ck: Checker, iface: If
   iface.optional = ck.bool(cfg, 'optional', path);
   iface.mtu = ck.int(cfg, 'mtu', path, 68, 65535);
   const mac = ck.str(cfg, 'macaddress', path);
-  if (mac !== undefined) {
-    if (!MAC.test(mac)) ck.error([...path, 'macaddress'], `'${mac}' is not a MAC address`);
-    else iface.mac = mac.toLowerCase();
-  }
+  if (mac !== undefined) iface.mac = ck.valid([...path, 'macaddress'], macAddress(mac));
   const o4 = ck.map(cfg, 'dhcp4-overrides', path);
-  if (o4) iface.dhcp4Overrides = o4;
+  if (o4) iface.dhcp4Overrides = readOverrides(o4, [...path, 'dhcp4-overrides'], ck);
+  const o6 = ck.map(cfg, 'dhcp6-overrides', path);
+  if (o6) readOverrides(o6, [...path, 'dhcp6-overrides'], ck);
   const addresses = ck.list(cfg, 'addresses', path) ?? [];
   for (const [i, a] of addresses.entries()) {
     // "192.168.1.10/24", or {"192.168.1.10/24": {label: …, lifetime: …}}.
@@ -209,7 +252,7 @@ function common(cfg: Record<string, unknown>, path: Path, ck: Checker, iface: If
   if (ns) {
     ck.unknownKeys(ns, new Set(['addresses', 'search']), [...path, 'nameservers'], 'nameservers');
     iface.dns.nameservers = ck.ips(ns, 'addresses', [...path, 'nameservers']);
-    iface.dns.search = ck.strings(ns, 'search', [...path, 'nameservers']);
+    iface.dns.search = ck.each(ck.strings(ns, 'search', [...path, 'nameservers']), [...path, 'nameservers', 'search'], searchDomain);
   }
   const routes = ck.list(cfg, 'routes', path) ?? [];
   for (const [i, r] of routes.entries()) {
@@ -239,7 +282,6 @@ function readRoute(r: Record<string, unknown>, rp: Path, ck: Checker): Route | n
   if (onLink !== undefined) route.onLink = onLink;
   if (via && to.to !== 'default' && isIPv4(via) !== isIPv4(to.to.split('/')[0]!)) ck.error([...rp, 'via'], `gateway ${via} and destination ${to.to} are of different IP versions`);
   if (!via && to.to === 'default') ck.error(rp, 'a default route needs a gateway (via)');
-  void isIPv6;
   return route;
 }
 

@@ -39,6 +39,8 @@ export interface Faults {
   drop?: (req: SimRequest) => boolean;
   /** Answer these requests with this instead (undefined: the cloud's answer). */
   override?: (req: SimRequest) => Answer | undefined;
+  /** Told of every request once it is answered (a simulator in another process logs them to a file). */
+  onAnswered?: (req: SimRequest) => void;
 }
 
 export interface MetadataServer {
@@ -65,6 +67,7 @@ export async function serveMetadata(handler: (req: SimRequest) => Answer, faults
         r.status = answer.status;
         res.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8', ...answer.headers });
         res.end(answer.body ?? '');
+        faults.onAnswered?.(r);
       };
       const delay = typeof faults.delayMs === 'function' ? faults.delayMs(r) : faults.delayMs ?? 0;
       if (delay > 0) setTimeout(send, delay); else send();

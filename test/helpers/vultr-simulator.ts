@@ -56,6 +56,7 @@ export async function startVultrSimulator(options: VultrSimulatorOptions = {}): 
     if (req.method !== 'GET') return { status: 405, body: 'Invalid HTTP method\n' };
     const path = req.path.split('?')[0]!;
     const md = options.metadata ?? vultrMetadata(options.userData === undefined ? null : options.userData);
+    if (path === '/') return { status: 200, body: 'v1/\nv1.json\n' };
     if (path === '/v1.json') return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(md) };
     if (!path.startsWith('/v1/')) return { status: 404, body: 'Invalid location\n' };
     let node: unknown = md;

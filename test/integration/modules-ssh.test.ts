@@ -201,8 +201,13 @@ describe('authorized keys for the default user and root', { skip: skip ?? false 
       assert.deepEqual(owner(root, `${home}/.ssh`), ids, home);
       assert.deepEqual(owner(root, `${home}/.ssh/authorized_keys`), ids, home);
     }
-    // A listed user with no ssh_authorized_keys key gets none: cloud-init's create_user calls setup_user_keys only for that key.
-    assert.ok(!existsSync(join(root, 'home/dave/.ssh')));
+    // A listed user with no ssh_authorized_keys key: create_user does not call setup_user_keys, but
+    // ssh_authkey_fingerprints (stage final) reads its keys through extract_authorized_keys, which
+    // makes ~/.ssh and an empty authorized_keys as well (issue 25).
+    const dave = passwd(root, 'dave')!;
+    assert.equal(read(root, 'home/dave/.ssh/authorized_keys'), '');
+    assert.equal(mode(root, 'home/dave/.ssh'), 0o700);
+    assert.deepEqual(owner(root, 'home/dave/.ssh/authorized_keys'), [Number(dave[2]), Number(dave[3])]);
   });
 
   test('a symbolic link planted at ~/.ssh is not written through', () => {
