@@ -21,11 +21,15 @@ export interface Consumed {
 }
 
 export async function consumeUserData(ctx: Context, instance: Instance): Promise<Consumed> {
+  const vendorRaw = ctx.files.readIfExists(`${layout.providerCache(instance.source.provider)}/vendor-data.raw`);
+  // Where `query vendordata` reads it (as cloud-init's instance/vendor-data.txt): never in the instance data.
+  if (vendorRaw) ctx.files.write(`${layout.instance(instance.id)}/vendor-data.txt`, vendorRaw, { mode: 0o600 });
   const data = await readUserData(ctx, {
     instanceId: instance.id,
     launchIndex: instance.source.launchIndex,
     raw: ctx.files.readIfExists(layout.userDataRaw) ?? EMPTY,
-    vendorRaw: ctx.files.readIfExists(`${layout.providerCache(instance.source.provider)}/vendor-data.raw`),
+    vendorRaw,
+    metaBytes: instance.source.metaBytes ?? 0,
     // Written this boot from what the source gave (state/instance-data.ts), as plan computes it.
     templateData: readTemplateData(ctx),
     mode: 'boot',
@@ -39,7 +43,8 @@ export async function consumeUserData(ctx: Context, instance: Instance): Promise
   await handleParts(ctx, instance.id, data.parts);
   for (const step of data.vendorParts) {
     logStep(ctx.log, step);
-    if (step.route.to === 'save-script') ctx.files.write(step.route.path, step.part.body, { mode: 0o700 });
+    if (step.route.to === 'save-script') ctx.files.write(step.route.path, step.part.body, { mode: 0o700, deferSync: true });
   }
+  ctx.files.flushDeferred();
   return { userConfig: data.userConfig, vendorConfig: data.vendorConfig };
 }

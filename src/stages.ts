@@ -69,7 +69,9 @@ async function settleDevices(ctx: Context): Promise<void> {
 
 async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'all'): Promise<Instance | null> {
   const stage = where === 'local' ? 'init-local' : 'init';
-  let found = await searchSources(ctx, system.raw, system.datasourceList, 'local');
+  // init-local: the local sources and the link-local ones (over the ephemeral network);
+  // init: a seed that appeared since, then the network sources and the link-local ones again.
+  let found = await searchSources(ctx, system.raw, system.datasourceList, where === 'local' ? 'local' : 'files');
   if (!found && where === 'all') found = await searchSources(ctx, system.raw, system.datasourceList, 'network');
   // The network config, before networking (init-local), or once a network source gave one (init).
   if (!found) {

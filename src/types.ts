@@ -44,6 +44,12 @@ export interface SourceData {
   config?: Record<string, unknown>;
   /** Files to keep under /var/lib/cloud/data/<provider>/ (name → content), written 0600. */
   cache?: Record<string, string | Uint8Array>;
+  /**
+   * Bytes the source read besides user-data and vendor-data (meta-data, its
+   * walk, network config), set by the search: the part of the read budget
+   * (sources/budget.ts) that stage init's expansion of user-data cannot use.
+   */
+  metaBytes?: number;
 }
 
 /** One typed piece of expanded user-data. */

@@ -82,7 +82,8 @@ export async function handleParts(ctx: Context, instanceId: string, steps: PartS
       const route = step.route.to === 'part-handler' ? step.route.fallback : step.route;
       switch (route.to) {
         case 'save-script':
-          ctx.files.write(route.path, part.body, { mode: 0o700 });
+          // Made durable together after the loop (one syncfs, not two fsyncs a script): see below.
+          ctx.files.write(route.path, part.body, { mode: 0o700, deferSync: true });
           break;
         case 'boothook':
           await runBoothook(ctx, instanceId, part, where, route.path);
@@ -102,6 +103,10 @@ export async function handleParts(ctx: Context, instanceId: string, steps: PartS
       ctx.report('error', where, (e as Error).message);
     }
   }
+  // The saved scripts reach the disk before anything records that this user-data was handled
+  // (the semaphore below, the stage's status). A power cut before that is a stage init that did
+  // not finish: the next boot's stage init saves every script again from user-data.raw.
+  ctx.files.flushDeferred();
   try {
     await handlers.finish();
     if (upstartJobs > 0) await reloadUpstart(ctx, 'user-data upstart jobs');

@@ -272,6 +272,11 @@ export const sys: Sys = {
   read: (fd, buf, offset, length, position) => wrap('read', () => fs.readSync(fd, buf, offset, length, position >= 0 ? position : null)),
   write: (fd, buf, offset, length) => wrap('write', () => fs.writeSync(fd, buf, offset, length)),
   fsync: (fd) => wrap('fsync', () => fs.fsyncSync(fd)),
+  // Node has no syncfs: coreutils' `sync -f` makes the same call on the filesystem holding this descriptor.
+  syncfs: (fd) => wrap('syncfs', () => {
+    const r = spawnSync('sync', ['-f', `/proc/${process.pid}/fd/${fd}`], { stdio: 'ignore' });
+    if (r.status !== 0) throw sysError('EIO', 'syncfs', `sync -f exited ${r.status ?? r.signal}`);
+  }),
   fstat: (fd) => wrap('fstat', () => toStat(fs.fstatSync(fd))),
   fstatat: (dirfd, path, nofollow) => wrap('fstatat', () => toStat((nofollow ? fs.lstatSync : fs.statSync)(at(dirfd, path)))),
   fchmod: (fd, mode) => wrap('fchmod', () => fs.fchmodSync(fd, mode)),

@@ -17,6 +17,7 @@ interface Host {
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;
   writeAll(fd: number, data: Uint8Array | string): void;
   fsync(fd: number): void;
+  syncfs(fd: number): void;
   fstat(fd: number): Stat;
   fstatat(dirfd: number, path: string, nofollow: boolean): Stat;
   fchmod(fd: number, mode: number): void;
@@ -45,7 +46,7 @@ interface Host {
   writeNB(fd: number, data: Uint8Array, offset: number): number;
 
   resolveStart(name: string): number;
-  connectStart(address: string, port: number): number;
+  connectStart(address: string, port: number, mark: number | undefined): number;
   connectUnixStart(path: string): number;
   connectFinish(fd: number): void;
   tlsNew(fd: number, servername: string, ca: Uint8Array): number;
@@ -287,7 +288,7 @@ function waitFd(fd: number, which: 'r' | 'w', ms: number, aborts?: Set<() => voi
 }
 
 function connect(opts: ConnectOptions): Promise<Socket> {
-  return connected(() => host.connectStart(opts.address, opts.port), opts.timeoutMs, opts.tls);
+  return connected(() => host.connectStart(opts.address, opts.port, opts.mark), opts.timeoutMs, opts.tls);
 }
 
 function connectUnix(path: string, timeoutMs: number): Promise<Socket> {
@@ -375,6 +376,7 @@ export const sys: Sys = {
   read: host.read,
   write: host.write,
   fsync: host.fsync,
+  syncfs: host.syncfs,
   fstat: host.fstat,
   fstatat: host.fstatat,
   fchmod: host.fchmod,

@@ -90,6 +90,8 @@ export interface ConnectOptions {
    * CA bundle) and the name `servername` (also sent as SNI).
    */
   tls?: { servername: string; ca: Uint8Array };
+  /** SO_MARK (needs CAP_NET_ADMIN): the firewall mark policy routing can select on. */
+  mark?: number;
 }
 
 export interface Socket {
@@ -112,6 +114,8 @@ export interface Sys {
   /** write(2) of buf[offset, offset+length); returns the count written. */
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;
   fsync(fd: number): void;
+  /** syncfs(2): everything written to the filesystem holding `fd` reaches its disk (Files.flushDeferred). */
+  syncfs(fd: number): void;
   fstat(fd: number): Stat;
   /** fstatat(2); `nofollow`: AT_SYMLINK_NOFOLLOW. */
   fstatat(dirfd: number, path: string, nofollow: boolean): Stat;

@@ -49,6 +49,8 @@ export interface RequestOptions {
   redirects?: { max: number; onRedirect: (from: string, to: string) => void };
   /** The CA bundle (PEM) that https servers are verified against; null: none in the root. */
   ca?: () => Uint8Array | null;
+  /** SO_MARK of the connection (systemd-imds's locked mode routes the metadata address only for marked sockets). */
+  mark?: number;
   /** Connect to this unix socket (sys.connectUnix's address) instead of the URL's host, which still names the Host header. */
   unixSocket?: string;
 }
@@ -151,7 +153,7 @@ async function open(url: Url, end: number, opts: RequestOptions): Promise<Socket
   let last: unknown = null;
   for (const address of addresses) {
     try {
-      return await sys.connect({ address, port: portOf(url), timeoutMs: left(end), ...(tls && { tls }) });
+      return await sys.connect({ address, port: portOf(url), timeoutMs: left(end), ...(tls && { tls }), ...(opts.mark !== undefined && { mark: opts.mark }) });
     } catch (e) { last = e; }
   }
   throw classify(last);
@@ -230,11 +232,24 @@ class Reader {
     }
   }
 
-  /** Exactly `n` bytes. */
+  /** Exactly `n` bytes. Gathered in pieces and joined once: a 16 MiB body is not copied again at every read. */
   async exactly(n: number): Promise<Uint8Array> {
-    while (this.buf.length < n) {
+    if (this.buf.length >= n) return this.take(n);
+    const pieces: Uint8Array[] = [this.buf];
+    let have = this.buf.length;
+    this.buf = new Uint8Array(0);
+    while (have < n) {
       if (!await this.more()) throw new HttpError('reset', 'connection dropped mid-answer');
+      pieces.push(this.buf);
+      have += this.buf.length;
+      this.buf = new Uint8Array(0);
     }
+    const all = concat(pieces);
+    this.buf = all.subarray(n);
+    return all.subarray(0, n);
+  }
+
+  private take(n: number): Uint8Array {
     const out = this.buf.subarray(0, n);
     this.buf = this.buf.subarray(n);
     return out;
@@ -242,42 +257,55 @@ class Reader {
 
   /** Everything until the peer closes, at most `max` bytes. */
   async rest(max: number): Promise<Uint8Array> {
-    while (await this.more()) {
-      if (this.buf.length > max) throw new HttpError('too-large', `answer larger than ${max} bytes`);
-    }
-    const out = this.buf;
+    const pieces: Uint8Array[] = [this.buf];
+    let have = this.buf.length;
     this.buf = new Uint8Array(0);
-    return out;
+    while (await this.more()) {
+      pieces.push(this.buf);
+      have += this.buf.length;
+      this.buf = new Uint8Array(0);
+      if (have > max) throw new HttpError('too-large', `answer larger than ${max} bytes`);
+    }
+    return concat(pieces);
   }
 }
 
+/**
+ * The status line: HTTP/1.0 or 1.1, a status code of exactly three digits
+ * from 100 to 599, then a space and a reason (possibly empty) or nothing.
+ * "HTTP/1.1 2000000000000000000 OK" is not a 200.
+ */
+const STATUS_LINE = /^HTTP\/1\.[01] ([1-5]\d\d)(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+/** A header name: an RFC 9110 token, nothing around it (no space before the colon). */
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What a header value may not hold (RFC 9110 §5.5: NUL, CR, LF; other controls but tab as well). */
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 async function readResponse(reader: Reader, method: string, maxBytes: number, href: string): Promise<{ response: HttpResponse; reusable: boolean }> {
-  let head: string;
+  let lines: string[];
   let status: number;
   // 1xx answers (100 Continue) come before the real one.
   for (;;) {
-    head = sys.latin1Decode(await reader.until('head', MAX_HEADER_BYTES));
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
-    if (!m) throw new HttpError('other', 'not an HTTP answer');
+    lines = sys.latin1Decode(await reader.until('head', MAX_HEADER_BYTES)).slice(0, -4).split('\r\n');
+    const m = STATUS_LINE.exec(lines[0]!);
+    if (!m) throw new HttpError('other', `not an HTTP answer (status line ${JSON.stringify(lines[0]!.slice(0, 80))})`);
     status = Number(m[1]);
     if (status >= 200 || status === 101) break;
   }
-  const headers: Record<string, string> = {};
-  for (const line of head.split('\r\n').slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-  }
-  const closes = /(^|,)\s*close\s*(,|$)/i.test(headers['connection'] ?? '') || head.startsWith('HTTP/1.0');
+  const headers = parseHeaders(lines.slice(1));
+  const closes = /(^|,)\s*close\s*(,|$)/i.test(headers['connection'] ?? '') || lines[0]!.startsWith('HTTP/1.0');
   let body: Uint8Array;
   let reusable = !closes;
-  if (method === 'HEAD' || status === 204 || status === 304) body = new Uint8Array(0);
-  else if (/chunked/i.test(headers['transfer-encoding'] ?? '')) body = await readChunked(reader, maxBytes);
-  else if (headers['content-length'] !== undefined) {
-    const length = Number(headers['content-length']);
-    if (!Number.isSafeInteger(length) || length < 0) throw new HttpError('other', `bad Content-Length ${headers['content-length']}`);
+  const te = headers['transfer-encoding'];
+  if (method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200)) body = new Uint8Array(0);
+  else if (te !== undefined) {
+    // Only chunked is asked for (Accept-Encoding: identity, no TE header): any other coding is refused, not passed on as the body.
+    if (!/^chunked$/i.test(te.trim())) throw new HttpError('other', `unsupported Transfer-Encoding ${JSON.stringify(te.slice(0, 80))}`);
+    body = await readChunked(reader, maxBytes);
+    // With a Content-Length beside it the length is the chunks' (RFC 9112 §6.3), and the connection is not trusted again.
+    if (headers['content-length'] !== undefined) reusable = false;
+  } else if (headers['content-length'] !== undefined) {
+    const length = contentLength(headers['content-length']);
     if (length > maxBytes) throw new HttpError('too-large', `answer larger than ${maxBytes} bytes (Content-Length ${length})`);
     body = await reader.exactly(length);
   } else {
@@ -287,21 +315,75 @@ async function readResponse(reader: Reader, method: string, maxBytes: number, hr
   return { response: { status, headers, body: body, url: href }, reusable };
 }
 
+/**
+ * Header lines → names in lower case, repeated ones joined with ', '. A line
+ * that is not `name: value` with a token name, or a value with control
+ * characters, makes the answer malformed (another parser could read it
+ * otherwise); an obsolete folded line (starting with a space or a tab)
+ * continues the value before it, joined by a space (RFC 9112 §5.2).
+ */
+function parseHeaders(lines: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  let last: string | null = null;
+  for (const line of lines) {
+    if (line.startsWith(' ') || line.startsWith('\t')) {
+      if (last === null || BAD_VALUE.test(line)) throw new HttpError('other', `malformed header line ${JSON.stringify(line.slice(0, 80))}`);
+      headers[last] = `${headers[last]} ${line.trim()}`.trim();
+      continue;
+    }
+    const colon = line.indexOf(':');
+    const name = colon < 0 ? '' : line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    if (!FIELD_NAME.test(name) || BAD_VALUE.test(value)) throw new HttpError('other', `malformed header line ${JSON.stringify(line.slice(0, 80))}`);
+    const key = name.toLowerCase();
+    Object.defineProperty(headers, key, {
+      value: headers[key] === undefined || !Object.hasOwn(headers, key) ? value : `${headers[key]}, ${value}`,
+      writable: true, enumerable: true, configurable: true,
+    });
+    last = key;
+  }
+  return headers;
+}
+
+/** Content-Length: digits only; repeated (or a list), every copy the same (RFC 9110 §8.6); else the answer is malformed. */
+function contentLength(value: string): number {
+  const copies = value.split(',').map((v) => v.trim());
+  const first = copies[0]!;
+  if (!/^\d{1,15}$/.test(first) || copies.some((c) => c !== first)) {
+    throw new HttpError('other', `bad Content-Length ${JSON.stringify(value.slice(0, 80))}`);
+  }
+  return Number(first);
+}
+
+/**
+ * A chunked body: each chunk's size is hex digits only (an optional
+ * extension after ';'), its data is followed by exactly CRLF, the last
+ * chunk (size 0) by trailers up to an empty line, all within the caps.
+ */
 async function readChunked(reader: Reader, maxBytes: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const line = sys.latin1Decode(await reader.until('line', 1024)).trim();
-    const size = parseInt(line.split(';')[0]!, 16);
-    if (!Number.isFinite(size) || size < 0) throw new HttpError('other', `bad chunk size '${line}'`);
+    const line = sys.latin1Decode(await reader.until('line', 1024)).slice(0, -2);
+    const m = /^([0-9A-Fa-f]+)[ \t]*(?:;[^\r\n]*)?$/.exec(line);
+    if (!m) throw new HttpError('other', `bad chunk size line ${JSON.stringify(line.slice(0, 80))}`);
+    // Leading zeros are allowed; more significant digits than any allowed body has are "too large", never rounded.
+    const digits = m[1]!.replace(/^0+(?=.)/, '');
+    const size = digits.length > 12 ? Infinity : parseInt(digits, 16);
     if (size === 0) break;
     total += size;
     if (total > maxBytes) throw new HttpError('too-large', `answer larger than ${maxBytes} bytes`);
     parts.push(await reader.exactly(size));
-    await reader.exactly(2); // the CRLF after the chunk
+    const crlf = await reader.exactly(2);
+    if (crlf[0] !== 13 || crlf[1] !== 10) throw new HttpError('other', 'a chunk is not followed by CRLF (its size is wrong?)');
   }
-  // Trailers, up to the empty line.
-  while ((await reader.until('line', MAX_HEADER_BYTES)).length > 2) { /* ignored */ }
+  // Trailers, up to the empty line, within the header cap altogether.
+  for (let trailers = 0; ;) {
+    const line = await reader.until('line', MAX_HEADER_BYTES);
+    if (line.length === 2) break;
+    trailers += line.length;
+    if (trailers > MAX_HEADER_BYTES) throw new HttpError('too-large', `answer trailers larger than ${MAX_HEADER_BYTES} bytes`);
+  }
   return concat(parts);
 }
 

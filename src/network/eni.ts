@@ -109,10 +109,12 @@ function iface(config: NetworkConfig, f: Iface, members: Map<string, Iface>): st
   if (f.dhcp4) heads.push({ head: 'inet dhcp', lines: [] });
   for (const [i, a] of v4.entries()) heads.push({ head: 'inet static', lines: [`    address ${a}`, ...(i === 0 && f.gateway4 ? [`    gateway ${f.gateway4}`] : [])] });
   if (f.dhcp6) heads.push({ head: 'inet6 dhcp', lines: f.acceptRa ? ['    accept_ra 2'] : [] });
+  // SLAAC beside static IPv6 addresses (Vultr's primary NIC): the stanza cloud-init writes for the subnet.
+  if (f.slaac && !f.dhcp6) heads.push({ head: 'inet6 auto', lines: [] });
   for (const [i, a] of v6.entries()) {
     heads.push({ head: 'inet6 static', lines: [`    address ${a}`, ...(i === 0 && f.gateway6 ? [`    gateway ${f.gateway6}`] : []), ...(f.acceptRa === false && i === 0 ? ['    accept_ra 0'] : [])] });
   }
-  if (!f.dhcp6 && v6.length === 0 && f.acceptRa) heads.push({ head: 'inet6 auto', lines: [] });
+  if (!f.slaac && !f.dhcp6 && v6.length === 0 && f.acceptRa) heads.push({ head: 'inet6 auto', lines: [] });
   if (heads.length === 0) heads.push({ head: 'inet manual', lines: [] });
   const out: string[] = [];
   for (const [i, h] of heads.entries()) {

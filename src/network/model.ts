@@ -38,6 +38,8 @@ export interface Iface {
   dhcp4: boolean;
   dhcp6: boolean;
   acceptRa?: boolean;
+  /** A v1 ipv6_slaac subnet: ifupdown gets its own `inet6 auto` stanza for it, as cloud-init writes one per subnet. */
+  slaac?: boolean;
   /** CIDR: 192.168.1.10/24, 2001:db8::10/64. */
   addresses: string[];
   gateway4?: string;

@@ -167,7 +167,7 @@ function subnet(s: Record<string, unknown>, sp: Path, ck: Checker, iface: Iface)
   switch (type) {
     case 'dhcp': case 'dhcp4': iface.dhcp4 = true; break;
     case 'dhcp6': iface.dhcp6 = true; break;
-    case 'ipv6_slaac': iface.acceptRa = true; break;
+    case 'ipv6_slaac': iface.acceptRa = true; iface.slaac = true; break;
     case 'ipv6_dhcpv6-stateless': case 'ipv6_dhcpv6-stateful': iface.dhcp6 = true; iface.acceptRa = true; break;
     case 'manual': break;
     case 'static': case 'static6': {

@@ -27,8 +27,9 @@ export async function makePlan(ctx: Context): Promise<Plan> {
   const steps: StepValue[] = [];
   ctx.planning = true;
   const system = readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'read');
-  // As boot: init-local looks at the local sources, init at all of them.
-  const local = await searchSources(ctx, system.raw, system.datasourceList, 'local');
+  // As boot: init-local looks at the local sources and the link-local ones (read over
+  // whatever network there is: plan sets none up), init at the network ones.
+  const local = await searchSources(ctx, system.raw, system.datasourceList, 'local', { noEphemeral: true });
   const found = local ?? await searchSources(ctx, system.raw, system.datasourceList, 'network');
   const stage: Stage = local ? 'init-local' : 'init';
   if (!found) {
@@ -46,6 +47,7 @@ export async function makePlan(ctx: Context): Promise<Plan> {
     launchIndex: found.launchIndex,
     raw: found.userData ?? EMPTY,
     vendorRaw: found.vendorData ?? null,
+    metaBytes: found.metaBytes ?? 0,
     // What boot writes to instance-data-sensitive.json before it reads the user-data.
     templateData: instanceData(found, ctx.files),
     mode: 'plan',

@@ -9,6 +9,7 @@ import type { Context } from '../context.ts';
 import { mergeCloudConfig, renderTemplateParts } from '../handlers/index.ts';
 import { layout } from '../state/layout.ts';
 import type { Diag, Part } from '../types.ts';
+import { SOURCE_BUDGET } from '../sources/budget.ts';
 import { expandUserData, type ExpandOptions } from '../userdata/expand.ts';
 import type { Config } from '../userdata/merge.ts';
 import { routeParts, routeVendorParts } from './parts.ts';
@@ -20,6 +21,8 @@ export interface UserDataInput {
   raw: Uint8Array;
   /** The provider's vendor-data, when it gave any. */
   vendorRaw: Uint8Array | null;
+  /** What the source read besides user-data and vendor-data (SourceData.metaBytes): the rest of the budget is theirs. */
+  metaBytes: number;
   /** What templates see: the instance data (instance-data.ts) of this boot. */
   templateData: unknown;
   /** boot: includes fetched (#include-once kept per instance); plan: listed, never fetched. */
@@ -45,8 +48,12 @@ export interface UserData {
 export async function readUserData(ctx: Context, input: UserDataInput): Promise<UserData> {
   const problems: Diag[] = [];
   const includes: IncludeStep[] = [];
+  // One budget for all a source gives (sources/budget.ts): the meta-data's share, then the user-data's
+  // documents (gzip undone, includes fetched), then the vendor-data's in what is left.
+  let left = Math.max(0, SOURCE_BUDGET - input.metaBytes);
   const expand = async (raw: Uint8Array, label: 'user-data' | 'vendor-data') => {
-    const r = await expandUserData(raw, expandOptions(ctx, input, label, includes));
+    const r = await expandUserData(raw, { ...expandOptions(ctx, input, label, includes), maxBytes: left });
+    left -= r.used;
     for (const d of r.diags) problems.push({ ...d, where: label === 'user-data' ? d.where : d.where.replace(/^user-data/, label) });
     if (input.mode === 'boot') {
       ctx.log.info(`${label}: ${raw.length} bytes, ${r.parts.length} part(s): ${r.parts.map((p) => `${p.filename} (${p.type})`).join(', ') || 'none'}`);

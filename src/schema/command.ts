@@ -10,6 +10,7 @@ import type { Files } from '../host/files.ts';
 import { MODULES } from '../modules/index.ts';
 import { layout } from '../state/layout.ts';
 import { expandUserData } from '../userdata/expand.ts';
+import { sniffType } from '../userdata/sniff.ts';
 import { fromSchemaProblem, type Problem } from './problems.ts';
 import { checkCloudConfigText, formatProblem, type SchemaProblem } from './validate.ts';
 
@@ -53,8 +54,10 @@ export async function schemaCommand(files: Files, flags: Map<string, string | tr
   const json = flags.get('--format') === 'json';
   let docs: Doc[];
   if (typeof file === 'string') {
-    const text = sys.utf8Decode(readHostFile(file));
-    if (!/^#cloud-config\b/.test(text)) {
+    const bytes = readHostFile(file);
+    const text = sys.utf8Decode(bytes);
+    // What a boot reads as cloud-config: '#cloud-config' first, or systemd-imds's JSON user-data (userdata/sniff.ts).
+    if (!/^#cloud-config\b/.test(text) && sniffType(bytes) !== 'text/cloud-config') {
       const message = "not a cloud-config: the first line must be '#cloud-config'";
       const problem: Problem = { file, part: null, line: 1, column: 1, path: '', level: 'error', code: 'not-cloud-config', message };
       out(json ? asJson([file], [problem]) : `${file}: ${message}\n`);

@@ -23,7 +23,7 @@ interface Found { level: SchemaProblem['level']; path: Path; message: string; on
 // Keys that are not any module's: merge control and the system config's own.
 const GENERAL_KEYS = new Set(['merge_how', 'merge_type', 'datasource_list', 'datasource', 'system_info', 'default_user',
   'cloud_init_modules', 'cloud_config_modules', 'cloud_final_modules', 'datasource_search_deadline', 'launch-index', 'version',
-  'output']);
+  'output', 'systemd.credentials']);
 
 /** A module list entry: a name, [name, frequency, args…] or {name, frequency, args} (cloud-init's _read_modules). */
 const MODULE_LIST: Schema = {
@@ -39,6 +39,15 @@ const MODULE_LIST: Schema = {
 };
 const GENERAL_SCHEMAS: Record<string, Schema> = {
   output: OUTPUT_SCHEMA,
+  // systemd-imds's (systemd ≥ 261) credentials, in the JSON user-data it shares with ec2-init (userdata/sniff.ts):
+  // systemd imports them, ec2-init leaves them alone. Checked as systemd-imds checks each entry.
+  'systemd.credentials': {
+    type: 'array',
+    items: {
+      type: 'object', required: ['name'],
+      properties: { name: { type: 'string' }, text: { type: 'string' }, data: { type: 'string' }, encrypted: { type: 'string' } },
+    },
+  },
   cloud_init_modules: MODULE_LIST,
   cloud_config_modules: MODULE_LIST,
   cloud_final_modules: MODULE_LIST,

@@ -145,7 +145,7 @@ export function instanceIdOf(systemUuid: string, previous: string | null): strin
 }
 
 /** The wireserver address of DHCP option 245 (dotted, "a8:3f:81:10" as dhclient writes it, or hex as networkd does), or null. */
-export function wireserverFromLease(lease: Lease | undefined): string | null {
+export function wireserverFromLease(lease: Pick<Lease, 'options'> | undefined): string | null {
   const v = (lease?.options['245'] ?? lease?.options['unknown-245'])?.trim();
   if (!v) return null;
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(v)) return v;

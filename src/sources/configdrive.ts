@@ -6,10 +6,30 @@
 import { asText } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
 import type { SourceData } from '../types.ts';
+import { ReadBudget } from './budget.ts';
 import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
-interface Tree { list(dir: string): string[]; read(path: string): Uint8Array | null }
+interface Tree { list(dir: string): string[]; read(path: string, maxBytes?: number): Uint8Array | null }
+
+/**
+ * The tree read within the budget (budget.ts), each file once: meta_data.json
+ * must fit; any other file that does not is left out, and reported.
+ */
+function budgeted(tree: Tree, where: string, budget: ReadBudget, report: (message: string) => void): Tree {
+  const read = new Map<string, Uint8Array | null>();
+  return {
+    list: (dir) => tree.list(dir),
+    read: (path) => {
+      if (!read.has(path)) {
+        const what = `${where}${path}`;
+        const one = (max: number) => tree.read(path, max);
+        read.set(path, path.endsWith('/meta_data.json') ? budget.readSync(what, one) : budget.optionalSync(what, report, one));
+      }
+      return read.get(path)!;
+    },
+  };
+}
 
 function json(tree: Tree, path: string): Record<string, unknown> | null {
   const text = tree.read(path);
@@ -60,20 +80,21 @@ export function fromTree(tree: Tree, where: string): SourceData | null {
   };
 }
 
-export function readConfigDrive(files: Files): SourceData | null {
+export function readConfigDrive(files: Files, budget = new ReadBudget(), report: (message: string) => void = () => {}): SourceData | null {
   const seed = '/var/lib/cloud/seed/config_drive';
   if (files.isDirectory(seed)) {
-    const found = fromTree({ list: (d) => files.list(`${seed}${d}`), read: (p) => files.readIfExists(`${seed}${p}`) }, seed);
+    const tree = { list: (d: string) => files.list(`${seed}${d}`), read: (p: string, max?: number) => files.readIfExists(`${seed}${p}`, max) };
+    const found = fromTree(budgeted(tree, seed, budget, report), seed);
     if (found) return found;
   }
   const device = findVolumeByLabel(files, ['config-2', 'CONFIG-2']);
   const volume = device ? openVolume(files, device) : null;
-  return volume ? fromTree(volume, `volume ${volume.label}`) : null;
+  return volume ? fromTree(budgeted(volume, `volume ${volume.label}`, budget, report), `volume ${volume.label}`) : null;
 }
 
 export const configDrive: Source = {
   name: 'ConfigDrive',
   reach: 'files',
   detect: () => true,
-  read: async ({ ctx }) => readConfigDrive(ctx.files),
+  read: async ({ ctx, budget }) => readConfigDrive(ctx.files, budget, (m) => ctx.report('error', 'datasource ConfigDrive', m)),
 };

@@ -24,6 +24,14 @@
 //   timeout per dead endpoint (the IPv4 address is a black hole on an IPv6-only
 //   subnet); racing all at once doubles the traffic of every healthy boot. The
 //   first endpoint to answer serves everything after.
+// - Read in init-local (reach 'link-local', cloud-init's Ec2Local), over the
+//   ephemeral network (src/net/ephemeral.ts: DHCPv4 on the fallback NIC, the
+//   link up for IPv6), so its NIC config is rendered before networking on the
+//   first boot; init asks again when init-local could not reach it.
+// - Beside systemd-imds (systemd-imds.ts): in init, where its varlink socket
+//   is and metadata_urls is not set, every read goes through it (its token,
+//   its cache) instead of a second client; the same paths, so the same data.
+//   A socket that does not answer falls back to the service itself.
 // - IMDSv1 fallback: 'auto' only when the token endpoint says there are no tokens
 //   (403/404/405), never after a timeout: a token PUT lost on the way back means
 //   a hop limit too low (a container) or a disabled service, and v1 would hide
@@ -42,8 +50,10 @@ import { parseUrl } from '../net/url.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
 import type { Files } from '../host/files.ts';
+import { SOURCE_BUDGET } from './budget.ts';
 import { maybeEc2 } from './identify.ts';
 import { seconds, urls, type Source } from './source.ts';
+import { hasImdsSocket, ImdsVarlink, IMDS_SOCKET } from './systemd-imds.ts';
 
 export interface Ec2Options {
   metadataUrls: string[];
@@ -58,6 +68,10 @@ export interface Ec2Options {
   cached?: Ec2Cache | null;
   /** Cap on all answers of one read together (default MAX_TOTAL_BYTES; tests lower it). */
   maxTotalBytes?: number;
+  /** SO_MARK of every connection (systemd-imds's locked mode). */
+  mark?: number;
+  /** Read through systemd-imds's varlink service instead of the endpoints. */
+  imds?: ImdsVarlink;
 }
 
 /** The files the datasource leaves under data/ec2/ (its `cache`), read back. */
@@ -74,8 +88,8 @@ const CONCURRENCY = 8;
 const HEAD_START_MS = 150;
 const MIN_ATTEMPT_MS = 20;
 const MAX_WALK = 1000;
-/** Every answer of one read together (the tree, user-data, the identity document): 16 MiB. */
-export const MAX_TOTAL_BYTES = 16 * 1024 * 1024;
+/** Every answer of one read together (the tree, user-data, the identity document): the source budget (budget.ts). */
+export const MAX_TOTAL_BYTES = SOURCE_BUDGET;
 /** One answer: user-data is at most 16 KiB on EC2; anything near this is not metadata. */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 const SECRET_DIRS = new Set(['security-credentials']);
@@ -90,10 +104,11 @@ interface Io {
   /** Bytes still allowed for this read (MAX_TOTAL_BYTES at the start). */
   bytes: { left: number; cap: number };
   log: Logger;
+  mark?: number;
 }
 
-/** The metadata service that answered, and its token (null: IMDSv1). */
-interface Service { base: string; token: string | null; renewing: Promise<void> | null }
+/** The metadata service that answered, and its token (null: IMDSv1), or systemd-imds that answers for it. */
+interface Service { base: string; token: string | null; renewing: Promise<void> | null; imds?: ImdsVarlink }
 
 export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData | null> {
   const started = sys.now();
@@ -107,10 +122,11 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     stats: { requests: 0 },
     bytes: { left: opts.maxTotalBytes ?? MAX_TOTAL_BYTES, cap: opts.maxTotalBytes ?? MAX_TOTAL_BYTES },
     log,
+    ...(opts.mark !== undefined && { mark: opts.mark }),
   };
   const elapsed = (): number => Math.round(sys.now() - started);
   try {
-    const service = await connect(opts, io, log);
+    const service = (opts.imds ? await viaImds(opts.imds, io, log) : null) ?? await connect(opts, io, log);
     if (!service) return null;
     const reused = opts.cached ? await fromCacheIfSameInstance(service, io, opts.cached) : null;
     if (reused) {
@@ -160,6 +176,20 @@ async function connect(opts: Ec2Options, io: Io, log: Logger): Promise<Service |
   return winner;
 }
 
+/** systemd-imds, when it answers (its own failure is no answer: the endpoints are asked instead). */
+async function viaImds(imds: ImdsVarlink, io: Io, log: Logger): Promise<Service | null> {
+  const service: Service = { base: 'systemd-imds', token: null, renewing: null, imds };
+  try {
+    await get(service, io, 'meta-data/instance-id');
+    log.info(`ec2: reading through systemd-imds (${IMDS_SOCKET})`);
+    return service;
+  } catch (e) {
+    log.warn(`ec2: systemd-imds (${IMDS_SOCKET}) did not answer (${reason(e)}); asking the metadata service itself`);
+    imds.close();
+    return null;
+  }
+}
+
 /** Ask one endpoint for a token; settle on IMDSv1 where allowed. */
 async function probe(base: string, opts: Ec2Options, io: Io, log: Logger): Promise<Service> {
   let res: HttpResponse;
@@ -193,7 +223,7 @@ async function fetchAll(s: Service, io: Io): Promise<SourceData> {
     fetch('dynamic/instance-identity/document'),
     walk(fetch, 'meta-data/', { left: MAX_WALK }),
   ]);
-  return assemble(s.base, metaData, userData, identityDoc === null ? null : asText(identityDoc));
+  return assemble(s.imds ? `systemd-imds ${IMDS_SOCKET}` : s.base, metaData, userData, identityDoc === null ? null : asText(identityDoc));
 }
 
 /** The cache, when the service says the instance-id is still the cached one. */
@@ -237,6 +267,14 @@ function assemble(base: string, metaData: Record<string, unknown>, userData: Uin
 
 /** GET /latest/<path>: the body, or null on 404. A 401 gets a new token (twice at most). */
 async function get(s: Service, io: Io, path: string): Promise<Uint8Array | null> {
+  if (s.imds) {
+    io.stats.requests++;
+    if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
+    const body = await s.imds.get(`/${path}`, io.deadline);
+    if (body && body.length > io.bytes.left) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
+    if (body) io.bytes.left -= body.length;
+    return body;
+  }
   for (let renewals = 0; ; renewals++) {
     const token = s.token;
     const res = await send(io, `${s.base}/latest/${path}`, 'GET', token ? { [TOKEN_HEADER]: token } : {});
@@ -269,7 +307,7 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
     try {
       io.stats.requests++;
       if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
-      const res = await request(url, { method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool, maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left) });
+      const res = await request(url, { method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool, maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left), ...(io.mark !== undefined && { mark: io.mark }) });
       io.bytes.left -= res.body.length;
       if (res.status !== 429 && res.status < 500) return res;
       failure = new HttpError('other', `HTTP ${res.status}`);
@@ -375,18 +413,31 @@ const DEFAULT_EC2_URLS = ['http://169.254.169.254', 'http://[fd00:ec2::254]'];
 
 export const ec2: Source = {
   name: 'Ec2',
-  reach: 'network',
+  reach: 'link-local',
+  // cloud-init's Ec2Local: DHCPv4 and IPv6 (the endpoint fd00:ec2::254) on the primary NIC.
+  ephemeral: ['dhcp4', 'ipv6'],
+  connectivityUrls: (cfg) => urls(cfg, DEFAULT_EC2_URLS),
   detect: maybeEc2,
   notDetected: 'not an EC2 platform (DMI and hypervisor uuid say so)',
-  read({ ctx, cfg, deadline, log }) {
+  async read({ ctx, cfg, deadline, log, stage, mark, budget }) {
     const fallback = cfg['v1_fallback'];
-    return readEc2({
-      metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
-      timeoutMs: seconds(cfg['timeout'], 2),
-      maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - sys.now())),
-      v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
-      cached: ec2Cache(ctx.files),
-    }, log);
+    // systemd-imds answers for the default endpoints only, and only once networking is up.
+    const ownUrls = cfg['metadata_urls'] !== undefined || cfg['metadata_url'] !== undefined;
+    const imds = stage === 'network' && !ownUrls && hasImdsSocket(ctx.files) ? new ImdsVarlink(ctx.files) : undefined;
+    try {
+      return await readEc2({
+        maxTotalBytes: budget.left(),
+        metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
+        timeoutMs: seconds(cfg['timeout'], 2),
+        maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - sys.now())),
+        v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
+        cached: ec2Cache(ctx.files),
+        ...(mark !== undefined && { mark }),
+        ...(imds && { imds }),
+      }, log);
+    } finally {
+      imds?.close();
+    }
   },
 };
 

@@ -13,12 +13,14 @@ import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
 import { remaining } from '../net/cancel.ts';
 import { request, rootCaBundle } from '../net/http.ts';
+import { ReadBudget } from './budget.ts';
 import { kernelCmdline } from './platform.ts';
 import { pubkeys } from './pubkeys.ts';
 import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
-type Reader = (name: string) => Promise<Uint8Array | null>;
+/** A seed file by name, at most maxBytes (larger: an error of the reader's, see budget.ts). */
+type Reader = (name: string, maxBytes: number) => Promise<Uint8Array | null>;
 
 /** The `ds=nocloud…` argument of a kernel command line, parsed; null when absent. */
 export function parseNoCloudCmdline(cmdline: string): { seedfrom?: string; hostname?: string; instanceId?: string } | null {
@@ -37,13 +39,13 @@ export function parseNoCloudCmdline(cmdline: string): { seedfrom?: string; hostn
 /** A reader of seed files under a URL: file:// (inside the root) or http(s)://. */
 function urlReader(files: Files, base: string, deadline: number): Reader {
   const prefix = base.endsWith('/') ? base : `${base}/`;
-  if (prefix.startsWith('file://')) return async (name) => files.readIfExists(`${prefix.slice('file://'.length)}${name}`);
-  if (prefix.startsWith('/')) return async (name) => files.readIfExists(`${prefix}${name}`);
+  if (prefix.startsWith('file://')) return async (name, max) => files.readIfExists(`${prefix.slice('file://'.length)}${name}`, max);
+  if (prefix.startsWith('/')) return async (name, max) => files.readIfExists(`${prefix}${name}`, max);
   if (/^https?:\/\//.test(prefix)) {
     // https is verified against the root's own CA bundle; a redirect is an error, not followed.
     const ca = rootCaBundle((p) => files.readIfExists(p));
-    return async (name) => {
-      const r = await request(`${prefix}${name}`, { timeoutMs: Math.min(5000, remaining(deadline)), deadline, ca });
+    return async (name, max) => {
+      const r = await request(`${prefix}${name}`, { timeoutMs: Math.min(5000, remaining(deadline)), deadline, ca, maxBytes: max });
       if (r.status === 404) return null;
       if (r.status !== 200) throw new Error(`${prefix}${name}: HTTP ${r.status}`);
       return r.body;
@@ -52,21 +54,31 @@ function urlReader(files: Files, base: string, deadline: number): Reader {
   throw new Error(`seedfrom ${base}: unsupported URL (use file://, http:// or https://)`);
 }
 
-async function fromReader(files: Files, read: Reader, where: string, deadline: number, overrides: { hostname?: string; instanceId?: string } = {}): Promise<SourceData | null> {
-  const metaText = await read('meta-data');
+/** What a read is given besides its reader: the budget of all it reads (budget.ts), and where to say what it left out. */
+export interface SeedRead { files: Files; deadline: number; budget: ReadBudget; report: (where: string, message: string) => void }
+
+async function fromReader(run: SeedRead, read: Reader, where: string, overrides: { hostname?: string; instanceId?: string } = {}): Promise<SourceData | null> {
+  const { files, deadline, budget } = run;
+  // Each file read within what is left of the budget: meta-data must fit (no instance without it);
+  // the others are left out, and said so, when they do not.
+  const must = (r: Reader, base: string, name: string) => budget.read(`${base}/${name}`, (max) => r(name, max));
+  const may = (r: Reader, base: string, name: string) =>
+    budget.optional(`${base}/${name}`, (m) => run.report(`datasource NoCloud`, m), (max) => r(name, max));
+  const metaText = await must(read, where, 'meta-data');
   if (metaText === null) return null;
   let metaData = parseYamlMapping(asText(metaText), `${where}/meta-data`);
-  let userData = await read('user-data');
-  let vendorData = await read('vendor-data');
-  const networkConfig = await read('network-config');
+  let userData = await may(read, where, 'user-data');
+  let vendorData = await may(read, where, 'vendor-data');
+  const networkConfig = await may(read, where, 'network-config');
   const seedfrom = metaData['seedfrom'];
   if (typeof seedfrom === 'string' && seedfrom !== '') {
     // The seed names where the rest lives; what it has there wins.
     const more = urlReader(files, seedfrom, deadline);
-    const moreMeta = await more('meta-data');
+    const base = seedfrom.replace(/\/+$/, '');
+    const moreMeta = await must(more, base, 'meta-data');
     if (moreMeta) metaData = { ...metaData, ...parseYamlMapping(asText(moreMeta), `${seedfrom}meta-data`) };
-    userData = (await more('user-data')) ?? userData;
-    vendorData = (await more('vendor-data')) ?? vendorData;
+    userData = (await may(more, base, 'user-data')) ?? userData;
+    vendorData = (await may(more, base, 'vendor-data')) ?? vendorData;
   }
   if (overrides.instanceId) metaData['instance-id'] = overrides.instanceId;
   if (overrides.hostname) metaData['local-hostname'] = overrides.hostname;
@@ -97,21 +109,22 @@ async function fromReader(files: Files, read: Reader, where: string, deadline: n
 }
 
 
-export async function readNoCloud(files: Files, deadline: number): Promise<SourceData | null> {
+export async function readNoCloud(run: SeedRead): Promise<SourceData | null> {
+  const { files, deadline } = run;
   const cmd = parseNoCloudCmdline(kernelCmdline(files));
   if (cmd?.seedfrom) {
-    const found = await fromReader(files, urlReader(files, cmd.seedfrom, deadline), cmd.seedfrom, deadline, cmd);
+    const found = await fromReader(run, urlReader(files, cmd.seedfrom, deadline), cmd.seedfrom, cmd);
     if (found) return found;
   }
   for (const seed of ['nocloud', 'nocloud-net']) {
     const dir = layout.seedDir(seed);
-    const found = await fromReader(files, async (name) => files.readIfExists(`${dir}/${name}`), dir, deadline, cmd ?? {});
+    const found = await fromReader(run, async (name, max) => files.readIfExists(`${dir}/${name}`, max), dir, cmd ?? {});
     if (found) return found;
   }
   const device = findVolumeByLabel(files, ['cidata', 'CIDATA']);
   if (device) {
     const volume = openVolume(files, device);
-    if (volume) return fromReader(files, async (name) => volume.read(`/${name}`), `volume ${volume.label}`, deadline, cmd ?? {});
+    if (volume) return fromReader(run, async (name, max) => volume.read(`/${name}`, max), `volume ${volume.label}`, cmd ?? {});
   }
   return null;
 }
@@ -120,5 +133,5 @@ export const noCloud: Source = {
   name: 'NoCloud',
   reach: 'files',
   detect: () => true,
-  read: ({ ctx, deadline }) => readNoCloud(ctx.files, deadline),
+  read: ({ ctx, deadline, budget }) => readNoCloud({ files: ctx.files, deadline, budget, report: (where, m) => ctx.report('error', where, m) }),
 };

@@ -20,6 +20,7 @@ import { backoff, remaining, sleep } from '../net/cancel.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import { request, type HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
+import { ReadBudget } from './budget.ts';
 import { maybeOpenStack } from './identify.ts';
 import { count, seconds, urls, type Source } from './source.ts';
 
@@ -31,12 +32,17 @@ export interface OpenStackOptions {
   retries: number;
   /** Absolute sys.now() time nothing may outlive (the search's deadline). */
   deadline: number;
+  /** What the read may take in all (budget.ts; default a fresh one), and where to say what it left out. */
+  budget?: ReadBudget;
+  report?: (message: string) => void;
+  /** One answer's cap: what is left of the budget. */
+  maxBytes?: number;
 }
 
 export const DEFAULT_OPENSTACK_URLS = ['http://169.254.169.254'];
 
 function get(url: string, o: OpenStackOptions, log: Logger): Promise<HttpResponse> {
-  return fetchWithRetries(url, { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, log, what: 'datasource OpenStack' });
+  return fetchWithRetries(url, { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, log, what: 'datasource OpenStack', ...(o.maxBytes !== undefined && { maxBytes: o.maxBytes }) });
 }
 
 /** The first URL whose /openstack listing answers 200, and the listing; null when none does within max_wait. */
@@ -87,11 +93,16 @@ export async function readOpenStack(o: OpenStackOptions, log: Logger): Promise<S
   if (!service) return null;
   const version = pickVersion(service.versions);
   const dir = `${service.base}/openstack/${version}`;
+  // Each answer within what is left of the budget (budget.ts): meta_data.json must fit; the others are left out, and reported, when they do not.
+  const budget = o.budget ?? new ReadBudget();
   const fetch = async (name: string, required: boolean): Promise<Uint8Array | null> => {
-    const r = await get(`${dir}/${name}`, o, log);
-    if (r.status === 200) return r.body;
-    if (r.status === 404 && !required) return null;
-    throw new Error(`${dir}/${name}: HTTP ${r.status}`);
+    const one = async (maxBytes: number) => {
+      const r = await get(`${dir}/${name}`, { ...o, maxBytes }, log);
+      if (r.status === 200) return r.body;
+      if (r.status === 404 && !required) return null;
+      throw new Error(`${dir}/${name}: HTTP ${r.status}`);
+    };
+    return required ? budget.read(`${dir}/${name}`, one) : budget.optional(`${dir}/${name}`, (m) => o.report?.(m), one);
   };
   const metaBytes = (await fetch('meta_data.json', true))!;
   let meta: Record<string, unknown>;
@@ -131,7 +142,7 @@ export const openStack: Source = {
   reach: 'network',
   detect: maybeOpenStack,
   notDetected: 'DMI does not say OpenStack',
-  read({ cfg, deadline, log }) {
+  read({ ctx, cfg, deadline, log, budget }) {
     // cloud-init's defaults: timeout 10 s, max_wait -1 (one round), retries 5.
     return readOpenStack({
       metadataUrls: urls(cfg, DEFAULT_OPENSTACK_URLS),
@@ -139,6 +150,8 @@ export const openStack: Source = {
       maxWaitMs: Math.min(seconds(cfg['max_wait'], 0), Math.max(0, deadline - sys.now())),
       retries: count(cfg['retries'], 5),
       deadline,
+      budget,
+      report: (m) => ctx.report('error', 'datasource OpenStack', m),
     }, log);
   },
 };

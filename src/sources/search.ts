@@ -1,15 +1,29 @@
 // Walk datasource_list in order and take the first source that answers.
-// Sources read from files are tried in `init --local`; sources behind the
-// network in `init`; link-local metadata services in init-local and again
-// in init (source.ts). A source is asked only where local facts say its
-// platform can be this machine (detect), so an absent cloud costs no
-// request, and the whole search has a hard deadline.
+// Which sources a pass asks (source.ts, SearchStage):
+//   local    init-local: sources read from files, and sources behind a
+//            link-local address, over the ephemeral network (src/net/ephemeral.ts)
+//   files    init's first pass: a seed that appeared after init-local
+//   network  init's second pass: sources behind the network, and the
+//            link-local ones again (init-local could not reach them), now
+//            over the configured network (cloud-init's Ec2Local, then Ec2)
+// A source is asked only where local facts say its platform can be this
+// machine (detect), so an absent cloud costs no request, no DHCP; and the
+// whole search has a hard deadline.
+//
+// The ephemeral network is set up only on the running system (root `/`):
+// under --root nothing touches the running system (DESIGN.md §2), so a
+// link-local source is read over whatever network there is (tests point its
+// URLs at 127.0.0.1), unless EC2_INIT_EPHEMERAL_NETWORK=1 asks for it (tests
+// that run the agent in a network namespace of their own). `plan` never sets
+// one up.
 import type { Context } from '../context.ts';
 import { sys } from '../host/sys.ts';
+import { withEphemeralNetwork } from '../net/ephemeral.ts';
 import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { azure } from './azure.ts';
+import { keepWithinBudget, ReadBudget } from './budget.ts';
 import { configDrive } from './configdrive.ts';
 import { digitalOcean } from './digitalocean.ts';
 import { ec2 } from './ec2.ts';
@@ -20,7 +34,8 @@ import { noCloud } from './nocloud.ts';
 import { openStack } from './openstack.ts';
 import { oracle } from './oracle.ts';
 import { readPlatform, type Platform } from './platform.ts';
-import { dsConfig, seconds, type Source } from './source.ts';
+import { dsConfig, seconds, type SearchStage, type Source, type SourceRun } from './source.ts';
+import { imdsMark } from './systemd-imds.ts';
 import { vmware } from './vmware.ts';
 import { vultr } from './vultr.ts';
 
@@ -30,16 +45,32 @@ export const SOURCES: readonly Source[] = [noCloud, configDrive, lxd, digitalOce
 /** Overall limit of one search, whatever the sources' own settings (seconds in config: datasource_search_deadline). */
 const SEARCH_DEADLINE_S = 60;
 
-/** Which sources a stage asks: init-local the local ones, init those behind the network. */
-export type SearchStage = 'local' | 'network';
+/** The variable that allows the ephemeral network under --root (see above). */
+export const EPHEMERAL_ENV = 'EC2_INIT_EPHEMERAL_NETWORK';
+
+export type { SearchStage };
 
 function askedIn(source: Source, stage: SearchStage): boolean {
-  if (stage === 'local') return source.reach === 'files';
-  return source.reach === 'network' || source.reach === 'link-local';
+  switch (stage) {
+    case 'local': return source.reach === 'files' || source.reach === 'link-local';
+    case 'files': return source.reach === 'files';
+    case 'network': return source.reach === 'network' || source.reach === 'link-local';
+  }
 }
 
-/** The first source of `list` that the stage asks and that has data; null when none does. */
-export async function searchSources(ctx: Context, system: Config, list: string[], stage: SearchStage): Promise<SourceData | null> {
+export interface SearchOptions {
+  /** Never set up an ephemeral network (plan: it changes nothing). */
+  noEphemeral?: boolean;
+}
+
+/** Whether a link-local source asked in init-local gets the ephemeral network (the rule above). */
+function ephemeralAllowed(ctx: Context, opts: SearchOptions): boolean {
+  if (opts.noEphemeral) return false;
+  return ctx.root === '/' || sys.getenv(EPHEMERAL_ENV) === '1';
+}
+
+/** The first source of `list` that the pass asks and that has data; null when none does. */
+export async function searchSources(ctx: Context, system: Config, list: string[], stage: SearchStage, opts: SearchOptions = {}): Promise<SourceData | null> {
   const deadline = sys.now() + seconds(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
   const named = list.filter((n) => n !== 'None');
   let platform: Platform | null = null;
@@ -59,8 +90,24 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
       continue;
     }
     const started = sys.now();
+    const mark = source.reach === 'files' ? undefined : imdsMark(ctx.files);
+    const budget = new ReadBudget();
+    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget, ...(mark !== undefined && { mark }) };
     try {
-      const found = await source.read({ ctx, log: ctx.log, platform, system, cfg, deadline, forced });
+      let found: SourceData | null;
+      if (source.reach === 'link-local' && stage === 'local' && ephemeralAllowed(ctx, opts)) {
+        found = await withEphemeralNetwork(ctx, {
+          kinds: typeof source.ephemeral === 'string' ? [source.ephemeral] : source.ephemeral ?? ['dhcp4'],
+          connectivityUrls: source.connectivityUrls?.(cfg) ?? [],
+          deadline, system, ...(mark !== undefined && { mark }),
+        }, (net) => source.read(net.lease ? { ...run, lease: net.lease } : run), null);
+      } else {
+        if (source.reach === 'link-local' && stage === 'local') {
+          ctx.log.info(`datasource ${name}: read over the network there is (${opts.noEphemeral ? 'plan' : `--root ${ctx.root}`}: no ephemeral network${opts.noEphemeral ? '' : `; ${EPHEMERAL_ENV}=1 sets one up`})`);
+        }
+        found = await source.read(run);
+      }
+      if (found) keepWithinBudget(found, budget, (m) => ctx.report('error', `datasource ${name}`, m));
       ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(sys.now() - started).toFixed(1)} ms)`);
       if (found) return found;
     } catch (e) {

@@ -4,10 +4,12 @@
 // cloud-init's default datasource_list does and walks `datasource_list`.
 import type { Context } from '../context.ts';
 import type { Logger } from '../log.ts';
+import type { Lease } from '../net/ephemeral-dhcp.ts';
 import type { Instance } from '../state/instance.ts';
 import type { Diag, SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
 import { isMapping } from '../yaml/index.ts';
+import type { ReadBudget } from './budget.ts';
 import type { Platform } from './platform.ts';
 
 /**
@@ -21,14 +23,26 @@ import type { Platform } from './platform.ts';
  */
 export type Reach = 'files' | 'network' | 'link-local';
 
-/** The DHCP lease of the short-lived network init-local brought up, as far as sources need it. */
-export interface Lease {
-  router?: string;
-  /** The DHCP server's address. */
-  serverAddress?: string;
-  /** Options by number ('245': Azure's wireserver) as the DHCP client wrote them. */
-  options: Record<string, string>;
-}
+/**
+ * What init-local brings up on the fallback NIC to reach a link-local
+ * service (src/net/ephemeral.ts): 'dhcp4' a DHCPv4 lease through the image's
+ * client (cloud-init's EphemeralDHCPv4), 'ipv6' the link up, so the kernel's
+ * IPv6 link-local address and router advertisements (cloud-init's
+ * EphemeralIPv6Network), 'link-local4' a random 169.254.0.0/16 address
+ * (DigitalOcean's rule). Several: each is tried, and one that comes up is enough.
+ */
+export type EphemeralKind = 'dhcp4' | 'ipv6' | 'link-local4';
+
+/**
+ * Where a search runs (search.ts): 'local' is init-local (files, and
+ * link-local services over the ephemeral network), 'files' init's first pass
+ * (a seed that appeared after init-local), 'network' init's second (network
+ * services, and link-local ones again, now that networking is up).
+ */
+export type SearchStage = 'local' | 'files' | 'network';
+
+/** The DHCP lease of init-local's ephemeral network (src/net/ephemeral-dhcp.ts: every client's read into this one shape). */
+export type { Lease };
 
 /** Everything a read is given. */
 export interface SourceRun {
@@ -46,8 +60,24 @@ export interface SourceRun {
    * as cloud-init's ds-identify does for a single configured datasource.
    */
   forced: boolean;
-  /** The lease of the short-lived network this read runs over, when there is one. */
+  /** Which pass of the search asks (a link-local source in 'local' is behind the ephemeral network, if one was made). */
+  stage: SearchStage;
+  /**
+   * The ephemeral network's DHCP lease in init-local (its interface, the
+   * router, the server, and every option as the client named it: Azure's
+   * unknown-245, CloudStack's dhcp-server-identifier); absent when the read
+   * runs over a network that was there (or after networking, in init).
+   */
   lease?: Lease;
+  /** What this read may take in all (budget.ts): each reader asks for at most what is left. */
+  budget: ReadBudget;
+  /**
+   * The socket mark for requests to a link-local metadata service: systemd-imds's
+   * 0x7FFF0815 where its early network is set up (its "locked" mode routes the
+   * metadata address only for marked sockets), else undefined. Pass it on as
+   * the `mark` of each request.
+   */
+  mark?: number;
 }
 
 /** What a source's provisioned step is given: the instance, and what stage init's modules reported. */
@@ -65,13 +95,6 @@ export interface Source {
   name: string;
   reach: Reach;
   /**
-   * For a 'link-local' source: what init-local brings up on the NIC before
-   * asking it (src/net/ephemeral.ts): a DHCPv4 lease (the default), a DHCPv6
-   * one, or a random 169.254.x.y/16 address where that is the cloud's rule
-   * (DigitalOcean's metadata answers on the link, no DHCP needed).
-   */
-  ephemeral?: 'dhcp4' | 'dhcp6' | 'link-local4';
-  /**
    * Local facts say this machine can be on the platform (DMI, kernel command
    * line, files). False: the source is not asked at all, so a machine on
    * another cloud sends no request. Sources with nothing to detect (NoCloud)
@@ -80,6 +103,18 @@ export interface Source {
   detect(platform: Platform): boolean;
   /** What it says when detect() is false, for the log ("DMI does not say Google"). */
   notDetected?: string;
+  /**
+   * reach 'link-local': what init-local brings up on the NIC before asking it
+   * (src/net/ephemeral.ts), one kind or several in the order tried; default
+   * 'dhcp4'. DigitalOcean's 'link-local4' (its service answers on the link,
+   * no DHCP), EC2's ['dhcp4', 'ipv6'].
+   */
+  ephemeral?: EphemeralKind | readonly EphemeralKind[];
+  /**
+   * reach 'link-local': URLs that, when one already answers, make the
+   * ephemeral network unnecessary (cloud-init's connectivity check); none: no check.
+   */
+  connectivityUrls?(cfg: Config): string[];
   read(run: SourceRun): Promise<SourceData | null>;
   /**
    * The platform's own step once the instance is provisioned — at the end of

@@ -1,9 +1,11 @@
 // /run/ec2-init/instance-data.json (world-readable, secrets redacted) and
 // instance-data-sensitive.json (0600): what `query` and templates read,
-// shaped like cloud-init's (v1.* standard keys, ds.meta_data.* raw).
-import { base64 } from '../bytes.ts';
+// shaped like cloud-init's (v1.* standard keys, ds.meta_data.* raw). As in
+// cloud-init, the user-data and vendor-data are not in them: `query` adds
+// them from user-data.txt and vendor-data.txt beside them.
 import type { Context } from '../context.ts';
-import type { Files } from '../host/files.ts';
+import { MAX_READ, type Files } from '../host/files.ts';
+import { sys } from '../host/sys.ts';
 import { kernelRelease, readMachineFile } from '../host/machine.ts';
 import { osRelease } from '../host/os-release.ts';
 import type { SourceData } from '../types.ts';
@@ -65,10 +67,22 @@ export function instanceData(found: SourceData, files: Files): Record<string, un
     },
     ds: {
       meta_data: found.metaData,
-      user_data: (found.userData == null ? undefined : base64(found.userData)) ?? null,
-      vendor_data: (found.vendorData == null ? undefined : base64(found.vendorData)) ?? null,
     },
   };
+}
+
+/**
+ * `value` as the JSON of a file its readers take whole (at most MAX_READ
+ * bytes, Files.read's cap): meta-data within the source budget can still
+ * grow past it as JSON (an escape is six bytes for one), and a file no stage
+ * can read back would stop every later one. Too large: `leaveOut` makes the
+ * smaller value written instead, and `report` says so.
+ */
+export function jsonWithin<T>(value: T, leaveOut: (v: T) => T, report: (message: string) => void): Uint8Array {
+  const bytes = sys.utf8Encode(JSON.stringify(value, null, 2) + '\n');
+  if (bytes.length <= MAX_READ) return bytes;
+  report(`its JSON would be ${bytes.length} bytes, more than the ${MAX_READ} its readers take: written without the meta-data`);
+  return sys.utf8Encode(JSON.stringify(leaveOut(value), null, 2) + '\n');
 }
 
 /** A copy with every secret-named key's value replaced by REDACTED. */
@@ -82,8 +96,10 @@ export function writeInstanceData(ctx: Context, found: SourceData): void {
   const data = instanceData(found, ctx.files);
   const { files } = ctx;
   files.mkdir(layout.runDir);
-  files.write(`${layout.runDir}/instance-data-sensitive.json`, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
-  files.write(`${layout.runDir}/instance-data.json`, JSON.stringify(redact(data), null, 2) + '\n', { mode: 0o644 });
+  const withoutMeta = (d: Record<string, unknown>) => ({ ...d, ds: { meta_data: {} } });
+  const report = (name: string) => (m: string) => ctx.report('error', `${layout.runDir}/${name}`, m);
+  files.write(`${layout.runDir}/instance-data-sensitive.json`, jsonWithin(data, withoutMeta, report('instance-data-sensitive.json')), { mode: 0o600 });
+  files.write(`${layout.runDir}/instance-data.json`, jsonWithin(redact(data) as Record<string, unknown>, withoutMeta, report('instance-data.json')), { mode: 0o644 });
   // cloud-init's runtime paths, for the tools that read them: links to ours, and its cloud-id file.
   const ci = layout.cloudInitRunDir;
   files.mkdir(ci);

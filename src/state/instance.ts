@@ -5,6 +5,7 @@ import { EMPTY, asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { SourceData } from '../types.ts';
 import { failpoint } from './failpoint.ts';
+import { jsonWithin } from './instance-data.ts';
 import { layout, safeInstanceId } from './layout.ts';
 
 /** What later stages (separate processes) need to know about the source. */
@@ -26,8 +27,9 @@ export function adoptInstance(ctx: Context, found: SourceData): Instance {
   for (const dir of ['sem', 'scripts', 'boothooks']) files.mkdir(`${layout.instance(id)}/${dir}`);
   files.mkdir(`${layout.instance(id)}/handlers`, 0o700); // part-handlers are user-data code
   const { userData, vendorData, cache, ...saved } = found;
-  // The datasource's data can hold secrets (passwords in meta-data): owner-only.
-  files.write(layout.datasource(id), JSON.stringify(saved, null, 2) + '\n', { mode: 0o600 });
+  // The datasource's data can hold secrets (passwords in meta-data): owner-only. Later stages read it back whole.
+  const json = jsonWithin(saved, (s) => ({ ...s, metaData: {} }), (m) => ctx.report('error', layout.datasource(id), m));
+  files.write(layout.datasource(id), json, { mode: 0o600 });
   for (const [name, content] of Object.entries(cache ?? {})) {
     files.write(`${layout.providerCache(found.provider)}/${name}`, content, { mode: 0o600 });
   }

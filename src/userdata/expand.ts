@@ -7,6 +7,7 @@
 // rest goes on), #cloud-config-archive exploded, parts named part-001, … when
 // they have no (safe) file name, Launch-Index worked out and filtered.
 import { EMPTY, latin1, asText } from '../bytes.ts';
+import { SOURCE_BUDGET } from '../sources/budget.ts';
 import type { Files } from '../host/files.ts';
 import type { Diag, Part } from '../types.ts';
 import { isGzip, gunzipBounded, GzipLimitError } from './gzip.ts';
@@ -23,7 +24,7 @@ export interface ExpandOptions {
   launchIndex?: number;
   /** Where #include-once bodies are kept (0600 on disk: the caller's job). */
   includeCache?: { get(url: string): Uint8Array | null; put(url: string, body: Uint8Array): void };
-  /** Total bytes of all documents after decompression (default 16 MiB). */
+  /** Total bytes of all documents after decompression, included ones too (default the source budget, sources/budget.ts). */
   maxBytes?: number;
   /** Deepest include nesting (default 10). */
   maxIncludeDepth?: number;
@@ -53,9 +54,11 @@ export interface Expanded {
   /** The expanded user-data (saved as user-data.txt): one part as is, else MIME. */
   expanded: Uint8Array;
   diags: Diag[];
+  /** Bytes of maxBytes taken: every document, once gzip was undone. */
+  used: number;
 }
 
-export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_BYTES = SOURCE_BUDGET;
 const DEFAULT_MAX_DEPTH = 10;
 const DEFAULT_MAX_INCLUDES = 100;
 
@@ -108,7 +111,7 @@ export async function expandUserData(raw: Uint8Array, opts: ExpandOptions = {}):
     if (!launchIndexMatches(li, opts.launchIndex)) continue;
     parts.push({ type: p.type, filename, body: p.body, headers });
   }
-  return { parts, expanded: serialize(parts), diags: ctx.diags };
+  return { parts, expanded: serialize(parts), diags: ctx.diags, used: ctx.used };
 }
 
 /** user-data.txt: a single plain part as it is, anything else as MIME. */
@@ -149,7 +152,7 @@ function fail(ctx: Ctx, where: string, message: string): void {
 /** Count `n` more bytes against the budget; false (and a Diag) when it is spent. */
 function charge(ctx: Ctx, n: number, where: string): boolean {
   if (ctx.used + n > ctx.max) {
-    fail(ctx, where, `user-data is larger than the ${ctx.max}-byte limit: the rest is ignored`);
+    fail(ctx, where, `${n} more bytes go past the ${ctx.max}-byte limit (the budget for all a source gives, ${ctx.used} bytes used): this and the rest are left out`);
     return false;
   }
   ctx.used += n;
@@ -161,7 +164,7 @@ function inflate(ctx: Ctx, data: Uint8Array, where: string): Uint8Array | null {
   try {
     return gunzipBounded(data, ctx.max - ctx.used);
   } catch (e) {
-    if (e instanceof GzipLimitError) fail(ctx, where, `gzip data inflates past the ${ctx.max}-byte limit: ignored`);
+    if (e instanceof GzipLimitError) fail(ctx, where, `gzip data inflates past the ${ctx.max}-byte limit (the budget for all a source gives, ${ctx.used} bytes used): left out`);
     else fail(ctx, where, (e as Error).message);
     return null;
   }

@@ -38,8 +38,10 @@ export { timestampParts, type TimestampParts } from './scalars.ts';
  *    An alias adds no depth here (PyYAML composes it as a reference); what
  *    it brings costs its nodes, which bounds it (about 10 000 levels).
  *  - 1000 aliases: what ec2-init allowed with the `yaml` package.
+ *  - 4 Mi characters of text repeated by aliases: a few aliases of one long
+ *    string would be written out again (user-config.txt) many times over.
  */
-export const DEFAULT_LIMITS: Readonly<YamlLimits> = { maxNodes: 100_000, maxDepth: 500, maxAliases: 1000 };
+export const DEFAULT_LIMITS: Readonly<YamlLimits> = { maxNodes: 100_000, maxDepth: 500, maxAliases: 1000, maxAliasedChars: 4 * 1024 * 1024 };
 
 export interface Located {
   value: unknown;

@@ -90,6 +90,20 @@ const HEX_ESCAPES: Readonly<Record<string, number>> = { x: 2, u: 4, U: 8 };
 // times faster than a JavaScript loop. test() leaves the end in lastIndex.
 /** The rest of a line. */
 const TO_BREAK = /[^\r\n\x85\u2028\u2029]*/y;
+/** Blank lines: spaces and line breaks (never tabs, which cannot indent). */
+const BLANK_RUN = /[ \r\n\x85\u2028\u2029]*/y;
+/** A run of spaces. */
+const SPACES = / +/y;
+/** Where the spaces from `p` end: a short run in JavaScript, a long one by a native scan (15 MiB of spaces). */
+function spacesEnd(t: string, p: number): number {
+  if (t.charCodeAt(p) !== 32) return p;
+  if (t.charCodeAt(p + 1) !== 32) return p + 1;
+  SPACES.lastIndex = p;
+  SPACES.test(t);
+  return SPACES.lastIndex;
+}
+/** Line breaks one after another (empty lines), but LS and PS, which a scalar keeps as themselves. */
+const BREAK_RUN = /[\r\n\x85]+/y;
 /** Text inside quotes up to a quote, a backslash or a line break (spaces included). */
 const QUOTED_RUN = /[^'"\\\r\n\x85\u2028\u2029]+/y;
 // The rest of a plain scalar's words on one line, from inside a word (see
@@ -218,6 +232,23 @@ export class Scanner {
     this.line++;
     this.lineStart = this.pos;
     return out;
+  }
+
+  /**
+   * Line breaks with nothing between them (empty lines), from the position,
+   * consumed in one native scan: each reads as '\n', as lineBreak() reads
+   * it; '' when the position is not at a break. In a scalar every empty line
+   * is one break of its value, so 15 MiB of them, taken a line at a time,
+   * were ten seconds and an array of fifteen million strings.
+   */
+  private breakRun(): string {
+    BREAK_RUN.lastIndex = this.pos;
+    if (!BREAK_RUN.test(this.text)) return '';
+    const run = this.text.slice(this.pos, BREAK_RUN.lastIndex);
+    this.pos = BREAK_RUN.lastIndex;
+    this.line++;
+    this.lineStart = this.pos;
+    return this.lfOnly ? run : run.replaceAll('\r\n', '\n').replaceAll('\r', '\n').replaceAll('\x85', '\n');
   }
 
   // --- the token queue and simple keys ---
@@ -487,15 +518,37 @@ export class Scanner {
     const t = this.text;
     if (this.pos === 0 && t.charCodeAt(0) === 0xfeff) this.pos++; // a BOM only at the very start
     for (;;) {
-      let p = this.pos;
-      while (t.charCodeAt(p) === 32) p++;
-      this.pos = p;
+      const p = this.pos = spacesEnd(t, this.pos);
       const c = t.charCodeAt(p);
       if (c === 35) this.skipComment();
       else if (c !== 10 && c !== 13 && c !== 0x85 && c !== 0x2028 && c !== 0x2029) return;
+      else if (isBreak(t.charCodeAt(p + 1)) || t.charCodeAt(p + 1) === 32) {
+        this.skipBlankLines();
+        continue;
+      }
       if (this.lineBreak() === '') return;
       if (this.flowLevel === 0) this.allowSimpleKey = true;
     }
+  }
+
+  /**
+   * From a line break: the blank lines after it (spaces and breaks only) in
+   * one native scan, then one step of `line` (which only tells lines apart:
+   * positions in messages come from Source.mark). 15 MiB of empty lines took
+   * five seconds a line at a time.
+   */
+  private skipBlankLines(): void {
+    const t = this.text;
+    BLANK_RUN.lastIndex = this.pos;
+    BLANK_RUN.test(t);
+    const end = BLANK_RUN.lastIndex;
+    // The last line starts after the last break of the run (its spaces are indentation).
+    let start = end;
+    while (start > this.pos && t.charCodeAt(start - 1) === 32) start--;
+    this.pos = end;
+    this.line++;
+    this.lineStart = start;
+    if (this.flowLevel === 0) this.allowSimpleKey = true;
   }
 
   /** To the end of the line (not past its break). */
@@ -511,7 +564,7 @@ export class Scanner {
   }
 
   private skipSpaces(): void {
-    while (this.at(this.pos) === 32) this.pos++;
+    this.pos = spacesEnd(this.text, this.pos);
   }
 
   private scanDirective(): Token {
@@ -703,11 +756,11 @@ export class Scanner {
 
     const minIndent = Math.max(this.indent + 1, 1);
     let indent: number;
-    let breaks: string[];
+    let breaks: string;
     let end: number;
     if (increment === null) {
       // Auto-detect: the indentation of the first non-empty line (at least minIndent).
-      breaks = [];
+      breaks = '';
       let maxIndent = 0;
       end = this.pos;
       for (;;) {
@@ -717,7 +770,7 @@ export class Scanner {
           // Only spaces since the line start: the column is the offset in the line.
           if (this.pos - this.lineStart > maxIndent) maxIndent = this.pos - this.lineStart;
         } else if (isBreak(d)) {
-          breaks.push(this.lineBreak());
+          breaks += this.breakRun() || this.lineBreak();
           end = this.pos;
         } else {
           break;
@@ -734,7 +787,7 @@ export class Scanner {
     const chunks: string[] = [];
     let lineBreak = '';
     while (this.pos - this.lineStart === indent && this.at(this.pos) !== 0) {
-      for (const b of breaks) chunks.push(b);
+      chunks.push(breaks);
       const first = this.at(this.pos);
       const leadingNonSpace = first !== 32 && first !== 9;
       const from = this.pos;
@@ -754,17 +807,17 @@ export class Scanner {
     }
     // Chomping: strip drops the final break, clip keeps it, keep keeps the trailing empty lines too.
     if (chomping !== false) chunks.push(lineBreak);
-    if (chomping === true) for (const b of breaks) chunks.push(b);
+    if (chomping === true) chunks.push(breaks);
     return token(T.Scalar, start, end, chunks.join(''), style);
   }
 
   /** Empty lines inside a block scalar, and the indentation of the next line (up to `indent`). */
-  private scanBlockBreaks(indent: number): [string[], number] {
-    const breaks: string[] = [];
+  private scanBlockBreaks(indent: number): [string, number] {
+    let breaks = '';
     let end = this.pos;
     while (this.at(this.pos) === 32 && this.pos - this.lineStart < indent) this.pos++;
     while (isBreak(this.at(this.pos))) {
-      breaks.push(this.lineBreak());
+      breaks += this.breakRun() || this.lineBreak();
       end = this.pos;
       while (this.at(this.pos) === 32 && this.pos - this.lineStart < indent) this.pos++;
     }
@@ -855,7 +908,7 @@ export class Scanner {
       }
       while (this.at(this.pos) === 32 || this.at(this.pos) === 9) this.pos++;
       if (!isBreak(this.at(this.pos))) return breaks;
-      breaks += this.lineBreak();
+      breaks += this.breakRun() || this.lineBreak();
     }
   }
 
@@ -921,7 +974,7 @@ export class Scanner {
       }
       if (p === wordStart) return end; // no word after the spaces: they are not part of the scalar
       end = p;
-      while (t.charCodeAt(p) === 32) p++;
+      p = spacesEnd(t, p);
       if (p === end) return end;
     }
   }
@@ -939,7 +992,7 @@ export class Scanner {
     const t = this.text;
     const from = this.pos;
     this.fold = null;
-    while (t.charCodeAt(this.pos) === 32) this.pos++; // only spaces: a tab ends a plain scalar
+    this.pos = spacesEnd(t, this.pos); // only spaces: a tab ends a plain scalar
     const c = t.charCodeAt(this.pos);
     if (!isBreak(c)) return this.pos > from ? 1 : 0;
     const lineBreak = this.lineBreak();
@@ -951,7 +1004,7 @@ export class Scanner {
       if (d === 32) {
         this.pos++;
       } else if (isBreak(d)) {
-        breaks += this.lineBreak();
+        breaks += this.breakRun() || this.lineBreak();
         if (this.atDocumentMarker()) return -1;
       } else {
         break;

@@ -28,11 +28,14 @@ const SUITE = 'bookworm';
 // the one NIC, with iproute2 as every Debian cloud image has it (ec2-init's
 // networkd renderer, like cloud-init's, needs `ip`); no ifupdown, no openssh-server (host keys cost seconds under
 // TCG, and the tests read the disk after shutdown instead of logging in).
+// isc-dhcp-client, as on Debian's cloud images (cloud-init depended on it):
+// init-local's ephemeral network leases through it, so EC2's NIC config
+// takes effect on the first boot (test/e2e/ec2-network.e2e.ts).
 // The sysvinit image has no network configuration at all (its scenario is
 // a local seed).
 export type Flavor = 'systemd' | 'sysvinit';
 const INCLUDES: Record<Flavor, string[]> = {
-  systemd: ['linux-image-amd64', 'systemd', 'systemd-sysv', 'udev', 'kmod', 'initramfs-tools', 'zstd', 'iproute2'],
+  systemd: ['linux-image-amd64', 'systemd', 'systemd-sysv', 'udev', 'kmod', 'initramfs-tools', 'zstd', 'iproute2', 'isc-dhcp-client'],
   sysvinit: ['linux-image-amd64', 'sysvinit-core', 'sysv-rc', 'initscripts', 'udev', 'kmod', 'initramfs-tools', 'zstd'],
 };
 // Bumped whenever prepareBase below changes what ends up in the tree.

@@ -100,11 +100,7 @@ function cloudAllowed(d: Difference, ci: CloudRun, ec2: CloudRun, suite: Suite):
 }
 
 /** What ec2-init does not do alike yet, found by this comparison: the test is a todo with the reason until it is fixed. */
-const KNOWN_GAPS: Record<string, string> = {
-  vultr: "ec2-init's ifupdown renderer writes no 'inet6 auto' stanza for an ipv6_slaac subnet when the interface also has static IPv6 "
-    + "addresses (the model keeps one accept-ra flag per interface, not the SLAAC subnet): Vultr's primary NIC gets its main IPv6 "
-    + 'address by SLAAC and its additional ones static (src/network/eni.ts, v1.ts)',
-};
+const KNOWN_GAPS: Record<string, string> = {};
 
 /** The lines of a file of the boot, or null when it made none. */
 function lines(r: CloudRun, path: string): string[] | null {

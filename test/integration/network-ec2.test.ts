@@ -36,17 +36,22 @@ describe('EC2 boot renders the metadata\'s network config (built executable, IMD
     return root;
   }
 
-  test('one NIC (AWS\'s mock): init-local writes the fallback, init replaces it with the metadata\'s, for networkd', async () => {
+  test('one NIC (AWS\'s mock): init-local reads the metadata and renders its config for networkd, before networking', async () => {
     const sim = await startImdsSimulator({ mode: 'required', userData: '#cloud-config\n{}\n' });
     try {
       const root = ec2Root(sim.url, 'networkd');
       plantNic(root, 'ens6', '0e:00:00:00:00:99'); // not in the metadata: not configured
       const local = await agentAsync(root, ['init', '--local']);
       assert.equal(local.status, 0, local.stderr);
-      const fallback = JSON.parse(read(root, 'var/lib/cloud/data/network-rendered.json')) as { origin: string };
-      assert.equal(fallback.origin, 'fallback');
+      // Under --root no ephemeral network is set up: the source is read over the network there is (127.0.0.1).
+      assert.match(local.stderr, /datasource Ec2: read over the network there is \(--root [^)]*: no ephemeral network/);
+      assert.match(local.stderr, /step: init-local datasource Ec2 RUN/);
+      const early = JSON.parse(read(root, 'var/lib/cloud/data/network-rendered.json')) as { origin: string };
+      assert.equal(early.origin, 'datasource', 'the metadata\'s config, already in init-local');
+      const requests = sim.requests.length;
       const r = await agentAsync(root, ['init']);
       assert.equal(r.status, 0, r.stderr);
+      assert.equal(sim.requests.length, requests, 'init reuses what init-local read: no request');
       const net = read(root, 'etc/systemd/network/10-cloud-init-ens5.network');
       // DHCP for v4 and v6 (the mock's NIC has an IPv6 address), matched by the MAC, no route metric with one NIC.
       assert.match(net, new RegExp(`\\[Match\\]\\nPermanentMACAddress=${PRIMARY}\\n\\n\\[Network\\]\\nDHCP=yes\\n`));
@@ -57,7 +62,7 @@ describe('EC2 boot renders the metadata\'s network config (built executable, IMD
       assert.match(record.source, /^Ec2 meta-data network\/interfaces\/macs/);
       assert.match(record.instanceId, /^i-/);
       assert.deepEqual(statusProblems(root), []);
-      // A reboot (init-local finds no source yet, init reuses the cache): kept, not the fallback again.
+      // A reboot (init-local asks only for the instance-id and reuses the cache): kept, not rendered again.
       assert.equal((await agentAsync(root, ['init', '--local'])).status, 0);
       assert.equal((await agentAsync(root, ['init'])).status, 0);
       assert.equal(read(root, 'etc/systemd/network/10-cloud-init-ens5.network'), net);

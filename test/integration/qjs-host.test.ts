@@ -122,6 +122,66 @@ describe('the QuickJS C host (src/host/native)', { skip }, () => {
     assert.equal(r.sig, 'SIGTERM');
   });
 
+  test('spawn fails closed: a chroot that cannot be converted whole (out of memory, a NUL byte, not a string) runs nothing', async () => {
+    // Each program below would create `ran` if it ran on this machine's /; inside the jail (no shell there) it cannot run at all.
+    const ran = join(work, 'ran-unconfined');
+    const jail = join(work, 'jail');
+    mkdirSync(jail);
+    const r = await inQjs<{ nul: string | null; notString: string | null; cwdNul: string | null; argNul: string | null; oom: string | null }>(`
+      // @ts-expect-error: the C module exists only inside the QuickJS executable.
+      const host = await import('ec2-init:host');
+      const argv = ['/bin/sh', '-c', 'echo ran >> ${ran}'];
+      const env = { PATH: '/usr/bin:/bin' };
+      const nul = await sys.spawn({ argv, env, chroot: '/\\u0000${jail}', output: 'capture' });
+      let notString: string | null = null;
+      try { host.spawn(argv, ['PATH=/usr/bin:/bin'], { toString: () => '${jail}' }, null, false, true); } catch (e) { notString = String(e); }
+      const cwdNul = await sys.spawn({ argv, env, chroot: '${jail}', cwd: '/\\u0000/tmp', output: 'capture' });
+      const argNul = await sys.spawn({ argv: ['/bin/sh', '-c', 'echo ran >> ${ran}\\u0000 and the rest'], env, output: 'capture' });
+      // Out of memory while converting: a path of 96 Mi non-ASCII latin-1 characters needs 192 MiB as UTF-8,
+      // more than is left once the address space is capped 64 MiB above what the process has now.
+      const big = 'é'.repeat(96 << 20) + '${jail}';
+      const fd = sys.openat(sys.AT_FDCWD, '/proc/self/status', 0, 0); const b = new Uint8Array(8192); const k = sys.read(fd, b, 0, b.length, -1); sys.close(fd);
+      const vmKiB = Number(/VmSize:\\s+(\\d+)/.exec(sys.utf8Decode(b.subarray(0, k)))![1]);
+      const capped = await sys.spawn({ argv: ['prlimit', '--pid', String(sys.pid), '--as=' + (vmKiB + (64 << 10)) * 1024], env, output: 'capture' });
+      if (capped.code !== 0) throw new Error('prlimit: ' + sys.utf8Decode(capped.stderr));
+      const oom = await sys.spawn({ argv, env, chroot: big, output: 'capture' });
+      out({ nul: nul.spawnError, notString, cwdNul: cwdNul.spawnError, argNul: argNul.spawnError, oom: oom.spawnError });
+    `);
+    assert.equal(existsSync(ran), false, `a program ran outside its chroot: ${existsSync(ran) ? readFileSync(ran, 'utf8') : ''}`);
+    assert.match(r.nul ?? '', /spawn chroot: a NUL byte/);
+    assert.match(r.notString ?? '', /spawn chroot: not a string/);
+    assert.match(r.cwdNul ?? '', /spawn cwd: a NUL byte/);
+    assert.match(r.argNul ?? '', /argument: a NUL byte/);
+    assert.match(r.oom ?? '', /out of memory/i);
+  });
+
+  test('integers are taken exactly: a descriptor that would wrap to AT_FDCWD, a NaN, pid 0 or -1 are refused', async () => {
+    const dir = join(work, 'ints');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'inside'), 'x');
+    const r = await inQjs<Record<string, string>>(`
+      const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return (e as Error).name + ' ' + ((e as { code?: string }).code ?? ''); } };
+      const d = sys.openat(sys.AT_FDCWD, '${dir}', 0o200000, 0);
+      out({
+        // 2^32 - 100 wraps to AT_FDCWD (-100) in C: 'inside' would then be looked up in this process's directory.
+        wrapped: code(() => sys.openat(2 ** 32 - 100, 'inside', 0, 0)),
+        nan: code(() => sys.openat(NaN, 'inside', 0, 0)),
+        fraction: code(() => sys.openat(d + 0.5, 'inside', 0, 0)),
+        exact: code(() => sys.close(sys.openat(d, 'inside', 0, 0))),
+        killGroup0: code(() => sys.kill(0, 0)),
+        killAll: code(() => sys.kill(-1, 0)),
+        chownNaN: code(() => sys.fchown(d, NaN, NaN)),
+      });
+    `);
+    assert.equal(r['wrapped'], 'RangeError ');
+    assert.equal(r['nan'], 'RangeError ');
+    assert.equal(r['fraction'], 'RangeError ');
+    assert.equal(r['exact'], 'ok');
+    assert.equal(r['killGroup0'], 'Error EINVAL');
+    assert.equal(r['killAll'], 'Error EINVAL');
+    assert.equal(r['chownNaN'], 'RangeError ');
+  });
+
   test('files: O_NOFOLLOW refuses a planted link, O_EXCL an existing file; *at calls stay on the descriptor', async () => {
     const dir = join(work, 'files');
     mkdirSync(dir);

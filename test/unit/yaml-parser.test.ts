@@ -282,7 +282,7 @@ test('directives and document markers; one document only', () => {
 });
 
 test('limits: nodes (aliases expanded), depth, aliases; each a YamlError saying what to do', () => {
-  assert.deepEqual(DEFAULT_LIMITS, { maxNodes: 100_000, maxDepth: 500, maxAliases: 1000 });
+  assert.deepEqual(DEFAULT_LIMITS, { maxNodes: 100_000, maxDepth: 500, maxAliases: 1000, maxAliasedChars: 4 * 1024 * 1024 });
   fails('- a\n'.repeat(DEFAULT_LIMITS.maxNodes), 100_000, 3, /more than 100000 nodes: split the document or shorten its lists/);
   fails('[a, b, c, d]', 1, 11, /more than 4 nodes/, { maxNodes: 4 });
   // A "billion laughs": ten levels of ten aliases each stop at the limit, in no time.
@@ -311,6 +311,10 @@ test('limits: nodes (aliases expanded), depth, aliases; each a YamlError saying 
   fails(`a: &x 1\nb: [${Array(1001).fill('*x').join(', ')}]`, 2, 4005, /more than 1000 aliases: use fewer aliases/);
   assert.equal((y(`a: &x 1\nb: [${Array(5).fill('*x').join(', ')}]`) as { b: unknown[] }).b.length, 5);
   fails('a: &x 1\nb: [*x, *x]', 2, 9, /more than 1 aliases/, { maxAliases: 1 });
+  // Text repeated by aliases: 200 aliases of one 1 MiB string (written out again, 200 MiB) stop at the fifth.
+  fails(`a: &x "${'A'.repeat(1024 * 1024)}"\nb: [${Array(200).fill('*x').join(', ')}]`, 2, 21, /aliases repeat more than 4194304 characters of text: use fewer aliases of long values/);
+  assert.equal((y(`a: &x "${'A'.repeat(1024 * 1024)}"\nb: [*x, *x, *x, *x]`) as { b: string[] }).b.length, 4);
+  fails('a: &x [abc, de]\nb: [*x, *x]', 2, 9, /more than 5 characters/, { maxAliasedChars: 5 });
   assert.deepEqual(parseYaml('[[[a]]]', { maxDepth: 3 }), [[['a']]]);
   fails('[[[[a]]]]', 1, 4, /more than 3 levels/, { maxDepth: 3 });
 });

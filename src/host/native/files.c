@@ -13,26 +13,22 @@
 #include <unistd.h>
 #include "host.h"
 
-static int to_int(JSContext *ctx, JSValueConst v, int *out) { return JS_ToInt32(ctx, out, v); }
+/* Descriptors, flags and modes: integers in int's range, never a NaN taken as 0 or a wrapped value
+ * (2^32 - 100 would become AT_FDCWD: a path resolved against this process's directory, not the root). */
+static int to_int(JSContext *ctx, JSValueConst v, int *out) {
+  int64_t n;
+  if (host_int(ctx, v, INT32_MIN, INT32_MAX, &n, "argument")) return -1;
+  *out = (int)n;
+  return 0;
+}
 
 #define ARG_INT(i, name)                               \
   int name;                                            \
   if (to_int(ctx, argv[i], &name)) return JS_EXCEPTION;
-/* A path argument; one holding a NUL byte is refused (C would cut it there). */
+/* A path argument: a string, whole (one holding a NUL byte is refused: C would cut it there). */
 #define ARG_STR(i, name)                                      \
-  const char *name = path_arg(ctx, argv[i]);                 \
+  const char *name = host_cstring(ctx, argv[i], "path");     \
   if (!name) return JS_EXCEPTION;
-
-static const char *path_arg(JSContext *ctx, JSValueConst v) {
-  size_t len;
-  const char *s = JS_ToCStringLen(ctx, &len, v);
-  if (s && strlen(s) != len) {
-    JS_FreeCString(ctx, s);
-    host_throw_code(ctx, "path", "EINVAL", "a NUL byte in a path");
-    return NULL;
-  }
-  return s;
-}
 
 static JSValue js_openat(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
   ARG_INT(0, dirfd);
@@ -61,7 +57,8 @@ static JSValue js_read(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
   uint8_t *buf = host_bytes(ctx, argv[1], &len);
   if (!buf) return JS_EXCEPTION;
   int64_t off, n, pos;
-  if (JS_ToInt64(ctx, &off, argv[2]) || JS_ToInt64(ctx, &n, argv[3]) || JS_ToInt64(ctx, &pos, argv[4])) return JS_EXCEPTION;
+  if (host_int(ctx, argv[2], 0, HOST_MAX_SAFE, &off, "read offset") || host_int(ctx, argv[3], 0, HOST_MAX_SAFE, &n, "read length") ||
+      host_int(ctx, argv[4], -1, HOST_MAX_SAFE, &pos, "read position")) return JS_EXCEPTION;
   if (off < 0 || n < 0 || (uint64_t)off + (uint64_t)n > len) return JS_ThrowRangeError(ctx, "read: outside the buffer");
   ssize_t r;
   do r = pos >= 0 ? pread(fd, buf + off, (size_t)n, (off_t)pos) : read(fd, buf + off, (size_t)n);
@@ -76,7 +73,7 @@ static JSValue js_write(JSContext *ctx, JSValueConst this_val, int argc, JSValue
   uint8_t *buf = host_bytes(ctx, argv[1], &len);
   if (!buf) return JS_EXCEPTION;
   int64_t off, n;
-  if (JS_ToInt64(ctx, &off, argv[2]) || JS_ToInt64(ctx, &n, argv[3])) return JS_EXCEPTION;
+  if (host_int(ctx, argv[2], 0, HOST_MAX_SAFE, &off, "write offset") || host_int(ctx, argv[3], 0, HOST_MAX_SAFE, &n, "write length")) return JS_EXCEPTION;
   if (off < 0 || n < 0 || (uint64_t)off + (uint64_t)n > len) return JS_ThrowRangeError(ctx, "write: outside the buffer");
   ssize_t r;
   do r = write(fd, buf + off, (size_t)n);
@@ -106,6 +103,12 @@ static JSValue js_write_all(JSContext *ctx, JSValueConst this_val, int argc, JSV
 static JSValue js_fsync(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
   ARG_INT(0, fd);
   if (fsync(fd) < 0) return host_throw_errno(ctx, "fsync", errno);
+  return JS_UNDEFINED;
+}
+
+static JSValue js_syncfs(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+  ARG_INT(0, fd);
+  if (syncfs(fd) < 0) return host_throw_errno(ctx, "syncfs", errno);
   return JS_UNDEFINED;
 }
 
@@ -156,7 +159,8 @@ static JSValue js_fchmod(JSContext *ctx, JSValueConst this_val, int argc, JSValu
 static JSValue js_fchown(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
   ARG_INT(0, fd);
   int64_t uid, gid;
-  if (JS_ToInt64(ctx, &uid, argv[1]) || JS_ToInt64(ctx, &gid, argv[2])) return JS_EXCEPTION;
+  /* Never -1 ("leave as is") or a NaN taken as 0 (root): an owner is a real id or the call fails. */
+  if (host_int(ctx, argv[1], 0, 0xfffffffe, &uid, "fchown uid") || host_int(ctx, argv[2], 0, 0xfffffffe, &gid, "fchown gid")) return JS_EXCEPTION;
   if (fchown(fd, (uid_t)uid, (gid_t)gid) < 0) return host_throw_errno(ctx, "fchown", errno);
   return JS_UNDEFINED;
 }
@@ -187,7 +191,7 @@ static JSValue js_renameat(JSContext *ctx, JSValueConst this_val, int argc, JSVa
   ARG_INT(0, olddirfd);
   ARG_INT(2, newdirfd);
   ARG_STR(1, oldpath);
-  const char *newpath = path_arg(ctx, argv[3]);
+  const char *newpath = host_cstring(ctx, argv[3], "path");
   if (!newpath) {
     JS_FreeCString(ctx, oldpath);
     return JS_EXCEPTION;
@@ -203,7 +207,7 @@ static JSValue js_renameat(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 static JSValue js_symlinkat(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
   ARG_INT(1, dirfd);
   ARG_STR(0, target);
-  const char *path = path_arg(ctx, argv[2]);
+  const char *path = host_cstring(ctx, argv[2], "path");
   if (!path) {
     JS_FreeCString(ctx, target);
     return JS_EXCEPTION;
@@ -320,6 +324,7 @@ const JSCFunctionListEntry host_files_funcs[] = {
   JS_CFUNC_DEF("write", 4, js_write),
   JS_CFUNC_DEF("writeAll", 2, js_write_all),
   JS_CFUNC_DEF("fsync", 1, js_fsync),
+  JS_CFUNC_DEF("syncfs", 1, js_syncfs),
   JS_CFUNC_DEF("fstat", 1, js_fstat),
   JS_CFUNC_DEF("fstatat", 3, js_fstatat),
   JS_CFUNC_DEF("fchmod", 2, js_fchmod),

@@ -29,6 +29,15 @@ JSValue host_new_bytes_copy(JSContext *ctx, const uint8_t *buf, size_t len);
 char *host_utf8(JSContext *ctx, JSValueConst v, size_t *len);
 /* Write all of buf to fd, waiting when it is non-blocking and full. 0, or -1 with errno. */
 int host_write_all(int fd, const uint8_t *buf, size_t len);
+/* A JS string as a C string (free with JS_FreeCString); NULL with an exception pending when it is
+ * not a string, cannot be converted (out of memory) or holds a NUL byte (C would cut it there).
+ * Every string that names something (a path, a chroot, a host) comes through here: a conversion
+ * that fails must fail the call, never make it act on less than it was asked to. */
+const char *host_cstring(JSContext *ctx, JSValueConst v, const char *what);
+/* A JS number that is an integer in [min, max], into *out: 0; else -1 with a TypeError or
+ * RangeError pending (no NaN → 0, no wrapping: 2^32 - 100 is not AT_FDCWD). */
+#define HOST_MAX_SAFE ((int64_t)1 << 53) /* JS numbers are exact integers up to here */
+int host_int(JSContext *ctx, JSValueConst v, int64_t min, int64_t max, int64_t *out, const char *what);
 /* A JS string array as a NULL-terminated vector of malloc'd strings (host_free_strv frees). */
 char **host_strv(JSContext *ctx, JSValueConst arr);
 void host_free_strv(char **v);

@@ -156,9 +156,10 @@ static void *lookup_thread(void *p) {
 /* resolveStart(name) → a descriptor that becomes readable with the answer:
  * one address per line, or "!why". */
 static JSValue js_resolve_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  size_t len;
-  const char *name = JS_ToCStringLen(ctx, &len, argv[0]);
+  /* A name cut at a NUL byte would be another name: refused, as every string the host is given. */
+  const char *name = host_cstring(ctx, argv[0], "getaddrinfo");
   if (!name) return JS_EXCEPTION;
+  size_t len = strlen(name);
   Lookup *l = malloc(sizeof *l + len + 1);
   int p[2];
   if (!l || pipe2(p, O_CLOEXEC) < 0) {
@@ -189,11 +190,15 @@ static JSValue js_resolve_start(JSContext *ctx, JSValueConst this_val, int argc,
 
 /* ---- connect ---- */
 
-/* connectStart(address, port) → a non-blocking socket, connecting (writable when done). */
+/* connectStart(address, port, mark) → a non-blocking socket, connecting (writable when done).
+ * mark ≥ 0: SO_MARK first (policy routing selects on it; needs CAP_NET_ADMIN). */
 static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
   int port;
+  int64_t mark = -1;
   if (JS_ToInt32(ctx, &port, argv[1])) return JS_EXCEPTION;
-  const char *address = JS_ToCString(ctx, argv[0]);
+  if (argc > 2 && !JS_IsUndefined(argv[2]) && JS_ToInt64(ctx, &mark, argv[2])) return JS_EXCEPTION;
+  if (mark > 0xffffffffLL) return host_throw_code(ctx, "connect", "EINVAL", "mark out of range");
+  const char *address = host_cstring(ctx, argv[0], "connect");
   if (!address) return JS_EXCEPTION;
   char portstr[16];
   snprintf(portstr, sizeof portstr, "%d", port);
@@ -209,6 +214,15 @@ static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc,
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (mark >= 0) {
+    uint32_t m = (uint32_t)mark;
+    if (setsockopt(fd, SOL_SOCKET, SO_MARK, &m, sizeof m) < 0) {
+      int e = errno;
+      close(fd);
+      freeaddrinfo(res);
+      return host_throw_errno(ctx, "setsockopt(SO_MARK)", e);
+    }
+  }
   do r = connect(fd, res->ai_addr, res->ai_addrlen);
   while (r < 0 && errno == EINTR);
   int e = errno;
@@ -301,7 +315,8 @@ static JSValue js_tls_new(JSContext *ctx, JSValueConst this_val, int argc, JSVal
   if (h == MAX_TLS) return host_throw_code(ctx, "tls", "EMFILE", "too many TLS connections");
   const char *missing = openssl_load();
   if (missing) return host_throw_code(ctx, "connect", "ENOTSUP", missing);
-  const char *name = JS_ToCString(ctx, argv[1]);
+  /* The name the certificate must carry: checked whole, never as the part before a NUL byte. */
+  const char *name = host_cstring(ctx, argv[1], "tls");
   if (!name) return JS_EXCEPTION;
 
   SSL_CTX *sctx = SSL_CTX_new(TLS_client_method());
@@ -424,7 +439,7 @@ static JSValue js_tls_free(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 
 const JSCFunctionListEntry host_net_funcs[] = {
   JS_CFUNC_DEF("resolveStart", 1, js_resolve_start),
-  JS_CFUNC_DEF("connectStart", 2, js_connect_start),
+  JS_CFUNC_DEF("connectStart", 3, js_connect_start),
   JS_CFUNC_DEF("connectUnixStart", 1, js_connect_unix_start),
   JS_CFUNC_DEF("connectFinish", 1, js_connect_finish),
   JS_CFUNC_DEF("tlsNew", 3, js_tls_new),

@@ -56,8 +56,22 @@ static JSValue js_spawn(JSContext *ctx, JSValueConst this_val, int argc, JSValue
     host_free_strv(args);
     return JS_EXCEPTION;
   }
-  const char *root = JS_IsString(argv[2]) ? JS_ToCString(ctx, argv[2]) : NULL;
-  const char *cwd = JS_IsString(argv[3]) ? JS_ToCString(ctx, argv[3]) : NULL;
+  /* Fail closed: a chroot (or cwd) that is given but is not a string, cannot be converted (out of
+   * memory) or holds a NUL byte ("/\0tmp/root" would be chroot("/")) stops the call here, before
+   * any fork: a program never runs less confined than it was asked to. Only null or undefined
+   * mean "none". */
+  const char *root = NULL, *cwd = NULL;
+  if (!JS_IsNull(argv[2]) && !JS_IsUndefined(argv[2]) && !(root = host_cstring(ctx, argv[2], "spawn chroot"))) {
+    host_free_strv(args);
+    host_free_strv(envp);
+    return JS_EXCEPTION;
+  }
+  if (!JS_IsNull(argv[3]) && !JS_IsUndefined(argv[3]) && !(cwd = host_cstring(ctx, argv[3], "spawn cwd"))) {
+    if (root) JS_FreeCString(ctx, root);
+    host_free_strv(args);
+    host_free_strv(envp);
+    return JS_EXCEPTION;
+  }
   int want_stdin = JS_ToBool(ctx, argv[4]);
   int capture = JS_ToBool(ctx, argv[5]);
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, report[2] = {-1, -1};
@@ -140,8 +154,11 @@ done:
 
 /* waitpid(pid) without waiting: null while it runs, else [code|null, signal|null]. */
 static JSValue js_waitpid(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  int pid, status;
-  if (JS_ToInt32(ctx, &pid, argv[0])) return JS_EXCEPTION;
+  int status;
+  int64_t p;
+  /* A child's pid: never 0 or -1 (any child), or a wrapped number. */
+  if (host_int(ctx, argv[0], 1, INT32_MAX, &p, "waitpid pid")) return JS_EXCEPTION;
+  pid_t pid = (pid_t)p;
   pid_t r;
   do r = waitpid(pid, &status, WNOHANG);
   while (r < 0 && errno == EINTR);
@@ -155,16 +172,22 @@ static JSValue js_waitpid(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 
 /* kill(pid, 'SIGKILL' | 0) → false when there is no such process. */
 static JSValue js_kill(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  int pid, sig = 0;
-  if (JS_ToInt32(ctx, &pid, argv[0])) return JS_EXCEPTION;
+  int sig = 0;
+  int64_t p;
+  /* A process or a group (-pid): never 0 (our own group) or -1 (every process we may signal),
+   * and never a NaN taken as 0 or a wrapped number. */
+  if (host_int(ctx, argv[0], -INT32_MAX, INT32_MAX, &p, "kill pid")) return JS_EXCEPTION;
+  if (p == 0 || p == -1) return host_throw_code(ctx, "kill", "EINVAL", "pid 0 and -1 are not one process or group");
+  pid_t pid = (pid_t)p;
   if (JS_IsString(argv[1])) {
     const char *name = JS_ToCString(ctx, argv[1]);
     if (!name) return JS_EXCEPTION;
     sig = signal_number(name);
     JS_FreeCString(ctx, name);
     if (sig < 0) return host_throw_code(ctx, "kill", "EINVAL", "unknown signal");
-  } else if (JS_ToInt32(ctx, &sig, argv[1])) {
-    return JS_EXCEPTION;
+  } else {
+    int64_t n;
+    if (host_int(ctx, argv[1], 0, 0, &n, "kill signal")) return JS_EXCEPTION; /* by name, or 0 */
   }
   if (kill(pid, sig) == 0) return JS_TRUE;
   if (errno == ESRCH) return JS_FALSE;
@@ -206,9 +229,8 @@ static JSValue js_spawn_detached(JSContext *ctx, JSValueConst this_val, int argc
 
 /* readNB(fd, max) → Uint8Array, null at the end, false when nothing is there yet. */
 static JSValue js_read_nb(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  int fd;
-  int64_t max;
-  if (JS_ToInt32(ctx, &fd, argv[0]) || JS_ToInt64(ctx, &max, argv[1])) return JS_EXCEPTION;
+  int64_t fd, max;
+  if (host_int(ctx, argv[0], 0, INT32_MAX, &fd, "readNB fd") || host_int(ctx, argv[1], 0, HOST_MAX_SAFE, &max, "readNB max")) return JS_EXCEPTION;
   if (max <= 0) max = 1;
   if (max > 1 << 20) max = 1 << 20;
   uint8_t *buf = malloc((size_t)max);
@@ -232,9 +254,8 @@ static JSValue js_read_nb(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 
 /* writeNB(fd, bytes, offset) → bytes written, or -1 when the descriptor is full. */
 static JSValue js_write_nb(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  int fd;
-  int64_t off;
-  if (JS_ToInt32(ctx, &fd, argv[0]) || JS_ToInt64(ctx, &off, argv[2])) return JS_EXCEPTION;
+  int64_t fd, off;
+  if (host_int(ctx, argv[0], 0, INT32_MAX, &fd, "writeNB fd") || host_int(ctx, argv[2], 0, HOST_MAX_SAFE, &off, "writeNB offset")) return JS_EXCEPTION;
   size_t len;
   uint8_t *b = host_bytes(ctx, argv[1], &len);
   if (!b) return JS_EXCEPTION;

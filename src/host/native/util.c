@@ -111,6 +111,37 @@ int host_write_all(int fd, const uint8_t *buf, size_t len) {
   return 0;
 }
 
+const char *host_cstring(JSContext *ctx, JSValueConst v, const char *what) {
+  if (!JS_IsString(v)) {
+    JS_ThrowTypeError(ctx, "%s: not a string", what);
+    return NULL;
+  }
+  size_t len;
+  const char *s = JS_ToCStringLen(ctx, &len, v);
+  if (!s) return NULL; /* out of memory: the exception is pending */
+  if (strlen(s) != len) {
+    JS_FreeCString(ctx, s);
+    host_throw_code(ctx, what, "EINVAL", "a NUL byte in the string (C would cut it there)");
+    return NULL;
+  }
+  return s;
+}
+
+int host_int(JSContext *ctx, JSValueConst v, int64_t min, int64_t max, int64_t *out, const char *what) {
+  double d;
+  if (!JS_IsNumber(v) || JS_ToFloat64(ctx, &d, v)) {
+    if (!JS_HasException(ctx)) JS_ThrowTypeError(ctx, "%s: not a number", what);
+    return -1;
+  }
+  /* NaN fails both comparisons; a fraction or a value out of range is refused, never wrapped or rounded. */
+  if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d) {
+    JS_ThrowRangeError(ctx, "%s: not an integer in [%lld, %lld]", what, (long long)min, (long long)max);
+    return -1;
+  }
+  *out = (int64_t)d;
+  return 0;
+}
+
 char **host_strv(JSContext *ctx, JSValueConst arr) {
   int64_t n;
   JSValue lv = JS_GetPropertyStr(ctx, arr, "length");
@@ -128,7 +159,8 @@ char **host_strv(JSContext *ctx, JSValueConst arr) {
   }
   for (int64_t i = 0; i < n; i++) {
     JSValue e = JS_GetPropertyUint32(ctx, arr, (uint32_t)i);
-    const char *s = JS_ToCString(ctx, e);
+    /* Strings only, and none cut short at a NUL byte: an argument or variable is passed whole or not at all. */
+    const char *s = host_cstring(ctx, e, "argument");
     JS_FreeValue(ctx, e);
     if (!s) {
       host_free_strv(v);

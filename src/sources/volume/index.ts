@@ -17,8 +17,8 @@ export interface Volume {
   fsType: 'iso9660' | 'vfat' | 'udf';
   /** Names in `dir` ('/' is the root), sorted; [] when it is absent or not a directory. */
   list(dir: string): string[];
-  /** The content of the file at `path`; null when it is absent or a directory. */
-  read(path: string): Uint8Array | null;
+  /** The content of the file at `path`; null when it is absent or a directory; TooLarge past maxBytes. */
+  read(path: string, maxBytes?: number): Uint8Array | null;
 }
 
 /** Bytes of an image or device, read at offsets (for the filesystem readers). */
@@ -36,7 +36,7 @@ export interface Filesystem {
   label: string;
   fsType: 'iso9660' | 'vfat' | 'udf';
   list(img: Image, dir: string): string[];
-  read(img: Image, path: string): Uint8Array | null;
+  read(img: Image, path: string, maxBytes?: number): Uint8Array | null;
 }
 
 const CHUNK = 64 * 1024;
@@ -153,7 +153,7 @@ export function openVolume(files: Files, path: string): Volume | null {
     label: fs.label,
     fsType: fs.fsType,
     list: (dir) => withImage(files, path, (img) => fs.list(img, dir), []),
-    read: (p) => withImage(files, path, (img) => fs.read(img, p), null),
+    read: (p, maxBytes) => withImage(files, path, (img) => fs.read(img, p, maxBytes), null),
   };
 }
 

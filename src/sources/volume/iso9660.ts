@@ -4,6 +4,7 @@
 // symbolic links and relocated (deep) directories are followed.
 // Lookups are case-sensitive, except on plain names (which are lossy).
 import { asText, concat, latin1, u16le, u32le, utf16 } from '../../bytes.ts';
+import { TooLarge } from '../budget.ts';
 import type { Filesystem, Image } from './index.ts';
 import { components } from './path.ts';
 
@@ -243,11 +244,11 @@ export function probeIso9660(img: Image): Filesystem | null {
       if (!n || !n.dir) return [];
       return readDir(n).map((e) => e.name).sort();
     },
-    read(opened: Image, path: string): Uint8Array | null {
+    read(opened: Image, path: string, maxBytes = MAX_FILE): Uint8Array | null {
       io = opened;
       const n = lookup(path);
       if (!n || n.dir) return null;
-      if (n.size > MAX_FILE) fail(`${path} is too large (${n.size} bytes; at most ${MAX_FILE})`);
+      if (n.size > Math.min(maxBytes, MAX_FILE)) throw new TooLarge(`${img.name}: iso9660: ${path} is too large (${n.size} bytes; at most ${Math.min(maxBytes, MAX_FILE)})`);
       return io.at(n.block * blockSize, n.size).slice();
     },
   };

@@ -20,6 +20,7 @@
 // and size is capped, continuation chains and ICB indirections are bounded
 // and checked for loops; anything else is an error naming the image.
 import { concat, latin1, u16le, u32le, utf16 } from '../../bytes.ts';
+import { TooLarge } from '../budget.ts';
 import type { Filesystem, Image } from './index.ts';
 import { components } from './path.ts';
 
@@ -379,12 +380,14 @@ export function probeUdf(img: Image): Filesystem | null {
       if (!n || !n.dir) return [];
       return readDir(n.icb).map((e) => e.name).sort();
     },
-    read(opened: Image, path: string): Uint8Array | null {
+    read(opened: Image, path: string, maxBytes = MAX_FILE): Uint8Array | null {
       io = opened;
       const n = lookup(path);
       if (!n || n.dir) return null;
       const entry = fileEntry(n.icb);
       if (entry.type !== FT_FILE) return null;
+      // Past what the caller asked for (what is left of a source's budget): refused before it is read.
+      if (entry.size > maxBytes) throw new TooLarge(`${img.name}: udf: ${path} is too large (${entry.size} bytes; at most ${maxBytes})`);
       return content(entry, MAX_FILE, path).slice();
     },
   };

@@ -3,6 +3,7 @@
 // Linux vfat driver does. Cluster chains are checked: a loop, a free or
 // out-of-range cluster, or a chain shorter than the file is an error.
 import { EMPTY, concat, latin1, u16le, u32le, utf16 } from '../../bytes.ts';
+import { TooLarge } from '../budget.ts';
 import type { Filesystem, Image } from './index.ts';
 import { components } from './path.ts';
 
@@ -139,11 +140,11 @@ export function probeVfat(img: Image): Filesystem | null {
       if (!n || !n.dir) return [];
       return readDir(n.cluster).map((e) => e.name).sort();
     },
-    read(opened: Image, path: string): Uint8Array | null {
+    read(opened: Image, path: string, maxBytes = MAX_FILE): Uint8Array | null {
       io = opened;
       const n = lookup(path);
       if (!n || n.dir) return null;
-      if (n.size > MAX_FILE) fail(`${path} is too large (${n.size} bytes; at most ${MAX_FILE})`);
+      if (n.size > Math.min(maxBytes, MAX_FILE)) throw new TooLarge(`${img.name}: vfat: ${path} is too large (${n.size} bytes; at most ${Math.min(maxBytes, MAX_FILE)})`);
       if (n.size === 0) return EMPTY;
       return readChain(n.cluster, n.size, path).slice();
     },
