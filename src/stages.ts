@@ -16,13 +16,15 @@ import { searchSources, sourceProvisioned } from './sources/search.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
-import { markDone, moduleSem } from './state/semaphore.ts';
+import { markDone, moduleSem, semPath } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Diag, Frequency, Stage } from './types.ts';
 import type { Config } from './userdata/merge.ts';
 import { sys } from './host/sys.ts';
 import { describeExit } from './host/run.ts';
 import { describeError } from './log.ts';
+import { startEarlyHostKeys } from './modules/host-keys-early.ts';
+import { recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
 
 /** Run one stage in a scope of its own; its problems (also in status.json) are returned. */
 export async function runStage(process: Context, stage: Stage): Promise<Diag[]> {
@@ -35,7 +37,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   let instance: Instance | null = null;
   try {
     switch (stage) {
-      case 'init-local': await settleDevices(ctx); instance = await findInstance(ctx, system, 'local'); break;
+      case 'init-local': startEarlyHostKeys(ctx, system.raw); await settleDevices(ctx); instance = await findInstance(ctx, system, 'local'); await recordNetworkNeed(ctx, system, instance); break;
       case 'init': instance = await initStage(ctx, system, foundThisBoot); break;
       default: instance = await modulesStage(ctx, system, stage);
     }
@@ -79,6 +81,11 @@ async function findInstance(ctx: Context, system: SystemConfig, where: 'local' |
     return null;
   }
   const instance = adoptInstance(ctx, found);
+  // cloud-init's datasource activate(): a source may have modules run on every boot (Exoscale's set_passwords).
+  for (const name of found.everyBoot ?? []) {
+    const sem = semPath(instance.id, moduleSem(name), 'per-instance');
+    if (sem && ctx.files.exists(sem)) { ctx.files.unlink(sem); ctx.log.info(`datasource ${found.name}: module ${name} runs again this boot`); }
+  }
   logStep(ctx.log, datasourceStep(stage, found, instance.isNew));
   writeInstanceData(ctx, found);
   await applyNetwork(ctx, system.raw, found, instance.id, stage);
@@ -87,6 +94,7 @@ async function findInstance(ctx: Context, system: SystemConfig, where: 'local' |
 
 /** Stage init: the source (unless init-local found it), then user-data, then the init modules. */
 async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: boolean): Promise<Instance | null> {
+  await waitForNetworkIfNeeded(ctx);
   const instance = (foundThisBoot ? loadInstance(ctx) : null) ?? await findInstance(ctx, system, 'all');
   if (!instance) {
     ctx.report('warning', 'datasource', `no datasource found (searched ${system.datasourceList.join(', ')}); nothing to do`);

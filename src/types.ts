@@ -38,12 +38,16 @@ export interface SourceData {
   networkConfig?: Record<string, unknown>;
   /**
    * The source's own cloud-config (cloud-init's get_config_obj: Azure's
-   * default user and ssh_pwauth), merged over the system config and under
-   * vendor-data and user-data. Kept in the instance's datasource.json (0600).
+   * default user and ssh_pwauth; the password of Exoscale's and CloudStack's
+   * password server), merged over the system config and under vendor-data
+   * and user-data. Kept in the instance's datasource.json (0600), never in
+   * instance-data.
    */
   config?: Record<string, unknown>;
   /** Files to keep under /var/lib/cloud/data/<provider>/ (name → content), written 0600. */
   cache?: Record<string, string | Uint8Array>;
+  /** Modules that run again on every boot this source is found (cloud-init's Exoscale clears set_passwords' semaphore). */
+  everyBoot?: string[];
   /**
    * Bytes the source read besides user-data and vendor-data (meta-data, its
    * walk, network config), set by the search: the part of the read budget

@@ -178,7 +178,7 @@ function connect(opts: ConnectOptions): Promise<Socket> {
         ca: Buffer.from(opts.tls.ca).toString('latin1'), minVersion: 'TLSv1.2',
         checkServerIdentity: (_host, cert) => tls.checkServerIdentity(opts.tls!.servername, cert),
       })
-      : net.connect({ host: opts.address, port: opts.port });
+      : net.connect({ host: opts.address, port: opts.port, ...(opts.localPort ? { localPort: opts.localPort } : {}) });
     const timer = setTimeout(() => { sock.destroy(); fail(sysError('ETIMEDOUT', 'connect', `no connection within ${opts.timeoutMs} ms`)); }, opts.timeoutMs);
     const onError = (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -190,7 +190,7 @@ function connect(opts: ConnectOptions): Promise<Socket> {
     sock.once(opts.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       sock.off('error', onError);
-      ok(wrapSocket(sock));
+      ok(wrapSocket(sock, opts.localPort !== undefined));
     });
   });
 }
@@ -211,7 +211,7 @@ function connectUnix(path: string, timeoutMs: number): Promise<Socket> {
 }
 
 /** A pull-style socket (read what you ask for, when you ask) over Node's push-style one. */
-function wrapSocket(sock: net.Socket): Socket {
+function wrapSocket(sock: net.Socket, reset = false): Socket {
   const chunks: Buffer[] = [];
   let ended = false;
   let failure: SysError | null = null;
@@ -251,7 +251,7 @@ function wrapSocket(sock: net.Socket): Socket {
     close() {
       failure ??= sysError('ECANCELED', 'read', 'closed');
       ended = true;
-      sock.destroy();
+      if (reset) sock.resetAndDestroy(); else sock.destroy();
       wake();
     },
   };

@@ -46,7 +46,8 @@ interface Host {
   writeNB(fd: number, data: Uint8Array, offset: number): number;
 
   resolveStart(name: string): number;
-  connectStart(address: string, port: number, mark: number | undefined): number;
+  /** mark undefined: none; localPort 0: let the kernel choose. */
+  connectStart(address: string, port: number, mark: number | undefined, localPort: number): number;
   connectUnixStart(path: string): number;
   connectFinish(fd: number): void;
   tlsNew(fd: number, servername: string, ca: Uint8Array): number;
@@ -288,7 +289,7 @@ function waitFd(fd: number, which: 'r' | 'w', ms: number, aborts?: Set<() => voi
 }
 
 function connect(opts: ConnectOptions): Promise<Socket> {
-  return connected(() => host.connectStart(opts.address, opts.port, opts.mark), opts.timeoutMs, opts.tls);
+  return connected(() => host.connectStart(opts.address, opts.port, opts.mark, opts.localPort ?? 0), opts.timeoutMs, opts.tls);
 }
 
 function connectUnix(path: string, timeoutMs: number): Promise<Socket> {

@@ -86,6 +86,15 @@ export interface ConnectOptions {
   /** Give up connecting (and the TLS handshake) after this long. */
   timeoutMs: number;
   /**
+   * Bind the socket to this local port (any local address) before connecting.
+   * Scaleway's metadata service hands out user-data only to a privileged
+   * source port (< 1024, so only root can ask). Fails with EADDRINUSE when
+   * the port is taken; the caller picks another. Closing such a socket
+   * resets the connection (SO_LINGER 0), so that no TIME_WAIT keeps the port
+   * from the next request.
+   */
+  localPort?: number;
+  /**
    * Speak TLS: verify the peer's certificate against `ca` (PEM, the image's
    * CA bundle) and the name `servername` (also sent as SNI).
    */

@@ -9,13 +9,15 @@
 import { fileContent } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
+import type { EarlyKey } from './host-keys-early.ts';
 import { appendSshdConfig, DISABLE_USER_OPTS, SSHD_CONFIG, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
 import { userExists } from '../host/accounts.ts';
 import { describeExit } from '../host/run.ts';
-import { commaList, optionBool } from './helpers.ts';
+import { optionBool } from './helpers.ts';
 import { usersAndGroups } from './users-config.ts';
+import { adoptEarlyHostKey, collectEarlyHostKeys, DEFAULT_TYPES, discardEarlyHostKeys, genKeyTypes, imageHostKeys, keyComment } from './host-keys-early.ts';
 
-const GENERATE_KEY_NAMES = ['rsa', 'ecdsa', 'ed25519'];
+const GENERATE_KEY_NAMES = DEFAULT_TYPES;
 const keyFile = (type: string) => `/etc/ssh/ssh_host_${type}_key`;
 
 /** ssh_keys entry → file and mode (private 0600, public and certificate 0644). */
@@ -67,17 +69,20 @@ function hostKeysWanted(ctx: Context, config: ModuleRun['config']): boolean {
   return ctx.files.exists(SSHD_CONFIG) || config['ssh_keys'] !== undefined || config['ssh_genkeytypes'] !== undefined;
 }
 
-function genKeyTypes(config: ModuleRun['config']): string[] {
-  const v = config['ssh_genkeytypes'];
-  if (v === undefined || v === null) return GENERATE_KEY_NAMES;
-  if (typeof v === 'string') return commaList(v);
-  if (Array.isArray(v)) return v.map(String);
-  throw new Error(`ssh_genkeytypes: expected a list of key types, found ${typeof v}`);
+async function hostKeys(run: ModuleRun): Promise<void> {
+  const { ctx, config, where } = run;
+  // The keys init-local started (host-keys-early.ts): what the config asks to generate is adopted, the rest deleted.
+  let wanted: string[] = [];
+  try { if (config['ssh_keys'] === undefined || config['ssh_keys'] === null) wanted = genKeyTypes(config); } catch { /* reported below */ }
+  const early = await collectEarlyHostKeys(ctx, where, wanted);
+  try { await placeHostKeys(run, early ?? new Map()); } finally {
+    if (early) discardEarlyHostKeys(ctx);
+  }
 }
 
-async function hostKeys({ ctx, config, where }: ModuleRun): Promise<void> {
+async function placeHostKeys({ ctx, config, where }: ModuleRun, early: Map<string, EarlyKey>): Promise<void> {
   if (optionBool(config, 'ssh_deletekeys', true)) {
-    const old = ctx.files.list('/etc/ssh').filter((n) => n.startsWith('ssh_host_') && n.includes('key'));
+    const old = imageHostKeys(ctx);
     for (const n of old) ctx.files.unlink(`/etc/ssh/${n}`);
     if (old.length) ctx.log.info(`${where}: deleted the image's host keys: ${old.join(', ')}`);
   }
@@ -113,12 +118,21 @@ async function hostKeys({ ctx, config, where }: ModuleRun): Promise<void> {
   ctx.files.mkdir('/etc/ssh');
   // ssh-keygen names the key root@<hostname>: under another root that would be this
   // machine's name, so the image's own /etc/hostname is used instead.
-  const hostname = ctx.files.readTextIfExists('/etc/hostname')?.trim().split(/\s/)[0] || 'localhost';
-  const comment = ctx.root === '/' ? [] : ['-C', `root@${hostname}`];
+  const named = keyComment(ctx);
+  const comment = named === null ? [] : ['-C', named];
   // Independent files: made side by side (an RSA key alone takes a noticeable share of a boot).
   await Promise.all(genKeyTypes(config).map(async (type) => {
     const file = keyFile(type);
     if (ctx.files.exists(file)) { ctx.log.info(`${where}: ${file} exists; kept`); return; }
+    const made = early.get(type);
+    if (made) {
+      const fp = await adoptEarlyHostKey(ctx, where, made, file);
+      if (fp !== null) {
+        ctx.log.info(`${where}: generated ${type} host key ${file}${quiet ? '' : ` ${fp}`}`);
+        ctx.log.debug(`${where}: ${file} was made early, in init-local`);
+        return;
+      }
+    }
     const r = await ctx.capture(['ssh-keygen', '-t', type, '-N', '', ...comment, '-f', file], { env: { LANG: 'C' } });
     if (r.code === 0) {
       const fp = /(SHA256:\S+.*)$/m.exec(r.stdout)?.[1] ?? '';

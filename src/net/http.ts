@@ -49,6 +49,8 @@ export interface RequestOptions {
   redirects?: { max: number; onRedirect: (from: string, to: string) => void };
   /** The CA bundle (PEM) that https servers are verified against; null: none in the root. */
   ca?: () => Uint8Array | null;
+  /** Connect from this local port (Scaleway's privileged source port); never with a pool. */
+  localPort?: number;
   /** SO_MARK of the connection (systemd-imds's locked mode routes the metadata address only for marked sockets). */
   mark?: number;
   /** Connect to this unix socket (sys.connectUnix's address) instead of the URL's host, which still names the Host header. */
@@ -153,7 +155,10 @@ async function open(url: Url, end: number, opts: RequestOptions): Promise<Socket
   let last: unknown = null;
   for (const address of addresses) {
     try {
-      return await sys.connect({ address, port: portOf(url), timeoutMs: left(end), ...(tls && { tls }), ...(opts.mark !== undefined && { mark: opts.mark }) });
+      return await sys.connect({
+        address, port: portOf(url), timeoutMs: left(end), ...(tls && { tls }),
+        ...(opts.mark !== undefined && { mark: opts.mark }), ...(opts.localPort && { localPort: opts.localPort }),
+      });
     } catch (e) { last = e; }
   }
   throw classify(last);

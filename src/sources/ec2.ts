@@ -328,10 +328,10 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
   }
 }
 
-type Fetch = (path: string) => Promise<Uint8Array | null>;
+export type Fetch = (path: string) => Promise<Uint8Array | null>;
 
 /** The meta-data tree under `dir` (ending in '/'), keyed as cloud-init keys it. */
-async function walk(fetch: Fetch, dir: string, budget: { left: number }): Promise<Record<string, unknown>> {
+export async function walk(fetch: Fetch, dir: string, budget: { left: number }): Promise<Record<string, unknown>> {
   const listing = await fetch(dir);
   const tree: Record<string, unknown> = {};
   if (listing === null) return tree;
@@ -352,7 +352,7 @@ async function walk(fetch: Fetch, dir: string, budget: { left: number }): Promis
 }
 
 /** A leaf as cloud-init decodes it: a JSON object, a list of lines, or a string. */
-function leaf(body: Uint8Array): unknown {
+export function leaf(body: Uint8Array): unknown {
   const s = asText(body);
   const t = s.trim();
   if (t.startsWith('{') && t.endsWith('}')) {
@@ -361,7 +361,8 @@ function leaf(body: Uint8Array): unknown {
   return s.includes('\n') ? s.split(/\r?\n/) : s;
 }
 
-function keysIn(value: unknown): string[] {
+/** The keys of an EC2-style `public-keys` value (a string, a list of lines, or a tree of them). */
+export function keysIn(value: unknown): string[] {
   if (typeof value === 'string') return value.trim() ? [value.trim()] : [];
   if (Array.isArray(value)) return value.flatMap(keysIn);
   if (value && typeof value === 'object') return Object.values(value).flatMap(keysIn);

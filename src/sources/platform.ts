@@ -8,7 +8,7 @@ import type { Files } from '../host/files.ts';
 /** The DMI fields clouds are told apart by (/sys/class/dmi/id/<field>). */
 export const DMI_FIELDS = [
   'sys_vendor', 'product_name', 'product_serial', 'product_uuid', 'product_version',
-  'chassis_asset_tag', 'chassis_vendor', 'board_vendor', 'board_name', 'bios_vendor', 'bios_version',
+  'chassis_asset_tag', 'chassis_vendor', 'board_vendor', 'board_name', 'board_serial', 'bios_vendor', 'bios_version',
 ] as const;
 export type DmiField = typeof DMI_FIELDS[number];
 

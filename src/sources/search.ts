@@ -22,11 +22,15 @@ import { withEphemeralNetwork } from '../net/ephemeral.ts';
 import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
+import { akamai } from './akamai.ts';
+import { aliYun } from './aliyun.ts';
 import { azure } from './azure.ts';
 import { keepWithinBudget, ReadBudget } from './budget.ts';
+import { cloudStack } from './cloudstack.ts';
 import { configDrive } from './configdrive.ts';
 import { digitalOcean } from './digitalocean.ts';
 import { ec2 } from './ec2.ts';
+import { exoscale } from './exoscale.ts';
 import { gce } from './gce.ts';
 import { hetzner } from './hetzner.ts';
 import { lxd } from './lxd.ts';
@@ -34,13 +38,17 @@ import { noCloud } from './nocloud.ts';
 import { openStack } from './openstack.ts';
 import { oracle } from './oracle.ts';
 import { readPlatform, type Platform } from './platform.ts';
+import { scaleway } from './scaleway.ts';
 import { dsConfig, seconds, type SearchStage, type Source, type SourceRun } from './source.ts';
 import { imdsMark } from './systemd-imds.ts';
+import { upCloud } from './upcloud.ts';
 import { vmware } from './vmware.ts';
 import { vultr } from './vultr.ts';
 
 /** Every source ec2-init has, in the order of cloud-init's default datasource_list. */
-export const SOURCES: readonly Source[] = [noCloud, configDrive, lxd, digitalOcean, azure, gce, openStack, vultr, ec2, hetzner, oracle, vmware];
+export const SOURCES: readonly Source[] = [
+  noCloud, configDrive, lxd, digitalOcean, azure, gce, openStack, aliYun, vultr, ec2, cloudStack, scaleway, hetzner, oracle, exoscale, upCloud, akamai, vmware,
+];
 
 /** Overall limit of one search, whatever the sources' own settings (seconds in config: datasource_search_deadline). */
 const SEARCH_DEADLINE_S = 60;

@@ -8,6 +8,7 @@ import type { Lease } from '../net/ephemeral-dhcp.ts';
 import type { Instance } from '../state/instance.ts';
 import type { Diag, SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
+import { sys } from '../host/sys.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { ReadBudget } from './budget.ts';
 import type { Platform } from './platform.ts';
@@ -131,14 +132,23 @@ export function dsConfig(system: Config, name: string): Config {
   return isMapping(own) ? own : {};
 }
 
+/** A number as cloud-init's config gives it: a number, or a string of one ("10", as cloud-init's int() reads). */
+function numberOf(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return null;
+}
+
 /** Seconds as cloud-init's config gives them → milliseconds, with a default (negative or not a number: the default). */
 export function seconds(value: unknown, fallbackSeconds: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value * 1000 : fallbackSeconds * 1000;
+  const n = numberOf(value);
+  return n !== null && n >= 0 ? n * 1000 : fallbackSeconds * 1000;
 }
 
 /** A count (retries) from config: a non-negative integer, else the default. */
 export function count(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.floor(value) : fallback;
+  const n = numberOf(value);
+  return n !== null && n >= 0 ? Math.floor(n) : fallback;
 }
 
 /** A list of URLs from config (`metadata_urls`), or a single one (`metadata_url`), else the defaults. */
@@ -148,4 +158,22 @@ export function urls(cfg: Config, defaults: string[]): string[] {
   const one = cfg['metadata_url'];
   if (typeof one === 'string' && one !== '') return [one];
   return defaults;
+}
+
+/** A metadata answer that must be a JSON object; the error names where it came from. */
+export function jsonObject(body: Uint8Array, where: string): Record<string, unknown> {
+  let v: unknown;
+  try { v = JSON.parse(sys.utf8Decode(body)); } catch (e) { throw new Error(`${where}: not valid JSON: ${(e as Error).message}`); }
+  if (!isMapping(v)) throw new Error(`${where}: not a JSON object`);
+  return v;
+}
+
+/** A non-empty string, else undefined (metadata values that may be absent, null or of another type). */
+export function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** `allow_*` flags as cloud-init reads them: true/false, or the default. */
+export function flag(v: unknown, fallback: boolean): boolean {
+  return typeof v === 'boolean' ? v : fallback;
 }

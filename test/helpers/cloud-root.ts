@@ -3,7 +3,9 @@
 // image's account files and cloud.cfg (default user debian, as Debian's
 // cloud images have), an ssh server's config, the DMI the cloud's firmware
 // shows under /sys/class/dmi/id, NICs under /sys/class/net, and a system
-// config pointing the datasource at a simulator.
+// config pointing the datasource at a simulator, and PAM as far as chpasswd
+// needs it (a password server's password, set by set_passwords).
+import { spawnSync } from 'node:child_process';
 import { writeIn, plantNic } from './files.ts';
 import { newRoot } from './agent.ts';
 
@@ -12,6 +14,13 @@ system_info:
   default_user: {name: debian, lock_passwd: true, gecos: Debian, groups: [adm, sudo], sudo: ["ALL=(ALL) NOPASSWD:ALL"], shell: /bin/bash}
   network: {renderers: [networkd]}
 `;
+
+/** Debian 12's PAM stack, as far as chpasswd needs it (set_passwords). */
+const PAM: Record<string, string> = {
+  'common-password': 'password\t[success=1 default=ignore]\tpam_unix.so obscure yescrypt\npassword\trequisite\t\t\tpam_deny.so\npassword\trequired\t\t\tpam_permit.so\n',
+  chpasswd: '@include common-password\n',
+  other: 'auth\trequired\tpam_permit.so\naccount\trequired\tpam_permit.so\n@include common-password\nsession\trequired\tpam_permit.so\n',
+};
 
 export interface CloudRootOptions {
   /** /sys/class/dmi/id/<field> → value ({} for a machine without DMI). */
@@ -31,6 +40,7 @@ export function cloudRoot(o: CloudRootOptions): string {
   writeIn(root, 'etc/shadow', 'root:*:19800:0:99999:7:::\nnobody:*:19800:0:99999:7:::\n', 0o640);
   writeIn(root, 'etc/gshadow', 'root:*::\nadm:*::\nsudo:*::\nusers:*::\nnogroup:*::\n', 0o640);
   writeIn(root, 'etc/login.defs', 'UID_MIN 1000\nUID_MAX 60000\nGID_MIN 1000\nGID_MAX 60000\nUMASK 022\nUSERGROUPS_ENAB yes\n');
+  for (const [name, text] of Object.entries(PAM)) writeIn(root, `etc/pam.d/${name}`, text);
   writeIn(root, 'etc/skel/.profile', '# ~/.profile\n');
   writeIn(root, 'etc/os-release', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n');
   writeIn(root, 'etc/hostname', 'localhost\n');
@@ -41,4 +51,15 @@ export function cloudRoot(o: CloudRootOptions): string {
   for (const [name, mac] of o.nics ?? []) plantNic(root, name, mac);
   if (o.cmdline !== undefined) writeIn(root, 'proc/cmdline', `${o.cmdline}\n`);
   return root;
+}
+
+/** The fields of `user`'s /etc/shadow line (null: no such user). */
+export function shadowOf(root: string, read: (root: string, p: string) => string, user: string): string[] | null {
+  return read(root, 'etc/shadow').split('\n').find((l) => l.startsWith(`${user}:`))?.split(':') ?? null;
+}
+
+/** True when `hash` (a crypt(3) string of /etc/shadow) is the hash of `password` (libc's crypt, through perl). */
+export function hashOf(hash: string, password: string): boolean {
+  const r = spawnSync('perl', ['-e', 'print crypt($ARGV[0], $ARGV[1]) eq $ARGV[1] ? "yes" : "no"', password, hash], { encoding: 'utf8' });
+  return r.stdout === 'yes';
 }

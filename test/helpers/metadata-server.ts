@@ -1,5 +1,6 @@
 // The HTTP part every cloud's metadata simulator shares (gce-, oracle-,
-// digitalocean-, hetzner-, vultr-simulator.ts): a real server on 127.0.0.1
+// digitalocean-, hetzner-, vultr-, akamai-, aliyun-, cloudstack-, exoscale-,
+// scaleway-, upcloud-simulator.ts): a real server on 127.0.0.1
 // (port 0, or a given address and port, such as 169.254.169.254:80 inside a
 // network namespace), every request recorded with its headers and the
 // status answered, and the failure modes a datasource must survive — the
@@ -17,6 +18,8 @@ export interface SimRequest {
   headers: http.IncomingHttpHeaders;
   /** Date.now() when it arrived. */
   at: number;
+  /** The client's source port (Scaleway's service answers user-data only to one below 1024). */
+  remotePort: number;
   /** The status answered (unset for dropped or unanswered requests). */
   status?: number;
 }
@@ -55,7 +58,7 @@ export async function serveMetadata(handler: (req: SimRequest) => Answer, faults
   const requests: SimRequest[] = [];
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
-    const r: SimRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, at: Date.now() };
+    const r: SimRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, at: Date.now(), remotePort: req.socket.remotePort ?? 0 };
     requests.push(r);
     req.resume();
     req.on('end', () => {
@@ -87,3 +90,7 @@ export async function serveMetadata(handler: (req: SimRequest) => Answer, faults
     }),
   };
 }
+
+/** A JSON answer. */
+export const json = (v: unknown, status = 200): Answer => ({ status, body: JSON.stringify(v), headers: { 'content-type': 'application/json' } });
+export const notFound: Answer = { status: 404, body: '404 Not Found\n' };

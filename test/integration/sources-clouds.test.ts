@@ -1,6 +1,7 @@
 // Integration: with cloud-init's default datasource list, every metadata
 // service ec2-init knows is pointed at one simulator on 127.0.0.1, so any
-// request any source sends lands there. On a machine whose DMI names no
+// request any source sends lands there (CloudStack's virtual router, found
+// from leases and routes, is none: the root has neither). On a machine whose DMI names no
 // cloud, none is sent; on one whose DMI says Hetzner, only Hetzner's.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -20,6 +21,11 @@ function everySourceAt(url: string, base: string): string {
   DigitalOcean: {metadata_url: '${url}/metadata/v1.json', retries: 0}
   Vultr: {url: '${url}', retries: 0}
   Hetzner: {metadata_url: '${base}metadata', userdata_url: '${base}userdata', retries: 0}
+  AliYun: {metadata_urls: ['${url}'], timeout: 1, max_wait: 1}
+  Scaleway: {metadata_urls: ['${url}'], retries: 1, timeout: 1, max_wait: 1}
+  Exoscale: {metadata_url: '${url}', password_server_port: ${new URL(url).port}, timeout: 1, retries: 0}
+  UpCloud: {metadata_url: '${url}/metadata/v1.json', retries: 0, timeout: 1}
+  Akamai: {base_urls: {ipv4: '${url}', ipv6: '${url}'}}
 `;
 }
 
@@ -34,7 +40,7 @@ describe('the default datasource list asks only the cloud DMI names', { skip }, 
       assert.equal(sim.requests.length, 0);
       assert.ok(performance.now() - started < 10_000);
       const log = read(root, 'var/log/ec2-init.log');
-      for (const name of ['DigitalOcean', 'GCE', 'OpenStack', 'Vultr', 'Ec2', 'Hetzner', 'Oracle']) assert.match(log, new RegExp(`datasource ${name}: .*not asked`));
+      for (const name of ['DigitalOcean', 'GCE', 'OpenStack', 'AliYun', 'Vultr', 'Ec2', 'CloudStack', 'Scaleway', 'Hetzner', 'Oracle', 'Exoscale', 'UpCloud', 'Akamai']) assert.match(log, new RegExp(`datasource ${name}: .*not asked`));
     } finally { await sim.close(); }
   });
 

@@ -190,14 +190,18 @@ static JSValue js_resolve_start(JSContext *ctx, JSValueConst this_val, int argc,
 
 /* ---- connect ---- */
 
-/* connectStart(address, port, mark) → a non-blocking socket, connecting (writable when done).
- * mark ≥ 0: SO_MARK first (policy routing selects on it; needs CAP_NET_ADMIN). */
+/* connectStart(address, port, mark, localPort) → a non-blocking socket,
+ * connecting (writable when done). mark ≥ 0: SO_MARK first (policy routing
+ * selects on it; needs CAP_NET_ADMIN). localPort > 0: bound to that port of
+ * any local address first; EADDRINUSE when another socket holds it. */
 static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  int port;
+  int port, local_port = 0;
   int64_t mark = -1;
   if (JS_ToInt32(ctx, &port, argv[1])) return JS_EXCEPTION;
   if (argc > 2 && !JS_IsUndefined(argv[2]) && JS_ToInt64(ctx, &mark, argv[2])) return JS_EXCEPTION;
   if (mark > 0xffffffffLL) return host_throw_code(ctx, "connect", "EINVAL", "mark out of range");
+  if (argc > 3 && !JS_IsUndefined(argv[3]) && JS_ToInt32(ctx, &local_port, argv[3])) return JS_EXCEPTION;
+  if (local_port < 0 || local_port > 65535) return host_throw_code(ctx, "bind", "EINVAL", "local port out of range");
   const char *address = host_cstring(ctx, argv[0], "connect");
   if (!address) return JS_EXCEPTION;
   char portstr[16];
@@ -221,6 +225,34 @@ static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc,
       close(fd);
       freeaddrinfo(res);
       return host_throw_errno(ctx, "setsockopt(SO_MARK)", e);
+    }
+  }
+  if (local_port > 0) {
+    struct sockaddr_storage local = {0};
+    socklen_t local_len;
+    if (res->ai_family == AF_INET6) {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&local;
+      a->sin6_family = AF_INET6;
+      a->sin6_addr = in6addr_any;
+      a->sin6_port = htons((uint16_t)local_port);
+      local_len = sizeof *a;
+    } else {
+      struct sockaddr_in *a = (struct sockaddr_in *)&local;
+      a->sin_family = AF_INET;
+      a->sin_addr.s_addr = htonl(INADDR_ANY);
+      a->sin_port = htons((uint16_t)local_port);
+      local_len = sizeof *a;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Closed with a reset, not a FIN: no TIME_WAIT holds the port (and the
+     * pair of addresses) for a minute, so the next request can have it. */
+    struct linger hard = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    if (bind(fd, (struct sockaddr *)&local, local_len) < 0) {
+      int be = errno;
+      close(fd);
+      freeaddrinfo(res);
+      return host_throw_errno(ctx, "bind", be);
     }
   }
   do r = connect(fd, res->ai_addr, res->ai_addrlen);
@@ -439,7 +471,7 @@ static JSValue js_tls_free(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 
 const JSCFunctionListEntry host_net_funcs[] = {
   JS_CFUNC_DEF("resolveStart", 1, js_resolve_start),
-  JS_CFUNC_DEF("connectStart", 3, js_connect_start),
+  JS_CFUNC_DEF("connectStart", 4, js_connect_start),
   JS_CFUNC_DEF("connectUnixStart", 1, js_connect_unix_start),
   JS_CFUNC_DEF("connectFinish", 1, js_connect_finish),
   JS_CFUNC_DEF("tlsNew", 3, js_tls_new),
