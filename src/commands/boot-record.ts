@@ -6,6 +6,7 @@
 //   "module write_files: done in 53.6 ms" / "module runcmd: failed in 2.1 ms"
 //   "program ssh-keygen: exit 0 in 45.2 ms" (context.ts, for every program run)
 //   "datasource NoCloud: found instance … (1.4 ms)" (the search waited that long)
+//   "module ssh: waited 1.1 s for the early host keys" (a module waiting on work begun earlier)
 //   "kernel: up 3.21 s" (main.ts, on the running system only: when the kernel started)
 // A boot starts at "stage init-local: start".
 
@@ -67,6 +68,8 @@ export function readBoots(log: string): Boot[] {
     } else if ((x = /^program (.+): (exit -?\d+|killed by \w+|timed out after [\d.]+ s) in ([\d.]+) ms$/.exec(text))) {
       const name = x[1]!;
       boot.events.push({ kind: WAITERS.has(name.split(' ')[0]!) ? 'wait' : 'program', stage, name, start: at - ms(x[3]!), end: at, failed: x[2] !== 'exit 0', outcome: x[2]! });
+    } else if ((x = /^module (\w+): waited ([\d.]+) s for (?:the )?(.+)$/.exec(text))) {
+      boot.events.push({ kind: 'wait', stage, name: x[3]!, start: at - ms(x[2]!) * 1000, end: at, failed: false, outcome: `module ${x[1]!} waited` });
     } else if ((x = /^datasource (\w+): (found instance .*|not found) \(([\d.]+) ms\)$/.exec(text))) {
       boot.events.push({ kind: 'wait', stage, name: `datasource ${x[1]!}`, start: at - ms(x[3]!), end: at, failed: false, outcome: x[2]! });
     }

@@ -64,6 +64,7 @@ function loggedEvents(log: string): Event[] {
     else if ((m = / module (\w+): (done|failed) in ([\d.]+) ms$/.exec(line))) add('module', m[1]!, m[3]!, m[2] === 'failed');
     else if ((m = / program (.+): (exit \d+) in ([\d.]+) ms$/.exec(line))) add('program', m[1]!, m[3]!, m[2] !== 'exit 0');
     else if ((m = / datasource (\w+): found instance \S+ \(([\d.]+) ms\)$/.exec(line))) add('wait', `datasource ${m[1]}`, m[2]!, false);
+    else if ((m = / module \w+: waited ([\d.]+) s for (?:the )?(.+)$/.exec(line))) add('wait', m[2]!, String(Number(m[1]) * 1000), false);
   }
   return out;
 }

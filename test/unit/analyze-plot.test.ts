@@ -1,7 +1,7 @@
 // The boot record (src/commands/boot-record.ts) and its picture
 // (src/commands/plot.ts) on a log as a boot on the running system writes
-// it: the kernel's start is the time axis' zero, udevadm settle and the
-// datasource search are waits, a timed-out program is a failure, and the
+// it: the kernel's start is the time axis' zero, udevadm settle, the
+// datasource search and a module's wait for the early host keys are waits, a timed-out program is a failure, and the
 // numbering of --boot is journalctl's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -20,6 +20,7 @@ const LOG = [
   `${T(500)} INFO: kernel: up 3.000 s`,
   `${T(501)} INFO: stage init: start`,
   `${T(560)} INFO: program ssh-keygen: exit 0 in 50.0 ms`,
+  `${T(590)} INFO: module ssh: waited 0.08 s for the early host keys`,
   `${T(600)} INFO: module ssh: done in 99.0 ms`,
   `${T(1700)} INFO: program sh bootcmd: timed out after 1 s in 1000.0 ms`,
   `${T(1700)} ERROR: module bootcmd: timed out after 1 s`,
@@ -43,6 +44,7 @@ test('the log becomes boots of timed events: stages, modules, programs, waits; f
     ['wait', 'init-local', 'datasource NoCloud', 301, 321, false],
     ['stage', 'init-local', 'stage init-local', 1, 400, false],
     ['program', 'init', 'ssh-keygen', 510, 560, false],
+    ['wait', 'init', 'early host keys', 510, 590, false],
     ['module', 'init', 'ssh', 501, 600, false],
     ['program', 'init', 'sh bootcmd', 700, 1700, true],
     ['module', 'init', 'bootcmd', 601, 1701, true],
