@@ -9,6 +9,7 @@ import { Files, type AppendFile } from './host/files.ts';
 import { describeExit, runProgram, type RunOptions, type RunResult } from './host/run.ts';
 import type { SystemConfig } from './config/system.ts';
 import type { Logger } from './log.ts';
+import { sys } from './host/sys.ts';
 import { layout } from './state/layout.ts';
 import type { Diag } from './types.ts';
 
@@ -64,13 +65,28 @@ export class Context {
   /** Run a program of the target system; its output is appended to the output log. */
   run(argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<RunResult> {
     this.beforeProgram(argv);
-    return runProgram(this.root, argv, { ...opts, output: this.outputLog() });
+    return this.timed(argv, opts, runProgram(this.root, argv, { ...opts, output: this.outputLog() }));
   }
 
   /** Run a program and keep its output (for commands whose answer we need). */
   capture(argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<RunResult> {
     this.beforeProgram(argv);
-    return runProgram(this.root, argv, { ...opts, output: 'capture' });
+    return this.timed(argv, opts, runProgram(this.root, argv, { ...opts, output: 'capture' }));
+  }
+
+  /**
+   * "program useradd: exit 0 in 12.3 ms", logged as each program ends: the
+   * record `analyze plot` draws programs from. The program's name only (a
+   * shell's script by its file name), never its arguments: they may carry
+   * what user-data gave.
+   */
+  private async timed(argv: string[], opts: Omit<RunOptions, 'output'>, running: Promise<RunResult>): Promise<RunResult> {
+    const started = sys.now();
+    const r = await running;
+    const base = (s: string | undefined) => (s ?? '').split('/').pop() ?? '';
+    const shell = /^(sh|bash|dash)$/.test(base(argv[0])) && argv[1] !== undefined && !argv[1].startsWith('-');
+    this.log.info(`program ${shell ? `${base(argv[0])} ${base(argv[1])}` : base(argv[0])}: ${describeExit(r, opts.timeoutMs)} in ${(sys.now() - started).toFixed(1)} ms`);
+    return r;
   }
 
   /** An account program cannot run past a lock file a killed one left: those go first. */

@@ -8,10 +8,10 @@
 // `--version` or a `status` costs what it uses.
 import { parseCloudId, parseCloudInit } from './cli/cloud-init.ts';
 import { parseEc2Init } from './cli/ec2-init.ts';
-import { CommandError, UsageError, type Action, type Invocation } from './cli/invocation.ts';
+import { CommandError, STATUS_TIMEOUT_EXIT, UsageError, type Action, type Invocation } from './cli/invocation.ts';
 import { Context } from './context.ts';
 import { PathError } from './host/files.ts';
-import { absolutePath } from './host/machine.ts';
+import { absolutePath, uptime } from './host/machine.ts';
 import { sys } from './host/sys.ts';
 import { describeError, LineLogger } from './log.ts';
 import { sleep } from './net/cancel.ts';
@@ -77,6 +77,9 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
   const off = disabledBy(ctx);
   if (off) { log.info(`disabled by ${off}: nothing done`); return 0; }
   log.info(`ec2-init ${VERSION}: ${[inv.program === 'ec2-init' ? '' : `(as ${inv.program})`, ...sys.argv].filter(Boolean).join(' ')}`);
+  // When the kernel of this boot started (`analyze plot`'s time axis starts there); under --root it is another machine's boot.
+  const up = ctx.root === '/' ? uptime() : null;
+  if (up !== null) log.info(`kernel: up ${up} s`);
   const lock = await BootLock.take(ctx.files);
   if (!lock) throw new CommandError(busyMessage(ctx));
   const { runStage } = await import('./stages.ts');
@@ -114,15 +117,20 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
         const r = summarize(status, dead, boot.code.startsWith('disabled')).running;
         return r === 'running' || r === 'not started';
       };
-      while (a.wait && waiting()) {
+      // --timeout: a deadline on the wait (cloud-init's --wait has none: a boot that never ends hangs its caller).
+      const deadline = a.timeout === null ? Infinity : sys.now() + a.timeout * 1000;
+      while (a.wait && waiting() && sys.now() < deadline) {
         if (a.dots && a.format === 'tabular') sys.writeStdout('.');
-        await sleep(250);
+        await sleep(Math.max(0, Math.min(250, deadline - sys.now())));
         status = readStatus(ctx);
         dead = deadStage(ctx.files, status);
       }
+      const timedOut = a.wait && waiting();
       const { details, exitCode } = statusDetails(status, dead, boot);
       sys.writeStdout(formatStatus(details, a.format, a.long));
-      return exitCode;
+      if (!timedOut) return exitCode;
+      sys.writeStderr(`${inv.program}: status --wait: the boot is ${String(details['status'])} after --timeout ${a.timeout} s; not waiting longer\n`);
+      return STATUS_TIMEOUT_EXIT;
     }
     case 'query': {
       const { query, QueryError } = await import('./commands/query.ts');
@@ -146,6 +154,14 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
     case 'analyze': {
       const { analyze } = await import('./commands/analyze.ts');
       sys.writeStdout(analyze(ctx.files, a.what));
+      return 0;
+    }
+    case 'analyze-plot': {
+      const { analyzePlot } = await import('./commands/analyze.ts');
+      try {
+        const svg = analyzePlot(ctx.files, a.boot, a.output);
+        if (svg !== null) sys.writeStdout(svg);
+      } catch (e) { throw new CommandError((e as Error).message); }
       return 0;
     }
     case 'clean': {

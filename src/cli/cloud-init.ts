@@ -4,7 +4,7 @@
 // Terraform provisioners and image build scripts depend on. Errors in the
 // command line exit 2 with argparse's wording, as cloud-init's do.
 // ec2-init's own --root works here too (tests, offline images).
-import { parseFlags, UsageError, type Action, type FlagSpec, type Invocation } from './invocation.ts';
+import { parseFlags, plotBoot, statusTimeout, UsageError, type Action, type FlagSpec, type Invocation } from './invocation.ts';
 
 /** The cloud-init release whose command line this follows. */
 export const CLOUD_INIT_VERSION = '25.1';
@@ -29,9 +29,9 @@ const COMMANDS: Record<string, Record<string, FlagSpec>> = {
     '--debug': { short: '-d' }, '--instance-data': { value: true, short: '-i' }, '--list-keys': { short: '-l' },
     '--user-data': { value: true, short: '-u' }, '--vendor-data': { value: true, short: '-v' }, '--all': { short: '-a' }, '--format': { value: true, short: '-f' },
   },
-  status: { '--format': { value: true, choices: ['json', 'tabular', 'yaml'] }, '--long': { short: '-l' }, '--wait': { short: '-w' } },
-  schema: { '--config-file': { value: true, short: '-c' }, '--schema-type': { value: true, short: '-t' }, '--system': {}, '--annotate': {} },
-  analyze: {},
+  status: { '--format': { value: true, choices: ['json', 'tabular', 'yaml'] }, '--long': { short: '-l' }, '--wait': { short: '-w' }, '--timeout': { value: true } },
+  schema: { '--config-file': { value: true, short: '-c' }, '--schema-type': { value: true, short: '-t' }, '--system': {}, '--annotate': {}, '--format': { value: true, choices: ['text', 'json'] } },
+  analyze: { '--boot': { value: true }, '--outfile': { value: true, short: '-o' } },
   clean: {
     '--logs': { short: '-l' }, '--seed': { short: '-s' }, '--machine-id': {}, '--reboot': { short: '-r' },
     '--configs': { value: true, short: '-c', many: true, choices: ['all', 'ssh_config', 'network'] },
@@ -103,7 +103,10 @@ function action(command: string, flags: Map<string, string | true | string[]>, w
         opts: { all: flags.has('--all'), listKeys: flags.has('--list-keys'), ...(word !== undefined && { key: word }), ...(format !== undefined && { format }), ...(instanceData !== undefined && { instanceData }) },
       };
     }
-    case 'status': return { kind: 'status', wait: flags.has('--wait'), long: flags.has('--long'), format: (str('--format') ?? 'tabular') as 'tabular', dots: true };
+    case 'status': return {
+      kind: 'status', wait: flags.has('--wait'), long: flags.has('--long'), format: (str('--format') ?? 'tabular') as 'tabular', dots: true,
+      timeout: statusTimeout(str('--timeout'), flags.has('--wait'), fail),
+    };
     case 'schema': {
       const type = str('--schema-type');
       if (type !== undefined && type !== 'cloud-config') throw fail(`--schema-type ${type}: ec2-init validates cloud-config only`);
@@ -111,11 +114,14 @@ function action(command: string, flags: Map<string, string | true | string[]>, w
       if (str('--config-file')) m.set('--config-file', str('--config-file')!);
       if (flags.has('--system')) m.set('--system', true);
       if (flags.has('--annotate')) m.set('--annotate', true);
+      if (str('--format')) m.set('--format', str('--format')!);
       return { kind: 'schema', flags: m };
     }
     case 'analyze': {
       const what = word ?? 'blame';
-      if (what !== 'show' && what !== 'blame') throw fail(`analyze ${what}: ec2-init has show and blame`);
+      if (what === 'plot') return { kind: 'analyze-plot', boot: plotBoot(str('--boot'), fail), output: str('--outfile') ?? null };
+      if (flags.has('--boot')) throw fail('--boot is for analyze plot');
+      if (what !== 'show' && what !== 'blame') throw fail(`analyze ${what}: ec2-init has show, blame and plot`);
       return { kind: 'analyze', what };
     }
     case 'clean': return {

@@ -1,7 +1,7 @@
 // ec2-init's own command line (DESIGN.md §3, README "Using it").
 import type { Level } from '../log.ts';
 import { STAGES, type Stage } from '../types.ts';
-import { parseFlags, UsageError, type Action, type FlagSpec, type Invocation } from './invocation.ts';
+import { parseFlags, plotBoot, statusTimeout, UsageError, type Action, type FlagSpec, type Invocation } from './invocation.ts';
 
 export const USAGE = `usage: ec2-init [--root DIR] [--config FILE] [--log-level LEVEL] COMMAND
   init --local            stage 1: local datasources, before networking
@@ -10,10 +10,12 @@ export const USAGE = `usage: ec2-init [--root DIR] [--config FILE] [--log-level 
   modules --mode final    stage 4: user scripts, runcmd (rc.local time)
   boot                    all stages in one process, in order
   plan [--format text|json]  print what boot would do (the steps of each stage), changing nothing
-  status [--wait] [--long] [--format tabular|json|yaml]   exit 0 done, 1 error, 2 degraded
+  status [--wait [--timeout SECONDS]] [--long] [--format tabular|json|yaml]
+                          exit 0 done, 1 error, 2 degraded, 124 --timeout passed first
   query [--all] [--list-keys] [--format TEMPLATE] [KEY]   instance data: v1.instance_id, ds.meta_data.…
-  schema --config-file F | --system [--annotate]   validate cloud-config (exit 1 on errors)
+  schema --config-file F | --system [--annotate | --format text|json]   validate cloud-config (exit 1 on errors)
   analyze [show|blame]    per-stage and per-module times of the last boot
+  analyze plot [--boot N] [--output FILE]   the boot as an SVG picture (N: 0 the last, -1 the one before, 1 the first)
   clean [--logs] [--seed] [--machine-id] [--configs all|ssh_config|network] [--reboot]
                           forget this instance: the next boot is a first boot
   single --name MODULE [--frequency always|instance|once]   run one module now
@@ -33,10 +35,10 @@ const COMMANDS: Record<string, Record<string, FlagSpec>> = {
   modules: { '--mode': { value: true, choices: ['config', 'final'] } },
   boot: {},
   plan: { '--format': { value: true, choices: ['text', 'json'] } },
-  status: { '--wait': {}, '--long': {}, '--format': { value: true, choices: ['tabular', 'json', 'yaml'] } },
+  status: { '--wait': {}, '--timeout': { value: true }, '--long': {}, '--format': { value: true, choices: ['tabular', 'json', 'yaml'] } },
   query: { '--all': {}, '--list-keys': {}, '--format': { value: true }, '--instance-data': { value: true } },
-  schema: { '--config-file': { value: true }, '--system': {}, '--annotate': {} },
-  analyze: {},
+  schema: { '--config-file': { value: true }, '--system': {}, '--annotate': {}, '--format': { value: true, choices: ['text', 'json'] } },
+  analyze: { '--boot': { value: true }, '--output': { value: true } },
   clean: { '--logs': {}, '--seed': {}, '--machine-id': {}, '--reboot': {}, '--configs': { value: true, many: true, choices: ['all', 'ssh_config', 'network'] } },
   single: { '--name': { value: true }, '--frequency': { value: true, choices: ['always', 'instance', 'once'] } },
   'collect-logs': { '--tarfile': { value: true }, '--redact-sensitive': {} },
@@ -90,7 +92,10 @@ function action(command: string, flags: Map<string, string | true | string[]>, w
       return { kind: 'stages', stages: [mode === 'config' ? 'config' : 'final'] };
     }
     case 'plan': return { kind: 'plan', format: str('--format') === 'json' ? 'json' : 'text' };
-    case 'status': return { kind: 'status', wait: flags.has('--wait'), long: flags.has('--long'), format: (str('--format') ?? 'tabular') as 'tabular', dots: false };
+    case 'status': return {
+      kind: 'status', wait: flags.has('--wait'), long: flags.has('--long'), format: (str('--format') ?? 'tabular') as 'tabular', dots: false,
+      timeout: statusTimeout(str('--timeout'), flags.has('--wait'), usage),
+    };
     case 'query': {
       const format = str('--format');
       const instanceData = str('--instance-data');
@@ -105,7 +110,9 @@ function action(command: string, flags: Map<string, string | true | string[]>, w
     case 'schema': return { kind: 'schema', flags: flags as Map<string, string | true> };
     case 'analyze': {
       const what = word ?? 'show';
-      if (what !== 'show' && what !== 'blame') throw usage('analyze takes show or blame');
+      if (what === 'plot') return { kind: 'analyze-plot', boot: plotBoot(str('--boot'), usage), output: str('--output') ?? null };
+      if (flags.has('--boot') || flags.has('--output')) throw usage('--boot and --output are for analyze plot');
+      if (what !== 'show' && what !== 'blame') throw usage('analyze takes show, blame or plot');
       return { kind: 'analyze', what };
     }
     case 'clean': return {

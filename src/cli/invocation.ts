@@ -10,10 +10,11 @@ import type { QueryOptions } from '../commands/query.ts';
 export type Action =
   | { kind: 'stages'; stages: Stage[] }
   | { kind: 'plan'; format: 'text' | 'json' }
-  | { kind: 'status'; wait: boolean; long: boolean; format: StatusFormat; dots: boolean }
+  | { kind: 'status'; wait: boolean; long: boolean; format: StatusFormat; dots: boolean; timeout: number | null }
   | { kind: 'query'; opts: QueryOptions }
   | { kind: 'schema'; flags: Map<string, string | true> }
   | { kind: 'analyze'; what: 'show' | 'blame' }
+  | { kind: 'analyze-plot'; boot: number; output: string | null }
   | { kind: 'clean'; opts: CleanOptions }
   | { kind: 'single'; name: string; frequency: 'always' | 'instance' | 'once' | null }
   | { kind: 'collect-logs'; tarfile: string; redact: boolean }
@@ -105,4 +106,25 @@ export function parseFlags(argv: readonly string[], spec: Record<string, FlagSpe
     } else positional.push(a);
   }
   return { flags, positional };
+}
+
+/**
+ * `status --timeout SECONDS` checked: a number of seconds (fractions allowed),
+ * and only with --wait (without it there is nothing to time out).
+ */
+export function statusTimeout(value: string | undefined, wait: boolean, fail: (message: string) => Error): number | null {
+  if (value === undefined) return null;
+  if (!wait) throw fail('--timeout needs --wait (status without --wait answers at once)');
+  if (!/^\d+(\.\d+)?$/.test(value)) throw fail(`argument --timeout: '${value}' is not a number of seconds`);
+  return Number(value);
+}
+
+/** STATUS_TIMEOUT: what `status --wait --timeout` exits with when the boot is not done in time (as timeout(1) does). */
+export const STATUS_TIMEOUT_EXIT = 124;
+
+/** `analyze plot --boot N`: an integer, journalctl's numbering (0 the last boot, -1 the one before, 1 the first). */
+export function plotBoot(value: string | undefined, fail: (message: string) => Error): number {
+  if (value === undefined) return 0;
+  if (!/^[-+]?\d{1,6}$/.test(value)) throw fail(`argument --boot: '${value}' is not a boot number (0 the last, -1 the one before, 1 the first recorded)`);
+  return Number(value);
 }

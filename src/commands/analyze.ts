@@ -1,41 +1,45 @@
 // `analyze show` (each stage and its modules, in order, with their times)
-// and `analyze blame` (modules, slowest first), read from the log of the
-// last boot in /var/log/ec2-init.log.
+// and `analyze blame` (modules, slowest first) of the last boot recorded in
+// /var/log/ec2-init.log (boot-record.ts reads it; `analyze plot` draws it: plot.ts).
 import type { Files } from '../host/files.ts';
+import { writeAll } from '../host/files.ts';
+import { O_CREAT, O_NOFOLLOW, O_TRUNC, O_WRONLY, sys } from '../host/sys.ts';
 import { layout } from '../state/layout.ts';
-
-interface Timing { stage: string; name: string; ms: number }
-
-function lastBoot(files: Files): Timing[] {
-  const lines = (files.readTextIfExists(layout.log) ?? '').split('\n');
-  // The last boot starts at the last 'stage init-local: start' (or the first line).
-  let start = 0;
-  lines.forEach((l, i) => { if (/ stage init-local: start$/.test(l)) start = i; });
-  const out: Timing[] = [];
-  let stage = '';
-  for (const line of lines.slice(start)) {
-    const s = / stage ([\w-]+): (start|done in ([\d.]+) ms)/.exec(line);
-    if (s) {
-      stage = s[1]!;
-      if (s[3]) out.push({ stage, name: `stage ${stage}`, ms: Number(s[3]) });
-      continue;
-    }
-    const m = / module (\w+): (?:done|failed) in ([\d.]+) ms/.exec(line);
-    if (m) out.push({ stage, name: m[1]!, ms: Number(m[2]) });
-  }
-  return out;
-}
+import { pickBoot, readBoots } from './boot-record.ts';
+import { plotBoot } from './plot.ts';
 
 export function analyze(files: Files, what: string): string {
-  const timings = lastBoot(files);
-  if (timings.length === 0) return `no boot recorded in ${layout.log}\n`;
-  const modules = timings.filter((t) => !t.name.startsWith('stage '));
+  const events = readBoots(files.readTextIfExists(layout.log) ?? '').at(-1)?.events ?? [];
+  if (!events.some((e) => e.kind === 'stage' || e.kind === 'module')) return `no boot recorded in ${layout.log}\n`;
+  const ms = (e: { start: number; end: number }) => e.end - e.start;
+  const modules = events.filter((e) => e.kind === 'module');
   if (what === 'blame') {
-    return [...modules].sort((a, b) => b.ms - a.ms)
-      .map((t) => `${t.ms.toFixed(1).padStart(9)} ms  ${t.name} (${t.stage})`).join('\n') + '\n';
+    return [...modules].sort((a, b) => ms(b) - ms(a))
+      .map((t) => `${ms(t).toFixed(1).padStart(9)} ms  ${t.name} (${t.stage})`).join('\n') + '\n';
   }
   // The log has each stage's total after its modules: print the stage first.
-  return timings.filter((t) => t.name.startsWith('stage ')).map((st) =>
-    `${st.name}: ${st.ms.toFixed(1)} ms\n` +
-    modules.filter((m) => m.stage === st.stage).map((m) => `  ${m.name}: ${m.ms.toFixed(1)} ms\n`).join('')).join('');
+  return events.filter((e) => e.kind === 'stage').map((st) =>
+    `${st.name}: ${ms(st).toFixed(1)} ms\n` +
+    modules.filter((m) => m.stage === st.stage).map((m) => `  ${m.name}: ${ms(m).toFixed(1)} ms\n`).join('')).join('');
+}
+
+/**
+ * `analyze plot`: boot `n` (0 the last, -1 the one before, 1 the first
+ * recorded) as SVG, written to `output` (a file of this machine, as the
+ * caller names it; never followed through a link) or returned for stdout.
+ */
+export function analyzePlot(files: Files, n: number, output: string | null): string | null {
+  const boots = readBoots(files.readTextIfExists(layout.log) ?? '').filter((b) => b.events.length > 0);
+  const boot = pickBoot(boots, n);
+  if (!boot) throw new Error(`no boot ${n} in ${layout.log} (${boots.length} recorded: 0 is the last, ${boots.length ? `-${boots.length - 1} the first` : 'none'})`);
+  const index = boots.indexOf(boot) + 1;
+  const first = new Date(Math.min(...boot.events.map((e) => e.start))).toISOString().replace(/\.\d+Z$/, 'Z');
+  const svg = plotBoot(boot, `ec2-init boot ${index}, ${first}`);
+  if (output === null) return svg;
+  let fd: number;
+  try { fd = sys.openat(sys.AT_FDCWD, output, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644); } catch (e) {
+    throw new Error(`${output}: cannot write (${(e as { code?: string }).code ?? (e as Error).message})`);
+  }
+  try { writeAll(fd, sys.utf8Encode(svg)); } finally { sys.close(fd); }
+  return null;
 }

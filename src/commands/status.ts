@@ -1,11 +1,13 @@
 // How `status` prints — exactly as cloud-init 25's `cloud-init status` does,
 // so the scripts and tools written for it (Packer, Terraform, Ansible's
 // cloud_init_data_facts) read ec2-init unchanged: "status: done", --long's
-// block, --format json with sorted keys, --format yaml.
+// block, --format json with sorted keys (and ec2-init's `problems`: each
+// error and warning as a record), --format yaml.
 import type { Files } from '../host/files.ts';
 import { escapeControls } from '../log.ts';
 import { summarize, type Status } from '../state/status.ts';
 import { toBlockYaml } from '../config/yaml-emit.ts';
+import { fromBootProblem } from '../schema/problems.ts';
 import { usesSystemd } from '../modules/helpers.ts';
 
 export type StatusFormat = 'tabular' | 'json' | 'yaml';
@@ -68,7 +70,16 @@ export function statusDetails(status: Status | null, dead: string | null, boot: 
 }
 
 export function formatStatus(details: Record<string, unknown>, format: StatusFormat, long: boolean): string {
-  if (format === 'json') return `${pythonJson(details)}\n`;
+  if (format === 'json') {
+    // ec2-init's own key: each problem as a record (schema/problems.ts), the same records `schema --format json` gives.
+    const errors = details['errors'] as string[];
+    const warnings = details['recoverable_errors'] as Record<string, string[]>;
+    const problems = [
+      ...errors.map((e) => fromBootProblem('error', e)),
+      ...Object.values(warnings).flat().map((w) => fromBootProblem('warning', w)),
+    ];
+    return `${pythonJson({ ...details, problems })}\n`;
+  }
   if (format === 'yaml') return toBlockYaml(details);
   let out = `status: ${String(details['status'])}\n`;
   if (!long) return out;

@@ -3,7 +3,7 @@
 // gets this machine's /usr read-only in a private mount namespace
 // (with-root.sh), so chrooted scripts have a shell and coreutils.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { read, removeLater } from './files.ts';
@@ -81,4 +81,13 @@ export function statusProblems(root: string): string[] {
 export function moduleProblems(root: string, module: string): string[] {
   const result = JSON.parse(read(root, 'var/lib/cloud/data/result.json')) as { v1: { errors: string[]; recoverable_errors: string[] } };
   return [...result.v1.errors, ...result.v1.recoverable_errors].filter((e) => e.startsWith(`module ${module}`));
+}
+
+/** agent() with the executable started by the name cloud-init (as the .deb links it): cloud-init's command line. */
+export function asCloudInit(root: string, args: string[]): SpawnSyncReturns<string> {
+  const dir = removeLater(mkdtempSync(join(tmpdir(), 'ec2-init-as-cloud-init-')));
+  symlinkSync(AGENT, join(dir, 'cloud-init'));
+  return spawnSync('env', ['-i', WITH_ROOT, root, join(dir, 'cloud-init'), '--root', root, ...args], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000,
+  });
 }

@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { buildDeb, debian, ensureDeb, exe, JOBS, packagedExe, readDebian, repack, sha256, UNITS, version } from '../helpers/package/deb.ts';
 import { cannotRun, diffSnapshots, inRoot, removeRoot, snapshot, throwawayRoot } from '../helpers/package/root.ts';
 import { needCommands, unavailable } from '../helpers/needs.ts';
+import { buildDeb as buildTestDeb } from '../helpers/apt/repo.ts';
+import { CLOUD_INIT_VERSION } from '../../src/cli/cloud-init.ts';
 
 const read = readDebian;
 const notBuilt = existsSync(exe) ? null : unavailable('dist/ec2-init not built (npm run build)');
@@ -103,7 +105,7 @@ describe('the .deb', { skip: cannotBuild }, () => {
     assert.match(control, /^Depends: .*\blibssl3\b.*$/m);
     // It takes cloud-init's place: dpkg -i removes cloud-init in its favour.
     const relations = execFileSync('dpkg-deb', ['-f', deb, 'Conflicts', 'Replaces', 'Provides'], { encoding: 'utf8' });
-    assert.equal(relations, 'Conflicts: cloud-init\nReplaces: cloud-init\nProvides: cloud-init\n');
+    assert.equal(relations, `Conflicts: cloud-init\nReplaces: cloud-init\nProvides: cloud-init (= ${CLOUD_INIT_VERSION})\n`);
   });
 
   test('lintian: no errors, no warnings (binary and source)', { skip: needCommands(['lintian'], 'lintian') ?? undefined }, () => {
@@ -309,4 +311,57 @@ describe('installed into a Debian bookworm root, offline', { skip: cannotBuild ?
     rmSync(inside('etc/rc.local'));
     assert.deepEqual(diffSnapshots(clean, snapshot(root, DPKG_RECORDS)), []);
   });
+});
+
+// Packages that name cloud-init in their Depends (the reason for a versioned
+// Provides), on a root of their own: apt leaves its logs and caches behind,
+// which the purge test above must not see.
+describe('beside packages that depend on cloud-init', { skip: cannotBuild ?? cannotRun() }, () => {
+  let root = '';
+  let deb = '';
+  const work = mkdtempSync(join(tmpdir(), 'ec2-init-debtest-'));
+  const dpkg = (...args: string[]): string => inRoot(root, ['dpkg', ...args], { env: { DEBIAN_FRONTEND: 'noninteractive' } }).stdout;
+  const inside = (p: string): string => join(root, p);
+  const install = (path: string): void => {
+    copyFileSync(path, inside('tmp/ec2-init.deb'));
+    try { dpkg('-i', '/tmp/ec2-init.deb'); } finally { rmSync(inside('tmp/ec2-init.deb')); }
+  };
+  before(() => {
+    deb = ensureDeb(work).deb;
+    root = throwawayRoot();
+  });
+  after(() => {
+    if (root) removeRoot(root);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test(`Provides: cloud-init (= ${CLOUD_INIT_VERSION}): a package that depends on cloud-init (>= 23) installs beside it, with dpkg and with apt; (>= 26) does not`, () => {
+    install(deb);
+    const dir = join(work, 'dependents');
+    const place = (name: string, depends: string): string => {
+      copyFileSync(buildTestDeb(dir, { name, version: '1.0', depends }), inside(`tmp/${name}.deb`));
+      return `/tmp/${name}.deb`;
+    };
+    const state = (name: string) => inRoot(root, ['dpkg-query', '-W', '-f', '${db:Status-Abbrev}', name], { allowFail: true }).stdout.trim();
+    const needs23 = place('needs-cloud-init', 'cloud-init (>= 23)');
+    const needs26 = place('needs-cloud-init-26', 'cloud-init (>= 26)');
+    try {
+      dpkg('-i', needs23);
+      assert.equal(state('needs-cloud-init'), 'ii');
+      dpkg('--purge', 'needs-cloud-init');
+      // apt resolves the dependency with what is installed (offline: it must not want cloud-init from anywhere).
+      const apt = inRoot(root, ['apt-get', 'install', '-y', needs23], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+      assert.match(apt.stdout, /^The following NEW packages will be installed:\n {2}needs-cloud-init\n/m);
+      assert.match(apt.stdout, /^0 upgraded, 1 newly installed, 0 to remove and 0 not upgraded\.$/m, 'nothing else installed, nothing removed');
+      assert.equal(state('needs-cloud-init'), 'ii');
+      dpkg('--purge', 'needs-cloud-init');
+      // The version is checked: 25.1 is not 26.
+      const refused = inRoot(root, ['dpkg', '-i', needs26], { allowFail: true });
+      assert.notEqual(refused.status, 0);
+      assert.match(refused.stderr, new RegExp(`depends on cloud-init \\(>= 26\\)[^]*Version of cloud-init on system, provided by ec2-init:amd64, is ${CLOUD_INIT_VERSION.replace('.', '\\.')}\\.`));
+    } finally {
+      for (const f of [needs23, needs26]) rmSync(inside(f), { force: true });
+    }
+  });
+
 });

@@ -8,6 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseJob, events, type Job } from '../helpers/package/upstart.ts';
 import { debian, JOBS, readDebian, UNITS } from '../helpers/package/deb.ts';
+import { CLOUD_INIT_VERSION } from '../../src/cli/cloud-init.ts';
 
 const read = readDebian;
 
@@ -80,5 +81,12 @@ describe('debian/ (read, not built)', () => {
       const r = spawnSync('sh', ['-n'], { input: parseJob(j, read(`upstart/${j}.conf`)).scripts.get('script'), encoding: 'utf8' });
       assert.equal(r.status, 0, `${j}.conf script: ${r.stderr}`);
     }
+  });
+
+  test("Provides: cloud-init with the version whose command line ec2-init answers (cloud-init --version): 25.1 satisfies cloud-init (>= 23)", () => {
+    const provides = /^Provides: (.*)$/m.exec(read('control'))?.[1];
+    assert.equal(provides, `cloud-init (= ${CLOUD_INIT_VERSION})`);
+    const r = spawnSync('dpkg', ['--compare-versions', CLOUD_INIT_VERSION, 'ge', '23'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${CLOUD_INIT_VERSION} < 23`);
   });
 });
