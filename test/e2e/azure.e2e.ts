@@ -72,6 +72,8 @@ describe('VM boot on Azure (qemu; ovf-env.xml on a UDF disc; IMDS and wireserver
       '    content: "from custom data\\n"',
       'runcmd:',
       '  - echo "E2E-AZURE-RUNCMD $(cat /var/lib/cloud/data/instance-id)" > /dev/ttyS0',
+      // What networkd made of IMDS's network config: the NIC named eth0 by it, with its address.
+      `  - 'ip -o -4 addr show | sed "s/^/E2E-AZURE-NET /" > /dev/ttyS0'`,
       '',
     ].join('\n');
     const iso = join(dir, 'ovf.iso');
@@ -96,6 +98,10 @@ describe('VM boot on Azure (qemu; ovf-env.xml on a UDF disc; IMDS and wireserver
       assert.deepEqual(consoleLines(b.console, 'E2E-AZURE-RUNCMD').map((l) => l.replace(/.*E2E-/, 'E2E-').trim()), [`E2E-AZURE-RUNCMD ${UUID}`]);
       assert.equal(readFromImage(image, '/etc/e2e/azure.txt'), 'from custom data\n');
       assert.equal(readFromImage(image, '/etc/hostname')?.trim(), 'e2e-azure');
+      // IMDS's network config, rendered in init-local, took effect on this first boot: the NIC is eth0 by its MAC.
+      assert.match(log, /step: init-local network network RUN: render Azure/);
+      const net = consoleLines(b.console, 'E2E-AZURE-NET');
+      assert.ok(net.some((l) => /\beth0\s+inet 168\.0\.\d+\.\d+\/7\b/.test(l)), `eth0 has its slirp address: ${JSON.stringify(net)}`);
       assert.match(readFromImage(image, '/etc/passwd') ?? '', /^azureuser:x:\d+:\d+:/m);
       assert.equal(readFromImage(image, '/home/azureuser/.ssh/authorized_keys')?.trim(), EXAMPLE_KEY);
       assert.match(readFromImage(image, '/etc/shadow') ?? '', /^azureuser:\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}:/m);

@@ -2,8 +2,8 @@
 // bookworm VM under qemu (TCG) with the ec2-init .deb, DMI that says EC2, and
 // the IMDS simulator (IMDSv2 only) at 169.254.169.254:80 through qemu's
 // guestfwd. The metadata gives the NIC (by its MAC) a second private address,
-// 160.0.0.77, which only EC2's network config can put there: slirp's DHCP
-// hands out 160.0.0.15. The slirp network is 160.0.0.0/4, which holds both and
+// 160.0.2.77, which only EC2's network config can put there: slirp's DHCP
+// hands out 160.0.2.15 (slirp's host is 160.0.2.2). The slirp network is 160.0.0.0/4, which holds both and
 // the metadata address (a static address inside 169.254.0.0/16 is refused by
 // systemd-networkd: "Failed to set static address: Invalid argument"; real EC2
 // subnets are private ranges, as Azure's VM test does it too). init-local reads the metadata over its ephemeral
@@ -25,7 +25,7 @@ const HOPELESS = [/^shutdown: .*$/m, /Kernel panic - not syncing.*$/m];
 const skip = cannotRun() ?? (existsSync(debPath()) ? undefined : `${debPath()} is missing: run npm run deb first`);
 
 const MAC = '52:54:00:e2:ec:02';
-const SECONDARY = '160.0.0.77';
+const SECONDARY = '160.0.2.77';
 
 // What the guest prints once the secondary address is up (or after 30 s).
 const REPORT = `#!/bin/sh
@@ -59,7 +59,7 @@ describe('VM boot on EC2: its network config takes effect on the first boot (qem
         mac: MAC,
         [`${nic}/mac`]: MAC,
         [`${nic}/device-number`]: '0',
-        [`${nic}/local-ipv4s`]: `160.0.0.15\n${SECONDARY}`,
+        [`${nic}/local-ipv4s`]: `160.0.2.15\n${SECONDARY}`,
         [`${nic}/subnet-ipv4-cidr-block`]: '160.0.0.0/4',
       },
     });
@@ -81,7 +81,7 @@ describe('VM boot on EC2: its network config takes effect on the first boot (qem
       }
       for (const l of log.split('\n').filter((x) => /ephemeral network|datasource Ec2|stage init-local: done/.test(x))) t.diagnostic(`guest log: ${l.replace(/^\S+ /, '')}`);
       // init-local: a lease through the image's dhclient, Ec2 found there, the NIC put back.
-      assert.match(log, /ephemeral network: dhclient leased 160\.0\.0\.\d+\/4 on \S+ in \d+ ms/);
+      assert.match(log, /ephemeral network: dhclient leased 160\.0\.2\.\d+\/4 on \S+ in \d+ ms/);
       assert.match(log, /step: init-local datasource Ec2 RUN: instance i-/);
       assert.match(log, /ephemeral network: \S+ back as it was in \d+ ms/);
       assert.doesNotMatch(log, /not everything was undone/);
