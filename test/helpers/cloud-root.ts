@@ -33,15 +33,20 @@ export interface CloudRootOptions {
   cmdline?: string;
 }
 
-export function cloudRoot(o: CloudRootOptions): string {
-  const root = newRoot();
+/** A Debian cloud image's account files (root, nobody, the admin groups), login.defs and skel: what useradd needs. */
+export function imageAccounts(root: string): void {
   writeIn(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
   writeIn(root, 'etc/group', 'root:x:0:\nadm:x:4:\nsudo:x:27:\nusers:x:100:\nnogroup:x:65534:\n');
   writeIn(root, 'etc/shadow', 'root:*:19800:0:99999:7:::\nnobody:*:19800:0:99999:7:::\n', 0o640);
   writeIn(root, 'etc/gshadow', 'root:*::\nadm:*::\nsudo:*::\nusers:*::\nnogroup:*::\n', 0o640);
   writeIn(root, 'etc/login.defs', 'UID_MIN 1000\nUID_MAX 60000\nGID_MIN 1000\nGID_MAX 60000\nUMASK 022\nUSERGROUPS_ENAB yes\n');
-  for (const [name, text] of Object.entries(PAM)) writeIn(root, `etc/pam.d/${name}`, text);
   writeIn(root, 'etc/skel/.profile', '# ~/.profile\n');
+}
+
+export function cloudRoot(o: CloudRootOptions): string {
+  const root = newRoot();
+  imageAccounts(root);
+  for (const [name, text] of Object.entries(PAM)) writeIn(root, `etc/pam.d/${name}`, text);
   writeIn(root, 'etc/os-release', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n');
   writeIn(root, 'etc/hostname', 'localhost\n');
   writeIn(root, 'etc/ssh/sshd_config', 'Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\n');

@@ -11,6 +11,7 @@ import { CONFORMANCE } from '../helpers/paths.ts';
 import { mode, owner, read, tempDir, writeIn } from '../helpers/files.ts';
 import { agent, cannotRun, newRoot, seed, statusProblems } from '../helpers/agent.ts';
 import { needCommands } from '../helpers/needs.ts';
+import { imageAccounts } from '../helpers/cloud-root.ts';
 
 const skip = cannotRun() ?? needCommands(['ssh-keygen', 'useradd'], 'openssh-client passwd');
 
@@ -23,12 +24,7 @@ const SSHD_CONFIG = 'Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthen
 /** A root with a Debian image's account files and, unless told otherwise, an ssh server's config. */
 function sshRoot(opts: { sshd?: boolean; cloudCfg?: string } = {}): string {
   const root = newRoot();
-  writeIn(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
-  writeIn(root, 'etc/group', 'root:x:0:\nadm:x:4:\nsudo:x:27:\nusers:x:100:\nnogroup:x:65534:\n');
-  writeIn(root, 'etc/shadow', 'root:*:19800:0:99999:7:::\nnobody:*:19800:0:99999:7:::\n', 0o640);
-  writeIn(root, 'etc/gshadow', 'root:*::\nadm:*::\nsudo:*::\nusers:*::\nnogroup:*::\n', 0o640);
-  writeIn(root, 'etc/login.defs', 'UID_MIN 1000\nUID_MAX 60000\nGID_MIN 1000\nGID_MAX 60000\nUMASK 022\nUSERGROUPS_ENAB yes\n');
-  writeIn(root, 'etc/skel/.profile', '# ~/.profile\n');
+  imageAccounts(root);
   writeIn(root, 'etc/cloud/cloud.cfg', opts.cloudCfg ?? DEBIAN_CLOUD_CFG);
   if (opts.sshd ?? true) {
     writeIn(root, 'etc/ssh/sshd_config', SSHD_CONFIG);
