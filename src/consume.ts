@@ -9,7 +9,7 @@ import type { Context } from './context.ts';
 import { toYaml } from './config/yaml.ts';
 import { handleParts, readTemplateData } from './handlers/index.ts';
 import { logStep } from './plan/steps.ts';
-import { readUserData } from './plan/userdata.ts';
+import { readUserData, type UserDataInput } from './plan/userdata.ts';
 import { failpoint } from './state/failpoint.ts';
 import type { Instance } from './state/instance.ts';
 import { layout } from './state/layout.ts';
@@ -20,20 +20,25 @@ export interface Consumed {
   vendorConfig: Config;
 }
 
-export async function consumeUserData(ctx: Context, instance: Instance): Promise<Consumed> {
-  const vendorRaw = ctx.files.readIfExists(`${layout.providerCache(instance.source.provider)}/vendor-data.raw`);
-  // Where `query vendordata` reads it (as cloud-init's instance/vendor-data.txt): never in the instance data.
-  if (vendorRaw) ctx.files.write(`${layout.instance(instance.id)}/vendor-data.txt`, vendorRaw, { mode: 0o600 });
-  const data = await readUserData(ctx, {
+/** What a saved instance's user-data is read from (stage init, and init-local's network decision). */
+export function savedUserDataInput(ctx: Context, instance: Instance, mode: UserDataInput['mode']): UserDataInput {
+  return {
     instanceId: instance.id,
     launchIndex: instance.source.launchIndex,
     raw: ctx.files.readIfExists(layout.userDataRaw) ?? EMPTY,
-    vendorRaw,
+    vendorRaw: ctx.files.readIfExists(`${layout.providerCache(instance.source.provider)}/vendor-data.raw`),
     metaBytes: instance.source.metaBytes ?? 0,
     // Written this boot from what the source gave (state/instance-data.ts), as plan computes it.
     templateData: readTemplateData(ctx),
-    mode: 'boot',
-  });
+    mode,
+  };
+}
+
+export async function consumeUserData(ctx: Context, instance: Instance): Promise<Consumed> {
+  const input = savedUserDataInput(ctx, instance, 'boot');
+  // Where `query vendordata` reads it (as cloud-init's instance/vendor-data.txt): never in the instance data.
+  if (input.vendorRaw) ctx.files.write(`${layout.instance(instance.id)}/vendor-data.txt`, input.vendorRaw, { mode: 0o600 });
+  const data = await readUserData(ctx, input);
   for (const d of data.problems) ctx.report(d.level, d.where, d.message);
   ctx.files.write(layout.userDataTxt, data.expanded, { mode: 0o600 });
   ctx.files.write(layout.userConfig, `#cloud-config\n${toYaml(data.userConfig)}`, { mode: 0o600 });

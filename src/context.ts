@@ -22,6 +22,14 @@ interface Shared {
   systemConfig: SystemConfig | null;
 }
 
+const baseName = (s: string | undefined) => (s ?? '').split('/').pop() ?? '';
+
+/** A program's name for the log: its file name, a shell's script by its file name; never its arguments. */
+function programName(argv: string[]): string {
+  const shell = /^(sh|bash|dash)$/.test(baseName(argv[0])) && argv[1] !== undefined && !argv[1].startsWith('-');
+  return shell ? `${baseName(argv[0])} ${baseName(argv[1])}` : baseName(argv[0]);
+}
+
 export class Context {
   readonly files: Files;
   readonly log: Logger;
@@ -65,13 +73,15 @@ export class Context {
   /** Run a program of the target system; its output is appended to the output log. */
   run(argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<RunResult> {
     this.beforeProgram(argv);
-    return this.timed(argv, opts, runProgram(this.root, argv, { ...opts, output: this.outputLog() }));
+    const started = sys.now();
+    return this.timed(argv, opts, started, runProgram(this.root, argv, { ...opts, output: this.outputLog() }));
   }
 
   /** Run a program and keep its output (for commands whose answer we need). */
   capture(argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<RunResult> {
     this.beforeProgram(argv);
-    return this.timed(argv, opts, runProgram(this.root, argv, { ...opts, output: 'capture' }));
+    const started = sys.now();
+    return this.timed(argv, opts, started, runProgram(this.root, argv, { ...opts, output: 'capture' }));
   }
 
   /**
@@ -80,12 +90,9 @@ export class Context {
    * shell's script by its file name), never its arguments: they may carry
    * what user-data gave.
    */
-  private async timed(argv: string[], opts: Omit<RunOptions, 'output'>, running: Promise<RunResult>): Promise<RunResult> {
-    const started = sys.now();
+  private async timed(argv: string[], opts: Omit<RunOptions, 'output'>, started: number, running: Promise<RunResult>): Promise<RunResult> {
     const r = await running;
-    const base = (s: string | undefined) => (s ?? '').split('/').pop() ?? '';
-    const shell = /^(sh|bash|dash)$/.test(base(argv[0])) && argv[1] !== undefined && !argv[1].startsWith('-');
-    this.log.info(`program ${shell ? `${base(argv[0])} ${base(argv[1])}` : base(argv[0])}: ${describeExit(r, opts.timeoutMs)} in ${(sys.now() - started).toFixed(1)} ms`);
+    this.log.info(`program ${programName(argv)}: ${describeExit(r, opts.timeoutMs)} in ${(sys.now() - started).toFixed(1)} ms`);
     return r;
   }
 

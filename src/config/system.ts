@@ -25,7 +25,7 @@ export interface SystemConfig {
   raw: Config;
 }
 
-export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'LXD', 'DigitalOcean', 'Azure', 'GCE', 'OpenStack', 'AliYun', 'Vultr', 'Ec2', 'CloudStack', 'Scaleway', 'Hetzner', 'Oracle', 'Exoscale', 'UpCloud', 'Akamai', 'VMware'];
+export const DEFAULT_DATASOURCES = ['NoCloud', 'ConfigDrive', 'LXD', 'DigitalOcean', 'Azure', 'VMware', 'GCE', 'OpenStack', 'AliYun', 'Vultr', 'Ec2', 'CloudStack', 'Scaleway', 'Hetzner', 'Oracle', 'Exoscale', 'UpCloud', 'Akamai'];
 
 /**
  * `extraFile` (--config) is a path on this machine, not under the root: the

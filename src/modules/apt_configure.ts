@@ -26,6 +26,7 @@ import {
   isDeb822, type Mirrors,
 } from './apt-sources.ts';
 import { isFalse, isMapping, renderTemplate, which } from './helpers.ts';
+import { matching } from '../validate/check.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { aptSettings, LEGACY_APT_KEYS } from './apt-legacy.ts';
 
@@ -208,10 +209,15 @@ function renderSourcesList(ctx: Context, cfg: Record<string, unknown>, config: R
 }
 
 /** cloud-init's apply_apt_config: the proxy and conf files, removed when not configured. */
-function applyAptConfig(ctx: Context, cfg: Record<string, unknown>): void {
+function applyAptConfig(ctx: Context, cfg: Record<string, unknown>, where: string): void {
   const proxies = ([
     ['proxy', 'http'], ['http_proxy', 'http'], ['ftp_proxy', 'ftp'], ['https_proxy', 'https'],
-  ] as const).filter(([k]) => cfg[k]).map(([k, scheme]) => `Acquire::${scheme}::Proxy "${String(cfg[k])}";`);
+  ] as const).filter(([k]) => cfg[k]).flatMap(([k, scheme]) => {
+    // The value sits between quotes in an apt.conf line: a quote, ';', '{' or a control would add options.
+    const v = matching(cfg[k], /^[^"{};\s\\]+$/, 'a proxy URL without quotes, braces, semicolons, backslashes or spaces');
+    if (!v.ok) { ctx.report('error', where, `apt: ${k}: ${v.why}; left out`); return []; }
+    return [`Acquire::${scheme}::Proxy "${v.value}";`];
+  });
   if (proxies.length) ctx.files.write(PROXY_FILE, proxies.join('\n') + '\n', { mode: 0o644 });
   else ctx.files.unlink(PROXY_FILE);
   // Python's truth: empty bytes (!!binary "") are no conf either.
@@ -318,7 +324,7 @@ async function run({ ctx, config, where, instanceId, source }: ModuleRun): Promi
     }
   }
 
-  try { applyAptConfig(ctx, cfg); } catch (e) { ctx.report('error', `${where} proxy/conf`, (e as Error).message); }
+  try { applyAptConfig(ctx, cfg, `${where} proxy`); } catch (e) { ctx.report('error', `${where} proxy/conf`, (e as Error).message); }
 
   if (cfg['sources'] !== undefined && cfg['sources'] !== null) {
     const params: Record<string, unknown> = { ...mirrors, RELEASE: release };

@@ -14,6 +14,7 @@ import { appendSshdConfig, DISABLE_USER_OPTS, SSHD_CONFIG, setupUserKeys, unique
 import { userExists } from '../host/accounts.ts';
 import { describeExit } from '../host/run.ts';
 import { optionBool } from './helpers.ts';
+import { show } from '../validate/check.ts';
 import { usersAndGroups } from './users-config.ts';
 import { adoptEarlyHostKey, collectEarlyHostKeys, DEFAULT_TYPES, discardEarlyHostKeys, genKeyTypes, imageHostKeys, keyComment } from './host-keys-early.ts';
 
@@ -122,6 +123,8 @@ async function placeHostKeys({ ctx, config, where }: ModuleRun, early: Map<strin
   const comment = named === null ? [] : ['-C', named];
   // Independent files: made side by side (an RSA key alone takes a noticeable share of a boot).
   await Promise.all(genKeyTypes(config).map(async (type) => {
+    // The type becomes part of a path (/etc/ssh/ssh_host_TYPE_key): a word, nothing else.
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(type)) { ctx.report('warning', where, `ssh_genkeytypes: ${show(type)} is not a key type name; not generated`); return; }
     const file = keyFile(type);
     if (ctx.files.exists(file)) { ctx.log.info(`${where}: ${file} exists; kept`); return; }
     const made = early.get(type);

@@ -13,15 +13,13 @@
 // make stage init wait.
 import type { Context } from '../context.ts';
 import { withSystemConfig, type SystemConfig } from '../config/system.ts';
-import { readTemplateData } from '../handlers/index.ts';
-import { EMPTY } from '../bytes.ts';
 import { userModuleLists } from '../modules/module-lists.ts';
 import { SOURCES } from '../sources/search.ts';
 import type { Instance } from '../state/instance.ts';
-import { layout } from '../state/layout.ts';
 import type { Config } from '../userdata/merge.ts';
 import { planModules } from './modules.ts';
 import { readUserData } from './userdata.ts';
+import { savedUserDataInput } from '../consume.ts';
 
 /** init-local's decision: "yes: why" or "no: why" (a missing file is a yes: init-local did not decide). */
 export const NETWORK_NEED = '/run/ec2-init/network-needed';
@@ -51,15 +49,7 @@ export async function networkNeed(ctx: Context, system: SystemConfig, instance: 
   if (source?.provisioned) return yes(`${source.name} is told over the network when stage init is done`);
   // Read as `plan` reads it: nothing fetched, nothing written, problems left for stage init to report.
   const scope = ctx.scoped();
-  const data = await readUserData(scope, {
-    instanceId: instance.id,
-    launchIndex: instance.source.launchIndex,
-    raw: ctx.files.readIfExists(layout.userDataRaw) ?? EMPTY,
-    vendorRaw: ctx.files.readIfExists(`${layout.providerCache(instance.source.provider)}/vendor-data.raw`),
-    metaBytes: instance.source.metaBytes ?? 0,
-    templateData: readTemplateData(ctx),
-    mode: 'plan',
-  });
+  const data = await readUserData(scope, savedUserDataInput(ctx, instance, 'plan'));
   const url = data.includes.find((i) => !/^file:/i.test(i.name));
   if (url) return yes('the user-data #includes a URL');
   const code = [...data.parts, ...data.vendorParts].find((p) => p.route.to === 'boothook' || p.route.to === 'part-handler' || p.route.to === 'register-handler');

@@ -47,7 +47,7 @@ import { vultr } from './vultr.ts';
 
 /** Every source ec2-init has, in the order of cloud-init's default datasource_list. */
 export const SOURCES: readonly Source[] = [
-  noCloud, configDrive, lxd, digitalOcean, azure, gce, openStack, aliYun, vultr, ec2, cloudStack, scaleway, hetzner, oracle, exoscale, upCloud, akamai, vmware,
+  noCloud, configDrive, lxd, digitalOcean, azure, vmware, gce, openStack, aliYun, vultr, ec2, cloudStack, scaleway, hetzner, oracle, exoscale, upCloud, akamai,
 ];
 
 /** Overall limit of one search, whatever the sources' own settings (seconds in config: datasource_search_deadline). */

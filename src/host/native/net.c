@@ -195,17 +195,15 @@ static JSValue js_resolve_start(JSContext *ctx, JSValueConst this_val, int argc,
  * selects on it; needs CAP_NET_ADMIN). localPort > 0: bound to that port of
  * any local address first; EADDRINUSE when another socket holds it. */
 static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  int port, local_port = 0;
-  int64_t mark = -1;
-  if (JS_ToInt32(ctx, &port, argv[1])) return JS_EXCEPTION;
-  if (argc > 2 && !JS_IsUndefined(argv[2]) && JS_ToInt64(ctx, &mark, argv[2])) return JS_EXCEPTION;
-  if (mark > 0xffffffffLL) return host_throw_code(ctx, "connect", "EINVAL", "mark out of range");
-  if (argc > 3 && !JS_IsUndefined(argv[3]) && JS_ToInt32(ctx, &local_port, argv[3])) return JS_EXCEPTION;
-  if (local_port < 0 || local_port > 65535) return host_throw_code(ctx, "bind", "EINVAL", "local port out of range");
+  /* Strict integers (host_int): a NaN or negative mark must never mean "no mark". */
+  int64_t port, local_port = 0, mark = -1;
+  if (host_int(ctx, argv[1], 1, 65535, &port, "connect port")) return JS_EXCEPTION;
+  if (argc > 2 && !JS_IsUndefined(argv[2]) && host_int(ctx, argv[2], 0, 0xffffffffLL, &mark, "connect mark")) return JS_EXCEPTION;
+  if (argc > 3 && !JS_IsUndefined(argv[3]) && host_int(ctx, argv[3], 0, 65535, &local_port, "connect local port")) return JS_EXCEPTION;
   const char *address = host_cstring(ctx, argv[0], "connect");
   if (!address) return JS_EXCEPTION;
   char portstr[16];
-  snprintf(portstr, sizeof portstr, "%d", port);
+  snprintf(portstr, sizeof portstr, "%d", (int)port);
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
   struct addrinfo *res = NULL;
   int r = getaddrinfo(address, portstr, &hints, &res);
@@ -243,12 +241,12 @@ static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc,
       a->sin_port = htons((uint16_t)local_port);
       local_len = sizeof *a;
     }
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     /* Closed with a reset, not a FIN: no TIME_WAIT holds the port (and the
      * pair of addresses) for a minute, so the next request can have it. */
     struct linger hard = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
-    if (bind(fd, (struct sockaddr *)&local, local_len) < 0) {
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard) < 0 ||
+        bind(fd, (struct sockaddr *)&local, local_len) < 0) {
       int be = errno;
       close(fd);
       freeaddrinfo(res);
@@ -268,11 +266,11 @@ static JSValue js_connect_start(JSContext *ctx, JSValueConst this_val, int argc,
 
 /* connectUnixStart(path) → a non-blocking unix stream socket, connecting (or connected). */
 static JSValue js_connect_unix_start(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-  size_t len;
-  const char *path = JS_ToCStringLen(ctx, &len, argv[0]);
+  const char *path = host_cstring(ctx, argv[0], "connect");
   if (!path) return JS_EXCEPTION;
+  size_t len = strlen(path);
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (len == 0 || len >= sizeof addr.sun_path || memchr(path, 0, len)) {
+  if (len == 0 || len >= sizeof addr.sun_path) {
     JS_FreeCString(ctx, path);
     return host_throw_code(ctx, "connect", len == 0 || len < sizeof addr.sun_path ? "EINVAL" : "ENAMETOOLONG",
                            "not a unix socket address");
