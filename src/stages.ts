@@ -13,6 +13,7 @@ import { datasourceStep, logStep } from './plan/steps.ts';
 import { applyOutputConfig } from './modules/output.ts';
 import { applyNetwork } from './network/apply.ts';
 import { searchSources, sourceProvisioned } from './sources/search.ts';
+import { waitForSourceDevices } from './sources/device-wait.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
@@ -21,7 +22,6 @@ import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Diag, Frequency, Stage } from './types.ts';
 import type { Config } from './userdata/merge.ts';
 import { sys } from './host/sys.ts';
-import { describeExit } from './host/run.ts';
 import { describeError } from './log.ts';
 import { startEarlyHostKeys } from './modules/host-keys-early.ts';
 import { recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
@@ -37,7 +37,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   let instance: Instance | null = null;
   try {
     switch (stage) {
-      case 'init-local': startEarlyHostKeys(ctx, system.raw); await settleDevices(ctx); instance = await findInstance(ctx, system, 'local'); await recordNetworkNeed(ctx, system, instance); break;
+      case 'init-local': startEarlyHostKeys(ctx, system.raw); await waitForSourceDevices(ctx, system.datasourceList); instance = await findInstance(ctx, system, 'local'); await recordNetworkNeed(ctx, system, instance); break;
       case 'init': instance = await initStage(ctx, system, foundThisBoot); break;
       default: instance = await modulesStage(ctx, system, stage);
     }
@@ -50,23 +50,6 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   ctx.log.info(`stage ${stage}: done in ${(sys.now() - started).toFixed(1)} ms` +
     (ctx.diags.length ? ` with ${ctx.diags.length} problem(s)` : ''));
   return ctx.diags;
-}
-
-/**
- * Stage init-local is ordered only after the root is remounted, so on a real
- * boot it can start before udev has handled the kernel's devices: a seed
- * volume without its /dev/disk/by-label link yet, a NIC whose driver is not
- * loaded. cloud-init's Python start takes long enough to hide this (and it
- * settles udev before networking when a NIC of the config is missing);
- * ec2-init starts in milliseconds, so it waits for udev first (bounded; on
- * the running system only: under --root there is no udev to wait for).
- */
-async function settleDevices(ctx: Context): Promise<void> {
-  if (ctx.root !== '/') return;
-  const started = sys.now();
-  const r = await ctx.capture(['udevadm', 'settle', '--timeout=30'], { timeoutMs: 35_000 });
-  if (r.code === 0) ctx.log.debug(`udevadm settle: ${(sys.now() - started).toFixed(0)} ms`);
-  else if (r.code !== 127) ctx.log.info(`udevadm settle: ${describeExit(r)}; looking for the sources anyway`);
 }
 
 async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'all'): Promise<Instance | null> {
