@@ -36,10 +36,10 @@
 //   (403/404/405), never after a timeout: a token PUT lost on the way back means
 //   a hop limit too low (a container) or a disabled service, and v1 would hide
 //   it. 'always' also after a timeout or any other answer; 'never' never.
-// - Waits by default: 2 s per request, 6 s in all (cloud-init: 50 s and 120 s,
+// - Waits by default: 2 s per request, 5 s in all (cloud-init: 50 s and 120 s,
 //   in its local stage and again in its network stage, so up to 240 s). On
 //   EC2 the service answers in milliseconds once the NIC is up; a service
-//   that stays silent or answers 5xx for 6 s is not coming. When init-local
+//   that stays silent or answers 5xx for 5 s is not coming. When init-local
 //   spent its max_wait that way (over its network: the ephemeral one, or the
 //   one there is), it records so under /run (this boot only) and stage init
 //   does not ask again, so the fault costs one max_wait, not two. A refusal
@@ -436,7 +436,7 @@ function firstOf<T>(tries: Promise<T | null>[]): Promise<T | null> {
 const DEFAULT_EC2_URLS = ['http://169.254.169.254', 'http://[fd00:ec2::254]'];
 /** The default waits (seconds), see the top of this file. */
 const DEFAULT_TIMEOUT_S = 2;
-const DEFAULT_MAX_WAIT_S = 6;
+const DEFAULT_MAX_WAIT_S = 5;
 /** init-local's record that the service did not answer in this boot: "<boot id> <why>". */
 export const EC2_UNANSWERED = '/run/ec2-init/ec2-unanswered';
 
@@ -466,7 +466,9 @@ export const ec2: Source = {
         return null;
       }
     }
-    if (stage === 'local') ctx.files.unlink(EC2_UNANSWERED);
+    // init-local keeps this boot's record (`plan` reads too, but changes nothing).
+    const record = stage === 'local' && !ctx.planning;
+    if (record) ctx.files.unlink(EC2_UNANSWERED);
     const imds = stage === 'network' && !ownUrls && hasImdsSocket(ctx.files) ? new ImdsVarlink(ctx.files) : undefined;
     try {
       return await readEc2({
@@ -478,7 +480,7 @@ export const ec2: Source = {
         cached: ec2Cache(ctx.files),
         ...(mark !== undefined && { mark }),
         ...(imds && { imds }),
-        ...(stage === 'local' && { onGaveUp: (why: string) => ctx.files.write(EC2_UNANSWERED, `${bootId() ?? '-'} ${why}\n`, { mode: 0o644 }) }),
+        ...(record && { onGaveUp: (why: string) => ctx.files.write(EC2_UNANSWERED, `${bootId() ?? '-'} ${why}\n`, { mode: 0o644 }) }),
       }, log);
     } finally {
       imds?.close();

@@ -3,10 +3,10 @@
 // host has no DNS answer — and must end within 10 s with the package's
 // default settings (debian/config/10_ec2-init.cfg; only the metadata URL
 // points at the simulator on 127.0.0.1). A metadata service that does not
-// answer costs the default max_wait (6 s) once: init-local records it and
+// answer costs the default max_wait (5 s) once: init-local records it and
 // stage init does not ask again; an image that sets max_wait gets its waits.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SKIP_REASON, startImdsSimulator, type ImdsSimulatorOptions } from '../helpers/imds-simulator.ts';
@@ -88,6 +88,17 @@ describe('fault matrix: each boot ends within 10 s with the package defaults', {
       } finally { await sim.close(); }
     });
   }
+
+  test('metadata service silent: plan asks it but records nothing (it changes nothing)', async () => {
+    const sim = await startImdsSimulator({ mode: 'optional', hang: () => true });
+    try {
+      const root = packageRoot(ec2At(sim.url));
+      const r = await agentAsync(root, ['plan']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(sim.requests.length > 0, 'plan asked the service');
+      assert.equal(existsSync(join(root, 'run/ec2-init/ec2-unanswered')), false);
+    } finally { await sim.close(); }
+  });
 
   test('metadata service silent, max_wait set by the image: honoured in init-local and asked again in init (cloud-init\'s way)', async () => {
     const sim = await startImdsSimulator({ mode: 'optional', hang: () => true });
