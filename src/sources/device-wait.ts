@@ -12,14 +12,17 @@
 // /run/udev/queue, stays empty: nothing more is coming), or after WAIT_MS.
 // The volume wait is skipped when nothing needs it: no volume source in the
 // list, a seed directory or `ds=nocloud;s=` already there, or a second boot
-// of a known instance (stage init looks for a seed again, and this
-// instance's network config was rendered on its first boot). Without a
+// of a known instance that did not come from a volume (stage init looks for
+// a seed again, and this instance's network config was rendered on its
+// first boot); one that came from a volume waits for it (not found in
+// init-local, stage init would first wait for the network). Without a
 // running udev (/run/udev/control: a container, a test root) nothing waits.
 // ec2-init-local.service is ordered after systemd-udev-trigger.service, so
 // udev has been told of every device.
 import type { Context } from '../context.ts';
 import { sys } from '../host/sys.ts';
 import { sleep } from '../net/cancel.ts';
+import { loadInstance } from '../state/instance.ts';
 import { layout } from '../state/layout.ts';
 import { CONFIG_DRIVE_LABELS } from './configdrive.ts';
 import { NOCLOUD_LABELS, parseNoCloudCmdline } from './nocloud.ts';
@@ -63,7 +66,12 @@ function noVolumeWait(ctx: Context, labels: string[]): string | null {
   if (labels.length === 0) return 'no volume source in datasource_list';
   if (['nocloud', 'nocloud-net'].some((s) => f.exists(`${layout.seedDir(s)}/meta-data`)) || f.isDirectory('/var/lib/cloud/seed/config_drive')) return 'a seed directory is there';
   if (parseNoCloudCmdline(kernelCmdline(f))?.seedfrom) return 'the kernel command line names the seed';
-  if (f.exists(layout.instanceIdFile)) return 'a known instance (a seed that appears later is found by stage init)';
+  if (f.exists(layout.instanceIdFile)) {
+    // A second boot: its volume is waited for only when the instance came from one (still attached, as a rule).
+    const source = loadInstance(ctx)?.source;
+    const fromVolume = source?.name === 'ConfigDrive' || (source?.subplatform ?? '').startsWith('config-disk');
+    if (!fromVolume) return 'a known instance that did not come from a volume (a seed that appears later is found by stage init)';
+  }
   return null;
 }
 

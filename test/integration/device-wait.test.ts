@@ -84,7 +84,7 @@ describe('init-local waits for the seed volume, not for every device', { skip },
     assert.ok(ms >= WAIT_MS && ms < WAIT_MS + 2_000, `${ms.toFixed(0)} ms`);
   });
 
-  test('a second boot of a known instance does not wait (stage init finds a late seed)', async () => {
+  test('a second boot of a known instance that did not come from a volume does not wait (stage init finds a late seed)', async () => {
     const root = rootWithBusyUdev();
     writeIn(root, 'var/lib/cloud/data/instance-id', 'iid-known\n');
     const started = performance.now();
@@ -98,6 +98,28 @@ describe('init-local waits for the seed volume, not for every device', { skip },
     const init = await agentAsync(root, ['init']);
     assert.equal(init.status, 0, init.stderr);
     assert.equal(statusDatasource(root), 'DataSourceNoCloud');
+  });
+
+  test('a second boot of an instance that came from a cidata volume waits for it: found by init-local again', async () => {
+    const root = rootWithBusyUdev();
+    const iso = cidataIso(root, 'iid-volume-again');
+    plugIn(root, iso);
+    const first = await agentAsync(root, ['init', '--local']);
+    assert.equal(first.status, 0, first.stderr);
+    // The reboot: the CD-ROM's driver not loaded yet, udev busy.
+    rmSync(join(root, 'dev/sr0'));
+    rmSync(join(root, 'sys/class/block/sr0'), { recursive: true });
+    rmSync(join(root, 'run'), { recursive: true });
+    writeIn(root, 'run/udev/control', '');
+    writeIn(root, 'run/udev/queue', '');
+    const run = agentAsync(root, ['init', '--local']);
+    await delay(1_500);
+    plugIn(root, iso);
+    const r = await run;
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /devices: seed volume \/dev\/sr0 there after \d+ ms/);
+    assert.equal(statusDatasource(root), 'DataSourceNoCloud');
+    assert.match(readFileSync(join(root, 'run/ec2-init/network-needed'), 'utf8'), /^no: /);
   });
 
   test('a NIC the network config names, whose driver udev is still loading, is waited for before the config is rendered', async () => {
