@@ -24,7 +24,7 @@ import type { Config } from './userdata/merge.ts';
 import { sys } from './host/sys.ts';
 import { describeError } from './log.ts';
 import { startEarlyHostKeys } from './modules/host-keys-early.ts';
-import { recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
+import { NETWORK_NEED, recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
 
 /** Run one stage in a scope of its own; its problems (also in status.json) are returned. */
 export async function runStage(process: Context, stage: Stage): Promise<Diag[]> {
@@ -52,12 +52,13 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   return ctx.diags;
 }
 
-async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'all'): Promise<Instance | null> {
+async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'files' | 'network' | 'all'): Promise<Instance | null> {
   const stage = where === 'local' ? 'init-local' : 'init';
   // init-local: the local sources and the link-local ones (over the ephemeral network);
-  // init: a seed that appeared since, then the network sources and the link-local ones again.
-  let found = await searchSources(ctx, system.raw, system.datasourceList, where === 'local' ? 'local' : 'files');
-  if (!found && where === 'all') found = await searchSources(ctx, system.raw, system.datasourceList, 'network');
+  // init: a seed that appeared since ('files'), then the network sources and the link-local ones again.
+  let found = where === 'network' ? null : await searchSources(ctx, system.raw, system.datasourceList, where === 'local' ? 'local' : 'files');
+  if (!found && (where === 'all' || where === 'network')) found = await searchSources(ctx, system.raw, system.datasourceList, 'network');
+  if (!found && where === 'files') return null;
   // The network config, before networking (init-local), or once a network source gave one (init).
   if (!found) {
     if (where === 'local') await applyNetwork(ctx, system.raw, null, null, stage);
@@ -77,8 +78,16 @@ async function findInstance(ctx: Context, system: SystemConfig, where: 'local' |
 
 /** Stage init: the source (unless init-local found it), then user-data, then the init modules. */
 async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: boolean): Promise<Instance | null> {
+  let instance = foundThisBoot ? loadInstance(ctx) : null;
+  const askedLocally = !foundThisBoot && ctx.files.exists(NETWORK_NEED);
+  if (askedLocally) {
+    // init-local found nothing (it said so): a seed volume the kernel made after it looked (a CD-ROM
+    // on a slow ATA scan) needs no network: looked for first, and the decision made again for it.
+    instance = await findInstance(ctx, system, 'files');
+    if (instance) await recordNetworkNeed(ctx, system, instance);
+  }
   await waitForNetworkIfNeeded(ctx);
-  const instance = (foundThisBoot ? loadInstance(ctx) : null) ?? await findInstance(ctx, system, 'all');
+  instance ??= await findInstance(ctx, system, askedLocally ? 'network' : 'all');
   if (!instance) {
     ctx.report('warning', 'datasource', `no datasource found (searched ${system.datasourceList.join(', ')}); nothing to do`);
     return null;

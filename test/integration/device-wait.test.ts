@@ -43,7 +43,7 @@ function plugIn(root: string, iso: string): void {
   copyFileSync(iso, join(root, 'dev/.sr0.tmp'));
   renameSync(join(root, 'dev/.sr0.tmp'), join(root, 'dev/sr0'));
   writeIn(root, 'sys/class/block/sr0/size', '2048\n');
-  rmSync(join(root, 'run/udev/queue'));
+  rmSync(join(root, 'run/udev/queue'), { force: true });
 }
 
 const statusDatasource = (root: string): unknown =>
@@ -120,6 +120,20 @@ describe('init-local waits for the seed volume, not for every device', { skip },
     assert.match(r.stderr, /devices: seed volume \/dev\/sr0 there after \d+ ms/);
     assert.equal(statusDatasource(root), 'DataSourceNoCloud');
     assert.match(readFileSync(join(root, 'run/ec2-init/network-needed'), 'utf8'), /^no: /);
+  });
+
+  test('a cidata volume that appears after init-local ended is found by stage init before it would wait for the network', async () => {
+    const root = rootWithBusyUdev();
+    rmSync(join(root, 'run/udev/queue'));
+    const local = await agentAsync(root, ['init', '--local']);
+    assert.equal(local.status, 0, local.stderr);
+    assert.match(readFileSync(join(root, 'run/ec2-init/network-needed'), 'utf8'), /^yes: no datasource found locally/);
+    plugIn(root, cidataIso(root, 'iid-after-local'));
+    const init = await agentAsync(root, ['init']);
+    assert.equal(init.status, 0, init.stderr);
+    assert.equal(statusDatasource(root), 'DataSourceNoCloud');
+    assert.match(readFileSync(join(root, 'run/ec2-init/network-needed'), 'utf8'), /^no: NoCloud found locally/);
+    assert.ok(init.stderr.indexOf('datasource NoCloud: found') < init.stderr.indexOf('network: '), init.stderr);
   });
 
   test('a NIC the network config names, whose driver udev is still loading, is waited for before the config is rendered', async () => {
