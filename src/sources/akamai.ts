@@ -173,10 +173,6 @@ async function sshKeys(base: string, get: (path: string, accept: boolean) => Pro
 
 async function readAkamai(run: SourceRun): Promise<SourceData | null> {
   const { platform, cfg, log, stage } = run;
-  if (!isAkamai(platform)) {
-    log.info("datasource Akamai: DMI's sys_vendor is neither Linode nor Akamai; not asked (cloud-init checks it even when Akamai is the only source listed)");
-    return null;
-  }
   const c = akamaiConfig(cfg, platform.dmi.board_serial);
   const localId = platform.dmi.product_serial;
   const plan = akamaiPlan(c, stage === 'local' ? 'local' : 'network');
@@ -228,5 +224,6 @@ export const akamai: Source = {
   ephemeral: ['ipv6', 'dhcp4'],
   detect: isAkamai,
   notDetected: "DMI's sys_vendor is neither Linode nor Akamai",
+  detectWhenForced: true,
   read: readAkamai,
 };

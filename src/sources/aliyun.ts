@@ -107,11 +107,7 @@ function hasValue(v: unknown): boolean {
 interface Service { base: string; token: string }
 
 async function readAliYun(run: SourceRun): Promise<SourceData | null> {
-  const { platform, cfg, log, ctx, deadline } = run;
-  if (platform.dmi.product_name !== ALIYUN_PRODUCT) {
-    log.info(`datasource AliYun: DMI's product_name is not "${ALIYUN_PRODUCT}"; not asked (cloud-init checks it even when AliYun is the only source listed)`);
-    return null;
-  }
+  const { cfg, log, ctx, deadline } = run;
   const timeoutMs = seconds(cfg['timeout'], 50);
   const until = Math.min(deadline, sys.now() + seconds(cfg['max_wait'], 240));
   const service = await token(urls(cfg, ALIYUN_URLS), timeoutMs, until, log);
@@ -199,5 +195,6 @@ export const aliYun: Source = {
   reach: 'link-local',
   detect: (p) => p.dmi.product_name === ALIYUN_PRODUCT,
   notDetected: `DMI's product_name is not "${ALIYUN_PRODUCT}"`,
+  detectWhenForced: true,
   read: readAliYun,
 };

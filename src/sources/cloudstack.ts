@@ -214,5 +214,6 @@ export const cloudStack: Source = {
   // ds-identify: never in a container (PID 1's environment names its manager there).
   detect: (p) => p.dmi.product_name.startsWith('CloudStack') && !p.pid1Environ().some((e) => e.startsWith('container=')),
   notDetected: "DMI's product_name does not start with CloudStack (or a container)",
+  detectWhenForced: true,
   read: readCloudStack,
 };

@@ -129,11 +129,8 @@ export const digitalOcean: Source = {
   ephemeral: 'link-local4',
   detect: (p: Platform) => p.dmi.sys_vendor === 'DigitalOcean',
   notDetected: 'DMI sys_vendor is not DigitalOcean',
+  detectWhenForced: true,
   read({ ctx, platform, cfg, deadline, log }) {
-    if (platform.dmi.sys_vendor !== 'DigitalOcean') {
-      log.info('datasource DigitalOcean: DMI sys_vendor is not DigitalOcean; not asked (cloud-init checks this even for a single datasource)');
-      return Promise.resolve(null);
-    }
     if (!platform.dmi.product_serial) throw new Error('DMI says DigitalOcean but has no serial number (the droplet id); file a support ticket with DigitalOcean');
     return readDigitalOcean({
       url: typeof cfg['metadata_url'] === 'string' && cfg['metadata_url'] !== '' ? cfg['metadata_url'] : DO_METADATA_URL,

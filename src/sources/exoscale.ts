@@ -72,5 +72,6 @@ export const exoscale: Source = {
   reach: 'network',
   detect: (p) => p.dmi.product_name.startsWith('Exoscale'),
   notDetected: "DMI's product_name does not start with Exoscale",
+  detectWhenForced: true,
   read: readExoscale,
 };

@@ -143,11 +143,8 @@ export const hetzner: Source = {
   ephemeral: 'dhcp4',
   detect: (p: Platform) => p.dmi.sys_vendor === 'Hetzner',
   notDetected: 'DMI sys_vendor is not Hetzner',
+  detectWhenForced: true,
   read({ ctx, platform, cfg, deadline, log }) {
-    if (platform.dmi.sys_vendor !== 'Hetzner') {
-      log.info('datasource Hetzner: DMI sys_vendor is not Hetzner; not asked (cloud-init checks this even for a single datasource)');
-      return Promise.resolve(null);
-    }
     if (!platform.dmi.product_serial) throw new Error('DMI says Hetzner but has no serial number (the instance-id to check the metadata against)');
     const u = hetznerUrls(cfg);
     return readHetzner({

@@ -93,8 +93,9 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     const cfg = dsConfig(system, name);
     // A single configured source is asked whatever DMI says (ds-identify's rule); strict_id: false asks it too.
     const forced = named.length === 1 || cfg['strict_id'] === false;
-    if (!forced && !source.detect(platform)) {
-      ctx.log.info(`datasource ${name}: ${source.notDetected ?? 'not this platform'}; ${source.reach === 'files' ? '' : 'metadata service '}not asked`);
+    if ((!forced || source.detectWhenForced) && !source.detect(platform)) {
+      ctx.log.info(`datasource ${name}: ${source.notDetected ?? 'not this platform'}; ${source.reach === 'files' ? '' : 'metadata service '}not asked` +
+        (forced ? ' (checked even when it is the only source listed)' : ''));
       continue;
     }
     const started = sys.now();

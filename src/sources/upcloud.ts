@@ -57,10 +57,6 @@ export function upcloudNetworkConfig(net: Record<string, unknown>, macs: Map<str
 
 async function readUpCloud(run: SourceRun): Promise<SourceData | null> {
   const { platform, cfg, log, ctx, deadline } = run;
-  if (platform.dmi.sys_vendor !== 'UpCloud') {
-    log.info("datasource UpCloud: DMI's sys_vendor is not UpCloud; not asked (cloud-init checks it even when UpCloud is the only source listed)");
-    return null;
-  }
   const serverUuid = platform.dmi.product_uuid.toLowerCase();
   if (!serverUuid) throw new Error('DMI says UpCloud but gives no system uuid (/sys/class/dmi/id/product_uuid): contact UpCloud support');
   const url = text(cfg['metadata_url']) ?? UPCLOUD_URL;
@@ -113,5 +109,6 @@ export const upCloud: Source = {
   reach: 'link-local',
   detect: (p) => p.dmi.sys_vendor === 'UpCloud',
   notDetected: "DMI's sys_vendor is not UpCloud",
+  detectWhenForced: true,
   read: readUpCloud,
 };

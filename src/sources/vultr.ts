@@ -160,6 +160,7 @@ export const vultr: Source = {
   ephemeral: 'dhcp4',
   detect: onVultr,
   notDetected: 'not Vultr (DMI sys_vendor, "vultr" on the kernel command line, /etc/vultr)',
+  detectWhenForced: true,
   read({ ctx, cfg, deadline, log }) {
     const variant = osRelease(ctx.files)['ID'] ?? 'linux';
     return readVultr({
