@@ -63,7 +63,7 @@ describe('the default datasource list asks only the cloud DMI names', { skip }, 
     test(`${name} as the only source listed, on another cloud's machine: no request`, async () => {
       const sim = await startHetznerSimulator({});
       try {
-        const dmi = name === 'Hetzner' ? { sys_vendor: 'DigitalOcean', product_name: 'Droplet', product_serial: '42424242' } : { sys_vendor: 'Hetzner', product_serial: '42424242' };
+        const dmi: Record<string, string> = name === 'Hetzner' ? { sys_vendor: 'DigitalOcean', product_name: 'Droplet', product_serial: '42424242' } : { sys_vendor: 'Hetzner', product_serial: '42424242' };
         const root = cloudRoot({ dmi, config: `datasource_list: [${name}]\n${everySourceAt(sim.url, sim.base)}`, nics: [['ens3', HETZNER_MAC]] });
         const r = await agentAsync(root, ['boot']);
         assert.equal(r.status, 2, r.stderr); // degraded: no datasource
