@@ -68,8 +68,6 @@ export interface Ec2Options {
   cached?: Ec2Cache | null;
   /** Cap on all answers of one read together (default MAX_TOTAL_BYTES; tests lower it). */
   maxTotalBytes?: number;
-  /** SO_MARK of every connection (systemd-imds's locked mode). */
-  mark?: number;
   /** Read through systemd-imds's varlink service instead of the endpoints. */
   imds?: ImdsVarlink;
 }
@@ -104,7 +102,6 @@ interface Io {
   /** Bytes still allowed for this read (MAX_TOTAL_BYTES at the start). */
   bytes: { left: number; cap: number };
   log: Logger;
-  mark?: number;
 }
 
 /** The metadata service that answered, and its token (null: IMDSv1), or systemd-imds that answers for it. */
@@ -122,7 +119,6 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     stats: { requests: 0 },
     bytes: { left: opts.maxTotalBytes ?? MAX_TOTAL_BYTES, cap: opts.maxTotalBytes ?? MAX_TOTAL_BYTES },
     log,
-    ...(opts.mark !== undefined && { mark: opts.mark }),
   };
   const elapsed = (): number => Math.round(sys.now() - started);
   try {
@@ -307,7 +303,7 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
     try {
       io.stats.requests++;
       if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
-      const res = await request(url, { method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool, maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left), ...(io.mark !== undefined && { mark: io.mark }) });
+      const res = await request(url, { method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool, maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left) });
       io.bytes.left -= res.body.length;
       if (res.status !== 429 && res.status < 500) return res;
       failure = new HttpError('other', `HTTP ${res.status}`);
@@ -420,7 +416,7 @@ export const ec2: Source = {
   connectivityUrls: (cfg) => urls(cfg, DEFAULT_EC2_URLS),
   detect: maybeEc2,
   notDetected: 'not an EC2 platform (DMI and hypervisor uuid say so)',
-  async read({ ctx, cfg, deadline, log, stage, mark, budget }) {
+  async read({ ctx, cfg, deadline, log, stage, budget }) {
     const fallback = cfg['v1_fallback'];
     // systemd-imds answers for the default endpoints only, and only once networking is up.
     const ownUrls = cfg['metadata_urls'] !== undefined || cfg['metadata_url'] !== undefined;
@@ -433,7 +429,6 @@ export const ec2: Source = {
         maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - sys.now())),
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx.files),
-        ...(mark !== undefined && { mark }),
         ...(imds && { imds }),
       }, log);
     } finally {

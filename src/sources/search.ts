@@ -19,6 +19,7 @@
 import type { Context } from '../context.ts';
 import { sys } from '../host/sys.ts';
 import { withEphemeralNetwork } from '../net/ephemeral.ts';
+import { markMetadataConnections } from '../net/http.ts';
 import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../userdata/merge.ts';
@@ -82,6 +83,8 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
   const deadline = sys.now() + seconds(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
   const named = list.filter((n) => n !== 'None');
   let platform: Platform | null = null;
+  // systemd-imds's locked mode: every connection to a metadata address carries its mark (net/http.ts).
+  markMetadataConnections(imdsMark(ctx.files));
   for (const name of named) {
     const source = SOURCES.find((s) => s.name === name);
     if (!source) {
@@ -99,16 +102,15 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
       continue;
     }
     const started = sys.now();
-    const mark = source.reach === 'files' ? undefined : imdsMark(ctx.files);
     const budget = new ReadBudget();
-    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget, ...(mark !== undefined && { mark }) };
+    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget };
     try {
       let found: SourceData | null;
       if (source.reach === 'link-local' && stage === 'local' && ephemeralAllowed(ctx, opts)) {
         found = await withEphemeralNetwork(ctx, {
           kinds: typeof source.ephemeral === 'string' ? [source.ephemeral] : source.ephemeral ?? ['dhcp4'],
           connectivityUrls: source.connectivityUrls?.(cfg) ?? [],
-          deadline, system, ...(mark !== undefined && { mark }),
+          deadline, system,
         }, (net) => source.read(net.lease ? { ...run, lease: net.lease } : run), null);
       } else {
         if (source.reach === 'link-local' && stage === 'local') {

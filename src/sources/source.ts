@@ -73,13 +73,6 @@ export interface SourceRun {
   lease?: Lease;
   /** What this read may take in all (budget.ts): each reader asks for at most what is left. */
   budget: ReadBudget;
-  /**
-   * The socket mark for requests to a link-local metadata service: systemd-imds's
-   * 0x7FFF0815 where its early network is set up (its "locked" mode routes the
-   * metadata address only for marked sockets), else undefined. Pass it on as
-   * the `mark` of each request.
-   */
-  mark?: number;
 }
 
 /** What a source's provisioned step is given: the instance, and what stage init's modules reported. */
