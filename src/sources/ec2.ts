@@ -217,7 +217,7 @@ async function fetchAll(s: Service, io: Io): Promise<SourceData> {
   const [userData, identityDoc, metaData] = await Promise.all([
     fetch('user-data'),
     fetch('dynamic/instance-identity/document'),
-    walk(fetch, 'meta-data/', { left: MAX_WALK }),
+    walk(fetch, 'meta-data/'),
   ]);
   return assemble(s.imds ? `systemd-imds ${IMDS_SOCKET}` : s.base, metaData, userData, identityDoc === null ? null : asText(identityDoc));
 }
@@ -327,7 +327,7 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
 export type Fetch = (path: string) => Promise<Uint8Array | null>;
 
 /** The meta-data tree under `dir` (ending in '/'), keyed as cloud-init keys it. */
-export async function walk(fetch: Fetch, dir: string, budget: { left: number }): Promise<Record<string, unknown>> {
+export async function walk(fetch: Fetch, dir: string, budget: { left: number } = { left: MAX_WALK }): Promise<Record<string, unknown>> {
   const listing = await fetch(dir);
   const tree: Record<string, unknown> = {};
   if (listing === null) return tree;

@@ -18,11 +18,11 @@
 // global DNS as a nameserver entry. An interface whose MAC this machine lacks
 // is left out with a warning (cloud-init refuses the whole config).
 import { utf8 } from '../bytes.ts';
-import { fetchWithRetries } from '../net/fetch.ts';
 import { readNics, nicsByMac } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
 import { isMapping } from '../yaml/index.ts';
-import { count, jsonObject, seconds, text, type Source, type SourceRun } from './source.ts';
+import { oneDocument } from './fetch-within.ts';
+import { count, seconds, text, type Source, type SourceRun } from './source.ts';
 
 export const UPCLOUD_URL = 'http://169.254.169.254/metadata/v1.json';
 
@@ -56,16 +56,14 @@ export function upcloudNetworkConfig(net: Record<string, unknown>, macs: Map<str
 }
 
 async function readUpCloud(run: SourceRun): Promise<SourceData | null> {
-  const { platform, cfg, log, ctx, deadline } = run;
+  const { platform, cfg, log, ctx, deadline, budget } = run;
   const serverUuid = platform.dmi.product_uuid.toLowerCase();
   if (!serverUuid) throw new Error('DMI says UpCloud but gives no system uuid (/sys/class/dmi/id/product_uuid): contact UpCloud support');
   const url = text(cfg['metadata_url']) ?? UPCLOUD_URL;
-  const res = await fetchWithRetries(url, {
+  const { doc: md, body } = await oneDocument(budget, url, {
     timeoutMs: seconds(cfg['timeout'], 2), deadline, retries: count(cfg['retries'], 30),
     pause: { fixedMs: seconds(cfg['wait_retry'], 2) }, log, what: 'datasource UpCloud',
   });
-  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
-  const md = jsonObject(res.body, url);
   const network = isMapping(md['network']) ? md['network'] : null;
   let networkConfig: Record<string, unknown> | undefined;
   if (network) {
@@ -100,7 +98,7 @@ async function readUpCloud(run: SourceRun): Promise<SourceData | null> {
     platform: 'upcloud',
     subplatform: `metadata (${url})`,
     ...(networkConfig && { networkConfig }),
-    cache: { 'v1.json': res.body },
+    cache: { 'v1.json': body },
   };
 }
 
