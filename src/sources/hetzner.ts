@@ -18,7 +18,7 @@
 // valid base64 is decoded (the service cannot carry binary user-data). The
 // network config is the metadata's `network-config` (v1) plus one DHCP entry
 // per private network, the NIC found by its MAC.
-import { asText, fromBase64, utf8 } from '../bytes.ts';
+import { asText, pythonBase64, utf8 } from '../bytes.ts';
 import { sys } from '../host/sys.ts';
 import type { Logger } from '../log.ts';
 import { HttpError } from '../net/http.ts';
@@ -65,9 +65,7 @@ export function hetznerUrls(cfg: Config): { metadata: string; privateNetworks: s
 
 /** Bytes that are strictly base64 (Python's b64decode with validate=True) decoded, anything else as it is. */
 export function maybeBase64(data: Uint8Array): Uint8Array {
-  const text = asText(data);
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return data;
-  try { return fromBase64(text); } catch { return data; }
+  return pythonBase64(asText(data), true) ?? data;
 }
 
 /** The metadata's network-config (v1) with a DHCP entry for each private network whose NIC is here. */

@@ -22,6 +22,7 @@ import { readNics, nicsByMac } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
 import { isMapping } from '../yaml/index.ts';
 import { oneDocument } from './fetch-within.ts';
+import { pubkeys } from './pubkeys.ts';
 import { count, seconds, text, type Source, type SourceRun } from './source.ts';
 
 export const UPCLOUD_URL = 'http://169.254.169.254/metadata/v1.json';
@@ -73,7 +74,7 @@ async function readUpCloud(run: SourceRun): Promise<SourceData | null> {
     ctx.report('warning', 'datasource UpCloud', `${url} has no network mapping: no network config from the metadata`);
   }
   const instanceId = text(md['instance_id']) ?? serverUuid;
-  const keys = Array.isArray(md['public_keys']) ? md['public_keys'].filter((k): k is string => typeof k === 'string') : [];
+  const keys = pubkeys(md['public_keys']);
   // cloud-init's self.metadata: what `query ds.meta_data.*` shows.
   const metaData = {
     'instance-id': instanceId,
