@@ -11,7 +11,9 @@ chmod 1777 "$root/tmp"
 # Several runs may set up one fresh root at once (a test starting two agents):
 # each step must hold when another run did it first, and never undo what the
 # other (or the agent it started) wrote since.
-for d in bin sbin lib lib64; do [ -L "$root/$d" ] || ln -s "usr/$d" "$root/$d" 2>/dev/null || [ -L "$root/$d" ]; done
+for d in bin sbin lib lib64; do
+  [ -e "$root/$d" ] || [ -L "$root/$d" ] || ln -s "usr/$d" "$root/$d" 2>/dev/null || [ -L "$root/$d" ]
+done
 # First writer wins: written whole under a name of this run's own, then
 # hard-linked into place (link(2) never replaces a file, unlike a rename, so a
 # late run cannot put the default back over accounts the agent has added).

@@ -1,10 +1,10 @@
 // The test helper that makes a throw-away root (test/helpers/with-root.sh):
 // several runs setting up one fresh root at once (a test starting two agents
 // on it) all succeed, and a run never puts its default accounts back over
-// the root's own.
+// the root's own (accounts, a /bin directory).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { cannotRun, newRoot, WITH_ROOT } from '../helpers/agent.ts';
@@ -32,9 +32,11 @@ describe('with-root.sh', { skip }, () => {
     assert.deepEqual(failures, []);
   });
 
-  test('the root\'s own accounts are kept by a later run', async () => {
+  test('the root\'s own accounts and its own /bin directory are kept by a later run', async () => {
     const root = newRoot();
+    mkdirSync(join(root, 'bin'));
     assert.equal((await run(root)).status, 0);
+    assert.ok(statSync(join(root, 'bin')).isDirectory());
     const own = 'root:x:0:0:root:/root:/bin/bash\ndebian:x:1000:1000::/home/debian:/bin/bash\n';
     writeFileSync(join(root, 'etc/passwd'), own);
     assert.equal((await run(root)).status, 0);
