@@ -15,15 +15,12 @@ import { absolutePath, uptime } from './host/machine.ts';
 import { sys } from './host/sys.ts';
 import { describeError, LineLogger } from './log.ts';
 import { sleep } from './net/cancel.ts';
-import { kernelCmdline } from './sources/platform.ts';
 import { layout } from './state/layout.ts';
+import { bootCode } from './state/enabled.ts';
 import { BootLock } from './state/lock.ts';
 import { deadStage, readStatus, summarize } from './state/status.ts';
 import { VERSION } from './version.ts';
 
-
-/** The files that turn the boot off (DESIGN.md §5), cloud-init's own included: an image that disabled cloud-init meant it. */
-const DISABLED_FILES = [layout.disabledFile, '/etc/cloud/cloud-init.disabled'];
 
 function parse(argv0: string, argv: readonly string[]): Invocation {
   const name = argv0.split('/').pop() ?? '';
@@ -38,15 +35,6 @@ function checkRoot(inv: Invocation): string {
   try { isDir = sys.fstatat(sys.AT_FDCWD, root, false).kind === 'dir'; } catch { /* missing */ }
   if (!isDir) throw new UsageError(`--root ${root}: no such directory`, '', inv.program === 'ec2-init' ? 64 : 2);
   return root;
-}
-
-/** What turns the boot off, or null: a disable file under the root, or a `…=disabled` on the kernel command line. */
-function disabledBy(ctx: Context): string | null {
-  for (const file of DISABLED_FILES) if (ctx.files.exists(file)) return file;
-  const cmdline = kernelCmdline(ctx.files);
-  if (/(^|\s)(cloud-init|ec2-init)=enabled(\s|$)/.test(cmdline)) return null;
-  const m = /(^|\s)((?:cloud-init|ec2-init)=disabled)(\s|$)/.exec(cmdline);
-  return m ? `${m[2]} on the kernel command line` : null;
 }
 
 async function main(): Promise<number> {
@@ -74,8 +62,8 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
   const logFile = ctx.files.openAppend(layout.log, 0o640);
   logFile.onReplaced = (what) => log.warn(what);
   log.attach((line) => logFile.write(line));
-  const off = disabledBy(ctx);
-  if (off) { log.info(`disabled by ${off}: nothing done`); return 0; }
+  const on = bootCode(ctx.files);
+  if (!on.enabled) { log.info(`${on.reason}: nothing done`); return 0; }
   log.info(`ec2-init ${VERSION}: ${[inv.program === 'ec2-init' ? '' : `(as ${inv.program})`, ...sys.argv].filter(Boolean).join(' ')}`);
   // When the kernel of this boot started (`analyze plot`'s time axis starts there); under --root it is another machine's boot.
   const up = ctx.root === '/' ? uptime() : null;
@@ -108,13 +96,13 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
       return 0;
     }
     case 'status': {
-      const { bootCode, formatStatus, statusDetails } = await import('./commands/status.ts');
-      const boot = bootCode(ctx.files, kernelCmdline(ctx.files), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
+      const { formatStatus, statusDetails } = await import('./commands/status.ts');
+      const boot = bootCode(ctx.files);
       let status = readStatus(ctx);
       let dead = deadStage(ctx.files, status);
       // Until done, failed, or dead: a stage whose process is gone never finishes.
       const waiting = () => {
-        const r = summarize(status, dead, boot.code.startsWith('disabled')).running;
+        const r = summarize(status, dead, !boot.enabled).running;
         return r === 'running' || r === 'not started';
       };
       // --timeout: a deadline on the wait (cloud-init's --wait has none: a boot that never ends hangs its caller).
@@ -143,9 +131,8 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
       }
     }
     case 'cloud-id': {
-      const [{ bootCode }, { cloudId }] = await Promise.all([import('./commands/status.ts'), import('./commands/cloud-id.ts')]);
-      const boot = bootCode(ctx.files, kernelCmdline(ctx.files), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
-      const running = summarize(readStatus(ctx), null, boot.code.startsWith('disabled')).running;
+      const { cloudId } = await import('./commands/cloud-id.ts');
+      const running = summarize(readStatus(ctx), null, !bootCode(ctx.files).enabled).running;
       const r = cloudId(ctx.files, a, running);
       sys.writeStdout(r.out);
       if (r.err) sys.writeStderr(r.err);

@@ -11,7 +11,8 @@ import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
 import { alreadyDone, markDone } from '../state/semaphore.ts';
 import type { Config } from '../userdata/merge.ts';
-import { isMapping, which } from './helpers.ts';
+import { isMapping } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
 
 const APT_GET_COMMAND = ['apt-get', '--option=Dpkg::Options::=--force-confold', '--option=Dpkg::options::=--force-unsafe-io', '--assume-yes', '--quiet'];
 /** An hour: a dist-upgrade of a whole image on a slow mirror takes a while. */
@@ -24,7 +25,7 @@ function systemInfo(config: Config): Record<string, unknown> {
 
 /** Throws a clear error naming the module when the root has no apt-get. */
 export function requireAptGet(ctx: Context, what: string): void {
-  if (which(ctx, 'apt-get') === null) {
+  if (which(ctx.files, 'apt-get') === null) {
     throw new Error(`apt-get not found under the root ${ctx.root}: ${what} needs apt (a Debian-family image); nothing was changed`);
   }
 }
@@ -40,7 +41,7 @@ export function aptGetArgv(ctx: Context, config: Config, command: string, packag
   const wrapCommand = wrapper['command'] ?? 'eatmydata';
   const enabled = wrapper['enabled'] ?? 'auto';
   const words = Array.isArray(wrapCommand) ? wrapCommand.map(String) : [String(wrapCommand)];
-  const useWrapper = enabled === true || enabled === 'true' || (enabled === 'auto' && which(ctx, words[0]!) !== null);
+  const useWrapper = enabled === true || enabled === 'true' || (enabled === 'auto' && which(ctx.files, words[0]!) !== null);
   const sub = command === 'upgrade' && typeof info['apt_get_upgrade_subcommand'] === 'string' ? info['apt_get_upgrade_subcommand']
     : command === 'upgrade' ? 'dist-upgrade' : command;
   return [...(useWrapper ? words : []), ...argv, sub, ...packages];

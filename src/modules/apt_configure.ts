@@ -25,7 +25,8 @@ import {
   archMirrorConfig, dearmor, debianSources, debianSourcesList, disableSuites, distroMirrors,
   isDeb822, type Mirrors,
 } from './apt-sources.ts';
-import { isFalse, isMapping, renderTemplate, which } from './helpers.ts';
+import { isFalse, isMapping, renderTemplate } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
 import { matching } from '../validate/check.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { aptSettings, LEGACY_APT_KEYS } from './apt-legacy.ts';
@@ -232,7 +233,7 @@ async function debconfSelections(ctx: Context, cfg: Record<string, unknown>, whe
   if (!isMapping(sets)) throw new Error("'debconf_selections' must be a mapping of set names to selections");
   let text = Object.keys(sets).sort().map((k) => String(sets[k])).join('\n');
   if (!text.endsWith('\n')) text += '\n';
-  const prog = which(ctx, 'debconf-set-selections');
+  const prog = which(ctx.files, 'debconf-set-selections');
   if (!prog) { ctx.report('error', where, 'debconf_selections: debconf-set-selections not found under the root (install debconf)'); return; }
   if (await ctx.runChecked(`${where} debconf_selections`, [prog], { input: text, timeoutMs: 60_000 })) {
     ctx.log.info(`${where}: ${Object.keys(sets).length} debconf selection set(s) applied`);

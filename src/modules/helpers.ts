@@ -1,12 +1,10 @@
 // What several system modules share: cloud-init's value rules (truthy
-// strings, mapping checks, comma lists, dotted lookup), finding a program
-// inside the root, whether the target's init is systemd, effects that need the
+// strings, mapping checks, comma lists, dotted lookup), effects that need the
 // running system (skipped under --root), and cloud-init's two template kinds:
 // "basic" ($name, ${name}) and Jinja (## template: jinja), rendered by
 // src/handlers/jinja.ts.
 import type { Context } from '../context.ts';
 import { renderJinja } from '../handlers/jinja.ts';
-import type { Files } from '../host/files.ts';
 
 // ---------------------------------------------------------------------------
 // cloud-init's value rules
@@ -55,30 +53,6 @@ export function lookupPath(data: unknown, path: string): unknown {
     v = (v as Record<string, unknown>)[key];
   }
   return v;
-}
-
-const PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-
-/** The program's path inside the root (absolute names as given, others on PATH), or null. */
-export function which(ctx: Context, program: string): string | null {
-  const candidates = program.includes('/') ? [program] : PATH.map((dir) => `${dir}/${program}`);
-  for (const path of candidates) {
-    try {
-      const st = ctx.files.stat(path);
-      if (st?.kind === 'file' && (st.perm & 0o111) !== 0) return path;
-    } catch { /* not there */ }
-  }
-  return null;
-}
-
-/**
- * Whether the root's init is systemd: cloud-init's uses_systemd
- * (/run/systemd/system is a directory: systemd is running there), or, with
- * `installed`, systemd being installed in it (an image that has not booted).
- */
-export function usesSystemd(files: Files, opts: { installed?: boolean } = {}): boolean {
-  if (files.isDirectory('/run/systemd/system')) return true;
-  return opts.installed === true && (files.exists('/lib/systemd/systemd') || files.exists('/usr/lib/systemd/systemd'));
 }
 
 /**

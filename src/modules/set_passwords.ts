@@ -11,7 +11,8 @@ import type { Context } from '../context.ts';
 import { layout } from '../state/layout.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { SSHD_CONFIG, updateSshdConfig } from './ssh-keys.ts';
-import { isFalse, isMapping, isTrue, usesSystemd } from './helpers.ts';
+import { isFalse, isMapping, isTrue } from './helpers.ts';
+import { usesSystemd } from '../host/root-facts.ts';
 import { usersAndGroups } from './users-config.ts';
 
 /** Letters and digits without the ones people misread (l o L O I 0 1). */

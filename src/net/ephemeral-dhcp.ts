@@ -33,6 +33,7 @@
 import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { readMachineFile } from '../host/machine.ts';
+import { which } from '../host/root-facts.ts';
 import { sys } from '../host/sys.ts';
 import { isIPv4, maskToPrefix } from '../network/model.ts';
 import { isMapping } from '../yaml/index.ts';
@@ -96,16 +97,7 @@ export function chooseClient(ctx: Context, system: Record<string, unknown>): { c
     // As cloud-init: a list with no client it knows leaves the default order.
     if (known.length) order = known;
   }
-  return { client: order.find((c) => hasProgram(ctx, c)) ?? null, searched: order };
-}
-
-function hasProgram(ctx: Context, name: string): boolean {
-  return BIN_DIRS.some((d) => {
-    try {
-      const st = ctx.files.stat(`${d}/${name}`);
-      return st?.kind === 'file' && (st.perm & 0o111) !== 0;
-    } catch { return false; }
-  });
+  return { client: order.find((c) => which(ctx.files, c, BIN_DIRS) !== null) ?? null, searched: order };
 }
 
 /** One DHCP discovery on `nic` with `client`, finished (or killed) by `deadline` (sys.now() time). */

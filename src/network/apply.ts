@@ -21,7 +21,7 @@ import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { readSavedConfig } from '../config/yaml.ts';
 import { sys } from '../host/sys.ts';
-import { kernelCmdline } from '../sources/platform.ts';
+import { kernelCmdline } from '../host/root-facts.ts';
 import { DATA, layout } from '../state/layout.ts';
 import { logStep, type NetworkStep } from '../plan/steps.ts';
 import type { SourceData, Stage } from '../types.ts';

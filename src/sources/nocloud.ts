@@ -14,7 +14,7 @@ import type { SourceData } from '../types.ts';
 import { remaining } from '../net/cancel.ts';
 import { request, rootCaBundle } from '../net/http.ts';
 import { ReadBudget } from './budget.ts';
-import { kernelCmdline } from './platform.ts';
+import { kernelCmdline } from '../host/root-facts.ts';
 import { pubkeys } from './pubkeys.ts';
 import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
