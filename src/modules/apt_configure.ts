@@ -25,7 +25,8 @@ import {
   archMirrorConfig, dearmor, debianSources, debianSourcesList, disableSuites, distroMirrors,
   isDeb822, type Mirrors,
 } from './apt-sources.ts';
-import { isFalse, isMapping, renderTemplate } from './helpers.ts';
+import { isFalse, isMapping } from './helpers.ts';
+import { renderTemplate } from './template.ts';
 import { which } from '../host/root-facts.ts';
 import { matching } from '../validate/check.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';

@@ -1,10 +1,8 @@
 // What several system modules share: cloud-init's value rules (truthy
-// strings, mapping checks, comma lists, dotted lookup), effects that need the
-// running system (skipped under --root), and cloud-init's two template kinds:
-// "basic" ($name, ${name}) and Jinja (## template: jinja), rendered by
-// src/handlers/jinja.ts.
+// strings, mapping checks, comma lists, dotted lookup) and effects that need
+// the running system (skipped under --root). cloud-init's template kinds are
+// in template.ts (they load the Jinja engine, which nothing here needs).
 import type { Context } from '../context.ts';
-import { renderJinja } from '../handlers/jinja.ts';
 
 // ---------------------------------------------------------------------------
 // cloud-init's value rules
@@ -71,32 +69,4 @@ export function onRunningSystem(ctx: Context, where: string, what: string, opts:
 /** The current time as cloud-init's time_rfc2822: 'Wed, 25 Nov 2026 01:54:30 +0000'. */
 export function rfc2822(date = new Date()): string {
   return date.toUTCString().replace(/GMT$/, '+0000').replace(/^(\w+), (\d) /, '$1, 0$2 ');
-}
-
-// ---------------------------------------------------------------------------
-// Templates
-
-export type TemplateVars = Record<string, unknown>;
-
-const JINJA_HEADER = /^##\s*template:\s*jinja[ \t]*\r?\n/i;
-
-/**
- * Render a cloud-init template: Jinja when it starts with '## template: jinja',
- * otherwise cloud-init's basic renderer ($name and ${name}; unknown names stay).
- */
-export function renderTemplate(text: string, vars: TemplateVars): string {
-  // The same Jinja subset as user-data templates (src/handlers/jinja.ts), which
-  // expects the header line and drops it itself.
-  if (JINJA_HEADER.test(text)) return renderJinja(text, vars as Parameters<typeof renderJinja>[1]).text;
-  return text.replace(/\$\{?([A-Za-z0-9_.]+)\}?/g, (all, name: string) => {
-    const v = lookupPath(vars, name);
-    return v === undefined ? all : stringify(v);
-  });
-}
-
-function stringify(v: unknown): string {
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  if (v === null) return 'None';
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }

@@ -7,7 +7,8 @@
 // service — only when the root is / (DESIGN.md §2).
 import type { Context } from '../context.ts';
 import type { Config } from '../userdata/merge.ts';
-import { isFalse, onRunningSystem, renderTemplate } from './helpers.ts';
+import { isFalse, onRunningSystem } from './helpers.ts';
+import { renderTemplate } from './template.ts';
 import { usesSystemd, which } from '../host/root-facts.ts';
 import type { Module, Schema } from './module.ts';
 import type { Checked } from '../validate/check.ts';
