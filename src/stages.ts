@@ -149,6 +149,19 @@ async function applyModule(ctx: Context, module: Module, frequency: Frequency, i
   return { status, left: scope.neededRunningSystem, problems: scope.diags, ms: sys.now() - started };
 }
 
+/**
+ * The one semaphore rule, for the boot and for `single`: a module that ran to
+ * its end, well or not, is marked done (cloud-init writes the semaphore
+ * before the run and does not clear it on a failure), so a failing module
+ * does not fail again at every boot; one whose work was left for the
+ * running system (--root) is not, so the real boot still does it.
+ */
+function markModule(ctx: Context, instanceId: string, module: Module, frequency: Frequency, result: ModuleResult): void {
+  const where = `module ${module.name}`;
+  if (result.status === 'left-for-running-system') ctx.log.info(`${where}: not marked done: its work needs the running system (${result.left})`);
+  else markDone(ctx, instanceId, moduleSem(module.name), frequency);
+}
+
 /** The stage's module steps (plan/modules.ts), each applied as it says. */
 async function runModules(ctx: Context, instance: Instance, stage: Stage, config: Config, lists: Config): Promise<void> {
   applyOutputConfig(ctx, config, stage);
@@ -160,10 +173,7 @@ async function runModules(ctx: Context, instance: Instance, stage: Stage, config
     const result = await applyModule(ctx, module, frequency, instance, config);
     ctx.diags.push(...result.problems);
     ctx.log.info(`${where}: ${result.problems.some((d) => d.level === 'error') ? 'failed' : 'done'} in ${result.ms.toFixed(1)} ms`);
-    // It ran to its end (well or not): do not run it again for this instance —
-    // unless its work was left for the running system (--root), which must still do it.
-    if (result.status === 'left-for-running-system') ctx.log.info(`${where}: not marked done: its work needs the running system (${result.left})`);
-    else markDone(ctx, instance.id, moduleSem(module.name), frequency);
+    markModule(ctx, instance.id, module, frequency, result);
   }
 }
 
@@ -191,6 +201,6 @@ export async function runSingleModule(ctx: Context, name: string, frequency: 'al
   }
   const result = await applyModule(ctx, module, freq, instance, config);
   ctx.diags.push(...result.problems);
-  if (result.status === 'done') markDone(ctx, instance.id, moduleSem(module.name), freq);
+  markModule(ctx, instance.id, module, freq, result);
   return ctx.diags.filter((d) => d.level === 'error').length;
 }
