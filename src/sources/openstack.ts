@@ -13,7 +13,7 @@
 // cut to timeout. 5xx, 429 and dropped connections are retried (`retries`).
 // Asked only where DMI says OpenStack (see identify.ts), as cloud-init's
 // ds-identify does.
-import { asText, utf8 } from '../bytes.ts';
+import { asText } from '../bytes.ts';
 import { sys } from '../host/sys.ts';
 import type { Logger } from '../log.ts';
 import { backoff, remaining, sleep } from '../net/cancel.ts';
@@ -22,6 +22,7 @@ import { request, type HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
 import { ReadBudget } from './budget.ts';
 import { maybeOpenStack } from './identify.ts';
+import { openStackSourceData, parseMeta } from './openstack-data.ts';
 import { count, seconds, urls, type Source } from './source.ts';
 
 export interface OpenStackOptions {
@@ -70,24 +71,6 @@ function pickVersion(versions: string[]): string {
   return versions.filter((v) => /^\d{4}-\d{2}-\d{2}$/.test(v)).sort().pop() ?? 'latest';
 }
 
-/** vendor_data.json as cloud-init reads it: a string, or the "cloud-init" key of an object. */
-function vendorData(body: Uint8Array | null, log: Logger): Uint8Array | null {
-  if (!body) return null;
-  try {
-    const v = JSON.parse(asText(body)) as unknown;
-    if (typeof v === 'string') return utf8(v);
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const ci = (v as Record<string, unknown>)['cloud-init'];
-      if (typeof ci === 'string') return utf8(ci);
-      if (ci !== undefined && ci !== null) return utf8(JSON.stringify(ci));
-    }
-    return null;
-  } catch (e) {
-    log.warn(`datasource OpenStack: vendor_data.json is not JSON (${(e as Error).message}); ignored`);
-    return null;
-  }
-}
-
 export async function readOpenStack(o: OpenStackOptions, log: Logger): Promise<SourceData | null> {
   const service = await findService(o, log);
   if (!service) return null;
@@ -104,37 +87,13 @@ export async function readOpenStack(o: OpenStackOptions, log: Logger): Promise<S
     };
     return required ? budget.read(`${dir}/${name}`, one) : budget.optional(`${dir}/${name}`, (m) => o.report?.(m), one);
   };
-  const metaBytes = (await fetch('meta_data.json', true))!;
-  let meta: Record<string, unknown>;
-  try { meta = JSON.parse(asText(metaBytes)) as Record<string, unknown>; } catch (e) {
-    throw new Error(`${dir}/meta_data.json: not valid JSON: ${(e as Error).message}`);
-  }
-  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new Error(`${dir}/meta_data.json: not a JSON object`);
-  const uuid = meta['uuid'];
-  if (typeof uuid !== 'string' || uuid === '') throw new Error(`${dir}/meta_data.json: no uuid (the instance-id)`);
+  const meta = (await fetch('meta_data.json', true))!;
+  parseMeta(dir, meta); // a broken meta_data.json ends the read before the other files are fetched
   const [userData, vendor, network] = [await fetch('user_data', false), await fetch('vendor_data.json', false), await fetch('network_data.json', false)];
-  const keys = meta['public_keys'];
-  const cache: Record<string, Uint8Array> = { 'meta_data.json': metaBytes };
-  if (vendor) cache['vendor_data.json'] = vendor;
-  if (network) cache['network_data.json'] = network;
-  const hostname = meta['hostname'] ?? meta['name'];
   log.info(`datasource OpenStack: ${dir}: meta_data.json${userData ? ', user_data' : ''}${vendor ? ', vendor_data.json' : ''}${network ? ', network_data.json' : ''}`);
-  return {
-    name: 'OpenStack',
-    provider: 'openstack',
-    instanceId: uuid,
-    localHostname: typeof hostname === 'string' ? hostname : undefined,
-    metaData: meta,
-    userData,
-    vendorData: vendorData(vendor, log),
-    publicKeys: keys && typeof keys === 'object' ? Object.values(keys as Record<string, unknown>).map(String) : [],
-    launchIndex: typeof meta['launch_index'] === 'number' ? meta['launch_index'] : undefined,
-    availabilityZone: typeof meta['availability_zone'] === 'string' ? meta['availability_zone'] : undefined,
-    cloudName: 'openstack',
-    platform: 'openstack',
-    subplatform: `metadata (${service.base})`,
-    cache,
-  };
+  return openStackSourceData({ dir, meta, userData, vendor, network },
+    { name: 'OpenStack', provider: 'openstack', subplatform: `metadata (${service.base})` },
+    (m) => log.warn(`datasource OpenStack: ${m}`));
 }
 
 export const openStack: Source = {
