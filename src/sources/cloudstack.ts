@@ -27,9 +27,8 @@ import { asText } from '../bytes.ts';
 import { sys } from '../host/sys.ts';
 import type { Files } from '../host/files.ts';
 import type { Logger } from '../log.ts';
-import { remaining, sleep } from '../net/cancel.ts';
+import { remaining } from '../net/cancel.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
-import { request } from '../net/http.ts';
 import { isIP, isIPv4 } from '../network/model.ts';
 import type { SourceData } from '../types.ts';
 import { keysIn, walk } from './ec2.ts';
@@ -140,22 +139,23 @@ export async function virtualRouter(files: Files, onRunningSystem: boolean, leas
 
 // ---- the datasource ----
 
-/** Wait until `url` answers 200, trying again a second apart until `until`; false when it never does. */
+/** Wait until `url` answers 200, trying again a second apart until `until` (net/fetch.ts's policy); false when it never does. */
 export async function waitFor(url: string, timeoutMs: number, until: number, log: Logger, what: string): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    let why: string;
-    try {
-      const r = await request(url, { timeoutMs: Math.min(timeoutMs, Math.max(1, remaining(until))), deadline: until });
-      if (r.status === 200) return true;
-      why = `HTTP ${r.status}`;
-    } catch (e) { why = (e as Error).message; }
-    if (remaining(until) < 1000) {
-      log.warn(`${what}: ${url}: ${why}; gave up after ${attempt} attempt(s)`);
-      return false;
-    }
-    log.debug(`${what}: ${url}: ${why}; again in 1 s`);
-    await sleep(1000);
+  let attempts = 0;
+  try {
+    const r = await fetchWithRetries(url, {
+      timeoutMs: Math.min(timeoutMs, Math.max(1, remaining(until))), deadline: until,
+      retries: Number.MAX_SAFE_INTEGER, pause: { fixedMs: 1000 },
+      retryStatus: (status) => status !== 200, retryFailure: () => true,
+      eachAttempt: () => { attempts++; return {}; },
+      log, what,
+    });
+    if (r.status === 200) return true;
+    log.warn(`${what}: ${url}: HTTP ${r.status}; gave up after ${attempts} attempt(s)`);
+  } catch (e) {
+    log.warn(`${what}: ${url}: ${(e as Error).message}; gave up after ${attempts} attempt(s)`);
   }
+  return false;
 }
 
 /** An EC2-style metadata service at `base` ({base}/{version}/meta-data/…, user-data): the tree and the user-data. */

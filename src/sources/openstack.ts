@@ -16,8 +16,8 @@
 import { asText } from '../bytes.ts';
 import { sys } from '../host/sys.ts';
 import type { Logger } from '../log.ts';
-import { backoff, remaining, sleep } from '../net/cancel.ts';
-import { fetchWithRetries } from '../net/fetch.ts';
+import { remaining, sleep } from '../net/cancel.ts';
+import { fetchWithRetries, pauseFor } from '../net/fetch.ts';
 import { request, type HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
 import { ReadBudget } from './budget.ts';
@@ -42,6 +42,9 @@ export interface OpenStackOptions {
 
 export const DEFAULT_OPENSTACK_URLS = ['http://169.254.169.254'];
 
+/** Between rounds over metadata_urls: net/fetch.ts's backoff from 200 ms, at most 5 s. */
+const ROUND_PAUSE = { baseMs: 200, capMs: 5000 };
+
 function get(url: string, o: OpenStackOptions, log: Logger): Promise<HttpResponse> {
   return fetchWithRetries(url, { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, log, what: 'datasource OpenStack', ...(o.maxBytes !== undefined && { maxBytes: o.maxBytes }) });
 }
@@ -61,7 +64,7 @@ async function findService(o: OpenStackOptions, log: Logger): Promise<{ base: st
       }
     }
     if (remaining(until) === 0) return null;
-    await sleep(Math.min(backoff(round, 200, 5000), remaining(until)));
+    await sleep(Math.min(pauseFor(ROUND_PAUSE, round), remaining(until)));
     if (remaining(until) === 0) return null;
   }
 }
