@@ -20,7 +20,7 @@ import { markDone, moduleSem, semPath } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Diag, Frequency, Stage } from './types.ts';
 import type { Config } from './userdata/merge.ts';
-import { sys } from './host/sys.ts';
+import { now } from './host/clock.ts';
 import { describeExit } from './host/run.ts';
 import { describeError } from './log.ts';
 import { startEarlyHostKeys } from './modules/host-keys-early.ts';
@@ -31,7 +31,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   const ctx = process.scoped();
   const foundThisBoot = stage !== 'init-local' && readStatus(ctx)?.v1.datasource != null;
   const status = stageStarted(ctx, stage);
-  const started = sys.now();
+  const started = now();
   ctx.log.info(`stage ${stage}: start`);
   const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'update');
   let instance: Instance | null = null;
@@ -47,7 +47,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
     ctx.report('error', `stage ${stage}`, `internal error: ${(e as Error).message ?? String(e)} (the log has the details with --log-level debug)`);
   }
   stageFinished(ctx, status, stage, ctx.diags, instance ? { name: instance.source.name, instanceId: instance.id } : null);
-  ctx.log.info(`stage ${stage}: done in ${(sys.now() - started).toFixed(1)} ms` +
+  ctx.log.info(`stage ${stage}: done in ${(now() - started).toFixed(1)} ms` +
     (ctx.diags.length ? ` with ${ctx.diags.length} problem(s)` : ''));
   return ctx.diags;
 }
@@ -63,9 +63,9 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
  */
 async function settleDevices(ctx: Context): Promise<void> {
   if (ctx.root !== '/') return;
-  const started = sys.now();
+  const started = now();
   const r = await ctx.capture(['udevadm', 'settle', '--timeout=30'], { timeoutMs: 35_000 });
-  if (r.code === 0) ctx.log.debug(`udevadm settle: ${(sys.now() - started).toFixed(0)} ms`);
+  if (r.code === 0) ctx.log.debug(`udevadm settle: ${(now() - started).toFixed(0)} ms`);
   else if (r.code !== 127) ctx.log.info(`udevadm settle: ${describeExit(r)}; looking for the sources anyway`);
 }
 
@@ -138,7 +138,7 @@ export interface ModuleResult {
 async function applyModule(ctx: Context, module: Module, frequency: Frequency, instance: Instance, config: Config): Promise<ModuleResult> {
   const scope = ctx.scoped();
   const where = `module ${module.name}`;
-  const started = sys.now();
+  const started = now();
   try {
     await module.run({ ctx: scope, instanceId: instance.id, source: instance.source, config, where, frequency });
   } catch (e) {
@@ -146,7 +146,7 @@ async function applyModule(ctx: Context, module: Module, frequency: Frequency, i
   }
   const failed = scope.diags.some((d) => d.level === 'error');
   const status = scope.neededRunningSystem !== null ? 'left-for-running-system' : failed ? 'failed' : 'done';
-  return { status, left: scope.neededRunningSystem, problems: scope.diags, ms: sys.now() - started };
+  return { status, left: scope.neededRunningSystem, problems: scope.diags, ms: now() - started };
 }
 
 /**

@@ -5,7 +5,7 @@
 // `apt_get_upgrade_subcommand` honoured. `apt-get update` runs at most once
 // per instance however many modules ask (cloud-init's "update-sources").
 import { asText } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { closeFd, readAt } from '../host/descriptors.ts';
 import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
@@ -62,12 +62,12 @@ function outputLines(ctx: Context, from: number, re: RegExp): string[] {
     const buf = new Uint8Array(Math.max(0, size - start));
     let got = 0;
     while (got < buf.length) {
-      const n = sys.read(opened.fd, buf, got, buf.length - got, start + got);
+      const n = readAt(opened.fd, buf, got, buf.length - got, start + got);
       if (n === 0) break;
       got += n;
     }
     return asText(buf.subarray(0, got)).split('\n').filter((l) => re.test(l));
-  } finally { sys.close(opened.fd); }
+  } finally { closeFd(opened.fd); }
 }
 
 /**

@@ -16,7 +16,7 @@
 // Mirror `search`/`search_dns` candidates are taken when their name resolves.
 import { fileContent } from '../bytes.ts';
 import { osRelease } from '../host/os-release.ts';
-import { sys } from '../host/sys.ts';
+import { resolveName } from '../host/sockets.ts';
 import { parseUrl } from '../net/url.ts';
 import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
@@ -133,7 +133,7 @@ async function resolvable(url: string): Promise<boolean> {
   let host: string;
   try { host = parseUrl(url).hostname; } catch { return false; }
   if (!host) return false;
-  return sys.resolve(host, 2000).then((addresses) => addresses.length > 0, () => false);
+  return resolveName(host, 2000).then((addresses) => addresses.length > 0, () => false);
 }
 
 /** cloud-init's get_mirror: `uri`, else the first resolvable `search` entry, else `search_dns`. */

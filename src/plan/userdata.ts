@@ -4,7 +4,7 @@
 // nothing but the #include-once cache, and only at boot: `plan` lists each
 // #include it would fetch as a step and fetches nothing. What the caller
 // saves and runs is consume.ts's (boot) or the printout's (plan).
-import { sys } from '../host/sys.ts';
+import { sha256, utf8Encode } from '../host/codecs.ts';
 import type { Context } from '../context.ts';
 import { mergeCloudConfig, renderTemplateParts } from '../handlers/index.ts';
 import { layout } from '../state/layout.ts';
@@ -87,7 +87,7 @@ export async function readUserData(ctx: Context, input: UserDataInput): Promise<
 
 function expandOptions(ctx: Context, input: UserDataInput, label: string, includes: IncludeStep[]): ExpandOptions {
   // #include-once bodies are kept per instance, owner-only: they are user-data.
-  const cached = (url: string) => `${layout.instance(input.instanceId)}/include-once/${hex(sys.sha256(sys.utf8Encode(url)))}`;
+  const cached = (url: string) => `${layout.instance(input.instanceId)}/include-once/${hex(sha256(utf8Encode(url)))}`;
   const boot = input.mode === 'boot';
   return {
     ...(input.launchIndex !== undefined && { launchIndex: input.launchIndex }),

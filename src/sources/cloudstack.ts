@@ -24,7 +24,8 @@
 // Exoscale's runs every boot). It is acknowledged only after it was read
 // whole, never logged, and kept only in the owner-only datasource.json.
 import { asText } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { resolveName } from '../host/sockets.ts';
+import { now } from '../host/clock.ts';
 import type { Files } from '../host/files.ts';
 import type { Logger } from '../log.ts';
 import { remaining } from '../net/cancel.ts';
@@ -119,7 +120,7 @@ export async function virtualRouter(files: Files, onRunningSystem: boolean, leas
   const candidates: [string, () => Promise<string | null> | string | null][] = [
     ['the DNS name data-server', async () => {
       if (!onRunningSystem) return null;
-      try { return (await sys.resolve('data-server', 2000))[0] ?? null; } catch { return null; }
+      try { return (await resolveName('data-server', 2000))[0] ?? null; } catch { return null; }
     }],
     ["networkd's leases", () => fromNetworkd(files, 'SERVER_ADDRESS')],
     ["dhclient's newest lease file", () => fromDhclient(files, 'dhcp-server-identifier')],
@@ -189,7 +190,7 @@ async function readCloudStack(run: SourceRun): Promise<SourceData | null> {
   const maxWaitMs = seconds(cfg['max_wait'], 120);
   if (maxWaitMs <= 0) { log.info('datasource CloudStack: max_wait is 0: not waiting for the metadata service'); return null; }
   const timeoutMs = seconds(cfg['timeout'], 50);
-  const until = Math.min(deadline, sys.now() + maxWaitMs);
+  const until = Math.min(deadline, now() + maxWaitMs);
   if (!await waitFor(`${base}/latest/meta-data/instance-id`, timeoutMs, until, log, 'datasource CloudStack')) return null;
   const read = await readEc2Style(base, 'latest', { timeoutMs, retries: 3, deadline, log, what: 'datasource CloudStack' });
   let password: string | null = null;

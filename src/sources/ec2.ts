@@ -42,7 +42,7 @@
 //   there. Every attempt is cut to the overall deadline (maxWaitMs); a retry
 //   that could not get an answer before it is not made.
 import { asText, latin1, utf8 } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { cancelTimer, now, setTimer } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { Cancel, remaining, sleep } from '../net/cancel.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
@@ -111,9 +111,9 @@ interface Io {
 interface Service { base: string; token: string | null; renewing: Promise<void> | null; imds?: ImdsVarlink }
 
 export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData | null> {
-  const started = sys.now();
+  const started = now();
   const stop = new Cancel();
-  const hardStop = sys.setTimer(opts.maxWaitMs, () => stop.cancel());
+  const hardStop = setTimer(opts.maxWaitMs, () => stop.cancel());
   const io: Io = {
     deadline: started + opts.maxWaitMs,
     timeoutMs: opts.timeoutMs,
@@ -124,7 +124,7 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     log,
     ...(opts.mark !== undefined && { mark: opts.mark }),
   };
-  const elapsed = (): number => Math.round(sys.now() - started);
+  const elapsed = (): number => Math.round(now() - started);
   try {
     const service = (opts.imds ? await viaImds(opts.imds, io, log) : null) ?? await connect(opts, io, log);
     if (!service) return null;
@@ -142,7 +142,7 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     log.warn(`ec2: metadata service answered, but reading it failed after ${elapsed()} ms: ${reason(e)}`);
     return null;
   } finally {
-    sys.cancelTimer(hardStop);
+    cancelTimer(hardStop);
     stop.cancel();
     io.pool.close();
   }
@@ -231,8 +231,8 @@ async function fromCacheIfSameInstance(s: Service, io: Io, cached: Ec2Cache): Pr
   let metaData: Record<string, unknown>;
   try { metaData = JSON.parse(cached.metaDataJson) as Record<string, unknown>; } catch { return null; }
   const answer = await get(s, io, 'meta-data/instance-id');
-  const now = answer === null ? undefined : asText(answer).trim();
-  if (!now || now !== nonEmpty(metaData['instance-id'])) return null;
+  const current = answer === null ? undefined : asText(answer).trim();
+  if (!current || current !== nonEmpty(metaData['instance-id'])) return null;
   return assemble(s.base, metaData, cached.userData, cached.identityDocument);
 }
 
@@ -427,7 +427,7 @@ export const ec2: Source = {
         maxTotalBytes: budget.left(),
         metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
         timeoutMs: seconds(cfg['timeout'], 2),
-        maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - sys.now())),
+        maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - now())),
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx.files),
         ...(mark !== undefined && { mark }),

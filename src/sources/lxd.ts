@@ -18,7 +18,7 @@
 import { asText } from '../bytes.ts';
 import { parseYamlMapping } from '../config/yaml.ts';
 import type { Files } from '../host/files.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { remaining, sleep } from '../net/cancel.ts';
 import { Pool, request, type HttpResponse } from '../net/http.ts';
@@ -65,8 +65,8 @@ async function readLxd({ ctx, log, platform, deadline }: SourceRun): Promise<Sou
   let socket = openSocket(files);
   if (!socket && lxdVm(platform)) {
     log.info(`datasource LXD: an LXD VM (DMI or virtio port) without ${SOCKETS[0]} yet: waiting for lxd-agent`);
-    const until = Math.min(deadline, sys.now() + AGENT_WAIT_MS);
-    while (!socket && sys.now() < until) {
+    const until = Math.min(deadline, now() + AGENT_WAIT_MS);
+    while (!socket && now() < until) {
       await sleep(Math.min(100, remaining(until)));
       socket = openSocket(files);
     }

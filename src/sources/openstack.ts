@@ -14,7 +14,7 @@
 // Asked only where DMI says OpenStack (see identify.ts), as cloud-init's
 // ds-identify does.
 import { asText } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { remaining, sleep } from '../net/cancel.ts';
 import { fetchWithRetries, pauseFor } from '../net/fetch.ts';
@@ -51,7 +51,7 @@ function get(url: string, o: OpenStackOptions, log: Logger): Promise<HttpRespons
 
 /** The first URL whose /openstack listing answers 200, and the listing; null when none does within max_wait. */
 async function findService(o: OpenStackOptions, log: Logger): Promise<{ base: string; versions: string[] } | null> {
-  const until = Math.min(o.deadline, sys.now() + Math.max(0, o.maxWaitMs));
+  const until = Math.min(o.deadline, now() + Math.max(0, o.maxWaitMs));
   for (let round = 0; ; round++) {
     for (const url of o.metadataUrls) {
       const base = url.replace(/\/+$/, '');
@@ -109,7 +109,7 @@ export const openStack: Source = {
     return readOpenStack({
       metadataUrls: urls(cfg, DEFAULT_OPENSTACK_URLS),
       timeoutMs: seconds(cfg['timeout'], 10),
-      maxWaitMs: Math.min(seconds(cfg['max_wait'], 0), Math.max(0, deadline - sys.now())),
+      maxWaitMs: Math.min(seconds(cfg['max_wait'], 0), Math.max(0, deadline - now())),
       retries: count(cfg['retries'], 5),
       deadline,
       budget,
