@@ -181,7 +181,7 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
       return 0;
     }
     case 'schema': {
-      const { schemaCommand } = await import('./schema/command.ts');
+      const { schemaCommand } = await import('./commands/schema.ts');
       try {
         return await schemaCommand(ctx.files, a.flags, (s) => writeStdout(s));
       } catch (e) {

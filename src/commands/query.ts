@@ -8,7 +8,7 @@ import { asText } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
 import { readHostFile } from '../host/machine.ts';
 import { effectiveUid } from '../host/process.ts';
-import { renderJinja, templateVariables } from '../handlers/jinja.ts';
+import { renderJinja, templateVariables } from '../userdata/jinja.ts';
 import { REDACTED } from '../state/instance-data.ts';
 import { layout } from '../state/layout.ts';
 

@@ -10,7 +10,7 @@ import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
 import { alreadyDone, markDone } from '../state/semaphore.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from './helpers.ts';
 import { which } from '../host/root-facts.ts';
 

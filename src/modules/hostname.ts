@@ -8,7 +8,7 @@ import { utf8 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { SavedSource } from '../state/instance.ts';
 import { DATA } from '../state/layout.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { describeExit } from '../host/run.ts';
 import { hostname as validHostname } from '../validate/net.ts';
 import { isTrue, onRunningSystem, optionBool } from './helpers.ts';

@@ -6,7 +6,7 @@
 // client's package when it is missing (apt-get, chrooted), and restart its
 // service — only when the root is / (DESIGN.md §2).
 import type { Context } from '../context.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isFalse, onRunningSystem } from './helpers.ts';
 import { renderTemplate } from './template.ts';
 import { usesSystemd, which } from '../host/root-facts.ts';

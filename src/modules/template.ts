@@ -2,7 +2,7 @@
 // "basic" ($name, ${name}) and Jinja (## template: jinja), rendered by
 // src/handlers/jinja.ts. Apart from helpers.ts so that what needs a value
 // rule (status, clean) does not load the Jinja engine.
-import { renderJinja } from '../handlers/jinja.ts';
+import { renderJinja } from '../userdata/jinja.ts';
 import { lookupPath } from './helpers.ts';
 
 export type TemplateVars = Record<string, unknown>;

@@ -35,7 +35,7 @@ import { randomBytes } from '../host/codecs.ts';
 import { fallbackNic } from '../network/fallback.ts';
 import { readNics } from '../network/sysfs.ts';
 import type { EphemeralKind } from '../sources/source.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { remaining, sleep } from './cancel.ts';
 import { chooseClient, DhcpError, dhcpDiscover, type DhcpRun, type Lease } from './ephemeral-dhcp.ts';
 import { request } from './http.ts';

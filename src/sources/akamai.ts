@@ -32,7 +32,7 @@ import { base64Decode } from '../host/codecs.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import type { HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
 import { flag, jsonObject, text, type Source, type SourceRun } from './source.ts';

@@ -37,7 +37,7 @@ import { HttpError } from '../net/http.ts';
 import { readNics } from '../network/sysfs.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import {
   fetchImds, IMDS_BASE, ImdsParseError, imdsDisablePassword, imdsFaultDomain, imdsHasCustomData, imdsHostname,

@@ -24,7 +24,7 @@ import type { Logger } from '../log.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import { nicsByMac, readNics } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping, parseYaml } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
 import { pubkeys } from './pubkeys.ts';

@@ -22,7 +22,7 @@ import { envVar } from '../host/process.ts';
 import { withEphemeralNetwork } from '../net/ephemeral.ts';
 import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { akamai } from './akamai.ts';
 import { aliYun } from './aliyun.ts';
 import { azure } from './azure.ts';

@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { Lease } from '../net/ephemeral-dhcp.ts';
 import type { Instance } from '../state/instance.ts';
 import type { Diag, SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { utf8Decode } from '../host/codecs.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { ReadBudget } from './budget.ts';

@@ -11,8 +11,8 @@ import { MODULES } from '../modules/index.ts';
 import { layout } from '../state/layout.ts';
 import { expandUserData } from '../userdata/expand.ts';
 import { sniffType } from '../userdata/sniff.ts';
-import { fromSchemaProblem, type Problem } from './problems.ts';
-import { checkCloudConfigText, formatProblem, type SchemaProblem } from './validate.ts';
+import { fromSchemaProblem, type Problem } from '../schema/problems.ts';
+import { checkCloudConfigText, formatProblem, type SchemaProblem } from '../schema/validate.ts';
 
 /** A document to check: `name` for the text output; `file` and `part` for the records. */
 interface Doc { name: string; file: string; part: string | null; text: string }

@@ -23,16 +23,16 @@ import { readSavedConfig } from '../config/yaml.ts';
 import { base64Decode, gunzip } from '../host/codecs.ts';
 import { kernelCmdline } from '../host/root-facts.ts';
 import { DATA, layout } from '../state/layout.ts';
-import { logStep, type NetworkStep } from '../plan/steps.ts';
+import { logStep, type NetworkStep } from './steps.ts';
 import type { SourceData, Stage } from '../types.ts';
-import { ec2NetworkConfig } from './ec2.ts';
-import { fallbackConfig, fallbackNic } from './fallback.ts';
-import type { NetworkConfig, Problem } from './model.ts';
-import { NETPLAN_PATH } from './netplan.ts';
-import { parseNetworkConfig, type NetworkInput } from './parse.ts';
-import type { Rendered } from './render.ts';
-import { priority, RENDERERS, selectRenderer, type RendererName } from './renderers.ts';
-import { readNics, type Nic } from './sysfs.ts';
+import { ec2NetworkConfig } from '../network/ec2.ts';
+import { fallbackConfig, fallbackNic } from '../network/fallback.ts';
+import type { NetworkConfig, Problem } from '../network/model.ts';
+import { NETPLAN_PATH } from '../network/netplan.ts';
+import { parseNetworkConfig, type NetworkInput } from '../network/parse.ts';
+import type { Rendered } from '../network/render.ts';
+import { priority, RENDERERS, selectRenderer, type RendererName } from '../network/renderers.ts';
+import { readNics, type Nic } from '../network/sysfs.ts';
 
 export const RECORD = `${DATA}/network-rendered.json`;
 
