@@ -21,7 +21,8 @@ import type { Files } from '../host/files.ts';
 import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { remaining, sleep } from '../net/cancel.ts';
-import { Pool, request, type HttpResponse } from '../net/http.ts';
+import { fetchWithRetries } from '../net/fetch.ts';
+import { Pool, type HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
 import type { Platform } from './platform.ts';
 import { pubkeys } from './pubkeys.ts';
@@ -89,14 +90,13 @@ async function crawl(socket: { path: string; address: string }, log: Logger, dea
   let total = 0;
   /** GET a route, retried on 500 (3 s, every 100 ms) as cloud-init does. */
   const get = async (route: string): Promise<HttpResponse> => {
-    for (let tries = 30; ; tries--) {
-      const r = await request(`http://lxd${route}`, {
-        unixSocket: socket.address, pool, deadline, timeoutMs: Math.min(REQUEST_TIMEOUT_MS, remaining(deadline)), maxBytes: MAX_TOTAL - total,
-      });
-      if (r.status === 500 && tries > 1) { log.warn(`datasource LXD: ${route}: HTTP 500; retrying`); await sleep(100); continue; }
-      total += r.body.length;
-      return r;
-    }
+    const r = await fetchWithRetries(`http://lxd${route}`, {
+      unixSocket: socket.address, pool, deadline, timeoutMs: Math.min(REQUEST_TIMEOUT_MS, remaining(deadline)), maxBytes: MAX_TOTAL - total,
+      retries: 29, pause: { fixedMs: 100 }, retryStatus: (status) => status === 500, retryFailure: () => false,
+      log, what: 'datasource LXD',
+    });
+    total += r.body.length;
+    return r;
   };
   const where = (route: string) => `${socket.path} ${route}`;
   const ok = (r: HttpResponse) => r.status >= 200 && r.status < 300;
