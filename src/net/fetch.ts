@@ -92,3 +92,23 @@ export function pauseFor(pause: FetchOptions['pause'], attempt: number): number 
   if (pause && 'fixedMs' in pause) return Math.max(0, pause.fixedMs);
   return backoff(attempt, pause?.baseMs ?? 100, pause?.capMs ?? 2000);
 }
+
+/**
+ * The first of `urls` for which `tryOne` gives a value, tried in rounds (each
+ * URL once a round, in order) until `until`, `pause` between rounds: cloud-init's
+ * wait_for_url over several URLs (OpenStack's and Oracle's metadata services).
+ * With `stopMidRound`, the time running out ends a round too. Null when none did.
+ */
+export async function firstInRounds<T>(urls: readonly string[], tryOne: (url: string) => Promise<T | null>,
+  o: { until: number; pause: NonNullable<FetchOptions['pause']>; stopMidRound?: boolean }): Promise<T | null> {
+  for (let round = 0; ; round++) {
+    for (const url of urls) {
+      const found = await tryOne(url);
+      if (found !== null) return found;
+      if (o.stopMidRound && remaining(o.until) === 0) return null;
+    }
+    const wait = pauseFor(o.pause, round);
+    if (remaining(o.until) < wait + MIN_ATTEMPT_MS) return null;
+    await sleep(wait);
+  }
+}

@@ -16,8 +16,8 @@
 import { asText } from '../bytes.ts';
 import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
-import { remaining, sleep } from '../net/cancel.ts';
-import { fetchWithRetries, pauseFor } from '../net/fetch.ts';
+import { remaining } from '../net/cancel.ts';
+import { fetchWithRetries, firstInRounds } from '../net/fetch.ts';
 import { request, type HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
 import { ReadBudget } from './budget.ts';
@@ -52,21 +52,17 @@ function get(url: string, o: OpenStackOptions, log: Logger): Promise<HttpRespons
 /** The first URL whose /openstack listing answers 200, and the listing; null when none does within max_wait. */
 async function findService(o: OpenStackOptions, log: Logger): Promise<{ base: string; versions: string[] } | null> {
   const until = Math.min(o.deadline, now() + Math.max(0, o.maxWaitMs));
-  for (let round = 0; ; round++) {
-    for (const url of o.metadataUrls) {
-      const base = url.replace(/\/+$/, '');
-      try {
-        const r = await request(`${base}/openstack`, { timeoutMs: Math.min(o.timeoutMs, Math.max(1, remaining(o.deadline))), deadline: o.deadline });
-        if (r.status === 200) return { base, versions: asText(r.body).split('\n').map((l) => l.trim()).filter(Boolean) };
-        log.info(`datasource OpenStack: ${base}/openstack: HTTP ${r.status}`);
-      } catch (e) {
-        log.info(`datasource OpenStack: ${base}/openstack: ${(e as Error).message}`);
-      }
+  return firstInRounds(o.metadataUrls, async (url) => {
+    const base = url.replace(/\/+$/, '');
+    try {
+      const r = await request(`${base}/openstack`, { timeoutMs: Math.min(o.timeoutMs, Math.max(1, remaining(o.deadline))), deadline: o.deadline });
+      if (r.status === 200) return { base, versions: asText(r.body).split('\n').map((l) => l.trim()).filter(Boolean) };
+      log.info(`datasource OpenStack: ${base}/openstack: HTTP ${r.status}`);
+    } catch (e) {
+      log.info(`datasource OpenStack: ${base}/openstack: ${(e as Error).message}`);
     }
-    if (remaining(until) === 0) return null;
-    await sleep(Math.min(pauseFor(ROUND_PAUSE, round), remaining(until)));
-    if (remaining(until) === 0) return null;
-  }
+    return null;
+  }, { until, pause: ROUND_PAUSE });
 }
 
 function pickVersion(versions: string[]): string {

@@ -28,7 +28,8 @@ import { asText, fromBase64 } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
 import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
-import { remaining, sleep } from '../net/cancel.ts';
+import { remaining } from '../net/cancel.ts';
+import { firstInRounds } from '../net/fetch.ts';
 import { request, type HttpResponse } from '../net/http.ts';
 import { nicsByMac, readNics } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
@@ -130,15 +131,10 @@ async function attempt(url: string, o: OracleOptions, log: Logger): Promise<Http
 
 /** The first of `candidates` to answer, in rounds until `until` (cloud-init's wait_for_url). */
 async function firstAnswer(candidates: string[], until: number, o: OracleOptions, log: Logger): Promise<{ url: string; res: HttpResponse } | null> {
-  for (;;) {
-    for (const url of candidates) {
-      const res = await attempt(url, o, log);
-      if (res) return { url, res };
-      if (remaining(until) === 0) return null;
-    }
-    if (remaining(until) <= ROUND_PAUSE_MS) return null;
-    await sleep(ROUND_PAUSE_MS);
-  }
+  return firstInRounds(candidates, async (url) => {
+    const res = await attempt(url, o, log);
+    return res ? { url, res } : null;
+  }, { until, pause: { fixedMs: ROUND_PAUSE_MS }, stopMidRound: true });
 }
 
 function json(res: HttpResponse, url: string): unknown {
