@@ -31,7 +31,7 @@ import { asText, pythonBase64 } from '../bytes.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import type { HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
 import { pubkeys } from './pubkeys.ts';
