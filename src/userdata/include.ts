@@ -45,6 +45,8 @@ export interface FetchOptions {
   retries?: number;
   /** First backoff, doubled each retry, ms. Default 500. */
   backoffMs?: number;
+  /** The same pause before every retry instead of doubling it (cloud-init's sec_between). */
+  fixedPause?: boolean;
   /** Largest body accepted, bytes. */
   maxBytes: number;
   /** file:// paths are read from these files (a root). Default: this machine's /. */
@@ -53,6 +55,8 @@ export interface FetchOptions {
   maxRedirects?: number;
   /** Told of each redirect followed (for the log). */
   onRedirect?: (from: string, to: string) => void;
+  /** Request headers of http(s) URLs (write_files' source.headers). */
+  headers?: Record<string, string>;
 }
 
 /** A failure that retrying cannot fix (4xx, too large, bad URL, missing file). */
@@ -86,7 +90,7 @@ export async function fetchUrl(url: string, o: FetchOptions): Promise<Uint8Array
   const backoff = o.backoffMs ?? 500;
   let last: FetchError = new FetchError('not fetched', false);
   for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
+    if (attempt > 0) await sleep(o.fixedPause ? backoff : backoff * 2 ** (attempt - 1));
     try {
       return await httpGet(parsed, o);
     } catch (e) {
@@ -120,6 +124,7 @@ async function httpGet(url: Url, o: FetchOptions): Promise<Uint8Array> {
     res = await request(url, {
       timeoutMs: o.timeoutMs ?? 5000,
       maxBytes: o.maxBytes,
+      ...(o.headers && { headers: o.headers }),
       redirects: { max: o.maxRedirects ?? 5, onRedirect: (from, to) => o.onRedirect?.(from, to) },
       ...(o.files && { ca: rootCaBundle((p) => o.files!.readIfExists(p)) }),
     });
