@@ -35,6 +35,7 @@ import { grubDpkg } from './grub_dpkg.ts';
 import { keyboard } from './keyboard.ts';
 import { keysToConsole } from './keys_to_console.ts';
 import { rsyslog } from './rsyslog.ts';
+import { sshImportId } from './ssh_import_id.ts';
 // end h24-mods-a
 
 export const MODULES: readonly Module[] = [
@@ -57,6 +58,7 @@ export const MODULES: readonly Module[] = [
   setPasswords,
   notApplicableKeys,
   // stage config
+  sshImportId, // h24-mods-a: first in Debian's list (after snap)
   keyboard, // h24-mods-a: Debian's place, before locale
   locale,
   grubDpkg, // h24-mods-a: after set_passwords in Debian's list
