@@ -153,6 +153,8 @@ describe('write_files source', { skip: skip ?? false }, () => {
     assert.match(problems, /entry 4 \(\/etc\/nothing\): .*no content to fall back to: not written/);
     assert.match(problems, /entry 5 .*'path': 'relative\/path' is not an absolute path/);
     assert.match(problems, /entry 6 .*'path': .*'\.' or '\.\.' component/);
+    // A source URL is something stage init needs the network for (cloud-init waits for it too).
+    assert.match(read(root, 'var/log/ec2-init.log'), /network: stage init waits for it: a write_files entry reads a URL/);
   });
 });
 
