@@ -94,6 +94,26 @@ describe('apt_pipelining, keyboard, rsyslog', { skip: skip ?? false }, () => {
   });
 });
 
+describe('disable_ec2_metadata, byobu', { skip: skip ?? false }, () => {
+  test('disable_ec2_metadata under --root: the route is left to the real boot, this machine\'s routes are untouched', () => {
+    const routes = () => spawnSync('ip', ['route', 'show', 'table', 'all'], { encoding: 'utf8' }).stdout;
+    const before = routes();
+    const { root, code, stderr } = boot('#cloud-config\ndisable_ec2_metadata: true\n');
+    assert.equal(code, 0, stderr);
+    assert.match(read(root, 'var/log/ec2-init.log'), /module disable_ec2_metadata: skipped with --root .*: \/usr\/(s?bin)\/ip route add prohibit 169\.254\.169\.254/);
+    assert.equal(routes(), before);
+  });
+
+  test('byobu without byobu in the root: installed from the root\'s apt first; offline that fails, and says so', () => {
+    const root = newRoot();
+    seed(root, META, '#cloud-config\nbyobu_by_default: enable-system\n');
+    const r = spawnSync('unshare', ['--net', 'env', '-i', WITH_ROOT, root, AGENT, '--root', root, 'boot'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(read(root, 'var/log/ec2-init.log'), /module byobu: byobu is not installed: installing it/);
+    assert.match(moduleProblems(root, 'byobu').join('\n'), /apt-get (update|install)/);
+  });
+});
+
 describe('grub_dpkg', { skip: skip ?? needFile('/usr/bin/debconf-set-selections', 'debconf') ?? false }, () => {
   test("enabled: the root's debconf holds grub-pc's answers; not enabled (the default): debconf untouched", () => {
     const prep = (r: string) => mkdirSync(join(r, 'var/cache/debconf'), { recursive: true });
