@@ -17,14 +17,18 @@
 // The fingerprint lines are what `logger -s -p user.info -t cloud-init`
 // echoes (util-linux's RFC 3164 header, local time); ec2-init formats them
 // itself and, on the running system, hands the same lines to the root's
-// `logger` for syslog in one call. Fingerprints come from the root's own
-// `ssh-keygen -l -f` per key, in the shell's glob order of
-// /etc/ssh/ssh_host_*key.pub. A key whose type (the file's first word) is in
+// `logger` for syslog in one call. Fingerprints are ssh-keygen -l's lines
+// ('256 SHA256:… comment (ED25519)'), worked out here for the host key
+// types (ed25519, ecdsa, rsa, dsa: the SHA-256 of the key blob and its
+// size in bits) instead of one ssh-keygen per key (~50 ms each at first
+// boot); anything else goes to the root's own `ssh-keygen -l -f`. Keys are
+// taken in the shell's glob order of /etc/ssh/ssh_host_*key.pub. A key whose type (the file's first word) is in
 // ssh_fp_console_blacklist or ssh_key_console_blacklist is left out of that
 // block; `ssh: {emit_keys_to_console: false}` prints nothing. The blocks go
 // to /dev/console, or to standard output where there is none (and always
 // under --root), as cloud-init's multi_log does.
 import { writeAll } from '../host/files.ts';
+import { digest } from '../hash.ts';
 import { O_NOCTTY, O_NONBLOCK, O_WRONLY, sys } from '../host/sys.ts';
 import type { Context } from '../context.ts';
 import { isFalse, isMapping, onRunningSystem, which } from './helpers.ts';
@@ -79,6 +83,60 @@ export function consoleBlocks(fingerprints: string[], prefix: string, keys: stri
   return `${text.trim()}\n`;
 }
 
+/** The SSH wire format's strings of a key blob, in order; null when it is not one. */
+function wireStrings(blob: Uint8Array): Uint8Array[] | null {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at < blob.length) {
+    if (at + 4 > blob.length) return null;
+    const len = ((blob[at]! << 24) | (blob[at + 1]! << 16) | (blob[at + 2]! << 8) | blob[at + 3]!) >>> 0;
+    at += 4;
+    if (at + len > blob.length) return null;
+    out.push(blob.subarray(at, at + len));
+    at += len;
+  }
+  return out;
+}
+
+/** The bits of an mpint (its leading zero bytes and bits not counted). */
+function mpintBits(n: Uint8Array | undefined): number {
+  if (!n) return 0;
+  let i = 0;
+  while (i < n.length && n[i] === 0) i++;
+  if (i === n.length) return 0;
+  return (n.length - i - 1) * 8 + (32 - Math.clz32(n[i]!));
+}
+
+const CURVE_BITS: Record<string, number> = { nistp256: 256, nistp384: 384, nistp521: 521 };
+
+/**
+ * ssh-keygen -l's line for a one-key public key file ('256 SHA256:<base64, no
+ * padding> <comment or "no comment"> (ED25519)'), or null for what ssh-keygen
+ * itself must read (another type, a file of several lines, a blob that does
+ * not parse).
+ */
+export function keygenLine(text: string): string | null {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (lines.length !== 1) return null;
+  const m = /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*?))?\s*$/.exec(lines[0]!);
+  if (!m) return null;
+  const [, type, b64, comment] = m as unknown as [string, string, string, string | undefined];
+  let blob: Uint8Array;
+  try { blob = sys.base64Decode(b64); } catch { return null; }
+  const parts = wireStrings(blob);
+  if (!parts || parts.length === 0 || sys.utf8Decode(parts[0]!) !== type) return null;
+  let bits: number;
+  let label: string;
+  if (type === 'ssh-ed25519' && parts.length === 2 && parts[1]!.length === 32) { bits = 256; label = 'ED25519'; }
+  else if (/^ecdsa-sha2-nistp(256|384|521)$/.test(type) && parts.length === 3 && sys.utf8Decode(parts[1]!) === type.slice(11)) { bits = CURVE_BITS[type.slice(11)]!; label = 'ECDSA'; }
+  else if (type === 'ssh-rsa' && parts.length === 3) { bits = mpintBits(parts[2]); label = 'RSA'; }
+  else if (type === 'ssh-dss' && parts.length === 5) { bits = mpintBits(parts[1]); label = 'DSA'; }
+  else return null;
+  const sum = digest('sha256', blob);
+  if (!sum) return null;
+  return `${bits} SHA256:${sys.base64Encode(sum).replace(/=+$/, '')} ${comment || 'no comment'} (${label})`;
+}
+
 /** Write to the console: /dev/console on the running system when it opens, standard output otherwise. */
 function toConsole(ctx: Context, text: string): void {
   const bytes = sys.utf8Encode(text);
@@ -127,6 +185,8 @@ export const keysToConsole: Module = {
     const keys = hostPublicKeys(ctx);
     const fingerprints: string[] = [];
     for (const k of keys.filter((key) => !listed(fpList, key.ktype))) {
+      const own = keygenLine(k.text);
+      if (own !== null) { fingerprints.push(own); continue; }
       const r = await ctx.capture(['ssh-keygen', '-l', '-f', k.path], { env: { LANG: 'C' }, timeoutMs: 30_000 });
       const line = r.stdout.replace(/\n+$/, '');
       // cloud-init's helper prints ssh-keygen's complaint and goes on, without a warning: so here, in the log.

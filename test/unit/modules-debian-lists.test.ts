@@ -3,13 +3,17 @@
 // write_files' source and budget: how each reads its config, against what
 // cloud-init's code gives for the same values.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { pipelineDepth } from '../../src/modules/apt_pipelining.ts';
 import { byobuPlan } from '../../src/modules/byobu.ts';
 import { debconfSelections, grubEnabled } from '../../src/modules/grub_dpkg.ts';
 import { keyboardFile, parseKeyboard } from '../../src/modules/keyboard.ts';
-import { consoleBlocks, listed, optionList, syslogPrefix } from '../../src/modules/keys_to_console.ts';
+import { consoleBlocks, keygenLine, listed, optionList, syslogPrefix } from '../../src/modules/keys_to_console.ts';
 import { loadRsyslogConfig, remotesEntry, rsyslogFiles } from '../../src/modules/rsyslog.ts';
 import { hasKeyNested, importsByUser } from '../../src/modules/ssh_import_id.ts';
 import { isKnownKeyType } from '../../src/modules/ssh-keys.ts';
@@ -101,6 +105,33 @@ test("keys_to_console: util-linux logger's header, the helper's blocks, its blac
   assert.equal(listed(['ssh-rsa,ssh-ed25519'], 'ssh-ed25519'), true);
   assert.deepEqual(optionList({ k: 'ssh-rsa' }, 'k'), ['ssh-rsa']);
   assert.deepEqual(optionList({ k: null }, 'k'), []);
+});
+
+const hasKeygen = spawnSync('ssh-keygen', ['-?']).error === undefined;
+test("keys_to_console: the fingerprint line is ssh-keygen -l's, for every host key type and size", { skip: hasKeygen ? false : 'ssh-keygen missing (openssh-client)' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ec2-init-fp-'));
+  try {
+    const kinds: [string, string[], string][] = [
+      ['ed25519', [], 'root@host'], ['ecdsa', ['-b', '256'], 'root@host'], ['ecdsa', ['-b', '384'], 'two words'],
+      ['ecdsa', ['-b', '521'], ''], ['rsa', ['-b', '1024'], 'root@h'], ['rsa', ['-b', '3072'], 'root@h'], ['dsa', [], 'old@h'],
+    ];
+    let checked = 0;
+    for (const [i, [type, args, comment]] of kinds.entries()) {
+      const key = join(dir, `k${i}`);
+      const g = spawnSync('ssh-keygen', ['-q', '-t', type, ...args, '-N', '', '-C', comment, '-f', key]);
+      if (g.status !== 0) continue; // an ssh-keygen built without DSA
+      const pub = readFileSync(`${key}.pub`, 'utf8');
+      const expected = spawnSync('ssh-keygen', ['-l', '-f', `${key}.pub`], { encoding: 'utf8' }).stdout.trim();
+      assert.equal(keygenLine(pub), expected, `${type} ${args.join(' ')}`);
+      checked++;
+    }
+    assert.ok(checked >= 6, `${checked} key types checked`);
+    // What it does not know goes to ssh-keygen itself.
+    writeFileSync(join(dir, 'sk'), 'sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t x\n');
+    assert.equal(keygenLine(readFileSync(join(dir, 'sk'), 'utf8')), null);
+    assert.equal(keygenLine('ssh-ed25519 AAAAC3NzaC1yc2EAAAA= mismatched\n'), null);
+    assert.equal(keygenLine('ssh-ed25519 AAAA a\nssh-ed25519 AAAA b\n'), null);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
 test('ssh_import_id: found anywhere in the config; the default user takes the top-level ids, others their own', () => {
