@@ -27,6 +27,7 @@
 // block; `ssh: {emit_keys_to_console: false}` prints nothing. The blocks go
 // to /dev/console, or to standard output where there is none (and always
 // under --root), as cloud-init's multi_log does.
+import { asText, base64, fromBase64, utf8 } from '../bytes.ts';
 import { writeAll } from '../host/files.ts';
 import { digest } from '../hash.ts';
 import { O_NOCTTY, O_NONBLOCK, O_WRONLY, sys } from '../host/sys.ts';
@@ -122,24 +123,24 @@ export function keygenLine(text: string): string | null {
   if (!m) return null;
   const [, type, b64, comment] = m as unknown as [string, string, string, string | undefined];
   let blob: Uint8Array;
-  try { blob = sys.base64Decode(b64); } catch { return null; }
+  try { blob = fromBase64(b64); } catch { return null; }
   const parts = wireStrings(blob);
-  if (!parts || parts.length === 0 || sys.utf8Decode(parts[0]!) !== type) return null;
+  if (!parts || parts.length === 0 || asText(parts[0]!) !== type) return null;
   let bits: number;
   let label: string;
   if (type === 'ssh-ed25519' && parts.length === 2 && parts[1]!.length === 32) { bits = 256; label = 'ED25519'; }
-  else if (/^ecdsa-sha2-nistp(256|384|521)$/.test(type) && parts.length === 3 && sys.utf8Decode(parts[1]!) === type.slice(11)) { bits = CURVE_BITS[type.slice(11)]!; label = 'ECDSA'; }
+  else if (/^ecdsa-sha2-nistp(256|384|521)$/.test(type) && parts.length === 3 && asText(parts[1]!) === type.slice(11)) { bits = CURVE_BITS[type.slice(11)]!; label = 'ECDSA'; }
   else if (type === 'ssh-rsa' && parts.length === 3) { bits = mpintBits(parts[2]); label = 'RSA'; }
   else if (type === 'ssh-dss' && parts.length === 5) { bits = mpintBits(parts[1]); label = 'DSA'; }
   else return null;
   const sum = digest('sha256', blob);
   if (!sum) return null;
-  return `${bits} SHA256:${sys.base64Encode(sum).replace(/=+$/, '')} ${comment || 'no comment'} (${label})`;
+  return `${bits} SHA256:${base64(sum).replace(/=+$/, '')} ${comment || 'no comment'} (${label})`;
 }
 
 /** Write to the console: /dev/console on the running system when it opens, standard output otherwise. */
 function toConsole(ctx: Context, text: string): void {
-  const bytes = sys.utf8Encode(text);
+  const bytes = utf8(text);
   if (ctx.root === '/') {
     try {
       const fd = sys.openat(sys.AT_FDCWD, '/dev/console', O_WRONLY | O_NOCTTY | O_NONBLOCK, 0);
