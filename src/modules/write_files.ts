@@ -23,8 +23,12 @@ import type { Module, ModuleRun, Schema } from './module.ts';
 
 interface Entry {
   path: string;
-  /** The inline content decoded, or null when there is none (a source without content). */
-  content: Uint8Array | null;
+  /**
+   * The inline content decoded, or null when there is none (a source without
+   * content). With a source it is decoded only when the source cannot be
+   * read, as cloud-init does: a bad fallback does not stop a good URL.
+   */
+  content: () => Uint8Array | null;
   /** A URL to read the content from first. */
   source: { uri: string; headers: Record<string, string> } | null;
   mode: number;
@@ -140,9 +144,11 @@ function parseEntry(raw: unknown, budget: ReadBudget): Entry {
   const given = e['content'];
   const encoding = typeof e['encoding'] === 'string' ? e['encoding'] : '';
   // Without a source, no content is an empty file; with one, no content means no fallback.
-  const content = given === undefined || given === null
+  const decode = () => (given === undefined || given === null
     ? (source ? null : new Uint8Array(0))
-    : decodeContent(given instanceof Uint8Array ? given : String(given), encoding, budget);
+    : decodeContent(given instanceof Uint8Array ? given : String(given), encoding, budget));
+  let decoded: Uint8Array | null | undefined = source ? undefined : decode();
+  const content = () => (decoded === undefined ? (decoded = decode()) : decoded);
   return {
     path: path.value,
     content,
@@ -155,7 +161,7 @@ function parseEntry(raw: unknown, budget: ReadBudget): Entry {
 
 /** The source's bytes (read within the budget), or the inline content when it cannot be read; null when neither. */
 async function loadContent(ctx: Context, label: string, entry: Entry, budget: ReadBudget): Promise<Uint8Array | null> {
-  if (!entry.source) return entry.content;
+  if (!entry.source) return entry.content();
   try {
     const body = await fetchUrl(entry.source.uri, {
       maxBytes: budget.left(),
@@ -173,12 +179,13 @@ async function loadContent(ctx: Context, label: string, entry: Entry, budget: Re
     return body;
   } catch (e) {
     const why = `could not read ${entry.source.uri}: ${(e as Error).message}`;
-    if (entry.content === null) {
+    const fallback = entry.content();
+    if (fallback === null) {
       ctx.report('warning', label, `${why}; no content to fall back to: not written`);
       return null;
     }
     ctx.report('warning', label, `${why}; wrote the entry's content instead`);
-    return entry.content;
+    return fallback;
   }
 }
 
@@ -195,7 +202,8 @@ function describe(deferred: boolean) {
     return entries(config, deferred).map((raw, i) => {
     try {
       const e = parseEntry(raw, budget);
-      const what = e.source ? `content of ${e.source.uri}${e.content ? `, or ${e.content.length} bytes of content when it cannot be read` : ''}` : `${e.content!.length} bytes`;
+      const inline = e.source ? null : e.content();
+      const what = e.source ? `content of ${e.source.uri}${raw && (raw as Record<string, unknown>)['content'] != null ? ', or its content when it cannot be read' : ''}` : `${inline!.length} bytes`;
       return `${e.append ? 'append to' : 'write'} ${e.path} (${what}, mode ${e.mode.toString(8).padStart(4, '0')}, owner ${e.owner})`;
     } catch (e) {
       return `entry ${i + 1}: not written: ${(e as Error).message}`;

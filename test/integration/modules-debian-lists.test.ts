@@ -156,7 +156,8 @@ describe('write_files source', { skip: skip ?? false }, () => {
       `  - {path: /etc/nothing, source: {uri: "${base}/missing"}}`,
       '  - {path: relative/path, content: x}',
       '  - {path: /etc/../etc/dotdot, content: x}',
-      '  - {path: /etc/after, content: "still written\\n"}', '',
+      '  - {path: /etc/after, content: "still written\\n"}',
+      '  - {path: /etc/good-source, source: {uri: /srv/template.txt}, encoding: gzip, content: "not gzip"}', '',
     ].join('\n'));
     const r = await agentAsync(root, ['boot']);
     // Two entries are refused (errors), two fall short of their URL (warnings).
@@ -168,6 +169,8 @@ describe('write_files source', { skip: skip ?? false }, () => {
     assert.equal(read(root, 'etc/fallback'), 'the fallback\n');
     assert.throws(() => read(root, 'etc/nothing'));
     assert.equal(read(root, 'etc/after'), 'still written\n');
+    // The fallback is decoded only when it is needed: a bad one does not stop a good source.
+    assert.equal(read(root, 'etc/good-source'), 'from a file of the root\n');
     const problems = moduleProblems(root, 'write_files').join('\n');
     assert.match(problems, /entry 3 \(\/etc\/fallback\): could not read .*\/missing: HTTP status 404; wrote the entry's content instead/);
     assert.match(problems, /entry 4 \(\/etc\/nothing\): .*no content to fall back to: not written/);
