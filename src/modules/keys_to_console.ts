@@ -160,6 +160,7 @@ const SCHEMA: Record<string, Schema> = {
   ssh: {
     type: 'object',
     additionalProperties: false,
+    required: ['emit_keys_to_console'],
     properties: { emit_keys_to_console: { type: 'boolean', description: 'false: print no host keys or fingerprints to the console' } },
   },
   ssh_fp_console_blacklist: { ...LIST, description: 'key types (ssh-rsa, ssh-ed25519, …) whose fingerprints are not printed' },
