@@ -128,11 +128,17 @@ export const sshImportId: Module = {
   frequency: 'per-instance',
   keys: [],
   schema: { ssh_import_id: SCHEMA },
-  describe: ({ config }) => hasKeyNested(config, 'ssh_import_id')
-    ? importsByUser(config).map(([user, ids]) => `import the keys of ${ids.join(', ')} for ${user} (GitHub / Launchpad)`) : [],
+  describe: ({ config }) => {
+    if (!hasKeyNested(config, 'ssh_import_id')) return [];
+    const imports = importsByUser(config);
+    if (!imports.length) return ['no user to import keys for (no default user, or no ids for it)'];
+    return imports.map(([user, ids]) => `import the keys of ${ids.join(', ')} for ${user} (GitHub / Launchpad)`);
+  },
   async run({ ctx, config, where }) {
     if (!hasKeyNested(config, 'ssh_import_id')) { ctx.log.info(`${where}: no ssh_import_id anywhere in the config: nothing to do`); return; }
-    for (const [user, ids] of importsByUser(config)) {
+    const imports = importsByUser(config);
+    if (!imports.length) ctx.log.info(`${where}: no user to import keys for (no default user, or no ids for it)`);
+    for (const [user, ids] of imports) {
       try {
         const n = await importFor(ctx, where, user, ids);
         ctx.log.info(`${where}: ${n} key(s) added for ${user}`);
