@@ -10,8 +10,8 @@
 // failure is reported.
 import type { Context } from '../context.ts';
 import { accountName } from '../validate/files.ts';
+import { which } from '../host/root-facts.ts';
 import { aptGet, requireAptGet, updateSources } from './apt-get.ts';
-import { which } from './helpers.ts';
 import type { Module, ModuleRun } from './module.ts';
 import { usersAndGroups } from './users-config.ts';
 
@@ -34,7 +34,7 @@ export function byobuPlan(raw: unknown): ByobuPlan | null {
 
 async function ensureByobu(run: ModuleRun): Promise<void> {
   const { ctx, config, instanceId, where } = run;
-  if (which(ctx, 'byobu') !== null) return;
+  if (which(ctx.files, 'byobu') !== null) return;
   requireAptGet(ctx, 'installing byobu');
   ctx.log.info(`${where}: byobu is not installed: installing it`);
   await updateSources(ctx, config, instanceId, where);
@@ -68,7 +68,7 @@ export const byobu: Module = {
     const plan = byobuPlan(config['byobu_by_default']);
     if (!plan) return [];
     return [
-      ...(which(ctx, 'byobu') === null ? ['apt-get install byobu'] : []),
+      ...(which(ctx.files, 'byobu') === null ? ['apt-get install byobu'] : []),
       ...(plan.user ? [`byobu-launcher-${plan.enable ? 'install' : 'uninstall'} for the default user`] : []),
       ...(plan.system ? [`byobu/launch-by-default ${plan.enable} in debconf, dpkg-reconfigure byobu`] : []),
     ];

@@ -6,7 +6,8 @@
 // credentials from IMDS. The route lives in the running kernel: under --root
 // it is logged as skipped (a route is not a file of the root). A second
 // run on the same boot finds the route there: that is not an error.
-import { onRunningSystem, optionBool, which } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
+import { onRunningSystem, optionBool } from './helpers.ts';
 import type { Module } from './module.ts';
 
 const ADDRESS = '169.254.169.254';
@@ -21,8 +22,8 @@ export const disableEc2Metadata: Module = {
     ? [`ip route add prohibit ${ADDRESS} (running system only)`] : ['the metadata service stays reachable'],
   async run({ ctx, config, where }) {
     if (!optionBool(config, 'disable_ec2_metadata', false)) { ctx.log.info(`${where}: not asked: the metadata route stays`); return; }
-    const ip = which(ctx, 'ip');
-    const route = ip === null ? which(ctx, 'route') : null;
+    const ip = which(ctx.files, 'ip');
+    const route = ip === null ? which(ctx.files, 'route') : null;
     if (ip === null && route === null) {
       ctx.report('error', where, `neither ip (iproute2) nor route (net-tools) is installed: ${ADDRESS} stays reachable`);
       return;

@@ -12,7 +12,8 @@
 // own debconf-set-selections, each value checked to be one line first.
 import type { Context } from '../context.ts';
 import { debconfValue } from '../validate/modules.ts';
-import { isFalse, isMapping, isTrue, onRunningSystem, which } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
+import { isFalse, isMapping, isTrue, onRunningSystem } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 type GrubConfig = Record<string, unknown>;
@@ -50,7 +51,7 @@ function givenDevice(cfg: GrubConfig, efi: boolean): string | null {
 /** cloud-init's fetch_idevs: the disk (or EFI partition) /boot is on, by its by-id link when it has one. */
 async function probeDevice(ctx: Context, where: string, efi: boolean): Promise<string> {
   if (!onRunningSystem(ctx, where, `grub-probe of ${efi ? '/boot/efi' : '/boot'}`)) return '';
-  if (which(ctx, 'grub-probe') === null) { ctx.log.info(`${where}: grub-probe not found (grub not installed): no device`); return ''; }
+  if (which(ctx.files, 'grub-probe') === null) { ctx.log.info(`${where}: grub-probe not found (grub not installed): no device`); return ''; }
   const r = await ctx.capture(['grub-probe', '-t', efi ? 'device' : 'disk', efi ? '/boot/efi' : '/boot'], { timeoutMs: 60_000 });
   const disk = r.code === 0 ? r.stdout.trim() : '';
   if (r.code !== 0) {
@@ -99,7 +100,7 @@ export const grubDpkg: Module = {
     const efi = ctx.files.exists('/sys/firmware/efi');
     const devices = givenDevice(cfg, efi) ?? await probeDevice(ctx, where, efi);
     const selections = debconfSelections(cfg, efi, devices);
-    if (which(ctx, 'debconf-set-selections') === null) throw new Error('debconf-set-selections not found under the root (package debconf): nothing set');
+    if (which(ctx.files, 'debconf-set-selections') === null) throw new Error('debconf-set-selections not found under the root (package debconf): nothing set');
     if (await ctx.runChecked(where, ['debconf-set-selections'], { input: selections, timeoutMs: 60_000 })) {
       ctx.log.info(`${where}: ${efi ? 'grub-efi' : 'grub-pc'}/install_devices set to '${devices}' in debconf`);
     }

@@ -9,7 +9,8 @@
 // sourced by shells.
 import type { Context } from '../context.ts';
 import { keyboardValue } from '../validate/modules.ts';
-import { isMapping, onRunningSystem, usesSystemd } from './helpers.ts';
+import { usesSystemd } from '../host/root-facts.ts';
+import { isMapping, onRunningSystem } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 export const KEYBOARD_FILE = '/etc/default/keyboard';

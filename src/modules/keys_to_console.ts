@@ -27,12 +27,13 @@
 // block; `ssh: {emit_keys_to_console: false}` prints nothing. The blocks go
 // to /dev/console, or to standard output where there is none (and always
 // under --root), as cloud-init's multi_log does.
-import { asText, base64, fromBase64, utf8 } from '../bytes.ts';
-import { writeAll } from '../host/files.ts';
+import { asText, base64, fromBase64 } from '../bytes.ts';
 import { digest } from '../hash.ts';
-import { O_NOCTTY, O_NONBLOCK, O_WRONLY, sys } from '../host/sys.ts';
 import type { Context } from '../context.ts';
-import { isFalse, isMapping, onRunningSystem, which } from './helpers.ts';
+import { writeConsole } from '../host/machine.ts';
+import { writeStdout } from '../host/process.ts';
+import { which } from '../host/root-facts.ts';
+import { isFalse, isMapping, onRunningSystem } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 const SSH_DIR = '/etc/ssh';
@@ -138,16 +139,10 @@ export function keygenLine(text: string): string | null {
   return `${bits} SHA256:${base64(sum).replace(/=+$/, '')} ${comment || 'no comment'} (${label})`;
 }
 
-/** Write to the console: /dev/console on the running system when it opens, standard output otherwise. */
+/** Write to the console: /dev/console on the running system when it opens, standard output otherwise (cloud-init's multi_log fallback). */
 function toConsole(ctx: Context, text: string): void {
-  const bytes = utf8(text);
-  if (ctx.root === '/') {
-    try {
-      const fd = sys.openat(sys.AT_FDCWD, '/dev/console', O_WRONLY | O_NOCTTY | O_NONBLOCK, 0);
-      try { writeAll(fd, bytes); return; } finally { sys.close(fd); }
-    } catch { /* no console: standard output, as cloud-init falls back */ }
-  }
-  sys.writeStdout(bytes);
+  if (ctx.root === '/' && writeConsole(text)) return;
+  writeStdout(text);
 }
 
 function emitWanted(config: ModuleRun['config']): boolean {
@@ -199,7 +194,7 @@ export const keysToConsole: Module = {
     const prefix = syslogPrefix(new Date());
     toConsole(ctx, consoleBlocks(fingerprints, prefix, shown));
     // The helper's logger also puts the fingerprint block in syslog; only a running system has one.
-    if (fingerprints.length && which(ctx, 'logger') !== null && onRunningSystem(ctx, where, 'logger (the fingerprints to syslog)')) {
+    if (fingerprints.length && which(ctx.files, 'logger') !== null && onRunningSystem(ctx, where, 'logger (the fingerprints to syslog)')) {
       const lines = [RULE, '-----BEGIN SSH HOST KEY FINGERPRINTS-----', ...fingerprints, '-----END SSH HOST KEY FINGERPRINTS-----', RULE];
       await ctx.run(['logger', '-p', 'user.info', '-t', 'cloud-init'], { input: `${lines.join('\n')}\n`, timeoutMs: 30_000 });
     }

@@ -14,8 +14,9 @@
 import type { Context } from '../context.ts';
 import { pathUnderRoot } from '../validate/files.ts';
 import { rsyslogRemote } from '../validate/modules.ts';
+import { usesSystemd, which } from '../host/root-facts.ts';
 import { aptGet, requireAptGet, updateSources } from './apt-get.ts';
-import { isMapping, onRunningSystem, usesSystemd, which } from './helpers.ts';
+import { isMapping, onRunningSystem } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 export interface RsyslogConfig {
@@ -165,7 +166,7 @@ export const rsyslog: Module = {
       if (remotes) configs.push(remotes);
       const files = rsyslogFiles(cfg, configs, () => {});
       return [
-        ...(cfg.install_rsyslog && which(ctx, cfg.check_exe) === null ? [`apt-get install ${cfg.packages.join(' ')}`] : []),
+        ...(cfg.install_rsyslog && which(ctx.files, cfg.check_exe) === null ? [`apt-get install ${cfg.packages.join(' ')}`] : []),
         ...files.map((f) => `write ${f.path} (${f.content.length} bytes)`),
         ...(files.length ? ['reload rsyslog (running system only)'] : []),
       ];
@@ -179,7 +180,7 @@ export const rsyslog: Module = {
     const configs = [...cfg.configs];
     const remotes = remotesEntry(cfg.remotes, warn);
     if (remotes) configs.push(remotes);
-    if (cfg.install_rsyslog && which(ctx, cfg.check_exe) === null) {
+    if (cfg.install_rsyslog && which(ctx.files, cfg.check_exe) === null) {
       requireAptGet(ctx, `installing ${cfg.packages.join(' ')}`);
       await updateSources(ctx, config, instanceId, where);
       await aptGet(ctx, config, 'install', cfg.packages.map(String));
