@@ -32,12 +32,13 @@
 // redacted ovf-env.xml, provisioning.json) for the stages to write and
 // azure-report.ts to act on.
 import { utf8 } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
+import { optionAddress } from '../net/dhcp-lease-text.ts';
 import { HttpError } from '../net/http.ts';
 import { readNics } from '../network/sysfs.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import {
   fetchImds, IMDS_BASE, ImdsParseError, imdsDisablePassword, imdsFaultDomain, imdsHasCustomData, imdsHostname,
@@ -146,12 +147,8 @@ export function instanceIdOf(systemUuid: string, previous: string | null): strin
 
 /** The wireserver address of DHCP option 245 (dotted, "a8:3f:81:10" as dhclient writes it, or hex as networkd does), or null. */
 export function wireserverFromLease(lease: Pick<Lease, 'options'> | undefined): string | null {
-  const v = (lease?.options['245'] ?? lease?.options['unknown-245'])?.trim();
-  if (!v) return null;
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(v)) return v;
-  const hex = v.replace(/:/g, '');
-  if (!/^[0-9A-Fa-f]{8}$/.test(hex)) return null;
-  return hex.match(/../g)!.map((h) => Number.parseInt(h, 16)).join('.');
+  const v = lease?.options['245'] ?? lease?.options['unknown-245'];
+  return v ? optionAddress(v) : null;
 }
 
 type PpsType = 'None' | 'Running' | 'Savable' | 'PreprovisionedOSDisk';
@@ -232,10 +229,10 @@ export async function readAzure(run: SourceRun): Promise<SourceData | null> {
 
   let imds: Imds = {};
   let failure: ProvisioningError | null = null;
-  const started = sys.now();
+  const started = now();
   try {
     imds = await fetchImds({ base: o.imdsBase, deadline: Math.min(run.deadline, started + o.maxWaitMs), timeoutMs: o.timeoutMs, log });
-    log.info(`datasource Azure: IMDS ${o.imdsBase} answered in ${(sys.now() - started).toFixed(0)} ms`);
+    log.info(`datasource Azure: IMDS ${o.imdsBase} answered in ${(now() - started).toFixed(0)} ms`);
   } catch (e) {
     failure = imdsFailure(e);
     log.warn(`datasource Azure: IMDS ${o.imdsBase}: ${(e as Error).message}; ${failure ? 'reported as a provisioning failure' : 'not reachable'}; using ovf-env.xml only`);

@@ -24,19 +24,20 @@
 // Exoscale's runs every boot). It is acknowledged only after it was read
 // whole, never logged, and kept only in the owner-only datasource.json.
 import { asText } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { resolveName } from '../host/sockets.ts';
+import { now } from '../host/clock.ts';
 import type { Files } from '../host/files.ts';
 import type { Logger } from '../log.ts';
-import { remaining, sleep } from '../net/cancel.ts';
+import { remaining } from '../net/cancel.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
-import { request } from '../net/http.ts';
+import type { HttpResponse } from '../net/http.ts';
 import { isIP, isIPv4 } from '../network/model.ts';
 import type { SourceData } from '../types.ts';
+import type { ReadBudget } from './budget.ts';
 import { keysIn, walk } from './ec2.ts';
+import { fetchWithin, optionalWithin } from './fetch-within.ts';
 import { fromDhclient, fromNetworkd } from './leases.ts';
 import { seconds, text, type Lease, type Source, type SourceRun } from './source.ts';
-
-const MAX_WALK = 1000;
 
 // ---- the password server (CloudStack's protocol; Exoscale runs the same) ----
 
@@ -120,7 +121,7 @@ export async function virtualRouter(files: Files, onRunningSystem: boolean, leas
   const candidates: [string, () => Promise<string | null> | string | null][] = [
     ['the DNS name data-server', async () => {
       if (!onRunningSystem) return null;
-      try { return (await sys.resolve('data-server', 2000))[0] ?? null; } catch { return null; }
+      try { return (await resolveName('data-server', 2000))[0] ?? null; } catch { return null; }
     }],
     ["networkd's leases", () => fromNetworkd(files, 'SERVER_ADDRESS')],
     ["dhclient's newest lease file", () => fromDhclient(files, 'dhcp-server-identifier')],
@@ -140,35 +141,40 @@ export async function virtualRouter(files: Files, onRunningSystem: boolean, leas
 
 // ---- the datasource ----
 
-/** Wait until `url` answers 200, trying again a second apart until `until`; false when it never does. */
+/** Wait until `url` answers 200, trying again a second apart until `until` (net/fetch.ts's policy); false when it never does. */
 export async function waitFor(url: string, timeoutMs: number, until: number, log: Logger, what: string): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    let why: string;
-    try {
-      const r = await request(url, { timeoutMs: Math.min(timeoutMs, Math.max(1, remaining(until))), deadline: until });
-      if (r.status === 200) return true;
-      why = `HTTP ${r.status}`;
-    } catch (e) { why = (e as Error).message; }
-    if (remaining(until) < 1000) {
-      log.warn(`${what}: ${url}: ${why}; gave up after ${attempt} attempt(s)`);
-      return false;
-    }
-    log.debug(`${what}: ${url}: ${why}; again in 1 s`);
-    await sleep(1000);
+  let attempts = 0;
+  try {
+    const r = await fetchWithRetries(url, {
+      timeoutMs: Math.min(timeoutMs, Math.max(1, remaining(until))), deadline: until,
+      retries: Number.MAX_SAFE_INTEGER, pause: { fixedMs: 1000 },
+      retryStatus: (status) => status !== 200, retryFailure: () => true,
+      eachAttempt: () => { attempts++; return {}; },
+      log, what,
+    });
+    if (r.status === 200) return true;
+    log.warn(`${what}: ${url}: HTTP ${r.status}; gave up after ${attempts} attempt(s)`);
+  } catch (e) {
+    log.warn(`${what}: ${url}: ${(e as Error).message}; gave up after ${attempts} attempt(s)`);
   }
+  return false;
 }
 
 /** An EC2-style metadata service at `base` ({base}/{version}/meta-data/…, user-data): the tree and the user-data. */
-export async function readEc2Style(base: string, version: string, o: { timeoutMs: number; retries: number; deadline: number; log: Logger; what: string }): Promise<{ metaData: Record<string, unknown>; userData: Uint8Array | null }> {
-  const get = async (path: string, notFound: 'null' | 'throw'): Promise<Uint8Array | null> => {
-    const url = `${base}/${version}/${path}`;
-    const r = await fetchWithRetries(url, { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, pause: { fixedMs: 1000 }, log: o.log, what: o.what });
+export async function readEc2Style(base: string, version: string, o: {
+  timeoutMs: number; retries: number; deadline: number; log: Logger; what: string;
+  /** Every answer within what is left of it (budget.ts); a user-data over it is reported and left out. */
+  budget: ReadBudget; report: (message: string) => void;
+}): Promise<{ metaData: Record<string, unknown>; userData: Uint8Array | null }> {
+  const opts = { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, pause: { fixedMs: 1000 }, log: o.log, what: o.what };
+  const body = (url: string, r: HttpResponse | null): Uint8Array | null => {
+    if (r === null || r.status === 404) return null;
     if (r.status === 200) return r.body;
-    if (r.status === 404 && notFound === 'null') return null;
     throw new Error(`${url}: HTTP ${r.status}`);
   };
-  const userData = await get('user-data', 'null');
-  const metaData = await walk((path) => get(path, 'null'), 'meta-data/', { left: MAX_WALK });
+  const url = (path: string) => `${base}/${version}/${path}`;
+  const userData = body(url('user-data'), await optionalWithin(o.budget, url('user-data'), opts, o.report));
+  const metaData = await walk(async (path) => body(url(path), await fetchWithin(o.budget, url(path), opts)), 'meta-data/');
   // Checked before the password server is asked: a password is acknowledged only for an instance.
   if (!text(metaData['instance-id'])) throw new Error(`${base}/${version}/meta-data/ has no instance-id`);
   return { metaData, userData: userData && userData.length > 0 ? userData : null };
@@ -189,9 +195,11 @@ async function readCloudStack(run: SourceRun): Promise<SourceData | null> {
   const maxWaitMs = seconds(cfg['max_wait'], 120);
   if (maxWaitMs <= 0) { log.info('datasource CloudStack: max_wait is 0: not waiting for the metadata service'); return null; }
   const timeoutMs = seconds(cfg['timeout'], 50);
-  const until = Math.min(deadline, sys.now() + maxWaitMs);
+  const until = Math.min(deadline, now() + maxWaitMs);
   if (!await waitFor(`${base}/latest/meta-data/instance-id`, timeoutMs, until, log, 'datasource CloudStack')) return null;
-  const read = await readEc2Style(base, 'latest', { timeoutMs, retries: 3, deadline, log, what: 'datasource CloudStack' });
+  const read = await readEc2Style(base, 'latest', {
+    timeoutMs, retries: 3, deadline, log, what: 'datasource CloudStack', budget: run.budget, report: (m) => ctx.report('error', 'datasource CloudStack', m),
+  });
   let password: string | null = null;
   try {
     password = await askPassword({ url: `http://${host}:8080`, timeoutMs: 20_000, retries: 3, deadline, log, readOnly });
@@ -214,5 +222,6 @@ export const cloudStack: Source = {
   // ds-identify: never in a container (PID 1's environment names its manager there).
   detect: (p) => p.dmi.product_name.startsWith('CloudStack') && !p.pid1Environ().some((e) => e.startsWith('container=')),
   notDetected: "DMI's product_name does not start with CloudStack (or a container)",
+  detectWhenForced: true,
   read: readCloudStack,
 };

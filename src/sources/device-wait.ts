@@ -4,7 +4,7 @@
 // datasource_list can read (NoCloud's cidata, ConfigDrive's config-2), or,
 // when it reads none, a NIC for the ephemeral network of a link-local
 // source (Ec2 and the like); before
-// it renders a network config, the NICs that config names (network/apply.ts).
+// it renders a network config, the NICs that config names (plan/network.ts).
 // Volumes are read in userspace from the kernel's own device nodes, so udev
 // matters only where it loads the driver that makes a device appear (a
 // CD-ROM's sr_mod, a NIC's). A wait ends as soon as what it waits for is
@@ -20,13 +20,13 @@
 // ec2-init-local.service is ordered after systemd-udev-trigger.service, so
 // udev has been told of every device.
 import type { Context } from '../context.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import { sleep } from '../net/cancel.ts';
 import { loadInstance } from '../state/instance.ts';
 import { layout } from '../state/layout.ts';
 import { CONFIG_DRIVE_LABELS } from './configdrive.ts';
 import { NOCLOUD_LABELS, parseNoCloudCmdline } from './nocloud.ts';
-import { kernelCmdline } from './platform.ts';
+import { kernelCmdline } from '../host/root-facts.ts';
 import { findVolumeByLabel } from './volume/index.ts';
 import { fallbackNic } from '../network/fallback.ts';
 import { readNics } from '../network/sysfs.ts';
@@ -49,13 +49,13 @@ export function udevRunning(ctx: Context): boolean {
  * it; a driver it loads queues events of its own first), or WAIT_MS.
  */
 export async function waitForUdev(ctx: Context, ready: () => boolean): Promise<{ outcome: 'ready' | 'udev idle' | 'timeout'; ms: number }> {
-  const started = sys.now();
+  const started = now();
   let idlePolls = 0;
   for (;;) {
-    if (ready()) return { outcome: 'ready', ms: sys.now() - started };
+    if (ready()) return { outcome: 'ready', ms: now() - started };
     idlePolls = ctx.files.exists('/run/udev/queue') ? 0 : idlePolls + 1;
-    if (idlePolls >= 2) return { outcome: 'udev idle', ms: sys.now() - started };
-    if (sys.now() - started >= WAIT_MS) return { outcome: 'timeout', ms: sys.now() - started };
+    if (idlePolls >= 2) return { outcome: 'udev idle', ms: now() - started };
+    if (now() - started >= WAIT_MS) return { outcome: 'timeout', ms: now() - started };
     await sleep(POLL_MS);
   }
 }

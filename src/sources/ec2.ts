@@ -53,10 +53,11 @@
 //   that could not get an answer before it is not made.
 import { asText, latin1, utf8 } from '../bytes.ts';
 import { bootId } from '../host/machine.ts';
-import { sys } from '../host/sys.ts';
+import { cancelTimer, now, setTimer } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
-import { backoff, Cancel, remaining, sleep } from '../net/cancel.ts';
-import { HttpError, Pool, request, type HttpResponse } from '../net/http.ts';
+import { Cancel, remaining, sleep } from '../net/cancel.ts';
+import { fetchWithRetries } from '../net/fetch.ts';
+import { HttpError, Pool, type HttpResponse } from '../net/http.ts';
 import { parseUrl } from '../net/url.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
@@ -79,8 +80,6 @@ export interface Ec2Options {
   cached?: Ec2Cache | null;
   /** Cap on all answers of one read together (default MAX_TOTAL_BYTES; tests lower it). */
   maxTotalBytes?: number;
-  /** SO_MARK of every connection (systemd-imds's locked mode). */
-  mark?: number;
   /** Read through systemd-imds's varlink service instead of the endpoints. */
   imds?: ImdsVarlink;
   /** Called when the read ends with nothing because max_wait ran out (silent, 5xx, timeouts), with why. */
@@ -99,7 +98,6 @@ const TTL_HEADER = 'X-aws-ec2-metadata-token-ttl-seconds';
 const TOKEN_HEADER = 'X-aws-ec2-metadata-token';
 const CONCURRENCY = 8;
 const HEAD_START_MS = 150;
-const MIN_ATTEMPT_MS = 20;
 const MAX_WALK = 1000;
 /** Every answer of one read together (the tree, user-data, the identity document): the source budget (budget.ts). */
 export const MAX_TOTAL_BYTES = SOURCE_BUDGET;
@@ -118,16 +116,15 @@ interface Io {
   /** Bytes still allowed for this read (MAX_TOTAL_BYTES at the start). */
   bytes: { left: number; cap: number };
   log: Logger;
-  mark?: number;
 }
 
 /** The metadata service that answered, and its token (null: IMDSv1), or systemd-imds that answers for it. */
 interface Service { base: string; token: string | null; renewing: Promise<void> | null; imds?: ImdsVarlink }
 
 export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData | null> {
-  const started = sys.now();
+  const started = now();
   const stop = new Cancel();
-  const hardStop = sys.setTimer(opts.maxWaitMs, () => stop.cancel());
+  const hardStop = setTimer(opts.maxWaitMs, () => stop.cancel());
   const io: Io = {
     deadline: started + opts.maxWaitMs,
     timeoutMs: opts.timeoutMs,
@@ -136,12 +133,11 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     stats: { requests: 0, outOfTime: false },
     bytes: { left: opts.maxTotalBytes ?? MAX_TOTAL_BYTES, cap: opts.maxTotalBytes ?? MAX_TOTAL_BYTES },
     log,
-    ...(opts.mark !== undefined && { mark: opts.mark }),
   };
-  const elapsed = (): number => Math.round(sys.now() - started);
+  const elapsed = (): number => Math.round(now() - started);
   // Nothing read because the time ran out (not because nothing listens there).
   const gaveUp = (why: string): null => {
-    if (io.stats.outOfTime || stop.cancelled || remaining(io.deadline) < MIN_ATTEMPT_MS) opts.onGaveUp?.(`${why} within max_wait (${opts.maxWaitMs} ms)`);
+    if (io.stats.outOfTime || stop.cancelled || remaining(io.deadline) < NEAR_DEADLINE_MS) opts.onGaveUp?.(`${why} within max_wait (${opts.maxWaitMs} ms)`);
     return null;
   };
   try {
@@ -161,7 +157,7 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     log.warn(`ec2: metadata service answered, but reading it failed after ${elapsed()} ms: ${reason(e)}`);
     return gaveUp(`the metadata service was not read (${reason(e)})`);
   } finally {
-    sys.cancelTimer(hardStop);
+    cancelTimer(hardStop);
     stop.cancel();
     io.pool.close();
   }
@@ -240,7 +236,7 @@ async function fetchAll(s: Service, io: Io): Promise<SourceData> {
   const [userData, identityDoc, metaData] = await Promise.all([
     fetch('user-data'),
     fetch('dynamic/instance-identity/document'),
-    walk(fetch, 'meta-data/', { left: MAX_WALK }),
+    walk(fetch, 'meta-data/'),
   ]);
   return assemble(s.imds ? `systemd-imds ${IMDS_SOCKET}` : s.base, metaData, userData, identityDoc === null ? null : asText(identityDoc));
 }
@@ -250,8 +246,8 @@ async function fromCacheIfSameInstance(s: Service, io: Io, cached: Ec2Cache): Pr
   let metaData: Record<string, unknown>;
   try { metaData = JSON.parse(cached.metaDataJson) as Record<string, unknown>; } catch { return null; }
   const answer = await get(s, io, 'meta-data/instance-id');
-  const now = answer === null ? undefined : asText(answer).trim();
-  if (!now || now !== nonEmpty(metaData['instance-id'])) return null;
+  const current = answer === null ? undefined : asText(answer).trim();
+  if (!current || current !== nonEmpty(metaData['instance-id'])) return null;
   return assemble(s.base, metaData, cached.userData, cached.identityDocument);
 }
 
@@ -318,43 +314,39 @@ function renew(s: Service, io: Io, stale: string): Promise<void> {
   return s.renewing;
 }
 
-/** One request, retried on 429, 5xx, dropped connections (and timeouts) until the deadline. */
+/** One request, retried on 429, 5xx, dropped connections (and timeouts) until the deadline (net/fetch.ts's policy). */
 async function send(io: Io, url: string, method: string, headers: Record<string, string>,
   retryTimeouts = true): Promise<HttpResponse> {
-  for (let attempt = 0; ; attempt++) {
-    let failure: HttpError;
-    try {
-      io.stats.requests++;
-      if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
-      const res = await request(url, { method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool, maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left), ...(io.mark !== undefined && { mark: io.mark }) });
-      io.bytes.left -= res.body.length;
-      if (res.status !== 429 && res.status < 500) return res;
-      failure = new HttpError('other', `HTTP ${res.status}`);
-    } catch (e) {
-      if (!(e instanceof HttpError)) throw e;
-      // Stopped by max_wait's own timer (which may fire a hair before the deadline by the monotonic clock): a timeout.
-      if (e.kind === 'aborted' && remaining(io.deadline) <= 5) {
-        io.stats.outOfTime = true;
-        throw new HttpError('timeout', 'no answer before max_wait');
-      }
-      if (e.kind === 'too-large' && io.bytes.left < MAX_ANSWER_BYTES) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
-      if (e.kind !== 'reset' && !(e.kind === 'timeout' && retryTimeouts)) throw e;
-      failure = e;
-    }
-    const wait = backoff(attempt);
-    if (remaining(io.deadline) < wait + MIN_ATTEMPT_MS) {
+  try {
+    return await fetchWithRetries(url, {
+      method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool,
+      retries: Number.MAX_SAFE_INTEGER, // until max_wait
+      retryFailure: (e) => e.kind === 'reset' || (e.kind === 'timeout' && retryTimeouts),
+      eachAttempt: () => {
+        io.stats.requests++;
+        if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
+        return { maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left) };
+      },
+      onAnswer: (res) => { io.bytes.left -= res.body.length; },
+      giveUp: (why, kind, attempts) => { io.stats.outOfTime = true; return new HttpError(kind, `${why}, still after ${attempts} attempts at max_wait`); },
+      log: io.log, what: `ec2: ${method} ${parseUrl(url).pathname}`,
+    });
+  } catch (e) {
+    if (!(e instanceof HttpError)) throw e;
+    // Stopped by max_wait's own timer (which may fire a hair before the deadline by the monotonic clock): a timeout.
+    if (e.kind === 'aborted' && remaining(io.deadline) <= 5) {
       io.stats.outOfTime = true;
-      throw new HttpError(failure.kind, `${failure.message}, still after ${attempt + 1} attempts at max_wait`);
+      throw new HttpError('timeout', 'no answer before max_wait');
     }
-    io.log.debug(`ec2: ${method} ${parseUrl(url).pathname}: ${failure.message}; again in ${wait} ms`);
-    await sleep(wait, io.cancel);
+    if (e.kind === 'too-large' && io.bytes.left < MAX_ANSWER_BYTES) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
+    throw e;
   }
 }
 
 export type Fetch = (path: string) => Promise<Uint8Array | null>;
 
 /** The meta-data tree under `dir` (ending in '/'), keyed as cloud-init keys it. */
-export async function walk(fetch: Fetch, dir: string, budget: { left: number }): Promise<Record<string, unknown>> {
+export async function walk(fetch: Fetch, dir: string, budget: { left: number } = { left: MAX_WALK }): Promise<Record<string, unknown>> {
   const listing = await fetch(dir);
   const tree: Record<string, unknown> = {};
   if (listing === null) return tree;
@@ -437,6 +429,8 @@ const DEFAULT_EC2_URLS = ['http://169.254.169.254', 'http://[fd00:ec2::254]'];
 /** The default waits (seconds), see the top of this file. */
 const DEFAULT_TIMEOUT_S = 2;
 const DEFAULT_MAX_WAIT_S = 5;
+/** Less than this left of max_wait: no further attempt could be made (net/fetch.ts's MIN_ATTEMPT_MS). */
+const NEAR_DEADLINE_MS = 20;
 /** init-local's record that the service did not answer in this boot: "<boot id> <why>". */
 export const EC2_UNANSWERED = '/run/ec2-init/ec2-unanswered';
 
@@ -454,7 +448,7 @@ export const ec2: Source = {
   connectivityUrls: (cfg) => urls(cfg, DEFAULT_EC2_URLS),
   detect: maybeEc2,
   notDetected: 'not an EC2 platform (DMI and hypervisor uuid say so)',
-  async read({ ctx, cfg, deadline, log, stage, mark, budget }) {
+  async read({ ctx, cfg, deadline, log, stage, budget }) {
     const fallback = cfg['v1_fallback'];
     // systemd-imds answers for the default endpoints only, and only once networking is up.
     const ownUrls = cfg['metadata_urls'] !== undefined || cfg['metadata_url'] !== undefined;
@@ -475,10 +469,9 @@ export const ec2: Source = {
         maxTotalBytes: budget.left(),
         metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
         timeoutMs: seconds(cfg['timeout'], DEFAULT_TIMEOUT_S),
-        maxWaitMs: Math.min(seconds(cfg['max_wait'], DEFAULT_MAX_WAIT_S), Math.max(0, deadline - sys.now())),
+        maxWaitMs: Math.min(seconds(cfg['max_wait'], DEFAULT_MAX_WAIT_S), Math.max(0, deadline - now())),
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx.files),
-        ...(mark !== undefined && { mark }),
         ...(imds && { imds }),
         ...(record && { onGaveUp: (why: string) => ctx.files.write(EC2_UNANSWERED, `${bootId() ?? '-'} ${why}\n`, { mode: 0o644 }) }),
       }, log);

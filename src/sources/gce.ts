@@ -34,7 +34,7 @@ import type { Logger } from '../log.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import { parseUrl } from '../net/url.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
 import { count, seconds, type Source } from './source.ts';
@@ -209,11 +209,8 @@ export const gce: Source = {
   ephemeral: 'dhcp4',
   detect: onGce,
   notDetected: 'DMI does not say Google',
+  detectWhenForced: true,
   read({ platform, system, cfg, deadline, log }) {
-    if (!onGce(platform)) {
-      log.info('datasource GCE: DMI does not say Google (product name, serial); not asked (cloud-init checks this even for a single datasource)');
-      return Promise.resolve(null);
-    }
     return readGce({
       base: gceBase(cfg, log),
       timeoutMs: seconds(cfg['timeout'], 10),

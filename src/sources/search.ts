@@ -17,11 +17,13 @@
 // that run the agent in a network namespace of their own). `plan` never sets
 // one up.
 import type { Context } from '../context.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
+import { envVar } from '../host/process.ts';
 import { withEphemeralNetwork } from '../net/ephemeral.ts';
+import { markMetadataConnections } from '../net/http.ts';
 import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { akamai } from './akamai.ts';
 import { aliYun } from './aliyun.ts';
 import { azure } from './azure.ts';
@@ -74,14 +76,16 @@ export interface SearchOptions {
 /** Whether a link-local source asked in init-local gets the ephemeral network (the rule above). */
 function ephemeralAllowed(ctx: Context, opts: SearchOptions): boolean {
   if (opts.noEphemeral) return false;
-  return ctx.root === '/' || sys.getenv(EPHEMERAL_ENV) === '1';
+  return ctx.root === '/' || envVar(EPHEMERAL_ENV) === '1';
 }
 
 /** The first source of `list` that the pass asks and that has data; null when none does. */
 export async function searchSources(ctx: Context, system: Config, list: string[], stage: SearchStage, opts: SearchOptions = {}): Promise<SourceData | null> {
-  const deadline = sys.now() + seconds(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
+  const deadline = now() + seconds(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
   const named = list.filter((n) => n !== 'None');
   let platform: Platform | null = null;
+  // systemd-imds's locked mode: every connection to a metadata address carries its mark (net/http.ts).
+  markMetadataConnections(imdsMark(ctx.files));
   for (const name of named) {
     const source = SOURCES.find((s) => s.name === name);
     if (!source) {
@@ -93,21 +97,21 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     const cfg = dsConfig(system, name);
     // A single configured source is asked whatever DMI says (ds-identify's rule); strict_id: false asks it too.
     const forced = named.length === 1 || cfg['strict_id'] === false;
-    if (!forced && !source.detect(platform)) {
-      ctx.log.info(`datasource ${name}: ${source.notDetected ?? 'not this platform'}; ${source.reach === 'files' ? '' : 'metadata service '}not asked`);
+    if ((!forced || source.detectWhenForced) && !source.detect(platform)) {
+      ctx.log.info(`datasource ${name}: ${source.notDetected ?? 'not this platform'}; ${source.reach === 'files' ? '' : 'metadata service '}not asked` +
+        (forced ? ' (checked even when it is the only source listed)' : ''));
       continue;
     }
-    const started = sys.now();
-    const mark = source.reach === 'files' ? undefined : imdsMark(ctx.files);
+    const started = now();
     const budget = new ReadBudget();
-    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget, ...(mark !== undefined && { mark }) };
+    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget };
     try {
       let found: SourceData | null;
       if (source.reach === 'link-local' && stage === 'local' && ephemeralAllowed(ctx, opts)) {
         found = await withEphemeralNetwork(ctx, {
           kinds: typeof source.ephemeral === 'string' ? [source.ephemeral] : source.ephemeral ?? ['dhcp4'],
           connectivityUrls: source.connectivityUrls?.(cfg) ?? [],
-          deadline, system, ...(mark !== undefined && { mark }),
+          deadline, system,
         }, (net) => source.read(net.lease ? { ...run, lease: net.lease } : run), null);
       } else {
         if (source.reach === 'link-local' && stage === 'local') {
@@ -116,7 +120,7 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
         found = await source.read(run);
       }
       if (found) keepWithinBudget(found, budget, (m) => ctx.report('error', `datasource ${name}`, m));
-      ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(sys.now() - started).toFixed(1)} ms)`);
+      ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(now() - started).toFixed(1)} ms)`);
       if (found) return found;
     } catch (e) {
       ctx.report('error', `datasource ${name}`, (e as Error).message);

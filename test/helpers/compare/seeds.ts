@@ -3,6 +3,8 @@
 // and a gzipped MIME multipart holding the first, the script and a boothook.
 // Keys and passwords are throw-away text: nothing ever logs in.
 import { gzipSync } from 'node:zlib';
+import type { Suite } from '../../../bench/chroot.ts';
+import { DEBIAN_LIST_SEEDS } from './seeds-debian-lists.ts';
 
 export interface Seed {
   id: string;
@@ -12,6 +14,10 @@ export interface Seed {
   effects: string[];
   /** Also boot a third time as a new instance (run.ts): for the seeds with per-instance work worth it. */
   newInstance: boolean;
+  /** The image (and so the cloud-init) to compare with: bookworm's 22.4 unless a module's semantics changed since. */
+  suite?: Suite;
+  /** Console blocks (-----BEGIN NAME----- … -----END NAME-----) both agents must print alike on the first boot. */
+  consoleBlocks?: string[];
 }
 
 const META = 'instance-id: iid-compare-0001\nlocal-hostname: compare-local\n';
@@ -267,4 +273,5 @@ export const SEEDS: Seed[] = [
       { type: 'text/cloud-boothook', name: 'boothook.sh', body: BOOTHOOK },
     ])),
   },
+  ...DEBIAN_LIST_SEEDS,
 ];
