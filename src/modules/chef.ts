@@ -78,7 +78,8 @@ function params(ctx: Context, where: string, cfg: Record<string, unknown>, iid: 
   p['node_name'] = cfg['node_name'] !== undefined ? String(cfg['node_name']) : iid;
   p['environment'] = cfg['environment'] !== undefined ? String(cfg['environment']) : '_default';
   for (const [k, v] of Object.entries(p)) {
-    if (typeof v !== 'string' || v === '') continue;
+    // validation_cert only says whether client.rb names the key (its text goes to the key file).
+    if (typeof v !== 'string' || v === '' || k === 'validation_cert') continue;
     const c = SYMBOL_KEYS.has(k) ? rubySymbol(v) : PATH_KEYS.has(k) ? pathUnderRoot(v) : rubyString(v);
     const safe = c.ok && (!PATH_KEYS.has(k) || rubyString(v).ok);
     if (!safe) { ctx.report('error', where, `chef.${k}: ${c.ok ? 'a path without " or \\' : c.why}; left out of client.rb`); p[k] = null; }

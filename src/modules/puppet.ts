@@ -106,7 +106,10 @@ async function install(r: ModuleRun, cfg: Record<string, unknown>): Promise<bool
   for (const name of names) {
     const spec = packageSpec(version ? `${name}=${version}` : name);
     if (!spec.ok) throw new Error(`puppet.package_name/version: ${spec.why}`);
-    try { await installPackages(ctx, r.config, r.instanceId, where, [spec.value]); return true; } catch (e) { errors.push((e as Error).message); }
+    try { await installPackages(ctx, r.config, r.instanceId, where, [spec.value]); return true; } catch (e) {
+      errors.push((e as Error).message);
+      ctx.log.info(`${where}: ${name} not installed (${(e as Error).message})`);
+    }
   }
   if (names.length === 1) throw new Error(errors[0]);
   ctx.report('warning', where, `no installable puppet package in any of: ${names.join(', ')} (${errors.join('; ')})`);
@@ -130,8 +133,8 @@ function applyConf(r: ModuleRun, cfg: Record<string, unknown>, confPath: string,
       continue;
     }
     const s = sectionName(section);
-    if (!s.ok) { ctx.report('error', where, `puppet.conf.${section}: ${s.why}; left out`); continue; }
-    if (!isMapping(options)) { ctx.report('error', where, `puppet.conf.${section}: expected a mapping of settings; left out`); continue; }
+    if (!s.ok) { ctx.report('error', where, `puppet.conf.${show(section)}: ${s.why}; left out`); continue; }
+    if (!isMapping(options)) { ctx.report('error', where, `puppet.conf.${s.value}: expected a mapping of settings; left out`); continue; }
     const target = ini.sections.get(s.value) ?? new Map<string, string | null>();
     ini.sections.set(s.value, target);
     for (const [name, value] of Object.entries(options)) {
@@ -142,7 +145,7 @@ function applyConf(r: ModuleRun, cfg: Record<string, unknown>, confPath: string,
         const fqdn = hostnameFqdn(ctx, r.config, r.source).fqdn;
         v = optionValue(v.value.replace(/%f/g, fqdn).replace(/%i/g, r.instanceId).toLowerCase());
       }
-      if (!n.ok || !v.ok) { ctx.report('error', where, `puppet.conf.${section}.${name}: ${n.ok ? (v as { why: string }).why : n.why}; left out`); continue; }
+      if (!n.ok || !v.ok) { ctx.report('error', where, `puppet.conf.${s.value}.${show(name)}: ${n.ok ? (v as { why: string }).why : n.why}; left out`); continue; }
       target.set(n.value.toLowerCase(), v.value);
     }
   }
@@ -152,14 +155,16 @@ function applyConf(r: ModuleRun, cfg: Record<string, unknown>, confPath: string,
   ctx.log.info(`${where}: ${confPath} (${Object.keys(conf).length} section(s))`);
 }
 
-async function manage(r: ModuleRun, action: 'enable' | 'start'): Promise<void> {
+/** cloud-init's _manage_puppet_services: the first of puppet-agent.service, puppet.service that takes the action; its name. */
+async function manage(r: ModuleRun, action: 'enable' | 'start', names: string[]): Promise<string | null> {
   const problems: string[] = [];
-  for (const name of PACKAGE_NAMES) {
+  for (const name of names) {
     const done = await manageService(r.ctx, r.where, action, `${name}.service`);
-    if (done.ok) return;
+    if (done.ok) return name;
     problems.push(done.why);
   }
-  r.ctx.report('warning', r.where, `could not ${action} any of the services ${PACKAGE_NAMES.join(', ')}: ${problems.join('; ')}`);
+  r.ctx.report('warning', r.where, `could not ${action} any of the services ${names.join(', ')}: ${problems.join('; ')}`);
+  return null;
 }
 
 function execArgs(ctx: Context, where: string, cfg: Record<string, unknown>): string[] {
@@ -191,12 +196,13 @@ async function run(r: ModuleRun): Promise<void> {
       ctx.log.info(`${where}: ${csrPath}`);
     }
   }
-  if (start) await manage(r, 'enable');
+  const enabled = start ? await manage(r, 'enable', PACKAGE_NAMES) : null;
   if (exec) {
     const argv = [bin, 'agent', ...execArgs(ctx, where, cfg)];
     if (onRunningSystem(ctx, where, argv.join(' '), { essential: true })) await ctx.runChecked(`${where} (puppet agent)`, argv, { timeoutMs: 3_600_000 });
   }
-  if (start) await manage(r, 'start');
+  // The unit that was enabled is the one there is (under --root, starting it is only logged).
+  if (start) await manage(r, 'start', enabled ? [enabled] : PACKAGE_NAMES);
 }
 
 export const puppet: Module = {
