@@ -11,6 +11,7 @@ import type { Context } from '../context.ts';
 import { accountName } from '../validate/files.ts';
 import { show } from '../validate/check.ts';
 import { installPackages, packageSpec } from './distro-actions.ts';
+import { sortedKeys } from './py-formats.ts';
 import { isMapping, onRunningSystem, which } from './helpers.ts';
 import { shellQuote, type Module, type ModuleRun, type Schema } from './module.ts';
 
@@ -150,7 +151,8 @@ async function run(r: ModuleRun): Promise<void> {
     const version = parseVersion(await runner.run(['ansible-pull', '--version']));
     if (!version) ctx.report('warning', where, 'cannot parse the ansible version');
     else if (!atLeast(version, [2, 7, 0]) && p['diff']) throw new Error(`ansible ${version.join('.')} does not support --diff`);
-    const args = pullArgs(p);
+    // In sorted order, as cloud-init's final stage reads the config back (py-formats.ts, sortedKeys).
+    const args = pullArgs(sortedKeys(p) as Record<string, unknown>);
     if (version && atLeast(version, [2, 12, 0])) await runner.run(['ansible-pull', ...args, ...names]);
     else for (const n of names) await runner.run(['ansible-pull', ...args, n]);
   }

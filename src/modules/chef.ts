@@ -14,7 +14,7 @@ import { pathUnderRoot } from '../validate/files.ts';
 import { installPackages } from './distro-actions.ts';
 import { isMapping, onRunningSystem, optionBool, rfc2822, which } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
-import { pyJsonDumps } from './py-formats.ts';
+import { pyJsonDumps, sortedKeys } from './py-formats.ts';
 
 const CHEF_DIRS = ['/etc/chef', '/var/log/chef', '/var/lib/chef', '/var/chef/cache', '/var/chef/backup', '/var/run/chef'];
 const VALIDATION_PEM = '/etc/chef/validation.pem';
@@ -107,7 +107,8 @@ function clientRb(p: Record<string, string | boolean | null>): string {
   q('pid_file', 'pid_file');
   if (p['show_time']) lines.push('Chef::Log::Formatter.show_time = true');
   if (p['encrypted_data_bag_secret']) lines.push(`encrypted_data_bag_secret "${String(p['encrypted_data_bag_secret'])}"`);
-  return `${lines.join('\n')}\n`;
+  // cloud-init's renderer adds the newline Jinja drops at the template's end: an empty last line.
+  return `${lines.join('\n')}\n\n`;
 }
 
 function dirOf(path: string): string { return path.slice(0, path.lastIndexOf('/')) || '/'; }
@@ -161,7 +162,7 @@ async function run(r: ModuleRun): Promise<void> {
     else {
       const initial: Record<string, unknown> = {};
       if (cfg['run_list'] !== undefined) initial['run_list'] = cfg['run_list'];
-      if (isMapping(cfg['initial_attributes'])) Object.assign(initial, cfg['initial_attributes']);
+      if (isMapping(cfg['initial_attributes'])) Object.assign(initial, sortedKeys(cfg['initial_attributes']));
       ctx.files.write(fbPath.value, pyJsonDumps(initial), { mode: 0o644 });
     }
   }

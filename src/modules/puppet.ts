@@ -16,7 +16,7 @@ import { installPackages, manageService, packageSpec } from './distro-actions.ts
 import { hostnameFqdn } from './hostname.ts';
 import { isMapping, isTrue, onRunningSystem, optionBool } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
-import { pyStr, pyYamlDump, readIni, writeIni } from './py-formats.ts';
+import { pyStr, pyYamlDump, readIni, sortedKeys, writeIni } from './py-formats.ts';
 
 const PACKAGE_NAMES = ['puppet-agent', 'puppet'];
 const DEFAULT_ARGS = ['--test'];
@@ -119,7 +119,8 @@ async function install(r: ModuleRun, cfg: Record<string, unknown>): Promise<bool
 /** puppet.conf with `conf` merged in, and the CA certificate written. */
 function applyConf(r: ModuleRun, cfg: Record<string, unknown>, confPath: string, sslDir: string, user: string): void {
   const { ctx, where } = r;
-  const conf = cfg['conf'];
+  // Sections and settings in sorted order, as cloud-init's final stage reads them (py-formats.ts, sortedKeys).
+  const conf = sortedKeys(cfg['conf']);
   if (!isMapping(conf)) return;
   const ini = readIni(ctx.files.readTextIfExists(confPath) ?? '', (line, why) => ctx.report('warning', where, `${confPath} line ${line}: ${why}; left out`));
   for (const [section, options] of Object.entries(conf)) {

@@ -214,6 +214,19 @@ export function pyYamlDump(value: unknown, opts: { indent?: number; explicit?: b
   return `${w.out}\n${opts.explicit || !isEmpty(value) ? '...\n' : ''}`;
 }
 
+/**
+ * The value as cloud-init's config and final stages see it: they read the
+ * cloud-config back from cloud-config.txt, which stage init wrote with
+ * PyYAML's sorted keys, so every mapping's keys come in sorted order.
+ */
+export function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (!isMapping(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v).sort()) out[k] = sortedKeys(v[k]);
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Python's json.dumps (default separators, ensure_ascii)
 

@@ -165,10 +165,10 @@ describe('configuration management and wireguard on a Debian root, from its own 
     assert.match(log, /puppet-agent/);
   });
 
-  test('puppet.conf: the sections merged in as ConfigParser writes them, the original kept as .old, bad entries refused', () => {
+  test('puppet.conf: the sections merged in (sorted, as cloud-init reads them back) as ConfigParser writes them, the original kept as .old, bad entries refused', () => {
     assert.equal(read(root, 'etc/puppet/puppet.conf'), '[main]\nssldir = /var/lib/puppet/ssl\nruninterval = 1800\nusecacheonfailure = False\n\n'
       + '[master]\nvardir = /var/lib/puppet\ncadir = /var/lib/puppet/ssl/ca\ndns_alt_names = puppet\n\n'
-      + '[agent]\nserver = puppetserver.example.org\ncertname = iid-cm-1.cm-host.example.org\n\n');
+      + '[agent]\ncertname = iid-cm-1.cm-host.example.org\nserver = puppetserver.example.org\n\n');
     assert.equal(read(root, 'etc/puppet/puppet.conf.old'), PUPPET_CONF);
     const errs = result.errors.join('\n');
     assert.match(errs, /puppet\.conf\.main\.'evil': .*one line/);
@@ -197,7 +197,7 @@ describe('configuration management and wireguard on a Debian root, from its own 
       'validation_client_name "example-validator"', 'validation_key         "/etc/chef/validation.pem"', 'client_key             "/etc/chef/client.pem"',
       'chef_server_url        "https://chef.example.org:4000"', 'node_name              "iid-cm-1"', 'json_attribs           "/etc/chef/firstboot.json"',
       'file_cache_path        "/var/chef/cache"', 'file_backup_path       "/var/chef/backup"', 'pid_file               "/var/run/chef/client.pid"',
-      'Chef::Log::Formatter.show_time = true', '',
+      'Chef::Log::Formatter.show_time = true', '', '',
     ]);
     assert.match(result.errors.join('\n'), /chef\.environment: .*without "/);
     assert.equal(read(root, 'etc/chef/firstboot.json'), '{"run_list": ["recipe[apache2]", "role[db]"], "apache": {"keepalive": false, "prefork": {"maxclients": 100}}}');

@@ -108,6 +108,16 @@ export function flatRepo(dir: string, key: SigningKey, packages: Package[]): voi
 }
 
 /**
+ * A flat repository without a signature, for a sources line with
+ * [trusted=yes]: the packages, Packages, and a Release with their hashes.
+ */
+export function unsignedFlatRepo(dir: string, packages: Package[]): void {
+  for (const p of packages) buildDeb(dir, p);
+  writeFileSync(join(dir, 'Packages'), run('dpkg-scanpackages', ['-m', '.', '/dev/null'], { cwd: dir }));
+  writeFileSync(join(dir, 'Release'), ['Origin: ec2-init-test', 'Label: ec2-init-test', ...hashes(dir, ['Packages']), ''].join('\n'));
+}
+
+/**
  * A Debian-style archive in dir: dists/SUITE/main/binary-ARCH/Packages and
  * main/source/Sources for every suite (empty unless given packages), each
  * suite's Release signed; the packages in pool/.

@@ -3,6 +3,8 @@
 // and a gzipped MIME multipart holding the first, the script and a boothook.
 // Keys and passwords are throw-away text: nothing ever logs in.
 import { gzipSync } from 'node:zlib';
+import type { Placed } from './sandbox.ts';
+import { CONFIG_MGMT, CONFIG_MGMT_EFFECTS, configMgmtFiles } from './seed-config-mgmt.ts';
 
 export interface Seed {
   id: string;
@@ -12,6 +14,8 @@ export interface Seed {
   effects: string[];
   /** Also boot a third time as a new instance (run.ts): for the seeds with per-instance work worth it. */
   newInstance: boolean;
+  /** Files placed in both copies before the first boot (a local apt repository), made when the seed runs. */
+  files?: () => Placed[];
 }
 
 const META = 'instance-id: iid-compare-0001\nlocal-hostname: compare-local\n';
@@ -266,5 +270,14 @@ export const SEEDS: Seed[] = [
       { type: 'text/x-shellscript', name: 'script.sh', body: SCRIPT },
       { type: 'text/cloud-boothook', name: 'boothook.sh', body: BOOTHOOK },
     ])),
+  },
+  // Configuration management (issue 24): puppet, chef, salt_minion, install_hotplug.
+  {
+    id: 'config-management',
+    metaData: META,
+    userData: Buffer.from(CONFIG_MGMT),
+    effects: CONFIG_MGMT_EFFECTS,
+    newInstance: false,
+    files: configMgmtFiles,
   },
 ];
