@@ -1,10 +1,19 @@
 // The parsing parts of the configuration-management modules, table-driven:
 // ansible-pull's flags and version, lxd's init and bridge commands (as
 // cloud-init's bridge_to_cmd builds them), the package and service name rules,
-// and the keys in the order cloud-init's final stage sees them.
+// and the keys in the order cloud-init's final stage sees them; what the
+// modules refuse, and install_hotplug.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { parseVersion, pullArgs } from '../../src/modules/ansible.ts';
+import { Context } from '../../src/context.ts';
+import { silentLogger } from '../../src/log.ts';
+import { ansible, parseVersion, pullArgs } from '../../src/modules/ansible.ts';
+import { chef } from '../../src/modules/chef.ts';
+import { installHotplug } from '../../src/modules/install_hotplug.ts';
+import type { Module, ModuleRun } from '../../src/modules/module.ts';
+import { puppet } from '../../src/modules/puppet.ts';
+import { read, tempDir, writeIn } from '../helpers/files.ts';
 import { packageSpec, serviceName } from '../../src/modules/distro-actions.ts';
 import { bridgeCommands, initArgv } from '../../src/modules/lxd.ts';
 import { sortedKeys } from '../../src/modules/py-formats.ts';
@@ -36,4 +45,36 @@ test('package and service names: a word apt or systemctl takes as a name, never 
 
 test('sortedKeys: every mapping in sorted order, lists kept in theirs', () => {
   assert.deepEqual(JSON.stringify(sortedKeys({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 3 } })), '{"a":{"c":3,"d":[{"y":2,"z":1}]},"b":1}');
+});
+
+// ---------------------------------------------------------------------------
+// What the modules refuse, and install_hotplug, on a temp directory (nothing runs).
+
+function run(module: Module, config: Record<string, unknown>, prep?: (root: string) => void): { ctx: Context; done: Promise<void> } {
+  const dir = tempDir('ec2-init-cm-');
+  prep?.(dir);
+  const ctx = new Context(dir, silentLogger);
+  const source = { hostname: 'h', publicKeys: [], metaData: {} } as unknown as ModuleRun['source'];
+  return { ctx, done: module.run({ ctx, instanceId: 'iid-u-1', source, config, where: `module ${module.name}` }) };
+}
+
+test('install types that download from the Internet are refused, naming the fix, before anything is installed', async () => {
+  await assert.rejects(run(puppet, { puppet: { install_type: 'aio' } }).done, /install_type 'aio' runs puppetlabs' install script from the Internet.*apt: sources.*install_type: packages/);
+  await assert.rejects(run(ansible, { ansible: { install_method: 'pip', package_name: 'ansible-core' } }).done, /install_method 'pip' installs ansible from PyPI.*install_method: distro/);
+  const chefRun = run(chef, { chef: { install_type: 'omnibus', server_url: 'https://chef.example', validation_name: 'v' } });
+  await assert.rejects(chefRun.done, /install_type 'omnibus' downloads Chef's omnibus install script/);
+  // As cloud-init: client.rb and firstboot.json are written before the install.
+  assert.match(read(chefRun.ctx.root, 'etc/chef/client.rb'), /^chef_server_url {8}"https:\/\/chef\.example"$/m);
+  assert.equal(read(chefRun.ctx.root, 'etc/chef/firstboot.json'), '{}');
+});
+
+test('install_hotplug: asked for, a warning that no rule is installed; not asked for, an old rule is removed', async () => {
+  const asked = run(installHotplug, { updates: { network: { when: ['boot', 'hotplug'] } } });
+  await asked.done;
+  assert.match(asked.ctx.diags.map((d) => d.message).join('\n'), /hotplug, which ec2-init does not support.*NOT be installed/);
+  const RULE = 'etc/udev/rules.d/90-cloud-init-hook-hotplug.rules';
+  const old = run(installHotplug, {}, (root) => writeIn(root, RULE, 'SUBSYSTEM=="net", RUN+="/usr/lib/cloud-init/hook-hotplug"\n'));
+  await old.done;
+  assert.equal(existsSync(`${old.ctx.root}/${RULE}`), false);
+  assert.deepEqual(old.ctx.diags, []);
 });
