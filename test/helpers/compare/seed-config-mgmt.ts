@@ -34,7 +34,13 @@ const PACKAGES: Package[] = [
   { name: 'chef', version: '18.2.7-1', files: { '/usr/bin/chef-client': '#!/bin/sh\nexit 0\n' } },
   {
     name: 'salt-minion', version: '3006.4',
-    files: { '/usr/bin/salt-minion': '#!/bin/sh\nexit 0\n', '/etc/init.d/salt-minion': '#!/bin/sh\n# stand-in: the service is asked, nothing runs\nexit 0\n' },
+    files: {
+      '/usr/bin/salt-minion': '#!/bin/sh\nexit 0\n',
+      // Both a unit and an init script, as the real package: the bookworm image has no systemd (service runs the script).
+      '/lib/systemd/system/salt-minion.service': '[Unit]\nDescription=The Salt Minion\n[Service]\nExecStart=/usr/bin/salt-minion\n[Install]\nWantedBy=multi-user.target\n',
+      '/etc/init.d/salt-minion': '#!/bin/sh\n### BEGIN INIT INFO\n# Provides: salt-minion\n# Required-Start: $remote_fs\n# Required-Stop: $remote_fs\n'
+        + '# Default-Start: 2 3 4 5\n# Default-Stop: 0 1 6\n# Short-Description: stand-in: the service is asked, nothing runs\n### END INIT INFO\nexit 0\n',
+    },
   },
 ];
 
