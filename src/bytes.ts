@@ -2,25 +2,25 @@
 // the few operations it needs, with the codecs done by the host (C in the
 // shipped executable: a JavaScript base64 or UTF-8 over MiB of user-data
 // would cost seconds there).
-import { sys } from './host/sys.ts';
+import { base64Decode, base64Encode, latin1Decode, latin1Encode, utf8Decode, utf8Encode } from './host/codecs.ts';
 
 export type Bytes = Uint8Array;
 
 export const EMPTY: Bytes = new Uint8Array(0);
 
 /** Text as UTF-8 bytes. */
-export function utf8(text: string): Bytes { return sys.utf8Encode(text); }
+export function utf8(text: string): Bytes { return utf8Encode(text); }
 
 /** UTF-8 bytes as text (invalid sequences become U+FFFD, as Python's errors='replace'). */
-export function asText(b: Bytes): string { return sys.utf8Decode(b); }
+export function asText(b: Bytes): string { return utf8Decode(b); }
 
 /** Each byte as the character of that code (0–255): bytes carried through string code. */
-export function latin1(b: Bytes): string { return sys.latin1Decode(b); }
+export function latin1(b: Bytes): string { return latin1Decode(b); }
 
 /** Characters 0–255 as those bytes (higher ones are cut to their low byte, as Node's 'latin1' does). */
-export function fromLatin1(s: string): Bytes { return sys.latin1Encode(s); }
+export function fromLatin1(s: string): Bytes { return latin1Encode(s); }
 
-export function base64(b: Bytes): string { return sys.base64Encode(b); }
+export function base64(b: Bytes): string { return base64Encode(b); }
 
 /**
  * Base64 to bytes, as leniently as Python's b64decode and Node read it:
@@ -30,7 +30,7 @@ export function base64(b: Bytes): string { return sys.base64Encode(b); }
 export function fromBase64(s: string): Bytes {
   let clean = s.replace(/-/g, '+').replace(/_/g, '/').replace(/[^A-Za-z0-9+/]/g, '');
   if (clean.length % 4 === 1) clean = clean.slice(0, -1); // a lone last character holds no whole byte
-  return sys.base64Decode(clean + '='.repeat((4 - (clean.length % 4)) % 4));
+  return base64Decode(clean + '='.repeat((4 - (clean.length % 4)) % 4));
 }
 
 /**
@@ -38,7 +38,7 @@ export function fromBase64(s: string): Bytes {
  * bytes (YAML !!binary) as they are, text as UTF-8.
  */
 export function fileContent(value: unknown): Bytes {
-  return value instanceof Uint8Array ? value : sys.utf8Encode(String(value));
+  return value instanceof Uint8Array ? value : utf8Encode(String(value));
 }
 
 export function hex(b: Bytes): string {

@@ -4,34 +4,19 @@
 // scripts saved for scripts_vendor. Vendor-data is processed like user-data,
 // but the user's config wins where they conflict, and `vendor_data:
 // {enabled: false}` in the user's config turns it off (as in cloud-init).
-import { EMPTY } from './bytes.ts';
 import type { Context } from './context.ts';
 import { toYaml } from './config/yaml.ts';
-import { handleParts, readTemplateData } from './handlers/index.ts';
+import { handleParts } from './handlers/index.ts';
 import { logStep } from './plan/steps.ts';
-import { readUserData, type UserDataInput } from './plan/userdata.ts';
+import { readUserData, savedUserDataInput } from './plan/userdata.ts';
 import { failpoint } from './state/failpoint.ts';
 import type { Instance } from './state/instance.ts';
 import { layout } from './state/layout.ts';
-import type { Config } from './userdata/merge.ts';
+import type { Config } from './config/merge.ts';
 
 export interface Consumed {
   userConfig: Config;
   vendorConfig: Config;
-}
-
-/** What a saved instance's user-data is read from (stage init, and init-local's network decision). */
-export function savedUserDataInput(ctx: Context, instance: Instance, mode: UserDataInput['mode']): UserDataInput {
-  return {
-    instanceId: instance.id,
-    launchIndex: instance.source.launchIndex,
-    raw: ctx.files.readIfExists(layout.userDataRaw) ?? EMPTY,
-    vendorRaw: ctx.files.readIfExists(`${layout.providerCache(instance.source.provider)}/vendor-data.raw`),
-    metaBytes: instance.source.metaBytes ?? 0,
-    // Written this boot from what the source gave (state/instance-data.ts), as plan computes it.
-    templateData: readTemplateData(ctx),
-    mode,
-  };
 }
 
 export async function consumeUserData(ctx: Context, instance: Instance): Promise<Consumed> {

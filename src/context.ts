@@ -9,7 +9,7 @@ import { Files, type AppendFile } from './host/files.ts';
 import { describeExit, runProgram, type RunOptions, type RunResult } from './host/run.ts';
 import type { SystemConfig } from './config/system.ts';
 import type { Logger } from './log.ts';
-import { sys } from './host/sys.ts';
+import { now } from './host/clock.ts';
 import { layout } from './state/layout.ts';
 import type { Diag } from './types.ts';
 
@@ -73,14 +73,14 @@ export class Context {
   /** Run a program of the target system; its output is appended to the output log. */
   run(argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<RunResult> {
     this.beforeProgram(argv);
-    const started = sys.now();
+    const started = now();
     return this.timed(argv, opts, started, runProgram(this.root, argv, { ...opts, output: this.outputLog() }));
   }
 
   /** Run a program and keep its output (for commands whose answer we need). */
   capture(argv: string[], opts: Omit<RunOptions, 'output'> = {}): Promise<RunResult> {
     this.beforeProgram(argv);
-    const started = sys.now();
+    const started = now();
     return this.timed(argv, opts, started, runProgram(this.root, argv, { ...opts, output: 'capture' }));
   }
 
@@ -92,7 +92,7 @@ export class Context {
    */
   private async timed(argv: string[], opts: Omit<RunOptions, 'output'>, started: number, running: Promise<RunResult>): Promise<RunResult> {
     const r = await running;
-    this.log.info(`program ${programName(argv)}: ${describeExit(r, opts.timeoutMs)} in ${(sys.now() - started).toFixed(1)} ms`);
+    this.log.info(`program ${programName(argv)}: ${describeExit(r, opts.timeoutMs)} in ${(now() - started).toFixed(1)} ms`);
     return r;
   }
 

@@ -4,15 +4,15 @@
 // examples). SHA-256 and SHA-512 are the C host's; MD5 and SHA-1 are here in
 // TypeScript (a few hundred bytes of key at a time, so speed does not
 // matter). Any other name is null: the caller prints cloud-init's '?'.
-import { sys } from './host/sys.ts';
+import { sha256, sha512 } from './host/codecs.ts';
 
 /** The digest of `data` by a hashlib name (any case), or null for a name not known here. */
 export function digest(name: string, data: Uint8Array): Uint8Array | null {
   switch (name.toLowerCase()) {
     case 'md5': return md5(data);
     case 'sha1': return sha1(data);
-    case 'sha256': return sys.sha256(data);
-    case 'sha512': return sys.sha512(data);
+    case 'sha256': return sha256(data);
+    case 'sha512': return sha512(data);
     default: return null;
   }
 }

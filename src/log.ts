@@ -1,7 +1,7 @@
 // The agent's log: every line goes to stderr (the journal / console at boot)
 // and to /var/log/ec2-init.log under the root once the run knows where that is.
 // Never log user-data, passwords or tokens: callers pass only what is safe.
-import { sys } from './host/sys.ts';
+import { writeStderr } from './host/process.ts';
 
 export type Level = 'debug' | 'info' | 'warning' | 'error';
 const ORDER: Record<Level, number> = { debug: 0, info: 1, warning: 2, error: 3 };
@@ -34,7 +34,7 @@ export class LineLogger implements Logger {
   private line(level: Level, message: string): void {
     if (ORDER[level] < ORDER[this.threshold]) return;
     const line = `${new Date().toISOString()} ${level.toUpperCase()}: ${escapeControls(message)}\n`;
-    sys.writeStderr(line);
+    writeStderr(line);
     if (this.sink) this.sink(line); else this.buffered.push(line);
   }
 }

@@ -11,19 +11,17 @@ import { parseEc2Init } from './cli/ec2-init.ts';
 import { CommandError, STATUS_TIMEOUT_EXIT, UsageError, type Action, type Invocation } from './cli/invocation.ts';
 import { Context } from './context.ts';
 import { PathError } from './host/files.ts';
-import { absolutePath, uptime } from './host/machine.ts';
-import { sys } from './host/sys.ts';
+import { absolutePath, isHostDirectory, uptime } from './host/machine.ts';
+import { cpuMs, now } from './host/clock.ts';
+import { commandLine, exitProcess, invokedAs, writeStderr, writeStdout } from './host/process.ts';
 import { describeError, LineLogger } from './log.ts';
 import { sleep } from './net/cancel.ts';
-import { kernelCmdline } from './sources/platform.ts';
 import { layout } from './state/layout.ts';
+import { bootCode } from './state/enabled.ts';
 import { BootLock } from './state/lock.ts';
 import { deadStage, readStatus, summarize } from './state/status.ts';
 import { VERSION } from './version.ts';
 
-
-/** The files that turn the boot off (DESIGN.md §5), cloud-init's own included: an image that disabled cloud-init meant it. */
-const DISABLED_FILES = [layout.disabledFile, '/etc/cloud/cloud-init.disabled'];
 
 function parse(argv0: string, argv: readonly string[]): Invocation {
   const name = argv0.split('/').pop() ?? '';
@@ -34,31 +32,20 @@ function parse(argv0: string, argv: readonly string[]): Invocation {
 
 function checkRoot(inv: Invocation): string {
   const root = absolutePath(inv.root);
-  let isDir = false;
-  try { isDir = sys.fstatat(sys.AT_FDCWD, root, false).kind === 'dir'; } catch { /* missing */ }
-  if (!isDir) throw new UsageError(`--root ${root}: no such directory`, '', inv.program === 'ec2-init' ? 64 : 2);
+  if (!isHostDirectory(root)) throw new UsageError(`--root ${root}: no such directory`, '', inv.program === 'ec2-init' ? 64 : 2);
   return root;
 }
 
-/** What turns the boot off, or null: a disable file under the root, or a `…=disabled` on the kernel command line. */
-function disabledBy(ctx: Context): string | null {
-  for (const file of DISABLED_FILES) if (ctx.files.exists(file)) return file;
-  const cmdline = kernelCmdline(ctx.files);
-  if (/(^|\s)(cloud-init|ec2-init)=enabled(\s|$)/.test(cmdline)) return null;
-  const m = /(^|\s)((?:cloud-init|ec2-init)=disabled)(\s|$)/.exec(cmdline);
-  return m ? `${m[2]} on the kernel command line` : null;
-}
-
 async function main(): Promise<number> {
-  const inv = parse(sys.argv0, sys.argv);
+  const inv = parse(invokedAs(), commandLine());
   const a = inv.action;
   if (a.kind === 'print') {
-    sys.writeStdout(a.text === 'version' ? `ec2-init ${VERSION}\n` : a.text === '' || a.text.endsWith('\n') ? a.text : `${a.text}\n`);
+    writeStdout(a.text === 'version' ? `ec2-init ${VERSION}\n` : a.text === '' || a.text.endsWith('\n') ? a.text : `${a.text}\n`);
     return 0;
   }
   if (a.kind === 'make-mime') {
     const { makeMimeCommand } = await import('./commands/make-mime.ts');
-    try { sys.writeStdout(makeMimeCommand(a.args)); } catch (e) { throw new CommandError((e as Error).message); }
+    try { writeStdout(makeMimeCommand(a.args)); } catch (e) { throw new CommandError((e as Error).message); }
     return 0;
   }
   const root = checkRoot(inv);
@@ -74,9 +61,9 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
   const logFile = ctx.files.openAppend(layout.log, 0o640);
   logFile.onReplaced = (what) => log.warn(what);
   log.attach((line) => logFile.write(line));
-  const off = disabledBy(ctx);
-  if (off) { log.info(`disabled by ${off}: nothing done`); return 0; }
-  log.info(`ec2-init ${VERSION}: ${[inv.program === 'ec2-init' ? '' : `(as ${inv.program})`, ...sys.argv].filter(Boolean).join(' ')}`);
+  const on = bootCode(ctx.files);
+  if (!on.enabled) { log.info(`${on.reason}: nothing done`); return 0; }
+  log.info(`ec2-init ${VERSION}: ${[inv.program === 'ec2-init' ? '' : `(as ${inv.program})`, ...commandLine()].filter(Boolean).join(' ')}`);
   // When the kernel of this boot started (`analyze plot`'s time axis starts there); under --root it is another machine's boot.
   const up = ctx.root === '/' ? uptime() : null;
   if (up !== null) log.info(`kernel: up ${up} s`);
@@ -94,7 +81,7 @@ async function stages(ctx: Context, log: LineLogger, inv: Invocation, list: Extr
     lock.release();
   }
   // What this process cost by itself, its programs left out: the agent's own overhead (bench/ reads it).
-  log.info(`ec2-init: own CPU ${sys.cpuMs().toFixed(1)} ms (this process, not the programs it ran)`);
+  log.info(`ec2-init: own CPU ${cpuMs().toFixed(1)} ms (this process, not the programs it ran)`);
   if (list.length > 1) return summarize(readStatus(ctx)).exitCode;
   return errors > 0 ? 1 : 0;
 }
@@ -104,63 +91,62 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
     case 'plan': {
       const { formatPlan, formatPlanJson, makePlan } = await import('./plan/index.ts');
       const plan = await makePlan(ctx);
-      sys.writeStdout(a.format === 'json' ? formatPlanJson(plan) : formatPlan(plan));
+      writeStdout(a.format === 'json' ? formatPlanJson(plan) : formatPlan(plan));
       return 0;
     }
     case 'status': {
-      const { bootCode, formatStatus, statusDetails } = await import('./commands/status.ts');
-      const boot = bootCode(ctx.files, kernelCmdline(ctx.files), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
+      const { formatStatus, statusDetails } = await import('./commands/status.ts');
+      const boot = bootCode(ctx.files);
       let status = readStatus(ctx);
       let dead = deadStage(ctx.files, status);
       // Until done, failed, or dead: a stage whose process is gone never finishes.
       const waiting = () => {
-        const r = summarize(status, dead, boot.code.startsWith('disabled')).running;
+        const r = summarize(status, dead, !boot.enabled).running;
         return r === 'running' || r === 'not started';
       };
       // --timeout: a deadline on the wait (cloud-init's --wait has none: a boot that never ends hangs its caller).
-      const deadline = a.timeout === null ? Infinity : sys.now() + a.timeout * 1000;
-      while (a.wait && waiting() && sys.now() < deadline) {
-        if (a.dots && a.format === 'tabular') sys.writeStdout('.');
-        await sleep(Math.max(0, Math.min(250, deadline - sys.now())));
+      const deadline = a.timeout === null ? Infinity : now() + a.timeout * 1000;
+      while (a.wait && waiting() && now() < deadline) {
+        if (a.dots && a.format === 'tabular') writeStdout('.');
+        await sleep(Math.max(0, Math.min(250, deadline - now())));
         status = readStatus(ctx);
         dead = deadStage(ctx.files, status);
       }
       const timedOut = a.wait && waiting();
       const { details, exitCode } = statusDetails(status, dead, boot);
-      sys.writeStdout(formatStatus(details, a.format, a.long));
+      writeStdout(formatStatus(details, a.format, a.long));
       if (!timedOut) return exitCode;
-      sys.writeStderr(`${inv.program}: status --wait: the boot is ${String(details['status'])} after --timeout ${a.timeout} s; not waiting longer\n`);
+      writeStderr(`${inv.program}: status --wait: the boot is ${String(details['status'])} after --timeout ${a.timeout} s; not waiting longer\n`);
       return STATUS_TIMEOUT_EXIT;
     }
     case 'query': {
       const { query, QueryError } = await import('./commands/query.ts');
       try {
-        sys.writeStdout(`${query(ctx.files, a.opts)}\n`);
+        writeStdout(`${query(ctx.files, a.opts)}\n`);
         return 0;
       } catch (e) {
-        if (e instanceof QueryError) { sys.writeStderr(`${inv.program === 'cloud-init' ? 'ERROR: ' : `${inv.program}: `}${e.message}\n`); return 1; }
+        if (e instanceof QueryError) { writeStderr(`${inv.program === 'cloud-init' ? 'ERROR: ' : `${inv.program}: `}${e.message}\n`); return 1; }
         throw e;
       }
     }
     case 'cloud-id': {
-      const [{ bootCode }, { cloudId }] = await Promise.all([import('./commands/status.ts'), import('./commands/cloud-id.ts')]);
-      const boot = bootCode(ctx.files, kernelCmdline(ctx.files), DISABLED_FILES.find((f) => ctx.files.exists(f)) ?? null);
-      const running = summarize(readStatus(ctx), null, boot.code.startsWith('disabled')).running;
+      const { cloudId } = await import('./commands/cloud-id.ts');
+      const running = summarize(readStatus(ctx), null, !bootCode(ctx.files).enabled).running;
       const r = cloudId(ctx.files, a, running);
-      sys.writeStdout(r.out);
-      if (r.err) sys.writeStderr(r.err);
+      writeStdout(r.out);
+      if (r.err) writeStderr(r.err);
       return r.code;
     }
     case 'analyze': {
       const { analyze } = await import('./commands/analyze.ts');
-      sys.writeStdout(analyze(ctx.files, a.what));
+      writeStdout(analyze(ctx.files, a.what));
       return 0;
     }
     case 'analyze-plot': {
       const { analyzePlot } = await import('./commands/analyze.ts');
       try {
         const svg = analyzePlot(ctx.files, a.boot, a.output);
-        if (svg !== null) sys.writeStdout(svg);
+        if (svg !== null) writeStdout(svg);
       } catch (e) { throw new CommandError((e as Error).message); }
       return 0;
     }
@@ -170,7 +156,7 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
       if (!lock) throw new CommandError(busyMessage(ctx));
       try {
         const removed = await clean(ctx, a.opts);
-        if (inv.program === 'ec2-init') for (const path of removed) sys.writeStdout(`removed ${path}\n`);
+        if (inv.program === 'ec2-init') for (const path of removed) writeStdout(`removed ${path}\n`);
       } catch (e) {
         throw new CommandError((e as Error).message);
       } finally { lock.release(); }
@@ -191,13 +177,13 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
     case 'collect-logs': {
       const { collectLogs } = await import('./commands/collect-logs.ts');
       const taken = collectLogs(ctx.files, VERSION, a.tarfile, a.redact);
-      sys.writeStderr(`Wrote ${a.tarfile} (${taken.length} files${a.redact ? ', sensitive data left out' : ''})\n`);
+      writeStderr(`Wrote ${a.tarfile} (${taken.length} files${a.redact ? ', sensitive data left out' : ''})\n`);
       return 0;
     }
     case 'schema': {
-      const { schemaCommand } = await import('./schema/command.ts');
+      const { schemaCommand } = await import('./commands/schema.ts');
       try {
-        return await schemaCommand(ctx.files, a.flags, (s) => sys.writeStdout(s));
+        return await schemaCommand(ctx.files, a.flags, (s) => writeStdout(s));
       } catch (e) {
         throw new CommandError((e as Error).message);
       }
@@ -226,20 +212,20 @@ function busyMessage(ctx: Context): string {
     `not starting a second one (two at once would run the same work twice); wait for it (ec2-init status --wait)`;
 }
 
-main().then((code) => sys.exit(code), (e: unknown) => {
-  const program = (sys.argv0.split('/').pop() ?? 'ec2-init').replace(/^(?!cloud-init$|cloud-id$).*$/, 'ec2-init');
+main().then((code) => exitProcess(code), (e: unknown) => {
+  const program = (invokedAs().split('/').pop() ?? 'ec2-init').replace(/^(?!cloud-init$|cloud-id$).*$/, 'ec2-init');
   if (e instanceof UsageError) {
     // argparse's way for cloud-init (usage, then "cloud-init: error: …"); ec2-init's own for ec2-init.
-    if (e.code === 2) sys.writeStderr(`${e.usage}${e.message}\n`);
-    else sys.writeStderr(`ec2-init: ${e.message}\n${e.usage ? `\n${e.usage}` : ''}`);
-    sys.exit(e.code);
+    if (e.code === 2) writeStderr(`${e.usage}${e.message}\n`);
+    else writeStderr(`ec2-init: ${e.message}\n${e.usage ? `\n${e.usage}` : ''}`);
+    exitProcess(e.code);
   } else if (e instanceof CommandError || e instanceof PathError) {
     // A path of the root that cannot be used safely (a planted link on the state directories): said in one line.
-    sys.writeStderr(`${program}: ${e.message}\n`);
-    sys.exit(1);
+    writeStderr(`${program}: ${e.message}\n`);
+    exitProcess(1);
   } else {
-    sys.writeStderr(`${program}: internal error: ${describeError(e)}\n`);
-    sys.exit(1);
+    writeStderr(`${program}: internal error: ${describeError(e)}\n`);
+    exitProcess(1);
   }
 });
 

@@ -11,7 +11,7 @@ import { userModuleLists } from './modules/module-lists.ts';
 import { planModules, skipReason } from './plan/modules.ts';
 import { datasourceStep, logStep } from './plan/steps.ts';
 import { applyOutputConfig } from './modules/output.ts';
-import { applyNetwork } from './network/apply.ts';
+import { applyNetwork } from './plan/network.ts';
 import { searchSources, sourceProvisioned } from './sources/search.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
@@ -19,8 +19,8 @@ import { layout } from './state/layout.ts';
 import { markDone, moduleSem, semPath } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Diag, Frequency, Stage } from './types.ts';
-import type { Config } from './userdata/merge.ts';
-import { sys } from './host/sys.ts';
+import type { Config } from './config/merge.ts';
+import { now } from './host/clock.ts';
 import { describeExit } from './host/run.ts';
 import { describeError } from './log.ts';
 import { startEarlyHostKeys } from './modules/host-keys-early.ts';
@@ -31,7 +31,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   const ctx = process.scoped();
   const foundThisBoot = stage !== 'init-local' && readStatus(ctx)?.v1.datasource != null;
   const status = stageStarted(ctx, stage);
-  const started = sys.now();
+  const started = now();
   ctx.log.info(`stage ${stage}: start`);
   const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'update');
   let instance: Instance | null = null;
@@ -47,7 +47,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
     ctx.report('error', `stage ${stage}`, `internal error: ${(e as Error).message ?? String(e)} (the log has the details with --log-level debug)`);
   }
   stageFinished(ctx, status, stage, ctx.diags, instance ? { name: instance.source.name, instanceId: instance.id } : null);
-  ctx.log.info(`stage ${stage}: done in ${(sys.now() - started).toFixed(1)} ms` +
+  ctx.log.info(`stage ${stage}: done in ${(now() - started).toFixed(1)} ms` +
     (ctx.diags.length ? ` with ${ctx.diags.length} problem(s)` : ''));
   return ctx.diags;
 }
@@ -63,9 +63,9 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
  */
 async function settleDevices(ctx: Context): Promise<void> {
   if (ctx.root !== '/') return;
-  const started = sys.now();
+  const started = now();
   const r = await ctx.capture(['udevadm', 'settle', '--timeout=30'], { timeoutMs: 35_000 });
-  if (r.code === 0) ctx.log.debug(`udevadm settle: ${(sys.now() - started).toFixed(0)} ms`);
+  if (r.code === 0) ctx.log.debug(`udevadm settle: ${(now() - started).toFixed(0)} ms`);
   else if (r.code !== 127) ctx.log.info(`udevadm settle: ${describeExit(r)}; looking for the sources anyway`);
 }
 
@@ -138,7 +138,7 @@ export interface ModuleResult {
 async function applyModule(ctx: Context, module: Module, frequency: Frequency, instance: Instance, config: Config): Promise<ModuleResult> {
   const scope = ctx.scoped();
   const where = `module ${module.name}`;
-  const started = sys.now();
+  const started = now();
   try {
     await module.run({ ctx: scope, instanceId: instance.id, source: instance.source, config, where, frequency });
   } catch (e) {
@@ -146,7 +146,20 @@ async function applyModule(ctx: Context, module: Module, frequency: Frequency, i
   }
   const failed = scope.diags.some((d) => d.level === 'error');
   const status = scope.neededRunningSystem !== null ? 'left-for-running-system' : failed ? 'failed' : 'done';
-  return { status, left: scope.neededRunningSystem, problems: scope.diags, ms: sys.now() - started };
+  return { status, left: scope.neededRunningSystem, problems: scope.diags, ms: now() - started };
+}
+
+/**
+ * The one semaphore rule, for the boot and for `single`: a module that ran to
+ * its end, well or not, is marked done (cloud-init writes the semaphore
+ * before the run and does not clear it on a failure), so a failing module
+ * does not fail again at every boot; one whose work was left for the
+ * running system (--root) is not, so the real boot still does it.
+ */
+function markModule(ctx: Context, instanceId: string, module: Module, frequency: Frequency, result: ModuleResult): void {
+  const where = `module ${module.name}`;
+  if (result.status === 'left-for-running-system') ctx.log.info(`${where}: not marked done: its work needs the running system (${result.left})`);
+  else markDone(ctx, instanceId, moduleSem(module.name), frequency);
 }
 
 /** The stage's module steps (plan/modules.ts), each applied as it says. */
@@ -160,10 +173,7 @@ async function runModules(ctx: Context, instance: Instance, stage: Stage, config
     const result = await applyModule(ctx, module, frequency, instance, config);
     ctx.diags.push(...result.problems);
     ctx.log.info(`${where}: ${result.problems.some((d) => d.level === 'error') ? 'failed' : 'done'} in ${result.ms.toFixed(1)} ms`);
-    // It ran to its end (well or not): do not run it again for this instance —
-    // unless its work was left for the running system (--root), which must still do it.
-    if (result.status === 'left-for-running-system') ctx.log.info(`${where}: not marked done: its work needs the running system (${result.left})`);
-    else markDone(ctx, instance.id, moduleSem(module.name), frequency);
+    markModule(ctx, instance.id, module, frequency, result);
   }
 }
 
@@ -191,6 +201,6 @@ export async function runSingleModule(ctx: Context, name: string, frequency: 'al
   }
   const result = await applyModule(ctx, module, freq, instance, config);
   ctx.diags.push(...result.problems);
-  if (result.status === 'done') markDone(ctx, instance.id, moduleSem(module.name), freq);
+  markModule(ctx, instance.id, module, freq, result);
   return ctx.diags.filter((d) => d.level === 'error').length;
 }

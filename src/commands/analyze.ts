@@ -2,8 +2,8 @@
 // and `analyze blame` (modules, slowest first) of the last boot recorded in
 // /var/log/ec2-init.log (boot-record.ts reads it; `analyze plot` draws it: plot.ts).
 import type { Files } from '../host/files.ts';
-import { writeAll } from '../host/files.ts';
-import { O_CREAT, O_NOFOLLOW, O_TRUNC, O_WRONLY, sys } from '../host/sys.ts';
+import { writeHostFile } from '../host/machine.ts';
+import { utf8Encode } from '../host/codecs.ts';
 import { layout } from '../state/layout.ts';
 import { pickBoot, readBoots } from './boot-record.ts';
 import { plotBoot } from './plot.ts';
@@ -36,10 +36,6 @@ export function analyzePlot(files: Files, n: number, output: string | null): str
   const first = new Date(Math.min(...boot.events.map((e) => e.start))).toISOString().replace(/\.\d+Z$/, 'Z');
   const svg = plotBoot(boot, `ec2-init boot ${index}, ${first}`);
   if (output === null) return svg;
-  let fd: number;
-  try { fd = sys.openat(sys.AT_FDCWD, output, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644); } catch (e) {
-    throw new Error(`${output}: cannot write (${(e as { code?: string }).code ?? (e as Error).message})`);
-  }
-  try { writeAll(fd, sys.utf8Encode(svg)); } finally { sys.close(fd); }
+  writeHostFile(output, utf8Encode(svg), 0o644);
   return null;
 }

@@ -5,7 +5,8 @@
 // /etc/machine-id with --machine-id, the root's /etc/cloud/clean.d scripts,
 // and --reboot at the end (on the running system only).
 import type { Context } from '../context.ts';
-import { onRunningSystem, usesSystemd } from '../modules/helpers.ts';
+import { onRunningSystem } from '../modules/helpers.ts';
+import { usesSystemd } from '../host/root-facts.ts';
 import { CLOUD, layout } from '../state/layout.ts';
 
 export interface CleanOptions {

@@ -6,8 +6,8 @@
 // is 0600: without --redact-sensitive it holds user-data.
 import { utf8 } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
-import { writeAll } from '../host/files.ts';
-import { O_CREAT, O_NOFOLLOW, O_TRUNC, O_WRONLY, sys } from '../host/sys.ts';
+import { writeHostFile } from '../host/machine.ts';
+import { gzip } from '../host/codecs.ts';
 import { layout } from '../state/layout.ts';
 
 const ALWAYS = [
@@ -56,14 +56,10 @@ export function collectLogs(files: Files, version: string, tarfile: string, reda
     taken.push(path);
   }
   parts.push(new Uint8Array(1024)); // two empty blocks end the archive
-  const fd = sys.openat(sys.AT_FDCWD, tarfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
-  try {
-    sys.fchmod(fd, 0o600);
-    const total = parts.reduce((n, p) => n + p.length, 0);
-    const tar = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) { tar.set(p, off); off += p.length; }
-    writeAll(fd, sys.gzip(tar));
-  } finally { sys.close(fd); }
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const tar = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) { tar.set(p, off); off += p.length; }
+  writeHostFile(tarfile, gzip(tar), 0o600);
   return taken;
 }

@@ -7,8 +7,8 @@
 import { asText } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
 import { readHostFile } from '../host/machine.ts';
-import { sys } from '../host/sys.ts';
-import { renderJinja, templateVariables } from '../handlers/jinja.ts';
+import { effectiveUid } from '../host/process.ts';
+import { renderJinja, templateVariables } from '../userdata/jinja.ts';
 import { REDACTED } from '../state/instance-data.ts';
 import { layout } from '../state/layout.ts';
 
@@ -26,7 +26,7 @@ export interface QueryOptions {
 export class QueryError extends Error {}
 
 function instanceData(files: Files, opts: QueryOptions): Record<string, unknown> {
-  const root = sys.getuid() === 0;
+  const root = effectiveUid() === 0;
   let text: string;
   if (opts.instanceData) text = asText(readHostFile(opts.instanceData));
   else {

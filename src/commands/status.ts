@@ -3,26 +3,13 @@
 // cloud_init_data_facts) read ec2-init unchanged: "status: done", --long's
 // block, --format json with sorted keys (and ec2-init's `problems`: each
 // error and warning as a record), --format yaml.
-import type { Files } from '../host/files.ts';
 import { escapeControls } from '../log.ts';
 import { summarize, type Status } from '../state/status.ts';
 import { toBlockYaml } from '../config/yaml-emit.ts';
 import { fromBootProblem } from '../schema/problems.ts';
-import { usesSystemd } from '../modules/helpers.ts';
+import type { BootCode } from '../state/enabled.ts';
 
 export type StatusFormat = 'tabular' | 'json' | 'yaml';
-
-/** Why the boot is on or off, in cloud-init's words (its boot_status_code and detail). */
-export interface BootCode { code: string; reason: string }
-
-/** cloud-init's boot status: disabled by a marker file or the kernel command line, else enabled by the init system. */
-export function bootCode(files: Files, cmdline: string, disabledFile: string | null): BootCode {
-  if (/(^|\s)(cloud-init|ec2-init)=enabled(\s|$)/.test(cmdline)) return { code: 'enabled-by-kernel-command-line', reason: 'enabled by the kernel command line' };
-  if (disabledFile) return { code: 'disabled-by-marker-file', reason: `disabled by ${disabledFile}` };
-  if (/(^|\s)(cloud-init|ec2-init)=disabled(\s|$)/.test(cmdline)) return { code: 'disabled-by-kernel-command-line', reason: 'disabled by the kernel command line' };
-  if (!usesSystemd(files)) return { code: 'enabled-by-sysvinit', reason: 'enabled on sysvinit' };
-  return { code: 'enabled-by-generator', reason: 'enabled by the ec2-init systemd units' };
-}
 
 /** "DataSourceNoCloud [seed=…]" → "nocloud", as cloud-init reports it. */
 function shortDatasource(ds: string | null): string {
@@ -40,8 +27,7 @@ function lastUpdate(seconds: number): string {
 
 /** The record cloud-init's status prints (its details_dict). */
 export function statusDetails(status: Status | null, dead: string | null, boot: BootCode): { details: Record<string, unknown>; exitCode: number } {
-  const disabled = boot.code.startsWith('disabled');
-  const s = summarize(status, dead, disabled);
+  const s = summarize(status, dead, !boot.enabled);
   const v1 = { ...(status?.v1 ?? {}) } as Record<string, unknown>;
   let latest = 0;
   for (const v of Object.values(v1)) {

@@ -7,7 +7,7 @@
 // time, as without the cache). Owner-only: a system config can hold secrets.
 import type { Files } from '../host/files.ts';
 import { DATA } from '../state/layout.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from './merge.ts';
 import { readSavedJson, toYaml } from './yaml.ts';
 
 export const SYSTEM_CONFIG_CACHE = `${DATA}/system-config.cache.json`;

@@ -5,7 +5,7 @@ import { asText } from '../bytes.ts';
 import { readHostFile } from '../host/machine.ts';
 import type { Files } from '../host/files.ts';
 import type { Diag } from '../types.ts';
-import { mergeManyDicts, type Config } from '../userdata/merge.ts';
+import { mergeManyDicts, type Config } from './merge.ts';
 import { cachedConfig, identityOf, saveConfig } from './system-cache.ts';
 import { parseYamlMapping } from './yaml.ts';
 

@@ -10,13 +10,13 @@ import { MODULES } from '../modules/index.ts';
 import { checkCloudConfigText, formatProblem } from '../schema/validate.ts';
 import { markDone } from '../state/semaphore.ts';
 import type { Diag, Part } from '../types.ts';
-import { tryMergeConfig, type Config } from '../userdata/merge.ts';
+import { tryMergeConfig, type Config } from '../config/merge.ts';
 import { runBoothook } from './boothook.ts';
 import { logStep, type PartStep } from '../plan/steps.ts';
 import { CONSUME_SEM, PART_HANDLER_TYPE, PartHandlers, preparePartHandlers } from './part-handler.ts';
 import { reloadUpstart, writeUpstartJob } from './upstart.ts';
 
-export { renderTemplateParts, readTemplateData } from './jinja.ts';
+export { renderTemplateParts, readTemplateData } from '../userdata/jinja.ts';
 
 /**
  * The cloud-config parts merged in order (no effect). Each part is checked

@@ -23,7 +23,7 @@
 //
 // A failure is reported with the handler's part and the part it was
 // handling; the other parts go on.
-import { which } from '../modules/helpers.ts';
+import { which } from '../host/root-facts.ts';
 import { asText, base64 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
@@ -85,7 +85,7 @@ export function describeHandler(part: Part, instanceId: string, index: number): 
 
 /** The first python3 of the root that is a regular executable file, or null. */
 export function findPython(ctx: Context): string | null {
-  return PYTHON_CANDIDATES.find((p) => which(ctx, p) !== null) ?? null;
+  return PYTHON_CANDIDATES.find((p) => which(ctx.files, p) !== null) ?? null;
 }
 
 const pad = (n: number) => String(n).padStart(3, '0');

@@ -2,7 +2,8 @@
 // /proc files. Read only where an effect depends on this machine — memory for
 // a swap size, the mount table, the uptime for final_message — and read like
 // every other file, through sys, with a size cap.
-import { O_NONBLOCK, O_RDONLY, sys } from './sys.ts';
+import { writeAll } from './files.ts';
+import { O_CREAT, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, sys } from './sys.ts';
 
 /** A file of this machine's /proc or /sys as text, or null when it cannot be read. */
 export function readMachineFile(path: string, maxBytes = 1 << 20): string | null {
@@ -70,4 +71,40 @@ export function kernelRelease(): string | null {
 /** This boot's id (a new one every boot), or null. */
 export function bootId(): string | null {
   return readMachineFile('/proc/sys/kernel/random/boot_id')?.trim() ?? null;
+}
+
+/** This machine's host name (gethostname). */
+export function machineHostname(): string {
+  return sys.hostname();
+}
+
+/** Whether `path` of this machine is a directory (links followed): the --root given. */
+export function isHostDirectory(path: string): boolean {
+  try { return sys.fstatat(sys.AT_FDCWD, path, false).kind === 'dir'; } catch { return false; }
+}
+
+/** Write `text` to this machine's console, without waiting on it and without making it ours; false when there is none. */
+export function writeConsole(text: string): boolean {
+  try {
+    const fd = sys.openat(sys.AT_FDCWD, '/dev/console', O_WRONLY | O_NOCTTY | O_NONBLOCK, 0);
+    try { writeAll(fd, sys.utf8Encode(text)); } finally { sys.close(fd); }
+    return true;
+  } catch { return false; }
+}
+
+/**
+ * A file of this machine named on the command line (collect-logs' tarball,
+ * analyze plot's --output), created or truncated with `mode` (set again on a
+ * file that was there), never written through a link. Throws with the path
+ * and the reason.
+ */
+export function writeHostFile(path: string, bytes: Uint8Array, mode: number): void {
+  let fd: number;
+  try { fd = sys.openat(sys.AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode); } catch (e) {
+    throw new Error(`${path}: cannot write (${(e as { code?: string }).code ?? (e as Error).message})`);
+  }
+  try {
+    sys.fchmod(fd, mode);
+    writeAll(fd, bytes);
+  } finally { sys.close(fd); }
 }

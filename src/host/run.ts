@@ -59,3 +59,12 @@ export function describeExit(r: RunResult, timeoutMs?: number): string {
   if (r.signal) return `killed by ${r.signal}`;
   return `exit ${r.code}`;
 }
+
+/**
+ * Start a program that outlives ec2-init (its own session, not waited for:
+ * power_state's shutdown waiter, the early host-key maker); its pid. argv[0]
+ * is looked up in `env`'s PATH.
+ */
+export function spawnDetached(argv: string[], env: Record<string, string>): number {
+  return sys.spawnDetached(argv, env);
+}

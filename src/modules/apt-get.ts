@@ -5,13 +5,14 @@
 // `apt_get_upgrade_subcommand` honoured. `apt-get update` runs at most once
 // per instance however many modules ask (cloud-init's "update-sources").
 import { asText } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { closeFd, readAt } from '../host/descriptors.ts';
 import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
 import { alreadyDone, markDone } from '../state/semaphore.ts';
-import type { Config } from '../userdata/merge.ts';
-import { isMapping, which } from './helpers.ts';
+import type { Config } from '../config/merge.ts';
+import { isMapping } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
 
 const APT_GET_COMMAND = ['apt-get', '--option=Dpkg::Options::=--force-confold', '--option=Dpkg::options::=--force-unsafe-io', '--assume-yes', '--quiet'];
 /** An hour: a dist-upgrade of a whole image on a slow mirror takes a while. */
@@ -24,7 +25,7 @@ function systemInfo(config: Config): Record<string, unknown> {
 
 /** Throws a clear error naming the module when the root has no apt-get. */
 export function requireAptGet(ctx: Context, what: string): void {
-  if (which(ctx, 'apt-get') === null) {
+  if (which(ctx.files, 'apt-get') === null) {
     throw new Error(`apt-get not found under the root ${ctx.root}: ${what} needs apt (a Debian-family image); nothing was changed`);
   }
 }
@@ -40,7 +41,7 @@ export function aptGetArgv(ctx: Context, config: Config, command: string, packag
   const wrapCommand = wrapper['command'] ?? 'eatmydata';
   const enabled = wrapper['enabled'] ?? 'auto';
   const words = Array.isArray(wrapCommand) ? wrapCommand.map(String) : [String(wrapCommand)];
-  const useWrapper = enabled === true || enabled === 'true' || (enabled === 'auto' && which(ctx, words[0]!) !== null);
+  const useWrapper = enabled === true || enabled === 'true' || (enabled === 'auto' && which(ctx.files, words[0]!) !== null);
   const sub = command === 'upgrade' && typeof info['apt_get_upgrade_subcommand'] === 'string' ? info['apt_get_upgrade_subcommand']
     : command === 'upgrade' ? 'dist-upgrade' : command;
   return [...(useWrapper ? words : []), ...argv, sub, ...packages];
@@ -61,12 +62,12 @@ function outputLines(ctx: Context, from: number, re: RegExp): string[] {
     const buf = new Uint8Array(Math.max(0, size - start));
     let got = 0;
     while (got < buf.length) {
-      const n = sys.read(opened.fd, buf, got, buf.length - got, start + got);
+      const n = readAt(opened.fd, buf, got, buf.length - got, start + got);
       if (n === 0) break;
       got += n;
     }
     return asText(buf.subarray(0, got)).split('\n').filter((l) => re.test(l));
-  } finally { sys.close(opened.fd); }
+  } finally { closeFd(opened.fd); }
 }
 
 /**

@@ -11,7 +11,7 @@
 //   - apt_ftp_proxy goes to https_proxy and apt_https_proxy to ftp_proxy:
 //     cloud-init's own mapping swaps the two, and the same user-data must
 //     configure apt the same way.
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from './helpers.ts';
 
 const RENAMES: Record<string, string | null> = {

@@ -4,7 +4,7 @@
 // ASCII-armored OpenPGP key into the binary keyring apt reads (what
 // `gpg --dearmor` does), so inline keys need no gpg on the image.
 import { concat, fromBase64 } from '../bytes.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from './helpers.ts';
 
 export type Mirrors = { PRIMARY: string; SECURITY: string; MIRROR: string };

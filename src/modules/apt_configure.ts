@@ -16,7 +16,7 @@
 // Mirror `search`/`search_dns` candidates are taken when their name resolves.
 import { fileContent } from '../bytes.ts';
 import { osRelease } from '../host/os-release.ts';
-import { sys } from '../host/sys.ts';
+import { resolveName } from '../host/sockets.ts';
 import { parseUrl } from '../net/url.ts';
 import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
@@ -25,7 +25,9 @@ import {
   archMirrorConfig, dearmor, debianSources, debianSourcesList, disableSuites, distroMirrors,
   isDeb822, type Mirrors,
 } from './apt-sources.ts';
-import { isFalse, isMapping, renderTemplate, which } from './helpers.ts';
+import { isFalse, isMapping } from './helpers.ts';
+import { renderTemplate } from './template.ts';
+import { which } from '../host/root-facts.ts';
 import { matching } from '../validate/check.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { aptSettings, LEGACY_APT_KEYS } from './apt-legacy.ts';
@@ -131,7 +133,7 @@ async function resolvable(url: string): Promise<boolean> {
   let host: string;
   try { host = parseUrl(url).hostname; } catch { return false; }
   if (!host) return false;
-  return sys.resolve(host, 2000).then((addresses) => addresses.length > 0, () => false);
+  return resolveName(host, 2000).then((addresses) => addresses.length > 0, () => false);
 }
 
 /** cloud-init's get_mirror: `uri`, else the first resolvable `search` entry, else `search_dns`. */
@@ -232,7 +234,7 @@ async function debconfSelections(ctx: Context, cfg: Record<string, unknown>, whe
   if (!isMapping(sets)) throw new Error("'debconf_selections' must be a mapping of set names to selections");
   let text = Object.keys(sets).sort().map((k) => String(sets[k])).join('\n');
   if (!text.endsWith('\n')) text += '\n';
-  const prog = which(ctx, 'debconf-set-selections');
+  const prog = which(ctx.files, 'debconf-set-selections');
   if (!prog) { ctx.report('error', where, 'debconf_selections: debconf-set-selections not found under the root (install debconf)'); return; }
   if (await ctx.runChecked(`${where} debconf_selections`, [prog], { input: text, timeoutMs: 60_000 })) {
     ctx.log.info(`${where}: ${Object.keys(sets).length} debconf selection set(s) applied`);

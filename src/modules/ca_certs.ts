@@ -5,7 +5,7 @@
 // update-ca-certificates rebuilds /etc/ssl/certs, chrooted. A root without
 // update-ca-certificates gets a clear error and no change.
 import { fileContent } from '../bytes.ts';
-import { which } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
 import type { Module, Schema } from './module.ts';
 
 const LOCAL_DIR = '/usr/local/share/ca-certificates';
@@ -69,7 +69,7 @@ export const caCerts: Module = {
     if (s['remove-defaults'] !== undefined) ctx.report('warning', where, "'remove-defaults' is deprecated: use 'remove_defaults'");
     const trusted = s['trusted'] === undefined || s['trusted'] === null ? [] : s['trusted'];
     if (!Array.isArray(trusted)) throw new Error("'trusted' must be a list of certificates");
-    const update = which(ctx, 'update-ca-certificates');
+    const update = which(ctx.files, 'update-ca-certificates');
     if (update === null) {
       throw new Error('update-ca-certificates not found under the root (install the ca-certificates package): no certificate was changed');
     }
@@ -77,7 +77,7 @@ export const caCerts: Module = {
       const conf = ctx.files.readTextIfExists(CONF);
       if (conf) ctx.files.write(CONF, deselectAll(conf), { mode: 0o644 });
       // New certificates of later ca-certificates upgrades stay deselected too.
-      const debconf = which(ctx, 'debconf-set-selections');
+      const debconf = which(ctx.files, 'debconf-set-selections');
       if (debconf) await ctx.runChecked(where, [debconf, '-'], { input: 'ca-certificates ca-certificates/trust_new_crts select no\n', timeoutMs: 60_000 });
       ctx.log.info(`${where}: default certificates deselected in ${CONF}`);
     }

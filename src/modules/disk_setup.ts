@@ -18,7 +18,8 @@ import {
   describeProbe, deviceAliases, deviceNameToDevice, expandDotted, hasData, nthPartition, probeDevice, realDevice,
   type Probe,
 } from './disk-devices.ts';
-import { onRunningSystem, which } from './helpers.ts';
+import { onRunningSystem } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
 import { shellQuote, type Module, type ModuleRun, type Schema } from './module.ts';
 
 const SCHEMA: Record<string, Schema> = {
@@ -268,12 +269,12 @@ async function deviceType(ctx: Context, device: string): Promise<string | null> 
 }
 
 async function settle(ctx: Context): Promise<void> {
-  if (which(ctx, 'udevadm')) await ctx.capture(['udevadm', 'settle']);
+  if (which(ctx.files, 'udevadm')) await ctx.capture(['udevadm', 'settle']);
 }
 
 async function rereadPartitions(ctx: Context, device: string): Promise<void> {
   await settle(ctx);
-  const r = which(ctx, 'partprobe') ? await ctx.capture(['partprobe', device]) : await ctx.capture(['blockdev', '--rereadpt', device]);
+  const r = which(ctx.files, 'partprobe') ? await ctx.capture(['partprobe', device]) : await ctx.capture(['blockdev', '--rereadpt', device]);
   if (r.code !== 0) ctx.log.warn(`re-reading the partition table of ${device} failed: ${r.stderr.trim()}`);
   await settle(ctx);
 }
@@ -290,7 +291,7 @@ export async function formatFilesystem(ctx: Context, where: string, def: Omit<Fs
     else ctx.report('warning', where, `${device} not formatted: ${decision.reason}`);
     return 'kept';
   }
-  const mkfs = def.cmd === null && def.filesystem ? (which(ctx, `mkfs.${def.filesystem}`) ?? which(ctx, `mk${def.filesystem}`)) : undefined;
+  const mkfs = def.cmd === null && def.filesystem ? (which(ctx.files, `mkfs.${def.filesystem}`) ?? which(ctx.files, `mk${def.filesystem}`)) : undefined;
   if (mkfs === null) throw new Error(`cannot make a ${def.filesystem} filesystem on ${device}: no mkfs.${def.filesystem} in the system (install its package)`);
   const argv = mkfsCommand(def, device, def.overwrite || hasData(found) || opts.forceDisk === true, mkfs);
   if (def.cmd !== null && (def.overwrite || def.extraOpts.length)) ctx.log.warn(`${where}: overwrite and extra_opts are ignored because cmd is given`);
@@ -340,7 +341,7 @@ async function partitionDisk(ctx: Context, where: string, def: DiskDef): Promise
   const sector = await ctx.capture(['blockdev', '--getss', device]);
   if (bytes.code !== 0 || sector.code !== 0) throw new Error(`cannot read the size of ${device}: ${bytes.stderr.trim()} ${sector.stderr.trim()}`);
   const script = sfdiskScript(def.tableType, def.layout, Math.trunc(Number(bytes.stdout.trim()) / Number(sector.stdout.trim())));
-  if (!which(ctx, 'sfdisk')) throw new Error('sfdisk is missing (install fdisk)');
+  if (!which(ctx.files, 'sfdisk')) throw new Error('sfdisk is missing (install fdisk)');
   const r = await ctx.capture(['sfdisk', '--force', device], { input: script });
   if (r.code !== 0) throw new Error(`sfdisk --force ${device} failed (${describeExit(r)}): ${r.stderr.trim()}`);
   ctx.log.info(`${at}: ${device} partitioned (${def.tableType}): ${script.trim().split('\n').join('; ')}`);

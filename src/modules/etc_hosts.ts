@@ -6,7 +6,8 @@
 import type { Context } from '../context.ts';
 import { VERSION } from '../version.ts';
 import { checkedNames } from './hostname.ts';
-import { isTrue, renderTemplate, rfc2822 } from './helpers.ts';
+import { isTrue, rfc2822 } from './helpers.ts';
+import { renderTemplate } from './template.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 

@@ -5,7 +5,8 @@
 // ($version), with the variables also in upper case, as cloud-init.
 import { uptime as machineUptime } from '../host/machine.ts';
 import { VERSION } from '../version.ts';
-import { renderTemplate, rfc2822 } from './helpers.ts';
+import { rfc2822 } from './helpers.ts';
+import { renderTemplate } from './template.ts';
 import type { Module } from './module.ts';
 
 

@@ -7,7 +7,8 @@
 import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
 import { deviceOfMount, mountTable, realDevice } from './disk-devices.ts';
-import { isFalse, onRunningSystem, which } from './helpers.ts';
+import { isFalse, onRunningSystem } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 const DISABLED_FILE = '/etc/growroot-disabled';
@@ -84,7 +85,7 @@ async function run(r: ModuleRun): Promise<void> {
   if (!cfg.ignoreDisabled && ctx.files.exists(DISABLED_FILE)) { ctx.log.info(`${where}: disabled by ${DISABLED_FILE}`); return; }
   if (!onRunningSystem(ctx, where, planned(r).join('; '))) return;
   if (cfg.mode === 'gpart') throw new Error("mode gpart is FreeBSD's tool: use auto or growpart");
-  if (!which(ctx, 'growpart')) {
+  if (!which(ctx.files, 'growpart')) {
     if (cfg.mode === 'growpart') throw new Error('growpart is missing (install cloud-guest-utils)');
     ctx.log.info(`${where}: no growpart on this system (cloud-guest-utils): nothing grown`);
     return;

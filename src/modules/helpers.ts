@@ -1,12 +1,8 @@
 // What several system modules share: cloud-init's value rules (truthy
-// strings, mapping checks, comma lists, dotted lookup), finding a program
-// inside the root, whether the target's init is systemd, effects that need the
-// running system (skipped under --root), and cloud-init's two template kinds:
-// "basic" ($name, ${name}) and Jinja (## template: jinja), rendered by
-// src/handlers/jinja.ts.
+// strings, mapping checks, comma lists, dotted lookup) and effects that need
+// the running system (skipped under --root). cloud-init's template kinds are
+// in template.ts (they load the Jinja engine, which nothing here needs).
 import type { Context } from '../context.ts';
-import { renderJinja } from '../handlers/jinja.ts';
-import type { Files } from '../host/files.ts';
 
 // ---------------------------------------------------------------------------
 // cloud-init's value rules
@@ -57,30 +53,6 @@ export function lookupPath(data: unknown, path: string): unknown {
   return v;
 }
 
-const PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-
-/** The program's path inside the root (absolute names as given, others on PATH), or null. */
-export function which(ctx: Context, program: string): string | null {
-  const candidates = program.includes('/') ? [program] : PATH.map((dir) => `${dir}/${program}`);
-  for (const path of candidates) {
-    try {
-      const st = ctx.files.stat(path);
-      if (st?.kind === 'file' && (st.perm & 0o111) !== 0) return path;
-    } catch { /* not there */ }
-  }
-  return null;
-}
-
-/**
- * Whether the root's init is systemd: cloud-init's uses_systemd
- * (/run/systemd/system is a directory: systemd is running there), or, with
- * `installed`, systemd being installed in it (an image that has not booted).
- */
-export function usesSystemd(files: Files, opts: { installed?: boolean } = {}): boolean {
-  if (files.isDirectory('/run/systemd/system')) return true;
-  return opts.installed === true && (files.exists('/lib/systemd/systemd') || files.exists('/usr/lib/systemd/systemd'));
-}
-
 /**
  * Effects on the running system (hostname, service restarts, shutdown) happen
  * only when the root is /. Otherwise they are logged as skipped (DESIGN.md §2)
@@ -97,32 +69,4 @@ export function onRunningSystem(ctx: Context, where: string, what: string, opts:
 /** The current time as cloud-init's time_rfc2822: 'Wed, 25 Nov 2026 01:54:30 +0000'. */
 export function rfc2822(date = new Date()): string {
   return date.toUTCString().replace(/GMT$/, '+0000').replace(/^(\w+), (\d) /, '$1, 0$2 ');
-}
-
-// ---------------------------------------------------------------------------
-// Templates
-
-export type TemplateVars = Record<string, unknown>;
-
-const JINJA_HEADER = /^##\s*template:\s*jinja[ \t]*\r?\n/i;
-
-/**
- * Render a cloud-init template: Jinja when it starts with '## template: jinja',
- * otherwise cloud-init's basic renderer ($name and ${name}; unknown names stay).
- */
-export function renderTemplate(text: string, vars: TemplateVars): string {
-  // The same Jinja subset as user-data templates (src/handlers/jinja.ts), which
-  // expects the header line and drops it itself.
-  if (JINJA_HEADER.test(text)) return renderJinja(text, vars as Parameters<typeof renderJinja>[1]).text;
-  return text.replace(/\$\{?([A-Za-z0-9_.]+)\}?/g, (all, name: string) => {
-    const v = lookupPath(vars, name);
-    return v === undefined ? all : stringify(v);
-  });
-}
-
-function stringify(v: unknown): string {
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  if (v === null) return 'None';
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }

@@ -10,8 +10,9 @@
 // after the key, by rename): a boot cut short leaves no half key in place,
 // and the staging directory is made anew on the next boot.
 import type { Context } from '../context.ts';
-import { sys } from '../host/sys.ts';
-import { describeExit } from '../host/run.ts';
+import { now } from '../host/clock.ts';
+import { signalProcess } from '../host/process.ts';
+import { describeExit, spawnDetached } from '../host/run.ts';
 import { sleep } from '../net/cancel.ts';
 import { layout } from '../state/layout.ts';
 import { moduleSem } from '../state/semaphore.ts';
@@ -98,7 +99,7 @@ export function startEarlyHostKeys(ctx: Context, system: Record<string, unknown>
       'echo "$! $$" >"$p.new" && mv -f "$p.new" "$p"',
     ].join('\n');
     const argv = ['/bin/sh', '-c', script, 'ec2-init-keygen', STAGING, comment, PID_FILE, ...types];
-    sys.spawnDetached(ctx.root === '/' ? argv : ['chroot', ctx.files.hostPath('/'), ...argv],
+    spawnDetached(ctx.root === '/' ? argv : ['chroot', ctx.files.hostPath('/'), ...argv],
       { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' });
     ctx.log.info(`host keys: making ${types.join(', ')} early, in the background`);
   } catch (e) {
@@ -123,20 +124,20 @@ export async function collectEarlyHostKeys(ctx: Context, where: string, wanted: 
   let types: string[];
   // Only what will be adopted is waited for.
   try { types = (JSON.parse(marker) as { types: string[] }).types.filter((t) => KNOWN_TYPES.has(t) && wanted.includes(t)); } catch { return new Map(); }
-  const started = sys.now();
+  const started = now();
   const done = (t: string) => ctx.files.exists(`${STAGING}/${t}.status`);
   let pid: number | null = null;
   let logged = false;
   while (!types.every(done)) {
-    const waited = sys.now() - started;
+    const waited = now() - started;
     pid ??= Number.parseInt(ctx.files.readTextIfExists(PID_FILE) ?? '', 10) || null;
     // The worker's starter writes its pid at once; none after a while: it never ran.
-    if (pid === null ? waited > 5_000 : !sys.kill(pid, 0)) break;
+    if (pid === null ? waited > 5_000 : !signalProcess(pid, 0)) break;
     if (waited > WAIT_MS) { ctx.log.info(`${where}: the early host keys took over ${WAIT_MS / 1000} s; making them here`); break; }
     if (!logged) { ctx.log.info(`${where}: waiting for the host keys still being made (${types.filter((t) => !done(t)).join(', ')})`); logged = true; }
     await sleep(20);
   }
-  if (logged) ctx.log.info(`${where}: waited ${((sys.now() - started) / 1000).toFixed(1)} s for the early host keys`);
+  if (logged) ctx.log.info(`${where}: waited ${((now() - started) / 1000).toFixed(1)} s for the early host keys`);
   const keys = new Map<string, EarlyKey>();
   for (const type of types) {
     const status = ctx.files.readTextIfExists(`${STAGING}/${type}.status`)?.trim();
@@ -179,8 +180,8 @@ export async function adoptEarlyHostKey(ctx: Context, where: string, key: EarlyK
 /** Forget this boot's early keys: what was not adopted is deleted, a worker still making keys nobody takes is stopped. */
 export function discardEarlyHostKeys(ctx: Context): void {
   const [pid, group] = (ctx.files.readTextIfExists(PID_FILE) ?? '').trim().split(' ').map((n) => Number.parseInt(n, 10));
-  if (pid && group && group > 1 && sys.kill(pid, 0)) {
-    try { sys.kill(-group, 'SIGTERM'); } catch { /* gone */ }
+  if (pid && group && group > 1 && signalProcess(pid, 0)) {
+    try { signalProcess(-group, 'SIGTERM'); } catch { /* gone */ }
   }
   ctx.files.remove(STAGING);
   ctx.files.remove(MARKER);

@@ -3,12 +3,12 @@
 // `hostname` in the config, else from the datasource's local-hostname; it is
 // written to /etc/hostname and, only when the root is /, applied to the
 // running system with `hostname`. `preserve_hostname: true` leaves it alone.
-import { sys } from '../host/sys.ts';
+import { machineHostname } from '../host/machine.ts';
 import { utf8 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { SavedSource } from '../state/instance.ts';
 import { DATA } from '../state/layout.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { describeExit } from '../host/run.ts';
 import { hostname as validHostname } from '../validate/net.ts';
 import { isTrue, onRunningSystem, optionBool } from './helpers.ts';
@@ -33,7 +33,7 @@ export interface Names {
 
 /** The hostname of the target system: the running one at /, the root's /etc/hostname otherwise. */
 function systemHostname(ctx: Context): string {
-  if (ctx.root === '/') return sys.hostname();
+  if (ctx.root === '/') return machineHostname();
   return readHostnameFile(ctx, HOSTNAME_FILE) ?? '';
 }
 

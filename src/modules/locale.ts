@@ -4,7 +4,8 @@
 // /etc/locale.gen lists, so a commented-out entry for the locale is enabled
 // first. `locale: false` leaves everything alone.
 import type { Context } from '../context.ts';
-import { isFalse, which } from './helpers.ts';
+import { isFalse } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
 import type { Module, Schema } from './module.ts';
 
 const LOCALE_FILE = '/etc/default/locale';
@@ -73,7 +74,7 @@ export const locale: Module = {
       return;
     }
     if (!BUILT_IN.includes(value.toLowerCase())) {
-      const localeGen = which(ctx, 'locale-gen');
+      const localeGen = which(ctx.files, 'locale-gen');
       if (localeGen === null) {
         ctx.report('warning', where, `locale-gen not found under the root (package locales): ${value} is set but not generated`);
       } else {

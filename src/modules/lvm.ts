@@ -27,7 +27,8 @@ import {
   describeProbe, deviceAliases, deviceNameToDevice, fstabLine, hasData, mountedPoints, probeDevice, realDevice,
 } from './disk-devices.ts';
 import { formatFilesystem } from './disk_setup.ts';
-import { onRunningSystem, usesSystemd, which } from './helpers.ts';
+import { onRunningSystem } from './helpers.ts';
+import { usesSystemd, which } from '../host/root-facts.ts';
 import { shellQuote, type Module, type ModuleRun, type Schema } from './module.ts';
 
 export const LVM_COMMENT = 'comment=ec2-init-lvm';
@@ -217,7 +218,7 @@ async function applyVg(ctx: Context, where: string, vg: VolumeGroup, state: LvmS
       if (!(await ctx.runChecked(lat, ['lvcreate', '--yes', '-n', lv.name, ...sizeArgs(lv.size), vg.name]))) continue;
       state.lvs.add(`${vg.name}/${lv.name}`);
       ctx.log.info(`${lat}: lvcreate ${sizeArgs(lv.size).join(' ')}`);
-      if (which(ctx, 'udevadm')) await ctx.capture(['udevadm', 'settle']);
+      if (which(ctx.files, 'udevadm')) await ctx.capture(['udevadm', 'settle']);
     }
     if (lv.filesystem) {
       try {
@@ -241,7 +242,7 @@ async function run(r: ModuleRun): Promise<void> {
   const vgs = volumeGroups(r);
   if (!onRunningSystem(ctx, where, plannedCommands(vgs).join('; '), { essential: true })) return;
   for (const tool of ['pvcreate', 'vgcreate', 'lvcreate', 'pvs']) {
-    if (!which(ctx, tool)) throw new Error(`${tool} is missing: install lvm2`);
+    if (!which(ctx.files, tool)) throw new Error(`${tool} is missing: install lvm2`);
   }
   const state = await lvmState(ctx);
   const fstab: string[] = [];

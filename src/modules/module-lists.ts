@@ -16,7 +16,7 @@
 import type { Context } from '../context.ts';
 import { CLOUD_INIT_MODULES } from '../schema/cloud-init-keys.ts';
 import type { Frequency, Stage } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { MODULES } from './index.ts';
 import type { Module } from './module.ts';
 

@@ -3,7 +3,7 @@
 // only when the merged config has one of them (or when it has no keys).
 import type { Context } from '../context.ts';
 import type { SavedSource } from '../state/instance.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import type { Frequency, Stage } from '../types.ts';
 
 /**

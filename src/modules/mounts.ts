@@ -14,7 +14,8 @@ import {
   deviceAliases, devicePathOf, fstabLine, mountedPoints, mountOf, sanitizeDevname,
 } from './disk-devices.ts';
 import { fstabEntry, pathUnderRoot } from '../validate/files.ts';
-import { onRunningSystem, usesSystemd, which } from './helpers.ts';
+import { onRunningSystem } from './helpers.ts';
+import { usesSystemd, which } from '../host/root-facts.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 export const FSTAB = '/etc/fstab';
@@ -231,7 +232,7 @@ async function makeSwapfile(ctx: Context, where: string, file: string, mib: numb
   const kernel = /^(\d+)\.(\d+)/.exec(kernelRelease() ?? ''); // no /proc: assume a current kernel
   const oldXfs = fstype === 'xfs' && kernel !== null && (Number(kernel[1]) < 4 || (Number(kernel[1]) === 4 && Number(kernel[2]) < 18));
   let made = false;
-  if (!oldXfs && which(ctx, 'fallocate')) {
+  if (!oldXfs && which(ctx.files, 'fallocate')) {
     const r = await ctx.capture(['fallocate', '-l', `${mib}M`, file]);
     made = r.code === 0;
     if (!made) ctx.log.info(`${where}: fallocate of ${file} failed (${r.stderr.trim()}); trying dd`);

@@ -6,8 +6,10 @@
 // client's package when it is missing (apt-get, chrooted), and restart its
 // service — only when the root is / (DESIGN.md §2).
 import type { Context } from '../context.ts';
-import type { Config } from '../userdata/merge.ts';
-import { isFalse, onRunningSystem, renderTemplate, usesSystemd, which } from './helpers.ts';
+import type { Config } from '../config/merge.ts';
+import { isFalse, onRunningSystem } from './helpers.ts';
+import { renderTemplate } from './template.ts';
+import { usesSystemd, which } from '../host/root-facts.ts';
 import type { Module, Schema } from './module.ts';
 import type { Checked } from '../validate/check.ts';
 import { ntpAllow, ntpServer } from '../validate/net.ts';
@@ -123,7 +125,7 @@ function selectClient(ctx: Context, requested: unknown, config: Config): { name:
   if (typeof requested === 'string' && requested && requested !== 'auto') return { name: requested, client: { ...CLIENTS[requested] } };
   const fromDistro = distroNtpClient(config);
   if (fromDistro !== 'auto') return { name: fromDistro, client: { ...CLIENTS[fromDistro] } };
-  const installed = PREFERRED.find((name) => which(ctx, CLIENTS[name]!.check_exe) !== null);
+  const installed = PREFERRED.find((name) => which(ctx.files, CLIENTS[name]!.check_exe) !== null);
   const name = installed ?? PREFERRED[0]!;
   return { name, client: { ...CLIENTS[name] } };
 }
@@ -167,8 +169,8 @@ function defaultPools(distro: string): string[] {
 }
 
 async function install(ctx: Context, client: ClientConfig, where: string): Promise<void> {
-  if (client.packages.length === 0 || which(ctx, client.check_exe) !== null) return;
-  const aptGet = which(ctx, 'apt-get');
+  if (client.packages.length === 0 || which(ctx.files, client.check_exe) !== null) return;
+  const aptGet = which(ctx.files, 'apt-get');
   if (aptGet === null) {
     throw new Error(`${client.check_exe} is not installed and there is no apt-get under the root to install ${client.packages.join(' ')}`);
   }

@@ -9,26 +9,12 @@
 // together, never truncated): a file target, or a `tee`/`tee -a` to a file,
 // becomes that log; /var/log/cloud-init-output.log is ec2-init's own output
 // log. A pipe into another command (logger, …) is not run: the output stays
-// in the log, and the log says so.
+// in the log, and the log says so. Its schema is schema/validate.ts's (a key
+// of no module).
 import type { Context } from '../context.ts';
 import { layout } from '../state/layout.ts';
 import type { Stage } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
-import type { Schema } from './module.ts';
-
-const TARGET: Schema = { type: 'string' };
-const STREAMS: Schema = {
-  oneOf: [
-    TARGET,
-    { type: 'array', items: { type: ['string', 'null'] } },
-    { type: 'object', additionalProperties: false, properties: { output: TARGET, error: TARGET } },
-  ],
-};
-export const OUTPUT_SCHEMA: Schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { all: STREAMS, init: STREAMS, config: STREAMS, final: STREAMS },
-};
+import type { Config } from '../config/merge.ts';
 
 /** Where cloud-init's cloud-init-output.log is: ec2-init's output log answers there. */
 const CLOUD_INIT_OUTPUT_LOG = '/var/log/cloud-init-output.log';

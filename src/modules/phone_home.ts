@@ -4,8 +4,8 @@
 // https is verified against the root's CA bundle; redirects are not followed.
 import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
-import { sleep } from '../net/cancel.ts';
-import { request, rootCaBundle } from '../net/http.ts';
+import { fetchWithRetries } from '../net/fetch.ts';
+import { rootCaBundle } from '../net/http.ts';
 import { parseUrl, type Url } from '../net/url.ts';
 import { hostnameFqdn } from './hostname.ts';
 import type { Module, Schema } from './module.ts';
@@ -21,16 +21,23 @@ const SECONDS_BETWEEN = 3;
 const TIMEOUT_MS = 30_000;
 
 /** One POST; resolves with the status code, rejects on a network error or timeout. */
-async function post(ctx: Context, url: Url, body: string): Promise<number> {
-  const res = await request(url.href, {
+/** POST the form, tried `tries` times SECONDS_BETWEEN apart on any failure (net/fetch.ts's policy); the answer and the try that got it. */
+async function post(ctx: Context, url: Url, body: string, tries: number): Promise<{ status: number; attempt: number }> {
+  let attempt = 0;
+  const res = await fetchWithRetries(url.href, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body,
     timeoutMs: TIMEOUT_MS,
     maxBytes: 1 << 20,
     ca: rootCaBundle((p) => ctx.files.readIfExists(p)),
+    retries: tries - 1,
+    pause: { fixedMs: SECONDS_BETWEEN * 1000 },
+    retryStatus: (code) => code < 200 || code >= 300,
+    retryFailure: () => true,
+    eachAttempt: () => { attempt++; return {}; },
   });
-  return res.status;
+  return { status: res.status, attempt };
 }
 
 /** The URL for the log: without its query, which may carry a token. */
@@ -99,15 +106,12 @@ export const phoneHome: Module = {
       throw new Error(`invalid url '${cfg['url']}': ${(e as Error).message}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported url scheme ${url.protocol} (http or https)`);
-    let last = '';
-    for (let attempt = 1; attempt <= tries; attempt++) {
-      try {
-        const code = await post(ctx, url, formEncode(form));
-        if (code >= 200 && code < 300) { ctx.log.info(`${where}: posted ${wanted.length} key(s) to ${shown(url)} (HTTP ${code}, try ${attempt})`); return; }
-        last = `HTTP ${code}`;
-      } catch (e) { last = (e as Error).message; }
-      if (attempt < tries) await sleep(SECONDS_BETWEEN * 1000);
-    }
+    let last: string;
+    try {
+      const { status, attempt } = await post(ctx, url, formEncode(form), tries);
+      if (status >= 200 && status < 300) { ctx.log.info(`${where}: posted ${wanted.length} key(s) to ${shown(url)} (HTTP ${status}, try ${attempt})`); return; }
+      last = `HTTP ${status}`;
+    } catch (e) { last = (e as Error).message; }
     ctx.report('warning', where, `failed to post to ${shown(url)} in ${tries} tries: ${last}`);
   },
 };

@@ -6,7 +6,8 @@
 // shell line or an argv list: exit 0 = go) and shuts down — as cloud-init
 // forks its waiter. It needs the running system: with --root nothing runs and
 // the log says what was skipped (DESIGN.md §2).
-import { sys } from '../host/sys.ts';
+import { spawnDetached } from '../host/run.ts';
+import { processId } from '../host/process.ts';
 import { onRunningSystem } from './helpers.ts';
 import { shellQuote, type Module, type Schema } from './module.ts';
 
@@ -97,7 +98,7 @@ export const powerState: Module = {
     if (!onRunningSystem(ctx, where, what)) return;
     // Detached and unreferenced: this process exits, the waiter goes on.
     try {
-      sys.spawnDetached(['/bin/sh', '-c', waiterScript(sys.pid, plan)],
+      spawnDetached(['/bin/sh', '-c', waiterScript(processId(), plan)],
         { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' });
     } catch (e) {
       ctx.report('error', where, `cannot start the shutdown waiter: ${(e as Error).message}`);

@@ -5,7 +5,8 @@
 // running system's root only: under --root it is planned and skipped.
 import { describeExit } from '../host/run.ts';
 import { deviceOfMount, mountTable } from './disk-devices.ts';
-import { isFalse, onRunningSystem, which } from './helpers.ts';
+import { isFalse, onRunningSystem } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 const SCHEMA: Record<string, Schema> = {
@@ -37,7 +38,7 @@ async function run(r: ModuleRun): Promise<void> {
   const argv = resizeCommand(root.fstype, device ?? root.source, '/');
   if (argv === null) { ctx.log.info(`${where}: cannot resize a ${root.fstype} root filesystem: skipped`); return; }
   if (device === null && argv[1] !== '/') { ctx.log.info(`${where}: no block device for / (${root.source}): skipped`); return; }
-  if (!which(ctx, argv[0]!)) { ctx.report('warning', where, `${argv[0]} is missing: the ${root.fstype} root filesystem is not resized`); return; }
+  if (!which(ctx.files, argv[0]!)) { ctx.report('warning', where, `${argv[0]} is missing: the ${root.fstype} root filesystem is not resized`); return; }
   // noblock: cloud-init resizes in a background process; an online grow takes
   // a second or two, so here it is done in place either way (and reported).
   const res = await ctx.capture(argv);

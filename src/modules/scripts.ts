@@ -11,7 +11,7 @@ import { layout } from '../state/layout.ts';
 import { alreadyDone, markDone } from '../state/semaphore.ts';
 import type { Frequency } from '../types.ts';
 import type { Module, ModuleRun } from './module.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 
 type Which = Frequency | 'user' | 'vendor';
 
@@ -44,9 +44,9 @@ async function runScripts(ctx: Context, instanceId: string, which: Which, freq: 
     const path = runPath(ctx, instanceId, which, dir, name);
     const sem = `script-${which}-${name}`;
     if (alreadyDone(ctx, instanceId, sem, freq)) { ctx.log.debug(`${where}: ${name} already ran (${freq})`); continue; }
-    const started = sys.now();
+    const started = now();
     const r = await ctx.run([path], { env: { INSTANCE_ID: instanceId } });
-    const ms = (sys.now() - started).toFixed(0);
+    const ms = (now() - started).toFixed(0);
     if (r.code === 0) ctx.log.info(`${where}: ${path}: exit 0 (${ms} ms)`);
     else ctx.report('error', `${where} ${path}`, `${describeExit(r)}${r.stderr ? `: ${r.stderr.trim()}` : ''} (${ms} ms; output in ${layout.outputLog})`);
     markDone(ctx, instanceId, sem, freq);

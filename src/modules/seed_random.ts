@@ -10,7 +10,8 @@
 import { fromBase64, fromLatin1, latin1, utf8 } from '../bytes.ts';
 import { DEFAULT_MAX_BYTES } from '../userdata/expand.ts';
 import { gunzipBounded } from '../userdata/gzip.ts';
-import { onRunningSystem, which } from './helpers.ts';
+import { onRunningSystem } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
 import { shellQuote, type Module, type ModuleRun, type Schema } from './module.ts';
 
 const SCHEMA: Schema = {
@@ -85,7 +86,7 @@ export const seedRandom: Module = {
       return;
     }
     const argv = command.map(String);
-    if (!which(ctx, argv[0]!)) {
+    if (!which(ctx.files, argv[0]!)) {
       if (cfg['command_required'] === true) ctx.report('error', where, `random_seed.command '${argv[0]}' not found in the root but command_required is true`);
       else ctx.log.info(`${where}: random_seed.command '${argv[0]}' not found: skipped (not required)`);
       return;

@@ -5,13 +5,14 @@
 // passwords are told once, on the console (root /) and in the owner-only
 // output log, the way cloud-init tells them on the console.
 import { describeExit } from '../host/run.ts';
-import { writeAll } from '../host/files.ts';
-import { O_NOCTTY, O_NONBLOCK, O_WRONLY, sys } from '../host/sys.ts';
+import { writeConsole } from '../host/machine.ts';
+import { randomBytes } from '../host/codecs.ts';
 import type { Context } from '../context.ts';
 import { layout } from '../state/layout.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { SSHD_CONFIG, updateSshdConfig } from './ssh-keys.ts';
-import { isFalse, isMapping, isTrue, usesSystemd } from './helpers.ts';
+import { isFalse, isMapping, isTrue } from './helpers.ts';
+import { usesSystemd } from '../host/root-facts.ts';
 import { usersAndGroups } from './users-config.ts';
 
 /** Letters and digits without the ones people misread (l o L O I 0 1). */
@@ -54,7 +55,7 @@ export function randomPassword(length = 20): string {
   // Rejection sampling: every character equally likely (a plain modulo would favour the first ones).
   const limit = 256 - (256 % PW_SET.length);
   while (s.length < length) {
-    for (const b of sys.randomBytes(length * 2)) if (b < limit && s.length < length) s += PW_SET[b % PW_SET.length];
+    for (const b of randomBytes(length * 2)) if (b < limit && s.length < length) s += PW_SET[b % PW_SET.length];
   }
   return s;
 }
@@ -126,10 +127,7 @@ async function chpasswd(ctx: Context, where: string, pairs: [string, string][], 
 async function tellRandom(ctx: Context, where: string, random: [string, string][]): Promise<void> {
   const blurb = `Set the following 'random' passwords\n${random.map(([u, p]) => `${u}:${p}`).join('\n')}\n`;
   if (ctx.root === '/') {
-    try {
-      const fd = sys.openat(sys.AT_FDCWD, '/dev/console', O_WRONLY | O_NOCTTY | O_NONBLOCK, 0);
-      try { writeAll(fd, sys.utf8Encode(blurb)); } finally { sys.close(fd); }
-    } catch { /* no console */ }
+    writeConsole(blurb);
   }
   // Through the output log's own descriptor (0600), never through the main log.
   await ctx.run(['cat'], { input: blurb });

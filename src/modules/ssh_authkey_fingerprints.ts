@@ -12,7 +12,7 @@
 // it for a name hashlib does not know).
 import { passwdEntry } from '../host/accounts.ts';
 import { digest } from '../hash.ts';
-import { sys } from '../host/sys.ts';
+import { base64Decode } from '../host/codecs.ts';
 import { isTrue } from './helpers.ts';
 import type { Module } from './module.ts';
 import { extractAuthorizedKeys, isKnownKeyType, type AuthKeyLine } from './ssh-keys.ts';
@@ -56,7 +56,7 @@ function pythonB64decode(text: string): Uint8Array | null {
   if (data.length % 4 === 1) return null;
   const needed = (4 - (data.length % 4)) % 4;
   if (padding < needed) return null;
-  return sys.base64Decode(data + '='.repeat(needed));
+  return base64Decode(data + '='.repeat(needed));
 }
 
 /** cloud-init's _gen_fingerprint: the digest in hex pairs joined by ':', '?' where it cannot be made. */

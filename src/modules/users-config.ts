@@ -2,7 +2,7 @@
 // the way cloud-init's ug_util does it (users_groups, ssh and set_passwords
 // all ask the same question). The root's own account database is read by
 // src/host/accounts.ts.
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { commaList, isMapping, isTrue } from './helpers.ts';
 
 export type UserConfig = Record<string, unknown>;

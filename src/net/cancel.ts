@@ -1,7 +1,7 @@
 // Cancelling work in flight (the racing metadata endpoints, a search past its
 // deadline), and waiting. Our own small version of AbortController: the
 // shipped runtime has none, and this is all ec2-init needs of one.
-import { sys } from '../host/sys.ts';
+import { cancelTimer, now, setTimer } from '../host/clock.ts';
 
 export class Cancel {
   private fired = false;
@@ -36,14 +36,14 @@ export function sleep(ms: number, cancel?: Cancel): Promise<void> {
   return new Promise((resolve) => {
     if (cancel?.cancelled) return resolve();
     let off = () => {};
-    const timer = sys.setTimer(Math.max(0, ms), () => { off(); resolve(); });
-    off = cancel?.onCancel(() => { sys.cancelTimer(timer); resolve(); }) ?? off;
+    const timer = setTimer(Math.max(0, ms), () => { off(); resolve(); });
+    off = cancel?.onCancel(() => { cancelTimer(timer); resolve(); }) ?? off;
   });
 }
 
 /** Milliseconds left until `deadline` (a sys.now() time; never negative). */
 export function remaining(deadline: number): number {
-  return Math.max(0, deadline - sys.now());
+  return Math.max(0, deadline - now());
 }
 
 /** Jittered exponential backoff: attempt 0 waits 50–100 ms, then doubling, at most capMs. */

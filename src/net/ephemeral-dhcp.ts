@@ -33,7 +33,9 @@
 import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { readMachineFile } from '../host/machine.ts';
-import { sys } from '../host/sys.ts';
+import { which } from '../host/root-facts.ts';
+import { now } from '../host/clock.ts';
+import { signalProcess } from '../host/process.ts';
 import { isIPv4, maskToPrefix } from '../network/model.ts';
 import { isMapping } from '../yaml/index.ts';
 import { remaining, sleep } from './cancel.ts';
@@ -96,16 +98,7 @@ export function chooseClient(ctx: Context, system: Record<string, unknown>): { c
     // As cloud-init: a list with no client it knows leaves the default order.
     if (known.length) order = known;
   }
-  return { client: order.find((c) => hasProgram(ctx, c)) ?? null, searched: order };
-}
-
-function hasProgram(ctx: Context, name: string): boolean {
-  return BIN_DIRS.some((d) => {
-    try {
-      const st = ctx.files.stat(`${d}/${name}`);
-      return st?.kind === 'file' && (st.perm & 0o111) !== 0;
-    } catch { return false; }
-  });
+  return { client: order.find((c) => which(ctx.files, c, BIN_DIRS) !== null) ?? null, searched: order };
 }
 
 /** One DHCP discovery on `nic` with `client`, finished (or killed) by `deadline` (sys.now() time). */
@@ -165,11 +158,11 @@ async function dhclient(ctx: Context, nic: string, deadline: number): Promise<Dh
 
 /** The pid a client wrote (it writes it as it daemonizes: a short wait), or null. */
 async function readPid(ctx: Context, path: string, deadline: number): Promise<number | null> {
-  const until = Math.min(deadline, sys.now() + 1000);
+  const until = Math.min(deadline, now() + 1000);
   for (;;) {
     const text = ctx.files.readTextIfExists(path, 64)?.trim();
     if (text && /^\d+$/.test(text)) return Number(text);
-    if (sys.now() >= until) return null;
+    if (now() >= until) return null;
     await sleep(10);
   }
 }
@@ -180,7 +173,7 @@ async function killClient(pid: number | null, name: string): Promise<string[]> {
   const comm = readMachineFile(`/proc/${pid}/comm`, 256)?.trim();
   if (comm === undefined) return []; // gone already
   if (comm !== name) return [`pid ${pid} is ${comm}, not ${name}: not killed`];
-  try { sys.kill(pid, 'SIGKILL'); } catch (e) { return [`could not kill ${name} (pid ${pid}): ${(e as Error).message}`]; }
+  try { signalProcess(pid, 'SIGKILL'); } catch (e) { return [`could not kill ${name} (pid ${pid}): ${(e as Error).message}`]; }
   for (let i = 0; i < 100; i++) {
     const state = /^\d+ \(.*\) (\S)/.exec(readMachineFile(`/proc/${pid}/stat`, 4096) ?? '')?.[1];
     if (state === undefined || state === 'Z') return [];

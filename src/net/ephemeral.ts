@@ -30,11 +30,12 @@
 // namespace of their own); otherwise sources are read over whatever network
 // there is.
 import type { Context } from '../context.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
+import { randomBytes } from '../host/codecs.ts';
 import { fallbackNic } from '../network/fallback.ts';
 import { readNics } from '../network/sysfs.ts';
 import type { EphemeralKind } from '../sources/source.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { remaining, sleep } from './cancel.ts';
 import { chooseClient, DhcpError, dhcpDiscover, type DhcpRun, type Lease } from './ephemeral-dhcp.ts';
 import { request } from './http.ts';
@@ -102,7 +103,7 @@ export async function withEphemeralNetwork<T>(ctx: Context, opts: EphemeralOptio
     return read({ nic, lease: null, via: 'existing' });
   }
 
-  const started = sys.now();
+  const started = now();
   let dhcp: DhcpRun | null = null;
   let up = false;
   let ipv6 = false;
@@ -115,7 +116,7 @@ export async function withEphemeralNetwork<T>(ctx: Context, opts: EphemeralOptio
           dhcp = await dhcp4(ctx, nic, opts);
           if (dhcp) up = true;
         } else if (kind === 'link-local4') {
-          const address = `169.254.${1 + (sys.randomBytes(1)[0]! % 168)}.${sys.randomBytes(1)[0]!}`;
+          const address = `169.254.${1 + (randomBytes(1)[0]! % 168)}.${randomBytes(1)[0]!}`;
           await ip(ctx, ['-4', 'addr', 'add', `${address}/16`, 'broadcast', '169.254.255.255', 'dev', nic]);
           log.info(`ephemeral network: ${address}/16 on ${nic} (link-local)`);
           up = true;
@@ -150,7 +151,7 @@ export async function withEphemeralNetwork<T>(ctx: Context, opts: EphemeralOptio
       return nothing;
     }
     if (failures.length) log.info(`ephemeral network: ${failures.join('; ')}`);
-    log.info(`ephemeral network: ${nic} ready in ${(sys.now() - started).toFixed(0)} ms`);
+    log.info(`ephemeral network: ${nic} ready in ${(now() - started).toFixed(0)} ms`);
     return await read({ nic, lease: dhcp?.lease ?? null, via: 'ephemeral' });
   } finally {
     await teardown(ctx, nic, before, dhcp);
@@ -162,8 +163,8 @@ async function ipv6DefaultRoute(ctx: Context, nic: string, until: number): Promi
   for (;;) {
     const r = parseJson(await ip(ctx, ['-j', '-6', 'route', 'show', 'default', 'dev', nic]))[0];
     if (r) return `default via ${typeof r['gateway'] === 'string' ? r['gateway'] : '?'}`;
-    if (sys.now() >= until) return null;
-    await sleep(Math.min(100, Math.max(1, until - sys.now())));
+    if (now() >= until) return null;
+    await sleep(Math.min(100, Math.max(1, until - now())));
   }
 }
 
@@ -173,11 +174,11 @@ async function dhcp4(ctx: Context, nic: string, opts: EphemeralOptions): Promise
   if (client === null) {
     throw new DhcpError(`no DHCP client on this image (looked for ${searched.join(', ')} in /usr/sbin, /sbin, /usr/bin, /bin)`);
   }
-  const t0 = sys.now();
-  const deadline = Math.min(opts.deadline, sys.now() + DHCP_TIMEOUT_MS);
+  const t0 = now();
+  const deadline = Math.min(opts.deadline, now() + DHCP_TIMEOUT_MS);
   const run = await dhcpDiscover(ctx, client, nic, deadline);
   const l = run.lease;
-  ctx.log.info(`ephemeral network: ${client} leased ${l.address}/${l.prefix} on ${nic} in ${(sys.now() - t0).toFixed(0)} ms` +
+  ctx.log.info(`ephemeral network: ${client} leased ${l.address}/${l.prefix} on ${nic} in ${(now() - t0).toFixed(0)} ms` +
     ` (server ${l.server ?? '-'}, router ${l.router ?? '-'}${l.staticRoutes.length ? `, ${l.staticRoutes.length} classless route(s)` : ''})`);
   if (!run.configured) {
     try { await configure(ctx, l); } catch (e) {
@@ -207,19 +208,19 @@ async function configure(ctx: Context, l: Lease): Promise<void> {
 
 /** Undo everything: the client, then the routes and addresses that were not there, then the link; check. */
 async function teardown(ctx: Context, nic: string, before: NicState, dhcp: DhcpRun | null): Promise<void> {
-  const started = sys.now();
+  const started = now();
   const problems: string[] = [];
   if (dhcp) problems.push(...await dhcp.cleanup());
   try {
-    const now = await nicState(ctx, nic);
+    const current = await nicState(ctx, nic);
     const hadRoute = new Set(before.routes.map((r) => r.key));
     const hadAddr = new Set(before.addrs.map((a) => a.cidr));
     // Routes of the 'local' table and IPv6 ones go with their address and the link; the others one by one.
-    for (const r of now.routes) {
+    for (const r of current.routes) {
       if (hadRoute.has(r.key) || r.table === 'local' || (r.family === '-6' && !before.up)) continue;
       await ip(ctx, [r.family, 'route', 'del', ...r.del], /No such process|Cannot find/).catch((e: Error) => problems.push(e.message));
     }
-    for (const a of now.addrs) {
+    for (const a of current.addrs) {
       if (hadAddr.has(a.cidr) || (a.family === 'inet6' && !before.up)) continue;
       await ip(ctx, ['addr', 'del', a.cidr, 'dev', nic], /Cannot assign/).catch((e: Error) => problems.push(e.message));
     }
@@ -230,7 +231,7 @@ async function teardown(ctx: Context, nic: string, before: NicState, dhcp: DhcpR
     problems.push((e as Error).message);
   }
   if (problems.length) ctx.report('warning', 'ephemeral network', `not everything was undone on ${nic}: ${problems.join('; ')}`);
-  else ctx.log.info(`ephemeral network: ${nic} back as it was in ${(sys.now() - started).toFixed(0)} ms`);
+  else ctx.log.info(`ephemeral network: ${nic} back as it was in ${(now() - started).toFixed(0)} ms`);
 }
 
 function differences(before: NicState, after: NicState, nic: string): string[] {
@@ -290,7 +291,7 @@ async function ip(ctx: Context, args: string[], ok?: RegExp): Promise<string> {
 
 /** The first URL that gives an HTTP answer (any status: the path is there) within the check's wait, or null. */
 async function firstAnswer(urls: string[], opts: EphemeralOptions): Promise<string | null> {
-  const deadline = Math.min(opts.deadline, sys.now() + CHECK_TIMEOUT_MS);
+  const deadline = Math.min(opts.deadline, now() + CHECK_TIMEOUT_MS);
   if (remaining(deadline) <= 0) return null;
   const answers = await Promise.all(urls.map(async (url) => {
     try {

@@ -19,7 +19,10 @@
 //   after a redirect.
 // - Bodies larger than maxBytes stop the transfer; headers are capped at 64 KiB.
 // - Connections are reused (keep-alive) only through a Pool the caller owns.
-import { sys, type Socket } from '../host/sys.ts';
+import type { Socket } from '../host/sys.ts';
+import { connectTcp, connectUnix, resolveName } from '../host/sockets.ts';
+import { now } from '../host/clock.ts';
+import { base64Encode, latin1Decode, utf8Encode } from '../host/codecs.ts';
 import { Cancel, remaining } from './cancel.ts';
 import { portOf, resolveUrl, UrlError, parseUrl, type Url } from './url.ts';
 
@@ -112,7 +115,7 @@ async function once(url: Url, opts: RequestOptions): Promise<HttpResponse> {
   const budget = Math.floor(Math.min(opts.timeoutMs, opts.deadline === undefined ? Infinity : remaining(opts.deadline)));
   if (budget <= 0) throw new HttpError('timeout', 'deadline reached');
   if (opts.cancel?.cancelled) throw new HttpError('aborted', 'aborted');
-  const end = sys.now() + budget;
+  const end = now() + budget;
   const origin = opts.unixSocket !== undefined ? `unix:${opts.unixSocket}` : `${url.protocol}//${url.hostname}:${portOf(url)}`;
   const reused = opts.pool?.take(origin);
   try {
@@ -130,19 +133,19 @@ async function once(url: Url, opts: RequestOptions): Promise<HttpResponse> {
 }
 
 function left(end: number): number {
-  const ms = Math.floor(end - sys.now());
+  const ms = Math.floor(end - now());
   if (ms <= 0) throw new HttpError('timeout', 'no answer in time');
   return ms;
 }
 
 async function open(url: Url, end: number, opts: RequestOptions): Promise<Socket> {
   if (opts.unixSocket !== undefined) {
-    try { return await sys.connectUnix(opts.unixSocket, left(end)); } catch (e) { throw classify(e); }
+    try { return await connectUnix(opts.unixSocket, left(end)); } catch (e) { throw classify(e); }
   }
   const host = url.hostname;
   const literal = /^[0-9.]+$/.test(host) || host.includes(':');
   let addresses: string[];
-  try { addresses = literal ? [host] : await sys.resolve(host, left(end)); } catch (e) {
+  try { addresses = literal ? [host] : await resolveName(host, left(end)); } catch (e) {
     if (e instanceof HttpError) throw e;
     throw new HttpError('unreachable', `cannot resolve ${host} (${(e as { code?: string }).code ?? (e as Error).message})`);
   }
@@ -155,7 +158,7 @@ async function open(url: Url, end: number, opts: RequestOptions): Promise<Socket
   let last: unknown = null;
   for (const address of addresses) {
     try {
-      return await sys.connect({
+      return await connectTcp({
         address, port: portOf(url), timeoutMs: left(end), ...(tls && { tls }),
         ...(opts.mark !== undefined && { mark: opts.mark }), ...(opts.localPort && { localPort: opts.localPort }),
       });
@@ -169,20 +172,20 @@ async function exchange(socket: Socket, url: Url, opts: RequestOptions, end: num
   const off = opts.cancel?.onCancel(() => socket.close()) ?? (() => {});
   let keep = false;
   try {
-    const body = typeof opts.body === 'string' ? sys.utf8Encode(opts.body) : opts.body;
+    const body = typeof opts.body === 'string' ? utf8Encode(opts.body) : opts.body;
     const method = opts.method ?? 'GET';
     const hostHeader = `${url.hostname.includes(':') ? `[${url.hostname}]` : url.hostname}${url.port ? `:${url.port}` : ''}`;
     // The caller's User-Agent replaces ours (Vultr's service reads cloud-init's).
     const ownAgent = Object.keys(opts.headers ?? {}).some((k) => k.toLowerCase() === 'user-agent');
     const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${hostHeader}`, ...(ownAgent ? [] : ['User-Agent: ec2-init']), 'Accept-Encoding: identity',
       `Connection: ${opts.pool ? 'keep-alive' : 'close'}`];
-    if (url.auth) lines.push(`Authorization: Basic ${sys.base64Encode(sys.utf8Encode(url.auth))}`);
+    if (url.auth) lines.push(`Authorization: Basic ${base64Encode(utf8Encode(url.auth))}`);
     for (const [k, v] of Object.entries(opts.headers ?? {})) {
       if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new HttpError('other', `header ${k} holds a line break`);
       lines.push(`${k}: ${v}`);
     }
     if (body !== undefined || method === 'PUT' || method === 'POST') lines.push(`Content-Length: ${body?.length ?? 0}`);
-    const head = sys.utf8Encode(`${lines.join('\r\n')}\r\n\r\n`);
+    const head = utf8Encode(`${lines.join('\r\n')}\r\n\r\n`);
     try {
       await socket.write(body ? concat([head, body]) : head, left(end));
     } catch (e) { throw classify(e); }
@@ -291,7 +294,7 @@ async function readResponse(reader: Reader, method: string, maxBytes: number, hr
   let status: number;
   // 1xx answers (100 Continue) come before the real one.
   for (;;) {
-    lines = sys.latin1Decode(await reader.until('head', MAX_HEADER_BYTES)).slice(0, -4).split('\r\n');
+    lines = latin1Decode(await reader.until('head', MAX_HEADER_BYTES)).slice(0, -4).split('\r\n');
     const m = STATUS_LINE.exec(lines[0]!);
     if (!m) throw new HttpError('other', `not an HTTP answer (status line ${JSON.stringify(lines[0]!.slice(0, 80))})`);
     status = Number(m[1]);
@@ -369,7 +372,7 @@ async function readChunked(reader: Reader, maxBytes: number): Promise<Uint8Array
   const parts: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const line = sys.latin1Decode(await reader.until('line', 1024)).slice(0, -2);
+    const line = latin1Decode(await reader.until('line', 1024)).slice(0, -2);
     const m = /^([0-9A-Fa-f]+)[ \t]*(?:;[^\r\n]*)?$/.exec(line);
     if (!m) throw new HttpError('other', `bad chunk size line ${JSON.stringify(line.slice(0, 80))}`);
     // Leading zeros are allowed; more significant digits than any allowed body has are "too large", never rounded.

@@ -5,7 +5,10 @@
 // activated with Accept=yes starts one service process per connection), each
 // serving one call at a time.
 import type { Files } from '../host/files.ts';
-import { sys, type Socket } from '../host/sys.ts';
+import type { Socket } from '../host/sys.ts';
+import { connectUnix } from '../host/sockets.ts';
+import { cancelTimer, setTimer } from '../host/clock.ts';
+import { utf8Decode, utf8Encode } from '../host/codecs.ts';
 import { remaining } from './cancel.ts';
 
 /** A varlink error reply: its interface-qualified name ('io.systemd.InstanceMetadata.KeyNotFound') and parameters. */
@@ -45,7 +48,7 @@ export class VarlinkClient {
     const conn = await this.take(deadline);
     let ok = false;
     try {
-      const request = sys.utf8Encode(JSON.stringify({ method, parameters }));
+      const request = utf8Encode(JSON.stringify({ method, parameters }));
       const framed = new Uint8Array(request.length + 1);
       framed.set(request);
       await conn.socket.write(framed, left(deadline));
@@ -76,7 +79,7 @@ export class VarlinkClient {
   private async connect(deadline: number): Promise<Socket> {
     const s = this.files.openSocket(this.path);
     if (s === null) throw new Error(`varlink ${this.path}: no such socket`);
-    try { return await sys.connectUnix(s.address, Math.max(1, left(deadline))); } finally { s.close(); }
+    try { return await connectUnix(s.address, Math.max(1, left(deadline))); } finally { s.close(); }
   }
 
   private async take(deadline: number): Promise<Conn> {
@@ -93,12 +96,12 @@ export class VarlinkClient {
         } finally { this.opening--; }
       }
       const woken = await new Promise<boolean>((resolve) => {
-        const timer = sys.setTimer(left(deadline), () => {
+        const timer = setTimer(left(deadline), () => {
           const i = this.waiting.indexOf(wake);
           if (i >= 0) this.waiting.splice(i, 1);
           resolve(false);
         });
-        const wake = (): void => { sys.cancelTimer(timer); resolve(true); };
+        const wake = (): void => { cancelTimer(timer); resolve(true); };
         this.waiting.push(wake);
       });
       if (!woken) throw new Error(`varlink ${this.path}: no connection free before the deadline`);
@@ -123,7 +126,7 @@ async function readMessage(conn: Conn, deadline: number): Promise<Record<string,
       const end = size - last.length + at;
       conn.chunks = end + 1 < all.length ? [all.slice(end + 1)] : [];
       let v: unknown;
-      try { v = JSON.parse(sys.utf8Decode(all.subarray(0, end))); } catch { throw new Error('varlink: a reply that is not JSON'); }
+      try { v = JSON.parse(utf8Decode(all.subarray(0, end))); } catch { throw new Error('varlink: a reply that is not JSON'); }
       if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('varlink: a reply that is not an object');
       return v as Record<string, unknown>;
     }

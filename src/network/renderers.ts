@@ -7,6 +7,7 @@
 // the BSDs) are passed over.
 import { isMapping } from '../yaml/index.ts';
 import type { Files } from '../host/files.ts';
+import { which } from '../host/root-facts.ts';
 import { renderEni } from './eni.ts';
 import type { NetworkConfig } from './model.ts';
 import { renderNetplan } from './netplan.ts';
@@ -24,23 +25,16 @@ export const RENDERERS: Record<RendererName, (c: NetworkConfig) => Rendered> = {
   networkd: renderNetworkd,
 };
 
-function which(files: Files, program: string, dirs: string[]): boolean {
-  return dirs.some((d) => {
-    try {
-      const st = files.stat(`${d}/${program}`);
-      return st?.kind === 'file' && (st.perm & 0o111) !== 0;
-    } catch { return false; }
-  });
-}
+const has = (files: Files, program: string, dirs: string[]) => which(files, program, dirs) !== null;
 
 export function available(files: Files, name: RendererName): boolean {
   switch (name) {
     case 'eni': {
-      if (!['ifquery', 'ifup', 'ifdown'].every((p) => which(files, p, ['/sbin', '/usr/sbin']))) return false;
+      if (!['ifquery', 'ifup', 'ifdown'].every((p) => has(files, p, ['/sbin', '/usr/sbin']))) return false;
       try { return files.stat('/etc/network/interfaces')?.kind === 'file'; } catch { return false; }
     }
-    case 'netplan': return which(files, 'netplan', ['/usr/sbin', '/sbin']);
-    case 'networkd': return ['ip', 'systemctl'].every((p) => which(files, p, ['/usr/sbin', '/bin']));
+    case 'netplan': return has(files, 'netplan', ['/usr/sbin', '/sbin']);
+    case 'networkd': return ['ip', 'systemctl'].every((p) => has(files, p, ['/usr/sbin', '/bin']));
   }
 }
 

@@ -9,7 +9,7 @@ import { EMPTY } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { readSystemConfig, withSystemConfig } from '../config/system.ts';
 import { userModuleLists } from '../modules/module-lists.ts';
-import { networkStep, planNetwork } from '../network/apply.ts';
+import { networkStep, planNetwork } from './network.ts';
 import { searchSources } from '../sources/search.ts';
 import { instanceData } from '../state/instance-data.ts';
 import { layout, safeInstanceId } from '../state/layout.ts';

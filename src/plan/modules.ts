@@ -8,7 +8,7 @@ import { stageModules } from '../modules/module-lists.ts';
 import type { Module } from '../modules/module.ts';
 import { alreadyDone, moduleSem, semPath } from '../state/semaphore.ts';
 import type { Frequency, Stage } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import type { ModuleStep } from './steps.ts';
 
 /**

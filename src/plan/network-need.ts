@@ -16,10 +16,9 @@ import { withSystemConfig, type SystemConfig } from '../config/system.ts';
 import { userModuleLists } from '../modules/module-lists.ts';
 import { SOURCES } from '../sources/search.ts';
 import type { Instance } from '../state/instance.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { planModules } from './modules.ts';
-import { readUserData } from './userdata.ts';
-import { savedUserDataInput } from '../consume.ts';
+import { readUserData, savedUserDataInput } from './userdata.ts';
 
 /** init-local's decision: "yes: why" or "no: why" (a missing file is a yes: init-local did not decide). */
 export const NETWORK_NEED = '/run/ec2-init/network-needed';

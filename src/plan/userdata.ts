@@ -4,14 +4,17 @@
 // nothing but the #include-once cache, and only at boot: `plan` lists each
 // #include it would fetch as a step and fetches nothing. What the caller
 // saves and runs is consume.ts's (boot) or the printout's (plan).
-import { sys } from '../host/sys.ts';
+import { EMPTY } from '../bytes.ts';
+import { sha256, utf8Encode } from '../host/codecs.ts';
 import type { Context } from '../context.ts';
-import { mergeCloudConfig, renderTemplateParts } from '../handlers/index.ts';
+import { mergeCloudConfig } from '../handlers/index.ts';
+import { readTemplateData, renderTemplateParts } from '../userdata/jinja.ts';
+import type { Instance } from '../state/instance.ts';
 import { layout } from '../state/layout.ts';
 import type { Diag, Part } from '../types.ts';
 import { SOURCE_BUDGET } from '../sources/budget.ts';
 import { expandUserData, type ExpandOptions } from '../userdata/expand.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { routeParts, routeVendorParts } from './parts.ts';
 import { logStep, type IncludeStep, type PartStep } from './steps.ts';
 
@@ -87,7 +90,7 @@ export async function readUserData(ctx: Context, input: UserDataInput): Promise<
 
 function expandOptions(ctx: Context, input: UserDataInput, label: string, includes: IncludeStep[]): ExpandOptions {
   // #include-once bodies are kept per instance, owner-only: they are user-data.
-  const cached = (url: string) => `${layout.instance(input.instanceId)}/include-once/${hex(sys.sha256(sys.utf8Encode(url)))}`;
+  const cached = (url: string) => `${layout.instance(input.instanceId)}/include-once/${hex(sha256(utf8Encode(url)))}`;
   const boot = input.mode === 'boot';
   return {
     ...(input.launchIndex !== undefined && { launchIndex: input.launchIndex }),
@@ -114,4 +117,18 @@ function expandOptions(ctx: Context, input: UserDataInput, label: string, includ
 
 function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** What a saved instance's user-data is read from (stage init, and init-local's network decision). */
+export function savedUserDataInput(ctx: Context, instance: Instance, mode: UserDataInput['mode']): UserDataInput {
+  return {
+    instanceId: instance.id,
+    launchIndex: instance.source.launchIndex,
+    raw: ctx.files.readIfExists(layout.userDataRaw) ?? EMPTY,
+    vendorRaw: ctx.files.readIfExists(`${layout.providerCache(instance.source.provider)}/vendor-data.raw`),
+    metaBytes: instance.source.metaBytes ?? 0,
+    // Written this boot from what the source gave (state/instance-data.ts), as plan computes it.
+    templateData: readTemplateData(ctx),
+    mode,
+  };
 }

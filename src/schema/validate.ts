@@ -5,7 +5,6 @@
 import type { Module, Schema } from '../modules/module.ts';
 import { isMapping, parseYamlWithPositions, YamlError, type Located } from '../yaml/index.ts';
 import { CLOUD_INIT_KEYS, NOT_ON_DEBIAN } from './cloud-init-keys.ts';
-import { OUTPUT_SCHEMA } from '../modules/output.ts';
 
 export interface SchemaProblem {
   /** 'info': worth a line (a key this image cannot act on), not a problem of the config. */
@@ -37,6 +36,21 @@ const MODULE_LIST: Schema = {
     ],
   },
 };
+/** `output` (applied by modules/output.ts): a target, a [stdout, stderr] pair or {output, error}, per stage or for all. */
+const OUTPUT_TARGET: Schema = { type: 'string' };
+const OUTPUT_STREAMS: Schema = {
+  oneOf: [
+    OUTPUT_TARGET,
+    { type: 'array', items: { type: ['string', 'null'] } },
+    { type: 'object', additionalProperties: false, properties: { output: OUTPUT_TARGET, error: OUTPUT_TARGET } },
+  ],
+};
+const OUTPUT_SCHEMA: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { all: OUTPUT_STREAMS, init: OUTPUT_STREAMS, config: OUTPUT_STREAMS, final: OUTPUT_STREAMS },
+};
+
 const GENERAL_SCHEMAS: Record<string, Schema> = {
   output: OUTPUT_SCHEMA,
   // systemd-imds's (systemd ≥ 261) credentials, in the JSON user-data it shares with ec2-init (userdata/sniff.ts):

@@ -28,11 +28,11 @@
 // warning). /v1/network is not asked: cloud-init renders nothing from it
 // (Linode's NIC is configured by DHCP, the fallback).
 import { asText } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { base64Decode } from '../host/codecs.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import type { HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
 import { flag, jsonObject, text, type Source, type SourceRun } from './source.ts';
@@ -121,7 +121,7 @@ export function pythonBase64(s: string): Uint8Array | null {
   if (data.includes('=')) return null;
   const rest = data.length % 4;
   if (rest === 1 || (rest === 2 && pad < 2) || (rest === 3 && pad < 1)) return null;
-  return sys.base64Decode(data + '='.repeat((4 - rest) % 4));
+  return base64Decode(data + '='.repeat((4 - rest) % 4));
 }
 
 const isAkamai = (p: Platform): boolean => p.dmi.sys_vendor === 'Linode' || p.dmi.sys_vendor === 'Akamai';

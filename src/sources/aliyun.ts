@@ -27,7 +27,7 @@
 //   name order when there are several; `apply_full_imds_network_config:
 //   false` configures only the fallback NIC.
 import { asText, utf8 } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import type { HttpResponse } from '../net/http.ts';
@@ -113,7 +113,7 @@ async function readAliYun(run: SourceRun): Promise<SourceData | null> {
     return null;
   }
   const timeoutMs = seconds(cfg['timeout'], 50);
-  const until = Math.min(deadline, sys.now() + seconds(cfg['max_wait'], 240));
+  const until = Math.min(deadline, now() + seconds(cfg['max_wait'], 240));
   const service = await token(urls(cfg, ALIYUN_URLS), timeoutMs, until, log);
   if (!service) return null;
   const get = async (path: string): Promise<HttpResponse> => {

@@ -14,7 +14,7 @@
 // which the network config is made (cloud-init's
 // generate_network_config_from_instance_network_metadata).
 import { asText } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { base64Decode, randomBytes } from '../host/codecs.ts';
 import type { Logger } from '../log.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import { parseKeyLine, validKey } from '../modules/ssh-keys.ts';
@@ -36,7 +36,7 @@ export interface ImdsOptions {
 
 /** A request id as Azure's agents send it: a random (version 4) UUID. */
 function requestId(): string {
-  const b = sys.randomBytes(16);
+  const b = randomBytes(16);
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;
   const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
@@ -97,7 +97,7 @@ export function imdsDisablePassword(doc: Imds): boolean | null {
 /** compute.userData decoded (base64), null when absent or empty; throws on bad base64. */
 export function imdsUserData(doc: Imds): Uint8Array | null {
   const v = str(at(doc, 'compute', 'userData'));
-  return v === null ? null : sys.base64Decode(v.replace(/\s+/g, ''));
+  return v === null ? null : base64Decode(v.replace(/\s+/g, ''));
 }
 
 /**

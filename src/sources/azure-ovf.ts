@@ -19,7 +19,7 @@
 // can equal: it fails Azure's complexity rules), and no error quotes the text.
 import { asText } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
-import { sys } from '../host/sys.ts';
+import { base64Decode } from '../host/codecs.ts';
 import { openVolume } from './volume/index.ts';
 import { childrenNamed, escapeXml, parseXml, XmlError, type XmlElement } from './azure-xml.ts';
 
@@ -88,7 +88,7 @@ export function parseOvfEnv(text: string): OvfEnv {
   const custom = prop(set, 'CustomData');
   let customData: Uint8Array | null = null;
   if (custom !== null) {
-    try { customData = sys.base64Decode(custom.replace(/\s+/g, '')); } catch {
+    try { customData = base64Decode(custom.replace(/\s+/g, '')); } catch {
       throw new ProvisioningError('unexpected metadata parsing ovf-env.xml: CustomData is not base64');
     }
   }

@@ -4,7 +4,7 @@
 // hash the default user's hashed_passwd gets. The plain password never
 // leaves memory. The ~5000 SHA-512 digests are the C host's (sys.sha512): in
 // the interpreter they took ~2.4 s, in C they take milliseconds.
-import { sys } from '../host/sys.ts';
+import { randomBytes, sha512 } from '../host/codecs.ts';
 import { utf8 } from '../bytes.ts';
 
 const ITOA64 = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -27,13 +27,13 @@ function repeat(digest: Uint8Array, n: number): Uint8Array {
 export function sha512Crypt(password: string, salt: string): string {
   const p = utf8(password);
   const s = utf8(salt.slice(0, 16));
-  const b = sys.sha512(cat(p, s, p));
+  const b = sha512(cat(p, s, p));
   const aParts = [p, s, repeat(b, p.length)];
   for (let n = p.length; n > 0; n >>>= 1) aParts.push(n & 1 ? b : p);
-  let a = sys.sha512(cat(...aParts));
-  const dp = sys.sha512(cat(...Array<Uint8Array>(p.length).fill(p)));
+  let a = sha512(cat(...aParts));
+  const dp = sha512(cat(...Array<Uint8Array>(p.length).fill(p)));
   const pSeq = repeat(dp, p.length);
-  const ds = sys.sha512(cat(...Array<Uint8Array>(16 + a[0]!).fill(s)));
+  const ds = sha512(cat(...Array<Uint8Array>(16 + a[0]!).fill(s)));
   const sSeq = repeat(ds, s.length);
   // One buffer for every round's input (a fresh array per round cost more than the digests).
   const buf = new Uint8Array(128 + sSeq.length + 2 * pSeq.length);
@@ -45,7 +45,7 @@ export function sha512Crypt(password: string, salt: string): string {
     if (i % 3) put(sSeq);
     if (i % 7) put(pSeq);
     put(i & 1 ? a : pSeq);
-    a = sys.sha512(buf.subarray(0, n));
+    a = sha512(buf.subarray(0, n));
   }
   const order = [
     [0, 21, 42], [22, 43, 1], [44, 2, 23], [3, 24, 45], [25, 46, 4], [47, 5, 26], [6, 27, 48], [28, 49, 7], [50, 8, 29],
@@ -62,7 +62,7 @@ export function sha512Crypt(password: string, salt: string): string {
 /** A fresh salt: 16 characters of ./0-9A-Za-z from the host's randomness (as Python's crypt.mksalt). */
 export function newSalt(): string {
   let s = '';
-  for (const b of sys.randomBytes(16)) s += ITOA64[b & 63];
+  for (const b of randomBytes(16)) s += ITOA64[b & 63];
   return s;
 }
 

@@ -19,7 +19,7 @@
 // cloud-init stops on an unreachable network), nor is another 4xx: the same
 // request would get the same answer.
 import { asText } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import type { HttpResponse } from '../net/http.ts';
@@ -82,7 +82,7 @@ export function wireserverUrl(endpoint: string): string {
 /** Fetch the goal state and post the health report; returns the goal state it reported against. Throws on failure. */
 export async function sendHealth(endpoint: string, health: Health, log: Logger, waitMs = REPORT_WAIT_MS): Promise<GoalState> {
   const base = wireserverUrl(endpoint);
-  const deadline = sys.now() + waitMs;
+  const deadline = now() + waitMs;
   const ask = async (url: string, init: { method?: string; body?: string; headers?: Record<string, string> }): Promise<HttpResponse> => {
     const res = await fetchWithRetries(url, {
       ...init,

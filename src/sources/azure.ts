@@ -32,12 +32,12 @@
 // redacted ovf-env.xml, provisioning.json) for the stages to write and
 // azure-report.ts to act on.
 import { utf8 } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import { HttpError } from '../net/http.ts';
 import { readNics } from '../network/sysfs.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import {
   fetchImds, IMDS_BASE, ImdsParseError, imdsDisablePassword, imdsFaultDomain, imdsHasCustomData, imdsHostname,
@@ -232,10 +232,10 @@ export async function readAzure(run: SourceRun): Promise<SourceData | null> {
 
   let imds: Imds = {};
   let failure: ProvisioningError | null = null;
-  const started = sys.now();
+  const started = now();
   try {
     imds = await fetchImds({ base: o.imdsBase, deadline: Math.min(run.deadline, started + o.maxWaitMs), timeoutMs: o.timeoutMs, log });
-    log.info(`datasource Azure: IMDS ${o.imdsBase} answered in ${(sys.now() - started).toFixed(0)} ms`);
+    log.info(`datasource Azure: IMDS ${o.imdsBase} answered in ${(now() - started).toFixed(0)} ms`);
   } catch (e) {
     failure = imdsFailure(e);
     log.warn(`datasource Azure: IMDS ${o.imdsBase}: ${(e as Error).message}; ${failure ? 'reported as a provisioning failure' : 'not reachable'}; using ovf-env.xml only`);

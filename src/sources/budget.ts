@@ -7,7 +7,7 @@
 // readers accept. Over the budget, what did not fit is left out and
 // reported; the boot goes on with what fit (a source without its meta-data
 // is not found).
-import { sys } from '../host/sys.ts';
+import { utf8Encode } from '../host/codecs.ts';
 import { PathError } from '../host/tree.ts';
 import { HttpError } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
@@ -97,7 +97,7 @@ export function keepWithinBudget(found: SourceData, budget: ReadBudget, report: 
   const vendor = found.vendorData?.length ?? 0;
   // (A cache file that is the user-data or vendor-data itself is counted as that.)
   const measured = Object.values(found.cache ?? {}).reduce((n, v) => n + (v === found.userData || v === found.vendorData ? 0
-    : typeof v === 'string' ? sys.utf8Encode(v).length : v.length), 0);
+    : typeof v === 'string' ? utf8Encode(v).length : v.length), 0);
   const meta = budget.used > 0 ? Math.max(0, budget.used - user - vendor) : measured;
   const check = new ReadBudget(budget.limit);
   check.take(meta, 'the meta-data');

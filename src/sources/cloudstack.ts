@@ -24,12 +24,12 @@
 // Exoscale's runs every boot). It is acknowledged only after it was read
 // whole, never logged, and kept only in the owner-only datasource.json.
 import { asText } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { resolveName } from '../host/sockets.ts';
+import { now } from '../host/clock.ts';
 import type { Files } from '../host/files.ts';
 import type { Logger } from '../log.ts';
-import { remaining, sleep } from '../net/cancel.ts';
+import { remaining } from '../net/cancel.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
-import { request } from '../net/http.ts';
 import { isIP, isIPv4 } from '../network/model.ts';
 import type { SourceData } from '../types.ts';
 import { keysIn, walk } from './ec2.ts';
@@ -120,7 +120,7 @@ export async function virtualRouter(files: Files, onRunningSystem: boolean, leas
   const candidates: [string, () => Promise<string | null> | string | null][] = [
     ['the DNS name data-server', async () => {
       if (!onRunningSystem) return null;
-      try { return (await sys.resolve('data-server', 2000))[0] ?? null; } catch { return null; }
+      try { return (await resolveName('data-server', 2000))[0] ?? null; } catch { return null; }
     }],
     ["networkd's leases", () => fromNetworkd(files, 'SERVER_ADDRESS')],
     ["dhclient's newest lease file", () => fromDhclient(files, 'dhcp-server-identifier')],
@@ -140,22 +140,23 @@ export async function virtualRouter(files: Files, onRunningSystem: boolean, leas
 
 // ---- the datasource ----
 
-/** Wait until `url` answers 200, trying again a second apart until `until`; false when it never does. */
+/** Wait until `url` answers 200, trying again a second apart until `until` (net/fetch.ts's policy); false when it never does. */
 export async function waitFor(url: string, timeoutMs: number, until: number, log: Logger, what: string): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    let why: string;
-    try {
-      const r = await request(url, { timeoutMs: Math.min(timeoutMs, Math.max(1, remaining(until))), deadline: until });
-      if (r.status === 200) return true;
-      why = `HTTP ${r.status}`;
-    } catch (e) { why = (e as Error).message; }
-    if (remaining(until) < 1000) {
-      log.warn(`${what}: ${url}: ${why}; gave up after ${attempt} attempt(s)`);
-      return false;
-    }
-    log.debug(`${what}: ${url}: ${why}; again in 1 s`);
-    await sleep(1000);
+  let attempts = 0;
+  try {
+    const r = await fetchWithRetries(url, {
+      timeoutMs: Math.min(timeoutMs, Math.max(1, remaining(until))), deadline: until,
+      retries: Number.MAX_SAFE_INTEGER, pause: { fixedMs: 1000 },
+      retryStatus: (status) => status !== 200, retryFailure: () => true,
+      eachAttempt: () => { attempts++; return {}; },
+      log, what,
+    });
+    if (r.status === 200) return true;
+    log.warn(`${what}: ${url}: HTTP ${r.status}; gave up after ${attempts} attempt(s)`);
+  } catch (e) {
+    log.warn(`${what}: ${url}: ${(e as Error).message}; gave up after ${attempts} attempt(s)`);
   }
+  return false;
 }
 
 /** An EC2-style metadata service at `base` ({base}/{version}/meta-data/…, user-data): the tree and the user-data. */
@@ -189,7 +190,7 @@ async function readCloudStack(run: SourceRun): Promise<SourceData | null> {
   const maxWaitMs = seconds(cfg['max_wait'], 120);
   if (maxWaitMs <= 0) { log.info('datasource CloudStack: max_wait is 0: not waiting for the metadata service'); return null; }
   const timeoutMs = seconds(cfg['timeout'], 50);
-  const until = Math.min(deadline, sys.now() + maxWaitMs);
+  const until = Math.min(deadline, now() + maxWaitMs);
   if (!await waitFor(`${base}/latest/meta-data/instance-id`, timeoutMs, until, log, 'datasource CloudStack')) return null;
   const read = await readEc2Style(base, 'latest', { timeoutMs, retries: 3, deadline, log, what: 'datasource CloudStack' });
   let password: string | null = null;

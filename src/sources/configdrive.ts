@@ -7,6 +7,7 @@ import { asText } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
 import type { SourceData } from '../types.ts';
 import { ReadBudget } from './budget.ts';
+import { openStackSourceData } from './openstack-data.ts';
 import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
@@ -46,55 +47,37 @@ function version(tree: Tree): string | null {
   return names.filter((n) => /^\d{4}-\d{2}-\d{2}$/.test(n)).sort().pop() ?? null;
 }
 
-export function fromTree(tree: Tree, where: string): SourceData | null {
+export function fromTree(tree: Tree, where: string, warn: (message: string) => void = () => {}): SourceData | null {
   const v = version(tree);
   if (v === null) return null;
   const base = `/openstack/${v}`;
-  const meta = json(tree, `${base}/meta_data.json`);
+  const meta = tree.read(`${base}/meta_data.json`);
   if (meta === null) return null;
-  const uuid = meta['uuid'] ?? meta['instance-id'];
-  if (typeof uuid !== 'string' || uuid === '') throw new Error(`${where}${base}/meta_data.json: no uuid (the instance-id)`);
-  const keys = meta['public_keys'];
-  const publicKeys = keys && typeof keys === 'object' ? Object.values(keys as Record<string, unknown>).map(String) : [];
-  const ec2Meta = json(tree, '/ec2/latest/meta-data.json');
-  const cache: Record<string, Uint8Array> = {};
-  for (const name of ['meta_data.json', 'vendor_data.json', 'network_data.json']) {
-    const b = tree.read(`${base}/${name}`);
-    if (b) cache[name] = b;
-  }
-  const hostname = meta['hostname'] ?? meta['name'];
-  return {
-    name: 'ConfigDrive',
-    provider: 'configdrive',
-    instanceId: uuid,
-    localHostname: typeof hostname === 'string' ? hostname : undefined,
-    metaData: { ...meta, ...(ec2Meta ? { ec2: ec2Meta } : {}) },
+  return openStackSourceData({
+    dir: `${where}${base}`,
+    meta,
     userData: tree.read(`${base}/user_data`),
-    vendorData: tree.read(`${base}/vendor_data.json`),
-    publicKeys,
-    launchIndex: typeof meta['launch_index'] === 'number' ? meta['launch_index'] : undefined,
-    availabilityZone: typeof meta['availability_zone'] === 'string' ? meta['availability_zone'] : undefined,
-    cloudName: 'openstack',
-    platform: 'openstack',
-    cache,
-  };
+    vendor: tree.read(`${base}/vendor_data.json`),
+    network: tree.read(`${base}/network_data.json`),
+    ec2Meta: json(tree, '/ec2/latest/meta-data.json'),
+  }, { name: 'ConfigDrive', provider: 'configdrive' }, warn);
 }
 
-export function readConfigDrive(files: Files, budget = new ReadBudget(), report: (message: string) => void = () => {}): SourceData | null {
+export function readConfigDrive(files: Files, budget = new ReadBudget(), report: (message: string) => void = () => {}, warn: (message: string) => void = () => {}): SourceData | null {
   const seed = '/var/lib/cloud/seed/config_drive';
   if (files.isDirectory(seed)) {
     const tree = { list: (d: string) => files.list(`${seed}${d}`), read: (p: string, max?: number) => files.readIfExists(`${seed}${p}`, max) };
-    const found = fromTree(budgeted(tree, seed, budget, report), seed);
+    const found = fromTree(budgeted(tree, seed, budget, report), seed, warn);
     if (found) return found;
   }
   const device = findVolumeByLabel(files, ['config-2', 'CONFIG-2']);
   const volume = device ? openVolume(files, device) : null;
-  return volume ? fromTree(budgeted(volume, `volume ${volume.label}`, budget, report), `volume ${volume.label}`) : null;
+  return volume ? fromTree(budgeted(volume, `volume ${volume.label}`, budget, report), `volume ${volume.label}`, warn) : null;
 }
 
 export const configDrive: Source = {
   name: 'ConfigDrive',
   reach: 'files',
   detect: () => true,
-  read: async ({ ctx, budget }) => readConfigDrive(ctx.files, budget, (m) => ctx.report('error', 'datasource ConfigDrive', m)),
+  read: async ({ ctx, budget }) => readConfigDrive(ctx.files, budget, (m) => ctx.report('error', 'datasource ConfigDrive', m), (m) => ctx.report('warning', 'datasource ConfigDrive', m)),
 };

@@ -42,10 +42,11 @@
 //   there. Every attempt is cut to the overall deadline (maxWaitMs); a retry
 //   that could not get an answer before it is not made.
 import { asText, latin1, utf8 } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { cancelTimer, now, setTimer } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
-import { backoff, Cancel, remaining, sleep } from '../net/cancel.ts';
-import { HttpError, Pool, request, type HttpResponse } from '../net/http.ts';
+import { Cancel, remaining, sleep } from '../net/cancel.ts';
+import { fetchWithRetries } from '../net/fetch.ts';
+import { HttpError, Pool, type HttpResponse } from '../net/http.ts';
 import { parseUrl } from '../net/url.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
@@ -86,7 +87,6 @@ const TTL_HEADER = 'X-aws-ec2-metadata-token-ttl-seconds';
 const TOKEN_HEADER = 'X-aws-ec2-metadata-token';
 const CONCURRENCY = 8;
 const HEAD_START_MS = 150;
-const MIN_ATTEMPT_MS = 20;
 const MAX_WALK = 1000;
 /** Every answer of one read together (the tree, user-data, the identity document): the source budget (budget.ts). */
 export const MAX_TOTAL_BYTES = SOURCE_BUDGET;
@@ -111,9 +111,9 @@ interface Io {
 interface Service { base: string; token: string | null; renewing: Promise<void> | null; imds?: ImdsVarlink }
 
 export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData | null> {
-  const started = sys.now();
+  const started = now();
   const stop = new Cancel();
-  const hardStop = sys.setTimer(opts.maxWaitMs, () => stop.cancel());
+  const hardStop = setTimer(opts.maxWaitMs, () => stop.cancel());
   const io: Io = {
     deadline: started + opts.maxWaitMs,
     timeoutMs: opts.timeoutMs,
@@ -124,7 +124,7 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     log,
     ...(opts.mark !== undefined && { mark: opts.mark }),
   };
-  const elapsed = (): number => Math.round(sys.now() - started);
+  const elapsed = (): number => Math.round(now() - started);
   try {
     const service = (opts.imds ? await viaImds(opts.imds, io, log) : null) ?? await connect(opts, io, log);
     if (!service) return null;
@@ -142,7 +142,7 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     log.warn(`ec2: metadata service answered, but reading it failed after ${elapsed()} ms: ${reason(e)}`);
     return null;
   } finally {
-    sys.cancelTimer(hardStop);
+    cancelTimer(hardStop);
     stop.cancel();
     io.pool.close();
   }
@@ -231,8 +231,8 @@ async function fromCacheIfSameInstance(s: Service, io: Io, cached: Ec2Cache): Pr
   let metaData: Record<string, unknown>;
   try { metaData = JSON.parse(cached.metaDataJson) as Record<string, unknown>; } catch { return null; }
   const answer = await get(s, io, 'meta-data/instance-id');
-  const now = answer === null ? undefined : asText(answer).trim();
-  if (!now || now !== nonEmpty(metaData['instance-id'])) return null;
+  const current = answer === null ? undefined : asText(answer).trim();
+  if (!current || current !== nonEmpty(metaData['instance-id'])) return null;
   return assemble(s.base, metaData, cached.userData, cached.identityDocument);
 }
 
@@ -299,32 +299,29 @@ function renew(s: Service, io: Io, stale: string): Promise<void> {
   return s.renewing;
 }
 
-/** One request, retried on 429, 5xx, dropped connections (and timeouts) until the deadline. */
+/** One request, retried on 429, 5xx, dropped connections (and timeouts) until the deadline (net/fetch.ts's policy). */
 async function send(io: Io, url: string, method: string, headers: Record<string, string>,
   retryTimeouts = true): Promise<HttpResponse> {
-  for (let attempt = 0; ; attempt++) {
-    let failure: HttpError;
-    try {
-      io.stats.requests++;
-      if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
-      const res = await request(url, { method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool, maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left), ...(io.mark !== undefined && { mark: io.mark }) });
-      io.bytes.left -= res.body.length;
-      if (res.status !== 429 && res.status < 500) return res;
-      failure = new HttpError('other', `HTTP ${res.status}`);
-    } catch (e) {
-      if (!(e instanceof HttpError)) throw e;
-      // Stopped by max_wait's own timer (which may fire a hair before the deadline by the monotonic clock): a timeout.
-      if (e.kind === 'aborted' && remaining(io.deadline) <= 5) throw new HttpError('timeout', 'no answer before max_wait');
-      if (e.kind === 'too-large' && io.bytes.left < MAX_ANSWER_BYTES) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
-      if (e.kind !== 'reset' && !(e.kind === 'timeout' && retryTimeouts)) throw e;
-      failure = e;
-    }
-    const wait = backoff(attempt);
-    if (remaining(io.deadline) < wait + MIN_ATTEMPT_MS) {
-      throw new HttpError(failure.kind, `${failure.message}, still after ${attempt + 1} attempts at max_wait`);
-    }
-    io.log.debug(`ec2: ${method} ${parseUrl(url).pathname}: ${failure.message}; again in ${wait} ms`);
-    await sleep(wait, io.cancel);
+  try {
+    return await fetchWithRetries(url, {
+      method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool, ...(io.mark !== undefined && { mark: io.mark }),
+      retries: Number.MAX_SAFE_INTEGER, // until max_wait
+      retryFailure: (e) => e.kind === 'reset' || (e.kind === 'timeout' && retryTimeouts),
+      eachAttempt: () => {
+        io.stats.requests++;
+        if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
+        return { maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left) };
+      },
+      onAnswer: (res) => { io.bytes.left -= res.body.length; },
+      giveUp: (why, kind, attempts) => new HttpError(kind, `${why}, still after ${attempts} attempts at max_wait`),
+      log: io.log, what: `ec2: ${method} ${parseUrl(url).pathname}`,
+    });
+  } catch (e) {
+    if (!(e instanceof HttpError)) throw e;
+    // Stopped by max_wait's own timer (which may fire a hair before the deadline by the monotonic clock): a timeout.
+    if (e.kind === 'aborted' && remaining(io.deadline) <= 5) throw new HttpError('timeout', 'no answer before max_wait');
+    if (e.kind === 'too-large' && io.bytes.left < MAX_ANSWER_BYTES) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
+    throw e;
   }
 }
 
@@ -430,7 +427,7 @@ export const ec2: Source = {
         maxTotalBytes: budget.left(),
         metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
         timeoutMs: seconds(cfg['timeout'], 2),
-        maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - sys.now())),
+        maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - now())),
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx.files),
         ...(mark !== undefined && { mark }),

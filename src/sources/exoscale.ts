@@ -21,7 +21,7 @@
 // Where ec2-init differs: the password server's URL is the metadata URL's
 // host with the password port (cloud-init appends ":8080" to metadata_url,
 // which breaks a metadata_url that has a port of its own).
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import { parseUrl } from '../net/url.ts';
 import type { SourceData } from '../types.ts';
 import { askPassword, readEc2Style, routerData, waitFor } from './cloudstack.ts';
@@ -44,7 +44,7 @@ async function readExoscale(run: SourceRun): Promise<SourceData | null> {
   const port = count(cfg['password_server_port'], 8080);
   const timeoutMs = seconds(cfg['timeout'], 10);
   const retries = count(cfg['retries'], 6);
-  const until = Math.min(deadline, sys.now() + 120_000);
+  const until = Math.min(deadline, now() + 120_000);
   if (!await waitFor(`${base}/${version}/meta-data/instance-id`, timeoutMs, until, log, 'datasource Exoscale')) {
     log.warn('datasource Exoscale: no answer from the metadata service');
     return null;

@@ -34,7 +34,7 @@ import type { Logger } from '../log.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import { parseUrl } from '../net/url.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
 import { count, seconds, type Source } from './source.ts';

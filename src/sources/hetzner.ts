@@ -19,12 +19,12 @@
 // network config is the metadata's `network-config` (v1) plus one DHCP entry
 // per private network, the NIC found by its MAC.
 import { asText, fromBase64, utf8 } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import { nicsByMac, readNics } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { isMapping, parseYaml } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
 import { pubkeys } from './pubkeys.ts';
@@ -157,7 +157,7 @@ export const hetzner: Source = {
       timeoutMs: seconds(cfg['timeout'], 2),
       retries: count(cfg['retries'], 60),
       pauseMs: seconds(cfg['wait_retry'], 2),
-      deadline: Math.min(deadline, sys.now() + seconds(cfg['max_wait'], 120)),
+      deadline: Math.min(deadline, now() + seconds(cfg['max_wait'], 120)),
       serial: platform.dmi.product_serial,
       nics: nicsByMac(readNics(ctx.files)),
     }, log);

@@ -18,10 +18,11 @@
 import { asText } from '../bytes.ts';
 import { parseYamlMapping } from '../config/yaml.ts';
 import type { Files } from '../host/files.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { remaining, sleep } from '../net/cancel.ts';
-import { Pool, request, type HttpResponse } from '../net/http.ts';
+import { fetchWithRetries } from '../net/fetch.ts';
+import { Pool, type HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
 import type { Platform } from './platform.ts';
 import { pubkeys } from './pubkeys.ts';
@@ -65,8 +66,8 @@ async function readLxd({ ctx, log, platform, deadline }: SourceRun): Promise<Sou
   let socket = openSocket(files);
   if (!socket && lxdVm(platform)) {
     log.info(`datasource LXD: an LXD VM (DMI or virtio port) without ${SOCKETS[0]} yet: waiting for lxd-agent`);
-    const until = Math.min(deadline, sys.now() + AGENT_WAIT_MS);
-    while (!socket && sys.now() < until) {
+    const until = Math.min(deadline, now() + AGENT_WAIT_MS);
+    while (!socket && now() < until) {
       await sleep(Math.min(100, remaining(until)));
       socket = openSocket(files);
     }
@@ -89,14 +90,13 @@ async function crawl(socket: { path: string; address: string }, log: Logger, dea
   let total = 0;
   /** GET a route, retried on 500 (3 s, every 100 ms) as cloud-init does. */
   const get = async (route: string): Promise<HttpResponse> => {
-    for (let tries = 30; ; tries--) {
-      const r = await request(`http://lxd${route}`, {
-        unixSocket: socket.address, pool, deadline, timeoutMs: Math.min(REQUEST_TIMEOUT_MS, remaining(deadline)), maxBytes: MAX_TOTAL - total,
-      });
-      if (r.status === 500 && tries > 1) { log.warn(`datasource LXD: ${route}: HTTP 500; retrying`); await sleep(100); continue; }
-      total += r.body.length;
-      return r;
-    }
+    const r = await fetchWithRetries(`http://lxd${route}`, {
+      unixSocket: socket.address, pool, deadline, timeoutMs: Math.min(REQUEST_TIMEOUT_MS, remaining(deadline)), maxBytes: MAX_TOTAL - total,
+      retries: 29, pause: { fixedMs: 100 }, retryStatus: (status) => status === 500, retryFailure: () => false,
+      log, what: 'datasource LXD',
+    });
+    total += r.body.length;
+    return r;
   };
   const where = (route: string) => `${socket.path} ${route}`;
   const ok = (r: HttpResponse) => r.status >= 200 && r.status < 300;

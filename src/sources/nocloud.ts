@@ -14,7 +14,8 @@ import type { SourceData } from '../types.ts';
 import { remaining } from '../net/cancel.ts';
 import { request, rootCaBundle } from '../net/http.ts';
 import { ReadBudget } from './budget.ts';
-import { kernelCmdline } from './platform.ts';
+import { kernelCmdline } from '../host/root-facts.ts';
+import { isFileUrl, readFileUrl } from '../net/file-url.ts';
 import { pubkeys } from './pubkeys.ts';
 import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
@@ -39,8 +40,7 @@ export function parseNoCloudCmdline(cmdline: string): { seedfrom?: string; hostn
 /** A reader of seed files under a URL: file:// (inside the root) or http(s)://. */
 function urlReader(files: Files, base: string, deadline: number): Reader {
   const prefix = base.endsWith('/') ? base : `${base}/`;
-  if (prefix.startsWith('file://')) return async (name, max) => files.readIfExists(`${prefix.slice('file://'.length)}${name}`, max);
-  if (prefix.startsWith('/')) return async (name, max) => files.readIfExists(`${prefix}${name}`, max);
+  if (isFileUrl(prefix)) return async (name, max) => readFileUrl(files, `${prefix}${name}`, max);
   if (/^https?:\/\//.test(prefix)) {
     // https is verified against the root's own CA bundle; a redirect is an error, not followed.
     const ca = rootCaBundle((p) => files.readIfExists(p));

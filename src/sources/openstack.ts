@@ -13,15 +13,16 @@
 // cut to timeout. 5xx, 429 and dropped connections are retried (`retries`).
 // Asked only where DMI says OpenStack (see identify.ts), as cloud-init's
 // ds-identify does.
-import { asText, utf8 } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { asText } from '../bytes.ts';
+import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
-import { backoff, remaining, sleep } from '../net/cancel.ts';
-import { fetchWithRetries } from '../net/fetch.ts';
+import { remaining } from '../net/cancel.ts';
+import { fetchWithRetries, firstInRounds } from '../net/fetch.ts';
 import { request, type HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
 import { ReadBudget } from './budget.ts';
 import { maybeOpenStack } from './identify.ts';
+import { openStackSourceData, parseMeta } from './openstack-data.ts';
 import { count, seconds, urls, type Source } from './source.ts';
 
 export interface OpenStackOptions {
@@ -41,51 +42,32 @@ export interface OpenStackOptions {
 
 export const DEFAULT_OPENSTACK_URLS = ['http://169.254.169.254'];
 
+/** Between rounds over metadata_urls: net/fetch.ts's backoff from 200 ms, at most 5 s. */
+const ROUND_PAUSE = { baseMs: 200, capMs: 5000 };
+
 function get(url: string, o: OpenStackOptions, log: Logger): Promise<HttpResponse> {
   return fetchWithRetries(url, { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, log, what: 'datasource OpenStack', ...(o.maxBytes !== undefined && { maxBytes: o.maxBytes }) });
 }
 
 /** The first URL whose /openstack listing answers 200, and the listing; null when none does within max_wait. */
 async function findService(o: OpenStackOptions, log: Logger): Promise<{ base: string; versions: string[] } | null> {
-  const until = Math.min(o.deadline, sys.now() + Math.max(0, o.maxWaitMs));
-  for (let round = 0; ; round++) {
-    for (const url of o.metadataUrls) {
-      const base = url.replace(/\/+$/, '');
-      try {
-        const r = await request(`${base}/openstack`, { timeoutMs: Math.min(o.timeoutMs, Math.max(1, remaining(o.deadline))), deadline: o.deadline });
-        if (r.status === 200) return { base, versions: asText(r.body).split('\n').map((l) => l.trim()).filter(Boolean) };
-        log.info(`datasource OpenStack: ${base}/openstack: HTTP ${r.status}`);
-      } catch (e) {
-        log.info(`datasource OpenStack: ${base}/openstack: ${(e as Error).message}`);
-      }
+  const until = Math.min(o.deadline, now() + Math.max(0, o.maxWaitMs));
+  return firstInRounds(o.metadataUrls, async (url) => {
+    const base = url.replace(/\/+$/, '');
+    try {
+      const r = await request(`${base}/openstack`, { timeoutMs: Math.min(o.timeoutMs, Math.max(1, remaining(o.deadline))), deadline: o.deadline });
+      if (r.status === 200) return { base, versions: asText(r.body).split('\n').map((l) => l.trim()).filter(Boolean) };
+      log.info(`datasource OpenStack: ${base}/openstack: HTTP ${r.status}`);
+    } catch (e) {
+      log.info(`datasource OpenStack: ${base}/openstack: ${(e as Error).message}`);
     }
-    if (remaining(until) === 0) return null;
-    await sleep(Math.min(backoff(round, 200, 5000), remaining(until)));
-    if (remaining(until) === 0) return null;
-  }
+    return null;
+  }, { until, pause: ROUND_PAUSE });
 }
 
 function pickVersion(versions: string[]): string {
   if (versions.includes('latest') || versions.length === 0) return 'latest';
   return versions.filter((v) => /^\d{4}-\d{2}-\d{2}$/.test(v)).sort().pop() ?? 'latest';
-}
-
-/** vendor_data.json as cloud-init reads it: a string, or the "cloud-init" key of an object. */
-function vendorData(body: Uint8Array | null, log: Logger): Uint8Array | null {
-  if (!body) return null;
-  try {
-    const v = JSON.parse(asText(body)) as unknown;
-    if (typeof v === 'string') return utf8(v);
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const ci = (v as Record<string, unknown>)['cloud-init'];
-      if (typeof ci === 'string') return utf8(ci);
-      if (ci !== undefined && ci !== null) return utf8(JSON.stringify(ci));
-    }
-    return null;
-  } catch (e) {
-    log.warn(`datasource OpenStack: vendor_data.json is not JSON (${(e as Error).message}); ignored`);
-    return null;
-  }
 }
 
 export async function readOpenStack(o: OpenStackOptions, log: Logger): Promise<SourceData | null> {
@@ -104,37 +86,13 @@ export async function readOpenStack(o: OpenStackOptions, log: Logger): Promise<S
     };
     return required ? budget.read(`${dir}/${name}`, one) : budget.optional(`${dir}/${name}`, (m) => o.report?.(m), one);
   };
-  const metaBytes = (await fetch('meta_data.json', true))!;
-  let meta: Record<string, unknown>;
-  try { meta = JSON.parse(asText(metaBytes)) as Record<string, unknown>; } catch (e) {
-    throw new Error(`${dir}/meta_data.json: not valid JSON: ${(e as Error).message}`);
-  }
-  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw new Error(`${dir}/meta_data.json: not a JSON object`);
-  const uuid = meta['uuid'];
-  if (typeof uuid !== 'string' || uuid === '') throw new Error(`${dir}/meta_data.json: no uuid (the instance-id)`);
+  const meta = (await fetch('meta_data.json', true))!;
+  parseMeta(dir, meta); // a broken meta_data.json ends the read before the other files are fetched
   const [userData, vendor, network] = [await fetch('user_data', false), await fetch('vendor_data.json', false), await fetch('network_data.json', false)];
-  const keys = meta['public_keys'];
-  const cache: Record<string, Uint8Array> = { 'meta_data.json': metaBytes };
-  if (vendor) cache['vendor_data.json'] = vendor;
-  if (network) cache['network_data.json'] = network;
-  const hostname = meta['hostname'] ?? meta['name'];
   log.info(`datasource OpenStack: ${dir}: meta_data.json${userData ? ', user_data' : ''}${vendor ? ', vendor_data.json' : ''}${network ? ', network_data.json' : ''}`);
-  return {
-    name: 'OpenStack',
-    provider: 'openstack',
-    instanceId: uuid,
-    localHostname: typeof hostname === 'string' ? hostname : undefined,
-    metaData: meta,
-    userData,
-    vendorData: vendorData(vendor, log),
-    publicKeys: keys && typeof keys === 'object' ? Object.values(keys as Record<string, unknown>).map(String) : [],
-    launchIndex: typeof meta['launch_index'] === 'number' ? meta['launch_index'] : undefined,
-    availabilityZone: typeof meta['availability_zone'] === 'string' ? meta['availability_zone'] : undefined,
-    cloudName: 'openstack',
-    platform: 'openstack',
-    subplatform: `metadata (${service.base})`,
-    cache,
-  };
+  return openStackSourceData({ dir, meta, userData, vendor, network },
+    { name: 'OpenStack', provider: 'openstack', subplatform: `metadata (${service.base})` },
+    (m) => log.warn(`datasource OpenStack: ${m}`));
 }
 
 export const openStack: Source = {
@@ -147,7 +105,7 @@ export const openStack: Source = {
     return readOpenStack({
       metadataUrls: urls(cfg, DEFAULT_OPENSTACK_URLS),
       timeoutMs: seconds(cfg['timeout'], 10),
-      maxWaitMs: Math.min(seconds(cfg['max_wait'], 0), Math.max(0, deadline - sys.now())),
+      maxWaitMs: Math.min(seconds(cfg['max_wait'], 0), Math.max(0, deadline - now())),
       retries: count(cfg['retries'], 5),
       deadline,
       budget,

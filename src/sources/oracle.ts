@@ -26,9 +26,10 @@
 // cut the machine off its own root disk.
 import { asText, fromBase64 } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
-import { remaining, sleep } from '../net/cancel.ts';
+import { remaining } from '../net/cancel.ts';
+import { firstInRounds } from '../net/fetch.ts';
 import { request, type HttpResponse } from '../net/http.ts';
 import { nicsByMac, readNics } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
@@ -130,15 +131,10 @@ async function attempt(url: string, o: OracleOptions, log: Logger): Promise<Http
 
 /** The first of `candidates` to answer, in rounds until `until` (cloud-init's wait_for_url). */
 async function firstAnswer(candidates: string[], until: number, o: OracleOptions, log: Logger): Promise<{ url: string; res: HttpResponse } | null> {
-  for (;;) {
-    for (const url of candidates) {
-      const res = await attempt(url, o, log);
-      if (res) return { url, res };
-      if (remaining(until) === 0) return null;
-    }
-    if (remaining(until) <= ROUND_PAUSE_MS) return null;
-    await sleep(ROUND_PAUSE_MS);
-  }
+  return firstInRounds(candidates, async (url) => {
+    const res = await attempt(url, o, log);
+    return res ? { url, res } : null;
+  }, { until, pause: { fixedMs: ROUND_PAUSE_MS }, stopMidRound: true });
 }
 
 function json(res: HttpResponse, url: string): unknown {
@@ -146,13 +142,13 @@ function json(res: HttpResponse, url: string): unknown {
 }
 
 export async function readOracle(o: OracleOptions, log: Logger): Promise<SourceData | null> {
-  const started = sys.now();
+  const started = now();
   const until = Math.min(o.deadline, started + o.maxWaitMs);
   const bases = o.bases.map((b) => b.replace(/\/+$/, ''));
   const candidates = [2, 1].flatMap((v) => bases.map((b) => `${b}/opc/v${v}/instance/`));
   const found = await firstAnswer(candidates, until, o, log);
   if (!found) {
-    log.warn(`datasource Oracle: no metadata service answered (${candidates.join(', ')}) within ${Math.round(sys.now() - started)} ms`);
+    log.warn(`datasource Oracle: no metadata service answered (${candidates.join(', ')}) within ${Math.round(now() - started)} ms`);
     return null;
   }
   const data = json(found.res, found.url);
@@ -165,7 +161,7 @@ export async function readOracle(o: OracleOptions, log: Logger): Promise<SourceD
   if (primary || o.configureSecondaryNics) {
     const vnicsUrl = found.url.replace('/instance/', '/vnics/');
     // As cloud-init: the VNICs may take up to one more timeout past max_wait; worth it once the instance answered.
-    const got = await firstAnswer([vnicsUrl], Math.min(o.deadline, Math.max(until, sys.now() + o.timeoutMs)), o, log);
+    const got = await firstAnswer([vnicsUrl], Math.min(o.deadline, Math.max(until, now() + o.timeoutMs)), o, log);
     if (got) vnics = json(got.res, vnicsUrl);
     else log.warn(`datasource Oracle: ${vnicsUrl} did not answer; no network config from the metadata`);
   }

@@ -4,6 +4,7 @@
 // looks here and nowhere else, so a cloud this machine is not on costs no
 // request (cloud-init's ds-identify works the same way).
 import type { Files } from '../host/files.ts';
+import { kernelCmdline } from '../host/root-facts.ts';
 
 /** The DMI fields clouds are told apart by (/sys/class/dmi/id/<field>). */
 export const DMI_FIELDS = [
@@ -23,11 +24,6 @@ export interface Platform {
   pid1Environ(): string[];
   /** A path exists under the root (a socket, a device, a tool the platform installs). */
   exists(path: string): boolean;
-}
-
-/** The kernel command line of the system being booted (under --root: <root>/proc/cmdline, normally absent). */
-export function kernelCmdline(files: Files): string {
-  return files.readTextIfExists('/proc/cmdline') ?? '';
 }
 
 export function readPlatform(files: Files): Platform {

@@ -30,7 +30,7 @@
 // Where ec2-init differs: `metadata_urls` replaces the built-in addresses
 // (cloud-init appends to them, so a test or proxy URL is asked only after
 // 169.254.42.42 and fd00:42::42 were).
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { Cancel, remaining, sleep } from '../net/cancel.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
@@ -80,7 +80,7 @@ export function scalewayNetworkConfig(publicIps: unknown[], nic: string, dhcpAdd
 
 /** The first base URL whose root answers 200 within max_wait (at least one round over all of them). */
 async function findApi(list: string[], timeoutMs: number, maxWaitMs: number, deadline: number, log: Logger): Promise<string | null> {
-  const until = Math.min(deadline, sys.now() + maxWaitMs);
+  const until = Math.min(deadline, now() + maxWaitMs);
   for (let round = 0; ; round++) {
     const done = new Cancel();
     const tries = list.map(async (url) => {

@@ -17,11 +17,12 @@
 // that run the agent in a network namespace of their own). `plan` never sets
 // one up.
 import type { Context } from '../context.ts';
-import { sys } from '../host/sys.ts';
+import { now } from '../host/clock.ts';
+import { envVar } from '../host/process.ts';
 import { withEphemeralNetwork } from '../net/ephemeral.ts';
 import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { akamai } from './akamai.ts';
 import { aliYun } from './aliyun.ts';
 import { azure } from './azure.ts';
@@ -74,12 +75,12 @@ export interface SearchOptions {
 /** Whether a link-local source asked in init-local gets the ephemeral network (the rule above). */
 function ephemeralAllowed(ctx: Context, opts: SearchOptions): boolean {
   if (opts.noEphemeral) return false;
-  return ctx.root === '/' || sys.getenv(EPHEMERAL_ENV) === '1';
+  return ctx.root === '/' || envVar(EPHEMERAL_ENV) === '1';
 }
 
 /** The first source of `list` that the pass asks and that has data; null when none does. */
 export async function searchSources(ctx: Context, system: Config, list: string[], stage: SearchStage, opts: SearchOptions = {}): Promise<SourceData | null> {
-  const deadline = sys.now() + seconds(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
+  const deadline = now() + seconds(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
   const named = list.filter((n) => n !== 'None');
   let platform: Platform | null = null;
   for (const name of named) {
@@ -97,7 +98,7 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
       ctx.log.info(`datasource ${name}: ${source.notDetected ?? 'not this platform'}; ${source.reach === 'files' ? '' : 'metadata service '}not asked`);
       continue;
     }
-    const started = sys.now();
+    const started = now();
     const mark = source.reach === 'files' ? undefined : imdsMark(ctx.files);
     const budget = new ReadBudget();
     const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget, ...(mark !== undefined && { mark }) };
@@ -116,7 +117,7 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
         found = await source.read(run);
       }
       if (found) keepWithinBudget(found, budget, (m) => ctx.report('error', `datasource ${name}`, m));
-      ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(sys.now() - started).toFixed(1)} ms)`);
+      ctx.log.info(`datasource ${name}: ${found ? `found instance ${found.instanceId}` : 'not found'} (${(now() - started).toFixed(1)} ms)`);
       if (found) return found;
     } catch (e) {
       ctx.report('error', `datasource ${name}`, (e as Error).message);

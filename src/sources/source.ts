@@ -7,8 +7,8 @@ import type { Logger } from '../log.ts';
 import type { Lease } from '../net/ephemeral-dhcp.ts';
 import type { Instance } from '../state/instance.ts';
 import type { Diag, SourceData } from '../types.ts';
-import type { Config } from '../userdata/merge.ts';
-import { sys } from '../host/sys.ts';
+import type { Config } from '../config/merge.ts';
+import { utf8Decode } from '../host/codecs.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { ReadBudget } from './budget.ts';
 import type { Platform } from './platform.ts';
@@ -163,7 +163,7 @@ export function urls(cfg: Config, defaults: string[]): string[] {
 /** A metadata answer that must be a JSON object; the error names where it came from. */
 export function jsonObject(body: Uint8Array, where: string): Record<string, unknown> {
   let v: unknown;
-  try { v = JSON.parse(sys.utf8Decode(body)); } catch (e) { throw new Error(`${where}: not valid JSON: ${(e as Error).message}`); }
+  try { v = JSON.parse(utf8Decode(body)); } catch (e) { throw new Error(`${where}: not valid JSON: ${(e as Error).message}`); }
   if (!isMapping(v)) throw new Error(`${where}: not a JSON object`);
   return v;
 }

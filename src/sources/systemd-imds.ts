@@ -25,7 +25,7 @@
 //   write replaces a line with the same key by its own (behind disable_root's
 //   command unless disable_root is false), as cloud-init's does.
 import type { Files } from '../host/files.ts';
-import { sys } from '../host/sys.ts';
+import { base64Decode } from '../host/codecs.ts';
 import { VarlinkClient, VarlinkError } from '../net/varlink.ts';
 
 export const IMDS_SOCKET = '/run/systemd/io.systemd.InstanceMetadata';
@@ -57,7 +57,7 @@ export class ImdsVarlink {
       const reply = await this.client.call('io.systemd.InstanceMetadata.Get', { key }, deadline);
       const data = reply['data'];
       if (typeof data !== 'string') throw new Error('systemd-imds: a reply without data');
-      return sys.base64Decode(data);
+      return base64Decode(data);
     } catch (e) {
       if (e instanceof VarlinkError && e.error === 'io.systemd.InstanceMetadata.KeyNotFound') return null;
       if (e instanceof VarlinkError) throw new Error(`systemd-imds: ${key}: ${e.error}`);

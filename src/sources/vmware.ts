@@ -24,7 +24,7 @@ import { asText, utf8 } from '../bytes.ts';
 import { parseYamlMapping } from '../config/yaml.ts';
 import type { Context } from '../context.ts';
 import type { RunResult } from '../host/run.ts';
-import { sys } from '../host/sys.ts';
+import { base64Decode, gunzip } from '../host/codecs.ts';
 import type { Logger } from '../log.ts';
 import { remaining } from '../net/cancel.ts';
 import type { SourceData } from '../types.ts';
@@ -81,10 +81,10 @@ function decode(key: string, encoding: string | null, value: string, log: Logger
   const enc = encoding?.trim() ?? '';
   try {
     if (enc === 'gzip+base64' || enc === 'gz+b64') {
-      const raw = sys.base64Decode(value);
-      return raw[0] === 0x1f && raw[1] === 0x8b ? sys.gunzip(raw, MAX_VALUE) : raw;
+      const raw = base64Decode(value);
+      return raw[0] === 0x1f && raw[1] === 0x8b ? gunzip(raw, MAX_VALUE) : raw;
     }
-    if (enc === 'base64' || enc === 'b64') return sys.base64Decode(value);
+    if (enc === 'base64' || enc === 'b64') return base64Decode(value);
   } catch (e) {
     throw new Error(`${key}: not ${enc} (${(e as { code?: string }).code === 'E2BIG' ? `more than ${MAX_VALUE} bytes unpacked` : (e as Error).message})`);
   }

@@ -1,10 +1,10 @@
 // Crash injection for the crash-safety tests: when EC2_INIT_FAILPOINT names
 // a point the run passes, the process kills itself with SIGKILL right there,
 // exactly like a power cut. Without the variable this is one string compare.
-import { sys } from '../host/sys.ts';
+import { envVar, processId, signalProcess } from '../host/process.ts';
 
-const armed = sys.getenv('EC2_INIT_FAILPOINT') ?? '';
+const armed = envVar('EC2_INIT_FAILPOINT') ?? '';
 
 export function failpoint(name: string): void {
-  if (armed !== '' && armed === name) sys.kill(sys.pid, 'SIGKILL');
+  if (armed !== '' && armed === name) signalProcess(processId(), 'SIGKILL');
 }

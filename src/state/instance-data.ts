@@ -5,7 +5,7 @@
 // them from user-data.txt and vendor-data.txt beside them.
 import type { Context } from '../context.ts';
 import { MAX_READ, type Files } from '../host/files.ts';
-import { sys } from '../host/sys.ts';
+import { utf8Encode } from '../host/codecs.ts';
 import { kernelRelease, readMachineFile } from '../host/machine.ts';
 import { osRelease } from '../host/os-release.ts';
 import type { SourceData } from '../types.ts';
@@ -79,10 +79,10 @@ export function instanceData(found: SourceData, files: Files): Record<string, un
  * smaller value written instead, and `report` says so.
  */
 export function jsonWithin<T>(value: T, leaveOut: (v: T) => T, report: (message: string) => void): Uint8Array {
-  const bytes = sys.utf8Encode(JSON.stringify(value, null, 2) + '\n');
+  const bytes = utf8Encode(JSON.stringify(value, null, 2) + '\n');
   if (bytes.length <= MAX_READ) return bytes;
   report(`its JSON would be ${bytes.length} bytes, more than the ${MAX_READ} its readers take: written without the meta-data`);
-  return sys.utf8Encode(JSON.stringify(leaveOut(value), null, 2) + '\n');
+  return utf8Encode(JSON.stringify(leaveOut(value), null, 2) + '\n');
 }
 
 /** A copy with every secret-named key's value replaced by REDACTED. */

@@ -4,7 +4,8 @@
 // killed boot never leaves a stale lock behind. `status` uses the same lock
 // to tell a running stage from a dead one.
 import type { Files } from '../host/files.ts';
-import { sys } from '../host/sys.ts';
+import { closeFd, tryLock } from '../host/descriptors.ts';
+import { now } from '../host/clock.ts';
 import { sleep } from '../net/cancel.ts';
 
 export const LOCK_PATH = '/run/ec2-init.lock';
@@ -19,16 +20,16 @@ export class BootLock {
   /** The lock, or null when another process holds it (after waiting briefly). */
   static async take(files: Files): Promise<BootLock | null> {
     const fd = files.openLockFile(LOCK_PATH);
-    const until = sys.now() + WAIT_MS;
+    const until = now() + WAIT_MS;
     for (;;) {
-      if (sys.flock(fd, true, false)) return new BootLock(fd);
-      if (sys.now() >= until) { sys.close(fd); return null; }
+      if (tryLock(fd, true)) return new BootLock(fd);
+      if (now() >= until) { closeFd(fd); return null; }
       await sleep(50);
     }
   }
 
   release(): void {
-    if (this.fd !== null) sys.close(this.fd);
+    if (this.fd !== null) closeFd(this.fd);
     this.fd = null;
   }
 }
@@ -45,6 +46,6 @@ export function bootLockHeld(files: Files): boolean | null {
   }
   try {
     // A shared lock is refused only while a stage holds the exclusive one.
-    return !sys.flock(fd, false, false);
-  } finally { sys.close(fd); }
+    return !tryLock(fd, false);
+  } finally { closeFd(fd); }
 }

@@ -5,7 +5,7 @@ import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { Files } from '../host/files.ts';
 import { bootId } from '../host/machine.ts';
-import { sys } from '../host/sys.ts';
+import { processId, signalProcess } from '../host/process.ts';
 import type { Diag, Stage } from '../types.ts';
 import { layout } from './layout.ts';
 import { bootLockHeld } from './lock.ts';
@@ -88,7 +88,7 @@ export function stageStarted(ctx: Context, stage: Stage): Status {
   status.v1.stage = STAGE_KEY[stage];
   const s = stageOf(status, stage);
   s.start = Date.now() / 1000;
-  s.pid = sys.pid;
+  s.pid = processId();
   s.boot_id = bootId();
   writeStatus(ctx, status);
   linkRunFiles(ctx);
@@ -144,7 +144,7 @@ export function deadStage(files: Files, status: Status | null): string | null {
   if (held !== null) dead = !held;
   else {
     const sameBoot = s?.boot_id == null || s.boot_id === bootId();
-    dead = !sameBoot || (s?.pid !== undefined && !sys.kill(s.pid, 0));
+    dead = !sameBoot || (s?.pid !== undefined && !signalProcess(s.pid, 0));
   }
   if (!dead) return null;
   // It may have finished between our reading status.json and looking at the lock: only a record that still says so counts.

@@ -3,7 +3,7 @@
 // caller keeps the raw bytes). The shipped runtime has no TextDecoder; these
 // are the charsets user-data is written in. Any other charset is "unknown"
 // (null), as an unknown codec name is in Python.
-import { sys } from '../host/sys.ts';
+import { isUtf8, latin1Decode, utf8Decode } from '../host/codecs.ts';
 
 // Windows-1252's 0x80–0x9f (undefined bytes as 0: a decoding error, as in Python's cp1252).
 const CP1252 = [
@@ -35,11 +35,11 @@ export function decodeCharset(bytes: Uint8Array, charset: string): string | null
   const name = charset.trim().toLowerCase().replace(/_/g, '-');
   switch (name) {
     case 'utf-8': case 'utf8': case 'unicode-1-1-utf-8':
-      return sys.isUtf8(bytes) ? sys.utf8Decode(bytes) : null;
+      return isUtf8(bytes) ? utf8Decode(bytes) : null;
     case 'us-ascii': case 'ascii': case 'ansi-x3.4-1968': case 'iso646-us':
-      return bytes.every((b) => b < 0x80) ? sys.latin1Decode(bytes) : null;
+      return bytes.every((b) => b < 0x80) ? latin1Decode(bytes) : null;
     case 'iso-8859-1': case 'iso8859-1': case 'latin1': case 'latin-1': case 'l1': case 'iso-ir-100':
-      return sys.latin1Decode(bytes);
+      return latin1Decode(bytes);
     case 'windows-1252': case 'cp1252':
       return byTable(bytes, (b) => (b >= 0x80 && b < 0xa0 ? CP1252[b - 0x80]! : b));
     case 'iso-8859-15': case 'iso8859-15': case 'latin-9': case 'latin9':

@@ -1,7 +1,7 @@
 // Bounded gunzip: gzip is recognized by its magic bytes and inflated with
 // zlib (through sys), which stops as soon as the output would pass the limit
 // (a gzip bomb costs at most `limit` bytes of memory, never its full size).
-import { sys } from '../host/sys.ts';
+import { gunzip } from '../host/codecs.ts';
 
 /** True when `buf` starts with the gzip magic (1f 8b). */
 export function isGzip(buf: Uint8Array): boolean {
@@ -26,7 +26,7 @@ export function gunzipBounded(buf: Uint8Array, limit: number): Uint8Array {
   if (limit < 0) limit = 0;
   let out: Uint8Array;
   try {
-    out = sys.gunzip(buf, Math.min(limit, 2 ** 32));
+    out = gunzip(buf, Math.min(limit, 2 ** 32));
   } catch (e) {
     if ((e as { code?: string }).code === 'E2BIG') throw new GzipLimitError(limit);
     throw new Error(`gzip data could not be decompressed: ${(e as Error).message}`);

@@ -2,12 +2,13 @@
 // URL (http and https with node:http/https, loaded on first use; file:// and
 // bare absolute paths under a root). Each attempt has a timeout; failures that
 // may pass (network errors, timeouts, 408, 429, 5xx) are retried with
-// exponential backoff; a body larger than the byte budget stops the transfer.
+// net/fetch.ts's backoff; a body larger than the byte budget stops the transfer.
 // Recursion, loops, depth and the total budget are the caller's (expand.ts).
-import { Files } from '../host/files.ts';
-import { sleep } from '../net/cancel.ts';
-import { HttpError, request, rootCaBundle, type HttpResponse } from '../net/http.ts';
-import { decodePath, parseUrl, type Url } from '../net/url.ts';
+import { Files, PathError } from '../host/files.ts';
+import { fetchWithRetries } from '../net/fetch.ts';
+import { HttpError, rootCaBundle, type HttpResponse } from '../net/http.ts';
+import { fileUrlPath, isFileUrl, readFileUrl } from '../net/file-url.ts';
+import { parseUrl, type Url } from '../net/url.ts';
 
 export interface IncludeEntry { url: string; once: boolean }
 
@@ -68,71 +69,58 @@ export class FetchError extends Error {
 /** Fetch one URL; throws FetchError with a one-line reason. */
 export async function fetchUrl(url: string, o: FetchOptions): Promise<Uint8Array> {
   const u = url.trim();
-  if (u.startsWith('/')) return readLocal(u, o);
+  if (isFileUrl(u)) return readLocal(u, o);
   let parsed: Url;
   try {
     parsed = parseUrl(u);
   } catch (e) {
     throw new FetchError(`not a valid URL (${(e as Error).message})`, true);
   }
-  if (parsed.protocol === 'file:') {
-    if (parsed.hostname !== '' && parsed.hostname !== 'localhost') throw new FetchError('file URL with a remote host', true);
-    let p: string;
-    try { p = decodePath(parsed.pathname); } catch (e) { throw new FetchError((e as Error).message, true); }
-    return readLocal(p, o);
-  }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new FetchError(`unsupported URL scheme ${parsed.protocol}`, true);
   const retries = o.retries ?? 3;
-  const backoff = o.backoffMs ?? 500;
-  let last: FetchError = new FetchError('not fetched', false);
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
-    try {
-      return await httpGet(parsed, o);
-    } catch (e) {
-      last = e instanceof FetchError ? e : new FetchError((e as Error).message, false);
-      if (last.permanent) break;
-    }
-  }
-  const tries = retries + 1;
-  throw last.permanent ? last : new FetchError(`${last.message} (after ${tries} attempt${tries === 1 ? '' : 's'})`, false);
-}
-
-async function readLocal(p: string, o: FetchOptions): Promise<Uint8Array> {
-  // Symlinks in the root resolve against the root, never against this machine's /.
-  const files = o.files ?? new Files('/');
-  try {
-    const st = files.stat(p);
-    if (st === null) throw new FetchError(`cannot read ${p}: ENOENT`, true);
-    if (st.kind !== 'file') throw new FetchError(`${p} is not a regular file`, true);
-    if (st.size > o.maxBytes) throw new FetchError(`${p} is larger than the ${o.maxBytes}-byte limit`, true);
-    return files.read(p, o.maxBytes);
-  } catch (e) {
-    if (e instanceof FetchError) throw e;
-    throw new FetchError(`cannot read ${p}: ${(e as { code?: string }).code ?? (e as Error).message}`, true);
-  }
-}
-
-/** One GET through the shared client: redirects followed by its rules (never https → http), each one told. */
-async function httpGet(url: Url, o: FetchOptions): Promise<Uint8Array> {
   let res: HttpResponse;
   try {
-    res = await request(url, {
+    res = await fetchWithRetries(parsed, {
       timeoutMs: o.timeoutMs ?? 5000,
       maxBytes: o.maxBytes,
       redirects: { max: o.maxRedirects ?? 5, onRedirect: (from, to) => o.onRedirect?.(from, to) },
       ...(o.files && { ca: rootCaBundle((p) => o.files!.readIfExists(p)) }),
+      retries,
+      pause: { baseMs: o.backoffMs ?? 500, capMs: 30_000 },
+      // cloud-init's rule for includes: 408 too, and any failure that may pass (a refused connection as well).
+      retryStatus: (code) => code === 408 || code === 429 || code >= 500,
+      retryFailure: (e) => !PERMANENT.includes(e.kind),
     });
   } catch (e) {
     if (!(e instanceof HttpError)) throw e;
-    // Too large, a bad URL, a refused redirect, an untrusted certificate: trying again changes nothing.
-    const permanent = ['too-large', 'bad-url', 'redirect', 'tls'].includes(e.kind);
-    throw new FetchError(e.kind === 'too-large' ? `body is larger than the ${o.maxBytes}-byte limit` : e.message, permanent);
+    const message = e.kind === 'too-large' ? `body is larger than the ${o.maxBytes}-byte limit` : e.message;
+    if (PERMANENT.includes(e.kind)) throw new FetchError(message, true);
+    throw new FetchError(`${message}${after(retries)}`, false);
   }
   const code = res.status;
-  if (code < 200 || code >= 300) {
-    const retryable = code === 408 || code === 429 || code >= 500;
-    throw new FetchError(`HTTP status ${code}`, !retryable);
+  if (code >= 200 && code < 300) return res.body;
+  const retryable = code === 408 || code === 429 || code >= 500;
+  throw new FetchError(`HTTP status ${code}${retryable ? after(retries) : ''}`, !retryable);
+}
+
+/** Too large, a bad URL, a refused redirect, an untrusted certificate: trying again changes nothing. */
+const PERMANENT = ['too-large', 'bad-url', 'redirect', 'tls'];
+
+const after = (retries: number) => ` (after ${retries + 1} attempt${retries === 0 ? '' : 's'})`;
+
+async function readLocal(url: string, o: FetchOptions): Promise<Uint8Array> {
+  // Symlinks in the root resolve against the root, never against this machine's /.
+  const files = o.files ?? new Files('/');
+  let p = url;
+  try {
+    p = fileUrlPath(url);
+    const body = readFileUrl(files, url, o.maxBytes);
+    if (body === null) throw new FetchError(`cannot read ${p}: ENOENT`, true);
+    return body;
+  } catch (e) {
+    if (e instanceof FetchError) throw e;
+    if (e instanceof PathError && e.code === 'EFBIG') throw new FetchError(`${p} is larger than the ${o.maxBytes}-byte limit`, true);
+    const code = (e as { code?: string }).code;
+    throw new FetchError(code ? `cannot read ${p}: ${code}` : (e as Error).message, true);
   }
-  return res.body;
 }

@@ -2,7 +2,7 @@
 // package all read back to the same parts. Text that is plain 7-bit ASCII is
 // written as is (readable); anything else is base64, so bytes round-trip exactly.
 import { base64, fromLatin1, latin1, utf8 } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { isUtf8, randomBytes } from '../host/codecs.ts';
 
 export interface MimeInput {
   content: Uint8Array;
@@ -39,7 +39,7 @@ export function buildMime(parts: MimeInput[]): Uint8Array {
 
 function newBoundary(): string {
   let digits = '';
-  for (const b of sys.randomBytes(19)) digits += String(b % 10);
+  for (const b of randomBytes(19)) digits += String(b % 10);
   return `===============${digits}==`;
 }
 
@@ -47,7 +47,7 @@ function encodePart(p: MimeInput): { head: string; text: string; plain: boolean 
   const isText = p.type.toLowerCase().startsWith('text/');
   const plain = isText && isPlain7bit(p.content);
   const lines: string[] = [];
-  const charset = isText ? (plain ? 'us-ascii' : sys.isUtf8(p.content) ? 'utf-8' : null) : null;
+  const charset = isText ? (plain ? 'us-ascii' : isUtf8(p.content) ? 'utf-8' : null) : null;
   lines.push(`Content-Type: ${p.type}${charset ? `; charset="${charset}"` : ''}`);
   lines.push('MIME-Version: 1.0');
   lines.push(`Content-Transfer-Encoding: ${plain ? '7bit' : 'base64'}`);

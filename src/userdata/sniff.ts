@@ -5,7 +5,7 @@
 // canonicalType: a declared MIME type, lower-cased, aliases resolved, and
 // Python's email rule that a value without exactly one '/' means text/plain.
 import { asText } from '../bytes.ts';
-import { sys } from '../host/sys.ts';
+import { isUtf8 } from '../host/codecs.ts';
 
 const PREFIXES: ReadonlyArray<readonly [string, string]> = ([
   ['#include', 'text/x-include-url'],
@@ -36,7 +36,7 @@ const PY_SPACE_RUN = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u20
 
 /** The type cloud-init gives a payload by its first bytes, or null. */
 export function sniffType(body: Uint8Array): string | null {
-  if (!sys.isUtf8(body)) return null;
+  if (!isUtf8(body)) return null;
   // Only the start matters: the first 64 characters after Python's lstrip()
   // (decoded whole only when it starts with whitespace, or with a non-ASCII byte that may be some).
   const first = body[0] ?? 0;

@@ -69,6 +69,17 @@ describe('datasources (the executable)', { skip: cannotRun() ?? false }, () => {
     assert.equal(statSync(join(root, 'var/lib/cloud/data/configdrive/meta_data.json')).mode & 0o777, 0o600);
   });
 
+  test('ConfigDrive vendor_data.json is read as the metadata service reads it: its "cloud-init" key', () => {
+    const root = newRoot();
+    writeIn(root, 'etc/cloud/cloud.cfg', 'datasource_list: [ConfigDrive]\n');
+    const base = 'var/lib/cloud/seed/config_drive/openstack/latest';
+    writeIn(root, `${base}/meta_data.json`, JSON.stringify({ uuid: 'cd-vendor' }));
+    writeIn(root, `${base}/vendor_data.json`, JSON.stringify({ 'cloud-init': '#cloud-config\nruncmd: ["echo vendor > /vendor-ran"]\n', other: 1 }));
+    const r = agent(root, ['boot']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(read(root, 'vendor-ran'), 'vendor\n');
+  });
+
   test('NoCloud from a cidata ISO volume, found by label and read without mounting', (t) => {
     const missing = needCommands(['genisoimage'], 'genisoimage');
     if (missing) return t.skip(missing);

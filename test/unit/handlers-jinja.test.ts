@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { JinjaError, renderJinja, renderTemplateParts, templateVariables } from '../../src/handlers/jinja.ts';
+import { JinjaError, renderJinja, renderTemplateParts, templateVariables } from '../../src/userdata/jinja.ts';
 import { mergeCloudConfig } from '../../src/handlers/index.ts';
 import type { Diag, Part } from '../../src/types.ts';
 import { needPython } from '../helpers/needs.ts';

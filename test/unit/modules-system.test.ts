@@ -1,4 +1,4 @@
-// Templates of the system modules (src/modules/helpers.ts renderTemplate):
+// Templates of the system modules (src/modules/template.ts renderTemplate):
 // Jinja ones render as jinja2 does with cloud-init's settings (python3-jinja2
 // is the reference), basic ones as cloud-init's $name substitution.
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { renderTemplate } from '../../src/modules/helpers.ts';
+import { renderTemplate } from '../../src/modules/template.ts';
 import { CONFORMANCE } from '../helpers/paths.ts';
 import { needPython } from '../helpers/needs.ts';
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { mergeConfig, tryMergeConfig, parseMergeString, mergeManyDicts, type Config } from '../../src/userdata/merge.ts';
+import { mergeConfig, tryMergeConfig, parseMergeString, mergeManyDicts, type Config } from '../../src/config/merge.ts';
 import { parseYaml as loadYaml } from '../../src/yaml/index.ts';
 import { expandUserData } from '../../src/userdata/expand.ts';
 import { makeMime } from '../../src/userdata/make-mime.ts';

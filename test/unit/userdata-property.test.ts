@@ -13,7 +13,7 @@ import { expandUserData, type ExpandOptions } from '../../src/userdata/expand.ts
 import { parseMime } from '../../src/userdata/mime.ts';
 import { makeMime } from '../../src/userdata/make-mime.ts';
 import { sanitizeFilename } from '../../src/userdata/sanitize.ts';
-import { mergeConfig, type Config } from '../../src/userdata/merge.ts';
+import { mergeConfig, type Config } from '../../src/config/merge.ts';
 import { needPython } from '../helpers/needs.ts';
 import { buf } from '../helpers/bytes.ts';
 

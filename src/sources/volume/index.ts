@@ -7,7 +7,8 @@
 // Every read is positioned (sys.read at an offset); the device is never read whole.
 import { EMPTY, concat } from '../../bytes.ts';
 import type { Files } from '../../host/files.ts';
-import { sys, type Stat } from '../../host/sys.ts';
+import type { Stat } from '../../host/sys.ts';
+import { closeFd, readAt } from '../../host/descriptors.ts';
 import { probeIso9660 } from './iso9660.ts';
 import { probeUdf } from './udf.ts';
 import { probeVfat } from './vfat.ts';
@@ -79,7 +80,7 @@ class FileImage implements Image {
     return concat(parts);
   }
 
-  close(): void { sys.close(this.fd); }
+  close(): void { closeFd(this.fd); }
 
   size(): number {
     if (this.length !== null) return this.length;
@@ -115,7 +116,7 @@ class FileImage implements Image {
     let got = 0;
     while (got < length) {
       let n: number;
-      try { n = sys.read(this.fd, buf, got, length - got, offset + got); } catch (e) {
+      try { n = readAt(this.fd, buf, got, length - got, offset + got); } catch (e) {
         throw new Error(`${this.name}: read error at offset ${offset + got}: ${(e as Error).message}`);
       }
       if (n === 0) break;

@@ -23,7 +23,7 @@ import { asText, utf8 } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { layout } from '../state/layout.ts';
 import type { Diag, Part } from '../types.ts';
-import { sniffType } from '../userdata/sniff.ts';
+import { sniffType } from './sniff.ts';
 
 export const JINJA_TYPE = 'text/jinja2';
 export const MISSING_PREFIX = 'CI_MISSING_JINJA_VAR/';

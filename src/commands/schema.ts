@@ -5,14 +5,14 @@
 //   --format json     every problem as a record {file, part, line, column, path, level, code, message} (problems.ts)
 import { asText } from '../bytes.ts';
 import { readHostFile } from '../host/machine.ts';
-import { sys } from '../host/sys.ts';
+import { utf8Decode } from '../host/codecs.ts';
 import type { Files } from '../host/files.ts';
 import { MODULES } from '../modules/index.ts';
 import { layout } from '../state/layout.ts';
 import { expandUserData } from '../userdata/expand.ts';
 import { sniffType } from '../userdata/sniff.ts';
-import { fromSchemaProblem, type Problem } from './problems.ts';
-import { checkCloudConfigText, formatProblem, type SchemaProblem } from './validate.ts';
+import { fromSchemaProblem, type Problem } from '../schema/problems.ts';
+import { checkCloudConfigText, formatProblem, type SchemaProblem } from '../schema/validate.ts';
 
 /** A document to check: `name` for the text output; `file` and `part` for the records. */
 interface Doc { name: string; file: string; part: string | null; text: string }
@@ -55,7 +55,7 @@ export async function schemaCommand(files: Files, flags: Map<string, string | tr
   let docs: Doc[];
   if (typeof file === 'string') {
     const bytes = readHostFile(file);
-    const text = sys.utf8Decode(bytes);
+    const text = utf8Decode(bytes);
     // What a boot reads as cloud-config: '#cloud-config' first, or systemd-imds's JSON user-data (userdata/sniff.ts).
     if (!/^#cloud-config\b/.test(text) && sniffType(bytes) !== 'text/cloud-config') {
       const message = "not a cloud-config: the first line must be '#cloud-config'";

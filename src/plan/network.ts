@@ -20,19 +20,19 @@ import { isMapping } from '../yaml/index.ts';
 import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { readSavedConfig } from '../config/yaml.ts';
-import { sys } from '../host/sys.ts';
-import { kernelCmdline } from '../sources/platform.ts';
+import { base64Decode, gunzip } from '../host/codecs.ts';
+import { kernelCmdline } from '../host/root-facts.ts';
 import { DATA, layout } from '../state/layout.ts';
-import { logStep, type NetworkStep } from '../plan/steps.ts';
+import { logStep, type NetworkStep } from './steps.ts';
 import type { SourceData, Stage } from '../types.ts';
-import { ec2NetworkConfig } from './ec2.ts';
-import { fallbackConfig, fallbackNic } from './fallback.ts';
-import type { NetworkConfig, Problem } from './model.ts';
-import { NETPLAN_PATH } from './netplan.ts';
-import { parseNetworkConfig, type NetworkInput } from './parse.ts';
-import type { Rendered } from './render.ts';
-import { priority, RENDERERS, selectRenderer, type RendererName } from './renderers.ts';
-import { readNics, type Nic } from './sysfs.ts';
+import { ec2NetworkConfig } from '../network/ec2.ts';
+import { fallbackConfig, fallbackNic } from '../network/fallback.ts';
+import type { NetworkConfig, Problem } from '../network/model.ts';
+import { NETPLAN_PATH } from '../network/netplan.ts';
+import { parseNetworkConfig, type NetworkInput } from '../network/parse.ts';
+import type { Rendered } from '../network/render.ts';
+import { priority, RENDERERS, selectRenderer, type RendererName } from '../network/renderers.ts';
+import { readNics, type Nic } from '../network/sysfs.ts';
 
 export const RECORD = `${DATA}/network-rendered.json`;
 
@@ -67,8 +67,8 @@ function fromCmdline(cmdline: string, problems: Problem[]): NetworkInput | 'disa
   if (value === 'disabled') return 'disabled';
   const where = 'kernel command line network-config=';
   try {
-    let bytes = sys.base64Decode(value);
-    if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = sys.gunzip(bytes, 1024 * 1024);
+    let bytes = base64Decode(value);
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzip(bytes, 1024 * 1024);
     return { format: 'yaml', text: asText(bytes), where };
   } catch (e) {
     problems.push({ level: 'error', message: `${where}: not base64 (of YAML, optionally gzipped): ${(e as Error).message}; ignored` });

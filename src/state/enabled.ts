@@ -1,0 +1,28 @@
+// Whether ec2-init runs this boot: the one rule the boot obeys and `status`
+// reports. cloud-init's precedence (its boot decides in ds-identify's
+// is_disabled, its status names the reason in doc/rtd/howto/status.rst): a
+// disable file turns it off whatever the kernel command line says; then any
+// `cloud-init=disabled` / `ec2-init=disabled` word on the command line; an
+// `…=enabled` word only names why an enabled boot is on.
+import type { Files } from '../host/files.ts';
+import { kernelCmdline, usesSystemd } from '../host/root-facts.ts';
+import { layout } from './layout.ts';
+
+/** The files that turn the boot off (DESIGN.md §5), cloud-init's own included: an image that disabled cloud-init meant it. */
+export const DISABLED_FILES = [layout.disabledFile, '/etc/cloud/cloud-init.disabled'];
+
+/** Why the boot is on or off, in cloud-init's words (its boot_status_code and detail). */
+export interface BootCode { code: string; reason: string; enabled: boolean }
+
+const word = (cmdline: string, value: 'enabled' | 'disabled') => new RegExp(`(^|\\s)(cloud-init|ec2-init)=${value}(\\s|$)`).exec(cmdline);
+
+export function bootCode(files: Files): BootCode {
+  const file = DISABLED_FILES.find((f) => files.exists(f));
+  if (file) return { code: 'disabled-by-marker-file', reason: `disabled by ${file}`, enabled: false };
+  const cmdline = kernelCmdline(files);
+  const off = word(cmdline, 'disabled');
+  if (off) return { code: 'disabled-by-kernel-command-line', reason: `disabled by ${off[2]}=disabled on the kernel command line`, enabled: false };
+  if (word(cmdline, 'enabled')) return { code: 'enabled-by-kernel-command-line', reason: 'enabled by the kernel command line', enabled: true };
+  if (!usesSystemd(files)) return { code: 'enabled-by-sysvinit', reason: 'enabled on sysvinit', enabled: true };
+  return { code: 'enabled-by-generator', reason: 'enabled by the ec2-init systemd units', enabled: true };
+}

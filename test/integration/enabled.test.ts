@@ -1,0 +1,56 @@
+// Whether ec2-init runs this boot, and what `status` says about it, are one
+// rule (state/enabled.ts): for each combination of a disable file and the
+// kernel command line, the boot runs exactly when `status` reports an
+// enabled boot_status_code, and the code is the one cloud-init's documented
+// precedence gives (doc/rtd/howto/status.rst; its boot decides in
+// tools/ds-identify is_disabled(): the marker file, then any
+// `cloud-init=disabled` on the command line; `cloud-init=enabled` only names
+// why an otherwise enabled boot is).
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { agent, cannotRun, newRoot, seed } from '../helpers/agent.ts';
+
+interface Case { file: string | null; cmdline: string; systemd: boolean; code: string }
+
+const CASES: Case[] = [
+  { file: null, cmdline: '', systemd: true, code: 'enabled-by-generator' },
+  { file: null, cmdline: '', systemd: false, code: 'enabled-by-sysvinit' },
+  { file: null, cmdline: 'ro ec2-init=enabled', systemd: true, code: 'enabled-by-kernel-command-line' },
+  { file: null, cmdline: 'cloud-init=enabled quiet', systemd: true, code: 'enabled-by-kernel-command-line' },
+  { file: null, cmdline: 'ro ec2-init=disabled', systemd: true, code: 'disabled-by-kernel-command-line' },
+  { file: null, cmdline: 'cloud-init=disabled', systemd: false, code: 'disabled-by-kernel-command-line' },
+  // ds-identify: a `disabled` anywhere on the line turns the boot off.
+  { file: null, cmdline: 'ec2-init=enabled cloud-init=disabled', systemd: true, code: 'disabled-by-kernel-command-line' },
+  { file: '/etc/cloud/ec2-init.disabled', cmdline: '', systemd: true, code: 'disabled-by-marker-file' },
+  { file: '/etc/cloud/cloud-init.disabled', cmdline: '', systemd: false, code: 'disabled-by-marker-file' },
+  // The marker file "prevents cloud-init from ever running": the command line does not override it.
+  { file: '/etc/cloud/ec2-init.disabled', cmdline: 'ec2-init=enabled', systemd: true, code: 'disabled-by-marker-file' },
+  { file: '/etc/cloud/cloud-init.disabled', cmdline: 'cloud-init=enabled', systemd: true, code: 'disabled-by-marker-file' },
+  { file: '/etc/cloud/ec2-init.disabled', cmdline: 'ec2-init=disabled', systemd: true, code: 'disabled-by-marker-file' },
+  // Only the whole word counts.
+  { file: null, cmdline: 'xec2-init=disabled ec2-init=disabledx', systemd: true, code: 'enabled-by-generator' },
+];
+
+describe('enabled or disabled: the boot and status agree', { skip: cannotRun() ?? false }, () => {
+  for (const c of CASES) {
+    test(`${c.file ?? 'no disable file'}, cmdline "${c.cmdline}", ${c.systemd ? 'systemd' : 'sysvinit'}: ${c.code}`, () => {
+      const root = newRoot();
+      seed(root, 'instance-id: iid-enabled\n', '#!/bin/sh\ntouch /ran\n');
+      if (c.file) { mkdirSync(join(root, 'etc/cloud'), { recursive: true }); writeFileSync(join(root, c.file), ''); }
+      mkdirSync(join(root, 'proc'), { recursive: true });
+      writeFileSync(join(root, 'proc/cmdline'), `${c.cmdline}\n`);
+      if (c.systemd) mkdirSync(join(root, 'run/systemd/system'), { recursive: true });
+
+      const boot = agent(root, ['boot']);
+      assert.equal(boot.status, 0, boot.stderr);
+      const status = agent(root, ['status', '--format', 'json']);
+      const details = JSON.parse(status.stdout) as { boot_status_code: string; status: string };
+      assert.equal(details.boot_status_code, c.code);
+      const enabled = c.code.startsWith('enabled');
+      assert.equal(existsSync(join(root, 'ran')), enabled, enabled ? 'an enabled boot runs the user script' : 'a disabled boot runs nothing');
+      assert.equal(details.status, enabled ? 'done' : 'disabled');
+    });
+  }
+});
