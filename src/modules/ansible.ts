@@ -7,12 +7,13 @@
 // (su -), with ANSIBLE_CONFIG from ansible_config. install_method pip
 // installs from PyPI: refused (README). Under --root the pulls are left for
 // the running system: they change the machine ansible runs on.
+import { which } from '../host/root-facts.ts';
 import type { Context } from '../context.ts';
 import { accountName } from '../validate/files.ts';
 import { show } from '../validate/check.ts';
 import { installPackages, packageSpec } from './distro-actions.ts';
 import { sortedKeys } from './py-formats.ts';
-import { isMapping, onRunningSystem, which } from './helpers.ts';
+import { isMapping, onRunningSystem } from './helpers.ts';
 import { shellQuote, type Module, type ModuleRun, type Schema } from './module.ts';
 
 const STRING: Schema = { type: 'string' };
@@ -126,8 +127,8 @@ async function run(r: ModuleRun): Promise<void> {
   }
   const pkg = packageSpec(cfg['package_name']);
   if (!pkg.ok) throw new Error(`ansible.package_name: ${pkg.why}`);
-  if (which(ctx, 'ansible') === null) await installPackages(ctx, r.config, r.instanceId, where, [pkg.value]);
-  if (which(ctx, 'ansible') === null) throw new Error('command: ansible is not installed');
+  if (which(ctx.files, 'ansible') === null) await installPackages(ctx, r.config, r.instanceId, where, [pkg.value]);
+  if (which(ctx.files, 'ansible') === null) throw new Error('command: ansible is not installed');
   let user: string | null = null;
   if (cfg['run_user'] !== undefined) {
     const u = accountName(cfg['run_user']);
@@ -180,7 +181,7 @@ export const ansible: Module = {
     const p = cfg['pull'];
     const n = Array.isArray(p) ? p.length : isMapping(p) ? 1 : 0;
     return [
-      ...(which(ctx, 'ansible') === null ? [`install ${String(cfg['package_name'])} (${String(cfg['install_method'])})`] : []),
+      ...(which(ctx.files, 'ansible') === null ? [`install ${String(cfg['package_name'])} (${String(cfg['install_method'])})`] : []),
       ...(isMapping(cfg['galaxy']) ? [`ansible-galaxy actions${later}`] : []),
       ...(n ? [`ansible-pull ${n} repositor${n === 1 ? 'y' : 'ies'}${later}`] : []),
       ...(isMapping(cfg['setup_controller']) ? [`set up the ansible controller${later}`] : []),

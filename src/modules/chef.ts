@@ -7,12 +7,13 @@
 // asks. client.rb is Ruby: every value is checked to be a plain one-line
 // string (no quote, backslash or '#{') or a Ruby symbol before it lands there.
 // install_type omnibus and gems fetch from the Internet: refused (README).
+import { which } from '../host/root-facts.ts';
 import type { Context } from '../context.ts';
 import { VERSION } from '../version.ts';
 import { type Checked, matching, show } from '../validate/check.ts';
 import { pathUnderRoot } from '../validate/files.ts';
 import { installPackages } from './distro-actions.ts';
-import { isMapping, onRunningSystem, optionBool, rfc2822, which } from './helpers.ts';
+import { isMapping, onRunningSystem, optionBool, rfc2822 } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import { pyJsonDumps, sortedKeys } from './py-formats.ts';
 
@@ -167,7 +168,7 @@ async function run(r: ModuleRun): Promise<void> {
     }
   }
 
-  const installed = which(ctx, EXEC) !== null;
+  const installed = which(ctx.files, EXEC) !== null;
   const exec = !installed || optionBool(cfg, 'force_install', false) ? await install(r, cfg) : optionBool(cfg, 'exec', false);
   if (!exec) return;
   const argv = [EXEC, ...execArgs(ctx, where, cfg)];
@@ -186,7 +187,7 @@ export const chef: Module = {
     const cfg = cfgOf(config);
     const out = [`write ${String(cfg['config_path'] ?? CLIENT_RB)} and ${String(cfg['firstboot_path'] ?? FIRSTBOOT)}`];
     if (typeof cfg['validation_cert'] === 'string' && cfg['validation_cert'] !== 'system') out.push(`write ${String(cfg['validation_key'] ?? VALIDATION_PEM)} (0600)`);
-    if (which(ctx, EXEC) === null || optionBool(cfg, 'force_install', false)) out.push(`install chef (${String(cfg['install_type'] ?? 'packages')})`);
+    if (which(ctx.files, EXEC) === null || optionBool(cfg, 'force_install', false)) out.push(`install chef (${String(cfg['install_type'] ?? 'packages')})`);
     if (optionBool(cfg, 'exec', false)) out.push(`run chef-client${ctx.root === '/' ? '' : ' (left for the running system with --root)'}`);
     return out;
   },

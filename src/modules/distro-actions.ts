@@ -7,11 +7,12 @@
 // change of files that systemctl makes offline too (chrooted under --root);
 // starting, stopping and restarting need the running system and are left to
 // it under --root (DESIGN.md §2: the enabled unit starts on the real boot).
+import { usesSystemd, which } from '../host/root-facts.ts';
 import type { Context } from '../context.ts';
-import type { Config } from '../userdata/merge.ts';
+import type { Config } from '../config/merge.ts';
 import { bad, type Checked, matching, ok } from '../validate/check.ts';
 import { aptGet, requireAptGet, updateSources } from './apt-get.ts';
-import { onRunningSystem, usesSystemd, which } from './helpers.ts';
+import { onRunningSystem } from './helpers.ts';
 
 /** A Debian package name, optionally =version: never an option (-o…) or two words. */
 export function packageSpec(v: unknown): Checked<string> {
@@ -54,7 +55,7 @@ export async function manageService(ctx: Context, where: string, action: Service
   const argv = systemd ? ['systemctl', action, service]
     : ['service', service, action === 'enable' ? 'start' : action === 'disable' ? 'stop' : action];
   if (!offline && !onRunningSystem(ctx, where, argv.join(' '))) return ok('left');
-  if (which(ctx, argv[0]!) === null) return bad(`${argv[0]} is not installed`);
+  if (which(ctx.files, argv[0]!) === null) return bad(`${argv[0]} is not installed`);
   const r = await ctx.capture(argv, { timeoutMs: 300_000 });
   if (r.code === 0) return ok('done');
   return bad(`${argv.join(' ')}: exit ${r.code ?? r.signal}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-2).join('; ')}` : ''}`);

@@ -6,7 +6,8 @@
 // per boot), so it never installs the rule: asking for hotplug is a warning
 // that says so (README, "Differences from cloud-init"); a rule an earlier
 // cloud-init left is removed as cloud-init removes it, since its hook is gone.
-import { isMapping, onRunningSystem, which } from './helpers.ts';
+import { which } from '../host/root-facts.ts';
+import { isMapping, onRunningSystem } from './helpers.ts';
 import type { Module, ModuleRun } from './module.ts';
 
 const RULE = '/etc/udev/rules.d/90-cloud-init-hook-hotplug.rules';
@@ -48,7 +49,7 @@ export const installHotplug: Module = {
     if (!ctx.files.exists(RULE)) { ctx.log.info(`${where}: hotplug not enabled: nothing to install`); return; }
     ctx.files.unlink(RULE);
     ctx.log.info(`${where}: removed ${RULE} (hotplug not enabled)`);
-    if (which(ctx, 'udevadm') !== null && onRunningSystem(ctx, where, 'udevadm control --reload-rules')) {
+    if (which(ctx.files, 'udevadm') !== null && onRunningSystem(ctx, where, 'udevadm control --reload-rules')) {
       await ctx.runChecked(`${where} (udevadm)`, ['udevadm', 'control', '--reload-rules'], { timeoutMs: 60_000 });
     }
   },

@@ -5,11 +5,12 @@
 // stdin) or `lxd init --auto --key=value`, and the bridge through `lxc
 // network create/attach-profile`. Everything after the install talks to the
 // LXD daemon: the running system's work, left to it under --root.
+import { which } from '../host/root-facts.ts';
 import type { Context } from '../context.ts';
 import { parseYaml } from '../yaml/index.ts';
 import { show } from '../validate/check.ts';
 import { installPackages } from './distro-actions.ts';
-import { isMapping, onRunningSystem, which } from './helpers.ts';
+import { isMapping, onRunningSystem } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 const DEFAULT_NETWORK = 'lxdbr0';
@@ -75,9 +76,9 @@ function storagePackages(ctx: Context, lxd: Lxd): string[] {
     } catch { ctx.log.warn('lxd.preseed is not YAML: cannot tell which storage packages it needs'); }
   }
   const out: string[] = [];
-  if (drivers.includes('zfs') && which(ctx, 'zfs') === null) out.push('zfsutils-linux');
-  if (drivers.includes('lvm') && which(ctx, 'lvcreate') === null) out.push('lvm2');
-  if (drivers.includes('btrfs') && which(ctx, 'mkfs.btrfs') === null) out.push('btrfs-progs');
+  if (drivers.includes('zfs') && which(ctx.files, 'zfs') === null) out.push('zfsutils-linux');
+  if (drivers.includes('lvm') && which(ctx.files, 'lvcreate') === null) out.push('lvm2');
+  if (drivers.includes('btrfs') && which(ctx.files, 'mkfs.btrfs') === null) out.push('btrfs-progs');
   return out;
 }
 
@@ -117,7 +118,7 @@ async function run(r: ModuleRun): Promise<void> {
   const lxd = read(r.config);
   if (!lxd) return;
   const commands = Object.keys(lxd.bridge).length ? bridgeCommands(lxd.bridge) : { create: null, attach: null };
-  const packages = [...(which(ctx, 'lxd') === null ? ['lxd'] : []), ...storagePackages(ctx, lxd)];
+  const packages = [...(which(ctx.files, 'lxd') === null ? ['lxd'] : []), ...storagePackages(ctx, lxd)];
   await installPackages(ctx, r.config, r.instanceId, where, packages);
   if (!onRunningSystem(ctx, where, 'lxd waitready, lxd init and the bridge (they talk to the LXD daemon)', { essential: true })) return;
   const step = async (argv: string[], input?: string) => {
@@ -151,7 +152,7 @@ export const lxd: Module = {
     const l = read(config);
     if (!l) return [];
     const later = ctx.root === '/' ? '' : ' (left for the running system with --root)';
-    const pk = [...(which(ctx, 'lxd') === null ? ['lxd'] : []), ...storagePackages(ctx, l)];
+    const pk = [...(which(ctx.files, 'lxd') === null ? ['lxd'] : []), ...storagePackages(ctx, l)];
     return [
       ...(pk.length ? [`install ${pk.join(' ')}`] : []),
       ...(l.preseed ? [`lxd init --preseed${later}`] : Object.keys(l.init).length ? [`${initArgv(l.init).filter((a) => !a.startsWith('--trust-password')).join(' ')}${later}`] : []),

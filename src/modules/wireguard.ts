@@ -6,11 +6,12 @@
 // runs it on Debian too (README). Loading the module, starting the interface
 // and the probes need the running system: under --root they are left to it
 // (the enabled wg-quick@ unit brings the interface up on the real boot).
+import { which } from '../host/root-facts.ts';
 import { show } from '../validate/check.ts';
 import { pathUnderRoot } from '../validate/files.ts';
 import { interfaceName } from '../validate/net.ts';
 import { installPackages, manageService } from './distro-actions.ts';
-import { isMapping, onRunningSystem, which } from './helpers.ts';
+import { isMapping, onRunningSystem } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
 const SCHEMA: Schema = {
@@ -64,7 +65,7 @@ async function run(r: ModuleRun): Promise<void> {
   const { ctx, where } = r;
   const cfg = cfgOf(r.config);
   const ifaces = interfaces(r, cfg);
-  if (which(ctx, 'wg') === null) {
+  if (which(ctx.files, 'wg') === null) {
     await installPackages(ctx, r.config, r.instanceId, where, ['wireguard-tools']);
   }
   if (onRunningSystem(ctx, where, 'modprobe wireguard')) {
@@ -105,7 +106,7 @@ export const wireguard: Module = {
     const list = Array.isArray(cfg['interfaces']) ? cfg['interfaces'].filter(isMapping) : [];
     const later = ctx.root === '/' ? '' : ' (started by the running system with --root)';
     return [
-      ...(which(ctx, 'wg') === null ? ['install wireguard-tools'] : []),
+      ...(which(ctx.files, 'wg') === null ? ['install wireguard-tools'] : []),
       ...list.map((i) => `write ${String(i['config_path'])} (0600); enable and restart wg-quick@${String(i['name'])}${later}`),
       ...(Array.isArray(cfg['readinessprobe']) && cfg['readinessprobe'].length ? [`run ${cfg['readinessprobe'].length} readiness probe(s)${later}`] : []),
     ];
