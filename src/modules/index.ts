@@ -34,6 +34,16 @@ import { timezone } from './timezone.ts';
 import { usersGroups } from './users_groups.ts';
 import { wireguard } from './wireguard.ts';
 import { writeFiles, writeFilesDeferred } from './write_files.ts';
+// h24-mods-a: modules of Debian's cloud.cfg lists (issue 24)
+import { aptPipelining } from './apt_pipelining.ts';
+import { byobu } from './byobu.ts';
+import { disableEc2Metadata } from './disable_ec2_metadata.ts';
+import { grubDpkg } from './grub_dpkg.ts';
+import { keyboard } from './keyboard.ts';
+import { keysToConsole } from './keys_to_console.ts';
+import { rsyslog } from './rsyslog.ts';
+import { sshImportId } from './ssh_import_id.ts';
+// end h24-mods-a
 
 export const MODULES: readonly Module[] = [
   // stage init
@@ -49,6 +59,7 @@ export const MODULES: readonly Module[] = [
   updateHostname,
   updateEtcHosts,
   caCerts,
+  rsyslog, // h24-mods-a: Debian's place, after ca_certs
   usersGroups,
   ssh,
   setPasswords,
@@ -56,11 +67,17 @@ export const MODULES: readonly Module[] = [
   // stage config
   // wireguard first, as in cloud-init's cloud.cfg template (Debian's own list leaves it out)
   wireguard,
+  sshImportId, // h24-mods-a: first in Debian's list (after snap)
+  keyboard, // h24-mods-a: Debian's place, before locale
   locale,
+  grubDpkg, // h24-mods-a: after set_passwords in Debian's list
+  aptPipelining, // h24-mods-a: before apt_configure
   aptConfigure,
   ntp,
   timezone,
+  disableEc2Metadata, // h24-mods-a: after timezone
   runcmd,
+  byobu, // h24-mods-a: after runcmd
   // stage final: packages, then deferred files, so the user's scripts can use them
   packageUpdateUpgradeInstall,
   // lxd after the packages, as in Debian's cloud.cfg
@@ -78,7 +95,8 @@ export const MODULES: readonly Module[] = [
   scriptsPerInstance,
   scriptsUser,
   sshAuthkeyFingerprints,
-  // install_hotplug before phone_home, as in Debian's cloud.cfg
+  keysToConsole, // h24-mods-a: after ssh_authkey_fingerprints
+  // install_hotplug after keys_to_console, before phone_home, as in Debian's cloud.cfg
   installHotplug,
   phoneHome,
   finalMessage,

@@ -49,18 +49,8 @@ const SCHEMA: Record<string, Schema> = {
   disable_root: { type: 'boolean' },
   disable_root_opts: { type: 'string' },
   allow_public_ssh_keys: { type: 'boolean' },
-  // cloud-init's keys_to_console: what it prints to the console. ec2-init logs each host
-  // key's fingerprint as it makes it (unless ssh_quiet_keygen); these are accepted so the
-  // same user-data validates. no_ssh_fingerprints and authkey_hash are read by
-  // ssh_authkey_fingerprints (stage final).
-  ssh: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { emit_keys_to_console: { type: 'boolean' } },
-    description: 'cloud-init prints the host keys to the console; ec2-init logs their fingerprints',
-  },
-  ssh_fp_console_blacklist: { type: 'array', items: { type: 'string' } },
-  ssh_key_console_blacklist: { type: 'array', items: { type: 'string' } },
+  // ssh, ssh_fp_console_blacklist, ssh_key_console_blacklist: keys_to_console.ts's.
+  // no_ssh_fingerprints and authkey_hash are read by ssh_authkey_fingerprints (stage final).
   no_ssh_fingerprints: { type: 'boolean' },
   authkey_hash: { type: 'string' },
 };

@@ -50,7 +50,7 @@ const USER: Schema = {
     'ssh-authorized-keys': { ...STRINGS, deprecated: "'ssh-authorized-keys' is deprecated (cloud-init 18.3): use 'ssh_authorized_keys'" },
     ssh_redirect_user: { type: 'boolean' },
     // null: what a template that renders an empty list gives; nothing to import, as cloud-init reads it.
-    ssh_import_id: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }, { type: 'null' }], description: 'not supported by ec2-init: it needs the internet at boot' },
+    ssh_import_id: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }, { type: 'null' }], description: 'ids whose keys the user gets (gh:USER, lp:USER): imported by ssh_import_id in stage config' },
     snapuser: { type: 'string', description: 'not supported by ec2-init' },
   },
 };
@@ -257,9 +257,6 @@ async function createUser(run: ModuleRun, name: string, config: UserConfig, defa
   }
   if (cfg['snapuser']) {
     problems.push('snapuser is not supported (snap create-user asks the snap store over the internet); made a regular account instead');
-  }
-  if (cfg['ssh_import_id']) {
-    problems.push('ssh_import_id is not supported: it fetches keys from Launchpad or GitHub over the internet at boot; put the public keys in ssh_authorized_keys instead');
   }
   for (const p of problems) ctx.report('error', at, p);
 }

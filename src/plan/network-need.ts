@@ -7,8 +7,8 @@
 // a source that talks to its platform at the end of stage init (Azure's
 // ready report); an #include of a URL; a boothook or a part-handler (code run
 // in stage init); a stage-init module that may reach out (bootcmd,
-// random_seed.command, mounts, a module of another stage moved into
-// cloud_init_modules). Stages config and final wait for network-online
+// random_seed.command, mounts, a write_files source URL, rsyslog's
+// install_rsyslog, a module of another stage moved into cloud_init_modules). Stages config and final wait for network-online
 // themselves (their units), so packages, ntp, phone_home and scripts do not
 // make stage init wait.
 import type { Context } from '../context.ts';
@@ -37,6 +37,17 @@ function moduleNeed(name: string, config: Config): string | null {
       return rs && typeof rs === 'object' && nonEmpty((rs as Config)['command']) ? 'random_seed.command runs a command' : null;
     }
     case 'mounts': return nonEmpty(config['mounts']) ? 'mounts may name network filesystems' : null;
+    // As cloud-init 24.4+ decides: a write_files entry (not deferred) with a source URL.
+    case 'write_files': {
+      const list = Array.isArray(config['write_files']) ? config['write_files'] : [];
+      const url = list.some((e) => e && typeof e === 'object' && !(e as Config)['defer']
+        && /^\s*[a-z][a-z0-9+.-]*:/i.test(String(((e as Config)['source'] as Config | undefined)?.['uri'] ?? '')) && !/^\s*file:/i.test(String(((e as Config)['source'] as Config)['uri'])));
+      return url ? 'a write_files entry reads a URL' : null;
+    }
+    case 'rsyslog': {
+      const rs = config['rsyslog'];
+      return rs && typeof rs === 'object' && (rs as Config)['install_rsyslog'] === true ? 'rsyslog may install packages' : null;
+    }
     default: return null;
   }
 }

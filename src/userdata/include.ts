@@ -46,6 +46,8 @@ export interface FetchOptions {
   retries?: number;
   /** First backoff, doubled each retry, ms. Default 500. */
   backoffMs?: number;
+  /** The same pause before every retry instead of doubling it (cloud-init's sec_between). */
+  fixedPause?: boolean;
   /** Largest body accepted, bytes. */
   maxBytes: number;
   /** file:// paths are read from these files (a root). Default: this machine's /. */
@@ -54,6 +56,8 @@ export interface FetchOptions {
   maxRedirects?: number;
   /** Told of each redirect followed (for the log). */
   onRedirect?: (from: string, to: string) => void;
+  /** Request headers of http(s) URLs (write_files' source.headers). */
+  headers?: Record<string, string>;
 }
 
 /** A failure that retrying cannot fix (4xx, too large, bad URL, missing file). */
@@ -83,10 +87,11 @@ export async function fetchUrl(url: string, o: FetchOptions): Promise<Uint8Array
     res = await fetchWithRetries(parsed, {
       timeoutMs: o.timeoutMs ?? 5000,
       maxBytes: o.maxBytes,
+      ...(o.headers && { headers: o.headers }),
       redirects: { max: o.maxRedirects ?? 5, onRedirect: (from, to) => o.onRedirect?.(from, to) },
       ...(o.files && { ca: rootCaBundle((p) => o.files!.readIfExists(p)) }),
       retries,
-      pause: { baseMs: o.backoffMs ?? 500, capMs: 30_000 },
+      pause: o.fixedPause ? { fixedMs: o.backoffMs ?? 500 } : { baseMs: o.backoffMs ?? 500, capMs: 30_000 },
       // cloud-init's rule for includes: 408 too, and any failure that may pass (a refused connection as well).
       retryStatus: (code) => code === 408 || code === 429 || code >= 500,
       retryFailure: (e) => !PERMANENT.includes(e.kind),

@@ -137,7 +137,7 @@ describe('boot from a NoCloud seed', { skip: skip ?? false }, () => {
     assert.ok(!existsSync(join(root, 'srv/e')));
     assert.equal(read(root, 'srv/f'), 'f');
     assert.match(r.stderr, /entry 3 \(\/srv\/c\): unknown user 'nosuchuser'/);
-    assert.match(r.stderr, /entry 4 .*'path' must be an absolute path/);
+    assert.match(r.stderr, /entry 4 .*'path': 'relative\/path' is not an absolute path/);
     assert.match(r.stderr, /entry 5 \(\/srv\/e\): unknown encoding 'rot13'/);
   });
 

@@ -22,15 +22,27 @@ import { before, describe, test } from 'node:test';
 import { compareAccounts } from '../helpers/compare/accounts.ts';
 import { allowed } from '../helpers/compare/allowlist.ts';
 import { compareSnapshots, lineDiff, type Difference } from '../helpers/compare/diff.ts';
-import { reference } from '../helpers/compare/image.ts';
+import { reference, type Reference } from '../helpers/compare/image.ts';
+import { SUITE, type Suite } from '../../bench/chroot.ts';
 import { NEW_INSTANCE, runAgent, type AgentRun } from '../helpers/compare/run.ts';
 import { SEEDS } from '../helpers/compare/seeds.ts';
 import type { Snapshot } from '../helpers/compare/snapshot.ts';
 import { unavailable } from '../helpers/needs.ts';
 
-const ref = await reference();
-const skip = typeof ref === 'string' ? unavailable(ref) : undefined;
+// One image per suite the seeds name (bookworm's cloud-init 22.4 unless a seed asks for trixie's 25.1).
+const suites = [...new Set(SEEDS.map((s) => s.suite ?? SUITE))];
+const refs = new Map<Suite, Reference | string>();
+for (const suite of suites) refs.set(suite, await reference(suite));
+const missing = [...refs.values()].find((r): r is string => typeof r === 'string');
+const skip = missing !== undefined ? unavailable(missing) : undefined;
 if (skip) console.error(`compare-cloud-init: skipped: ${skip}`);
+const refOf = (seed: { suite?: Suite }) => refs.get(seed.suite ?? SUITE) as Reference;
+
+/** The text between -----BEGIN NAME----- and -----END NAME----- in a boot's output, keys and hostnames made comparable. */
+function consoleBlock(output: string, name: string): string | null {
+  const m = new RegExp(`-----BEGIN ${name}-----\\n[^]*?-----END ${name}-----\\n`).exec(output);
+  return m ? m[0].replace(/AAAA[A-Za-z0-9+/=]{20,}/g, '<key>').replace(/root@\S+/g, 'root@<host>') : null;
+}
 
 function explain(diffs: Difference[], ci: Snapshot, ec2: Snapshot, runs: AgentRun[]): string {
   const logs = runs.filter((r) => r.problems.length).map((r) => `${r.agent} warned:\n${r.problems.slice(-15).map((l) => `  ${l}`).join('\n')}`);
@@ -43,14 +55,17 @@ function explain(diffs: Difference[], ci: Snapshot, ec2: Snapshot, runs: AgentRu
 }
 
 describe('ec2-init gives the result cloud-init gives', { skip }, () => {
-  if (typeof ref === 'string') return;
-  if (ref.built) console.error(`compare-cloud-init: built the image in ${(ref.buildMs / 1000).toFixed(0)} s`);
+  if (skip) return;
+  for (const ref of refs.values()) {
+    if (typeof ref !== 'string' && ref.built) console.error(`compare-cloud-init: built the ${ref.suite} image in ${(ref.buildMs / 1000).toFixed(0)} s`);
+  }
 
   // Every seed on both agents at once: each run is its own copy in its own namespaces.
   const runs = new Map<string, { ci: AgentRun; ec2: AgentRun }>();
   before(async () => {
     const t0 = performance.now();
     await Promise.all(SEEDS.map(async (seed) => {
+      const ref = refOf(seed);
       const [ci, ec2] = await Promise.all([
         runAgent('cloud-init', ref.root, seed, ref.modules.lists),
         runAgent('ec2-init', ref.root, seed, ref.modules.lists),
@@ -63,6 +78,7 @@ describe('ec2-init gives the result cloud-init gives', { skip }, () => {
   });
 
   for (const seed of SEEDS) {
+    const ref = refOf(seed);
     describe(`seed: ${seed.id}`, () => {
       test(`both agents boot ${seed.newInstance ? 'three times' : 'twice'} without errors`, () => {
         const { ci, ec2 } = runs.get(seed.id)!;
@@ -94,6 +110,22 @@ describe('ec2-init gives the result cloud-init gives', { skip }, () => {
           for (const d of diffs.filter(ok)) t.diagnostic(`kept on purpose: ${d.path} (${d.aspect}): ${ok(d)!.reason}`);
           const left = diffs.filter((d) => !ok(d));
           assert.equal(left.length, 0, `ec2-init's ${what[boot]} differs from cloud-init's:\n${explain(left, a, b, [ci, ec2])}`);
+        });
+      }
+
+      // h24-mods-a: console blocks (keys_to_console): the same block on both, with each agent's own keys in it.
+      for (const name of seed.consoleBlocks ?? []) {
+        test(`first boot: the console's ${name} block is cloud-init's`, () => {
+          const { ci, ec2 } = runs.get(seed.id)!;
+          const [a, b] = [ci, ec2].map((r) => consoleBlock(r.boots[0]!.output, name));
+          assert.ok(a !== null, `cloud-init printed no ${name} block:\n${ci.boots[0]!.output.slice(-2000)}`);
+          assert.equal(b, a);
+          for (const r of [ci, ec2]) {
+            const printed = /-----BEGIN [^]*?-----END/.exec(r.boots[0]!.output.slice(r.boots[0]!.output.indexOf(`-----BEGIN ${name}-----`)))![0];
+            for (const key of printed.match(/AAAA[A-Za-z0-9+/=]{20,}/g) ?? []) {
+              assert.ok([...r.first.values()].some((e) => e.content?.toString().includes(key)), `${r.agent} printed a key that is not one of its host keys`);
+            }
+          }
         });
       }
 

@@ -3,8 +3,10 @@
 // and a gzipped MIME multipart holding the first, the script and a boothook.
 // Keys and passwords are throw-away text: nothing ever logs in.
 import { gzipSync } from 'node:zlib';
+import type { Suite } from '../../../bench/chroot.ts';
 import type { Placed } from './sandbox.ts';
 import { CONFIG_MGMT, CONFIG_MGMT_EFFECTS, configMgmtFiles } from './seed-config-mgmt.ts';
+import { DEBIAN_LIST_SEEDS } from './seeds-debian-lists.ts';
 
 export interface Seed {
   id: string;
@@ -14,6 +16,10 @@ export interface Seed {
   effects: string[];
   /** Also boot a third time as a new instance (run.ts): for the seeds with per-instance work worth it. */
   newInstance: boolean;
+  /** The image (and so the cloud-init) to compare with: bookworm's 22.4 unless a module's semantics changed since. */
+  suite?: Suite;
+  /** Console blocks (-----BEGIN NAME----- … -----END NAME-----) both agents must print alike on the first boot. */
+  consoleBlocks?: string[];
   /** Files placed in both copies before the first boot (a local apt repository), made when the seed runs. */
   files?: () => Placed[];
 }
@@ -271,6 +277,7 @@ export const SEEDS: Seed[] = [
       { type: 'text/cloud-boothook', name: 'boothook.sh', body: BOOTHOOK },
     ])),
   },
+  ...DEBIAN_LIST_SEEDS,
   // Configuration management (issue 24): puppet, chef, salt_minion, install_hotplug.
   {
     id: 'config-management',
