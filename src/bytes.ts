@@ -34,6 +34,22 @@ export function fromBase64(s: string): Bytes {
 }
 
 /**
+ * Base64 as Python's b64decode reads it (cloud-init's sources do): the padding
+ * required; characters outside the alphabet skipped, or with `validate`
+ * (validate=True) refused. null when it is not base64.
+ */
+export function pythonBase64(s: string, validate = false): Bytes | null {
+  if (validate && (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s))) return null;
+  const clean = s.replace(/[^A-Za-z0-9+/=]/g, '');
+  const pad = /=*$/.exec(clean)![0].length;
+  const data = clean.slice(0, clean.length - pad);
+  if (data.includes('=')) return null;
+  const rest = data.length % 4;
+  if (rest === 1 || (rest === 2 && pad < 2) || (rest === 3 && pad < 1)) return null;
+  return base64Decode(data + '='.repeat((4 - rest) % 4));
+}
+
+/**
  * A config value as file content, as cloud-init's util.write_file takes it:
  * bytes (YAML !!binary) as they are, text as UTF-8.
  */

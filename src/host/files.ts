@@ -45,11 +45,11 @@ export class Files {
   /** Filesystems holding deferSync writes not flushed yet: device → a descriptor of a directory on it. */
   private readonly deferred = new Map<number, number>();
   /**
-   * The directories deferSync writes went to, until flushDeferred: path →
-   * its descriptor, from the walk of the first write there. The next ones
-   * skip the walk (six opens and stats a script in instances/ID/scripts/).
+   * The directories at() walked to for deferSync writes, until flushDeferred:
+   * path → its descriptor, from the walk of the first write there. The next
+   * ones skip the walk (six opens and stats a script in instances/ID/scripts/).
    */
-  private readonly deferredDirs = new Map<string, number>();
+  private readonly walkedDirs = new Map<string, number>();
   constructor(root: string) { this.root = root; }
 
   private fd(): number {
@@ -57,12 +57,45 @@ export class Files {
     return this.rootFd;
   }
 
-  /** Walk to `path` and hand its place to `fn`; the walk's descriptors are closed after. */
-  private at<T>(path: string, opts: WalkOptions, fn: (place: Place) => T): T {
+  /**
+   * Walk to `path` and hand its place to `fn`; the walk's descriptors are
+   * closed after. `keepDir`: the directory is kept (until flushDeferred) and
+   * the next keepDir call for a plain name in it starts there, not at the root.
+   */
+  private at<T>(path: string, opts: WalkOptions, fn: (place: Place) => T, keepDir = false): T {
+    const kept = keepDir ? this.keptPlace(path) : null;
+    if (kept) {
+      try { return fn(kept); } catch (e) { throw pathError(path, e); }
+    }
     const walker = new Walker(this.fd());
-    try { return fn(walker.walk(path, opts)); } catch (e) {
+    try {
+      const place = walker.walk(path, opts);
+      // Kept only where the walk took no link ('.', '..' or a link in `path` would map its directory's name to another one).
+      const parent = path.slice(0, path.lastIndexOf('/'));
+      if (keepDir && place.path === path && !this.walkedDirs.has(parent)) this.walkedDirs.set(parent, sys.openat(place.dir, '.', O_RDONLY | O_DIRECTORY, 0));
+      return fn(place);
+    } catch (e) {
       throw pathError(path, e);
     } finally { walker.done(); }
+  }
+
+  /**
+   * `path`'s place in a directory kept by an earlier keepDir walk, when its
+   * last name is a plain one holding nothing or a file (a link, or anything
+   * else, takes the walk).
+   */
+  private keptPlace(path: string): Place | null {
+    const slash = path.lastIndexOf('/');
+    const name = path.slice(slash + 1);
+    const dir = this.walkedDirs.get(path.slice(0, slash));
+    if (dir === undefined || name === '' || name === '.' || name === '..') return null;
+    let stat: Stat | null;
+    try { stat = sys.fstatat(dir, name, true); } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') return null;
+      stat = null;
+    }
+    if (stat !== null && stat.kind !== 'file') return null;
+    return { dir, name, path, stat };
   }
 
   /** Like at(), but a path whose directories do not exist is `absent`, as a missing last name is. */
@@ -218,34 +251,10 @@ export class Files {
         try { sys.unlinkat(p.dir, temp, false); } catch { /* renamed or gone */ }
         throw e;
       }
-      if (opts.deferSync) this.defer(p.dir, dir.dev, path);
+      if (opts.deferSync) this.defer(p.dir, dir.dev);
       else sys.fsync(p.dir);
     };
-    const known = opts.deferSync ? this.deferredPlace(path) : null;
-    if (known) {
-      try { place(known); } catch (e) { throw pathError(path, e); }
-    } else {
-      this.at(path, { followLast: true, create: opts.parents ?? { mode: 0o755 } }, place);
-    }
-  }
-
-  /**
-   * `path`'s place in a directory an earlier deferSync write walked to, when
-   * its last name is a plain one holding nothing or a file (a link, or
-   * anything else, takes the walk).
-   */
-  private deferredPlace(path: string): Place | null {
-    const slash = path.lastIndexOf('/');
-    const name = path.slice(slash + 1);
-    const dir = this.deferredDirs.get(path.slice(0, slash));
-    if (dir === undefined || name === '' || name === '.' || name === '..') return null;
-    let stat: Stat | null;
-    try { stat = sys.fstatat(dir, name, true); } catch (e) {
-      if ((e as { code?: string }).code !== 'ENOENT') return null;
-      stat = null;
-    }
-    if (stat !== null && stat.kind !== 'file') return null;
-    return { dir, name, path, stat };
+    this.at(path, { followLast: true, create: opts.parents ?? { mode: 0o755 } }, place, opts.deferSync === true);
   }
 
   /**
@@ -256,9 +265,9 @@ export class Files {
    */
   flushDeferred(): void {
     const fds = [...this.deferred.values()];
-    for (const fd of this.deferredDirs.values()) try { sys.close(fd); } catch { /* closed already */ }
+    for (const fd of this.walkedDirs.values()) try { sys.close(fd); } catch { /* closed already */ }
     this.deferred.clear();
-    this.deferredDirs.clear();
+    this.walkedDirs.clear();
     let failure: unknown = null;
     for (const fd of fds) {
       try { sys.syncfs(fd); } catch (e) { failure ??= e; }
@@ -267,10 +276,8 @@ export class Files {
     if (failure !== null) throw pathError(this.root, failure);
   }
 
-  private defer(dirFd: number, dev: number, path: string): void {
+  private defer(dirFd: number, dev: number): void {
     if (!this.deferred.has(dev)) this.deferred.set(dev, sys.openat(dirFd, '.', O_RDONLY | O_DIRECTORY, 0));
-    const parent = path.slice(0, path.lastIndexOf('/'));
-    if (!this.deferredDirs.has(parent)) this.deferredDirs.set(parent, sys.openat(dirFd, '.', O_RDONLY | O_DIRECTORY, 0));
   }
 
   /**

@@ -192,13 +192,10 @@ export function extractAuthorizedKeys(ctx: Context, pw: PasswdEntry): { path: st
   return { path, keys: lines.map((l) => parseKeyLine(l)) };
 }
 
-/** The first AuthorizedKeysFile path that belongs to the user (default ~/.ssh/authorized_keys). */
-function authorizedKeysPath(ctx: Context, pw: PasswdEntry): string {
-  return usersKeyFiles(sshdOption(ctx, 'authorizedkeysfile'), pw)[0] ?? `${pw.home.replace(/\/$/, '')}/.ssh/authorized_keys`;
-}
-
 /**
- * Add `keys` to `username`'s authorized keys (cloud-init's setup_user_keys).
+ * Add `keys` to `username`'s authorized keys (cloud-init's setup_user_keys),
+ * in the file extractAuthorizedKeys chooses (one rule for writing the keys and
+ * for ssh_authkey_fingerprints' reading them: the one sshd would read).
  * Directories under the home are created 0700 and owned by the user; the
  * file is 0600 (an existing file keeps its mode), owned by the user.
  */
@@ -206,7 +203,7 @@ export function setupUserKeys(ctx: Context, keys: string[], username: string, op
   const pw = passwdEntry(ctx.files, username);
   if (!pw) throw new Error(`user '${username}' does not exist (not in /etc/passwd)`);
   if (!pw.home) throw new Error(`user '${username}' has no home directory in /etc/passwd`);
-  const path = authorizedKeysPath(ctx, pw);
+  const { path } = extractAuthorizedKeys(ctx, pw);
   const dirs = path.split('/').slice(1, -1);
   let dir = '';
   for (const name of dirs) {

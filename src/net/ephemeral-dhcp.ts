@@ -37,8 +37,10 @@ import { which } from '../host/root-facts.ts';
 import { now } from '../host/clock.ts';
 import { signalProcess } from '../host/process.ts';
 import { isIPv4, maskToPrefix } from '../network/model.ts';
+import { cidr } from '../validate/net.ts';
 import { isMapping } from '../yaml/index.ts';
 import { remaining, sleep } from './cancel.ts';
+import { dhclientLeases, optionAddress } from './dhcp-lease-text.ts';
 
 export type DhcpClientName = 'dhcpcd' | 'dhclient' | 'udhcpc';
 
@@ -184,19 +186,10 @@ async function killClient(pid: number | null, name: string): Promise<string[]> {
 
 /** The newest lease of a dhclient lease file (cloud-init's IscDhclient.parse_leases, newest last). */
 export function parseDhclientLeases(text: string, nic: string): Lease {
-  const blocks = [...text.matchAll(/lease \{([^}]*)\}/g)].map((m) => m[1]!);
-  const last = blocks.at(-1);
-  if (last === undefined) throw new DhcpError('dhclient wrote no lease');
-  const options: Record<string, string> = {};
-  for (const stmt of last.split(';')) {
-    const line = stmt.trim().replace(/"/g, '').replace(/^option /, '');
-    if (!line) continue;
-    const sp = line.indexOf(' ');
-    if (sp < 0) continue;
-    options[line.slice(0, sp)] = line.slice(sp + 1).trim();
-  }
+  const options = dhclientLeases(text).at(-1);
+  if (options === undefined) throw new DhcpError('dhclient wrote no lease');
   if (options['unknown-245']) {
-    const ip = hexToIPv4(options['unknown-245']);
+    const ip = optionAddress(options['unknown-245']);
     if (ip) options['unknown-245'] = ip;
   }
   return leaseFrom('dhclient', nic, options);
@@ -328,18 +321,12 @@ export function parseUdhcpcLease(raw: Uint8Array, nic: string): Lease {
   set('interface-mtu', env['mtu']);
   set('dhcp-lease-time', env['lease']);
   set('static_routes', env['staticroutes']);
-  const v245 = env['opt245'] ? hexToIPv4(env['opt245']) : null;
+  const v245 = env['opt245'] ? optionAddress(env['opt245']) : null;
   if (v245) options['unknown-245'] = v245;
   return leaseFrom('udhcpc', nic, options);
 }
 
 // ---- one lease shape ----
-
-function hexToIPv4(value: string): string | null {
-  const bytes = value.includes(':') ? value.split(':') : value.match(/../g) ?? [];
-  if (bytes.length !== 4 || !bytes.every((b) => /^[0-9a-fA-F]{1,2}$/.test(b))) return null;
-  return bytes.map((b) => parseInt(b, 16)).join('.');
-}
 
 /** Options (dhclient's names) → a Lease, every value that reaches `ip` checked. */
 function leaseFrom(client: DhcpClientName, nic: string, options: Record<string, string>): Lease {
@@ -392,9 +379,9 @@ function parsePairs(value: string): Array<{ to: string; via: string }> {
   const t = value.trim().split(/\s+/);
   const out: Array<{ to: string; via: string }> = [];
   for (let i = 0; i + 1 < t.length; i += 2) {
-    const [net, len] = t[i]!.split('/');
-    if (!net || !isIPv4(net) || !/^\d+$/.test(len ?? '') || Number(len) > 32 || !isIPv4(t[i + 1]!)) break;
-    out.push({ to: `${net}/${len}`, via: t[i + 1]! });
+    const to = t[i]!;
+    if (!cidr(to).ok || !isIPv4(to.split('/')[0]!) || !isIPv4(t[i + 1]!)) break;
+    out.push({ to, via: t[i + 1]! });
   }
   return out;
 }

@@ -55,8 +55,6 @@ export interface EphemeralOptions {
   /** Nothing of it (the DHCP client included) outlives this (sys.now() time). */
   deadline: number;
   system: Config;
-  /** Socket mark for the connectivity check (see SourceRun.mark). */
-  mark?: number;
 }
 
 /** What the read is given. */
@@ -295,7 +293,7 @@ async function firstAnswer(urls: string[], opts: EphemeralOptions): Promise<stri
   if (remaining(deadline) <= 0) return null;
   const answers = await Promise.all(urls.map(async (url) => {
     try {
-      await request(url, { timeoutMs: CHECK_TIMEOUT_MS, deadline, maxBytes: 64 * 1024, ...(opts.mark !== undefined && { mark: opts.mark }) });
+      await request(url, { timeoutMs: CHECK_TIMEOUT_MS, deadline, maxBytes: 64 * 1024 });
       return url;
     } catch { return null; }
   }));

@@ -54,8 +54,6 @@ export interface RequestOptions {
   ca?: () => Uint8Array | null;
   /** Connect from this local port (Scaleway's privileged source port); never with a pool. */
   localPort?: number;
-  /** SO_MARK of the connection (systemd-imds's locked mode routes the metadata address only for marked sockets). */
-  mark?: number;
   /** Connect to this unix socket (sys.connectUnix's address) instead of the URL's host, which still names the Host header. */
   unixSocket?: string;
 }
@@ -88,6 +86,22 @@ export class Pool {
     for (const list of this.idle.values()) for (const s of list) s.close();
     this.idle.clear();
   }
+}
+
+// systemd-imds's locked mode (src/sources/systemd-imds.ts) routes the metadata
+// address only for sockets that carry its mark. Where its early network is set
+// up, the search says so once (markMetadataConnections), and from then on every
+// connection to a metadata address carries the mark, whichever source, token
+// request or connectivity check opens it.
+let metadataMark: number | undefined;
+
+/** The SO_MARK of every later connection to a metadata address (undefined: none). */
+export function markMetadataConnections(mark: number | undefined): void { metadataMark = mark; }
+
+/** Where metadata services answer: IPv4 link-local (169.254.0.0/16), IPv6 link-local (fe80::/10), EC2's fd00:ec2::254. */
+export function isMetadataAddress(address: string): boolean {
+  const a = address.toLowerCase();
+  return a.startsWith('169.254.') || /^fe[89ab][0-9a-f]:/.test(a) || a === 'fd00:ec2::254';
 }
 
 /** One request (following redirects only when asked). */
@@ -160,7 +174,7 @@ async function open(url: Url, end: number, opts: RequestOptions): Promise<Socket
     try {
       return await connectTcp({
         address, port: portOf(url), timeoutMs: left(end), ...(tls && { tls }),
-        ...(opts.mark !== undefined && { mark: opts.mark }), ...(opts.localPort && { localPort: opts.localPort }),
+        ...(metadataMark !== undefined && isMetadataAddress(address) && { mark: metadataMark }), ...(opts.localPort && { localPort: opts.localPort }),
       });
     } catch (e) { last = e; }
   }

@@ -3,7 +3,7 @@
 // cloud-init's NetworkState reduced to what ec2-init renders: interfaces with
 // their addresses, routes and DNS, bonds, bridges, VLANs, and global DNS.
 
-import { interfaceName, isIP, isIPv4, isIPv6 } from '../validate/net.ts';
+import { isIP, isIPv4, isIPv6, prefix as prefixLength } from '../validate/net.ts';
 
 export type Kind = 'physical' | 'bond' | 'bridge' | 'vlan';
 
@@ -122,12 +122,14 @@ export function toCidr(address: string, netmask?: unknown): { cidr: string } | {
   if (rest.length || !addr || !isIP(addr)) return { error: `'${address}' is not an IP address` };
   const v6 = isIPv6(addr);
   const max = v6 ? 128 : 32;
+  // A prefix length as src/validate/net.ts takes it, else a netmask.
+  const length = (s: string): number | null => { const p = prefixLength(s, v6 ? 6 : 4); return p.ok ? p.value : null; };
   let prefix: number | null = null;
   if (given !== undefined) {
-    prefix = /^\d{1,3}$/.test(given) ? Number(given) : (!v6 ? maskToPrefix(given) : null);
+    prefix = length(given) ?? (!v6 ? maskToPrefix(given) : null);
   } else if (netmask !== undefined && netmask !== null && netmask !== '') {
     const m = String(netmask);
-    prefix = /^\d{1,3}$/.test(m) ? Number(m) : (!v6 ? maskToPrefix(m) : maskToPrefix6(m));
+    prefix = length(m) ?? (!v6 ? maskToPrefix(m) : maskToPrefix6(m));
     if (prefix === null) return { error: `netmask '${m}' of ${address} is not a netmask` };
   } else {
     prefix = max; // cloud-init: an address without a prefix is a host address
@@ -181,6 +183,3 @@ export function routeIsV6(r: Route): boolean {
   if (r.via) return isIPv6(r.via);
   return r.to !== 'default' && isIPv6(r.to.split('/')[0]!);
 }
-
-/** Interface names as src/validate/net.ts's interfaceName takes them. */
-export function validIfname(name: string): boolean { return interfaceName(name).ok; }

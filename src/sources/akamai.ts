@@ -27,14 +27,14 @@
 // user-data is applied as sent when it is not base64 (cloud-init too, with a
 // warning). /v1/network is not asked: cloud-init renders nothing from it
 // (Linode's NIC is configured by DHCP, the fallback).
-import { asText } from '../bytes.ts';
-import { base64Decode } from '../host/codecs.ts';
+import { asText, pythonBase64 } from '../bytes.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import type { HttpResponse } from '../net/http.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../config/merge.ts';
 import { isMapping } from '../yaml/index.ts';
 import type { Platform } from './platform.ts';
+import { pubkeys } from './pubkeys.ts';
 import { flag, jsonObject, text, type Source, type SourceRun } from './source.ts';
 
 export interface AkamaiConfig {
@@ -110,20 +110,6 @@ export function akamaiPlan(c: AkamaiConfig, stage: 'local' | 'network'): ('ipv6'
   return out;
 }
 
-/**
- * Base64 as cloud-init's b64decode reads it: characters outside the alphabet
- * skipped, the padding required (null when it is wrong: not base64).
- */
-export function pythonBase64(s: string): Uint8Array | null {
-  const clean = s.replace(/[^A-Za-z0-9+/=]/g, '');
-  const pad = /=*$/.exec(clean)![0].length;
-  const data = clean.slice(0, clean.length - pad);
-  if (data.includes('=')) return null;
-  const rest = data.length % 4;
-  if (rest === 1 || (rest === 2 && pad < 2) || (rest === 3 && pad < 1)) return null;
-  return base64Decode(data + '='.repeat((4 - rest) % 4));
-}
-
 const isAkamai = (p: Platform): boolean => p.dmi.sys_vendor === 'Linode' || p.dmi.sys_vendor === 'Akamai';
 
 interface Found { instance: Record<string, unknown>; userData: Uint8Array | null; keys: string[]; base: string }
@@ -162,9 +148,7 @@ async function sshKeys(base: string, get: (path: string, accept: boolean) => Pro
   try {
     const r = await get(SSH_KEYS_PATH, true);
     if (r.status !== 200) { log.info(`datasource Akamai: ${base}${SSH_KEYS_PATH}: HTTP ${r.status}; no keys from it`); return []; }
-    const users = jsonObject(r.body, base + SSH_KEYS_PATH)['users'];
-    if (!isMapping(users)) return [];
-    return Object.values(users).flatMap((list) => (Array.isArray(list) ? list.filter((k): k is string => typeof k === 'string' && k.trim() !== '') : []));
+    return pubkeys(jsonObject(r.body, base + SSH_KEYS_PATH)['users']);
   } catch (e) {
     log.warn(`datasource Akamai: ${base}${SSH_KEYS_PATH}: ${(e as Error).message}; no keys from it`);
     return [];
@@ -173,10 +157,6 @@ async function sshKeys(base: string, get: (path: string, accept: boolean) => Pro
 
 async function readAkamai(run: SourceRun): Promise<SourceData | null> {
   const { platform, cfg, log, stage } = run;
-  if (!isAkamai(platform)) {
-    log.info("datasource Akamai: DMI's sys_vendor is neither Linode nor Akamai; not asked (cloud-init checks it even when Akamai is the only source listed)");
-    return null;
-  }
   const c = akamaiConfig(cfg, platform.dmi.board_serial);
   const localId = platform.dmi.product_serial;
   const plan = akamaiPlan(c, stage === 'local' ? 'local' : 'network');
@@ -228,5 +208,6 @@ export const akamai: Source = {
   ephemeral: ['ipv6', 'dhcp4'],
   detect: isAkamai,
   notDetected: "DMI's sys_vendor is neither Linode nor Akamai",
+  detectWhenForced: true,
   read: readAkamai,
 };

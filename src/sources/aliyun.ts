@@ -35,7 +35,9 @@ import { fallbackNic, naturalCompare } from '../network/fallback.ts';
 import { readNics, type Nic } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
 import { isMapping } from '../yaml/index.ts';
+import { OverBudget } from './budget.ts';
 import { leaf, walk } from './ec2.ts';
+import { fetchWithin } from './fetch-within.ts';
 import { seconds, text, urls, type Source, type SourceRun } from './source.ts';
 
 export const ALIYUN_PRODUCT = 'Alibaba Cloud ECS';
@@ -44,7 +46,6 @@ const VERSION = '2016-01-01';
 const TOKEN_PATH = 'latest/api/token';
 const TTL_HEADER = 'X-aliyun-ecs-metadata-token-ttl-seconds';
 const TOKEN_HEADER = 'X-aliyun-ecs-metadata-token';
-const MAX_WALK = 1000;
 
 /** meta-data/all's values decoded as the tree's leaves are (cloud-init's MetadataLeafDecoder). */
 export function decodeValues(v: unknown): unknown {
@@ -107,18 +108,15 @@ function hasValue(v: unknown): boolean {
 interface Service { base: string; token: string }
 
 async function readAliYun(run: SourceRun): Promise<SourceData | null> {
-  const { platform, cfg, log, ctx, deadline } = run;
-  if (platform.dmi.product_name !== ALIYUN_PRODUCT) {
-    log.info(`datasource AliYun: DMI's product_name is not "${ALIYUN_PRODUCT}"; not asked (cloud-init checks it even when AliYun is the only source listed)`);
-    return null;
-  }
+  const { cfg, log, ctx, deadline, budget } = run;
   const timeoutMs = seconds(cfg['timeout'], 50);
   const until = Math.min(deadline, now() + seconds(cfg['max_wait'], 240));
   const service = await token(urls(cfg, ALIYUN_URLS), timeoutMs, until, log);
   if (!service) return null;
   const get = async (path: string): Promise<HttpResponse> => {
     for (let renewed = false; ;) {
-      const r = await fetchWithRetries(`${service.base}/${path}`, {
+      // Every answer within what is left of the source's budget (a walk of up to MAX_WALK paths included).
+      const r = await fetchWithin(budget, `${service.base}/${path}`, {
         timeoutMs: 5000, deadline, retries: 5, pause: { fixedMs: 1000 }, headers: { [TOKEN_HEADER]: service.token }, log, what: 'datasource AliYun',
       });
       if (r.status !== 401 || renewed) return r;
@@ -133,7 +131,10 @@ async function readAliYun(run: SourceRun): Promise<SourceData | null> {
       const r = await get(`${VERSION}/${name}`);
       if (r.status === 200) return r.body.length > 0 ? r.body : null;
       if (r.status !== 404) log.warn(`datasource AliYun: ${service.base}/${VERSION}/${name}: HTTP ${r.status}; none`);
-    } catch (e) { log.warn(`datasource AliYun: ${service.base}/${VERSION}/${name}: ${(e as Error).message}; none`); }
+    } catch (e) {
+      if (e instanceof OverBudget) ctx.report('error', 'datasource AliYun', e.message);
+      else log.warn(`datasource AliYun: ${service.base}/${VERSION}/${name}: ${(e as Error).message}; none`);
+    }
     return null;
   };
   const userData = await optional('user-data');
@@ -150,7 +151,7 @@ async function readAliYun(run: SourceRun): Promise<SourceData | null> {
       if (r.status === 200) return r.body;
       if (r.status === 404) return null;
       throw new Error(`${service.base}/${VERSION}/${path}: HTTP ${r.status}`);
-    }, 'meta-data/', { left: MAX_WALK });
+    }, 'meta-data/');
   }
   const instanceId = text(metaData['instance-id']);
   if (!instanceId) throw new Error(`${service.base}: the meta-data has no instance-id`);
@@ -199,5 +200,6 @@ export const aliYun: Source = {
   reach: 'link-local',
   detect: (p) => p.dmi.product_name === ALIYUN_PRODUCT,
   notDetected: `DMI's product_name is not "${ALIYUN_PRODUCT}"`,
+  detectWhenForced: true,
   read: readAliYun,
 };

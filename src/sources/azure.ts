@@ -33,6 +33,7 @@
 // azure-report.ts to act on.
 import { utf8 } from '../bytes.ts';
 import { now } from '../host/clock.ts';
+import { optionAddress } from '../net/dhcp-lease-text.ts';
 import { HttpError } from '../net/http.ts';
 import { readNics } from '../network/sysfs.ts';
 import { layout } from '../state/layout.ts';
@@ -146,12 +147,8 @@ export function instanceIdOf(systemUuid: string, previous: string | null): strin
 
 /** The wireserver address of DHCP option 245 (dotted, "a8:3f:81:10" as dhclient writes it, or hex as networkd does), or null. */
 export function wireserverFromLease(lease: Pick<Lease, 'options'> | undefined): string | null {
-  const v = (lease?.options['245'] ?? lease?.options['unknown-245'])?.trim();
-  if (!v) return null;
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(v)) return v;
-  const hex = v.replace(/:/g, '');
-  if (!/^[0-9A-Fa-f]{8}$/.test(hex)) return null;
-  return hex.match(/../g)!.map((h) => Number.parseInt(h, 16)).join('.');
+  const v = lease?.options['245'] ?? lease?.options['unknown-245'];
+  return v ? optionAddress(v) : null;
 }
 
 type PpsType = 'None' | 'Running' | 'Savable' | 'PreprovisionedOSDisk';

@@ -30,13 +30,14 @@ import type { Files } from '../host/files.ts';
 import type { Logger } from '../log.ts';
 import { remaining } from '../net/cancel.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
+import type { HttpResponse } from '../net/http.ts';
 import { isIP, isIPv4 } from '../network/model.ts';
 import type { SourceData } from '../types.ts';
+import type { ReadBudget } from './budget.ts';
 import { keysIn, walk } from './ec2.ts';
+import { fetchWithin, optionalWithin } from './fetch-within.ts';
 import { fromDhclient, fromNetworkd } from './leases.ts';
 import { seconds, text, type Lease, type Source, type SourceRun } from './source.ts';
-
-const MAX_WALK = 1000;
 
 // ---- the password server (CloudStack's protocol; Exoscale runs the same) ----
 
@@ -160,16 +161,20 @@ export async function waitFor(url: string, timeoutMs: number, until: number, log
 }
 
 /** An EC2-style metadata service at `base` ({base}/{version}/meta-data/…, user-data): the tree and the user-data. */
-export async function readEc2Style(base: string, version: string, o: { timeoutMs: number; retries: number; deadline: number; log: Logger; what: string }): Promise<{ metaData: Record<string, unknown>; userData: Uint8Array | null }> {
-  const get = async (path: string, notFound: 'null' | 'throw'): Promise<Uint8Array | null> => {
-    const url = `${base}/${version}/${path}`;
-    const r = await fetchWithRetries(url, { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, pause: { fixedMs: 1000 }, log: o.log, what: o.what });
+export async function readEc2Style(base: string, version: string, o: {
+  timeoutMs: number; retries: number; deadline: number; log: Logger; what: string;
+  /** Every answer within what is left of it (budget.ts); a user-data over it is reported and left out. */
+  budget: ReadBudget; report: (message: string) => void;
+}): Promise<{ metaData: Record<string, unknown>; userData: Uint8Array | null }> {
+  const opts = { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, pause: { fixedMs: 1000 }, log: o.log, what: o.what };
+  const body = (url: string, r: HttpResponse | null): Uint8Array | null => {
+    if (r === null || r.status === 404) return null;
     if (r.status === 200) return r.body;
-    if (r.status === 404 && notFound === 'null') return null;
     throw new Error(`${url}: HTTP ${r.status}`);
   };
-  const userData = await get('user-data', 'null');
-  const metaData = await walk((path) => get(path, 'null'), 'meta-data/', { left: MAX_WALK });
+  const url = (path: string) => `${base}/${version}/${path}`;
+  const userData = body(url('user-data'), await optionalWithin(o.budget, url('user-data'), opts, o.report));
+  const metaData = await walk(async (path) => body(url(path), await fetchWithin(o.budget, url(path), opts)), 'meta-data/');
   // Checked before the password server is asked: a password is acknowledged only for an instance.
   if (!text(metaData['instance-id'])) throw new Error(`${base}/${version}/meta-data/ has no instance-id`);
   return { metaData, userData: userData && userData.length > 0 ? userData : null };
@@ -192,7 +197,9 @@ async function readCloudStack(run: SourceRun): Promise<SourceData | null> {
   const timeoutMs = seconds(cfg['timeout'], 50);
   const until = Math.min(deadline, now() + maxWaitMs);
   if (!await waitFor(`${base}/latest/meta-data/instance-id`, timeoutMs, until, log, 'datasource CloudStack')) return null;
-  const read = await readEc2Style(base, 'latest', { timeoutMs, retries: 3, deadline, log, what: 'datasource CloudStack' });
+  const read = await readEc2Style(base, 'latest', {
+    timeoutMs, retries: 3, deadline, log, what: 'datasource CloudStack', budget: run.budget, report: (m) => ctx.report('error', 'datasource CloudStack', m),
+  });
   let password: string | null = null;
   try {
     password = await askPassword({ url: `http://${host}:8080`, timeoutMs: 20_000, retries: 3, deadline, log, readOnly });
@@ -215,5 +222,6 @@ export const cloudStack: Source = {
   // ds-identify: never in a container (PID 1's environment names its manager there).
   detect: (p) => p.dmi.product_name.startsWith('CloudStack') && !p.pid1Environ().some((e) => e.startsWith('container=')),
   notDetected: "DMI's product_name does not start with CloudStack (or a container)",
+  detectWhenForced: true,
   read: readCloudStack,
 };

@@ -16,12 +16,14 @@
 // converts `interfaces` to v1: the public NIC is named eth0 and the private
 // one eth1 (matched by MAC), static addresses with the gateway only on the
 // public NIC's own (non-anchor) addresses, and `dns.nameservers` as global DNS.
-import { asText, utf8 } from '../bytes.ts';
+import { utf8 } from '../bytes.ts';
 import type { Logger } from '../log.ts';
-import { fetchWithRetries } from '../net/fetch.ts';
+import { HttpError } from '../net/http.ts';
 import { nicsByMac, readNics } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
 import { isMapping } from '../yaml/index.ts';
+import type { ReadBudget } from './budget.ts';
+import { oneDocument } from './fetch-within.ts';
 import type { Platform } from './platform.ts';
 import { pubkeys } from './pubkeys.ts';
 import { count, seconds, type Source } from './source.ts';
@@ -39,6 +41,8 @@ export interface DigitalOceanOptions {
   deadline: number;
   /** DMI's serial number: the droplet id. */
   dropletId: string;
+  /** What the read may take (the document holds the user-data: counted once). */
+  budget: ReadBudget;
   nics: Map<string, string>;
 }
 
@@ -79,21 +83,19 @@ export function digitalOceanNetwork(interfaces: unknown, nameservers: unknown, n
 }
 
 export async function readDigitalOcean(o: DigitalOceanOptions, log: Logger): Promise<SourceData | null> {
-  let res;
+  let got;
   try {
-    res = await fetchWithRetries(o.url, { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, pause: { fixedMs: o.pauseMs }, log, what: 'datasource DigitalOcean' });
+    got = await oneDocument(o.budget, o.url, { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, pause: { fixedMs: o.pauseMs }, log, what: 'datasource DigitalOcean' });
   } catch (e) {
-    log.warn(`datasource DigitalOcean: ${o.url}: ${(e as Error).message}; no metadata service (DMI says DigitalOcean)`);
+    if (!(e instanceof HttpError)) throw e;
+    log.warn(`datasource DigitalOcean: ${o.url}: ${e.message}; no metadata service (DMI says DigitalOcean)`);
     return null;
   }
-  if (res.status !== 200) throw new Error(`${o.url}: HTTP ${res.status}`);
-  let md: unknown;
-  try { md = JSON.parse(asText(res.body)); } catch (e) { throw new Error(`${o.url}: not JSON (${(e as Error).message})`); }
-  if (!isMapping(md)) throw new Error(`${o.url}: expected a JSON object`);
-  const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
-  const instanceId = text(md['droplet_id']) ?? o.dropletId;
-  const hostname = text(md['hostname']) ?? o.dropletId;
-  const zone = text(md['region']) ?? 'default';
+  const md = got.doc;
+  const idText = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+  const instanceId = idText(md['droplet_id']) ?? o.dropletId;
+  const hostname = idText(md['hostname']) ?? o.dropletId;
+  const zone = idText(md['region']) ?? 'default';
   const dns = isMapping(md['dns']) ? md['dns']['nameservers'] : undefined;
   const metaData: Record<string, unknown> = {
     'instance-id': instanceId,
@@ -119,7 +121,7 @@ export async function readDigitalOcean(o: DigitalOceanOptions, log: Logger): Pro
     subplatform: `metadata (${o.url})`,
     networkConfig: digitalOceanNetwork(md['interfaces'], dns, o.nics, log),
     // The whole document (auth_key included), owner-only like every cache.
-    cache: { 'metadata.json': res.body },
+    cache: { 'metadata.json': got.body },
   };
 }
 
@@ -129,11 +131,8 @@ export const digitalOcean: Source = {
   ephemeral: 'link-local4',
   detect: (p: Platform) => p.dmi.sys_vendor === 'DigitalOcean',
   notDetected: 'DMI sys_vendor is not DigitalOcean',
-  read({ ctx, platform, cfg, deadline, log }) {
-    if (platform.dmi.sys_vendor !== 'DigitalOcean') {
-      log.info('datasource DigitalOcean: DMI sys_vendor is not DigitalOcean; not asked (cloud-init checks this even for a single datasource)');
-      return Promise.resolve(null);
-    }
+  detectWhenForced: true,
+  read({ ctx, platform, cfg, deadline, log, budget }) {
     if (!platform.dmi.product_serial) throw new Error('DMI says DigitalOcean but has no serial number (the droplet id); file a support ticket with DigitalOcean');
     return readDigitalOcean({
       url: typeof cfg['metadata_url'] === 'string' && cfg['metadata_url'] !== '' ? cfg['metadata_url'] : DO_METADATA_URL,
@@ -142,6 +141,7 @@ export const digitalOcean: Source = {
       pauseMs: seconds(cfg['wait_retry'], 2),
       deadline,
       dropletId: platform.dmi.product_serial,
+      budget,
       nics: nicsByMac(readNics(ctx.files)),
     }, log);
   },

@@ -69,8 +69,6 @@ export interface Ec2Options {
   cached?: Ec2Cache | null;
   /** Cap on all answers of one read together (default MAX_TOTAL_BYTES; tests lower it). */
   maxTotalBytes?: number;
-  /** SO_MARK of every connection (systemd-imds's locked mode). */
-  mark?: number;
   /** Read through systemd-imds's varlink service instead of the endpoints. */
   imds?: ImdsVarlink;
 }
@@ -104,7 +102,6 @@ interface Io {
   /** Bytes still allowed for this read (MAX_TOTAL_BYTES at the start). */
   bytes: { left: number; cap: number };
   log: Logger;
-  mark?: number;
 }
 
 /** The metadata service that answered, and its token (null: IMDSv1), or systemd-imds that answers for it. */
@@ -122,7 +119,6 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     stats: { requests: 0 },
     bytes: { left: opts.maxTotalBytes ?? MAX_TOTAL_BYTES, cap: opts.maxTotalBytes ?? MAX_TOTAL_BYTES },
     log,
-    ...(opts.mark !== undefined && { mark: opts.mark }),
   };
   const elapsed = (): number => Math.round(now() - started);
   try {
@@ -221,7 +217,7 @@ async function fetchAll(s: Service, io: Io): Promise<SourceData> {
   const [userData, identityDoc, metaData] = await Promise.all([
     fetch('user-data'),
     fetch('dynamic/instance-identity/document'),
-    walk(fetch, 'meta-data/', { left: MAX_WALK }),
+    walk(fetch, 'meta-data/'),
   ]);
   return assemble(s.imds ? `systemd-imds ${IMDS_SOCKET}` : s.base, metaData, userData, identityDoc === null ? null : asText(identityDoc));
 }
@@ -304,7 +300,7 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
   retryTimeouts = true): Promise<HttpResponse> {
   try {
     return await fetchWithRetries(url, {
-      method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool, ...(io.mark !== undefined && { mark: io.mark }),
+      method, headers, timeoutMs: io.timeoutMs, deadline: io.deadline, cancel: io.cancel, pool: io.pool,
       retries: Number.MAX_SAFE_INTEGER, // until max_wait
       retryFailure: (e) => e.kind === 'reset' || (e.kind === 'timeout' && retryTimeouts),
       eachAttempt: () => {
@@ -328,7 +324,7 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
 export type Fetch = (path: string) => Promise<Uint8Array | null>;
 
 /** The meta-data tree under `dir` (ending in '/'), keyed as cloud-init keys it. */
-export async function walk(fetch: Fetch, dir: string, budget: { left: number }): Promise<Record<string, unknown>> {
+export async function walk(fetch: Fetch, dir: string, budget: { left: number } = { left: MAX_WALK }): Promise<Record<string, unknown>> {
   const listing = await fetch(dir);
   const tree: Record<string, unknown> = {};
   if (listing === null) return tree;
@@ -417,7 +413,7 @@ export const ec2: Source = {
   connectivityUrls: (cfg) => urls(cfg, DEFAULT_EC2_URLS),
   detect: maybeEc2,
   notDetected: 'not an EC2 platform (DMI and hypervisor uuid say so)',
-  async read({ ctx, cfg, deadline, log, stage, mark, budget }) {
+  async read({ ctx, cfg, deadline, log, stage, budget }) {
     const fallback = cfg['v1_fallback'];
     // systemd-imds answers for the default endpoints only, and only once networking is up.
     const ownUrls = cfg['metadata_urls'] !== undefined || cfg['metadata_url'] !== undefined;
@@ -430,7 +426,6 @@ export const ec2: Source = {
         maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - now())),
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx.files),
-        ...(mark !== undefined && { mark }),
         ...(imds && { imds }),
       }, log);
     } finally {

@@ -49,7 +49,9 @@ async function readExoscale(run: SourceRun): Promise<SourceData | null> {
     log.warn('datasource Exoscale: no answer from the metadata service');
     return null;
   }
-  const read = await readEc2Style(base, version, { timeoutMs, retries, deadline, log, what: 'datasource Exoscale' });
+  const read = await readEc2Style(base, version, {
+    timeoutMs, retries, deadline, log, what: 'datasource Exoscale', budget: run.budget, report: (m) => ctx.report('error', 'datasource Exoscale', m),
+  });
   const pwUrl = passwordUrl(base, port, version);
   let password: string | null = null;
   try {
@@ -72,5 +74,6 @@ export const exoscale: Source = {
   reach: 'network',
   detect: (p) => p.dmi.product_name.startsWith('Exoscale'),
   notDetected: "DMI's product_name does not start with Exoscale",
+  detectWhenForced: true,
   read: readExoscale,
 };

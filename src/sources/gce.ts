@@ -209,11 +209,8 @@ export const gce: Source = {
   ephemeral: 'dhcp4',
   detect: onGce,
   notDetected: 'DMI does not say Google',
+  detectWhenForced: true,
   read({ platform, system, cfg, deadline, log }) {
-    if (!onGce(platform)) {
-      log.info('datasource GCE: DMI does not say Google (product name, serial); not asked (cloud-init checks this even for a single datasource)');
-      return Promise.resolve(null);
-    }
     return readGce({
       base: gceBase(cfg, log),
       timeoutMs: seconds(cfg['timeout'], 10),

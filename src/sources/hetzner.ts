@@ -18,14 +18,16 @@
 // valid base64 is decoded (the service cannot carry binary user-data). The
 // network config is the metadata's `network-config` (v1) plus one DHCP entry
 // per private network, the NIC found by its MAC.
-import { asText, fromBase64, utf8 } from '../bytes.ts';
+import { asText, pythonBase64, utf8 } from '../bytes.ts';
 import { now } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
-import { fetchWithRetries } from '../net/fetch.ts';
+import { HttpError } from '../net/http.ts';
 import { nicsByMac, readNics } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../config/merge.ts';
 import { isMapping, parseYaml } from '../yaml/index.ts';
+import type { ReadBudget } from './budget.ts';
+import { fetchWithin, oneDocument, optionalWithin } from './fetch-within.ts';
 import type { Platform } from './platform.ts';
 import { pubkeys } from './pubkeys.ts';
 import { count, seconds, type Source } from './source.ts';
@@ -44,6 +46,9 @@ export interface HetznerOptions {
   serial: string;
   /** MAC (lower case) → this machine's NIC name, for the private networks. */
   nics: Map<string, string>;
+  /** What the read may take; where a user-data over it is reported (left out). */
+  budget: ReadBudget;
+  report: (message: string) => void;
 }
 
 /** The three URLs from the config, as cloud-init 25.1 (metadata_url, userdata_url) or newer (paths under the base) reads them. */
@@ -60,9 +65,7 @@ export function hetznerUrls(cfg: Config): { metadata: string; privateNetworks: s
 
 /** Bytes that are strictly base64 (Python's b64decode with validate=True) decoded, anything else as it is. */
 export function maybeBase64(data: Uint8Array): Uint8Array {
-  const text = asText(data);
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return data;
-  try { return fromBase64(text); } catch { return data; }
+  return pythonBase64(asText(data), true) ?? data;
 }
 
 /** The metadata's network-config (v1) with a DHCP entry for each private network whose NIC is here. */
@@ -89,26 +92,25 @@ function yaml(text: string, what: string): unknown {
 }
 
 export async function readHetzner(o: HetznerOptions, log: Logger): Promise<SourceData | null> {
-  const get = (url: string) => fetchWithRetries(url, { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, pause: { fixedMs: o.pauseMs }, log, what: 'datasource Hetzner' });
+  const opts = { timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, pause: { fixedMs: o.pauseMs }, log, what: 'datasource Hetzner' };
   let meta;
-  try { meta = await get(o.metadataUrl); } catch (e) {
-    log.warn(`datasource Hetzner: ${o.metadataUrl}: ${(e as Error).message}; no metadata service (DMI says Hetzner)`);
+  try { meta = await oneDocument(o.budget, o.metadataUrl, opts, 'yaml'); } catch (e) {
+    if (!(e instanceof HttpError)) throw e;
+    log.warn(`datasource Hetzner: ${o.metadataUrl}: ${e.message}; no metadata service (DMI says Hetzner)`);
     return null;
   }
-  if (meta.status !== 200) throw new Error(`${o.metadataUrl}: HTTP ${meta.status}`);
-  const md = yaml(asText(meta.body), o.metadataUrl);
-  if (!isMapping(md)) throw new Error(`${o.metadataUrl}: expected a YAML mapping`);
+  const md = meta.doc;
   const id = md['instance-id'];
   const instanceId = typeof id === 'string' || typeof id === 'number' ? String(id) : '';
   if (instanceId === '') throw new Error(`${o.metadataUrl}: no instance-id`);
   if (instanceId !== o.serial) throw new Error(`${o.metadataUrl}: instance-id ${instanceId} is not DMI's serial number ${o.serial || '(none)'}: the metadata is not this machine's`);
-  const privRes = await get(o.privateNetworksUrl);
+  const privRes = await fetchWithin(o.budget, o.privateNetworksUrl, opts);
   let privateNetworks: unknown = [];
   if (privRes.status === 200) privateNetworks = yaml(asText(privRes.body), o.privateNetworksUrl) ?? [];
   else log.info(`datasource Hetzner: ${o.privateNetworksUrl}: HTTP ${privRes.status}; no private networks`);
-  const udRes = await get(o.userdataUrl);
-  if (udRes.status !== 200 && udRes.status !== 204 && udRes.status !== 404) throw new Error(`${o.userdataUrl}: HTTP ${udRes.status}`);
-  const userData = udRes.status === 200 && udRes.body.length > 0 ? maybeBase64(udRes.body) : null;
+  const udRes = await optionalWithin(o.budget, o.userdataUrl, opts, o.report);
+  if (udRes && udRes.status !== 200 && udRes.status !== 204 && udRes.status !== 404) throw new Error(`${o.userdataUrl}: HTTP ${udRes.status}`);
+  const userData = udRes?.status === 200 && udRes.body.length > 0 ? maybeBase64(udRes.body) : null;
   const vendor = md['vendor_data'];
   if (vendor !== undefined && vendor !== null && typeof vendor !== 'string') log.warn('datasource Hetzner: vendor_data is not a string; ignored');
   const keys = md['public-keys'];
@@ -143,11 +145,8 @@ export const hetzner: Source = {
   ephemeral: 'dhcp4',
   detect: (p: Platform) => p.dmi.sys_vendor === 'Hetzner',
   notDetected: 'DMI sys_vendor is not Hetzner',
-  read({ ctx, platform, cfg, deadline, log }) {
-    if (platform.dmi.sys_vendor !== 'Hetzner') {
-      log.info('datasource Hetzner: DMI sys_vendor is not Hetzner; not asked (cloud-init checks this even for a single datasource)');
-      return Promise.resolve(null);
-    }
+  detectWhenForced: true,
+  read({ ctx, platform, cfg, deadline, log, budget }) {
     if (!platform.dmi.product_serial) throw new Error('DMI says Hetzner but has no serial number (the instance-id to check the metadata against)');
     const u = hetznerUrls(cfg);
     return readHetzner({
@@ -160,6 +159,8 @@ export const hetzner: Source = {
       deadline: Math.min(deadline, now() + seconds(cfg['max_wait'], 120)),
       serial: platform.dmi.product_serial,
       nics: nicsByMac(readNics(ctx.files)),
+      budget,
+      report: (m) => ctx.report('error', 'datasource Hetzner', m),
     }, log);
   },
 };

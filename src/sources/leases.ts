@@ -6,6 +6,7 @@
 // wins. CloudStack finds its virtual router there (the DHCP server),
 // Scaleway the address DHCP gave when it is read after networking.
 import type { Files } from '../host/files.ts';
+import { dhclientLeases } from '../net/dhcp-lease-text.ts';
 
 const NETWORKD_LEASES = '/run/systemd/netif/leases';
 const DHCLIENT_DIRS: [string, RegExp][] = [['/var/lib/dhcp', /dhclient\.\w+\.leases/], ['/var/lib/dhclient', /.+\.leases?$/]];
@@ -24,21 +25,7 @@ export function networkdLease(text: string): Record<string, string> {
   return out;
 }
 
-/** The leases of a dhclient lease file, oldest first, each as option → value (cloud-init's parse_leases). */
-export function dhclientLeases(content: string): Record<string, string>[] {
-  const out: Record<string, string>[] = [];
-  for (const m of content.matchAll(/lease {(.*?)}\n/gs)) {
-    const lease: Record<string, string> = {};
-    for (const part of m[1]!.split(';')) {
-      const line = part.trim().replace(/"/g, '').replace(/^option /, '');
-      if (!line) continue;
-      const sp = line.indexOf(' ');
-      if (sp > 0) lease[line.slice(0, sp)] = line.slice(sp + 1);
-    }
-    out.push(lease);
-  }
-  return out;
-}
+export { dhclientLeases };
 
 /** `key` of the first networkd lease (by file name) that has it, or null. */
 export function fromNetworkd(files: Files, key: string): string | null {

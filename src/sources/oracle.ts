@@ -201,6 +201,7 @@ export const oracle: Source = {
   ephemeral: 'dhcp4',
   detect: onOracle,
   notDetected: 'DMI chassis asset tag is not OracleCloud.com',
+  detectWhenForced: true,
   read({ ctx, cfg, deadline, log }) {
     return readOracle({
       bases: urls(cfg, ORACLE_URLS),

@@ -178,5 +178,6 @@ export const scaleway: Source = {
   ephemeral: ['dhcp4', 'ipv6'],
   detect: (p) => p.dmi.sys_vendor === 'Scaleway' || ` ${p.cmdline} `.includes(' scaleway ') || p.exists('/var/run/scaleway'),
   notDetected: "neither DMI's sys_vendor, the kernel command line nor /var/run/scaleway says Scaleway",
+  detectWhenForced: true,
   read: readScaleway,
 };

@@ -20,6 +20,7 @@ import type { Context } from '../context.ts';
 import { now } from '../host/clock.ts';
 import { envVar } from '../host/process.ts';
 import { withEphemeralNetwork } from '../net/ephemeral.ts';
+import { markMetadataConnections } from '../net/http.ts';
 import type { Instance } from '../state/instance.ts';
 import type { SourceData } from '../types.ts';
 import type { Config } from '../config/merge.ts';
@@ -83,6 +84,8 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
   const deadline = now() + seconds(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
   const named = list.filter((n) => n !== 'None');
   let platform: Platform | null = null;
+  // systemd-imds's locked mode: every connection to a metadata address carries its mark (net/http.ts).
+  markMetadataConnections(imdsMark(ctx.files));
   for (const name of named) {
     const source = SOURCES.find((s) => s.name === name);
     if (!source) {
@@ -94,21 +97,21 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     const cfg = dsConfig(system, name);
     // A single configured source is asked whatever DMI says (ds-identify's rule); strict_id: false asks it too.
     const forced = named.length === 1 || cfg['strict_id'] === false;
-    if (!forced && !source.detect(platform)) {
-      ctx.log.info(`datasource ${name}: ${source.notDetected ?? 'not this platform'}; ${source.reach === 'files' ? '' : 'metadata service '}not asked`);
+    if ((!forced || source.detectWhenForced) && !source.detect(platform)) {
+      ctx.log.info(`datasource ${name}: ${source.notDetected ?? 'not this platform'}; ${source.reach === 'files' ? '' : 'metadata service '}not asked` +
+        (forced ? ' (checked even when it is the only source listed)' : ''));
       continue;
     }
     const started = now();
-    const mark = source.reach === 'files' ? undefined : imdsMark(ctx.files);
     const budget = new ReadBudget();
-    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget, ...(mark !== undefined && { mark }) };
+    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget };
     try {
       let found: SourceData | null;
       if (source.reach === 'link-local' && stage === 'local' && ephemeralAllowed(ctx, opts)) {
         found = await withEphemeralNetwork(ctx, {
           kinds: typeof source.ephemeral === 'string' ? [source.ephemeral] : source.ephemeral ?? ['dhcp4'],
           connectivityUrls: source.connectivityUrls?.(cfg) ?? [],
-          deadline, system, ...(mark !== undefined && { mark }),
+          deadline, system,
         }, (net) => source.read(net.lease ? { ...run, lease: net.lease } : run), null);
       } else {
         if (source.reach === 'link-local' && stage === 'local') {

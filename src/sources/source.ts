@@ -57,8 +57,9 @@ export interface SourceRun {
   /** Absolute sys.now() time nothing of this read may outlive (the search's deadline). */
   deadline: number;
   /**
-   * The only source in datasource_list: asked even where detect() says no,
-   * as cloud-init's ds-identify does for a single configured datasource.
+   * The only source in datasource_list: asked even where detect() says no
+   * (unless the source sets detectWhenForced), as cloud-init's ds-identify
+   * does for a single configured datasource.
    */
   forced: boolean;
   /** Which pass of the search asks (a link-local source in 'local' is behind the ephemeral network, if one was made). */
@@ -72,13 +73,6 @@ export interface SourceRun {
   lease?: Lease;
   /** What this read may take in all (budget.ts): each reader asks for at most what is left. */
   budget: ReadBudget;
-  /**
-   * The socket mark for requests to a link-local metadata service: systemd-imds's
-   * 0x7FFF0815 where its early network is set up (its "locked" mode routes the
-   * metadata address only for marked sockets), else undefined. Pass it on as
-   * the `mark` of each request.
-   */
-  mark?: number;
 }
 
 /** What a source's provisioned step is given: the instance, and what stage init's modules reported. */
@@ -104,6 +98,13 @@ export interface Source {
   detect(platform: Platform): boolean;
   /** What it says when detect() is false, for the log ("DMI does not say Google"). */
   notDetected?: string;
+  /**
+   * detect() holds even for a forced source (the only one in datasource_list,
+   * or strict_id: false): a machine of another cloud gets no request. The
+   * search applies it; sources leave it out where forcing is how an image
+   * says "this is my cloud" whatever DMI shows (Ec2 on EC2-compatible clouds).
+   */
+  detectWhenForced?: boolean;
   /**
    * reach 'link-local': what init-local brings up on the NIC before asking it
    * (src/net/ephemeral.ts), one kind or several in the order tried; default

@@ -16,8 +16,10 @@
 //   /run/systemd/network/ by systemd-imds-early-network.service) routes the
 //   metadata address through its own table, reached only by sockets marked
 //   0x7FFF0815; in "locked" mode a prohibit route refuses everyone else.
-//   Where that file is, ec2-init's own requests to link-local services carry
-//   the mark (SO_MARK, as systemd-imdsd's own do; root has CAP_NET_ADMIN).
+//   Where that file is, every connection ec2-init opens to a metadata address
+//   (any cloud's source, its token requests, the ephemeral network's
+//   connectivity check) carries the mark (SO_MARK, as systemd-imdsd's own do;
+//   root has CAP_NET_ADMIN): the search sets it once in net/http.ts.
 // - Root's authorized_keys: systemd-imds imports the first EC2 key as the
 //   credential ssh.authorized_keys.root, which systemd-tmpfiles writes to
 //   /root/.ssh/authorized_keys only when that file does not exist (`f^`).

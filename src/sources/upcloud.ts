@@ -18,11 +18,12 @@
 // global DNS as a nameserver entry. An interface whose MAC this machine lacks
 // is left out with a warning (cloud-init refuses the whole config).
 import { utf8 } from '../bytes.ts';
-import { fetchWithRetries } from '../net/fetch.ts';
 import { readNics, nicsByMac } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
 import { isMapping } from '../yaml/index.ts';
-import { count, jsonObject, seconds, text, type Source, type SourceRun } from './source.ts';
+import { oneDocument } from './fetch-within.ts';
+import { pubkeys } from './pubkeys.ts';
+import { count, seconds, text, type Source, type SourceRun } from './source.ts';
 
 export const UPCLOUD_URL = 'http://169.254.169.254/metadata/v1.json';
 
@@ -56,20 +57,14 @@ export function upcloudNetworkConfig(net: Record<string, unknown>, macs: Map<str
 }
 
 async function readUpCloud(run: SourceRun): Promise<SourceData | null> {
-  const { platform, cfg, log, ctx, deadline } = run;
-  if (platform.dmi.sys_vendor !== 'UpCloud') {
-    log.info("datasource UpCloud: DMI's sys_vendor is not UpCloud; not asked (cloud-init checks it even when UpCloud is the only source listed)");
-    return null;
-  }
+  const { platform, cfg, log, ctx, deadline, budget } = run;
   const serverUuid = platform.dmi.product_uuid.toLowerCase();
   if (!serverUuid) throw new Error('DMI says UpCloud but gives no system uuid (/sys/class/dmi/id/product_uuid): contact UpCloud support');
   const url = text(cfg['metadata_url']) ?? UPCLOUD_URL;
-  const res = await fetchWithRetries(url, {
+  const { doc: md, body } = await oneDocument(budget, url, {
     timeoutMs: seconds(cfg['timeout'], 2), deadline, retries: count(cfg['retries'], 30),
     pause: { fixedMs: seconds(cfg['wait_retry'], 2) }, log, what: 'datasource UpCloud',
   });
-  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
-  const md = jsonObject(res.body, url);
   const network = isMapping(md['network']) ? md['network'] : null;
   let networkConfig: Record<string, unknown> | undefined;
   if (network) {
@@ -79,7 +74,7 @@ async function readUpCloud(run: SourceRun): Promise<SourceData | null> {
     ctx.report('warning', 'datasource UpCloud', `${url} has no network mapping: no network config from the metadata`);
   }
   const instanceId = text(md['instance_id']) ?? serverUuid;
-  const keys = Array.isArray(md['public_keys']) ? md['public_keys'].filter((k): k is string => typeof k === 'string') : [];
+  const keys = pubkeys(md['public_keys']);
   // cloud-init's self.metadata: what `query ds.meta_data.*` shows.
   const metaData = {
     'instance-id': instanceId,
@@ -104,7 +99,7 @@ async function readUpCloud(run: SourceRun): Promise<SourceData | null> {
     platform: 'upcloud',
     subplatform: `metadata (${url})`,
     ...(networkConfig && { networkConfig }),
-    cache: { 'v1.json': res.body },
+    cache: { 'v1.json': body },
   };
 }
 
@@ -113,5 +108,6 @@ export const upCloud: Source = {
   reach: 'link-local',
   detect: (p) => p.dmi.sys_vendor === 'UpCloud',
   notDetected: "DMI's sys_vendor is not UpCloud",
+  detectWhenForced: true,
   read: readUpCloud,
 };

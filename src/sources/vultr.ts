@@ -18,14 +18,16 @@
 // service sends it, else made from `interfaces`: the first NIC by DHCP and
 // SLAAC, the others static, each with its additional addresses and routes,
 // and Vultr's resolvers.
-import { asText, utf8 } from '../bytes.ts';
+import { utf8 } from '../bytes.ts';
 import { osRelease } from '../host/os-release.ts';
 import type { Logger } from '../log.ts';
-import { fetchWithRetries } from '../net/fetch.ts';
+import { HttpError } from '../net/http.ts';
 import { nicsByMac, readNics } from '../network/sysfs.ts';
 import type { SourceData } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { isMapping } from '../yaml/index.ts';
+import type { ReadBudget } from './budget.ts';
+import { oneDocument } from './fetch-within.ts';
 import type { Platform } from './platform.ts';
 import { pubkeys } from './pubkeys.ts';
 import { count, seconds, type Source } from './source.ts';
@@ -43,6 +45,8 @@ export interface VultrOptions {
   deadline: number;
   userAgent: string;
   nics: Map<string, string>;
+  /** What the read may take (the document holds the user-data: counted once). */
+  budget: ReadBudget;
 }
 
 /** ds-identify's and cloud-init's is_vultr. */
@@ -110,20 +114,18 @@ export function vultrNetwork(md: Entry, nics: Map<string, string>, log: Logger):
 
 export async function readVultr(o: VultrOptions, log: Logger): Promise<SourceData | null> {
   const url = `${o.url.replace(/\/+$/, '')}/v1.json`;
-  let res;
+  let got;
   try {
-    res = await fetchWithRetries(url, {
+    got = await oneDocument(o.budget, url, {
       headers: { 'Metadata-Token': 'cloudinit', 'User-Agent': o.userAgent },
       timeoutMs: o.timeoutMs, deadline: o.deadline, retries: o.retries, pause: { fixedMs: o.pauseMs }, log, what: 'datasource Vultr',
     });
   } catch (e) {
-    log.warn(`datasource Vultr: ${url}: ${(e as Error).message}; no metadata service`);
+    if (!(e instanceof HttpError)) throw e;
+    log.warn(`datasource Vultr: ${url}: ${e.message}; no metadata service`);
     return null;
   }
-  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
-  let md: unknown;
-  try { md = JSON.parse(asText(res.body)); } catch (e) { throw new Error(`${url}: not JSON (${(e as Error).message})`); }
-  if (!isMapping(md)) throw new Error(`${url}: expected a JSON object`);
+  const md = got.doc;
   const instanceId = md['instance-v2-id'];
   if (typeof instanceId !== 'string' || instanceId === '') throw new Error(`${url}: no instance-v2-id (the instance-id)`);
   const hostname = typeof md['hostname'] === 'string' && md['hostname'] !== '' ? md['hostname'] : 'guest';
@@ -150,7 +152,7 @@ export async function readVultr(o: VultrOptions, log: Logger): Promise<SourceDat
     // cloud-init's Vultr source names no metadata address.
     subplatform: 'unknown',
     networkConfig: vultrNetwork(md, o.nics, log),
-    cache: { 'v1.json': res.body },
+    cache: { 'v1.json': got.body },
   };
 }
 
@@ -160,7 +162,8 @@ export const vultr: Source = {
   ephemeral: 'dhcp4',
   detect: onVultr,
   notDetected: 'not Vultr (DMI sys_vendor, "vultr" on the kernel command line, /etc/vultr)',
-  read({ ctx, cfg, deadline, log }) {
+  detectWhenForced: true,
+  read({ ctx, cfg, deadline, log, budget }) {
     const variant = osRelease(ctx.files)['ID'] ?? 'linux';
     return readVultr({
       url: typeof cfg['url'] === 'string' && cfg['url'] !== '' ? cfg['url'] : VULTR_URL,
@@ -170,6 +173,7 @@ export const vultr: Source = {
       deadline,
       userAgent: typeof cfg['user-agent'] === 'string' && cfg['user-agent'] !== '' ? cfg['user-agent'] : `Cloud-Init/25.1 (ec2-init ${VERSION}) - OS: Linux Variant: ${variant}`,
       nics: nicsByMac(readNics(ctx.files)),
+      budget,
     }, log);
   },
 };

@@ -3,7 +3,7 @@
 // and root (disable_root), from user-data and from the datasource's keys.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { DISABLE_USER_OPTS } from '../../src/modules/ssh-keys.ts';
@@ -20,6 +20,7 @@ system_info:
   default_user: {name: debian, lock_passwd: true, gecos: Debian, groups: [adm, sudo], sudo: ["ALL=(ALL) NOPASSWD:ALL"], shell: /bin/bash}
 `;
 const SSHD_CONFIG = 'Include /etc/ssh/sshd_config.d/*.conf\nKbdInteractiveAuthentication no\nUsePAM yes\nX11Forwarding yes\n';
+const SSH_CONFIG_WITH_TWO_FILES = `${SSHD_CONFIG}AuthorizedKeysFile .ssh/authorized_keys_shared .ssh/authorized_keys\n`;
 
 /** A root with a Debian image's account files and, unless told otherwise, an ssh server's config. */
 function sshRoot(opts: { sshd?: boolean; cloudCfg?: string } = {}): string {
@@ -162,6 +163,17 @@ describe('authorized keys for the default user and root', { skip: skip ?? false 
     assert.equal(mode(root, 'root/.ssh'), 0o700);
     assert.equal(mode(root, 'root/.ssh/authorized_keys'), 0o600);
     assert.deepEqual(owner(root, 'root/.ssh/authorized_keys'), [0, 0]);
+  });
+
+  test('AuthorizedKeysFile lists a file sshd would refuse (group-writable) first: the keys go to the next one (the file ssh_authkey_fingerprints reads)', () => {
+    const root = sshRoot();
+    writeIn(root, 'etc/ssh/sshd_config', `${SSH_CONFIG_WITH_TWO_FILES}`);
+    writeIn(root, 'root/.ssh/authorized_keys_shared', '# group-writable: StrictModes makes sshd ignore it\n');
+    chmodSync(join(root, 'root/.ssh/authorized_keys_shared'), 0o664); // (past the umask)
+    const r = boot(root, `#cloud-config\ndisable_root: false\nssh_authorized_keys: [${KEY_1}]\n`);
+    assert.deepEqual(problems(root), [], r.stderr);
+    assert.equal(read(root, 'root/.ssh/authorized_keys_shared'), '# group-writable: StrictModes makes sshd ignore it\n');
+    assert.equal(read(root, 'root/.ssh/authorized_keys'), `${KEY_1}\n`);
   });
 
   test('disable_root: false gives root the plain keys; allow_public_ssh_keys: false leaves out the metadata keys', () => {

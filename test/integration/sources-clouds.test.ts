@@ -2,7 +2,9 @@
 // service ec2-init knows is pointed at one simulator on 127.0.0.1, so any
 // request any source sends lands there (CloudStack's virtual router, found
 // from leases and routes, is none: the root has neither). On a machine whose DMI names no
-// cloud, none is sent; on one whose DMI says Hetzner, only Hetzner's.
+// cloud, none is sent; on one whose DMI says Hetzner, only Hetzner's; and a
+// source that checks its platform even when forced (Source.detectWhenForced)
+// sends none as the only source listed on another cloud's machine.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startHetznerSimulator, HETZNER_MAC } from '../helpers/hetzner-simulator.ts';
@@ -54,4 +56,20 @@ describe('the default datasource list asks only the cloud DMI names', { skip }, 
       assert.equal(read(root, 'run/cloud-init/cloud-id'), 'hetzner\n');
     } finally { await sim.close(); }
   });
+
+  // Every source that checks its platform even as the only one listed (cloud-init's own _get_data checks
+  // for the first six; for Vultr, Scaleway, Oracle, CloudStack and Exoscale see README's differences).
+  for (const name of ['DigitalOcean', 'GCE', 'AliYun', 'Vultr', 'CloudStack', 'Scaleway', 'Hetzner', 'Oracle', 'Exoscale', 'UpCloud', 'Akamai']) {
+    test(`${name} as the only source listed, on another cloud's machine: no request`, async () => {
+      const sim = await startHetznerSimulator({});
+      try {
+        const dmi: Record<string, string> = name === 'Hetzner' ? { sys_vendor: 'DigitalOcean', product_name: 'Droplet', product_serial: '42424242' } : { sys_vendor: 'Hetzner', product_serial: '42424242' };
+        const root = cloudRoot({ dmi, config: `datasource_list: [${name}]\n${everySourceAt(sim.url, sim.base)}`, nics: [['ens3', HETZNER_MAC]] });
+        const r = await agentAsync(root, ['boot']);
+        assert.equal(r.status, 2, r.stderr); // degraded: no datasource
+        assert.deepEqual(sim.requests.map((q) => q.path), []);
+        assert.match(read(root, 'var/log/ec2-init.log'), new RegExp(`datasource ${name}: .*not asked \\(checked even when it is the only source listed\\)`));
+      } finally { await sim.close(); }
+    });
+  }
 });

@@ -94,4 +94,17 @@ describe('boot on DigitalOcean (DMI under --root, metadata service simulated on 
       assert.equal(sim.requests.length, 0);
     } finally { await sim.close(); }
   });
+
+  test('a 9 MiB user-data inside the one document is counted once against the 16 MiB budget: kept and applied', async () => {
+    // (It was counted twice, as the document and as the user-data, and left out.)
+    const userData = `#cloud-config\nwrite_files: [{path: /etc/big-user-data, content: kept}]\n# ${'x'.repeat(9 * 1024 * 1024)}\n`;
+    const sim = await startDigitalOceanSimulator({ userData });
+    try {
+      const root = doRoot(sim);
+      const r = await agentAsync(root, ['boot']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(statusProblems(root), []);
+      assert.equal(read(root, 'etc/big-user-data'), 'kept');
+    } finally { await sim.close(); }
+  });
 });

@@ -105,4 +105,17 @@ describe('boot from UpCloud (simulator on 127.0.0.1)', { skip }, () => {
       assert.equal(dead.requests.length, 6); // the first attempt and 2 retries, in init-local and again in init
     } finally { await dead.close(); }
   });
+
+  test('a 9 MiB user-data inside the one document is counted once against the 16 MiB budget: kept and applied', async () => {
+    // (It was counted twice, as the document and as the user-data, and left out.)
+    const userData = `#cloud-config\nwrite_files: [{path: /etc/big-user-data, content: kept}]\n# ${'x'.repeat(9 * 1024 * 1024)}\n`;
+    const sim = await startUpCloudSimulator({ userData });
+    try {
+      const root = upcloudRoot(sim.metadataUrl);
+      const r = await agentAsync(root, ['boot']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(statusProblems(root), []);
+      assert.equal(read(root, 'etc/big-user-data'), 'kept');
+    } finally { await sim.close(); }
+  });
 });

@@ -7,7 +7,8 @@
 //   - its "locked" early network (a prohibit route to 169.254.169.254, the
 //     route in table 0x7FFF0815 for sockets marked 0x7FFF0815), built with
 //     ip in a network namespace of the test's own: ec2-init's requests carry
-//     the mark where systemd-imds's network file is, and are refused without;
+//     the mark where systemd-imds's network file is, and are refused without,
+//     EC2's and another cloud's (DigitalOcean) alike;
 //   - root's authorized_keys, which systemd writes from the key systemd-imds
 //     imported only when the file is missing: ec2-init owns it (its line
 //     replaces systemd's, behind disable_root's command);
@@ -23,6 +24,8 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { AGENT, WITH_ROOT, agentAsync, cannotRun, newRoot, statusProblems } from '../helpers/agent.ts';
+import { cloudRoot } from '../helpers/cloud-root.ts';
+import { startDigitalOceanSimulator } from '../helpers/digitalocean-simulator.ts';
 import { FAKE_IMDSD_AGENT, startFakeImdsd } from '../helpers/fake-imdsd.ts';
 import { read, writeIn } from '../helpers/files.ts';
 import { SKIP_REASON } from '../helpers/imds-simulator.ts';
@@ -109,19 +112,25 @@ describe('beside systemd-imds (systemd ≥ 261)', { skip }, () => {
     assert.match(r.stderr, /step: init datasource Ec2 RUN/);
   });
 
-  test('its locked early network: ec2-init\'s requests carry the mark 0x7FFF0815, and without it the service is refused', async () => {
+  /** A namespace pair whose 169.254.169.254:80 is `port`, behind what networkd makes of 85-imds-early.network (locked). */
+  async function lockedPair(port: number): Promise<Pair> {
     const pair = makePair();
     pairs.push(pair);
-    const sim = await simulator({ mode: 'required', userData: '#cloud-config\n{}\n' });
-    await bridge(pair, pair.serviceNs, '169.254.169.254', 80, sim.port);
-    // What networkd makes of 85-imds-early.network (locked): everyone is refused the metadata
-    // address; sockets marked 0x7FFF0815 look it up in table 0x7FFF0815, where it is on the link.
+    await bridge(pair, pair.serviceNs, '169.254.169.254', 80, port);
+    // Everyone is refused the metadata address; sockets marked 0x7FFF0815 look it up in table 0x7FFF0815, where it is on the link.
     for (const cmd of [
       ['addr', 'add', '10.9.0.2/24', 'dev', 'eth0'], ['link', 'set', 'eth0', 'up'], ['route', 'add', 'default', 'via', '10.9.0.1'],
       ['route', 'add', 'prohibit', '169.254.169.254'],
       ['route', 'add', '169.254.169.254', 'dev', 'eth0', 'scope', 'link', 'table', String(0x7fff0815)],
       ['rule', 'add', 'fwmark', String(0x7fff0815), 'table', String(0x7fff0815)],
     ]) assert.equal(pair.exec(pair.agentNs, ['ip', ...cmd]).status, 0, cmd.join(' '));
+    return pair;
+  }
+  const EARLY_NETWORK_FILE = '[Match]\nType=ether\nKind=!*\n\n[Network]\nDHCP=yes\n\n[Route]\nDestination=169.254.169.254\nType=prohibit\n';
+
+  test('its locked early network: ec2-init\'s requests carry the mark 0x7FFF0815, and without it the service is refused', async () => {
+    const sim = await simulator({ mode: 'required', userData: '#cloud-config\n{}\n' });
+    const pair = await lockedPair(sim.port);
     const cfg = 'datasource_list: [Ec2]\ndatasource:\n  Ec2:\n    timeout: 1\n    max_wait: 2\n';
 
     const without = newRoot();
@@ -133,11 +142,31 @@ describe('beside systemd-imds (systemd ≥ 261)', { skip }, () => {
 
     const marked = newRoot();
     writeIn(marked, 'etc/cloud/cloud.cfg', cfg);
-    writeIn(marked, EARLY_NETWORK, '[Match]\nType=ether\nKind=!*\n\n[Network]\nDHCP=yes\n\n[Route]\nDestination=169.254.169.254\nType=prohibit\n');
+    writeIn(marked, EARLY_NETWORK, EARLY_NETWORK_FILE);
     const r = await agentIn(pair, marked, ['init', '--local']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /step: init-local datasource Ec2 RUN/);
     assert.ok(sim.requests.length > 10, 'read through table 0x7FFF0815');
+  });
+
+  test('its locked early network: another cloud\'s requests (DigitalOcean) carry the mark too', async () => {
+    const sim = await startDigitalOceanSimulator({ userData: '#cloud-config\n{}\n' });
+    try {
+      const pair = await lockedPair(sim.port);
+      const cfg = 'datasource_list: [DigitalOcean]\ndatasource:\n  DigitalOcean:\n    retries: 0\n    timeout: 1\n';
+      const dmi = { sys_vendor: 'DigitalOcean', product_serial: '22532410' };
+      const without = cloudRoot({ dmi, config: cfg });
+      const refused = await agentIn(pair, without, ['init', '--local'], {}, { ownDmi: true });
+      assert.equal(refused.status, 0, refused.stderr);
+      assert.match(refused.stderr, /datasource DigitalOcean: http:\/\/169\.254\.169\.254\/metadata\/v1\.json: .*(EACCES|permission denied)/i);
+      assert.equal(sim.requests.length, 0, 'the prohibit route refused it: nothing reached the service');
+      const marked = cloudRoot({ dmi, config: cfg });
+      writeIn(marked, EARLY_NETWORK, EARLY_NETWORK_FILE);
+      const r = await agentIn(pair, marked, ['init', '--local'], {}, { ownDmi: true });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /step: init-local datasource DigitalOcean RUN/);
+      assert.deepEqual(sim.requests.map((q) => q.path), ['/metadata/v1.json'], 'read through table 0x7FFF0815');
+    } finally { await sim.close(); }
   });
 
   test('root\'s authorized_keys has one owner: ec2-init\'s line replaces the one systemd wrote from systemd-imds\'s credential', async () => {

@@ -6,7 +6,8 @@
 // test/integration/sources-<cloud>.test.ts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { akamaiConfig, akamaiPlan, dmiOverrides, pythonBase64 } from '../../src/sources/akamai.ts';
+import { pythonBase64 } from '../../src/bytes.ts';
+import { akamaiConfig, akamaiPlan, dmiOverrides } from '../../src/sources/akamai.ts';
 import { aliyunKeys, aliyunNetworkConfig, decodeValues } from '../../src/sources/aliyun.ts';
 import { defaultGateway, passwordConfig } from '../../src/sources/cloudstack.ts';
 import { passwordUrl } from '../../src/sources/exoscale.ts';

@@ -16,3 +16,22 @@ test('runProgram: exit codes, captured output, timeouts, a missing program', asy
   const env = await runProgram('/', ['/bin/sh', '-c', 'echo "$PATH|$SECRET|$X"'], { output: 'capture', env: { X: 'y' } });
   assert.equal(env.stdout, '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin||y\n');
 });
+
+test('deferSync writes: the walk keeps a directory for the next write there, never a link\'s target under the link\'s directory name', async (t) => {
+  const { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync, symlinkSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { Files } = await import('../../src/host/files.ts');
+  const root = mkdtempSync(join(tmpdir(), 'ec2-init-defer-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(join(root, 'd'));
+  mkdirSync(join(root, 'other'));
+  symlinkSync('/other/t', join(root, 'd', 'l')); // root-owned when the test runs as root: followed
+  const files = new Files(root);
+  files.write('/d/l', 'through the link', { deferSync: true });
+  for (let i = 0; i < 3; i++) files.write(`/d/f${i}`, `file ${i}`, { deferSync: true });
+  files.flushDeferred();
+  if (process.getuid?.() === 0) assert.equal(readFileSync(join(root, 'other', 't'), 'utf8'), 'through the link');
+  for (let i = 0; i < 3; i++) assert.equal(readFileSync(join(root, 'd', `f${i}`), 'utf8'), `file ${i}`);
+  assert.equal(existsSync(join(root, 'other', 'f0')), false, 'not in the link target\'s directory');
+});

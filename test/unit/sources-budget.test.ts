@@ -56,3 +56,32 @@ test('what a source gives is kept within the budget: user-data before vendor-dat
   // Meta-data past the budget: no source.
   assert.throws(() => keepWithinBudget(source(0, 0, 2000), new ReadBudget(1000), () => {}), OverBudget);
 });
+
+test('a metadata request asks for at most what is left of the budget: a larger answer is refused as over the budget, a smaller one counted', async (t) => {
+  const { createServer } = await import('node:http');
+  const { fetchWithin, oneDocument, optionalWithin } = await import('../../src/sources/fetch-within.ts');
+  const { HttpError } = await import('../../src/net/http.ts');
+  const sizes: Record<string, number> = { '/a': 600, '/b': 600, '/c': 100 };
+  const server = createServer((req, res) => {
+    if (req.url === '/doc') { res.end(JSON.stringify({ 'user_data': 'u'.repeat(300) })); return; }
+    res.end(Buffer.alloc(sizes[req.url ?? ''] ?? 0, 0x61));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const opts = { timeoutMs: 5000, deadline: performance.now() + 10_000, retries: 0 };
+  const budget = new ReadBudget(1000);
+  assert.equal((await fetchWithin(budget, `${base}/a`, opts)).body.length, 600);
+  await assert.rejects(fetchWithin(budget, `${base}/b`, opts), (e: unknown) => e instanceof OverBudget && /\/b is larger than what is left of the 1000-byte budget/.test((e as Error).message));
+  assert.equal(budget.used, 600);
+  // The caller's own cap, smaller than what is left, stays the caller's error.
+  await assert.rejects(fetchWithin(budget, `${base}/c`, { ...opts, maxBytes: 50 }), (e: unknown) => e instanceof HttpError && e.kind === 'too-large');
+  const said: string[] = [];
+  assert.equal(await optionalWithin(budget, `${base}/b`, opts, (m) => said.push(m)), null);
+  assert.equal(said.length, 1);
+  // One document holding the user-data: counted once, as the document.
+  const doc = new ReadBudget(1000);
+  const { doc: md } = await oneDocument(doc, `${base}/doc`, opts);
+  assert.equal((md['user_data'] as string).length, 300);
+  assert.equal(doc.used, JSON.stringify({ 'user_data': 'u'.repeat(300) }).length);
+});

@@ -59,7 +59,7 @@ static JSValue js_read(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
   int64_t off, n, pos;
   if (host_int(ctx, argv[2], 0, HOST_MAX_SAFE, &off, "read offset") || host_int(ctx, argv[3], 0, HOST_MAX_SAFE, &n, "read length") ||
       host_int(ctx, argv[4], -1, HOST_MAX_SAFE, &pos, "read position")) return JS_EXCEPTION;
-  if (off < 0 || n < 0 || (uint64_t)off + (uint64_t)n > len) return JS_ThrowRangeError(ctx, "read: outside the buffer");
+  if ((uint64_t)off + (uint64_t)n > len) return JS_ThrowRangeError(ctx, "read: outside the buffer"); /* off, n >= 0: host_int */
   ssize_t r;
   do r = pos >= 0 ? pread(fd, buf + off, (size_t)n, (off_t)pos) : read(fd, buf + off, (size_t)n);
   while (r < 0 && errno == EINTR);
@@ -74,7 +74,7 @@ static JSValue js_write(JSContext *ctx, JSValueConst this_val, int argc, JSValue
   if (!buf) return JS_EXCEPTION;
   int64_t off, n;
   if (host_int(ctx, argv[2], 0, HOST_MAX_SAFE, &off, "write offset") || host_int(ctx, argv[3], 0, HOST_MAX_SAFE, &n, "write length")) return JS_EXCEPTION;
-  if (off < 0 || n < 0 || (uint64_t)off + (uint64_t)n > len) return JS_ThrowRangeError(ctx, "write: outside the buffer");
+  if ((uint64_t)off + (uint64_t)n > len) return JS_ThrowRangeError(ctx, "write: outside the buffer"); /* off, n >= 0: host_int */
   ssize_t r;
   do r = write(fd, buf + off, (size_t)n);
   while (r < 0 && errno == EINTR);

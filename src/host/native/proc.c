@@ -259,7 +259,7 @@ static JSValue js_write_nb(JSContext *ctx, JSValueConst this_val, int argc, JSVa
   size_t len;
   uint8_t *b = host_bytes(ctx, argv[1], &len);
   if (!b) return JS_EXCEPTION;
-  if (off < 0 || (uint64_t)off > len) return JS_ThrowRangeError(ctx, "writeNB: outside the buffer");
+  if ((uint64_t)off > len) return JS_ThrowRangeError(ctx, "writeNB: outside the buffer"); /* off >= 0: host_int */
   ssize_t n;
   do n = write(fd, b + off, len - (size_t)off);
   while (n < 0 && errno == EINTR);
