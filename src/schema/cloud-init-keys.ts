@@ -131,7 +131,6 @@ export const NOT_ON_DEBIAN: Readonly<Record<string, string>> = {
   cc_ubuntu_autoinstall: "the Ubuntu installer's autoinstall",
   cc_ubuntu_drivers: 'ubuntu-drivers is Ubuntu\'s',
   cc_landscape: "Landscape is Ubuntu's management service",
-  cc_lxd: 'cloud-init sets up LXD through its snap (Ubuntu)',
   cc_fan: "the Ubuntu fan network",
   cc_yum_add_repo: 'yum repositories are for RPM distributions',
   cc_zypper_add_repo: 'zypper repositories are for SUSE',

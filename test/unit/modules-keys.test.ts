@@ -62,12 +62,12 @@ describe('output', () => {
 
 describe('keys a Debian image cannot act on', () => {
   test('are notes (info), never warnings; keys of modules ec2-init lacks that Debian can use stay warnings', () => {
-    const problems = check('#cloud-config\nsnap: {commands: [ls]}\nubuntu_pro: {token: x}\nlandscape: {client: {}}\npuppet: {install: true}\n');
+    const problems = check('#cloud-config\nsnap: {commands: [ls]}\nubuntu_pro: {token: x}\nlandscape: {client: {}}\nmcollective: {conf: {}}\n');
     const by = Object.fromEntries(problems.map((p) => [p.path, p]));
     for (const k of ['snap', 'ubuntu_pro', 'landscape']) {
       assert.equal(by[k]?.level, 'info', k);
       assert.match(by[k]!.message, /is not applicable on this image/);
     }
-    assert.equal(by['puppet']?.level, 'warning');
+    assert.equal(by['mcollective']?.level, 'warning');
   });
 });

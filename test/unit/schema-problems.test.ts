@@ -23,7 +23,7 @@ const DOC = [
   'power_state: {mode: reboot, delay: -5}',                     // 8 no-form-matches (too small, inside a oneOf)
   'ca_certs: {trusted: []}',                                    // 9 too-few-items
   'write_files: [{content: x}]',                                // 10 missing-key
-  'lxd: {}',                                                    // 11 not-applicable
+  'snap: {}',                                                   // 11 not-applicable
   'lvm: {volume_groups: [{name: vg, devices: [/dev/sdb], logical_volumes: [{name: lv, size: 10G, mount: rel}]}]}', // 12 bad-format
   '"a: b": 1',                                                  // 13 unknown-key, a key holding ': '
   '',
@@ -39,7 +39,7 @@ const EXPECTED: Array<[number, number, string, string, string]> = [
   [8, 36, 'error', 'no-form-matches', 'power_state.delay'],
   [9, 21, 'error', 'too-few-items', 'ca_certs.trusted'],
   [10, 15, 'error', 'missing-key', 'write_files.0'],
-  [11, 1, 'info', 'not-applicable', 'lxd'],
+  [11, 1, 'info', 'not-applicable', 'snap'],
   [12, 102, 'error', 'bad-format', 'lvm.volume_groups.0.logical_volumes.0.mount'],
   [13, 1, 'error', 'unknown-key', 'a: b'],
 ];

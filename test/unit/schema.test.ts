@@ -25,16 +25,16 @@ test('type errors name the path, the line and the column', () => {
 });
 
 test('unknown keys are named with the closest known key; cloud-init-only keys are reported as such', () => {
-  const problems = check('#cloud-config\nruncmnd: [ls]\nwrite_files: [{path: /a, contnet: x}]\nlxd: {init: {}}\npuppet: {install: true}\n');
+  const problems = check('#cloud-config\nruncmnd: [ls]\nwrite_files: [{path: /a, contnet: x}]\nsnap: {commands: []}\nmcollective: {conf: {}}\n');
   const byPath = Object.fromEntries(problems.map((p) => [p.path, p]));
   assert.match(byPath['runcmnd']!.message, /unknown key 'runcmnd' \(did you mean 'runcmd'\?\)/);
   assert.equal(byPath['runcmnd']!.line, 2);
   assert.match(byPath['write_files.0.contnet']!.message, /did you mean 'content'/);
   // A module a Debian image has no use for (cloud-init's Debian lists leave it out): a note, not a warning.
-  assert.equal(byPath['lxd']!.level, 'info');
-  assert.match(byPath['lxd']!.message, /'lxd' \(cloud-init's cc_lxd\) is not applicable on this image/);
-  assert.equal(byPath['puppet']!.level, 'warning');
-  assert.match(byPath['puppet']!.message, /cloud-init's module cc_puppet, which ec2-init does not implement/);
+  assert.equal(byPath['snap']!.level, 'info');
+  assert.match(byPath['snap']!.message, /'snap' \(cloud-init's cc_snap\) is not applicable on this image/);
+  assert.equal(byPath['mcollective']!.level, 'warning');
+  assert.match(byPath['mcollective']!.message, /cloud-init's module cc_mcollective, which ec2-init does not implement/);
 });
 
 test('YAML errors and non-mapping documents are single errors with a position', () => {

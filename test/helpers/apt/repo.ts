@@ -53,7 +53,14 @@ export function stopAgent(key: SigningKey): void {
   spawnSync('gpgconf', ['--kill', 'all'], { env: { PATH, GNUPGHOME: key.home } });
 }
 
-export interface Package { name: string; version: string; files?: Record<string, string>; depends?: string }
+export interface Package {
+  name: string;
+  version: string;
+  files?: Record<string, string>;
+  depends?: string;
+  /** Maintainer scripts (postinst…), as the package's DEBIAN/ files. */
+  scripts?: Record<string, string>;
+}
 
 /** A tiny binary package (Architecture: all) with one file per entry of `files`, into dir. */
 export function buildDeb(dir: string, pkg: Package): string {
@@ -64,10 +71,12 @@ export function buildDeb(dir: string, pkg: Package): string {
     ...(pkg.depends ? [`Depends: ${pkg.depends}`] : []),
     'Priority: optional', 'Section: misc', `Description: ${pkg.name} for the ec2-init apt tests`, '',
   ].join('\n'));
+  for (const [name, text] of Object.entries(pkg.scripts ?? {})) writeFileSync(join(work, 'DEBIAN', name), text, { mode: 0o755 });
   const files = pkg.files ?? { [`/usr/share/${pkg.name}/version`]: `${pkg.version}\n` };
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(work, path, '..'), { recursive: true });
-    writeFileSync(join(work, path), content);
+    // A script (#!) is a program of the package: executable, as dpkg would install it.
+    writeFileSync(join(work, path), content, { mode: content.startsWith('#!') ? 0o755 : 0o644 });
   }
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${pkg.name}_${pkg.version}_all.deb`);
@@ -96,6 +105,16 @@ export function flatRepo(dir: string, key: SigningKey, packages: Package[]): voi
   writeFileSync(join(dir, 'Packages'), run('dpkg-scanpackages', ['-m', '.', '/dev/null'], { cwd: dir }));
   const date = new Date(Date.now() - 3600_000).toUTCString().replace('GMT', 'UTC');
   sign(key, dir, [`Origin: ec2-init-test`, `Label: ec2-init-test`, `Date: ${date}`, ...hashes(dir, ['Packages']), ''].join('\n'));
+}
+
+/**
+ * A flat repository without a signature, for a sources line with
+ * [trusted=yes]: the packages, Packages, and a Release with their hashes.
+ */
+export function unsignedFlatRepo(dir: string, packages: Package[]): void {
+  for (const p of packages) buildDeb(dir, p);
+  writeFileSync(join(dir, 'Packages'), run('dpkg-scanpackages', ['-m', '.', '/dev/null'], { cwd: dir }));
+  writeFileSync(join(dir, 'Release'), ['Origin: ec2-init-test', 'Label: ec2-init-test', ...hashes(dir, ['Packages']), ''].join('\n'));
 }
 
 /**

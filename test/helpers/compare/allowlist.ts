@@ -62,7 +62,44 @@ export const ALLOWED: Allowed[] = [
       + 'again; it skips the existing users but not their rules), so the file grows by one copy of each rule per '
       + 'instance; ec2-init writes a rule that is already there only once: the same rules are in force',
   },
+  // Configuration management (issue 24): the differences kept on purpose (README, "Differences from cloud-init").
+  {
+    path: /^\/etc\/(chef\/validation\.pem|puppet\/csr_attributes\.yaml|salt\/pki\/minion\.pem)$/,
+    aspect: 'mode',
+    seeds: ['config-management'],
+    when: (path, { ci, ec2 }) => ci.get(path)?.mode === 0o644 && ec2.get(path)?.mode === 0o600,
+    reason: "secrets are 0600: chef's validation key, salt's private key and puppet's CSR attributes (they carry the "
+      + 'challenge password); cloud-init writes them 0644',
+  },
+  {
+    path: /^\/etc\/puppet\/puppet\.conf\.old$/,
+    aspect: 'content',
+    seeds: ['config-management'],
+    reason: "cloud-init renames puppet.conf to .old once per 'conf' section (here agent, then ca_cert), so its .old is its "
+      + "own first rewrite; ec2-init's .old is the file as the package shipped it",
+  },
+  {
+    path: /^\/var\/backups\/chef$|^\/var\/chef(\/(cache|backup))?$/,
+    aspect: 'presence',
+    seeds: ['config-management'],
+    reason: "chef's cache and backup directories are /var/chef/cache and /var/chef/backup since cloud-init 23.1 "
+      + '(22.4: /var/cache/chef and /var/backups/chef, which 25.1 migrates)',
+  },
+  {
+    path: /^\/etc\/chef\/client\.rb$/,
+    aspect: 'content',
+    seeds: ['config-management'],
+    when: (path, { ci, ec2 }) => chefPaths(ci, path) === chefPaths(ec2, path),
+    reason: 'the same client.rb but for the cache and backup paths of cloud-init 23.1+ (/var/chef/cache, /var/chef/backup; 22.4 '
+      + 'names /var/cache/chef and /var/backups/chef)',
+  },
 ];
+
+// client.rb with 22.4's paths spelled as 25.1's and the header line left out.
+function chefPaths(s: Snapshot, path: string): string {
+  return (s.get(path)?.content?.toString('utf8') ?? '').replace(/^# Created by .*\n/, '')
+    .replace('"/var/cache/chef"', '"/var/chef/cache"').replace('"/var/backups/chef"', '"/var/chef/backup"');
+}
 
 // The distinct rules of a sudoers file, comments left out.
 function rules(s: Snapshot, path: string): string {

@@ -53,6 +53,11 @@ export const NORMALIZATIONS: Normalization[] = [
     apply: (t) => t.split('\n').map((l) => l.replace(/^(\S+) \S+/, '$1 <key>')).join('\n'),
   },
   {
+    path: /^\/etc\/chef\/client\.rb$/,
+    reason: "client.rb's first line names the agent and the time, as cloud-init's make_header writes it",
+    apply: (t) => t.replace(/^# Created by (cloud-init|ec2-init) v\. \S+ on .*$/m, '# Created by <agent> on <date>'),
+  },
+  {
     path: /^\/etc\/sudoers\.d\//,
     // Kept on purpose: the header names the agent that wrote the file and when.
     reason: "the header line names the agent and the time ('# Created by cloud-init v. 22.4.2 on …' / '# Created by ec2-init v. 0.1.0 on …')",

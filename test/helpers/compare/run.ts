@@ -59,6 +59,7 @@ export async function runAgent(agent: AgentId, image: string, seed: Seed, lists:
     { path: '/etc/cloud/cloud.cfg.d/99-compare.cfg', content: systemConfig(lists), mode: 0o644 },
     { path: SEED_META, content: seed.metaData, mode: 0o600 },
     { path: '/var/lib/cloud/seed/nocloud/user-data', content: seed.userData, mode: 0o600 },
+    ...(seed.files?.() ?? []),
   ];
   const copy: Copy = makeCopy(image, files);
   try {

@@ -4,6 +4,8 @@
 // Keys and passwords are throw-away text: nothing ever logs in.
 import { gzipSync } from 'node:zlib';
 import type { Suite } from '../../../bench/chroot.ts';
+import type { Placed } from './sandbox.ts';
+import { CONFIG_MGMT, CONFIG_MGMT_EFFECTS, configMgmtFiles } from './seed-config-mgmt.ts';
 import { DEBIAN_LIST_SEEDS } from './seeds-debian-lists.ts';
 
 export interface Seed {
@@ -18,6 +20,8 @@ export interface Seed {
   suite?: Suite;
   /** Console blocks (-----BEGIN NAME----- … -----END NAME-----) both agents must print alike on the first boot. */
   consoleBlocks?: string[];
+  /** Files placed in both copies before the first boot (a local apt repository), made when the seed runs. */
+  files?: () => Placed[];
 }
 
 const META = 'instance-id: iid-compare-0001\nlocal-hostname: compare-local\n';
@@ -274,4 +278,13 @@ export const SEEDS: Seed[] = [
     ])),
   },
   ...DEBIAN_LIST_SEEDS,
+  // Configuration management (issue 24): puppet, chef, salt_minion, install_hotplug.
+  {
+    id: 'config-management',
+    metaData: META,
+    userData: Buffer.from(CONFIG_MGMT),
+    effects: CONFIG_MGMT_EFFECTS,
+    newInstance: false,
+    files: configMgmtFiles,
+  },
 ];

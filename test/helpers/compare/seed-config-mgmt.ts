@@ -1,0 +1,112 @@
+// The configuration-management seed of the compare test: puppet, chef and
+// salt_minion installed by each agent from a local apt repository of small
+// stand-in packages placed in both copies (the image is offline; chef and salt
+// are not in Debian 12 and the real puppet pulls in Ruby), configured by the
+// same user-data, and `updates: network: when: [hotplug]` for install_hotplug
+// (neither agent installs a udev rule here: cloud-init finds no udevadm, and
+// ec2-init has no hotplug hook). Both agents then leave the same packages in
+// dpkg's database and the same files; the modes that differ on purpose (the
+// secrets ec2-init writes 0600) are in allowlist.ts. puppet's start_service is
+// off: the image has no systemd, and cloud-init 22.4 can then only fail to
+// enable puppet (it knows systemctl, chkconfig and /etc/default/puppet).
+// Not here, each with its reason: ansible and wireguard are not in Debian's
+// cloud.cfg lists (cloud-init would not run them), lxd is Ubuntu-only in
+// cloud-init (it installs the snap), so cloud-init gives no effect to compare.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { unsignedFlatRepo, type Package } from '../apt/repo.ts';
+import type { Placed } from './sandbox.ts';
+
+const REPO = '/srv/compare-repo';
+
+// Debian 12's puppet.conf, and `puppet config print` as its puppet 7 answers.
+const PACKAGES: Package[] = [
+  {
+    name: 'puppet', version: '7.23.0-1',
+    files: {
+      '/usr/bin/puppet': '#!/bin/sh\ncase "$1 $2 $3" in\n"config print config") echo /etc/puppet/puppet.conf ;;\n'
+        + '"config print ssldir") echo /var/lib/puppet/ssl ;;\n"config print csr_attributes") echo /etc/puppet/csr_attributes.yaml ;;\n*) exit 1 ;;\nesac\n',
+      '/etc/puppet/puppet.conf': '[main]\nssldir = /var/lib/puppet/ssl\n\n[master]\nvardir = /var/lib/puppet\ncadir  = /var/lib/puppet/ssl/ca\ndns_alt_names = puppet\n',
+    },
+    scripts: { postinst: '#!/bin/sh\nid puppet >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/puppet --shell /usr/sbin/nologin puppet\n' },
+  },
+  { name: 'chef', version: '18.2.7-1', files: { '/usr/bin/chef-client': '#!/bin/sh\nexit 0\n' } },
+  {
+    name: 'salt-minion', version: '3006.4',
+    files: {
+      '/usr/bin/salt-minion': '#!/bin/sh\nexit 0\n',
+      // Both a unit and an init script, as the real package: the bookworm image has no systemd (service runs the script).
+      '/lib/systemd/system/salt-minion.service': '[Unit]\nDescription=The Salt Minion\n[Service]\nExecStart=/usr/bin/salt-minion\n[Install]\nWantedBy=multi-user.target\n',
+      '/etc/init.d/salt-minion': '#!/bin/sh\n### BEGIN INIT INFO\n# Provides: salt-minion\n# Required-Start: $remote_fs\n# Required-Stop: $remote_fs\n'
+        + '# Default-Start: 2 3 4 5\n# Default-Stop: 0 1 6\n# Short-Description: stand-in: the service is asked, nothing runs\n### END INIT INFO\nexit 0\n',
+    },
+  },
+];
+
+export const CONFIG_MGMT = `#cloud-config
+puppet:
+  start_service: false
+  conf:
+    agent:
+      server: puppet.example.test
+      certname: "%i.NODE"
+    ca_cert: |
+      -----BEGIN CERTIFICATE-----
+      MIICCTCCAXKgAwIBAgIBATANBgkqhkiG9w0BAQUFADANMQswCQYDVQQDDAJjYTAe
+      -----END CERTIFICATE-----
+  csr_attributes:
+    custom_attributes:
+      1.2.840.113549.1.9.7: not-a-real-challenge
+    extension_requests:
+      pp_role: web
+      pp_uuid: ED803750-E3C7-44F5-BB08-41A04433FE2E
+chef:
+  server_url: https://chef.example.test:4000
+  validation_name: compare-validator
+  validation_cert: |
+    -----BEGIN RSA PRIVATE KEY-----
+    bm90LWEtcmVhbC1rZXk=
+    -----END RSA PRIVATE KEY-----
+  run_list: ['recipe[base]', 'role[web]']
+  initial_attributes:
+    app: {port: 8080, debug: false, name: "caf\\u00e9"}
+salt_minion:
+  conf:
+    master: salt.example.test
+    log_level: info
+    fileserver_backend: [gitfs, roots]
+  grains:
+    role: [web, db]
+    tier: 'yes'
+  public_key: |
+    -----BEGIN PUBLIC KEY-----
+    bm90LWEtcmVhbC1wdWJsaWMta2V5
+    -----END PUBLIC KEY-----
+  private_key: |
+    -----BEGIN PRIVATE KEY-----
+    bm90LWEtcmVhbC1wcml2YXRlLWtleQ==
+    -----END PRIVATE KEY-----
+updates:
+  network:
+    when: [hotplug]
+`;
+
+export const CONFIG_MGMT_EFFECTS = ['/etc/puppet/puppet.conf', '/var/lib/puppet/ssl/certs/ca.pem', '/etc/puppet/csr_attributes.yaml',
+  '/etc/chef/client.rb', '/etc/chef/firstboot.json', '/etc/chef/validation.pem', '/usr/bin/chef-client',
+  '/etc/salt/minion', '/etc/salt/grains', '/etc/salt/pki/minion.pem', '/var/lib/dpkg/status'];
+
+/** The repository and an apt source naming only it, placed in both copies (built once per process). */
+let built: Placed[] | null = null;
+export function configMgmtFiles(): Placed[] {
+  if (built) return built;
+  const dir = mkdtempSync(join(tmpdir(), 'ec2-init-compare-repo-'));
+  try {
+    unsignedFlatRepo(dir, PACKAGES);
+    built = [
+      { path: '/etc/apt/sources.list', content: `deb [trusted=yes] file:${REPO} ./\n`, mode: 0o644 },
+      ...readdirSync(dir).map((f) => ({ path: `${REPO}/${f}`, content: readFileSync(join(dir, f)), mode: 0o644 })),
+    ];
+    return built;
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+}
