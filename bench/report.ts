@@ -429,7 +429,10 @@ export function writeReport(r: Report): { md: string; json: string } {
 
   const md = join(HERE, 'RESULTS.md');
   const json = join(HERE, 'results.json');
-  writeFileSync(md, L.join('\n'));
+  // The VM boots' section (bench/vm.ts writes it) stays.
+  let vm = '';
+  try { vm = /\n*<!-- bench:vm begin[\s\S]*<!-- bench:vm end -->\n?/.exec(readFileSync(md, 'utf8'))?.[0] ?? ''; } catch { /* no file yet */ }
+  writeFileSync(md, L.join('\n') + (vm ? `\n${vm.replace(/^\n*/, '\n')}` : ''));
   writeFileSync(json, JSON.stringify({
     date, machine: m,
     versions: { ec2Init: r.ec2InitVersion, cloudInit: Object.fromEntries(Object.entries(r.images).map(([k, v]) => [k, v.cloudInitVersion])) },

@@ -13,6 +13,7 @@ import { datasourceStep, logStep } from './plan/steps.ts';
 import { applyOutputConfig } from './modules/output.ts';
 import { applyNetwork } from './plan/network.ts';
 import { searchSources, sourceProvisioned } from './sources/search.ts';
+import { waitForSourceDevices } from './sources/device-wait.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { layout } from './state/layout.ts';
@@ -21,10 +22,9 @@ import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Diag, Frequency, Stage } from './types.ts';
 import type { Config } from './config/merge.ts';
 import { now } from './host/clock.ts';
-import { describeExit } from './host/run.ts';
 import { describeError } from './log.ts';
 import { startEarlyHostKeys } from './modules/host-keys-early.ts';
-import { recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
+import { NETWORK_NEED, recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
 
 /** Run one stage in a scope of its own; its problems (also in status.json) are returned. */
 export async function runStage(process: Context, stage: Stage): Promise<Diag[]> {
@@ -37,7 +37,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   let instance: Instance | null = null;
   try {
     switch (stage) {
-      case 'init-local': startEarlyHostKeys(ctx, system.raw); await settleDevices(ctx); instance = await findInstance(ctx, system, 'local'); await recordNetworkNeed(ctx, system, instance); break;
+      case 'init-local': startEarlyHostKeys(ctx, system.raw); await waitForSourceDevices(ctx, system.datasourceList); instance = await findInstance(ctx, system, 'local'); await recordNetworkNeed(ctx, system, instance); break;
       case 'init': instance = await initStage(ctx, system, foundThisBoot); break;
       default: instance = await modulesStage(ctx, system, stage);
     }
@@ -52,29 +52,13 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   return ctx.diags;
 }
 
-/**
- * Stage init-local is ordered only after the root is remounted, so on a real
- * boot it can start before udev has handled the kernel's devices: a seed
- * volume without its /dev/disk/by-label link yet, a NIC whose driver is not
- * loaded. cloud-init's Python start takes long enough to hide this (and it
- * settles udev before networking when a NIC of the config is missing);
- * ec2-init starts in milliseconds, so it waits for udev first (bounded; on
- * the running system only: under --root there is no udev to wait for).
- */
-async function settleDevices(ctx: Context): Promise<void> {
-  if (ctx.root !== '/') return;
-  const started = now();
-  const r = await ctx.capture(['udevadm', 'settle', '--timeout=30'], { timeoutMs: 35_000 });
-  if (r.code === 0) ctx.log.debug(`udevadm settle: ${(now() - started).toFixed(0)} ms`);
-  else if (r.code !== 127) ctx.log.info(`udevadm settle: ${describeExit(r)}; looking for the sources anyway`);
-}
-
-async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'all'): Promise<Instance | null> {
+async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'files' | 'network' | 'all'): Promise<Instance | null> {
   const stage = where === 'local' ? 'init-local' : 'init';
   // init-local: the local sources and the link-local ones (over the ephemeral network);
-  // init: a seed that appeared since, then the network sources and the link-local ones again.
-  let found = await searchSources(ctx, system.raw, system.datasourceList, where === 'local' ? 'local' : 'files');
-  if (!found && where === 'all') found = await searchSources(ctx, system.raw, system.datasourceList, 'network');
+  // init: a seed that appeared since ('files'), then the network sources and the link-local ones again.
+  let found = where === 'network' ? null : await searchSources(ctx, system.raw, system.datasourceList, where === 'local' ? 'local' : 'files');
+  if (!found && (where === 'all' || where === 'network')) found = await searchSources(ctx, system.raw, system.datasourceList, 'network');
+  if (!found && where === 'files') return null;
   // The network config, before networking (init-local), or once a network source gave one (init).
   if (!found) {
     if (where === 'local') await applyNetwork(ctx, system.raw, null, null, stage);
@@ -94,8 +78,16 @@ async function findInstance(ctx: Context, system: SystemConfig, where: 'local' |
 
 /** Stage init: the source (unless init-local found it), then user-data, then the init modules. */
 async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: boolean): Promise<Instance | null> {
+  let instance = foundThisBoot ? loadInstance(ctx) : null;
+  const askedLocally = !foundThisBoot && ctx.files.exists(NETWORK_NEED);
+  if (askedLocally) {
+    // init-local found nothing (it said so): a seed volume the kernel made after it looked (a CD-ROM
+    // on a slow ATA scan) needs no network: looked for first, and the decision made again for it.
+    instance = await findInstance(ctx, system, 'files');
+    if (instance) await recordNetworkNeed(ctx, system, instance);
+  }
   await waitForNetworkIfNeeded(ctx);
-  const instance = (foundThisBoot ? loadInstance(ctx) : null) ?? await findInstance(ctx, system, 'all');
+  instance ??= await findInstance(ctx, system, askedLocally ? 'network' : 'all');
   if (!instance) {
     ctx.report('warning', 'datasource', `no datasource found (searched ${system.datasourceList.join(', ')}); nothing to do`);
     return null;

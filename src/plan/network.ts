@@ -32,7 +32,8 @@ import { NETPLAN_PATH } from '../network/netplan.ts';
 import { parseNetworkConfig, type NetworkInput } from '../network/parse.ts';
 import type { Rendered } from '../network/render.ts';
 import { priority, RENDERERS, selectRenderer, type RendererName } from '../network/renderers.ts';
-import { readNics, type Nic } from '../network/sysfs.ts';
+import { globTest, readNics, type Nic } from '../network/sysfs.ts';
+import { udevRunning, waitForUdev } from '../sources/device-wait.ts';
 
 export const RECORD = `${DATA}/network-rendered.json`;
 
@@ -202,7 +203,17 @@ function fallbackConfig_(nics: Nic[]): NetworkConfig | null {
 export async function applyNetwork(ctx: Context, system: Record<string, unknown>, found: SourceData | null, instanceId: string | null, stage: Stage): Promise<void> {
   const where = 'network';
   let plan: NetworkPlan;
-  try { plan = planNetwork(ctx, system, found, instanceId); } catch (e) {
+  try {
+    plan = planNetwork(ctx, system, found, instanceId);
+    // Before networking, a NIC the config names may still be on its way (udev loading its driver): wait for it, then plan again.
+    const missing = (): string[] => (plan.config ? missingNics(plan.config, readNics(ctx.files)) : []);
+    if (stage === 'init-local' && plan.action === 'render' && missing().length && udevRunning(ctx)) {
+      const names = missing();
+      const r = await waitForUdev(ctx, () => missing().length === 0);
+      ctx.log.info(`${where}: ${r.outcome === 'ready' ? `${names.join(', ')} there` : `${missing().join(', ')} still missing (${r.outcome})`} after ${r.ms.toFixed(0)} ms`);
+      if (r.outcome === 'ready') plan = planNetwork(ctx, system, found, instanceId);
+    }
+  } catch (e) {
     ctx.report('error', where, `could not work out the network config: ${(e as Error).message}`);
     return;
   }
@@ -234,6 +245,13 @@ export async function applyNetwork(ctx: Context, system: Record<string, unknown>
   };
   ctx.files.write(RECORD, JSON.stringify(record, null, 2) + '\n', { mode: 0o644 });
   await runningSystem(ctx, plan);
+}
+
+/** The config's NICs (not optional) that no NIC of this machine matches yet: by MAC, else name (a glob), else driver. */
+export function missingNics(config: NetworkConfig, nics: Nic[]): string[] {
+  return config.interfaces.filter((i) => i.kind === 'physical' && i.optional !== true && !nics.some((n) =>
+    i.match.mac ? n.mac === i.match.mac : i.match.name ? globTest(i.match.name)(n.name) : i.match.driver ? n.driver === i.match.driver : true,
+  )).map((i) => i.entry);
 }
 
 /** What needs the running system: NICs to rename now (udev named them before the files existed), netplan generate. */

@@ -63,6 +63,9 @@ export function fromTree(tree: Tree, where: string, warn: (message: string) => v
   }, { name: 'ConfigDrive', provider: 'configdrive' }, warn);
 }
 
+/** The labels of a config drive (matched exactly, as cloud-init does). */
+export const CONFIG_DRIVE_LABELS = ['config-2', 'CONFIG-2'] as const;
+
 export function readConfigDrive(files: Files, budget = new ReadBudget(), report: (message: string) => void = () => {}, warn: (message: string) => void = () => {}): SourceData | null {
   const seed = '/var/lib/cloud/seed/config_drive';
   if (files.isDirectory(seed)) {
@@ -70,7 +73,7 @@ export function readConfigDrive(files: Files, budget = new ReadBudget(), report:
     const found = fromTree(budgeted(tree, seed, budget, report), seed, warn);
     if (found) return found;
   }
-  const device = findVolumeByLabel(files, ['config-2', 'CONFIG-2']);
+  const device = findVolumeByLabel(files, [...CONFIG_DRIVE_LABELS]);
   const volume = device ? openVolume(files, device) : null;
   return volume ? fromTree(budgeted(volume, `volume ${volume.label}`, budget, report), `volume ${volume.label}`, warn) : null;
 }

@@ -36,12 +36,23 @@
 //   (403/404/405), never after a timeout: a token PUT lost on the way back means
 //   a hop limit too low (a container) or a disabled service, and v1 would hide
 //   it. 'always' also after a timeout or any other answer; 'never' never.
+// - Waits by default: 2 s per request, 5 s in all (cloud-init: 50 s and 120 s,
+//   in its local stage and again in its network stage, so up to 240 s). On
+//   EC2 the service answers in milliseconds once the NIC is up; a service
+//   that stays silent or answers 5xx for 5 s is not coming. When init-local
+//   spent its max_wait that way (over its network: the ephemeral one, or the
+//   one there is), it records so under /run (this boot only) and stage init
+//   does not ask again, so the fault costs one max_wait, not two. A refusal
+//   or no route (seconds at most) is not recorded: the configured network
+//   may reach the service. `timeout` or `max_wait` set in the config keep
+//   cloud-init's behaviour: those waits, and init asks again.
 // - Retries: 429, 5xx, dropped connections and timeouts, with jittered
 //   exponential backoff (50–100 ms, doubling, at most 2 s) so a fleet booting
 //   at once spreads out. Refused or unreachable: no retry, nothing listens
 //   there. Every attempt is cut to the overall deadline (maxWaitMs); a retry
 //   that could not get an answer before it is not made.
 import { asText, latin1, utf8 } from '../bytes.ts';
+import { bootId } from '../host/machine.ts';
 import { cancelTimer, now, setTimer } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { Cancel, remaining, sleep } from '../net/cancel.ts';
@@ -71,6 +82,8 @@ export interface Ec2Options {
   maxTotalBytes?: number;
   /** Read through systemd-imds's varlink service instead of the endpoints. */
   imds?: ImdsVarlink;
+  /** Called when the read ends with nothing because max_wait ran out (silent, 5xx, timeouts), with why. */
+  onGaveUp?: (why: string) => void;
 }
 
 /** The files the datasource leaves under data/ec2/ (its `cache`), read back. */
@@ -98,7 +111,8 @@ interface Io {
   timeoutMs: number;
   cancel: Cancel;
   pool: Pool;
-  stats: { requests: number };
+  /** Shared by every copy of this Io: requests sent, and whether one ran out of max_wait. */
+  stats: { requests: number; outOfTime: boolean };
   /** Bytes still allowed for this read (MAX_TOTAL_BYTES at the start). */
   bytes: { left: number; cap: number };
   log: Logger;
@@ -116,14 +130,19 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     timeoutMs: opts.timeoutMs,
     cancel: stop,
     pool: new Pool(),
-    stats: { requests: 0 },
+    stats: { requests: 0, outOfTime: false },
     bytes: { left: opts.maxTotalBytes ?? MAX_TOTAL_BYTES, cap: opts.maxTotalBytes ?? MAX_TOTAL_BYTES },
     log,
   };
   const elapsed = (): number => Math.round(now() - started);
+  // Nothing read because the time ran out (not because nothing listens there).
+  const gaveUp = (why: string): null => {
+    if (io.stats.outOfTime || stop.cancelled || remaining(io.deadline) < NEAR_DEADLINE_MS) opts.onGaveUp?.(`${why} within max_wait (${opts.maxWaitMs} ms)`);
+    return null;
+  };
   try {
     const service = (opts.imds ? await viaImds(opts.imds, io, log) : null) ?? await connect(opts, io, log);
-    if (!service) return null;
+    if (!service) return gaveUp(`no metadata service answered at ${opts.metadataUrls.join(', ')}`);
     const reused = opts.cached ? await fromCacheIfSameInstance(service, io, opts.cached) : null;
     if (reused) {
       log.info(`ec2: instance ${reused.instanceId} unchanged (${io.stats.requests} requests, ${elapsed()} ms): using the cache of its first boot`);
@@ -136,7 +155,7 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     return data;
   } catch (e) {
     log.warn(`ec2: metadata service answered, but reading it failed after ${elapsed()} ms: ${reason(e)}`);
-    return null;
+    return gaveUp(`the metadata service was not read (${reason(e)})`);
   } finally {
     cancelTimer(hardStop);
     stop.cancel();
@@ -309,13 +328,16 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
         return { maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left) };
       },
       onAnswer: (res) => { io.bytes.left -= res.body.length; },
-      giveUp: (why, kind, attempts) => new HttpError(kind, `${why}, still after ${attempts} attempts at max_wait`),
+      giveUp: (why, kind, attempts) => { io.stats.outOfTime = true; return new HttpError(kind, `${why}, still after ${attempts} attempts at max_wait`); },
       log: io.log, what: `ec2: ${method} ${parseUrl(url).pathname}`,
     });
   } catch (e) {
     if (!(e instanceof HttpError)) throw e;
     // Stopped by max_wait's own timer (which may fire a hair before the deadline by the monotonic clock): a timeout.
-    if (e.kind === 'aborted' && remaining(io.deadline) <= 5) throw new HttpError('timeout', 'no answer before max_wait');
+    if (e.kind === 'aborted' && remaining(io.deadline) <= 5) {
+      io.stats.outOfTime = true;
+      throw new HttpError('timeout', 'no answer before max_wait');
+    }
     if (e.kind === 'too-large' && io.bytes.left < MAX_ANSWER_BYTES) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
     throw e;
   }
@@ -404,6 +426,19 @@ function firstOf<T>(tries: Promise<T | null>[]): Promise<T | null> {
 }
 
 const DEFAULT_EC2_URLS = ['http://169.254.169.254', 'http://[fd00:ec2::254]'];
+/** The default waits (seconds), see the top of this file. */
+const DEFAULT_TIMEOUT_S = 2;
+const DEFAULT_MAX_WAIT_S = 5;
+/** Less than this left of max_wait: no further attempt could be made (net/fetch.ts's MIN_ATTEMPT_MS). */
+const NEAR_DEADLINE_MS = 20;
+/** init-local's record that the service did not answer in this boot: "<boot id> <why>". */
+export const EC2_UNANSWERED = '/run/ec2-init/ec2-unanswered';
+
+/** Why init-local gave up on the service in this boot (its record, when it is this boot's), or null. */
+function unansweredThisBoot(files: Files): string | null {
+  const m = /^(\S+) (.*)$/.exec(files.readTextIfExists(EC2_UNANSWERED)?.trim() ?? '');
+  return m && m[1] === (bootId() ?? '-') ? m[2]! : null;
+}
 
 export const ec2: Source = {
   name: 'Ec2',
@@ -417,16 +452,28 @@ export const ec2: Source = {
     const fallback = cfg['v1_fallback'];
     // systemd-imds answers for the default endpoints only, and only once networking is up.
     const ownUrls = cfg['metadata_urls'] !== undefined || cfg['metadata_url'] !== undefined;
+    const ownWaits = cfg['timeout'] !== undefined || cfg['max_wait'] !== undefined;
+    if (stage === 'network' && !ownWaits) {
+      const why = unansweredThisBoot(ctx.files);
+      if (why) {
+        log.info(`ec2: not asked again: in init-local this boot, ${why} (timeout or max_wait in the config makes stage init ask again)`);
+        return null;
+      }
+    }
+    // init-local keeps this boot's record (`plan` reads too, but changes nothing).
+    const record = stage === 'local' && !ctx.planning;
+    if (record) ctx.files.unlink(EC2_UNANSWERED);
     const imds = stage === 'network' && !ownUrls && hasImdsSocket(ctx.files) ? new ImdsVarlink(ctx.files) : undefined;
     try {
       return await readEc2({
         maxTotalBytes: budget.left(),
         metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
-        timeoutMs: seconds(cfg['timeout'], 2),
-        maxWaitMs: Math.min(seconds(cfg['max_wait'], 20), Math.max(0, deadline - now())),
+        timeoutMs: seconds(cfg['timeout'], DEFAULT_TIMEOUT_S),
+        maxWaitMs: Math.min(seconds(cfg['max_wait'], DEFAULT_MAX_WAIT_S), Math.max(0, deadline - now())),
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx.files),
         ...(imds && { imds }),
+        ...(record && { onGaveUp: (why: string) => ctx.files.write(EC2_UNANSWERED, `${bootId() ?? '-'} ${why}\n`, { mode: 0o644 }) }),
       }, log);
     } finally {
       imds?.close();

@@ -20,6 +20,9 @@ import { pubkeys } from './pubkeys.ts';
 import type { Source } from './source.ts';
 import { findVolumeByLabel, openVolume } from './volume/index.ts';
 
+/** The labels of a NoCloud seed volume (matched exactly, as cloud-init does). */
+export const NOCLOUD_LABELS = ['cidata', 'CIDATA'] as const;
+
 /** A seed file by name, at most maxBytes (larger: an error of the reader's, see budget.ts). */
 type Reader = (name: string, maxBytes: number) => Promise<Uint8Array | null>;
 
@@ -121,7 +124,7 @@ export async function readNoCloud(run: SeedRead): Promise<SourceData | null> {
     const found = await fromReader(run, async (name, max) => files.readIfExists(`${dir}/${name}`, max), dir, cmd ?? {});
     if (found) return found;
   }
-  const device = findVolumeByLabel(files, ['cidata', 'CIDATA']);
+  const device = findVolumeByLabel(files, [...NOCLOUD_LABELS]);
   if (device) {
     const volume = openVolume(files, device);
     if (volume) return fromReader(run, async (name, max) => volume.read(`/${name}`, max), `volume ${volume.label}`, cmd ?? {});

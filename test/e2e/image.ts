@@ -255,13 +255,7 @@ export function disk(deb: string, flavor: Flavor = 'systemd'): Disk {
     inChroot(root, ['dpkg -i /tmp/ec2-init.deb', 'rm /tmp/ec2-init.deb', 'rm -f /usr/sbin/policy-rc.d',
       ...(flavor === 'systemd' ? ['systemctl enable e2e-report.service'] : [])].join('\n'), 300_000);
     mkdirSync(join(tmp, 'out'));
-    // The kernel and initramfs of the image itself, for direct kernel boot.
-    const boot = join(root, 'boot');
-    const vmlinuz = readdirSync(boot).filter((n) => n.startsWith('vmlinuz-')).sort().pop();
-    const initrd = readdirSync(boot).filter((n) => n.startsWith('initrd.img-')).sort().pop();
-    if (!vmlinuz || !initrd) throw new Error(`no kernel or initramfs in ${boot}`);
-    copyFileSync(join(boot, vmlinuz), join(tmp, 'out', 'vmlinuz'));
-    copyFileSync(join(boot, initrd), join(tmp, 'out', 'initrd.img'));
+    copyKernel(root, join(tmp, 'out'));
     run('mkfs.ext4', ['-q', '-F', '-L', 'e2e-root', '-E', 'root_owner=0:0', '-d', root, join(tmp, 'out', 'disk.img'), DISK_SIZE], { timeout: 600_000 });
     writeFileSync(join(tmp, 'out', 'done'), `${deb}\n`);
     mkdirSync(CACHE, { recursive: true });
@@ -273,6 +267,16 @@ export function disk(deb: string, flavor: Flavor = 'systemd'): Disk {
   }
   log(`disk with ${deb.split('/').pop()} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${dir}`);
   return out;
+}
+
+/** The image's own kernel and initramfs (the newest in its /boot), copied into `out` as vmlinuz and initrd.img for direct kernel boot. */
+export function copyKernel(root: string, out: string): void {
+  const boot = join(root, 'boot');
+  const vmlinuz = readdirSync(boot).filter((n) => n.startsWith('vmlinuz-')).sort().pop();
+  const initrd = readdirSync(boot).filter((n) => n.startsWith('initrd.img-')).sort().pop();
+  if (!vmlinuz || !initrd) throw new Error(`no kernel or initramfs in ${boot}`);
+  copyFileSync(join(boot, vmlinuz), join(out, 'vmlinuz'));
+  copyFileSync(join(boot, initrd), join(out, 'initrd.img'));
 }
 
 // The test harness inside the VM (not part of ec2-init): once the boot is

@@ -1,0 +1,98 @@
+// What init-local waits for, instead of a global `udevadm settle` (which
+// waited for udev to handle every device of the machine: 18 s of a TCG
+// boot, on every boot): before its search, the seed volume the
+// datasource_list can read (NoCloud's cidata, ConfigDrive's config-2), or,
+// when it reads none, a NIC for the ephemeral network of a link-local
+// source (Ec2 and the like); before
+// it renders a network config, the NICs that config names (plan/network.ts).
+// Volumes are read in userspace from the kernel's own device nodes, so udev
+// matters only where it loads the driver that makes a device appear (a
+// CD-ROM's sr_mod, a NIC's). A wait ends as soon as what it waits for is
+// there, or when udev has handled every event it was given (its queue,
+// /run/udev/queue, stays empty: nothing more is coming), or after WAIT_MS.
+// The volume wait is skipped when nothing needs it: no volume source in the
+// list, a seed directory or `ds=nocloud;s=` already there, or a second boot
+// of a known instance that did not come from a volume (stage init looks for
+// a seed again, and this instance's network config was rendered on its
+// first boot); one that came from a volume waits for it (not found in
+// init-local, stage init would first wait for the network). Without a
+// running udev (/run/udev/control: a container, a test root) nothing waits.
+// ec2-init-local.service is ordered after systemd-udev-trigger.service, so
+// udev has been told of every device.
+import type { Context } from '../context.ts';
+import { now } from '../host/clock.ts';
+import { sleep } from '../net/cancel.ts';
+import { loadInstance } from '../state/instance.ts';
+import { layout } from '../state/layout.ts';
+import { CONFIG_DRIVE_LABELS } from './configdrive.ts';
+import { NOCLOUD_LABELS, parseNoCloudCmdline } from './nocloud.ts';
+import { kernelCmdline } from '../host/root-facts.ts';
+import { findVolumeByLabel } from './volume/index.ts';
+import { fallbackNic } from '../network/fallback.ts';
+import { readNics } from '../network/sysfs.ts';
+import { SOURCES } from './search.ts';
+
+/** The longest wait (the fault matrix's bound is 10 s for a whole boot). */
+export const WAIT_MS = 8_000;
+const POLL_MS = 100;
+
+const VOLUME_SOURCES: Record<string, readonly string[]> = { NoCloud: NOCLOUD_LABELS, ConfigDrive: CONFIG_DRIVE_LABELS };
+
+/** Whether udev runs (its control socket is there): else no device will appear that is not there now. */
+export function udevRunning(ctx: Context): boolean {
+  return ctx.files.exists('/run/udev/control');
+}
+
+/**
+ * Wait until `ready()` is true, or udev has nothing left to do (its queue
+ * empty on two polls in a row: it read the kernel's last event and handled
+ * it; a driver it loads queues events of its own first), or WAIT_MS.
+ */
+export async function waitForUdev(ctx: Context, ready: () => boolean): Promise<{ outcome: 'ready' | 'udev idle' | 'timeout'; ms: number }> {
+  const started = now();
+  let idlePolls = 0;
+  for (;;) {
+    if (ready()) return { outcome: 'ready', ms: now() - started };
+    idlePolls = ctx.files.exists('/run/udev/queue') ? 0 : idlePolls + 1;
+    if (idlePolls >= 2) return { outcome: 'udev idle', ms: now() - started };
+    if (now() - started >= WAIT_MS) return { outcome: 'timeout', ms: now() - started };
+    await sleep(POLL_MS);
+  }
+}
+
+/** Why init-local need not wait for a seed volume, or null when it should. */
+function noVolumeWait(ctx: Context, labels: string[]): string | null {
+  const f = ctx.files;
+  if (labels.length === 0) return 'no volume source in datasource_list';
+  if (['nocloud', 'nocloud-net'].some((s) => f.exists(`${layout.seedDir(s)}/meta-data`)) || f.isDirectory('/var/lib/cloud/seed/config_drive')) return 'a seed directory is there';
+  if (parseNoCloudCmdline(kernelCmdline(f))?.seedfrom) return 'the kernel command line names the seed';
+  if (f.exists(layout.instanceIdFile)) {
+    // A second boot: its volume is waited for only when the instance came from one (still attached, as a rule).
+    const source = loadInstance(ctx)?.source;
+    const fromVolume = source?.name === 'ConfigDrive' || (source?.subplatform ?? '').startsWith('config-disk');
+    if (!fromVolume) return 'a known instance that did not come from a volume (a seed that appears later is found by stage init)';
+  }
+  return null;
+}
+
+/**
+ * Before init-local's search: wait (bounded) until a seed volume of the
+ * datasource_list is there, or, when the list reads no volume but has a
+ * source behind a link-local address (its ephemeral network needs a NIC),
+ * until a NIC is there; or until udev is done. Logs what it waited for.
+ */
+export async function waitForSourceDevices(ctx: Context, datasourceList: string[]): Promise<void> {
+  if (!udevRunning(ctx)) { ctx.log.debug('devices: no udev running: no wait'); return; }
+  const listed = datasourceList.flatMap((n) => VOLUME_SOURCES[n] ?? []);
+  const skip = noVolumeWait(ctx, listed);
+  const labels = skip ? [] : listed;
+  const needsNic = labels.length === 0 && datasourceList.some((n) => SOURCES.find((s) => s.name === n)?.reach === 'link-local');
+  if (!labels.length && !needsNic) { ctx.log.debug(`devices: no wait: ${skip}`); return; }
+  let found: string | null = null;
+  const r = await waitForUdev(ctx, () => (found = labels.length ? findVolumeByLabel(ctx.files, labels) : fallbackNic(readNics(ctx.files))?.name ?? null) !== null);
+  const after = `after ${r.ms.toFixed(0)} ms`;
+  const what = labels.length ? `${labels.join('/')} volume` : 'NIC';
+  if (r.outcome === 'ready') ctx.log.info(`devices: ${labels.length ? 'seed volume' : 'NIC'} ${found} there ${after}`);
+  else if (r.outcome === 'udev idle') ctx.log.info(`devices: udev handled every device ${after}; no ${what}`);
+  else ctx.log.info(`devices: no ${what} and udev still busy ${after}; searching without it (stage init looks again)`);
+}
