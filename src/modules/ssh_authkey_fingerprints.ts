@@ -15,7 +15,8 @@ import { digest } from '../hash.ts';
 import { base64Decode } from '../host/codecs.ts';
 import { isTrue } from './helpers.ts';
 import type { Module } from './module.ts';
-import { extractAuthorizedKeys, isKnownKeyType, type AuthKeyLine } from './ssh-keys.ts';
+import { extractAuthorizedKeys } from './ssh-keys.ts';
+import { isKnownKeyType, type AuthKeyLine } from '../validate/authorized-key.ts';
 import { usersAndGroups } from './users-config.ts';
 
 const PREFIX = 'ci-info: ';

@@ -22,7 +22,8 @@ import { fetchUrl } from '../userdata/include.ts';
 import { importedKey, importId } from '../validate/modules.ts';
 import { isMapping } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
-import { extractAuthorizedKeys, isKnownKeyType, setupUserKeys } from './ssh-keys.ts';
+import { extractAuthorizedKeys, setupUserKeys } from './ssh-keys.ts';
+import { isKnownKeyType } from '../validate/authorized-key.ts';
 import { usersAndGroups } from './users-config.ts';
 
 const MAX_ANSWER = 1024 * 1024;

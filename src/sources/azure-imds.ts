@@ -17,7 +17,7 @@ import { asText } from '../bytes.ts';
 import { base64Decode, randomBytes } from '../host/codecs.ts';
 import type { Logger } from '../log.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
-import { parseKeyLine, validKey } from '../modules/ssh-keys.ts';
+import { parseKeyLine, validKey } from '../validate/authorized-key.ts';
 import type { Nic } from '../network/sysfs.ts';
 import { isMapping } from '../yaml/index.ts';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fingerprint, fingerprintLines } from '../../src/modules/ssh_authkey_fingerprints.ts';
-import { parseKeyLine } from '../../src/modules/ssh-keys.ts';
+import { parseKeyLine } from '../../src/validate/authorized-key.ts';
 import { agent, cannotRun, seed } from '../helpers/agent.ts';
 import { reference } from '../helpers/compare/image.ts';
 import { debianRoot } from '../helpers/debian-root.ts';

@@ -16,7 +16,7 @@ import { keyboardFile, parseKeyboard } from '../../src/modules/keyboard.ts';
 import { consoleBlocks, keygenLine, listed, optionList, syslogPrefix } from '../../src/modules/keys_to_console.ts';
 import { loadRsyslogConfig, remotesEntry, rsyslogFiles } from '../../src/modules/rsyslog.ts';
 import { hasKeyNested, importsByUser } from '../../src/modules/ssh_import_id.ts';
-import { isKnownKeyType } from '../../src/modules/ssh-keys.ts';
+import { isKnownKeyType } from '../../src/validate/authorized-key.ts';
 import { decodeContent } from '../../src/modules/write_files.ts';
 import { ReadBudget } from '../../src/sources/budget.ts';
 import { importedKey, importId, rsyslogRemote } from '../../src/validate/modules.ts';

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { passwordPlan } from '../../src/modules/set_passwords.ts';
-import { mergeAuthorizedKeys, parseKeyLine } from '../../src/modules/ssh-keys.ts';
+import { mergeAuthorizedKeys } from '../../src/modules/ssh-keys.ts';
+import { parseKeyLine } from '../../src/validate/authorized-key.ts';
 import { userGroups, usersAndGroups } from '../../src/modules/users-config.ts';
 
 const DEBIAN_DEFAULT = {
