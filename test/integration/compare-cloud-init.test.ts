@@ -16,7 +16,8 @@
 // debootstrap from the Debian mirror into /var/cache/ec2-init-bench/).
 // Without CI skipped, with the reason, when any of it is missing; under CI
 // that is a failure (test/helpers/needs.ts). Keep the copies for a
-// look with EC2_INIT_COMPARE_KEEP=1.
+// look with EC2_INIT_COMPARE_KEEP=1; run only some seeds with
+// EC2_INIT_COMPARE_SEEDS=id,id (the ids in seeds.ts).
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { compareAccounts } from '../helpers/compare/accounts.ts';
@@ -25,9 +26,14 @@ import { compareSnapshots, lineDiff, type Difference } from '../helpers/compare/
 import { reference, type Reference } from '../helpers/compare/image.ts';
 import { SUITE, type Suite } from '../../bench/chroot.ts';
 import { NEW_INSTANCE, runAgent, type AgentRun } from '../helpers/compare/run.ts';
-import { SEEDS } from '../helpers/compare/seeds.ts';
+import { SEEDS as ALL_SEEDS } from '../helpers/compare/seeds.ts';
 import type { Snapshot } from '../helpers/compare/snapshot.ts';
 import { unavailable } from '../helpers/needs.ts';
+
+const only = process.env['EC2_INIT_COMPARE_SEEDS']?.split(',').filter(Boolean);
+const unknown = (only ?? []).filter((id) => !ALL_SEEDS.some((s) => s.id === id));
+if (unknown.length) throw new Error(`EC2_INIT_COMPARE_SEEDS names no seed ${unknown.join(', ')} (seeds.ts: ${ALL_SEEDS.map((s) => s.id).join(', ')})`);
+const SEEDS = only ? ALL_SEEDS.filter((s) => only.includes(s.id)) : ALL_SEEDS;
 
 // One image per suite the seeds name (bookworm's cloud-init 22.4 unless a seed asks for trixie's 25.1).
 const suites = [...new Set(SEEDS.map((s) => s.suite ?? SUITE))];

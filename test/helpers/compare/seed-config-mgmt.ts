@@ -96,17 +96,25 @@ export const CONFIG_MGMT_EFFECTS = ['/etc/puppet/puppet.conf', '/var/lib/puppet/
   '/etc/chef/client.rb', '/etc/chef/firstboot.json', '/etc/chef/validation.pem', '/usr/bin/chef-client',
   '/etc/salt/minion', '/etc/salt/grains', '/etc/salt/pki/minion.pem', '/var/lib/dpkg/status'];
 
-/** The repository and an apt source naming only it, placed in both copies (built once per process). */
-let built: Placed[] | null = null;
-export function configMgmtFiles(): Placed[] {
-  if (built) return built;
-  const dir = mkdtempSync(join(tmpdir(), 'ec2-init-compare-repo-'));
-  try {
-    unsignedFlatRepo(dir, PACKAGES);
-    built = [
-      { path: '/etc/apt/sources.list', content: `deb [trusted=yes] file:${REPO} ./\n`, mode: 0o644 },
-      ...readdirSync(dir).map((f) => ({ path: `${REPO}/${f}`, content: readFileSync(join(dir, f)), mode: 0o644 })),
-    ];
-    return built;
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+/**
+ * A local apt repository of `packages` and an apt source naming only it, as
+ * files to place in both copies (built on the first call, then kept): the
+ * other seeds that install a stand-in package use it too (seed-byobu.ts).
+ */
+export function localRepo(packages: Package[]): () => Placed[] {
+  let built: Placed[] | null = null;
+  return () => {
+    if (built) return built;
+    const dir = mkdtempSync(join(tmpdir(), 'ec2-init-compare-repo-'));
+    try {
+      unsignedFlatRepo(dir, packages);
+      built = [
+        { path: '/etc/apt/sources.list', content: `deb [trusted=yes] file:${REPO} ./\n`, mode: 0o644 },
+        ...readdirSync(dir).map((f) => ({ path: `${REPO}/${f}`, content: readFileSync(join(dir, f)), mode: 0o644 })),
+      ];
+      return built;
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  };
 }
+
+export const configMgmtFiles = localRepo(PACKAGES);

@@ -4,8 +4,9 @@
 // since 23.x; grub_dpkg is off by default since 24.4; write_files' `source`
 // is 23.1+) the seed runs on the trixie image, with cloud-init 25.1.
 // Modules no seed can show, and why (README "Differences from cloud-init"):
-// byobu and rsyslog's install_rsyslog install packages (no network in the
-// sandbox); disable_ec2_metadata changes a route of the running kernel (not
+// rsyslog's install_rsyslog installs a package (no network in the sandbox;
+// byobu's install has its own seed, seed-byobu.ts, with a local repository);
+// disable_ec2_metadata changes a route of the running kernel (not
 // a file, and under --root ec2-init leaves it to the real boot);
 // ssh_import_id needs GitHub or Launchpad (cloud-init 22.4 and 25.1 also
 // need the ssh-import-id program, which the images do not have); the

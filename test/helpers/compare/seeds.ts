@@ -7,6 +7,7 @@ import type { Suite } from '../../../bench/chroot.ts';
 import type { Placed } from './sandbox.ts';
 import { CONFIG_MGMT, CONFIG_MGMT_EFFECTS, configMgmtFiles } from './seed-config-mgmt.ts';
 import { DEBIAN_LIST_SEEDS } from './seeds-debian-lists.ts';
+import { BYOBU_SEED } from './seed-byobu.ts';
 
 export interface Seed {
   id: string;
@@ -287,4 +288,6 @@ export const SEEDS: Seed[] = [
     newInstance: false,
     files: configMgmtFiles,
   },
+  // byobu (issue 24): installed from a local repository, then enabled for the default user and the system.
+  BYOBU_SEED,
 ];
