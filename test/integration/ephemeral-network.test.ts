@@ -141,6 +141,11 @@ describe('the ephemeral network of init-local (network namespaces, dnsmasq, this
     pairs.push(pair);
     // The router: an IPv6 prefix on the link, advertised by dnsmasq (RA only: no DHCPv4, no DHCPv6).
     assert.equal(pair.exec(pair.serviceNs, ['ip', '-6', 'addr', 'add', 'fd00:9::1/64', 'dev', pair.serviceIf, 'nodad']).status, 0);
+    // A link-local address of its own, usable at once: the kernel's is made only when the link comes
+    // up and is tentative for about a second, and an advertisement answering the agent's first
+    // solicitation in that second leaves from fd00:9::1, which the agent's kernel must drop (RFC 4861
+    // 6.1.2: a router advertisement comes from a link-local address). Seen failing under load.
+    assert.equal(pair.exec(pair.serviceNs, ['ip', '-6', 'addr', 'add', 'fe80::1/64', 'dev', pair.serviceIf, 'nodad']).status, 0);
     const router = pair.start(pair.serviceNs, ['dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', `--interface=${pair.serviceIf}`, '--bind-interfaces',
       '--enable-ra', `--dhcp-range=::,constructor:${pair.serviceIf},ra-only,64`, '--ra-param=' + pair.serviceIf + ',3,1800', '--user=root', `--pid-file=${join(pair.dir, 'dnsmasq6.pid')}`]);
     // The router must listen before the link comes up: the kernel's first router solicitation
