@@ -19,11 +19,13 @@
 // running udev (/run/udev/control: a container, a test root) nothing waits.
 // ec2-init-local.service is ordered after systemd-udev-trigger.service, so
 // udev has been told of every device.
-// One source's medium has no name to wait for: Azure's provisioning disc
-// (any iso9660 or UDF device). On a first boot that DMI says is Azure, udev
-// settles first, bounded, as before this wait existed: the Azure VM test
-// found the disc missing in both stages without it (an empty udev queue
-// does not mean the kernel's ATA scan has made the CD-ROM).
+// udev settles first (bounded), as before this wait existed: the VM tests
+// showed the targeted wait alone is not enough. init-local ran 511 ms after
+// udev's queue was empty with neither the NIC nor the CD-ROM there yet (an
+// empty queue does not mean the kernel has made every device), so Azure
+// found no provisioning disc, NoCloud no cidata ISO and the NIC configs had
+// no NIC. Until the wait knows when the kernel is done (issue 22), the
+// settle stays and the targeted wait only adds the devices that come later.
 import type { Context } from '../context.ts';
 import { now } from '../host/clock.ts';
 import { sleep } from '../net/cancel.ts';
@@ -33,7 +35,6 @@ import { CONFIG_DRIVE_LABELS } from './configdrive.ts';
 import { NOCLOUD_LABELS, parseNoCloudCmdline } from './nocloud.ts';
 import { kernelCmdline } from '../host/root-facts.ts';
 import { describeExit } from '../host/run.ts';
-import { readPlatform } from './platform.ts';
 import { findVolumeByLabel } from './volume/index.ts';
 import { fallbackNic } from '../network/fallback.ts';
 import { readNics } from '../network/sysfs.ts';
@@ -90,7 +91,7 @@ function noVolumeWait(ctx: Context, labels: string[]): string | null {
  */
 export async function waitForSourceDevices(ctx: Context, datasourceList: string[]): Promise<void> {
   if (!udevRunning(ctx)) { ctx.log.debug('devices: no udev running: no wait'); return; }
-  if (needsSettle(ctx, datasourceList)) await settleUdev(ctx);
+  await settleUdev(ctx);
   const listed = datasourceList.flatMap((n) => VOLUME_SOURCES[n] ?? []);
   const skip = noVolumeWait(ctx, listed);
   const labels = skip ? [] : listed;
@@ -105,18 +106,11 @@ export async function waitForSourceDevices(ctx: Context, datasourceList: string[
   else ctx.log.info(`devices: no ${what} and udev still busy ${after}; searching without it (stage init looks again)`);
 }
 
-/** Azure's first boot on Azure: its provisioning disc has no label to wait for (see the top). */
-function needsSettle(ctx: Context, datasourceList: string[]): boolean {
-  if (!datasourceList.includes('Azure') || ctx.files.exists(layout.instanceIdFile)) return false;
-  const azure = SOURCES.find((s) => s.name === 'Azure');
-  return azure?.detect(readPlatform(ctx.files)) ?? false;
-}
-
 /** `udevadm settle`, bounded; on the running system only (under --root there is no udev of this root). */
 async function settleUdev(ctx: Context): Promise<void> {
   if (ctx.root !== '/') return;
   const started = now();
   const r = await ctx.capture(['udevadm', 'settle', '--timeout=30'], { timeoutMs: 35_000 });
-  if (r.code === 0) ctx.log.info(`devices: udev settled for Azure's provisioning disc after ${(now() - started).toFixed(0)} ms`);
+  if (r.code === 0) ctx.log.info(`devices: udev settled after ${(now() - started).toFixed(0)} ms`);
   else if (r.code !== 127) ctx.log.info(`devices: udevadm settle: ${describeExit(r)}; looking for the sources anyway`);
 }
