@@ -12,26 +12,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { dearmor } from '../../src/modules/apt-sources.ts';
-import { archive, flatRepo, hostArch, makeKey, missingTools, stopAgent, type SigningKey } from '../helpers/apt/repo.ts';
-import { baseRoot, cannotRun as cannotRunRoot } from '../helpers/package/root.ts';
+import { archive, flatRepo, hostArch, makeKey, missingTools, stopAgent, cannotBootWithRepo, type SigningKey } from '../helpers/apt/repo.ts';
+import { baseRoot } from '../helpers/package/root.ts';
 import { CONFORMANCE } from '../helpers/paths.ts';
 import { mode, read, writeIn } from '../helpers/files.ts';
 import { AGENT } from '../helpers/agent.ts';
-import { unavailable } from '../helpers/needs.ts';
 import { buf } from '../helpers/bytes.ts';
 
 const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const EXAMPLES = join(CONFORMANCE, 'cloud-init', 'module-examples');
 
-function whyNot(): string | false {
-  const root = cannotRunRoot();
-  if (root) return root;
-  const tools = missingTools();
-  if (tools) return tools;
-  if (spawnSync(AGENT, ['--version']).status !== 0) return unavailable(`${AGENT} does not run: run npm run build`);
-  return false;
-}
-const skip = whyNot();
+const skip = cannotBootWithRepo();
 if (skip) console.log(`# modules-apt: integration tests skipped: ${skip}`);
 
 // ---------------------------------------------------------------------------

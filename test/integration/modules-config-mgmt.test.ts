@@ -12,23 +12,14 @@ import { cpSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { flatRepo, makeKey, missingTools, stopAgent, type Package, type SigningKey } from '../helpers/apt/repo.ts';
-import { baseRoot, cannotRun as cannotRunRoot } from '../helpers/package/root.ts';
+import { cannotBootWithRepo, flatRepo, makeKey, stopAgent, type Package, type SigningKey } from '../helpers/apt/repo.ts';
+import { baseRoot } from '../helpers/package/root.ts';
 import { mode, read, writeIn } from '../helpers/files.ts';
 import { AGENT } from '../helpers/agent.ts';
-import { unavailable } from '../helpers/needs.ts';
 
 const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
-function whyNot(): string | false {
-  const root = cannotRunRoot();
-  if (root) return root;
-  const tools = missingTools();
-  if (tools) return tools;
-  if (spawnSync(AGENT, ['--version']).status !== 0) return unavailable(`${AGENT} does not run: run npm run build`);
-  return false;
-}
-const skip = whyNot();
+const skip = cannotBootWithRepo();
 if (skip) console.log(`# modules-config-mgmt: skipped: ${skip}`);
 
 const unit = (what: string, exec: string, wanted = 'multi-user.target') =>

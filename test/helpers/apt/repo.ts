@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { needCommands } from '../needs.ts';
+import { AGENT } from '../agent.ts';
+import { needCommands, unavailable } from '../needs.ts';
+import { cannotRun as cannotRunRoot } from '../package/root.ts';
 
 const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -23,6 +25,20 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<str
 /** The tools the repositories need on this machine, or why they are missing (a failure under CI: ../needs.ts). */
 export function missingTools(): string | undefined {
   return needCommands(['dpkg-deb', 'dpkg-scanpackages', 'gpg'], 'dpkg-dev gnupg') ?? undefined;
+}
+
+/**
+ * Why the tests that boot the built agent in a Debian root with a local
+ * repository cannot run here (no root, no base root, a missing tool, no
+ * build), or false.
+ */
+export function cannotBootWithRepo(): string | false {
+  const root = cannotRunRoot();
+  if (root) return root;
+  const tools = missingTools();
+  if (tools) return tools;
+  if (spawnSync(AGENT, ['--version']).status !== 0) return unavailable(`${AGENT} does not run: run npm run build`);
+  return false;
 }
 
 export function hostArch(): string {
