@@ -148,7 +148,7 @@ async function run(r: ModuleRun): Promise<void> {
     for (const a of actions) await runner.run(Array.isArray(a) ? a.map(String) : [String(a)]);
   }
   for (const p of pullList) {
-    const names = p['playbook_name'] ? [String(p['playbook_name'])] : (p['playbook_names'] as unknown[]).map(String);
+    const names = (p['playbook_name'] ? [p['playbook_name']] : (p['playbook_names'] as unknown[])).map((n) => playbook(n, 'ansible.pull playbook_name'));
     const version = parseVersion(await runner.run(['ansible-pull', '--version']));
     if (!version) ctx.report('warning', where, 'cannot parse the ansible version');
     else if (!atLeast(version, [2, 7, 0]) && p['diff']) throw new Error(`ansible ${version.join('.')} does not support --diff`);
@@ -159,11 +159,12 @@ async function run(r: ModuleRun): Promise<void> {
   }
   if (controller) {
     for (const repo of Array.isArray(controller['repositories']) ? controller['repositories'].filter(isMapping) : []) {
-      await runner.run(['git', 'clone', String(repo['source']), String(repo['path'])]);
+      // `--`: a source or path is never read as an option of git (--upload-pack=…).
+      await runner.run(['git', 'clone', '--', String(repo['source']), String(repo['path'])]);
     }
     for (const a of Array.isArray(controller['run_ansible']) ? controller['run_ansible'].filter(isMapping) : []) {
       const { playbook_dir: dir, playbook_name: name, ...rest } = a;
-      await runner.run(['ansible-playbook', String(name), ...pullArgs(rest)], dir === undefined ? undefined : String(dir));
+      await runner.run(['ansible-playbook', playbook(name, 'ansible.ansible_config.run_ansible playbook_name'), ...pullArgs(rest)], dir === undefined ? undefined : String(dir));
     }
   }
 }
@@ -189,3 +190,9 @@ export const ansible: Module = {
   },
   run,
 };
+
+/** A playbook name as an argv word: given, and never an option (-e…, --vault-password-file=…). */
+function playbook(v: unknown, key: string): string {
+  if (typeof v !== 'string' || v === '' || v.startsWith('-')) throw new Error(`${key}: expected a playbook file name not starting with '-', found ${show(v)}`);
+  return v;
+}

@@ -9,6 +9,7 @@ import { which } from '../host/root-facts.ts';
 import type { Context } from '../context.ts';
 import { parseYaml } from '../yaml/index.ts';
 import { show } from '../validate/check.ts';
+import { interfaceName } from '../validate/net.ts';
 import { installPackages } from './distro-actions.ts';
 import { isMapping, onRunningSystem } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
@@ -86,7 +87,10 @@ function storagePackages(ctx: Context, lxd: Lxd): string[] {
 export function bridgeCommands(bridge: Record<string, unknown>): { create: string[] | null; attach: string[] | null } {
   const mode = bridge['mode'];
   if (mode === 'none') return { create: null, attach: null };
-  const name = String(bridge['name'] ?? DEFAULT_NETWORK);
+  // A word of lxc's command lines: an interface name, never an option (-…).
+  const checked = interfaceName(bridge['name'] ?? DEFAULT_NETWORK);
+  if (!checked.ok) throw new Error(`lxd.bridge.name: ${checked.why}`);
+  const name = checked.value;
   const attach = ['network', 'attach-profile', name, 'default', 'eth0'];
   if (mode === 'existing') return { create: null, attach };
   if (mode !== 'new') throw new Error(`invalid lxd.bridge.mode ${show(mode)} (none, existing or new)`);

@@ -16,6 +16,7 @@ import { pathUnderRoot } from '../validate/files.ts';
 import { rsyslogRemote } from '../validate/modules.ts';
 import { usesSystemd, which } from '../host/root-facts.ts';
 import { aptGet, requireAptGet, updateSources } from './apt-get.ts';
+import { packageSpec } from './distro-actions.ts';
 import { isMapping, onRunningSystem } from './helpers.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 
@@ -183,7 +184,11 @@ export const rsyslog: Module = {
     if (cfg.install_rsyslog && which(ctx.files, cfg.check_exe) === null) {
       requireAptGet(ctx, `installing ${cfg.packages.join(' ')}`);
       await updateSources(ctx, config, instanceId, where);
-      await aptGet(ctx, config, 'install', cfg.packages.map(String));
+      // Names go into apt-get's argv: a package name, never an option (-o…).
+      const specs = cfg.packages.map((p) => packageSpec(p));
+      const bad = specs.find((c) => !c.ok);
+      if (bad && !bad.ok) throw new Error(`rsyslog.packages: ${bad.why}`);
+      await aptGet(ctx, config, 'install', specs.map((c) => (c.ok ? c.value : '')));
     }
     if (configs.length === 0) { ctx.log.info(`${where}: no configs: nothing to write`); return; }
     const files = rsyslogFiles(cfg, configs, warn);

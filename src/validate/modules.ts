@@ -22,6 +22,7 @@ export function debconfValue(v: unknown): Checked<string> {
   if (!t.ok) return t;
   const c = controlIn(t.value);
   if (c) return bad(`${show(t.value)} has ${c}; a debconf answer is one line`);
+  if (t.value !== t.value.trim()) return bad(`${show(t.value)} starts or ends with a blank, which debconf drops`);
   return t;
 }
 
@@ -50,7 +51,7 @@ export function rsyslogRemote(name: string, line: string): Checked<string> {
   const toks = data.trim().split(/\s+/).filter(Boolean);
   let match: string | null = null;
   let hostPort: string;
-  if (toks.length <= 1) hostPort = data;
+  if (toks.length <= 1) hostPort = toks[0] ?? '';
   else if (toks.length === 2) [match, hostPort] = toks as [string, string];
   else return bad(`line had multiple spaces: ${show(data)}`);
   const m = /^(@{0,2})(?:\[([^\]]*)\]|([^:]*))(?::([0-9]+))?$/.exec(hostPort);
@@ -60,6 +61,7 @@ export function rsyslogRemote(name: string, line: string): Checked<string> {
   if (addr.startsWith('[') && !addr.endsWith(']')) return bad(`host spec had invalid brackets: ${show(addr)}`);
   const label = name || comment || '';
   const port = m[4] === undefined ? 0 : parseInt(m[4], 10);
+  if (port > 65535) return bad(`port ${port} is out of range (1-65535)`);
   const host = addr.includes(':') ? `[${addr}]` : addr;
   return ok(`${match || '*.*'} ${m[1] === '@@' ? '@@' : '@'}${host}${port ? `:${port}` : ''}${label ? ` # ${label}` : ''}`);
 }

@@ -78,3 +78,8 @@ test('install_hotplug: asked for, a warning that no rule is installed; not asked
   assert.equal(existsSync(`${old.ctx.root}/${RULE}`), false);
   assert.deepEqual(old.ctx.diags, []);
 });
+
+test('lxd and ansible: a user-data word never becomes an option of lxc or ansible', () => {
+  assert.throws(() => bridgeCommands({ mode: 'new', name: '--force-local' }), /lxd\.bridge\.name/);
+  assert.deepEqual(bridgeCommands({ mode: 'existing', name: 'lxdbr1' }).attach, ['network', 'attach-profile', 'lxdbr1', 'default', 'eth0']);
+});

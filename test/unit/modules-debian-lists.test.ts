@@ -19,7 +19,7 @@ import { hasKeyNested, importsByUser } from '../../src/modules/ssh_import_id.ts'
 import { isKnownKeyType } from '../../src/validate/authorized-key.ts';
 import { decodeContent } from '../../src/modules/write_files.ts';
 import { ReadBudget } from '../../src/sources/budget.ts';
-import { importedKey, importId, rsyslogRemote } from '../../src/validate/modules.ts';
+import { debconfValue, importedKey, importId, rsyslogRemote } from '../../src/validate/modules.ts';
 
 test('apt_pipelining: false is depth 0, 0-5 as given, os/none/unchanged leave apt alone, anything else is invalid', () => {
   assert.equal(pipelineDepth(false), '0');
@@ -66,6 +66,10 @@ test("rsyslog: remotes as cloud-init's parse_remotes_line writes them; a name or
   assert.deepEqual(rsyslogRemote('', '@@logs.example.com:10514 # central'), { ok: true, value: '*.* @@logs.example.com:10514 # central' });
   assert.equal(rsyslogRemote('a\n*.* @evil', '10.0.0.1').ok, false);
   assert.equal(rsyslogRemote('a', 'one two three').ok, false);
+  assert.equal(rsyslogRemote('a', '10.0.0.1:99999999').ok, false, 'a port out of range');
+  assert.deepEqual(rsyslogRemote('a', ' 10.0.0.1'), { ok: true, value: '*.* @10.0.0.1 # a' }, 'blanks around the host are not part of it');
+  assert.equal(debconfValue(' /dev/sda ').ok, false, 'debconf would drop the blanks');
+  assert.deepEqual(debconfValue('/dev/sda'), { ok: true, value: '/dev/sda' });
   const warnings: string[] = [];
   assert.equal(remotesEntry({ juju: '10.0.4.1', bad: 'a b c', none: null }, (m) => warnings.push(m)), '# begin remotes\n*.* @10.0.4.1 # juju\n# end remotes\n');
   assert.equal(warnings.length, 1);
