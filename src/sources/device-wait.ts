@@ -91,12 +91,13 @@ function noVolumeWait(ctx: Context, labels: string[]): string | null {
  */
 export async function waitForSourceDevices(ctx: Context, datasourceList: string[]): Promise<void> {
   if (!udevRunning(ctx)) { ctx.log.debug('devices: no udev running: no wait'); return; }
-  await settleUdev(ctx);
   const listed = datasourceList.flatMap((n) => VOLUME_SOURCES[n] ?? []);
   const skip = noVolumeWait(ctx, listed);
   const labels = skip ? [] : listed;
   const needsNic = labels.length === 0 && datasourceList.some((n) => SOURCES.find((s) => s.name === n)?.reach === 'link-local');
   if (!labels.length && !needsNic) { ctx.log.debug(`devices: no wait: ${skip}`); return; }
+  // Only a boot that waits for a device settles (see the top).
+  await settleUdev(ctx);
   let found: string | null = null;
   const r = await waitForUdev(ctx, () => (found = labels.length ? findVolumeByLabel(ctx.files, labels) : fallbackNic(readNics(ctx.files))?.name ?? null) !== null);
   const after = `after ${r.ms.toFixed(0)} ms`;
