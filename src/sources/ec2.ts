@@ -464,16 +464,19 @@ export const ec2: Source = {
     const record = stage === 'local' && !ctx.planning;
     if (record) ctx.files.unlink(EC2_UNANSWERED);
     const imds = stage === 'network' && !ownUrls && hasImdsSocket(ctx.files) ? new ImdsVarlink(ctx.files) : undefined;
+    // The search's deadline may leave less than max_wait: then running out says nothing about the service.
+    const ownMaxWaitMs = seconds(cfg['max_wait'], DEFAULT_MAX_WAIT_S);
+    const maxWaitMs = Math.min(ownMaxWaitMs, Math.max(0, deadline - now()));
     try {
       return await readEc2({
         maxTotalBytes: budget.left(),
         metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
         timeoutMs: seconds(cfg['timeout'], DEFAULT_TIMEOUT_S),
-        maxWaitMs: Math.min(seconds(cfg['max_wait'], DEFAULT_MAX_WAIT_S), Math.max(0, deadline - now())),
+        maxWaitMs,
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx.files),
         ...(imds && { imds }),
-        ...(record && { onGaveUp: (why: string) => ctx.files.write(EC2_UNANSWERED, `${bootId() ?? '-'} ${why}\n`, { mode: 0o644 }) }),
+        ...(record && maxWaitMs === ownMaxWaitMs && { onGaveUp: (why: string) => ctx.files.write(EC2_UNANSWERED, `${bootId() ?? '-'} ${why}\n`, { mode: 0o644 }) }),
       }, log);
     } finally {
       imds?.close();
