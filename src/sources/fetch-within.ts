@@ -16,6 +16,8 @@ import { OverBudget, type ReadBudget } from './budget.ts';
  */
 export async function fetchWithin(budget: ReadBudget, url: string, opts: FetchOptions): Promise<HttpResponse> {
   const left = budget.left();
+  // Nothing left: no request (its answer could not be kept).
+  if (left === 0) throw budget.over(url);
   const cap = opts.maxBytes ?? Infinity;
   let res: HttpResponse;
   try {
