@@ -7,6 +7,7 @@ import { readSavedConfig } from './config/yaml.ts';
 import { consumeUserData } from './consume.ts';
 import { MODULES } from './modules/index.ts';
 import type { Module } from './modules/module.ts';
+import { runModule } from './modules/run-module.ts';
 import { userModuleLists } from './modules/module-lists.ts';
 import { planModules, skipReason } from './plan/modules.ts';
 import { datasourceStep, logStep } from './plan/steps.ts';
@@ -132,7 +133,7 @@ async function applyModule(ctx: Context, module: Module, frequency: Frequency, i
   const where = `module ${module.name}`;
   const started = now();
   try {
-    await module.run({ ctx: scope, instanceId: instance.id, source: instance.source, config, where, frequency });
+    await runModule(module, { ctx: scope, instanceId: instance.id, source: instance.source, config, where, frequency });
   } catch (e) {
     scope.report('error', where, (e as Error).message);
   }

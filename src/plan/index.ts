@@ -9,6 +9,7 @@ import { EMPTY } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { readSystemConfig, withSystemConfig } from '../config/system.ts';
 import { userModuleLists } from '../modules/module-lists.ts';
+import { plannedModule } from '../modules/run-module.ts';
 import { networkStep, planNetwork } from './network.ts';
 import { searchSources } from '../sources/search.ts';
 import { instanceData } from '../state/instance-data.ts';
@@ -64,7 +65,8 @@ export async function makePlan(ctx: Context): Promise<Plan> {
     for (const step of planModules(ctx, st, id, config, lists, semaphores)) {
       if (!step.run) { steps.push(stepValue(step)); continue; }
       const run = { ctx, instanceId: id, source: found, config, where: `module ${step.name}`, frequency: step.frequency, plannedFiles: [...planned] };
-      steps.push(stepValue(step, step.module.describe(run).join('; ') || 'nothing to do'));
+      const will = await plannedModule(step.module, run);
+      steps.push({ ...stepValue(step, will.does), ...(will.actions && { actions: will.actions }), ...(will.unknown && { actionsDependOnMachine: true }) });
       planned.push(...(step.module.writes?.(run) ?? []));
     }
   }
