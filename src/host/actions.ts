@@ -78,12 +78,18 @@ export interface FetchAction extends ActionBase {
 
 /** Text for /dev/console on the running system, standard output elsewhere (cloud-init's multi_log fallback). */
 export interface ConsoleAction extends ActionBase { kind: 'console'; text: string }
+/**
+ * A problem a result showed (apt-get update could not fetch a source): from
+ * a `then`, since only the result tells. An error fails the unit as a failed
+ * action does.
+ */
+export interface ReportAction extends ActionBase { kind: 'report'; level: 'error' | 'warning'; message: string }
 /** Lines for the log (final_message's message): the log is where cloud-init's goes too. */
 export interface LogAction extends ActionBase { kind: 'log'; text: string }
 
 export type Action =
   | WriteAction | AppendAction | SymlinkAction | MkdirAction | RemoveAction | ChmodAction | ChownAction
-  | RunAction | FetchAction | ConsoleAction | LogAction;
+  | RunAction | FetchAction | ConsoleAction | LogAction | ReportAction;
 
 /** An action as `plan --format json` prints it: what and where, a digest for the content, no content. */
 export interface ActionValue {
@@ -150,6 +156,7 @@ export function actionValue(a: Action): ActionValue {
         const headers = Object.entries(a.headers ?? {}).sort().map(([k, x]) => `${k}: ${x}`);
         return { kind: a.kind, target: urlTarget(a.url), sha256: digestOf([a.method ?? 'GET', a.url, ...headers, '\0body', a.body ?? '']), ...(a.then && { followed: true }) };
       }
+      case 'report': { const c = bytesOf(a.message); return { kind: a.kind, target: a.level, sha256: hex(sha256(c)), bytes: c.length }; }
       case 'console': case 'log': { const c = bytesOf(a.text); return { kind: a.kind, target: a.kind, sha256: hex(sha256(c)), bytes: c.length }; }
     }
   })();

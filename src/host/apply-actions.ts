@@ -5,6 +5,8 @@
 // an action only for the running system is skipped under --root.
 import { actionValue, type Action } from './actions.ts';
 import type { Files } from './files.ts';
+import { closeFd, readAt } from './descriptors.ts';
+import { utf8Decode } from './codecs.ts';
 import { writeConsole } from './machine.ts';
 import { writeStdout } from './process.ts';
 import { describeExit, type RunOptions, type RunResult } from './run.ts';
@@ -84,14 +86,18 @@ async function applyOne(env: ApplyEnv, where: string, a: Action): Promise<{ fail
     case 'chmod': env.files.chmod(a.path, a.mode); return done;
     case 'chown': env.files.chown(a.path, a.uid, a.gid); return done;
     case 'console': if (env.root !== '/' || !writeConsole(a.text)) writeStdout(a.text); return done;
+    case 'report': env.report(a.level, where, a.message); return { failed: a.level === 'error', next: [] };
     case 'log': for (const l of a.text.replace(/\n+$/, '').split('\n')) env.log.info(l); return done;
     case 'run': {
       const opts = { ...(a.env && { env: a.env }), ...(a.input !== undefined && { input: a.input }), ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }) };
+      const from = a.then ? 0 : outputSize(env);
       const r = a.then ? await env.capture(a.argv, opts) : await env.run(a.argv, opts);
       const failure = a.failure ?? 'error';
       if (r.code !== 0 && failure !== 'ignore') {
         const name = (a.argv[0] ?? '').split('/').pop();
-        const stderr = r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}` : '';
+        // Its own last words: captured, or the last lines it wrote to the output log (apt's 'E:' lines).
+        const said = a.then ? r.stderr.trim().split('\n') : outputTail(env, from);
+        const stderr = said.filter(Boolean).length ? `: ${said.filter(Boolean).slice(-3).join(' / ')}` : '';
         env.report(failure, where, `${name}${a.why ? ` (${a.why})` : ''}: ${describeExit(r, a.timeoutMs)}${stderr} (output in ${env.outputLog})`);
         if (failure === 'error') return { failed: true, next: [] };
       }
@@ -113,4 +119,26 @@ async function applyOne(env: ApplyEnv, where: string, a: Action): Promise<{ fail
       return { failed: false, next: a.then ? a.then(result) : [] };
     }
   }
+}
+
+function outputSize(env: ApplyEnv): number {
+  try { return env.files.lstat(env.outputLog)?.size ?? 0; } catch { return 0; }
+}
+
+/** The lines a program wrote to the output log from byte `from` on (of its last 16 KiB). */
+function outputTail(env: ApplyEnv, from: number): string[] {
+  let opened: { fd: number; stat: { size: number } } | null;
+  try { opened = env.files.openForReading(env.outputLog); } catch { return []; }
+  if (!opened) return [];
+  try {
+    const start = Math.max(from, opened.stat.size - 16384);
+    const buf = new Uint8Array(Math.max(0, opened.stat.size - start));
+    let got = 0;
+    while (got < buf.length) {
+      const n = readAt(opened.fd, buf, got, buf.length - got, start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return utf8Decode(buf.subarray(0, got)).split('\n').map((l) => l.trim());
+  } finally { closeFd(opened.fd); }
 }

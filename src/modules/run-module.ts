@@ -8,7 +8,6 @@ import { actionValue, type Action, type ActionValue } from '../host/actions.ts';
 import { applyActions, type ApplyEnv } from '../host/apply-actions.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import { rootCaBundle } from '../net/http.ts';
-import { layout } from '../state/layout.ts';
 import { fetchUrl } from '../userdata/include.ts';
 import { isActionModule, type ActionRun, type Module, type ModuleRun } from './module.ts';
 
@@ -53,7 +52,7 @@ export async function runModule(module: Module, run: ModuleRun): Promise<void> {
 /** The applier's view of a Context. */
 export function applyEnv(ctx: Context): ApplyEnv {
   return {
-    files: ctx.files, log: ctx.log, root: ctx.root, outputLog: layout.outputLog,
+    files: ctx.files, log: ctx.log, root: ctx.root, outputLog: ctx.outputPath,
     run: (argv, opts) => ctx.run(argv, opts),
     capture: (argv, opts) => ctx.capture(argv, opts),
     report: (level, where, message) => ctx.report(level, where, message),
