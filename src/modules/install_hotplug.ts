@@ -6,9 +6,10 @@
 // per boot), so it never installs the rule: asking for hotplug is a warning
 // that says so (README, "Differences from cloud-init"); a rule an earlier
 // cloud-init left is removed as cloud-init removes it, since its hook is gone.
+import type { Action } from '../host/actions.ts';
 import { which } from '../host/root-facts.ts';
-import { isMapping, onRunningSystem } from './helpers.ts';
-import type { Module, ModuleRun } from './module.ts';
+import { isMapping } from './helpers.ts';
+import { actionModule, type ModuleRun } from './module.ts';
 
 const RULE = '/etc/udev/rules.d/90-cloud-init-hook-hotplug.rules';
 
@@ -19,7 +20,7 @@ function hotplugAsked(config: ModuleRun['config']): boolean {
   return Array.isArray(when) && when.includes('hotplug');
 }
 
-export const installHotplug: Module = {
+export const installHotplug = actionModule<true>({
   name: 'install_hotplug',
   stage: 'final',
   frequency: 'per-instance',
@@ -36,21 +37,19 @@ export const installHotplug: Module = {
       },
     },
   },
-  describe({ ctx, config }) {
-    if (hotplugAsked(config)) return ['note: network hotplug is not supported by ec2-init: no udev rule installed'];
-    return ctx.files.exists(RULE) ? [`remove ${RULE} (hotplug not enabled)`] : [];
+  check(config, report) {
+    if (!hotplugAsked(config)) return true;
+    report('warning', 'updates.network.when asks for hotplug, which ec2-init does not support (it has no hotplug hook): '
+      + 'udev rules will NOT be installed; a NIC added later is not configured by ec2-init');
+    return null;
   },
-  async run({ ctx, config, where }) {
-    if (hotplugAsked(config)) {
-      ctx.report('warning', where, 'updates.network.when asks for hotplug, which ec2-init does not support (it has no hotplug hook): '
-        + 'udev rules will NOT be installed; a NIC added later is not configured by ec2-init');
-      return;
-    }
-    if (!ctx.files.exists(RULE)) { ctx.log.info(`${where}: hotplug not enabled: nothing to install`); return; }
-    ctx.files.unlink(RULE);
-    ctx.log.info(`${where}: removed ${RULE} (hotplug not enabled)`);
-    if (which(ctx.files, 'udevadm') !== null && onRunningSystem(ctx, where, 'udevadm control --reload-rules')) {
-      await ctx.runChecked(`${where} (udevadm)`, ['udevadm', 'control', '--reload-rules'], { timeoutMs: 60_000 });
-    }
+  actions(_notAsked, { files, log, where }): Action[] {
+    if (!files.exists(RULE)) { log.info(`${where}: hotplug not enabled: nothing to install`); return []; }
+    return [
+      { kind: 'remove', path: RULE, why: 'hotplug not enabled' },
+      ...(which(files, 'udevadm') === null ? [] : [
+        { kind: 'run', argv: ['udevadm', 'control', '--reload-rules'], timeoutMs: 60_000, runningSystem: 'optional', why: 'udev forgets the rule' } satisfies Action,
+      ]),
+    ];
   },
-};
+});

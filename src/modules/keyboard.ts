@@ -7,11 +7,11 @@
 // which needs a running systemd-localed; 25.1 writes the file, as here.
 // Every value passes validate/modules.ts's keyboardValue first: the file is
 // sourced by shells.
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import { keyboardValue } from '../validate/modules.ts';
 import { usesSystemd } from '../host/root-facts.ts';
-import { isMapping, onRunningSystem } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { isMapping } from './helpers.ts';
+import { actionModule, type ReadFiles, type Schema } from './module.ts';
 
 export const KEYBOARD_FILE = '/etc/default/keyboard';
 
@@ -36,10 +36,14 @@ export function keyboardFile(k: Keymap): string {
     `XKBVARIANT="${k.variant}"`, `XKBOPTIONS="${k.options}"`, '', 'BACKSPACE="guess"', ''].join('\n');
 }
 
-async function restartConsoleSetup(ctx: Context, where: string): Promise<void> {
-  const argv = usesSystemd(ctx.files) ? ['systemctl', 'restart', 'console-setup'] : ['service', 'console-setup', 'restart'];
-  if (!onRunningSystem(ctx, where, argv.join(' '))) return;
-  await ctx.runChecked(where, argv, { timeoutMs: 120_000 });
+/**
+ * console-setup restarted on the running system, so the console takes the
+ * keymap now. The same restart as distro-actions.ts's manageService, kept
+ * here until that one is an action builder too.
+ */
+function restartConsoleSetup(files: ReadFiles): Action {
+  const argv = usesSystemd(files) ? ['systemctl', 'restart', 'console-setup'] : ['service', 'console-setup', 'restart'];
+  return { kind: 'run', argv, timeoutMs: 120_000, runningSystem: 'optional', why: 'restart console-setup' };
 }
 
 const SCHEMA: Schema = {
@@ -54,24 +58,22 @@ const SCHEMA: Schema = {
   },
 };
 
-export const keyboard: Module = {
+export const keyboard = actionModule<Keymap>({
   name: 'keyboard',
   stage: 'config',
   frequency: 'per-instance',
   keys: ['keyboard'],
   schema: { keyboard: SCHEMA },
-  describe: ({ config }: ModuleRun) => {
+  check(config, report) {
     try {
-      const k = parseKeyboard(config['keyboard']);
-      return [`write ${KEYBOARD_FILE} (layout ${k.layout}, model ${k.model}${k.variant ? `, variant ${k.variant}` : ''}${k.options ? `, options ${k.options}` : ''})`, 'restart console-setup (running system only)'];
+      return parseKeyboard(config['keyboard']);
     } catch (e) {
-      return [`not written: ${(e as Error).message}`];
+      report('error', (e as Error).message);
+      return null;
     }
   },
-  async run({ ctx, config, where }) {
-    const k = parseKeyboard(config['keyboard']);
-    ctx.files.write(KEYBOARD_FILE, keyboardFile(k), { mode: 0o644 });
-    ctx.log.info(`${where}: wrote ${KEYBOARD_FILE} (layout ${k.layout}, model ${k.model})`);
-    await restartConsoleSetup(ctx, where);
-  },
-};
+  actions: (k, { files }) => [
+    { kind: 'write', path: KEYBOARD_FILE, content: keyboardFile(k), mode: 0o644, why: `layout ${k.layout}, model ${k.model}` },
+    restartConsoleSetup(files),
+  ],
+});

@@ -6,20 +6,17 @@
 // says so once per instance, as information, never as a warning.
 import { CLOUD_INIT_KEYS, NOT_ON_DEBIAN } from '../schema/cloud-init-keys.ts';
 import { notApplicable } from '../schema/validate.ts';
-import type { Module, ModuleRun } from './module.ts';
+import { actionModule } from './module.ts';
 
-function keysHere(config: ModuleRun['config']): string[] {
-  return Object.keys(config).filter((k) => NOT_ON_DEBIAN[CLOUD_INIT_KEYS[k] ?? ''] !== undefined);
-}
-
-export const notApplicableKeys: Module = {
+export const notApplicableKeys = actionModule<string[]>({
   name: 'not_applicable',
   stage: 'init',
   frequency: 'per-instance',
   keys: [],
   housekeeping: true,
-  describe: ({ config }) => keysHere(config).map((k) => `note: ${notApplicable(k, CLOUD_INIT_KEYS[k]!)}`),
-  async run({ ctx, config, where }) {
-    for (const k of keysHere(config)) ctx.log.info(`${where}: ${notApplicable(k, CLOUD_INIT_KEYS[k]!)}`);
+  check(config) {
+    const keys = Object.keys(config).filter((k) => NOT_ON_DEBIAN[CLOUD_INIT_KEYS[k] ?? ''] !== undefined);
+    return keys.length ? keys : null;
   },
-};
+  actions: (keys, { where }) => keys.map((k) => ({ kind: 'log', text: `${where}: ${notApplicable(k, CLOUD_INIT_KEYS[k]!)}`, why: `${k} not applicable` })),
+});
