@@ -3,10 +3,10 @@
 // the root's own locale-gen when it has one. Debian's locale-gen builds what
 // /etc/locale.gen lists, so a commented-out entry for the locale is enabled
 // first. `locale: false` leaves everything alone.
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import { isFalse } from './helpers.ts';
 import { which } from '../host/root-facts.ts';
-import type { Module, Schema } from './module.ts';
+import { actionModule, type ReadFiles, type Schema } from './module.ts';
 
 const LOCALE_FILE = '/etc/default/locale';
 const LOCALE_GEN = '/etc/locale.gen';
@@ -33,18 +33,21 @@ function setVar(text: string, key: string, value: string): string {
 
 const norm = (l: string) => l.toLowerCase().replace(/utf-?8/, 'utf8');
 
-/** Uncomment the /etc/locale.gen entry for `locale` (true when it is, or now is, enabled). */
-function enableInLocaleGen(ctx: Context, locale: string): boolean {
-  const text = ctx.files.readTextIfExists(LOCALE_GEN);
-  if (text === null) return false;
+/**
+ * /etc/locale.gen with the entry for `locale` enabled: 'listed' when it is
+ * already, the new text when a commented-out entry is uncommented, null when
+ * there is no file or no entry for it.
+ */
+function enableInLocaleGen(files: ReadFiles, locale: string): 'listed' | string | null {
+  const text = files.readTextIfExists(LOCALE_GEN);
+  if (text === null) return null;
   const lines = text.split('\n');
   const name = (l: string) => l.replace(/^#\s*/, '').trim().split(/\s+/)[0] ?? '';
-  if (lines.some((l) => !l.trim().startsWith('#') && l.trim() && norm(name(l)) === norm(locale))) return true;
+  if (lines.some((l) => !l.trim().startsWith('#') && l.trim() && norm(name(l)) === norm(locale))) return 'listed';
   const at = lines.findIndex((l) => /^#\s*\S+\s+\S+\s*$/.test(l) && norm(name(l)) === norm(locale));
-  if (at === -1) return false;
+  if (at === -1) return null;
   lines[at] = lines[at]!.replace(/^#\s*/, '');
-  ctx.files.write(LOCALE_GEN, lines.join('\n'), { mode: 0o644 });
-  return true;
+  return lines.join('\n');
 }
 
 const SCHEMA: Record<string, Schema> = {
@@ -52,39 +55,47 @@ const SCHEMA: Record<string, Schema> = {
   locale_configfile: { type: 'string', description: `the file to write LANG= into (default ${LOCALE_FILE})` },
 };
 
-export const locale: Module = {
+interface LocaleValue { locale: string; outFile: string }
+
+export const locale = actionModule<LocaleValue>({
   name: 'locale',
   stage: 'config',
   frequency: 'per-instance',
   keys: ['locale', 'locale_configfile'],
   schema: SCHEMA,
-  describe: ({ config }) => isFalse(config['locale']) ? ['locale: false: leave the locale alone']
-    : [`LANG=${String(config['locale'])} in ${typeof config['locale_configfile'] === 'string' ? config['locale_configfile'] : LOCALE_FILE}`],
-  async run({ ctx, config, where }) {
+  check(config, report) {
     const value = config['locale'];
-    if (value === undefined || value === null) { ctx.log.info(`${where}: no locale given: left alone`); return; }
-    if (isFalse(value)) { ctx.log.info(`${where}: locale is false: left alone`); return; }
-    if (typeof value !== 'string' || !/^[A-Za-z0-9_.@-]+$/.test(value)) throw new Error(`invalid locale ${JSON.stringify(value)}`);
+    // Not given, or false: the locale is left alone.
+    if (value === undefined || value === null || isFalse(value)) return null;
+    if (typeof value !== 'string' || !/^[A-Za-z0-9_.@-]+$/.test(value)) {
+      report('error', `locale: invalid locale ${JSON.stringify(value)}: give a locale name such as en_US.UTF-8`);
+      return null;
+    }
     const outFile = typeof config['locale_configfile'] === 'string' && config['locale_configfile'] ? config['locale_configfile'] : LOCALE_FILE;
-    const system = readVar(ctx.files.readTextIfExists(LOCALE_FILE) ?? '', 'LANG');
-    const old = ctx.files.readTextIfExists(outFile);
+    return { locale: value, outFile };
+  },
+  actions({ locale: value, outFile }, { files, report, log, where }): Action[] {
+    const system = readVar(files.readTextIfExists(LOCALE_FILE) ?? '', 'LANG');
+    const old = files.readTextIfExists(outFile);
     // cloud-init's rule: nothing to do when the system already uses this locale.
     if (old !== null && system && value.toLowerCase() === system.toLowerCase()) {
-      ctx.log.info(`${where}: LANG=${system} already set: nothing to do`);
-      return;
+      log.info(`${where}: LANG=${system} already set: nothing to do`);
+      return [];
     }
+    const actions: Action[] = [];
     if (!BUILT_IN.includes(value.toLowerCase())) {
-      const localeGen = which(ctx.files, 'locale-gen');
+      const localeGen = which(files, 'locale-gen');
       if (localeGen === null) {
-        ctx.report('warning', where, `locale-gen not found under the root (package locales): ${value} is set but not generated`);
+        report('warning', `locale-gen not found under the root (package locales): ${value} is set but not generated`);
       } else {
-        if (!enableInLocaleGen(ctx, value) && ctx.files.exists(LOCALE_GEN)) {
-          ctx.report('warning', where, `${value} is not listed in ${LOCALE_GEN}: locale-gen will not build it`);
-        }
-        await ctx.runChecked(where, [localeGen], { timeoutMs: 600_000 });
+        const gen = enableInLocaleGen(files, value);
+        if (gen === null && files.exists(LOCALE_GEN)) report('warning', `${value} is not listed in ${LOCALE_GEN}: locale-gen will not build it`);
+        // One unit: a locale-gen that fails is an error, but LANG is still written (as before).
+        if (gen !== null && gen !== 'listed') actions.push({ kind: 'write', path: LOCALE_GEN, content: gen, mode: 0o644, unit: 'locale-gen', why: `enable ${value}` });
+        actions.push({ kind: 'run', argv: [localeGen], timeoutMs: 600_000, unit: 'locale-gen', why: `generate ${value}` });
       }
     }
-    ctx.files.write(outFile, setVar(old ?? '', 'LANG', value), { mode: 0o644 });
-    ctx.log.info(`${where}: LANG=${value} in ${outFile}`);
+    actions.push({ kind: 'write', path: outFile, content: setVar(old ?? '', 'LANG', value), mode: 0o644, why: `LANG=${value}` });
+    return actions;
   },
-};
+});

@@ -10,6 +10,7 @@ import type { RunResult } from '../../src/host/run.ts';
 import { disableEc2Metadata } from '../../src/modules/disable_ec2_metadata.ts';
 import { installHotplug } from '../../src/modules/install_hotplug.ts';
 import { keyboard } from '../../src/modules/keyboard.ts';
+import { locale } from '../../src/modules/locale.ts';
 import { notApplicableKeys } from '../../src/modules/not_applicable.ts';
 import { plantTools, writeIn } from '../helpers/files.ts';
 import { planModule } from '../helpers/module-actions.ts';
@@ -68,4 +69,29 @@ test('not_applicable: one log line per key a Debian image has no use for, nothin
   assert.deepEqual(p.actions.map((a) => a.kind), ['log', 'log']);
   assert.match((p.actions[0] as { text: string }).text, /^module not_applicable: 'snap' \(cloud-init's cc_snap\) is not applicable on this image/);
   assert.deepEqual((await planModule(notApplicableKeys, { runcmd: ['true'] })).lines, []);
+});
+
+test('locale: its commented entry in /etc/locale.gen enabled, locale-gen run, LANG written keeping the other variables; bad or false: nothing', async () => {
+  const prep = (r: string) => {
+    plantTools(r, ['locale-gen']);
+    writeIn(r, 'etc/locale.gen', '# de_DE.UTF-8 UTF-8\n# fr_FR.UTF-8 UTF-8\n');
+    writeIn(r, 'etc/default/locale', 'LANG=C.UTF-8\nLC_TIME=en_GB.UTF-8\n');
+  };
+  const p = await planModule(locale, { locale: 'fr_FR.UTF-8' }, { prep });
+  assert.deepEqual(p.actions.map((a) => `${a.kind} ${a.kind === 'run' ? a.argv[0] : (a as { path: string }).path}`),
+    ['write /etc/locale.gen', 'run /sbin/locale-gen', 'write /etc/default/locale']);
+  assert.equal(text(p.actions[0]), '# de_DE.UTF-8 UTF-8\nfr_FR.UTF-8 UTF-8\n');
+  assert.equal(text(p.actions[2]), 'LANG=fr_FR.UTF-8\nLC_TIME=en_GB.UTF-8\n');
+  // A failed locale-gen skips only its unit: LANG is still written.
+  assert.equal(p.actions[0]!.unit, p.actions[1]!.unit);
+  assert.equal(p.actions[2]!.unit, undefined);
+  const other = await planModule(locale, { locale: 'fr_CA', locale_configfile: '/etc/alternate_path/locale' });
+  assert.deepEqual(other.lines.map((l) => l.split(' ').slice(0, 3).join(' ')), ['write /etc/alternate_path/locale 0644']);
+  assert.match(messages(other).join('\n'), /^warning: locale-gen not found under the root/);
+  const same = await planModule(locale, { locale: 'c.utf-8' }, { prep });
+  assert.deepEqual(same.lines, [], 'the system already has it');
+  assert.deepEqual((await planModule(locale, { locale: false })).lines, []);
+  const bad = await planModule(locale, { locale: 'en_US.UTF-8\nLC_ALL=x' });
+  assert.deepEqual(bad.lines, []);
+  assert.match(messages(bad).join('\n'), /^error: locale: invalid locale/);
 });
