@@ -10,11 +10,12 @@
 // probing needs the running system, so under --root nothing is probed and
 // the device is left empty. The answers go to the root's debconf through its
 // own debconf-set-selections, each value checked to be one line first.
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import { debconfValue } from '../validate/modules.ts';
 import { which } from '../host/root-facts.ts';
-import { isFalse, isMapping, isTrue, onRunningSystem } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import type { Checked } from '../validate/check.ts';
+import { isFalse, isMapping, isTrue } from './helpers.ts';
+import { actionModule, type ActionRun, type ModuleRun, type Schema } from './module.ts';
 
 type GrubConfig = Record<string, unknown>;
 
@@ -28,10 +29,12 @@ export function grubEnabled(cfg: GrubConfig): boolean {
   return 'enabled' in cfg && !isFalse(cfg['enabled']);
 }
 
-function checked(key: string, v: unknown): string {
+/** A configured device, checked to be one debconf line (null: not given, to be probed). */
+function given(cfg: GrubConfig, key: string): Checked<string> | null {
+  const v = cfg[key];
+  if (v === undefined || v === null) return null;
   const c = debconfValue(typeof v === 'boolean' ? (v ? 'True' : 'False') : v);
-  if (!c.ok) throw new Error(`grub_dpkg.${key}: ${c.why}`);
-  return c.value;
+  return c.ok ? c : { ok: false, why: `grub_dpkg.${key}: ${c.why}` };
 }
 
 /** The debconf lines for `devices` (the configured or probed device, '' when none). */
@@ -42,27 +45,25 @@ export function debconfSelections(cfg: GrubConfig, efi: boolean, devices: string
   return `grub-pc grub-pc/install_devices string ${devices}\ngrub-pc grub-pc/install_devices_empty boolean ${empty}\n`;
 }
 
-/** The configured device for this boot mode, or null when it is to be probed. */
-function givenDevice(cfg: GrubConfig, efi: boolean): string | null {
-  const key = efi ? 'grub-efi/install_devices' : 'grub-pc/install_devices';
-  return cfg[key] === undefined || cfg[key] === null ? null : checked(key, cfg[key]);
-}
-
-/** cloud-init's fetch_idevs: the disk (or EFI partition) /boot is on, by its by-id link when it has one. */
-async function probeDevice(ctx: Context, where: string, efi: boolean): Promise<string> {
-  if (!onRunningSystem(ctx, where, `grub-probe of ${efi ? '/boot/efi' : '/boot'}`)) return '';
-  if (which(ctx.files, 'grub-probe') === null) { ctx.log.info(`${where}: grub-probe not found (grub not installed): no device`); return ''; }
-  const r = await ctx.capture(['grub-probe', '-t', efi ? 'device' : 'disk', efi ? '/boot/efi' : '/boot'], { timeoutMs: 60_000 });
-  const disk = r.code === 0 ? r.stdout.trim() : '';
+/**
+ * cloud-init's fetch_idevs: the disk (or EFI partition) /boot is on, by its
+ * by-id link when it has one. Two read-only programs of the running system:
+ * nothing is probed under --root, and plan does not know the answer.
+ */
+async function probeDevice({ files, root, log, query, report, where }: ActionRun, efi: boolean): Promise<string> {
+  if (root !== '/') { log.info(`${where}: skipped with --root ${root} (needs the running system): grub-probe of ${efi ? '/boot/efi' : '/boot'}`); return ''; }
+  if (which(files, 'grub-probe') === null) { log.info(`${where}: grub-probe not found (grub not installed): no device`); return ''; }
+  const r = await query(['grub-probe', '-t', efi ? 'device' : 'disk', efi ? '/boot/efi' : '/boot'], { timeoutMs: 60_000 });
+  if (r === null) return '';
   if (r.code !== 0) {
-    if (!/failed to get canonical path/.test(r.stderr)) ctx.report('warning', where, `grub-probe failed (exit ${r.code}): ${r.stderr.trim()}`);
+    if (!/failed to get canonical path/.test(r.stderr)) report('warning', `grub-probe failed (exit ${r.code}): ${r.stderr.trim()}`);
     return '';
   }
-  if (!disk || !ctx.files.exists(disk)) return '';
-  const u = await ctx.capture(['udevadm', 'info', '--root', '--query=symlink', disk], { timeoutMs: 30_000 });
-  const byId = (u.code === 0 ? u.stdout.trim().split(/\s+/) : []).filter((d) => d.includes('disk/by-id')).sort();
-  const chosen = byId[0] ?? disk;
-  const c = debconfValue(chosen);
+  const disk = r.stdout.trim();
+  if (!disk || !files.exists(disk)) return '';
+  const u = await query(['udevadm', 'info', '--root', '--query=symlink', disk], { timeoutMs: 30_000 });
+  const byId = (u?.code === 0 ? u.stdout.trim().split(/\s+/) : []).filter((d) => d.includes('disk/by-id')).sort();
+  const c = debconfValue(byId[0] ?? disk);
   return c.ok ? c.value : '';
 }
 
@@ -77,32 +78,34 @@ const GRUB_SCHEMA: Schema = {
   },
 };
 
-export const grubDpkg: Module = {
+interface GrubValue { cfg: GrubConfig; pc: Checked<string> | null; efi: Checked<string> | null }
+
+export const grubDpkg = actionModule<GrubValue>({
   name: 'grub_dpkg',
   stage: 'config',
   frequency: 'per-instance',
   keys: ['grub_dpkg', 'grub-dpkg'],
   schema: { grub_dpkg: GRUB_SCHEMA, 'grub-dpkg': { ...GRUB_SCHEMA, deprecated: 'grub-dpkg is deprecated since cloud-init 22.2: use grub_dpkg' } },
-  describe: ({ ctx, config }) => {
+  check(config) {
     const cfg = grubConfig(config);
-    if (!grubEnabled(cfg)) return ['grub_dpkg not enabled: debconf left alone'];
-    const efi = ctx.files.exists('/sys/firmware/efi');
-    try {
-      const dev = givenDevice(cfg, efi);
-      return [`debconf-set-selections: ${efi ? 'grub-efi' : 'grub-pc'}/install_devices ${dev === null ? '(probed on the running system)' : JSON.stringify(dev)}`];
-    } catch (e) {
-      return [`not set: ${(e as Error).message}`];
-    }
+    // Off unless enabled: debconf is left alone.
+    if (!grubEnabled(cfg)) return null;
+    // Each device is checked here; which one counts depends on the boot mode (a fact of the machine).
+    return { cfg, pc: given(cfg, 'grub-pc/install_devices'), efi: given(cfg, 'grub-efi/install_devices') };
   },
-  async run({ ctx, config, where }) {
-    const cfg = grubConfig(config);
-    if (!grubEnabled(cfg)) { ctx.log.info(`${where}: not enabled (grub_dpkg.enabled): debconf left alone`); return; }
-    const efi = ctx.files.exists('/sys/firmware/efi');
-    const devices = givenDevice(cfg, efi) ?? await probeDevice(ctx, where, efi);
-    const selections = debconfSelections(cfg, efi, devices);
-    if (which(ctx.files, 'debconf-set-selections') === null) throw new Error('debconf-set-selections not found under the root (package debconf): nothing set');
-    if (await ctx.runChecked(where, ['debconf-set-selections'], { input: selections, timeoutMs: 60_000 })) {
-      ctx.log.info(`${where}: ${efi ? 'grub-efi' : 'grub-pc'}/install_devices set to '${devices}' in debconf`);
+  async actions({ cfg, pc, efi: efiDevice }, run): Promise<Action[]> {
+    const { files, report } = run;
+    const efi = files.exists('/sys/firmware/efi');
+    const device = efi ? efiDevice : pc;
+    if (device && !device.ok) { report('error', device.why); return []; }
+    const devices = device?.value ?? await probeDevice(run, efi);
+    if (which(files, 'debconf-set-selections') === null) {
+      report('error', 'debconf-set-selections not found under the root (package debconf): nothing set');
+      return [];
     }
+    return [{
+      kind: 'run', argv: ['debconf-set-selections'], input: debconfSelections(cfg, efi, devices), timeoutMs: 60_000,
+      why: `${efi ? 'grub-efi' : 'grub-pc'}/install_devices '${devices}'`,
+    }];
   },
-};
+});

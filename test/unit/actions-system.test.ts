@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import type { Action, RunAction } from '../../src/host/actions.ts';
 import type { RunResult } from '../../src/host/run.ts';
 import { disableEc2Metadata } from '../../src/modules/disable_ec2_metadata.ts';
+import { grubDpkg } from '../../src/modules/grub_dpkg.ts';
 import { installHotplug } from '../../src/modules/install_hotplug.ts';
 import { keyboard } from '../../src/modules/keyboard.ts';
 import { locale } from '../../src/modules/locale.ts';
@@ -94,4 +95,26 @@ test('locale: its commented entry in /etc/locale.gen enabled, locale-gen run, LA
   const bad = await planModule(locale, { locale: 'en_US.UTF-8\nLC_ALL=x' });
   assert.deepEqual(bad.lines, []);
   assert.match(messages(bad).join('\n'), /^error: locale: invalid locale/);
+});
+
+test('grub_dpkg: off unless enabled; the answers go to the root\'s debconf-set-selections, the device of this boot mode checked; nothing probed under --root', async () => {
+  const tools = (r: string) => plantTools(r, ['debconf-set-selections']);
+  assert.deepEqual((await planModule(grubDpkg, { grub_dpkg: { 'grub-pc/install_devices': '/dev/sda' } }, { prep: tools })).lines, []);
+  const pc = await planModule(grubDpkg, { grub_dpkg: { enabled: true, 'grub-pc/install_devices': '/dev/sda' } }, { prep: tools });
+  const run = pc.actions[0] as RunAction;
+  assert.deepEqual(run.argv, ['debconf-set-selections']);
+  assert.equal(run.input, 'grub-pc grub-pc/install_devices string /dev/sda\ngrub-pc grub-pc/install_devices_empty boolean false\n');
+  const probed = await planModule(grubDpkg, { grub_dpkg: { enabled: true } }, { prep: tools });
+  assert.equal((probed.actions[0] as RunAction).input, 'grub-pc grub-pc/install_devices string \ngrub-pc grub-pc/install_devices_empty boolean true\n');
+  assert.equal(probed.unknown, false, 'under --root nothing is probed: plan knows the answer');
+  // On an EFI boot only the grub-efi device counts: a bad grub-pc one does not matter there.
+  const efi = await planModule(grubDpkg, { grub_dpkg: { enabled: true, 'grub-efi/install_devices': '/dev/vda1', 'grub-pc/install_devices': 'a\nb' } },
+    { prep: (r) => { tools(r); writeIn(r, 'sys/firmware/efi/.keep', ''); } });
+  assert.equal((efi.actions[0] as RunAction).input, 'grub-pc grub-efi/install_devices string /dev/vda1\n');
+  assert.deepEqual(efi.problems, []);
+  const bad = await planModule(grubDpkg, { grub_dpkg: { enabled: true, 'grub-pc/install_devices': '/dev/sda\ngrub-pc x' } }, { prep: tools });
+  assert.deepEqual(bad.lines, []);
+  assert.match(messages(bad).join('\n'), /^error: grub_dpkg\.grub-pc\/install_devices: /);
+  const none = await planModule(grubDpkg, { grub_dpkg: { enabled: true, 'grub-pc/install_devices': '/dev/sda' } });
+  assert.match(messages(none).join('\n'), /^error: debconf-set-selections not found under the root/);
 });
