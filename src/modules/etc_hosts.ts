@@ -3,13 +3,12 @@
 // root's /etc/cloud/templates/hosts.debian.tmpl when it has one, else the
 // built-in copy of Debian's layout); `localhost` only makes sure a
 // "127.0.1.1 fqdn hostname" line exists and keeps the rest; false: untouched.
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import { VERSION } from '../version.ts';
 import { checkedNames } from './hostname.ts';
 import { isTrue, rfc2822 } from './helpers.ts';
 import { renderTemplate } from './template.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
-
+import { actionModule, type Schema } from './module.ts';
 
 const HOSTS = '/etc/hosts';
 const USER_TEMPLATE = '/etc/cloud/templates/hosts.debian.tmpl';
@@ -75,15 +74,6 @@ export function ensureLocalEntry(old: string | null, hostname: string, fqdn: str
   return `${header}${body}\n`;
 }
 
-function names(ctx: Context, run: ModuleRun): { hostname: string; fqdn: string } | null {
-  const n = checkedNames(ctx, run.config, run.source);
-  if (!n.hostname) {
-    ctx.report('warning', run.where, "manage_etc_hosts is set, but no hostname was found");
-    return null;
-  }
-  return n;
-}
-
 const SCHEMA: Schema = {
   oneOf: [
     { type: 'boolean' },
@@ -93,33 +83,34 @@ const SCHEMA: Schema = {
   description: `true: rewrite ${HOSTS} every boot from ${USER_TEMPLATE} (or the built-in Debian layout); localhost: only keep a ${LOCAL_IP} line for the hostname; false: leave it alone`,
 };
 
-export const updateEtcHosts: Module = {
+export const updateEtcHosts = actionModule<'template' | 'localhost'>({
   name: 'update_etc_hosts',
   stage: 'init',
   frequency: 'per-boot',
   keys: ['manage_etc_hosts'],
   schema: { manage_etc_hosts: SCHEMA },
-  describe: ({ config }) => {
-    const mode = modeOf(config['manage_etc_hosts']);
-    return [mode === 'template' ? `rewrite ${HOSTS} from its template` : mode === 'localhost' ? `keep a ${LOCAL_IP} line in ${HOSTS}` : `leave ${HOSTS} alone`];
-  },
-  async run(run) {
-    const { ctx, config, where } = run;
+  check(config, report) {
     const value = config['manage_etc_hosts'];
     const mode = modeOf(value);
-    if (mode === 'off') { ctx.log.debug(`${where}: manage_etc_hosts is ${String(value)}: ${HOSTS} left alone`); return; }
-    if (value === 'template') ctx.report('warning', where, "manage_etc_hosts: 'template' is deprecated: use true");
-    const n = names(ctx, run);
-    if (!n) return;
-    if (mode === 'template') {
-      const template = ctx.files.readTextIfExists(USER_TEMPLATE) ?? DEBIAN_TEMPLATE;
-      ctx.files.write(HOSTS, renderTemplate(template, { hostname: n.hostname, fqdn: n.fqdn }), { mode: 0o644 });
-      ctx.log.info(`${where}: ${HOSTS} rewritten for ${n.fqdn} (${n.hostname})`);
-      return;
-    }
-    const updated = ensureLocalEntry(ctx.files.readTextIfExists(HOSTS) ?? null, n.hostname, n.fqdn);
-    if (updated === null) { ctx.log.info(`${where}: ${HOSTS} already has ${LOCAL_IP} ${n.fqdn} ${n.hostname}`); return; }
-    ctx.files.write(HOSTS, updated, { mode: 0o644 });
-    ctx.log.info(`${where}: ${HOSTS}: ${LOCAL_IP} ${n.fqdn} ${n.hostname}`);
+    // false (or anything else): /etc/hosts is left alone.
+    if (mode === 'off') return null;
+    if (value === 'template') report('warning', "manage_etc_hosts: 'template' is deprecated: use true");
+    return mode;
   },
-};
+  actions(mode, run): Action[] {
+    const { files, log, where, report } = run;
+    const n = checkedNames(run, run.config, run.source);
+    if (!n) return [];
+    if (!n.hostname) { report('warning', 'manage_etc_hosts is set, but no hostname was found'); return []; }
+    if (mode === 'template') {
+      const template = files.readTextIfExists(USER_TEMPLATE) ?? DEBIAN_TEMPLATE;
+      return [{ kind: 'write', path: HOSTS, content: renderTemplate(template, { hostname: n.hostname, fqdn: n.fqdn }), mode: 0o644, why: `for ${n.fqdn} (${n.hostname})` }];
+    }
+    const old = files.readTextIfExists(HOSTS) ?? null;
+    const updated = ensureLocalEntry(old, n.hostname, n.fqdn);
+    if (updated === null) { log.info(`${where}: ${HOSTS} already has ${LOCAL_IP} ${n.fqdn} ${n.hostname}`); return []; }
+    // A new file's header carries the time of the boot, which plan cannot know.
+    if (old === null) run.unknownToPlan();
+    return [{ kind: 'write', path: HOSTS, content: updated, mode: 0o644, why: `${LOCAL_IP} ${n.fqdn} ${n.hostname}` }];
+  },
+});

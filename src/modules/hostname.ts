@@ -5,14 +5,14 @@
 // running system with `hostname`. `preserve_hostname: true` leaves it alone.
 import { machineHostname } from '../host/machine.ts';
 import { utf8 } from '../bytes.ts';
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import type { SavedSource } from '../state/instance.ts';
 import { DATA } from '../state/layout.ts';
 import type { Config } from '../config/merge.ts';
 import { describeExit } from '../host/run.ts';
 import { hostname as validHostname } from '../validate/net.ts';
-import { isTrue, onRunningSystem, optionBool } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { isTrue, optionBool } from './helpers.ts';
+import { actionModule, type ActionRun, type ModuleRun, type ReadFiles, type Schema } from './module.ts';
 
 const HOSTNAME_FILE = '/etc/hostname';
 /** What set_hostname last set (cloud-init's data/set-hostname: JSON). */
@@ -31,14 +31,17 @@ export interface Names {
   from: { hostname: string; fqdn: string };
 }
 
+/** What the names are read from: the root's files, and whether it is the running system (a Context, or a module's facts). */
+export interface HostFacts { files: ReadFiles; root: string }
+
 /** The hostname of the target system: the running one at /, the root's /etc/hostname otherwise. */
-function systemHostname(ctx: Context): string {
+function systemHostname(ctx: HostFacts): string {
   if (ctx.root === '/') return machineHostname();
-  return readHostnameFile(ctx, HOSTNAME_FILE) ?? '';
+  return readHostnameFile(ctx.files, HOSTNAME_FILE) ?? '';
 }
 
 /** cloud-init's get_fqdn_from_hosts: the canonical name of the /etc/hosts line that has `name` as an alias. */
-function fqdnFromHosts(ctx: Context, name: string): string | null {
+function fqdnFromHosts(ctx: HostFacts, name: string): string | null {
   const text = ctx.files.readTextIfExists('/etc/hosts') ?? '';
   for (const raw of text.split('\n')) {
     const toks = raw.replace(/#.*/, '').trim().split(/\s+/);
@@ -48,7 +51,7 @@ function fqdnFromHosts(ctx: Context, name: string): string | null {
 }
 
 /** The datasource's name for the host (cloud-init's DataSource.get_hostname). */
-function sourceHostname(ctx: Context, source: SavedSource, fqdn: boolean): { name: string; isDefault: boolean; from: string } {
+function sourceHostname(ctx: HostFacts, source: SavedSource, fqdn: boolean): { name: string; isDefault: boolean; from: string } {
   const local = source.localHostname ?? source.metaData?.['local-hostname'];
   let toks: string[];
   let isDefault = false;
@@ -72,7 +75,7 @@ function sourceHostname(ctx: Context, source: SavedSource, fqdn: boolean): { nam
 }
 
 /** cloud-init's util.get_hostname_fqdn: config `fqdn` / `hostname` first, the datasource's otherwise. */
-export function hostnameFqdn(ctx: Context, config: Config, source: SavedSource): Names {
+export function hostnameFqdn(ctx: HostFacts, config: Config, source: SavedSource): Names {
   const cfgFqdn = config['fqdn'];
   const cfgHost = config['hostname'];
   const FQDN = "cloud-config 'fqdn'";
@@ -105,11 +108,11 @@ export function checkNames(n: Names): string | null {
   return null;
 }
 
-/** hostnameFqdn, checked: the names, or an Error naming the key that is not a hostname. */
-export function checkedNames(ctx: Context, config: Config, source: SavedSource): Names {
-  const names = hostnameFqdn(ctx, config, source);
+/** hostnameFqdn, checked: the names, or null when one is not a hostname (reported, naming where it came from). */
+export function checkedNames(run: HostFacts & { report: ActionRun['report'] }, config: Config, source: SavedSource): Names | null {
+  const names = hostnameFqdn(run, config, source);
   const bad = checkNames(names);
-  if (bad) throw new Error(bad);
+  if (bad) { run.report('error', bad); return null; }
   return names;
 }
 
@@ -120,8 +123,8 @@ function selectHostname(config: Config, names: Names): string {
 }
 
 /** The name in a hostname file (first line that is not a comment), or null. */
-function readHostnameFile(ctx: Context, path: string): string | null {
-  const text = ctx.files.readTextIfExists(path);
+function readHostnameFile(files: ReadFiles, path: string): string | null {
+  const text = files.readTextIfExists(path);
   if (text === null) return null;
   for (const line of text.split('\n')) {
     const name = line.replace(/#.*/, '').trim();
@@ -131,21 +134,21 @@ function readHostnameFile(ctx: Context, path: string): string | null {
 }
 
 /**
- * Write `name` into a hostname file, keeping its comments (cloud-init's
- * HostnameConf). A missing file is created unless create_hostname_file is false.
+ * `name` written into a hostname file, keeping its comments (cloud-init's
+ * HostnameConf); null when the file is missing and create_hostname_file is
+ * false (logged).
  */
-function writeHostnameFile(ctx: Context, config: Config, path: string, name: string, where: string): boolean {
-  const old = ctx.files.readTextIfExists(path);
-  if (old === null && !optionBool(config, 'create_hostname_file', true)) {
-    ctx.log.info(`${where}: create_hostname_file is false: ${path} not created`);
-    return false;
+function hostnameFileWrite(run: ActionRun, cfg: HostnameConfig, path: string, name: string): Action | null {
+  const old = run.files.readTextIfExists(path);
+  if (old === null && !cfg.createFile) {
+    run.log.info(`${run.where}: create_hostname_file is false: ${path} not created`);
+    return null;
   }
   const lines = (old ?? '').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const at = lines.findIndex((l) => l.replace(/#.*/, '').trim() !== '');
   if (at === -1) lines.push(name); else lines[at] = name;
-  ctx.files.write(path, lines.join('\n') + '\n', { mode: 0o644 });
-  return true;
+  return { kind: 'write', path, content: lines.join('\n') + '\n', mode: 0o644, why: name };
 }
 
 /**
@@ -156,14 +159,19 @@ function writeHostnameFile(ctx: Context, config: Config, path: string, name: str
  * refused one that fits, the UTS name is set through
  * /proc/sys/kernel/hostname, so the running system has the name it can.
  */
-async function applyHostname(ctx: Context, name: string, where: string): Promise<void> {
-  if (!onRunningSystem(ctx, where, `hostname ${name}`)) return;
-  const r = await ctx.capture(['hostname', name], { timeoutMs: 10_000 });
-  if (r.code === 0) return;
-  ctx.report('warning', where, `hostname ${name} failed (${describeExit(r, 10_000)}${r.stderr ? `: ${r.stderr.trim()}` : ''}); /etc/hostname has the name for the next boot`);
-  if (utf8(name).length > 64 || /[\0\n]/.test(name)) return;
-  const uts = await ctx.capture(['/bin/sh', '-c', 'printf %s "$1" > /proc/sys/kernel/hostname', 'sh', name], { timeoutMs: 10_000 });
-  if (uts.code === 0) ctx.log.info(`${where}: UTS name set to ${name} through /proc/sys/kernel/hostname`);
+function applyHostname(name: string, where: string): Action {
+  return {
+    kind: 'run', argv: ['hostname', name], timeoutMs: 10_000, runningSystem: 'optional', failure: 'ignore', why: `hostname ${name}`,
+    then: (r): Action[] => {
+      if (r.code === 0) return [];
+      const warning: Action = { kind: 'report', level: 'warning', message: `hostname ${name} failed (${describeExit(r, 10_000)}${r.stderr ? `: ${r.stderr.trim()}` : ''}); /etc/hostname has the name for the next boot` };
+      if (utf8(name).length > 64 || /[\0\n]/.test(name)) return [warning];
+      return [warning, {
+        kind: 'run', argv: ['/bin/sh', '-c', 'printf %s "$1" > /proc/sys/kernel/hostname', 'sh', name], timeoutMs: 10_000, failure: 'ignore',
+        why: 'the UTS name', then: (uts) => (uts.code === 0 ? [{ kind: 'log', text: `${where}: UTS name set to ${name} through /proc/sys/kernel/hostname` }] : []),
+      }];
+    },
+  };
 }
 
 const SCHEMA: Record<string, Schema> = {
@@ -174,67 +182,99 @@ const SCHEMA: Record<string, Schema> = {
   create_hostname_file: { type: 'boolean', description: 'false: do not create /etc/hostname when it is missing' },
 };
 
-const KEYS_NOTE = (run: ModuleRun): string[] => {
-  if (isTrue(run.config['preserve_hostname'])) return ['preserve_hostname: leave the hostname alone'];
-  const names = hostnameFqdn(run.ctx, run.config, run.source);
-  const bad = checkNames(names);
-  if (bad) return [`refused: ${bad}`];
-  const name = selectHostname(run.config, names);
-  return [`hostname ${name} (fqdn ${names.fqdn}) in ${HOSTNAME_FILE}` + (run.ctx.root === '/' ? ' and on the running system' : '')];
-};
+/** The keys both modules read, once; the names themselves depend on the datasource and the root (actions()). */
+interface HostnameConfig {
+  /** preserve_hostname: true: the hostname is left alone. */
+  preserve: boolean;
+  /** fqdn, hostname and prefer_fqdn_over_hostname, as hostnameFqdn and selectHostname read them. */
+  names: Config;
+  createFile: boolean;
+}
 
-export const setHostname: Module = {
+function checkHostnameConfig(config: Config): HostnameConfig {
+  const names: Config = {};
+  for (const key of ['fqdn', 'hostname', 'prefer_fqdn_over_hostname']) if (config[key] !== undefined) names[key] = config[key];
+  return { preserve: isTrue(config['preserve_hostname']), names, createFile: optionBool(config, 'create_hostname_file', true) };
+}
+
+/** What set_hostname does: the names and the name it sets, and its actions (null: nothing to do, logged). */
+function setHostnameActions(run: ActionRun, cfg: HostnameConfig): { name: string; actions: Action[] } | null {
+  const { files, log, where } = run;
+  if (cfg.preserve) { log.info(`${where}: preserve_hostname is set: hostname left alone`); return null; }
+  const names = checkedNames(run, cfg.names, run.source);
+  if (!names) return null;
+  let previous: { hostname?: string; fqdn?: string } = {};
+  try { previous = JSON.parse(files.readTextIfExists(SET_HOSTNAME) || '{}') as typeof previous; } catch { /* rewritten below */ }
+  if (previous.hostname === names.hostname && previous.fqdn === names.fqdn) {
+    log.info(`${where}: hostname ${names.hostname} (${names.fqdn}) already set`);
+    return null;
+  }
+  if (names.isDefault && names.hostname === DEFAULT_HOST) {
+    log.info(`${where}: no hostname given (only 'localhost'): left to the system`);
+    return null;
+  }
+  const name = selectHostname(cfg.names, names);
+  const file = hostnameFileWrite(run, cfg, HOSTNAME_FILE, name);
+  return {
+    name,
+    actions: [
+      ...(file ? [file] : []),
+      applyHostname(name, where),
+      { kind: 'write', path: SET_HOSTNAME, content: JSON.stringify({ hostname: names.hostname, fqdn: names.fqdn }) + '\n', mode: 0o644, why: 'what set_hostname set' },
+    ],
+  };
+}
+
+/** A module's facts for a plan-time question asked outside actions() (writes()): reports and logs go nowhere. */
+function quietFacts(run: ModuleRun): ActionRun {
+  const ignore = () => {};
+  return {
+    instanceId: run.instanceId, source: run.source, config: run.config, where: run.where, frequency: run.frequency ?? 'per-instance',
+    files: run.ctx.files, root: run.ctx.root, planning: true, report: ignore, unknownToPlan: ignore,
+    log: { debug: ignore, info: ignore, warn: ignore, error: ignore }, query: () => Promise.resolve(null),
+  };
+}
+
+export const setHostname = actionModule<HostnameConfig>({
   name: 'set_hostname',
   stage: 'init',
   frequency: 'per-instance',
   keys: [],
   schema: SCHEMA,
-  describe: KEYS_NOTE,
-  async run({ ctx, config, source, where }) {
-    if (isTrue(config['preserve_hostname'])) { ctx.log.info(`${where}: preserve_hostname is set: hostname left alone`); return; }
-    const names = checkedNames(ctx, config, source);
-    let previous: { hostname?: string; fqdn?: string } = {};
-    try { previous = JSON.parse(ctx.files.readTextIfExists(SET_HOSTNAME) || '{}') as typeof previous; } catch { /* rewritten below */ }
-    if (previous.hostname === names.hostname && previous.fqdn === names.fqdn) {
-      ctx.log.info(`${where}: hostname ${names.hostname} (${names.fqdn}) already set`);
-      return;
-    }
-    if (names.isDefault && names.hostname === DEFAULT_HOST) {
-      ctx.log.info(`${where}: no hostname given (only 'localhost'): left to the system`);
-      return;
-    }
-    const name = selectHostname(config, names);
-    if (writeHostnameFile(ctx, config, HOSTNAME_FILE, name, where)) ctx.log.info(`${where}: ${HOSTNAME_FILE}: ${name}`);
-    await applyHostname(ctx, name, where);
-    ctx.files.write(SET_HOSTNAME, JSON.stringify({ hostname: names.hostname, fqdn: names.fqdn }) + '\n', { mode: 0o644 });
+  // update_hostname's plan reads /etc/hostname as this module will have left it.
+  writes: (run) => {
+    const made = setHostnameActions(quietFacts(run), checkHostnameConfig(run.config));
+    return made ? made.actions.flatMap((a) => (a.kind === 'write' ? [a.path] : [])) : [];
   },
-};
+  check: checkHostnameConfig,
+  actions: (cfg, run) => setHostnameActions(run, cfg)?.actions ?? [],
+});
 
-export const updateHostname: Module = {
+export const updateHostname = actionModule<HostnameConfig>({
   name: 'update_hostname',
   stage: 'init',
   frequency: 'per-boot',
   keys: [],
   schema: {},
-  describe: KEYS_NOTE,
-  async run({ ctx, config, source, where }) {
-    if (isTrue(config['preserve_hostname'])) { ctx.log.debug(`${where}: preserve_hostname is set: hostname left alone`); return; }
-    const names = checkedNames(ctx, config, source);
-    if (names.isDefault && names.hostname === DEFAULT_HOST) return;
-    const name = selectHostname(config, names);
-    const previous = readHostnameFile(ctx, PREVIOUS_HOSTNAME);
-    const current = readHostnameFile(ctx, HOSTNAME_FILE);
+  check: checkHostnameConfig,
+  actions(cfg, run): Action[] {
+    const { files, log, where } = run;
+    if (cfg.preserve) { log.debug(`${where}: preserve_hostname is set: hostname left alone`); return []; }
+    const names = checkedNames(run, cfg.names, run.source);
+    if (!names || (names.isDefault && names.hostname === DEFAULT_HOST)) return [];
+    const name = selectHostname(cfg.names, names);
+    const previous = readHostnameFile(files, PREVIOUS_HOSTNAME);
+    // Planned after set_hostname on this boot: /etc/hostname will hold the name set_hostname writes, this one.
+    const current = run.planning && run.plannedFiles?.includes(HOSTNAME_FILE) ? name : readHostnameFile(files, HOSTNAME_FILE);
     const update: string[] = [];
     if (!previous || previous !== name) update.push(PREVIOUS_HOSTNAME);
     // Someone changed /etc/hostname since we wrote it: theirs wins (cloud-init's rule).
     if (!current || (current === previous && current !== name)) update.push(HOSTNAME_FILE);
     if (current && previous && current !== previous) {
-      ctx.log.info(`${where}: ${HOSTNAME_FILE} (${current}) differs from ${PREVIOUS_HOSTNAME} (${previous}): assuming a user-maintained hostname`);
+      log.info(`${where}: ${HOSTNAME_FILE} (${current}) differs from ${PREVIOUS_HOSTNAME} (${previous}): assuming a user-maintained hostname`);
     }
-    for (const path of update) writeHostnameFile(ctx, config, path, name, where);
-    if (update.includes(HOSTNAME_FILE)) {
-      ctx.log.info(`${where}: ${HOSTNAME_FILE}: ${name}`);
-      await applyHostname(ctx, names.hostname, where);
-    }
+    const actions = update.flatMap((path) => hostnameFileWrite(run, cfg, path, name) ?? []);
+    if (update.includes(HOSTNAME_FILE)) actions.push(applyHostname(names.hostname, where));
+    return actions;
   },
-};
+});

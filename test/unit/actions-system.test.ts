@@ -6,14 +6,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Action, RunAction } from '../../src/host/actions.ts';
+import { Context } from '../../src/context.ts';
 import type { RunResult } from '../../src/host/run.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { ModuleRun } from '../../src/modules/module.ts';
+import { moduleActions } from '../../src/modules/run-module.ts';
 import { disableEc2Metadata } from '../../src/modules/disable_ec2_metadata.ts';
+import { updateEtcHosts } from '../../src/modules/etc_hosts.ts';
 import { grubDpkg } from '../../src/modules/grub_dpkg.ts';
+import { setHostname, updateHostname } from '../../src/modules/hostname.ts';
 import { installHotplug } from '../../src/modules/install_hotplug.ts';
 import { keyboard } from '../../src/modules/keyboard.ts';
 import { locale } from '../../src/modules/locale.ts';
 import { notApplicableKeys } from '../../src/modules/not_applicable.ts';
-import { plantTools, writeIn } from '../helpers/files.ts';
+import { plantTools, tempDir, writeIn } from '../helpers/files.ts';
 import { planModule } from '../helpers/module-actions.ts';
 
 const text = (a: Action | undefined): string => {
@@ -117,4 +123,70 @@ test('grub_dpkg: off unless enabled; the answers go to the root\'s debconf-set-s
   assert.match(messages(bad).join('\n'), /^error: grub_dpkg\.grub-pc\/install_devices: /);
   const none = await planModule(grubDpkg, { grub_dpkg: { enabled: true, 'grub-pc/install_devices': '/dev/sda' } });
   assert.match(messages(none).join('\n'), /^error: debconf-set-selections not found under the root/);
+});
+
+const WEB1 = { localHostname: 'web1.example.org' };
+
+test('set_hostname: /etc/hostname (comments kept), `hostname` on the running system only, then what it set; preserve_hostname and a bad name: nothing', async () => {
+  const p = await planModule(setHostname, {}, { source: WEB1, prep: (r) => writeIn(r, 'etc/hostname', '# the image\nbuilder\n') });
+  assert.deepEqual(p.actions.map((a) => `${a.kind} ${a.kind === 'run' ? a.argv.join(' ') : (a as { path: string }).path}`),
+    ['write /etc/hostname', 'run hostname web1', 'write /var/lib/cloud/data/set-hostname']);
+  assert.equal(text(p.actions[0]), '# the image\nweb1\n');
+  assert.equal(p.actions[0]!.kind === 'write' && p.actions[0].mode, 0o644);
+  assert.equal(p.actions[1]!.runningSystem, 'optional');
+  assert.deepEqual(JSON.parse(text(p.actions[2])), { hostname: 'web1', fqdn: 'web1.example.org' });
+  const fqdn = await planModule(setHostname, { hostname: 'myhost', fqdn: 'myhost.example.com', prefer_fqdn_over_hostname: true });
+  assert.equal(text(fqdn.actions[0]), 'myhost.example.com\n');
+  assert.deepEqual((await planModule(setHostname, { preserve_hostname: true, hostname: 'x' })).lines, []);
+  const noFile = await planModule(setHostname, { create_hostname_file: false, hostname: 'nofile' });
+  assert.deepEqual(noFile.actions.map((a) => a.kind), ['run', 'write'], 'no /etc/hostname made; the name is still applied and recorded');
+  const bad = await planModule(setHostname, {}, { source: { localHostname: 'web1\n6.6.6.6 bank.example.com' } });
+  assert.deepEqual(bad.lines, []);
+  assert.match(messages(bad).join('\n'), /^error: meta-data local-hostname: .* has a newline/);
+});
+
+test('set_hostname: `hostname` refused is a warning, then the UTS name is tried; the boot goes on', async () => {
+  const run = (await planModule(setHostname, { hostname: 'web1' })).actions[1] as RunAction;
+  assert.deepEqual(run.argv, ['hostname', 'web1']);
+  assert.deepEqual(run.then!(result(0)), []);
+  const next = run.then!(result(1, 'hostname: you must be root to change the host name\n'));
+  assert.ok(next[0]?.kind === 'report' && next[0].level === 'warning' && /must be root/.test(next[0].message));
+  assert.ok(next[1]?.kind === 'run' && next[1].argv.at(-1) === 'web1' && next[1].argv[2] === 'printf %s "$1" > /proc/sys/kernel/hostname');
+});
+
+test('update_hostname: follows a new name, but a hostname the user changed wins; after set_hostname on the same boot, plan reads what it will write', async () => {
+  const prep = (hostname: string, previous: string) => (r: string) => { writeIn(r, 'etc/hostname', hostname); writeIn(r, 'var/lib/cloud/data/previous-hostname', previous); };
+  const follows = await planModule(updateHostname, {}, { source: { localHostname: 'web2.example.org' }, prep: prep('web1\n', 'web1\n') });
+  assert.deepEqual(follows.actions.map((a) => `${a.kind} ${a.kind === 'run' ? a.argv.join(' ') : (a as { path: string }).path}`),
+    ['write /var/lib/cloud/data/previous-hostname', 'write /etc/hostname', 'run hostname web2']);
+  const theirs = await planModule(updateHostname, {}, { source: { localHostname: 'web3.example.org' }, prep: prep('mine\n', 'web2\n') });
+  assert.deepEqual(theirs.actions.map((a) => (a as { path: string }).path), ['/var/lib/cloud/data/previous-hostname']);
+  // The first boot: the plan is made before set_hostname writes /etc/hostname.
+  const alone = await planModule(updateHostname, {}, { source: WEB1 });
+  assert.deepEqual(alone.actions.map((a) => a.kind), ['write', 'write', 'run'], 'on its own, the missing /etc/hostname is written');
+  const ctx = new Context(tempDir('ec2-init-actions-'), silentLogger);
+  const run = { ctx, instanceId: 'iid-1', source: { ...WEB1, publicKeys: [], metaData: {} } as unknown as ModuleRun['source'], config: {}, where: 'module x' };
+  const written = setHostname.writes!(run);
+  assert.deepEqual(written, ['/etc/hostname', '/var/lib/cloud/data/set-hostname']);
+  const after = await moduleActions(updateHostname, { ...run, plannedFiles: written }, true);
+  assert.deepEqual(after!.actions.map((a) => (a as { path: string }).path), ['/var/lib/cloud/data/previous-hostname'],
+    'as the boot will find it: /etc/hostname already names web1, only previous-hostname is new');
+});
+
+test('update_etc_hosts: true renders the template; localhost adds the 127.0.1.1 line once; a new file\'s dated header is not known to plan', async () => {
+  const t = await planModule(updateEtcHosts, { manage_etc_hosts: true, fqdn: 'app.example.net' });
+  assert.equal(t.actions.length, 1);
+  assert.match(text(t.actions[0]), /^127\.0\.1\.1 app\.example\.net app$/m);
+  const keep = await planModule(updateEtcHosts, { manage_etc_hosts: 'localhost' }, { source: WEB1, prep: (r) => writeIn(r, 'etc/hosts', '10.0.0.1 db\n') });
+  assert.equal(text(keep.actions[0]), '10.0.0.1\tdb\n127.0.1.1\tweb1.example.org\tweb1\n\n');
+  assert.equal(keep.unknown, false);
+  const already = await planModule(updateEtcHosts, { manage_etc_hosts: 'localhost' }, { source: WEB1, prep: (r) => writeIn(r, 'etc/hosts', '127.0.1.1 web1.example.org web1\n') });
+  assert.deepEqual(already.lines, []);
+  const fresh = await planModule(updateEtcHosts, { manage_etc_hosts: 'localhost' }, { source: WEB1 });
+  assert.match(text(fresh.actions[0]), /^# Added by ec2-init v\. \S+ on \w{3}, /);
+  assert.equal(fresh.unknown, true);
+  assert.deepEqual((await planModule(updateEtcHosts, { manage_etc_hosts: false })).lines, []);
+  const old = await planModule(updateEtcHosts, { manage_etc_hosts: 'template' });
+  assert.match(messages(old).join('\n'), /^warning: manage_etc_hosts: 'template' is deprecated/);
+  assert.equal(old.actions.length, 1);
 });
