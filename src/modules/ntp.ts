@@ -5,12 +5,12 @@
 // built-in one) with the servers, pools, peers and allow lists, install the
 // client's package when it is missing (apt-get, chrooted), and restart its
 // service — only when the root is / (DESIGN.md §2).
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import type { Config } from '../config/merge.ts';
-import { isFalse, onRunningSystem } from './helpers.ts';
+import { isFalse, isMapping } from './helpers.ts';
 import { renderTemplate } from './template.ts';
 import { usesSystemd, which } from '../host/root-facts.ts';
-import type { Module, Schema } from './module.ts';
+import { actionModule, type ReadFiles, type Report, type Schema } from './module.ts';
 import type { Checked } from '../validate/check.ts';
 import { ntpAllow, ntpServer } from '../validate/net.ts';
 
@@ -121,11 +121,11 @@ function distroNtpClient(config: Config): string {
 }
 
 /** cloud-init's select_ntp_client: the user's choice, the distro's, or the first installed. */
-function selectClient(ctx: Context, requested: unknown, config: Config): { name: string; client: Partial<ClientConfig> } {
+function selectClient(files: ReadFiles, requested: unknown, config: Config): { name: string; client: Partial<ClientConfig> } {
   if (typeof requested === 'string' && requested && requested !== 'auto') return { name: requested, client: { ...CLIENTS[requested] } };
   const fromDistro = distroNtpClient(config);
   if (fromDistro !== 'auto') return { name: fromDistro, client: { ...CLIENTS[fromDistro] } };
-  const installed = PREFERRED.find((name) => which(ctx.files, CLIENTS[name]!.check_exe) !== null);
+  const installed = PREFERRED.find((name) => which(files, CLIENTS[name]!.check_exe) !== null);
   const name = installed ?? PREFERRED[0]!;
   return { name, client: { ...CLIENTS[name] } };
 }
@@ -150,14 +150,14 @@ function validate(client: Record<string, unknown>): ClientConfig {
  * or address; allow also a network), so that one entry is one line of the
  * client's config. An entry that is not is an error naming it, and left out.
  */
-function entries(ctx: Context, where: string, cfg: Record<string, unknown>, key: string, rule: (v: unknown) => Checked<string>): string[] {
+function entries(report: Report, cfg: Record<string, unknown>, key: string, rule: (v: unknown) => Checked<string>): string[] {
   const v = cfg[key];
   if (!Array.isArray(v)) return [];
   const out: string[] = [];
   for (const [i, x] of v.entries()) {
     const r = rule(x);
     if (r.ok) out.push(r.value);
-    else ctx.report('error', where, `ntp.${key}[${i}]: ${r.why}; left out`);
+    else report('error', `ntp.${key}[${i}]: ${r.why}; left out`);
   }
   return out;
 }
@@ -168,23 +168,31 @@ function defaultPools(distro: string): string[] {
   return [0, 1, 2, 3].map((i) => [String(i), pool, 'pool.ntp.org'].filter(Boolean).join('.'));
 }
 
-async function install(ctx: Context, client: ClientConfig, where: string): Promise<void> {
-  if (client.packages.length === 0 || which(ctx.files, client.check_exe) !== null) return;
-  const aptGet = which(ctx.files, 'apt-get');
+/**
+ * The client's package, installed with the root's apt-get when its program
+ * is missing (update and install: one unit). The same work as
+ * distro-actions.ts's installPackages, kept here until that one is an
+ * action builder.
+ */
+function install(files: ReadFiles, client: ClientConfig, report: Report): Action[] | null {
+  if (client.packages.length === 0 || which(files, client.check_exe) !== null) return [];
+  const aptGet = which(files, 'apt-get');
   if (aptGet === null) {
-    throw new Error(`${client.check_exe} is not installed and there is no apt-get under the root to install ${client.packages.join(' ')}`);
+    report('error', `${client.check_exe} is not installed and there is no apt-get under the root to install ${client.packages.join(' ')}`);
+    return null;
   }
-  ctx.log.info(`${where}: installing ${client.packages.join(' ')} (${client.check_exe} is missing)`);
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  if (!await ctx.runChecked(`${where} (apt-get update)`, [aptGet, 'update'], { env, timeoutMs: 600_000 })) return;
-  await ctx.runChecked(`${where} (apt-get install)`, [aptGet, 'install', '-y', '--no-install-recommends', ...client.packages], { env, timeoutMs: 1_800_000 });
+  const why = `install ${client.packages.join(' ')} (${client.check_exe} is missing)`;
+  return [
+    { kind: 'run', argv: [aptGet, 'update'], env, timeoutMs: 600_000, unit: 'install', why },
+    { kind: 'run', argv: [aptGet, 'install', '-y', '--no-install-recommends', ...client.packages], env, timeoutMs: 1_800_000, unit: 'install', why },
+  ];
 }
 
-async function restart(ctx: Context, service: string, where: string): Promise<void> {
-  const systemd = usesSystemd(ctx.files);
-  const argv = systemd ? ['systemctl', 'reload-or-restart', service] : ['service', service, 'restart'];
-  if (!onRunningSystem(ctx, where, argv.join(' '))) return;
-  await ctx.runChecked(where, argv, { timeoutMs: 120_000 });
+/** The service restarted on the running system (as distro-actions.ts's manageService would). */
+function restart(files: ReadFiles, service: string): Action {
+  const argv = usesSystemd(files) ? ['systemctl', 'reload-or-restart', service] : ['service', service, 'restart'];
+  return { kind: 'run', argv, timeoutMs: 120_000, runningSystem: 'optional', why: `restart ${service}` };
 }
 
 const LIST: Schema = { type: 'array', items: { type: 'string' } };
@@ -214,51 +222,63 @@ const SCHEMA: Schema = {
   },
 };
 
-export const ntp: Module = {
+interface NtpValue {
+  requested: unknown;
+  /** ntp.config: overrides of the client's settings, checked with them in actions(). */
+  user: Record<string, unknown> | undefined;
+  servers: string[];
+  pools: string[];
+  peers: string[];
+  allow: string[];
+}
+
+export const ntp = actionModule<NtpValue>({
   name: 'ntp',
   stage: 'config',
   frequency: 'per-instance',
   keys: ['ntp'],
   schema: { ntp: SCHEMA },
-  describe: ({ ctx, config }) => {
-    const cfg = (config['ntp'] ?? {}) as Record<string, unknown>;
-    if (typeof cfg !== 'object' || isFalse(cfg['enabled'])) return ['ntp disabled'];
-    const { name, client } = selectClient(ctx, cfg['ntp_client'], config);
-    const confpath = (cfg['config'] as Record<string, unknown> | undefined)?.['confpath'] ?? client.confpath;
-    return [`configure ${name} in ${String(confpath)}, restart ${client.service_name ?? name}${ctx.root === '/' ? '' : ' (skipped with --root)'}`];
+  check(config, report) {
+    const cfg = config['ntp'] ?? {};
+    if (!isMapping(cfg)) { report('error', `ntp: must be a mapping, found ${Array.isArray(cfg) ? 'a list' : typeof cfg}`); return null; }
+    // enabled: false: nothing to do.
+    if (isFalse(cfg['enabled'] ?? true)) return null;
+    const user = cfg['config'];
+    if (user !== undefined && !isMapping(user)) { report('error', "ntp.config: must be a mapping"); return null; }
+    return {
+      requested: cfg['ntp_client'], user,
+      servers: entries(report, cfg, 'servers', ntpServer), pools: entries(report, cfg, 'pools', ntpServer),
+      peers: entries(report, cfg, 'peers', ntpServer), allow: entries(report, cfg, 'allow', ntpAllow),
+    };
   },
-  async run({ ctx, config, where }) {
-    let cfg = config['ntp'];
-    if (cfg === null || cfg === undefined) cfg = {};
-    if (typeof cfg !== 'object' || Array.isArray(cfg)) throw new Error(`'ntp' must be a mapping, found ${Array.isArray(cfg) ? 'a list' : typeof cfg}`);
-    const ntpCfg = cfg as Record<string, unknown>;
-    if (isFalse(ntpCfg['enabled'] ?? true)) { ctx.log.info(`${where}: enabled is false: nothing to do`); return; }
-    const { name, client: base } = selectClient(ctx, ntpCfg['ntp_client'], config);
-    const user = ntpCfg['config'];
-    if (user !== undefined && (typeof user !== 'object' || user === null || Array.isArray(user))) throw new Error("'ntp.config' must be a mapping");
-    const client = validate({ ...base, ...(user as Record<string, unknown> | undefined) });
+  actions(v, { files, config, report }): Action[] {
+    const { name, client: base } = selectClient(files, v.requested, config);
+    let client: ClientConfig;
+    try { client = validate({ ...base, ...v.user }); } catch (e) { report('error', (e as Error).message); return []; }
     const distro = distroName(config);
-
     let template = client.template;
     if (!template) {
       const templateName = client.template_name!.replace('{distro}', distro);
-      template = ctx.files.readTextIfExists(`${TEMPLATE_DIR}/${templateName}.tmpl`) ?? BUILT_IN[templateName];
-      if (template === undefined) throw new Error(`no template ${templateName} for ntp client ${name} (put one in ${TEMPLATE_DIR}/${templateName}.tmpl or give ntp.config.template)`);
+      template = files.readTextIfExists(`${TEMPLATE_DIR}/${templateName}.tmpl`) ?? BUILT_IN[templateName];
+      if (template === undefined) {
+        report('error', `no template ${templateName} for ntp client ${name} (put one in ${TEMPLATE_DIR}/${templateName}.tmpl or give ntp.config.template)`);
+        return [];
+      }
     }
-    let servers = entries(ctx, where, ntpCfg, 'servers', ntpServer);
-    let pools = entries(ctx, where, ntpCfg, 'pools', ntpServer);
+    let { servers, pools } = v;
     if (servers.length === 0 && pools.length === 0) {
       if (distro === 'alpine' && client.service_name === 'ntpd') servers = defaultPools(distro);
       else pools = defaultPools(distro);
     }
-    const vars = { servers, pools, peers: entries(ctx, where, ntpCfg, 'peers', ntpServer), allow: entries(ctx, where, ntpCfg, 'allow', ntpAllow) };
-    const rendered = renderTemplate(template, vars);
+    const rendered = renderTemplate(template, { servers, pools, peers: v.peers, allow: v.allow });
+    const actions: Action[] = [];
     // As cloud-init: the file the image had is kept beside ours as .dist.
-    const old = ctx.files.readIfExists(client.confpath);
-    if (old !== null) ctx.files.write(`${client.confpath}.dist`, old, { mode: 0o644 });
-    ctx.files.write(client.confpath, rendered, { mode: 0o644 });
-    ctx.log.info(`${where}: ${name}: ${client.confpath} (${servers.length} server(s), ${pools.length} pool(s))`);
-    await install(ctx, client, where);
-    await restart(ctx, client.service_name, where);
+    const old = files.readIfExists(client.confpath);
+    if (old !== null) actions.push({ kind: 'write', path: `${client.confpath}.dist`, content: old, mode: 0o644, why: 'the image\'s own' });
+    actions.push({ kind: 'write', path: client.confpath, content: rendered, mode: 0o644, why: `${name}: ${servers.length} server(s), ${pools.length} pool(s)` });
+    const installing = install(files, client, report);
+    // No way to install the missing client: its config is written, the service is not restarted.
+    if (installing === null) return actions;
+    return [...actions, ...installing, restart(files, client.service_name)];
   },
-};
+});

@@ -18,6 +18,7 @@ import { setHostname, updateHostname } from '../../src/modules/hostname.ts';
 import { installHotplug } from '../../src/modules/install_hotplug.ts';
 import { keyboard } from '../../src/modules/keyboard.ts';
 import { locale } from '../../src/modules/locale.ts';
+import { ntp } from '../../src/modules/ntp.ts';
 import { notApplicableKeys } from '../../src/modules/not_applicable.ts';
 import { plantTools, tempDir, writeIn } from '../helpers/files.ts';
 import { planModule } from '../helpers/module-actions.ts';
@@ -189,4 +190,36 @@ test('update_etc_hosts: true renders the template; localhost adds the 127.0.1.1 
   const old = await planModule(updateEtcHosts, { manage_etc_hosts: 'template' });
   assert.match(messages(old).join('\n'), /^warning: manage_etc_hosts: 'template' is deprecated/);
   assert.equal(old.actions.length, 1);
+});
+
+test('ntp: the chosen client\'s config from its template (the old one kept as .dist), the missing client installed as one unit, its service restarted on the running system only', async () => {
+  const prep = (r: string) => { plantTools(r, ['apt-get']); writeIn(r, 'etc/chrony/chrony.conf', 'pool 2.debian.pool.ntp.org iburst\n'); };
+  const p = await planModule(ntp, { ntp: { ntp_client: 'chrony', servers: ['ntp1.example.org', 'bad host\nserver evil'], allow: ['10.0.0.0/8'] } }, { prep });
+  assert.deepEqual(p.actions.map((a) => `${a.kind} ${a.kind === 'run' ? a.argv.slice(0, 2).join(' ') : (a as { path: string }).path}${a.unit ? ` [${a.unit}]` : ''}`), [
+    'write /etc/chrony/chrony.conf.dist', 'write /etc/chrony/chrony.conf',
+    'run /sbin/apt-get update [install]', 'run /sbin/apt-get install [install]', 'run service chrony',
+  ]);
+  assert.equal(text(p.actions[0]), 'pool 2.debian.pool.ntp.org iburst\n');
+  const conf = text(p.actions[1]);
+  assert.match(conf, /^server ntp1\.example\.org iburst$/m);
+  assert.match(conf, /^allow 10\.0\.0\.0\/8$/m);
+  assert.doesNotMatch(conf, /evil/);
+  assert.match(messages(p).join('\n'), /^error: ntp\.servers\[1\]: .*; left out$/m);
+  assert.equal(p.actions.at(-1)!.runningSystem, 'optional');
+  // Installed already: no apt-get; no apt-get either: the config is written, the error says why nothing is installed.
+  const installed = await planModule(ntp, { ntp: { ntp_client: 'chrony' } }, { prep: (r) => plantTools(r, ['chronyd']) });
+  assert.deepEqual(installed.actions.map((a) => a.kind), ['write', 'run']);
+  assert.match(text(installed.actions[0]), /^pool 0\.debian\.pool\.ntp\.org iburst$/m);
+  const noApt = await planModule(ntp, { ntp: { ntp_client: 'chrony' } });
+  assert.deepEqual(noApt.actions.map((a) => a.kind), ['write']);
+  assert.match(messages(noApt).join('\n'), /^error: chronyd is not installed and there is no apt-get under the root/);
+});
+
+test('ntp: enabled false does nothing; a client of one\'s own without its settings is a clear error, nothing written', async () => {
+  assert.deepEqual((await planModule(ntp, { ntp: { enabled: false, servers: ['x'] } })).lines, []);
+  const bad = await planModule(ntp, { ntp: { ntp_client: 'mine', config: { confpath: '/etc/mine.conf' } } });
+  assert.deepEqual(bad.lines, []);
+  assert.match(messages(bad).join('\n'), /missing required ntp:config keys: check_exe, packages, service_name/);
+  const list = await planModule(ntp, { ntp: ['pool.example.org'] });
+  assert.match(messages(list).join('\n'), /^error: ntp: must be a mapping, found a list/);
 });
