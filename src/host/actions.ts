@@ -36,7 +36,11 @@ export interface WriteAction extends ActionBase, Ownership {
   parents?: { mode: number; uid?: number; gid?: number };
   deferSync?: boolean;
 }
-export interface AppendAction extends ActionBase, Ownership { kind: 'append'; path: string; content: string | Uint8Array; mode: number }
+export interface AppendAction extends ActionBase, Ownership {
+  kind: 'append'; path: string; content: string | Uint8Array; mode: number;
+  /** Missing parent directories are made so (as WriteAction's). */
+  parents?: { mode: number; uid?: number; gid?: number };
+}
 export interface SymlinkAction extends ActionBase { kind: 'symlink'; path: string; target: string }
 export interface MkdirAction extends ActionBase, Ownership { kind: 'mkdir'; path: string; mode: number }
 /** tree: a directory with everything in it; otherwise a file or link (never a directory). */
