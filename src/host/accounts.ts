@@ -7,12 +7,12 @@ import { uptime } from './machine.ts';
 import { sys } from './sys.ts';
 
 /** The rows of an account file of the root (passwd, group, shadow: colon-separated), comments and blank lines left out. */
-function table(files: Files, path: string): string[][] {
+function table(files: Pick<Files, 'readTextIfExists'>, path: string): string[][] {
   return (files.readTextIfExists(path) ?? '').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
 }
 
 /** The id (third field) of `name` in /etc/passwd or /etc/group, or null. */
-function lookup(files: Files, path: string, name: string): number | null {
+function lookup(files: Pick<Files, 'readTextIfExists'>, path: string, name: string): number | null {
   const f = table(files, path).find((r) => r[0] === name && r[2] !== undefined);
   return f ? Number(f[2]) : null;
 }
@@ -64,7 +64,7 @@ export interface Owner { uid: number; gid: number }
  * None) leaves the group of the file it just created. Throws with a clear
  * message when a name is unknown.
  */
-export function resolveOwner(files: Files, spec: string): Owner {
+export function resolveOwner(files: Pick<Files, 'readTextIfExists'>, spec: string): Owner {
   const [user = 'root', group] = spec.split(':');
   const uid = /^\d+$/.test(user) ? Number(user) : lookup(files, '/etc/passwd', user);
   if (uid === null) throw new Error(`unknown user '${user}' (not in /etc/passwd)`);
