@@ -12,14 +12,14 @@
 // user-data can make ec2-init write or inflate is bounded as a whole, not
 // per entry.
 import { fromBase64, fromLatin1, latin1, utf8 } from '../bytes.ts';
-import type { Context } from '../context.ts';
 import { resolveOwner } from '../host/accounts.ts';
+import type { Action } from '../host/actions.ts';
 import { ReadBudget, SOURCE_BUDGET } from '../sources/budget.ts';
 import { gunzipBounded, GzipLimitError } from '../userdata/gzip.ts';
-import { fetchUrl } from '../userdata/include.ts';
 import { controlIn, show } from '../validate/check.ts';
 import { pathUnderRoot } from '../validate/files.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import type { Config } from '../config/merge.ts';
+import { actionModule, type ActionRun, type Module, type Report, type Schema } from './module.ts';
 
 interface Entry {
   path: string;
@@ -159,99 +159,95 @@ function parseEntry(raw: unknown, budget: ReadBudget): Entry {
   };
 }
 
-/** The source's bytes (read within the budget), or the inline content when it cannot be read; null when neither. */
-async function loadContent(ctx: Context, label: string, entry: Entry, budget: ReadBudget): Promise<Uint8Array | null> {
-  if (!entry.source) return entry.content();
-  try {
-    const body = await fetchUrl(entry.source.uri, {
-      maxBytes: budget.left(),
-      files: ctx.files,
-      headers: entry.source.headers,
-      // cloud-init: 3 retries, 3 s apart.
-      retries: 3,
-      backoffMs: 3000,
-      fixedPause: true,
-      timeoutMs: 30_000,
-      onRedirect: (from, to) => ctx.log.info(`${label}: ${from} redirected to ${to}`),
-    });
-    budget.take(body.length, entry.source.uri);
-    ctx.log.info(`${label}: read ${body.length} bytes from ${entry.source.uri}`);
-    return body;
-  } catch (e) {
-    const why = `could not read ${entry.source.uri}: ${(e as Error).message}`;
-    const fallback = entry.content();
-    if (fallback === null) {
-      ctx.report('warning', label, `${why}; no content to fall back to: not written`);
+/** The entries of one run, checked (each bad one reported and left out), and the byte budget they share. */
+interface Checked { entries: Array<{ label: string; entry: Entry }>; budget: ReadBudget }
+
+function checkEntries(deferred: boolean) {
+  return (config: Config, report: Report): Checked | null => {
+    const list = config['write_files'];
+    if (list !== undefined && list !== null && !Array.isArray(list)) {
+      report('error', `write_files: expected a list of files, found ${typeof list}`);
       return null;
     }
-    ctx.report('warning', label, `${why}; wrote the entry's content instead`);
-    return fallback;
-  }
-}
-
-function entries(config: ModuleRun['config'], deferred: boolean): unknown[] {
-  const list = config['write_files'];
-  if (!Array.isArray(list)) return [];
-  return list.filter((e) => Boolean((e as Record<string, unknown> | null)?.['defer']) === deferred);
-}
-
-/** For plan: each entry read as run() reads it, so an entry run() would reject is shown rejected. */
-function describe(deferred: boolean) {
-  return ({ config }: ModuleRun): string[] => {
     const budget = new ReadBudget(SOURCE_BUDGET);
-    return entries(config, deferred).map((raw, i) => {
-    try {
-      const e = parseEntry(raw, budget);
-      const inline = e.source ? null : e.content();
-      const what = e.source ? `content of ${e.source.uri}${raw && (raw as Record<string, unknown>)['content'] != null ? ', or its content when it cannot be read' : ''}` : `${inline!.length} bytes`;
-      return `${e.append ? 'append to' : 'write'} ${e.path} (${what}, mode ${e.mode.toString(8).padStart(4, '0')}, owner ${e.owner})`;
-    } catch (e) {
-      return `entry ${i + 1}: not written: ${(e as Error).message}`;
-    }
-    });
-  };
-}
-
-function writeAll(deferred: boolean) {
-  return async ({ ctx, config, where }: ModuleRun): Promise<void> => {
-    if (config['write_files'] !== undefined && !Array.isArray(config['write_files'])) {
-      throw new Error(`expected a list of files, found ${typeof config['write_files']}`);
-    }
-    const budget = new ReadBudget(SOURCE_BUDGET);
-    for (const [i, raw] of entries(config, deferred).entries()) {
-      const label = `${where} entry ${i + 1}${typeof (raw as Record<string, unknown>)?.['path'] === 'string' ? ` (${(raw as Record<string, unknown>)['path']})` : ''}`;
+    const mine = (Array.isArray(list) ? list : []).filter((e) => Boolean((e as Record<string, unknown> | null)?.['defer']) === deferred);
+    const entries: Checked['entries'] = [];
+    for (const [i, raw] of mine.entries()) {
+      const label = `entry ${i + 1}${typeof (raw as Record<string, unknown>)?.['path'] === 'string' ? ` (${(raw as Record<string, unknown>)['path']})` : ''}`;
       try {
-        const entry = parseEntry(raw, budget);
-        const content = await loadContent(ctx, label, entry, budget);
-        if (content === null) continue;
-        const owner = resolveOwner(ctx.files, entry.owner);
-        const write = entry.append ? ctx.files.append.bind(ctx.files) : ctx.files.write.bind(ctx.files);
-        // Missing parent directories get the entry's owner (cloud-init 25.1's ensure_dir with
-        // user and group), so `owner: app` under a new /opt/app/conf/ leaves /opt/app the app's.
-        write(entry.path, content, { mode: entry.mode, ...owner, parents: { mode: 0o755, ...owner } });
-        ctx.log.info(`${label}: ${entry.append ? 'appended' : 'wrote'} ${content.length} bytes, mode ${entry.mode.toString(8).padStart(4, '0')}, owner ${entry.owner}`);
+        entries.push({ label, entry: parseEntry(raw, budget) });
       } catch (e) {
-        ctx.report('error', label, (e as Error).message);
+        report('error', `${label}: ${(e as Error).message}`);
       }
     }
+    return entries.length ? { entries, budget } : null;
   };
 }
 
-export const writeFiles: Module = {
+/** The write (or append) of `content` for the entry, its owner on the missing parent directories too (cloud-init 25.1's ensure_dir with user and group). */
+function put(entry: Entry, content: Uint8Array, owner: { uid?: number; gid?: number }, unit: string): Action {
+  const common = { path: entry.path, content, mode: entry.mode, ...owner, parents: { mode: 0o755, ...owner }, unit, why: `owner ${entry.owner}` };
+  return entry.append ? { kind: 'append', ...common } : { kind: 'write', ...common };
+}
+
+/**
+ * A source URL: fetched through the one client (cloud-init: 3 retries, 3 s
+ * apart), its bytes written within the budget; when it cannot be read the
+ * entry's content is written instead, with a warning, or nothing.
+ */
+function fetched(label: string, entry: Entry, source: NonNullable<Entry['source']>, budget: ReadBudget, owner: { uid?: number; gid?: number }): Action {
+  return {
+    kind: 'fetch', url: source.uri, headers: source.headers, maxBytes: budget.left(), retries: 3, pauseMs: 3000, timeoutMs: 30_000,
+    unit: label, why: `the content of ${entry.path}`,
+    then: (result): Action[] => {
+      let why: string;
+      if ('body' in result) {
+        try {
+          budget.take(result.body.length, source.uri);
+          return [put(entry, result.body, owner, label)];
+        } catch (e) { why = (e as Error).message; }
+      } else why = result.error;
+      why = `could not read ${source.uri}: ${why}`;
+      let fallback: Uint8Array | null;
+      try { fallback = entry.content(); } catch (e) {
+        return [{ kind: 'report', level: 'error', message: `${label}: ${why}; its content cannot be used either: ${(e as Error).message}` }];
+      }
+      if (fallback === null) return [{ kind: 'report', level: 'warning', message: `${label}: ${why}; no content to fall back to: not written` }];
+      return [{ kind: 'report', level: 'warning', message: `${label}: ${why}; wrote the entry's content instead` }, put(entry, fallback, owner, label)];
+    },
+  };
+}
+
+function writeActions(deferred: boolean) {
+  return ({ entries, budget }: Checked, run: ActionRun): Action[] => entries.flatMap(({ label, entry }): Action[] => {
+    let owner: { uid?: number; gid?: number };
+    try {
+      owner = resolveOwner(run.files, entry.owner);
+    } catch (e) {
+      // A deferred entry's owner may be a user this boot creates before stage final: plan cannot know it yet.
+      if (run.planning && deferred) { run.unknownToPlan(); owner = {}; }
+      else { run.report('error', `${label}: ${(e as Error).message}`); return []; }
+    }
+    if (entry.source) return [fetched(label, entry, entry.source, budget, owner)];
+    return [put(entry, entry.content()!, owner, label)];
+  });
+}
+
+export const writeFiles: Module = actionModule<Checked>({
   name: 'write_files',
   stage: 'init',
   frequency: 'per-instance',
   keys: ['write_files'],
   schema: { write_files: SCHEMA },
-  describe: describe(false),
-  run: writeAll(false),
-};
+  check: checkEntries(false),
+  actions: writeActions(false),
+});
 
-export const writeFilesDeferred: Module = {
+export const writeFilesDeferred: Module = actionModule<Checked>({
   name: 'write_files_deferred',
   stage: 'final',
   frequency: 'per-instance',
   keys: ['write_files'],
-  describe: describe(true),
-  run: writeAll(true),
-};
+  check: checkEntries(true),
+  actions: writeActions(true),
+});

@@ -5,7 +5,7 @@
 // its key path. Nothing is applied here (test/helpers/module-actions.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Action, RunAction } from '../../src/host/actions.ts';
+import type { Action, FetchAction, RunAction } from '../../src/host/actions.ts';
 import { Context } from '../../src/context.ts';
 import type { RunResult } from '../../src/host/run.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -20,6 +20,7 @@ import { keyboard } from '../../src/modules/keyboard.ts';
 import { locale } from '../../src/modules/locale.ts';
 import { ntp } from '../../src/modules/ntp.ts';
 import { notApplicableKeys } from '../../src/modules/not_applicable.ts';
+import { writeFiles, writeFilesDeferred } from '../../src/modules/write_files.ts';
 import { plantTools, tempDir, writeIn } from '../helpers/files.ts';
 import { planModule } from '../helpers/module-actions.ts';
 
@@ -222,4 +223,59 @@ test('ntp: enabled false does nothing; a client of one\'s own without its settin
   assert.match(messages(bad).join('\n'), /missing required ntp:config keys: check_exe, packages, service_name/);
   const list = await planModule(ntp, { ntp: ['pool.example.org'] });
   assert.match(messages(list).join('\n'), /^error: ntp: must be a mapping, found a list/);
+});
+
+test('write_files: each entry its write or append with mode and owner (its missing parents too); a bad entry is reported by index and path and left out, the rest kept', async () => {
+  const prep = (r: string) => { writeIn(r, 'etc/passwd', 'root:x:0:0::/root:/bin/sh\napp:x:1234:1234::/home/app:/bin/sh\n'); writeIn(r, 'etc/group', 'root:x:0:\nstaff:x:50:\n'); };
+  const p = await planModule(writeFiles, { write_files: [
+    { path: '/opt/app/conf/a', content: 'a\n', owner: 'app:staff', permissions: '0640' },
+    { path: '/etc/b', content: 'aGVsbG8=', encoding: 'b64', append: true },
+    { path: 'relative', content: 'x' },
+    { path: '/srv/c', content: 'c', owner: 'nosuchuser' },
+    { path: '/srv/d', content: 'd', permissions: 'rw-r--r--' },
+    { path: '/srv/later', content: 'l', defer: true },
+    { path: '/srv/e' },
+  ] }, { prep });
+  assert.deepEqual(p.actions.map((a) => `${a.kind} ${(a as { path: string }).path} ${a.unit}`),
+    ['write /opt/app/conf/a entry 1 (/opt/app/conf/a)', 'append /etc/b entry 2 (/etc/b)', 'write /srv/e entry 6 (/srv/e)']);
+  const a = p.actions[0]!;
+  assert.ok(a.kind === 'write' && a.mode === 0o640 && a.uid === 1234 && a.gid === 50);
+  assert.deepEqual(a.parents, { mode: 0o755, uid: 1234, gid: 50 }, 'new parent directories are the owner\'s');
+  assert.equal(text(p.actions[1]), 'hello');
+  assert.equal(text(p.actions[2]), '', 'no content: an empty file');
+  const problems = messages(p);
+  assert.equal(problems.length, 3);
+  assert.match(problems[0]!, /^error: entry 3 \(relative\): 'path': .*not an absolute path/);
+  assert.match(problems[1]!, /^error: entry 5 \(\/srv\/d\): invalid permissions "rw-r--r--"/);
+  assert.match(problems[2]!, /^error: entry 4 \(\/srv\/c\): unknown user 'nosuchuser'/);
+  const later = await planModule(writeFilesDeferred, { write_files: [{ path: '/srv/now', content: 'n' }, { path: '/srv/later', content: 'l', defer: true, owner: 'newuser' }] }, { prep });
+  assert.deepEqual(later.actions.map((a) => (a as { path: string }).path), ['/srv/later']);
+  assert.equal(later.unknown, true, 'its owner is created on this boot, after plan: plan says it cannot know');
+  assert.deepEqual(later.problems, []);
+  const notList = await planModule(writeFiles, { write_files: 'x' });
+  assert.match(messages(notList).join('\n'), /^error: write_files: expected a list of files, found string$/);
+});
+
+test('write_files: a source is a fetch; its body is written, else the content with a warning, else nothing', async () => {
+  const p = await planModule(writeFiles, { write_files: [
+    { path: '/etc/from-http', source: { uri: 'https://conf.example/c?token=s3cret', headers: { Authorization: 'Bearer t0ken' } }, permissions: '0600' },
+    { path: '/etc/fallback', source: { uri: 'http://conf.example/missing' }, content: 'the fallback\n' },
+    { path: '/etc/nothing', source: { uri: 'http://conf.example/missing' } },
+    { path: '/etc/bad-header', source: { uri: 'http://conf.example/x', headers: { 'X-A': 'a\r\nX-Injected: 1' } } },
+  ] }, { prep: (r) => { writeIn(r, 'etc/passwd', 'root:x:0:0::/root:/bin/sh\n'); writeIn(r, 'etc/group', 'root:x:0:\n'); } });
+  assert.deepEqual(p.actions.map((a) => a.kind), ['fetch', 'fetch', 'fetch']);
+  assert.match(messages(p).join('\n'), /^error: entry 4 \(\/etc\/bad-header\): 'source\.headers\.X-A' has /);
+  const [http, fallback, nothing] = p.actions as FetchAction[];
+  assert.deepEqual(http!.headers, { Authorization: 'Bearer t0ken' });
+  assert.equal(p.values[0]!.target, 'https://conf.example/c', 'the line never shows the query');
+  assert.ok(!p.lines[0]!.includes('t0ken') && !p.lines[0]!.includes('s3cret'));
+  const body = http!.then!({ body: new TextEncoder().encode('from the server\n') });
+  assert.ok(body[0]?.kind === 'write' && body[0].mode === 0o600 && text(body[0]) === 'from the server\n');
+  const fell = fallback!.then!({ error: 'HTTP status 404' });
+  assert.ok(fell[0]?.kind === 'report' && fell[0].level === 'warning');
+  assert.match(fell[0].message, /^entry 2 \(\/etc\/fallback\): could not read http:\/\/conf\.example\/missing: HTTP status 404; wrote the entry's content instead$/);
+  assert.equal(text(fell[1]), 'the fallback\n');
+  const none = nothing!.then!({ error: 'HTTP status 404' });
+  assert.equal(none.length, 1);
+  assert.match((none[0] as { message: string }).message, /no content to fall back to: not written$/);
 });
