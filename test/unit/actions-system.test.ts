@@ -18,6 +18,7 @@ import { setHostname, updateHostname } from '../../src/modules/hostname.ts';
 import { installHotplug } from '../../src/modules/install_hotplug.ts';
 import { keyboard } from '../../src/modules/keyboard.ts';
 import { locale } from '../../src/modules/locale.ts';
+import { phoneHome } from '../../src/modules/phone_home.ts';
 import { ntp } from '../../src/modules/ntp.ts';
 import { notApplicableKeys } from '../../src/modules/not_applicable.ts';
 import { writeFiles, writeFilesDeferred } from '../../src/modules/write_files.ts';
@@ -278,4 +279,30 @@ test('write_files: a source is a fetch; its body is written, else the content wi
   const none = nothing!.then!({ error: 'HTTP status 404' });
   assert.equal(none.length, 1);
   assert.match((none[0] as { message: string }).message, /no content to fall back to: not written$/);
+});
+
+test('phone_home: one form POST to the url ($INSTANCE_ID put in), tried `tries` times; the form built from the datasource\'s names and the host keys', async () => {
+  const prep = (r: string) => writeIn(r, 'etc/ssh/ssh_host_ed25519_key.pub', 'ssh-ed25519 AAAAed root@image\n');
+  const p = await planModule(phoneHome, { phone_home: { url: 'http://10.0.0.1/hello/$INSTANCE_ID/?k=s3cret', post: ['pub_key_ed25519', 'instance_id', 'hostname', 'fqdn'], tries: 3 } },
+    { prep, source: WEB1, instanceId: 'iid-ph-1' });
+  const post = p.actions[0] as FetchAction;
+  assert.equal(p.actions.length, 1);
+  assert.equal(post.method, 'POST');
+  assert.equal(post.url, 'http://10.0.0.1/hello/iid-ph-1/?k=s3cret');
+  assert.equal(post.retries, 2);
+  assert.deepEqual(post.headers, { 'Content-Type': 'application/x-www-form-urlencoded' });
+  assert.deepEqual(Object.fromEntries(new URLSearchParams(post.body)),
+    { pub_key_ed25519: 'ssh-ed25519 AAAAed root@image\n', instance_id: 'iid-ph-1', hostname: 'web1', fqdn: 'web1.example.org' });
+  assert.ok(!p.lines[0]!.includes('s3cret'));
+  assert.equal(p.unknown, false);
+  const failed = post.then!({ error: 'HTTP 500 after 3 attempt(s)' });
+  assert.ok(failed[0]?.kind === 'report' && failed[0].level === 'warning');
+  assert.equal(failed[0].message, 'failed to post to http://10.0.0.1/hello/iid-ph-1/ in 3 tries: HTTP 500 after 3 attempt(s)');
+  // A host key not made yet when plan looks (stage init's ssh makes it): plan says it cannot know the form.
+  const early = await planModule(phoneHome, { phone_home: { url: 'http://10.0.0.1/' } }, { prep });
+  assert.equal(early.unknown, true);
+  const bad = await planModule(phoneHome, { phone_home: { url: 'ftp://10.0.0.1/', tries: 'many' } });
+  assert.deepEqual(bad.lines, []);
+  assert.deepEqual(messages(bad), ['warning: phone_home.tries is not a positive integer: using 10', 'error: phone_home.url: unsupported url scheme ftp: (http or https)']);
+  assert.match(messages(await planModule(phoneHome, { phone_home: { post: 'all' } })).join(), /no 'url' in phone_home: nothing posted/);
 });
