@@ -30,7 +30,7 @@ export const disableEc2Metadata = actionModule<true>({
     const argv = ip !== null ? [ip, 'route', 'add', 'prohibit', ADDRESS] : [route!, 'add', '-host', ADDRESS, 'reject'];
     const said = argv.join(' ');
     return [{
-      kind: 'run', argv, timeoutMs: 30_000, runningSystem: 'optional', failure: 'ignore', why: `make ${ADDRESS} unreachable`,
+      kind: 'run', argv, timeoutMs: 30_000, runningSystem: 'optional', failure: 'ignore', why: said,
       // A second run on the same boot finds the route there: not an error.
       then: (r): Action[] => r.code === 0 ? [{ kind: 'log', text: `${where}: ${ADDRESS} is now unreachable (${argv.slice(1).join(' ')})` }]
         : /File exists/i.test(r.stderr) ? [{ kind: 'log', text: `${where}: the route for ${ADDRESS} is already there` }]

@@ -78,7 +78,7 @@ const GRUB_SCHEMA: Schema = {
   },
 };
 
-interface GrubValue { cfg: GrubConfig; pc: Checked<string> | null; efi: Checked<string> | null }
+interface GrubValue { enabled: boolean; cfg: GrubConfig; pc: Checked<string> | null; efi: Checked<string> | null }
 
 export const grubDpkg = actionModule<GrubValue>({
   name: 'grub_dpkg',
@@ -88,13 +88,14 @@ export const grubDpkg = actionModule<GrubValue>({
   schema: { grub_dpkg: GRUB_SCHEMA, 'grub-dpkg': { ...GRUB_SCHEMA, deprecated: 'grub-dpkg is deprecated since cloud-init 22.2: use grub_dpkg' } },
   check(config) {
     const cfg = grubConfig(config);
-    // Off unless enabled: debconf is left alone.
-    if (!grubEnabled(cfg)) return null;
+    // Off unless enabled: debconf is left alone (said in the log by actions()).
+    if (!grubEnabled(cfg)) return { enabled: false, cfg, pc: null, efi: null };
     // Each device is checked here; which one counts depends on the boot mode (a fact of the machine).
-    return { cfg, pc: given(cfg, 'grub-pc/install_devices'), efi: given(cfg, 'grub-efi/install_devices') };
+    return { enabled: true, cfg, pc: given(cfg, 'grub-pc/install_devices'), efi: given(cfg, 'grub-efi/install_devices') };
   },
-  async actions({ cfg, pc, efi: efiDevice }, run): Promise<Action[]> {
-    const { files, report } = run;
+  async actions({ enabled, cfg, pc, efi: efiDevice }, run): Promise<Action[]> {
+    const { files, report, log, where } = run;
+    if (!enabled) { log.info(`${where}: not enabled (grub_dpkg.enabled): debconf left alone`); return []; }
     const efi = files.exists('/sys/firmware/efi');
     const device = efi ? efiDevice : pc;
     if (device && !device.ok) { report('error', device.why); return []; }
