@@ -52,7 +52,6 @@
 //   there. Every attempt is cut to the overall deadline (maxWaitMs); a retry
 //   that could not get an answer before it is not made.
 import { asText, latin1, utf8 } from '../bytes.ts';
-import { bootId } from '../host/machine.ts';
 import { cancelTimer, now, setTimer } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { Cancel, remaining, sleep } from '../net/cancel.ts';
@@ -431,15 +430,6 @@ const DEFAULT_TIMEOUT_S = 2;
 const DEFAULT_MAX_WAIT_S = 5;
 /** Less than this left of max_wait: no further attempt could be made (net/fetch.ts's MIN_ATTEMPT_MS). */
 const NEAR_DEADLINE_MS = 20;
-/** init-local's record that the service did not answer in this boot: "<boot id> <why>". */
-export const EC2_UNANSWERED = '/run/ec2-init/ec2-unanswered';
-
-/** Why init-local gave up on the service in this boot (its record, when it is this boot's), or null. */
-function unansweredThisBoot(files: Files): string | null {
-  const m = /^(\S+) (.*)$/.exec(files.readTextIfExists(EC2_UNANSWERED)?.trim() ?? '');
-  return m && m[1] === (bootId() ?? '-') ? m[2]! : null;
-}
-
 export const ec2: Source = {
   name: 'Ec2',
   reach: 'link-local',
@@ -448,21 +438,10 @@ export const ec2: Source = {
   connectivityUrls: (cfg) => urls(cfg, DEFAULT_EC2_URLS),
   detect: maybeEc2,
   notDetected: 'not an EC2 platform (DMI and hypervisor uuid say so)',
-  async read({ ctx, cfg, deadline, log, stage, budget }) {
+  async read({ ctx, cfg, deadline, log, stage, budget, gaveUp }) {
     const fallback = cfg['v1_fallback'];
     // systemd-imds answers for the default endpoints only, and only once networking is up.
     const ownUrls = cfg['metadata_urls'] !== undefined || cfg['metadata_url'] !== undefined;
-    const ownWaits = cfg['timeout'] !== undefined || cfg['max_wait'] !== undefined;
-    if (stage === 'network' && !ownWaits) {
-      const why = unansweredThisBoot(ctx.files);
-      if (why) {
-        log.info(`ec2: not asked again: in init-local this boot, ${why} (timeout or max_wait in the config makes stage init ask again)`);
-        return null;
-      }
-    }
-    // init-local keeps this boot's record (`plan` reads too, but changes nothing).
-    const record = stage === 'local' && !ctx.planning;
-    if (record) ctx.files.unlink(EC2_UNANSWERED);
     const imds = stage === 'network' && !ownUrls && hasImdsSocket(ctx.files) ? new ImdsVarlink(ctx.files) : undefined;
     // The search's deadline may leave less than max_wait: then running out says nothing about the service.
     const ownMaxWaitMs = seconds(cfg['max_wait'], DEFAULT_MAX_WAIT_S);
@@ -476,7 +455,8 @@ export const ec2: Source = {
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx.files),
         ...(imds && { imds }),
-        ...(record && maxWaitMs === ownMaxWaitMs && { onGaveUp: (why: string) => ctx.files.write(EC2_UNANSWERED, `${bootId() ?? '-'} ${why}\n`, { mode: 0o644 }) }),
+        // Only when its own max_wait ran out: the search's deadline cutting it short says nothing of the service.
+        ...(gaveUp && maxWaitMs === ownMaxWaitMs && { onGaveUp: gaveUp }),
       }, log);
     } finally {
       imds?.close();

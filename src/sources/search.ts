@@ -28,6 +28,7 @@ import { akamai } from './akamai.ts';
 import { aliYun } from './aliyun.ts';
 import { azure } from './azure.ts';
 import { keepWithinBudget, ReadBudget } from './budget.ts';
+import { forgetUnanswered, recordUnanswered, unansweredThisBoot } from './unanswered.ts';
 import { cloudStack } from './cloudstack.ts';
 import { configDrive } from './configdrive.ts';
 import { digitalOcean } from './digitalocean.ts';
@@ -122,9 +123,22 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
         (forced ? ' (checked even when it is the only source listed)' : ''));
       continue;
     }
+    if (stage === 'network') {
+      const why = unansweredThisBoot(ctx.files, name, cfg);
+      if (why) {
+        ctx.log.info(`datasource ${name}: not asked again: in init-local this boot, ${why} (timeout or max_wait in its config makes stage init ask again)`);
+        continue;
+      }
+    }
+    // init-local keeps this boot's record (`plan` reads too, but changes nothing).
+    const record = stage === 'local' && !ctx.planning;
+    if (record) forgetUnanswered(ctx.files, name);
     const started = now();
     const budget = new ReadBudget();
-    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget };
+    const run: SourceRun = {
+      ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget,
+      ...(record && { gaveUp: (why: string) => recordUnanswered(ctx.files, name, why) }),
+    };
     try {
       let found: SourceData | null;
       if (source.reach === 'link-local' && stage === 'local' && ephemeralAllowed(ctx, opts)) {
