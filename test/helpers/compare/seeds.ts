@@ -8,6 +8,7 @@ import type { Placed } from './sandbox.ts';
 import { CONFIG_MGMT, CONFIG_MGMT_EFFECTS, configMgmtFiles } from './seed-config-mgmt.ts';
 import { DEBIAN_LIST_SEEDS } from './seeds-debian-lists.ts';
 import { BYOBU_SEED } from './seed-byobu.ts';
+import { UNVERIFIED_SEED } from './seed-unverified.ts';
 
 export interface Seed {
   id: string;
@@ -288,6 +289,18 @@ export const SEEDS: Seed[] = [
     newInstance: false,
     files: configMgmtFiles,
   },
+  // The same on trixie's cloud-init 25.1 (chef's 23.1+ paths, the salt unit enabled by ec2-init: allowlist.ts).
+  {
+    id: 'config-management-25',
+    suite: 'trixie',
+    metaData: META,
+    userData: Buffer.from(CONFIG_MGMT),
+    effects: CONFIG_MGMT_EFFECTS,
+    newInstance: false,
+    files: configMgmtFiles,
+  },
   // byobu (issue 24): installed from a local repository, then enabled for the default user and the system.
   BYOBU_SEED,
+  // ansible, wireguard, lxd (issue 24): in no Debian module list; named by the user-data's lists and unverified_modules.
+  UNVERIFIED_SEED,
 ];
