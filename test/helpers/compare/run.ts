@@ -62,11 +62,26 @@ export async function runAgent(agent: AgentId, image: string, seed: Seed, lists:
     ...(seed.files?.() ?? []),
   ];
   const copy: Copy = makeCopy(image, files);
+  // A seed's services: the loopback up, their names on it (for ec2-init, which runs outside the
+  // chroot; the copy's own /etc/hosts maps them for cloud-init), port 443 passed to their socket.
+  const reach = seed.services ? await seed.services.start() : null;
+  const setup = reach ? [
+    `ip link set lo up && mount --bind ${reach.hosts} /etc/hosts`
+      + ` && { socat TCP-LISTEN:443,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${reach.socket} </dev/null >/dev/null 2>&1 & }`
+      + ' && i=0 && while ! ss -Hlnt | grep -q "127.0.0.1:443 " && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done && ss -Hlnt | grep -q "127.0.0.1:443 "',
+  ] : [];
+  // The setup's own exit codes are checked here, not reported as the boot's.
+  const bootOnce = async (): Promise<BootResult> => {
+    const r = await boot(copy, [...setup, ...bootCommands(agent, copy.root)]);
+    const failed = r.codes.slice(0, setup.length).find((c) => c.code !== 0);
+    if (failed) throw new Error(`namespace setup failed: ${failed.command}\n${r.output.slice(-2000)}`);
+    return { ...r, codes: r.codes.slice(setup.length) };
+  };
   try {
-    const b1 = await boot(copy, bootCommands(agent, copy.root));
+    const b1 = await bootOnce();
     const first = snapshot(copy);
     const accountsFirst = new Map(ACCOUNT_FILES.map((p) => [p, readMerged(copy, p)]));
-    const b2 = await boot(copy, bootCommands(agent, copy.root));
+    const b2 = await bootOnce();
     const afterSecond = snapshot(copy);
     const second = delta(first, afterSecond);
     const accountsSecond = new Map(ACCOUNT_FILES.map((p) => [p, readMerged(copy, p)]));
@@ -76,7 +91,7 @@ export async function runAgent(agent: AgentId, image: string, seed: Seed, lists:
     if (seed.newInstance) {
       // A new instance: only the meta-data's instance-id changes (the seed is in the upper layer).
       writeFileSync(join(copy.upper, SEED_META), seed.metaData.replace(/^instance-id: .*$/m, `instance-id: ${NEW_INSTANCE}`));
-      boots.push(await boot(copy, bootCommands(agent, copy.root)));
+      boots.push(await bootOnce());
       afterThird = snapshot(copy);
       third = delta(afterSecond, afterThird);
     }
