@@ -144,6 +144,15 @@ describe('ec2-init gives the result cloud-init gives', { skip }, () => {
         });
       }
 
+      // A module's effect on the kernel (disable_ec2_metadata's route): each boot's namespace starts with no route.
+      if (seed.routes) {
+        test('after each boot: the same routes (ip route show table all)', () => {
+          const { ci, ec2 } = runs.get(seed.id)!;
+          assert.match(ci.routes[0] ?? '', /\S/, 'cloud-init added no route: nothing to compare');
+          assert.deepEqual(ec2.routes, ci.routes);
+        });
+      }
+
       test('users and groups: passwd, group, shadow, gshadow entry by entry', () => {
         const { ci, ec2 } = runs.get(seed.id)!;
         const diffs = compareAccounts(ci.accounts[0], ec2.accounts[0]);

@@ -30,6 +30,10 @@ export interface Seed {
   contains?: [string, string][];
   /** Services the sandbox reaches over its loopback (GitHub's and Launchpad's stand-ins: key-services.ts). */
   services?: KeyServices;
+  /** Compare the sandbox's routes after each boot (`ip route show table all`): a module's effect on the kernel. */
+  routes?: boolean;
+  /** Run ec2-init on the running system (chrooted, root /) instead of with --root: for effects --root leaves to the real boot. */
+  onRoot?: boolean;
 }
 
 const META = 'instance-id: iid-compare-0001\nlocal-hostname: compare-local\n';
