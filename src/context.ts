@@ -61,6 +61,9 @@ export class Context {
 
   get root(): string { return this.files.root; }
 
+  /** Where programs' output goes now (the output log, or what user-data's `output` named). */
+  get outputPath(): string { return this.shared.outputPath; }
+
   get systemConfig(): SystemConfig | null { return this.shared.systemConfig; }
   set systemConfig(config: SystemConfig | null) { this.shared.systemConfig = config; }
 

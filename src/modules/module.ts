@@ -5,6 +5,10 @@ import type { Context } from '../context.ts';
 import type { SavedSource } from '../state/instance.ts';
 import type { Config } from '../config/merge.ts';
 import type { Frequency, Stage } from '../types.ts';
+import type { Action } from '../host/actions.ts';
+import type { Files } from '../host/files.ts';
+import type { RunOptions, RunResult } from '../host/run.ts';
+import type { Logger } from '../log.ts';
 
 /**
  * The JSON Schema subset module schemas use (cloud-init's keys and types).
@@ -52,7 +56,40 @@ export interface ModuleRun {
   plannedFiles?: string[];
 }
 
-export interface Module {
+/** What a module may read of the root to decide its actions: nothing that changes it. */
+export type ReadFiles = Pick<Files, 'root' | 'stat' | 'lstat' | 'exists' | 'isDirectory' | 'isSymlink' | 'readlink' | 'realpath'
+  | 'read' | 'readText' | 'readIfExists' | 'readTextIfExists' | 'list' | 'statfs'>;
+
+/** A problem with the module's config: the message names the key path and the fix. */
+export type Report = (level: 'error' | 'warning', message: string) => void;
+
+/** What actions() is given besides the module's checked value: the facts, read-only. */
+export interface ActionRun {
+  instanceId: string;
+  source: SavedSource;
+  /** The whole merged config (for the few keys a module reads that another owns). */
+  config: Config;
+  where: string;
+  frequency: Frequency;
+  files: ReadFiles;
+  /** The root the boot works on ('/' on the running system). */
+  root: string;
+  /** True for `plan`: query() answers null, as plan runs nothing. */
+  planning: boolean;
+  /** plan only: files earlier steps will have written (see ModuleRun). */
+  plannedFiles?: string[];
+  /**
+   * A program that only reads (dpkg --print-architecture, blkid, lsmod): its
+   * result at boot; null under `plan`, whose step then says its actions
+   * depend on what the machine answers at boot.
+   */
+  query(argv: string[], opts?: Omit<RunOptions, 'output'>): Promise<RunResult | null>;
+  /** A problem found in the facts (the zone the config names is not installed): reported by plan and boot alike. */
+  report: Report;
+  log: Logger;
+}
+
+interface ModuleBase {
   name: string;
   stage: Stage;
   frequency: Frequency;
@@ -70,10 +107,36 @@ export interface Module {
   housekeeping?: boolean;
   /** The files its run writes that a later module runs (runcmd's script): for plannedFiles. */
   writes?(run: ModuleRun): string[];
+}
+
+/**
+ * A module as a function from its checked config to actions: check() turns
+ * the merged config into its typed value once (each bad entry reported with
+ * its key path and left out; null: nothing to do), actions() returns what to
+ * do as values (host/actions.ts), changing nothing. `plan` prints them, boot
+ * applies exactly them (host/apply-actions.ts).
+ */
+export interface ActionModule<V> extends ModuleBase {
+  check(config: Config, report: Report): V | null;
+  actions(value: V, run: ActionRun): Action[] | Promise<Action[]>;
+}
+
+/** A module not converted yet: describe() for plan, run() for boot, written apart. */
+export interface LegacyModule extends ModuleBase {
   /** One line per action it would take, for `plan`; must change nothing. */
   describe(run: ModuleRun): string[];
   run(run: ModuleRun): Promise<void>;
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module's value type is its own
+export type Module = LegacyModule | ActionModule<any>;
+
+/** A module of actions, its value type checked here and erased for the module list. */
+export function actionModule<V>(m: ActionModule<V>): Module {
+  return m;
+}
+
+export const isActionModule = (m: Module): m is ActionModule<unknown> => 'actions' in m;
 
 /** Shell-quote one word for /bin/sh. */
 export function shellQuote(word: string): string {

@@ -5,6 +5,7 @@
 // boot builds the same list with the same functions (modules.ts, parts.ts,
 // userdata.ts) and applies exactly it, logging each step as it takes it
 // (stepLine), so the two can be compared line for line.
+import type { ActionValue } from '../host/actions.ts';
 import type { Logger } from '../log.ts';
 import type { Module } from '../modules/module.ts';
 import { safeInstanceId } from '../state/layout.ts';
@@ -56,6 +57,10 @@ export interface StepValue {
   detail: string;
   /** plan only: what a module that runs says it will do. */
   does?: string;
+  /** plan only: a converted module's actions (host/actions.ts), each with its digest and the line boot logs for it. */
+  actions?: ActionValue[];
+  /** plan only: some of its actions depend on what the machine answers at boot (a query plan does not run). */
+  actionsDependOnMachine?: boolean;
 }
 
 export function stepValue(step: Step, does?: string): StepValue {

@@ -22,7 +22,7 @@ import { envVar } from '../host/process.ts';
 import { withEphemeralNetwork } from '../net/ephemeral.ts';
 import { markMetadataConnections } from '../net/http.ts';
 import type { Instance } from '../state/instance.ts';
-import type { SourceData } from '../types.ts';
+import type { SourceData, Stage } from '../types.ts';
 import type { Config } from '../config/merge.ts';
 import { akamai } from './akamai.ts';
 import { aliYun } from './aliyun.ts';
@@ -77,6 +77,26 @@ export interface SearchOptions {
 function ephemeralAllowed(ctx: Context, opts: SearchOptions): boolean {
   if (opts.noEphemeral) return false;
   return ctx.root === '/' || envVar(EPHEMERAL_ENV) === '1';
+}
+
+/**
+ * The passes in boot order, each with the stage that runs it: boot's stages
+ * take theirs (stages.ts), plan takes all of them in turn (plan/index.ts).
+ */
+export const SEARCH_PASSES: ReadonlyArray<{ pass: SearchStage; stage: Stage }> = [
+  { pass: 'local', stage: 'init-local' },
+  { pass: 'files', stage: 'init' },
+  { pass: 'network', stage: 'init' },
+];
+
+/** The first source `passes` find, in SEARCH_PASSES' order, and the stage whose pass found it. */
+export async function searchPasses(ctx: Context, system: Config, list: string[], passes: readonly SearchStage[], opts: SearchOptions = {}): Promise<{ found: SourceData; stage: Stage } | null> {
+  for (const { pass, stage } of SEARCH_PASSES) {
+    if (!passes.includes(pass)) continue;
+    const found = await searchSources(ctx, system, list, pass, opts);
+    if (found) return { found, stage };
+  }
+  return null;
 }
 
 /** The first source of `list` that the pass asks and that has data; null when none does. */

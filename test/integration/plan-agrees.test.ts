@@ -36,21 +36,29 @@ function isolated(root: string, args: string[]): { status: number | null; stdout
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function planned(root: string): string[] {
+/** The plan's steps, and each module's actions (the lines boot logs for them) where plan can know them all. */
+function planned(root: string): { steps: string[]; actions: string[]; known: Set<string> } {
   const r = isolated(root, ['plan', '--format', 'json']);
   assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { steps: StepValue[] }).steps.map(stepLine);
+  const steps = (JSON.parse(r.stdout) as { steps: StepValue[] }).steps;
+  return {
+    steps: steps.map(stepLine),
+    actions: steps.flatMap((s) => (s.actions && !s.actionsDependOnMachine ? s.actions.map((a) => `module ${s.name}: ${a.line}`) : [])),
+    known: new Set(steps.flatMap((s) => (s.kind === 'module' && s.run && s.actions && !s.actionsDependOnMachine ? [s.name] : []))),
+  };
 }
 
-/** The steps a boot took, from the lines it logged from byte `from` of the log on. */
-function booted(root: string): string[] {
+/** The steps a boot took and the actions it applied, from the lines it logged from byte `from` of the log on. */
+function booted(root: string, knownModules: Set<string>): { steps: string[]; actions: string[] } {
   const log = join(root, 'var/log/ec2-init.log');
   const from = existsSync(log) ? statSync(log).size : 0;
   isolated(root, ['boot']);
-  return readFileSync(log, 'utf8').slice(from).split('\n').flatMap((l) => {
-    const m = / step: (.*)$/.exec(l);
-    return m ? [m[1]!] : [];
-  });
+  const lines = readFileSync(log, 'utf8').slice(from).split('\n');
+  return {
+    steps: lines.flatMap((l) => { const m = / step: (.*)$/.exec(l); return m ? [m[1]!] : []; }),
+    // Only the actions plan lists (not those that follow from a program's result: 'action+').
+    actions: lines.flatMap((l) => { const m = / action: (module ([^:]+): .*)$/.exec(l); return m && knownModules.has(m[2]!) ? [m[1]!] : []; }),
+  };
 }
 
 function agrees(userData: string | Uint8Array, boots = ['first', 'second']): void {
@@ -59,8 +67,10 @@ function agrees(userData: string | Uint8Array, boots = ['first', 'second']): voi
     seed(root, META, userData);
     for (const boot of boots) {
       const plan = planned(root);
-      assert.ok(plan.some((l) => l.includes(' module ')), `${boot} boot: plan lists modules`);
-      assert.deepEqual(booted(root), plan, `${boot} boot: the boot's steps are the plan's`);
+      assert.ok(plan.steps.some((l) => l.includes(' module ')), `${boot} boot: plan lists modules`);
+      const took = booted(root, plan.known);
+      assert.deepEqual(took.steps, plan.steps, `${boot} boot: the boot's steps are the plan's`);
+      assert.deepEqual(took.actions, plan.actions, `${boot} boot: the boot's actions are the plan's, digests included`);
     }
   } finally {
     removeRoot(root);

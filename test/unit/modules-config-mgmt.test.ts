@@ -12,6 +12,7 @@ import { ansible, parseVersion, pullArgs } from '../../src/modules/ansible.ts';
 import { chef } from '../../src/modules/chef.ts';
 import { installHotplug } from '../../src/modules/install_hotplug.ts';
 import type { Module, ModuleRun } from '../../src/modules/module.ts';
+import { runModule } from '../../src/modules/run-module.ts';
 import { puppet } from '../../src/modules/puppet.ts';
 import { read, tempDir, writeIn } from '../helpers/files.ts';
 import { packageSpec, serviceName } from '../../src/modules/distro-actions.ts';
@@ -55,7 +56,7 @@ function run(module: Module, config: Record<string, unknown>, prep?: (root: stri
   prep?.(dir);
   const ctx = new Context(dir, silentLogger);
   const source = { hostname: 'h', publicKeys: [], metaData: {} } as unknown as ModuleRun['source'];
-  return { ctx, done: module.run({ ctx, instanceId: 'iid-u-1', source, config, where: `module ${module.name}` }) };
+  return { ctx, done: runModule(module, { ctx, instanceId: 'iid-u-1', source, config, where: `module ${module.name}` }) };
 }
 
 test('install types that download from the Internet are refused, naming the fix, before anything is installed', async () => {
