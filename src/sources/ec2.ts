@@ -55,13 +55,13 @@ import { asText, latin1, utf8 } from '../bytes.ts';
 import { cancelTimer, now, setTimer } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { Cancel, remaining, sleep } from '../net/cancel.ts';
-import { fetchWithRetries } from '../net/fetch.ts';
+import { fetchWithRetries, MIN_ATTEMPT_MS } from '../net/fetch.ts';
 import { HttpError, Pool, type HttpResponse } from '../net/http.ts';
 import { parseUrl } from '../net/url.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
 import type { Files } from '../host/files.ts';
-import { SOURCE_BUDGET } from './budget.ts';
+import { ReadBudget, SOURCE_BUDGET } from './budget.ts';
 import { maybeEc2 } from './identify.ts';
 import { seconds, urls, type Source } from './source.ts';
 import { hasImdsSocket, ImdsVarlink, IMDS_SOCKET } from './systemd-imds.ts';
@@ -77,8 +77,8 @@ export interface Ec2Options {
    * when it is unchanged, uses the cache.
    */
   cached?: Ec2Cache | null;
-  /** Cap on all answers of one read together (default MAX_TOTAL_BYTES; tests lower it). */
-  maxTotalBytes?: number;
+  /** The budget all answers of the read count against (the search's; default a fresh MAX_TOTAL_BYTES one). */
+  budget?: ReadBudget;
   /** Read through systemd-imds's varlink service instead of the endpoints. */
   imds?: ImdsVarlink;
   /** Called when the read ends with nothing because max_wait ran out (silent, 5xx, timeouts), with why. */
@@ -112,8 +112,8 @@ interface Io {
   pool: Pool;
   /** Shared by every copy of this Io: requests sent, and whether one ran out of max_wait. */
   stats: { requests: number; outOfTime: boolean };
-  /** Bytes still allowed for this read (MAX_TOTAL_BYTES at the start). */
-  bytes: { left: number; cap: number };
+  /** The source's budget (budget.ts): every answer counted, a retried one too. */
+  budget: ReadBudget;
   log: Logger;
 }
 
@@ -130,13 +130,13 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     cancel: stop,
     pool: new Pool(),
     stats: { requests: 0, outOfTime: false },
-    bytes: { left: opts.maxTotalBytes ?? MAX_TOTAL_BYTES, cap: opts.maxTotalBytes ?? MAX_TOTAL_BYTES },
+    budget: opts.budget ?? new ReadBudget(MAX_TOTAL_BYTES),
     log,
   };
   const elapsed = (): number => Math.round(now() - started);
   // Nothing read because the time ran out (not because nothing listens there).
   const gaveUp = (why: string): null => {
-    if (io.stats.outOfTime || stop.cancelled || remaining(io.deadline) < NEAR_DEADLINE_MS) opts.onGaveUp?.(`${why} within max_wait (${opts.maxWaitMs} ms)`);
+    if (io.stats.outOfTime || stop.cancelled || remaining(io.deadline) < MIN_ATTEMPT_MS) opts.onGaveUp?.(`${why} within max_wait (${opts.maxWaitMs} ms)`);
     return null;
   };
   try {
@@ -283,10 +283,10 @@ function assemble(base: string, metaData: Record<string, unknown>, userData: Uin
 async function get(s: Service, io: Io, path: string): Promise<Uint8Array | null> {
   if (s.imds) {
     io.stats.requests++;
-    if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
+    if (io.budget.left() <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.budget.limit} bytes`);
     const body = await s.imds.get(`/${path}`, io.deadline);
-    if (body && body.length > io.bytes.left) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
-    if (body) io.bytes.left -= body.length;
+    if (body && body.length > io.budget.left()) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.budget.limit} bytes: stopped`);
+    if (body) io.budget.take(body.length, path);
     return body;
   }
   for (let renewals = 0; ; renewals++) {
@@ -323,10 +323,11 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
       retryFailure: (e) => e.kind === 'reset' || (e.kind === 'timeout' && retryTimeouts),
       eachAttempt: () => {
         io.stats.requests++;
-        if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
-        return { maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left) };
+        if (io.budget.left() <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.budget.limit} bytes`);
+        return { maxBytes: Math.min(MAX_ANSWER_BYTES, io.budget.left()) };
       },
-      onAnswer: (res) => { io.bytes.left -= res.body.length; },
+      // Each answer was asked for at most what was left, so it fits.
+      onAnswer: (res) => { io.budget.take(res.body.length, url); },
       giveUp: (why, kind, attempts) => { io.stats.outOfTime = true; return new HttpError(kind, `${why}, still after ${attempts} attempts at max_wait`); },
       log: io.log, what: `ec2: ${method} ${parseUrl(url).pathname}`,
     });
@@ -337,7 +338,7 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
       io.stats.outOfTime = true;
       throw new HttpError('timeout', 'no answer before max_wait');
     }
-    if (e.kind === 'too-large' && io.bytes.left < MAX_ANSWER_BYTES) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
+    if (e.kind === 'too-large' && io.budget.left() < MAX_ANSWER_BYTES) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.budget.limit} bytes: stopped`);
     throw e;
   }
 }
@@ -428,8 +429,6 @@ const DEFAULT_EC2_URLS = ['http://169.254.169.254', 'http://[fd00:ec2::254]'];
 /** The default waits (seconds), see the top of this file. */
 const DEFAULT_TIMEOUT_S = 2;
 const DEFAULT_MAX_WAIT_S = 5;
-/** Less than this left of max_wait: no further attempt could be made (net/fetch.ts's MIN_ATTEMPT_MS). */
-const NEAR_DEADLINE_MS = 20;
 export const ec2: Source = {
   name: 'Ec2',
   reach: 'link-local',
@@ -448,7 +447,7 @@ export const ec2: Source = {
     const maxWaitMs = Math.min(ownMaxWaitMs, Math.max(0, deadline - now()));
     try {
       return await readEc2({
-        maxTotalBytes: budget.left(),
+        budget,
         metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
         timeoutMs: seconds(cfg['timeout'], DEFAULT_TIMEOUT_S),
         maxWaitMs,
