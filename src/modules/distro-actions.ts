@@ -11,7 +11,9 @@ import { usesSystemd, which } from '../host/root-facts.ts';
 import type { Context } from '../context.ts';
 import type { Config } from '../config/merge.ts';
 import { bad, type Checked, matching, ok } from '../validate/check.ts';
-import { aptGet, requireAptGet, updateSources } from './apt-get.ts';
+import { aptGet, aptGetAction, haveAptGet, requireAptGet, updateSources, updateSourcesActions } from './apt-get.ts';
+import type { Action, RunAction } from '../host/actions.ts';
+import type { ActionRun } from './module.ts';
 import { onRunningSystem } from './helpers.ts';
 
 /** A Debian package name, optionally =version: never an option (-o…) or two words. */
@@ -59,4 +61,52 @@ export async function manageService(ctx: Context, where: string, action: Service
   const r = await ctx.capture(argv, { timeoutMs: 300_000 });
   if (r.code === 0) return ok('done');
   return bad(`${argv.join(' ')}: exit ${r.code ?? r.signal}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-2).join('; ')}` : ''}`);
+}
+
+// --- The same as actions (host/actions.ts), for modules of actions. ---
+
+/**
+ * Install `packages` (specs already checked) from the image's apt: apt-get
+ * update once per instance, then — only when `apt-cache pkgnames` knows every
+ * name (an unknown one is an error naming it) — apt-get install. Empty when
+ * the root has no apt-get (reported).
+ */
+export function installActions(run: ActionRun, packages: string[], unit?: string): Action[] {
+  if (packages.length === 0) return [];
+  if (!haveAptGet(run, run.report, `${run.where} (installing ${packages.join(' ')})`)) return [];
+  const actions: Action[] = [
+    ...updateSourcesActions(run),
+    {
+      kind: 'run', argv: ['apt-cache', 'pkgnames'], timeoutMs: 120_000, failure: 'ignore', why: 'the packages apt knows',
+      then: (known): Action[] => {
+        if (known.code === 0) {
+          const names = new Set(known.stdout.split('\n'));
+          const missing = packages.filter((p) => !names.has(p.split('=')[0]!));
+          if (missing.length) return [{ kind: 'report', level: 'error', message: `no package ${missing.join(', ')} in the image's apt sources (apt-cache pkgnames); add its repository with apt: sources` }];
+        }
+        return [aptGetAction(run, 'install', packages)];
+      },
+    },
+  ];
+  return unit === undefined ? actions : actions.map((a) => ({ ...a, unit }));
+}
+
+/**
+ * cloud-init's manage_service as actions: systemctl when the root uses
+ * systemd (enable/disable change files, so they run under --root too; start,
+ * stop, restart are for the running system), else `service`. `failure`: what
+ * a failure is (callers that try another unit name first pass 'ignore' and
+ * look at the result with `then`).
+ */
+export function serviceActions(run: Pick<ActionRun, 'files' | 'root'>, action: ServiceAction, service: string,
+  opts: { failure?: 'error' | 'warning' | 'ignore'; unit?: string; then?: RunAction['then'] } = {}): Action[] {
+  const systemd = usesSystemd(run.files, { installed: run.root !== '/' });
+  const offline = systemd && (action === 'enable' || action === 'disable');
+  const argv = systemd ? ['systemctl', action, service]
+    : ['service', service, action === 'enable' ? 'start' : action === 'disable' ? 'stop' : action];
+  return [{
+    kind: 'run', argv, timeoutMs: 300_000, why: `${action} ${service}`,
+    ...(!offline && { runningSystem: 'optional' as const }),
+    ...(opts.failure && { failure: opts.failure }), ...(opts.unit !== undefined && { unit: opts.unit }), ...(opts.then && { then: opts.then }),
+  }];
 }
