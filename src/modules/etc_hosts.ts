@@ -110,7 +110,7 @@ export const updateEtcHosts = actionModule<'template' | 'localhost'>({
     const updated = ensureLocalEntry(old, n.hostname, n.fqdn);
     if (updated === null) { log.info(`${where}: ${HOSTS} already has ${LOCAL_IP} ${n.fqdn} ${n.hostname}`); return []; }
     // A new file's header carries the time of the boot, which plan cannot know.
-    if (old === null) run.unknownToPlan();
+    if (old === null) run.unknownToPlan?.();
     return [{ kind: 'write', path: HOSTS, content: updated, mode: 0o644, why: `${LOCAL_IP} ${n.fqdn} ${n.hostname}` }];
   },
 });

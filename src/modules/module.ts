@@ -89,7 +89,7 @@ export interface ActionRun {
    * cloud-init dates): plan marks the step as depending on the boot, as for
    * a query. Nothing at boot.
    */
-  unknownToPlan(): void;
+  unknownToPlan?(): void;
   /** A problem found in the facts (the zone the config names is not installed): reported by plan and boot alike. */
   report: Report;
   log: Logger;

@@ -10,7 +10,8 @@ import type { Config } from '../config/merge.ts';
 import { isFalse, isMapping } from './helpers.ts';
 import { renderTemplate } from './template.ts';
 import { usesSystemd, which } from '../host/root-facts.ts';
-import { actionModule, type ReadFiles, type Report, type Schema } from './module.ts';
+import { installActions } from './distro-actions.ts';
+import { actionModule, type ActionRun, type ReadFiles, type Report, type Schema } from './module.ts';
 import type { Checked } from '../validate/check.ts';
 import { ntpAllow, ntpServer } from '../validate/net.ts';
 
@@ -169,27 +170,20 @@ function defaultPools(distro: string): string[] {
 }
 
 /**
- * The client's package, installed with the root's apt-get when its program
- * is missing (update and install: one unit). The same work as
- * distro-actions.ts's installPackages, kept here until that one is an
- * action builder.
+ * The client's package, installed from the image's apt when its program is
+ * missing (cloud-init's distro.install_packages: distro-actions.ts), as one
+ * unit; null when there is no apt-get to do it (reported).
  */
-function install(files: ReadFiles, client: ClientConfig, report: Report): Action[] | null {
-  if (client.packages.length === 0 || which(files, client.check_exe) !== null) return [];
-  const aptGet = which(files, 'apt-get');
-  if (aptGet === null) {
-    report('error', `${client.check_exe} is not installed and there is no apt-get under the root to install ${client.packages.join(' ')}`);
+function install(run: ActionRun, client: ClientConfig): Action[] | null {
+  if (client.packages.length === 0 || which(run.files, client.check_exe) !== null) return [];
+  if (which(run.files, 'apt-get') === null) {
+    run.report('error', `${client.check_exe} is not installed and there is no apt-get under the root to install ${client.packages.join(' ')}`);
     return null;
   }
-  const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  const why = `install ${client.packages.join(' ')} (${client.check_exe} is missing)`;
-  return [
-    { kind: 'run', argv: [aptGet, 'update'], env, timeoutMs: 600_000, unit: 'install', why },
-    { kind: 'run', argv: [aptGet, 'install', '-y', '--no-install-recommends', ...client.packages], env, timeoutMs: 1_800_000, unit: 'install', why },
-  ];
+  return installActions(run, client.packages, 'install');
 }
 
-/** The service restarted on the running system (as distro-actions.ts's manageService would). */
+/** The service restarted on the running system: reload-or-restart, which distro-actions.ts's serviceActions does not have. */
 function restart(files: ReadFiles, service: string): Action {
   const argv = usesSystemd(files) ? ['systemctl', 'reload-or-restart', service] : ['service', service, 'restart'];
   return { kind: 'run', argv, timeoutMs: 120_000, runningSystem: 'optional', why: `restart ${service}` };
@@ -251,7 +245,8 @@ export const ntp = actionModule<NtpValue>({
       peers: entries(report, cfg, 'peers', ntpServer), allow: entries(report, cfg, 'allow', ntpAllow),
     };
   },
-  actions(v, { files, config, report }): Action[] {
+  actions(v, run): Action[] {
+    const { files, config, report } = run;
     const { name, client: base } = selectClient(files, v.requested, config);
     let client: ClientConfig;
     try { client = validate({ ...base, ...v.user }); } catch (e) { report('error', (e as Error).message); return []; }
@@ -276,7 +271,7 @@ export const ntp = actionModule<NtpValue>({
     const old = files.readIfExists(client.confpath);
     if (old !== null) actions.push({ kind: 'write', path: `${client.confpath}.dist`, content: old, mode: 0o644, why: 'the image\'s own' });
     actions.push({ kind: 'write', path: client.confpath, content: rendered, mode: 0o644, why: `${name}: ${servers.length} server(s), ${pools.length} pool(s)` });
-    const installing = install(files, client, report);
+    const installing = install(run, client);
     // No way to install the missing client: its config is written, the service is not restarted.
     if (installing === null) return actions;
     return [...actions, ...installing, restart(files, client.service_name)];

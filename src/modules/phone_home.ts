@@ -75,7 +75,7 @@ export const phoneHome = actionModule<PhoneHome>({
       const text = files.readIfExists(path);
       if (text !== null) all[key] = asText(text);
       // Stage init's ssh makes the host keys, after plan looked: plan cannot know what is posted.
-      else if (run.planning) run.unknownToPlan();
+      else if (run.planning) run.unknownToPlan?.();
       else report('warning', `${path}: missing, cannot phone home ${key}`);
     }
     const form: Array<[string, string]> = [];

@@ -225,7 +225,7 @@ function writeActions(deferred: boolean) {
       owner = resolveOwner(run.files, entry.owner);
     } catch (e) {
       // A deferred entry's owner may be a user this boot creates before stage final: plan cannot know it yet.
-      if (run.planning && deferred) { run.unknownToPlan(); owner = {}; }
+      if (run.planning && deferred) { run.unknownToPlan?.(); owner = {}; }
       else { run.report('error', `${label}: ${(e as Error).message}`); return []; }
     }
     if (entry.source) return [fetched(label, entry, entry.source, budget, owner)];
