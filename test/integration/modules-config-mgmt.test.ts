@@ -1,7 +1,7 @@
 // The configuration-management bootstraps (puppet, chef, salt_minion,
 // ansible) and wireguard on a copy of a real Debian bookworm root: the built
 // executable boots it with a local apt repository of small stand-in packages
-// (built here with dpkg-deb: chef and salt are not in Debian 12, and the real
+// (helpers/apt/stand-ins.ts, built here with dpkg-deb: chef and salt are not in Debian 12, and the real
 // puppet pulls in Ruby), installed by the root's own apt-get and dpkg. Checked
 // as a user would: the packages dpkg has, the files cloud-init writes with
 // their modes, owners and bytes, the units systemctl enabled, the secrets
@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cannotBootWithRepo, flatRepo, makeKey, stopAgent, type Package, type SigningKey } from '../helpers/apt/repo.ts';
+import { PUPPET_CONF, STAND_INS } from '../helpers/apt/stand-ins.ts';
 import { baseRoot } from '../helpers/package/root.ts';
 import { mode, read, writeIn } from '../helpers/files.ts';
 import { AGENT } from '../helpers/agent.ts';
@@ -22,27 +23,7 @@ const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const skip = cannotBootWithRepo();
 if (skip) console.log(`# modules-config-mgmt: skipped: ${skip}`);
 
-const unit = (what: string, exec: string, wanted = 'multi-user.target') =>
-  `[Unit]\nDescription=${what}\n[Service]\nExecStart=${exec}\n[Install]\nWantedBy=${wanted}\n`;
-
-// Debian 12's puppet.conf, and `puppet config print` as its puppet 7 answers.
-const PUPPET_CONF = '[main]\nssldir = /var/lib/puppet/ssl\n\n[master]\nvardir = /var/lib/puppet\ncadir  = /var/lib/puppet/ssl/ca\ndns_alt_names = puppet\n';
-const PACKAGES: Package[] = [
-  {
-    name: 'puppet', version: '7.23.0-1',
-    files: {
-      '/usr/bin/puppet': '#!/bin/sh\ncase "$1 $2 $3" in\n"config print config") echo /etc/puppet/puppet.conf ;;\n'
-        + '"config print ssldir") echo /var/lib/puppet/ssl ;;\n"config print csr_attributes") echo /etc/puppet/csr_attributes.yaml ;;\n*) exit 1 ;;\nesac\n',
-      '/etc/puppet/puppet.conf': PUPPET_CONF,
-      '/lib/systemd/system/puppet.service': unit('Puppet agent', '/usr/bin/puppet agent --no-daemonize'),
-    },
-    scripts: { postinst: '#!/bin/sh\nid puppet >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/puppet --shell /usr/sbin/nologin puppet\n' },
-  },
-  { name: 'chef', version: '18.2.7-1', files: { '/usr/bin/chef-client': '#!/bin/sh\nexit 0\n' } },
-  { name: 'salt-minion', version: '3006.4', files: { '/usr/bin/salt-minion': '#!/bin/sh\nexit 0\n', '/lib/systemd/system/salt-minion.service': unit('salt minion', '/usr/bin/salt-minion') } },
-  { name: 'wireguard-tools', version: '1.0.20210914-1', files: { '/usr/bin/wg': '#!/bin/sh\nexit 0\n', '/lib/systemd/system/wg-quick@.service': unit('WireGuard via wg-quick(8) for %I', '/usr/bin/wg-quick up %i') } },
-  { name: 'ansible', version: '7.3.0', files: { '/usr/bin/ansible': '#!/bin/sh\nexit 0\n', '/usr/bin/ansible-pull': '#!/bin/sh\necho "ansible-pull [core 2.14.3]"\n' } },
-];
+const PACKAGES: Package[] = Object.values(STAND_INS);
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIICCTCCAXKgAwIBAgIBATANBgkqhkiG9w0BAQUFADANMQswCQYDVQQDDAJjYTAe\n-----END CERTIFICATE-----\n';
 const SALT_PEM = '-----BEGIN PRIVATE KEY-----\nc2FsdC1taW5pb24tcHJpdmF0ZS1rZXktZm9yLXRlc3Rz\n-----END PRIVATE KEY-----\n';
