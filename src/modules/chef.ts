@@ -124,6 +124,7 @@ interface Chef {
   nodeIsIid: boolean;
   /** firstboot.json's path; '' when none is wanted; null when not a path (reported). */
   firstboot: string | null;
+  firstbootJson: string;
   installType: string;
   exec: boolean;
   forceInstall: boolean;
@@ -151,7 +152,7 @@ function check(config: Config, report: Report): Chef | null {
   return {
     dirs, key: key.ok ? key.value : null, cert: cfg['validation_cert'], rb: rb.ok ? rb.value : null,
     params: rb.ok ? params(report, cfg) : {}, nodeIsIid: cfg['node_name'] === undefined,
-    firstboot: fbPath === null ? '' : fbPath.ok ? fbPath.value : null,
+    firstboot: fbPath === null ? '' : fbPath.ok ? fbPath.value : null, firstbootJson: firstbootJson(cfg),
     installType: cfg['install_type'] === undefined ? 'packages' : String(cfg['install_type']),
     exec: optionBool(cfg, 'exec', false), forceInstall: optionBool(cfg, 'force_install', false),
     execArgs: argList(cfg, 'exec_arguments', 'chef.exec_arguments', EXEC_ARGS, false, report),
@@ -160,8 +161,7 @@ function check(config: Config, report: Report): Chef | null {
 }
 
 /** firstboot.json: the run_list and initial_attributes, as Python's json.dumps writes them. */
-function firstbootJson(config: Config): string {
-  const cfg = config['chef'] as Record<string, unknown>;
+function firstbootJson(cfg: Record<string, unknown>): string {
   const initial: Record<string, unknown> = {};
   if (cfg['run_list'] !== undefined) initial['run_list'] = cfg['run_list'];
   if (isMapping(cfg['initial_attributes'])) Object.assign(initial, sortedKeys(cfg['initial_attributes']));
@@ -206,7 +206,7 @@ export const chef = actionModule<Chef>({
     for (const [k, v] of Object.entries(p)) if (PATH_KEYS.has(k) && typeof v === 'string' && v) out.push(...mkdir(dirOf(v)));
     out.push({ kind: 'write', path: c.rb, content: clientRb(p), mode: 0o644 });
     if (c.firstboot === '') out.push({ kind: 'log', text: `${run.where}: firstboot_path is empty: no first-boot JSON` });
-    else if (c.firstboot !== null) out.push({ kind: 'write', path: c.firstboot, content: firstbootJson(run.config), mode: 0o644 });
+    else if (c.firstboot !== null) out.push({ kind: 'write', path: c.firstboot, content: c.firstbootJson, mode: 0o644 });
     const installing = install(c, run);
     if (installing === null) return out;
     out.push(...installing.actions);
