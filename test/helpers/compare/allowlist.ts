@@ -97,7 +97,7 @@ export const ALLOWED: Allowed[] = [
     path: /^\/etc\/chef\/client\.rb$/,
     aspect: 'presence',
     only: 'cloud-init',
-    seeds: ['config-management'],
+    seeds: ['config-management', 'config-management-25'],
     when: (path, { ciAfter, ec2After }) => ec2After.has(path) && chefPaths(ciAfter, path) === chefPaths(ec2After, path),
     reason: "chef runs every boot: cloud-init's client.rb changes on a reboot only by the time in its header; ec2-init's has "
       + 'no time (plan and boot write the same bytes), so its rewrite is no change',
