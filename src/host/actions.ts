@@ -32,6 +32,13 @@ export interface WriteAction extends ActionBase, Ownership {
   path: string;
   content: string | Uint8Array;
   mode: number;
+  /**
+   * The time of writing (cloud-init's rfc2822, as its make_header gives it)
+   * goes in at this character of a string content when applied: a header
+   * "… on <date>". The digest is of the content without it, so plan and
+   * boot agree.
+   */
+  stampAt?: number;
   /** Missing parent directories are made so (Files.write's parents). */
   parents?: { mode: number; uid?: number; gid?: number };
   deferSync?: boolean;

@@ -7,6 +7,7 @@ import { actionValue, type Action } from './actions.ts';
 import type { Files } from './files.ts';
 import { closeFd, readAt } from './descriptors.ts';
 import { utf8Decode } from './codecs.ts';
+import { rfc2822 } from './clock.ts';
 import { writeConsole } from './machine.ts';
 import { writeStdout } from './process.ts';
 import { describeExit, type RunOptions, type RunResult } from './run.ts';
@@ -69,11 +70,16 @@ export async function applyActions(env: ApplyEnv, where: string, actions: Action
   return ok;
 }
 
+/** `content` with the time put in at `at` (WriteAction.stampAt). */
+function stamped(content: string | Uint8Array, at: number | undefined): string | Uint8Array {
+  return at === undefined || typeof content !== 'string' ? content : `${content.slice(0, at)}${rfc2822()}${content.slice(at)}`;
+}
+
 async function applyOne(env: ApplyEnv, where: string, a: Action): Promise<{ failed: boolean; next: Action[] }> {
   const done = { failed: false, next: [] as Action[] };
   const own = (o: { uid?: number; gid?: number }) => (o.uid === undefined && o.gid === undefined ? {} : { uid: o.uid ?? 0, gid: o.gid ?? 0 });
   switch (a.kind) {
-    case 'write': env.files.write(a.path, a.content, { mode: a.mode, ...own(a), ...(a.parents && { parents: a.parents }), ...(a.deferSync && { deferSync: true }) }); return done;
+    case 'write': env.files.write(a.path, stamped(a.content, a.stampAt), { mode: a.mode, ...own(a), ...(a.parents && { parents: a.parents }), ...(a.deferSync && { deferSync: true }) }); return done;
     case 'append': env.files.append(a.path, a.content, { mode: a.mode, ...own(a), ...(a.parents && { parents: a.parents }) }); return done;
     case 'symlink': env.files.symlink(a.path, a.target); return done;
     case 'mkdir': {

@@ -54,7 +54,7 @@ export const NORMALIZATIONS: Normalization[] = [
   },
   {
     path: /^\/etc\/chef\/client\.rb$/,
-    reason: "client.rb's first line names the agent and the time, as cloud-init's make_header writes it",
+    reason: "client.rb's first line names the agent and the time ('# Created by cloud-init v. 22.4.2 on …' / '# Created by ec2-init v. 0.1.0 on …')",
     apply: (t) => t.replace(/^# Created by (cloud-init|ec2-init) v\. \S+ on .*$/m, '# Created by <agent> on <date>'),
   },
   {
