@@ -70,9 +70,12 @@ export function ensureLocalEntry(old: string | null, hostname: string, fqdn: str
   for (const l of mine) if (l.pieces.length > 1) kept.push({ kind: 'entry', pieces: l.pieces, tail: '' });
   kept.push({ kind: 'entry', pieces: [LOCAL_IP, fqdn, hostname], tail: '' });
   const body = kept.map((l) => (l.kind === 'other' ? l.text : l.pieces.join('\t') + l.tail) + '\n').join('');
-  const header = old === null ? `# Added by ec2-init v. ${VERSION} on ${rfc2822()}\n` : '';
+  const header = old === null ? `${HEADER}${rfc2822()}\n` : '';
   return `${header}${body}\n`;
 }
+
+/** The header of an /etc/hosts made new, up to its time. */
+const HEADER = `# Added by ec2-init v. ${VERSION} on `;
 
 const SCHEMA: Schema = {
   oneOf: [
@@ -107,10 +110,11 @@ export const updateEtcHosts = actionModule<'template' | 'localhost'>({
       return [{ kind: 'write', path: HOSTS, content: renderTemplate(template, { hostname: n.hostname, fqdn: n.fqdn }), mode: 0o644, why: `for ${n.fqdn} (${n.hostname})` }];
     }
     const old = files.readTextIfExists(HOSTS) ?? null;
-    const updated = ensureLocalEntry(old, n.hostname, n.fqdn);
+    const updated = ensureLocalEntry(old ?? '', n.hostname, n.fqdn);
     if (updated === null) { log.info(`${where}: ${HOSTS} already has ${LOCAL_IP} ${n.fqdn} ${n.hostname}`); return []; }
-    // A new file's header carries the time of the boot, which plan cannot know.
-    if (old === null) run.unknownToPlan?.();
-    return [{ kind: 'write', path: HOSTS, content: updated, mode: 0o644, why: `${LOCAL_IP} ${n.fqdn} ${n.hostname}` }];
+    const why = `${LOCAL_IP} ${n.fqdn} ${n.hostname}`;
+    if (old !== null) return [{ kind: 'write', path: HOSTS, content: updated, mode: 0o644, why }];
+    // A new file's header carries the time it is written: put in when applied, out of the digest.
+    return [{ kind: 'write', path: HOSTS, content: `${HEADER}\n${updated}`, stampAt: HEADER.length, mode: 0o644, why }];
   },
 });

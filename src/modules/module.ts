@@ -85,9 +85,9 @@ export interface ActionRun {
    */
   query(argv: string[], opts?: Omit<RunOptions, 'output'>): Promise<RunResult | null>;
   /**
-   * Something plan cannot know decides an action (the clock, in a header
-   * cloud-init dates): plan marks the step as depending on the boot, as for
-   * a query. Nothing at boot.
+   * Something plan cannot know decides an action (a host key stage init
+   * makes after plan looked, a user it creates): plan marks the step as
+   * depending on the boot, as for a query. Nothing at boot.
    */
   unknownToPlan?(): void;
   /** A problem found in the facts (the zone the config names is not installed): reported by plan and boot alike. */

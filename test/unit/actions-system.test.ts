@@ -9,6 +9,7 @@ import type { Action, FetchAction, RunAction } from '../../src/host/actions.ts';
 import { Context } from '../../src/context.ts';
 import type { RunResult } from '../../src/host/run.ts';
 import { silentLogger } from '../../src/log.ts';
+import { VERSION } from '../../src/version.ts';
 import type { ModuleRun } from '../../src/modules/module.ts';
 import { moduleActions } from '../../src/modules/run-module.ts';
 import { disableEc2Metadata } from '../../src/modules/disable_ec2_metadata.ts';
@@ -176,7 +177,7 @@ test('update_hostname: follows a new name, but a hostname the user changed wins;
     'as the boot will find it: /etc/hostname already names web1, only previous-hostname is new');
 });
 
-test('update_etc_hosts: true renders the template; localhost adds the 127.0.1.1 line once; a new file\'s dated header is not known to plan', async () => {
+test('update_etc_hosts: true renders the template; localhost adds the 127.0.1.1 line once; a new file\'s header is dated when written', async () => {
   const t = await planModule(updateEtcHosts, { manage_etc_hosts: true, fqdn: 'app.example.net' });
   assert.equal(t.actions.length, 1);
   assert.match(text(t.actions[0]), /^127\.0\.1\.1 app\.example\.net app$/m);
@@ -185,9 +186,13 @@ test('update_etc_hosts: true renders the template; localhost adds the 127.0.1.1 
   assert.equal(keep.unknown, false);
   const already = await planModule(updateEtcHosts, { manage_etc_hosts: 'localhost' }, { source: WEB1, prep: (r) => writeIn(r, 'etc/hosts', '127.0.1.1 web1.example.org web1\n') });
   assert.deepEqual(already.lines, []);
+  // A new file: its header gets the time of writing when applied, so plan and boot have one digest.
   const fresh = await planModule(updateEtcHosts, { manage_etc_hosts: 'localhost' }, { source: WEB1 });
-  assert.match(text(fresh.actions[0]), /^# Added by ec2-init v\. \S+ on \w{3}, /);
-  assert.equal(fresh.unknown, true);
+  const made = fresh.actions[0]!;
+  assert.ok(made.kind === 'write' && made.stampAt !== undefined);
+  assert.equal(text(made).slice(0, made.stampAt), `# Added by ec2-init v. ${VERSION} on `);
+  assert.equal(text(made).slice(made.stampAt), '\n127.0.1.1\tweb1.example.org\tweb1\n\n');
+  assert.equal(fresh.unknown, false);
   assert.deepEqual((await planModule(updateEtcHosts, { manage_etc_hosts: false })).lines, []);
   const old = await planModule(updateEtcHosts, { manage_etc_hosts: 'template' });
   assert.match(messages(old).join('\n'), /^warning: manage_etc_hosts: 'template' is deprecated/);
