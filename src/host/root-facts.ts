@@ -22,7 +22,7 @@ export function kernelCmdline(files: Files): string {
  * (/run/systemd/system is a directory: systemd is running there), or, with
  * `installed`, systemd being installed in it (an image that has not booted).
  */
-export function usesSystemd(files: Files, opts: { installed?: boolean } = {}): boolean {
+export function usesSystemd(files: Pick<Files, 'isDirectory' | 'exists'>, opts: { installed?: boolean } = {}): boolean {
   if (files.isDirectory('/run/systemd/system')) return true;
   return opts.installed === true && (files.exists('/lib/systemd/systemd') || files.exists('/usr/lib/systemd/systemd'));
 }
@@ -31,7 +31,7 @@ export function usesSystemd(files: Files, opts: { installed?: boolean } = {}): b
 export const PROGRAM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /** The program's path inside the root (an absolute name as given, others in `dirs`), when it is an executable file; else null. */
-export function which(files: Files, program: string, dirs: readonly string[] = PROGRAM_DIRS): string | null {
+export function which(files: Pick<Files, 'stat'>, program: string, dirs: readonly string[] = PROGRAM_DIRS): string | null {
   const candidates = program.includes('/') ? [program] : dirs.map((dir) => `${dir}/${program}`);
   for (const path of candidates) {
     try {

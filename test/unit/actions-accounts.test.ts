@@ -1,0 +1,77 @@
+// Unit: the accounts and keys group of modules as tables, config in,
+// actions out (what `plan` prints and boot applies), on a temp root the test
+// prepares: which file gets what with which mode, which program runs, what
+// is refused and under which key path. Nothing is applied here; the
+// integration tests (modules-users, modules-ssh, modules-keys,
+// modules-system) apply the same actions with the real programs.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { utf8Decode } from '../../src/host/codecs.ts';
+import type { Action } from '../../src/host/actions.ts';
+import { seedRandom } from '../../src/modules/seed_random.ts';
+import { writeIn } from '../helpers/files.ts';
+import { planModule } from '../helpers/module-actions.ts';
+
+const text = (a: Action | undefined): string => {
+  assert.ok(a && (a.kind === 'write' || a.kind === 'append' || (a.kind === 'run' && a.input !== undefined)), `no content in ${a?.kind}`);
+  const c = a.kind === 'run' ? a.input! : a.content;
+  return typeof c === 'string' ? c : utf8Decode(c);
+};
+const sansDigest = (lines: string[]) => lines.map((l) => l.replace(/sha256:[0-9a-f]+/, 'sha256:…'));
+const exe = (root: string, path: string) => writeIn(root, path, '#!/bin/sh\n', 0o755);
+
+describe('seed_random', () => {
+  test('data (decoded) then the meta-data seed are appended 0600 to a regular file; the command runs after, with RANDOM_SEED_FILE', async () => {
+    const p = await planModule(seedRandom, { random_seed: { file: '/var/lib/seed', data: 'aGVsbG8=', encoding: 'b64', command: ['sh', '-c', 'x'] } }, {
+      prep: (root) => { writeIn(root, 'var/lib/seed', 'old:'); exe(root, 'bin/sh'); },
+      source: { metaData: { random_seed: 'from-meta' } } as never,
+    });
+    assert.deepEqual(sansDigest(p.lines), [
+      'append /var/lib/seed 0600 14 B sha256:… (add 14 byte(s) of seed to /var/lib/seed)',
+      'run sh sha256:… (random_seed.command)',
+    ]);
+    assert.equal(text(p.actions[0]), 'hellofrom-meta');
+    const cmd = p.actions[1]!;
+    assert.ok(cmd.kind === 'run');
+    assert.deepEqual(cmd.argv, ['sh', '-c', 'x']);
+    assert.deepEqual(cmd.env, { RANDOM_SEED_FILE: '/var/lib/seed' });
+    assert.deepEqual(p.problems, []);
+  });
+
+  test('a device target is written by a program, only on the running system; a /dev path missing from the root is left alone', async () => {
+    const missing = await planModule(seedRandom, { random_seed: { data: 'abc' } });
+    assert.deepEqual(missing.lines, [], 'no /dev/urandom in the root: nothing written (never a regular file made there)');
+    // A FIFO stands for the device: not a regular file, so not appended to as one.
+    const dev = await planModule(seedRandom, { random_seed: { data: 'abc' } }, {
+      prep: (root) => { mkdirSync(join(root, 'dev')); assert.equal(spawnSync('mkfifo', [join(root, 'dev/urandom')]).status, 0); },
+    });
+    assert.equal(dev.actions.length, 1);
+    const run = dev.actions[0]!;
+    assert.ok(run.kind === 'run');
+    assert.equal(run.runningSystem, 'optional');
+    assert.deepEqual(run.argv, ['/bin/sh', '-c', 'cat >> /dev/urandom']);
+    assert.equal(text(run), 'abc', 'the seed goes on standard input');
+    assert.match(dev.lines[0]!, /\(add 3 byte\(s\) of seed to \/dev\/urandom\) \[running system only\]$/);
+  });
+
+  test('command_required with no command, or one the root lacks, is an error; not required, it is skipped quietly', async () => {
+    const none = await planModule(seedRandom, { random_seed: { file: '/s', data: 'x', command_required: true } });
+    assert.match(none.problems[0]!.message, /random_seed\.command_required is true but no command is given/);
+    assert.equal(none.lines.length, 1, 'the seed is still written');
+    const missing = await planModule(seedRandom, { random_seed: { command: ['pollinate'], command_required: true } });
+    assert.match(missing.problems[0]!.message, /random_seed\.command 'pollinate' not found in the root but command_required is true/);
+    const optional = await planModule(seedRandom, { random_seed: { command: ['pollinate'] } });
+    assert.deepEqual([optional.lines, optional.problems], [[], []]);
+  });
+
+  test('data that does not decode is reported under random_seed.data and left out; the meta-data seed is still added', async () => {
+    const p = await planModule(seedRandom, { random_seed: { file: '/s', data: 'not gzip', encoding: 'gzip' } }, {
+      source: { metaData: { random_seed: 'm' } } as never,
+    });
+    assert.match(p.problems[0]!.message, /^random_seed\.data: cannot decode it as gzip/);
+    assert.equal(text(p.actions[0]), 'm');
+  });
+});
