@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { utf8Decode } from '../../src/host/codecs.ts';
 import type { Action } from '../../src/host/actions.ts';
+import { caCerts } from '../../src/modules/ca_certs.ts';
 import { seedRandom } from '../../src/modules/seed_random.ts';
 import { writeIn } from '../helpers/files.ts';
 import { planModule } from '../helpers/module-actions.ts';
@@ -73,5 +74,50 @@ describe('seed_random', () => {
     });
     assert.match(p.problems[0]!.message, /^random_seed\.data: cannot decode it as gzip/);
     assert.equal(text(p.actions[0]), 'm');
+  });
+});
+
+describe('ca_certs', () => {
+  const tools = (root: string) => { exe(root, 'usr/sbin/update-ca-certificates'); exe(root, 'usr/bin/debconf-set-selections'); };
+
+  test('each trusted certificate is a 0644 file numbered from 1; update-ca-certificates runs last', async () => {
+    const p = await planModule(caCerts, { ca_certs: { trusted: ['CERT-ONE', 'CERT-TWO'] } }, { prep: tools });
+    assert.deepEqual(sansDigest(p.lines), [
+      'write /usr/local/share/ca-certificates/cloud-init-ca-cert-1.crt 0644 8 B sha256:…',
+      'write /usr/local/share/ca-certificates/cloud-init-ca-cert-2.crt 0644 8 B sha256:…',
+      'run update-ca-certificates sha256:…',
+    ]);
+    assert.equal(text(p.actions[1]), 'CERT-TWO');
+    assert.deepEqual(p.problems, []);
+  });
+
+  test('remove_defaults: every selected entry of ca-certificates.conf gets a "!" and debconf is told to keep new ones out', async () => {
+    const p = await planModule(caCerts, { ca_certs: { remove_defaults: true } }, {
+      prep: (root) => { tools(root); writeIn(root, 'etc/ca-certificates.conf', '# comment\nmozilla/A.crt\n!mozilla/B.crt\n'); },
+    });
+    assert.equal(p.actions[0]!.kind === 'write' && p.actions[0].path, '/etc/ca-certificates.conf');
+    assert.equal(text(p.actions[0]), '# comment\n# Modified by ec2-init to deselect certs due to user-data\n!mozilla/A.crt\n!mozilla/B.crt\n');
+    const debconf = p.actions[1]!;
+    assert.ok(debconf.kind === 'run');
+    assert.deepEqual(debconf.argv, ['/usr/bin/debconf-set-selections', '-']);
+    assert.equal(text(debconf), 'ca-certificates ca-certificates/trust_new_crts select no\n');
+    assert.equal(p.actions.at(-1)!.kind === 'run' && (p.actions.at(-1) as { argv: string[] }).argv[0], '/usr/sbin/update-ca-certificates');
+  });
+
+  test('without update-ca-certificates in the root: an error and nothing planned', async () => {
+    const p = await planModule(caCerts, { ca_certs: { trusted: ['x'] } });
+    assert.deepEqual(p.lines, []);
+    assert.match(p.problems[0]!.message, /update-ca-certificates not found under the root \(install the ca-certificates package\)/);
+  });
+
+  test("the old spellings are warned about and still read; a 'trusted' that is not a list is refused by its key path", async () => {
+    const p = await planModule(caCerts, { 'ca-certs': { 'remove-defaults': false, trusted: ['C'] } }, { prep: tools });
+    assert.deepEqual(p.problems.map((d) => [d.level, d.message]), [
+      ['warning', "'ca-certs' is deprecated: use 'ca_certs'"], ['warning', "'remove-defaults' is deprecated: use 'remove_defaults'"],
+    ]);
+    assert.equal(p.lines.length, 2);
+    const bad = await planModule(caCerts, { ca_certs: { trusted: 'CERT' } }, { prep: tools });
+    assert.match(bad.problems[0]!.message, /^ca_certs\.trusted: must be a list of certificates/);
+    assert.deepEqual(sansDigest(bad.lines), ['run update-ca-certificates sha256:…']);
   });
 });
