@@ -5,6 +5,8 @@
 // HostCertificate), into sshd_config.d/50-cloud-init.conf when sshd_config
 // includes that directory, as cloud-init does.
 import type { Context } from '../context.ts';
+import type { WriteAction } from '../host/actions.ts';
+import type { Files } from '../host/files.ts';
 import { groupName, passwdEntry, userGroups, userName, type PasswdEntry } from '../host/accounts.ts';
 import { formatKey, parseKeyLine, validKey, type AuthKeyLine } from '../validate/authorized-key.ts';
 
@@ -115,8 +117,8 @@ function checkCreatePath(ctx: Context, pw: PasswdEntry, path: string, strict: bo
  * ~/.ssh/authorized_keys) and its lines, parsed. A link is never read.
  */
 export function extractAuthorizedKeys(ctx: Context, pw: PasswdEntry): { path: string; keys: AuthKeyLine[] } {
-  const strict = (sshdOption(ctx, 'strictmodes') ?? 'yes') === 'yes';
-  const path = usersKeyFiles(sshdOption(ctx, 'authorizedkeysfile'), pw).find((p) => checkCreatePath(ctx, pw, p, strict))
+  const strict = (sshdOption(ctx.files, 'strictmodes') ?? 'yes') === 'yes';
+  const path = usersKeyFiles(sshdOption(ctx.files, 'authorizedkeysfile'), pw).find((p) => checkCreatePath(ctx, pw, p, strict))
     ?? joinPath(pw.home, '.ssh/authorized_keys');
   const text = ctx.files.lstat(path)?.kind === 'file' ? ctx.files.readTextIfExists(path) ?? '' : '';
   const lines = text.split(/\r\n|\r|\n/);
@@ -171,10 +173,13 @@ export function uniqueKeys(keys: unknown[]): string[] {
 
 export const SSHD_CONFIG = '/etc/ssh/sshd_config';
 
+/** What the sshd_config readers look at: the root's files, read only. */
+type SshdFiles = Pick<Files, 'readTextIfExists' | 'lstat'>;
+
 /** An option's value as the last line of sshd_config sets it (lower-case key), or null. */
-export function sshdOption(ctx: Context, key: string): string | null {
+export function sshdOption(files: SshdFiles, key: string): string | null {
   let value: string | null = null;
-  for (const line of (ctx.files.readTextIfExists(SSHD_CONFIG) ?? '').split('\n')) {
+  for (const line of (files.readTextIfExists(SSHD_CONFIG) ?? '').split('\n')) {
     const t = line.trim();
     if (!t || t.startsWith('#')) continue;
     const m = /^(\S+?)(?:\s+|=)(.*)$/.exec(t);
@@ -184,24 +189,27 @@ export function sshdOption(ctx: Context, key: string): string | null {
 }
 
 /** Where cloud-init writes its sshd settings: 50-cloud-init.conf when sshd_config includes sshd_config.d. */
-export function sshdConfigTarget(ctx: Context): string {
-  const text = ctx.files.readTextIfExists(SSHD_CONFIG) ?? '';
+export function sshdConfigTarget(files: SshdFiles): string {
+  const text = files.readTextIfExists(SSHD_CONFIG) ?? '';
   const includesDir = text.split('\n').some((l) => l.startsWith(`Include ${SSHD_CONFIG}.d/*.conf`));
   return includesDir ? `${SSHD_CONFIG}.d/50-cloud-init.conf` : SSHD_CONFIG;
 }
 
-function fileMode(ctx: Context, path: string, dflt: number): number {
-  try { return ctx.files.lstat(path)?.perm ?? dflt; } catch { return dflt; }
+/** The new text of `target`: an edited file keeps its mode, a new 50-cloud-init.conf is root-only, as cloud-init makes it. */
+function sshdWrite(files: SshdFiles, target: string, content: string, why: string): WriteAction {
+  let mode = target === SSHD_CONFIG ? 0o644 : 0o600;
+  try { mode = files.lstat(target)?.perm ?? mode; } catch { /* new file */ }
+  return { kind: 'write', path: target, content, mode, why };
 }
 
 /**
  * Set options (cloud-init's update_ssh_config): a line with the same keyword
- * (any case) gets the new value, a missing keyword is appended. Returns the
- * file changed, or null when everything was already so.
+ * (any case) gets the new value, a missing keyword is appended. The write
+ * that does it, or null when everything is already so.
  */
-export function updateSshdConfig(ctx: Context, updates: Record<string, string>): string | null {
-  const target = sshdConfigTarget(ctx);
-  const lines = (ctx.files.readTextIfExists(target) ?? '').split('\n');
+export function sshdConfigUpdate(files: SshdFiles, updates: Record<string, string>): WriteAction | null {
+  const target = sshdConfigTarget(files);
+  const lines = (files.readTextIfExists(target) ?? '').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const found = new Set<string>();
   let changed = false;
@@ -221,21 +229,17 @@ export function updateSshdConfig(ctx: Context, updates: Record<string, string>):
     if (!found.has(k)) { out.push(`${k} ${v}`); changed = true; }
   }
   if (!changed) return null;
-  // A new 50-cloud-init.conf is root-only, as cloud-init makes it; an edited file keeps its mode.
-  ctx.files.write(target, `${out.join('\n')}\n`, { mode: fileMode(ctx, target, target === SSHD_CONFIG ? 0o644 : 0o600) });
-  return target;
+  return sshdWrite(files, target, `${out.join('\n')}\n`, Object.entries(updates).map(([k, v]) => `${k} ${v}`).join(', '));
 }
 
-/** Append lines such as "HostCertificate /etc/ssh/…-cert.pub" (cloud-init's append_ssh_config). */
-export function appendSshdConfig(ctx: Context, lines: [string, string][]): string {
-  const target = sshdConfigTarget(ctx);
-  const old = ctx.files.readTextIfExists(target) ?? '';
+/** Append lines such as "HostCertificate /etc/ssh/…-cert.pub" (cloud-init's append_ssh_config): the write, or null when all are there. */
+export function sshdConfigAppend(files: SshdFiles, lines: [string, string][]): WriteAction | null {
+  const target = sshdConfigTarget(files);
+  const old = files.readTextIfExists(target) ?? '';
   const add = lines.map(([k, v]) => `${k} ${v}`).filter((l) => !old.split('\n').includes(l));
-  if (add.length) {
-    const sep = old === '' || old.endsWith('\n') ? '' : '\n';
-    ctx.files.write(target, `${old}${sep}${add.join('\n')}\n`, { mode: fileMode(ctx, target, target === SSHD_CONFIG ? 0o644 : 0o600) });
-  }
-  return target;
+  if (!add.length) return null;
+  const sep = old === '' || old.endsWith('\n') ? '' : '\n';
+  return sshdWrite(files, target, `${old}${sep}${add.join('\n')}\n`, lines.map(([k]) => k).filter((k, i, all) => all.indexOf(k) === i).join(', '));
 }
 
 /** Make the ownership and mode of an existing directory exactly so. */

@@ -10,7 +10,7 @@ import { fileContent } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import type { Module, ModuleRun, Schema } from './module.ts';
 import type { EarlyKey } from './host-keys-early.ts';
-import { appendSshdConfig, DISABLE_USER_OPTS, SSHD_CONFIG, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
+import { sshdConfigAppend, sshdConfigTarget, DISABLE_USER_OPTS, SSHD_CONFIG, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
 import { userExists } from '../host/accounts.ts';
 import { describeExit } from '../host/run.ts';
 import { optionBool } from './helpers.ts';
@@ -92,7 +92,9 @@ async function placeHostKeys({ ctx, config, where }: ModuleRun, early: Map<strin
       ctx.log.info(`${where}: wrote ${target[0]} (mode ${target[1].toString(8).padStart(4, '0')})`);
       if (key.endsWith('_certificate')) certs.push(['HostCertificate', target[0]]);
     }
-    if (certs.length) ctx.log.info(`${where}: HostCertificate set in ${appendSshdConfig(ctx, certs)}`);
+    const announce = certs.length ? sshdConfigAppend(ctx.files, certs) : null;
+    if (announce) ctx.files.write(announce.path, announce.content, { mode: announce.mode });
+    if (certs.length) ctx.log.info(`${where}: HostCertificate set in ${sshdConfigTarget(ctx.files)}`);
     for (const t of GENERATE_KEY_NAMES) {
       if (entries[`${t}_public`] !== undefined || entries[`${t}_private`] === undefined) continue;
       const r = await ctx.capture(['ssh-keygen', '-yf', keyFile(t)], { env: { LANG: 'C' } });

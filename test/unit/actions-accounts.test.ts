@@ -13,6 +13,7 @@ import { utf8Decode } from '../../src/host/codecs.ts';
 import type { Action } from '../../src/host/actions.ts';
 import { caCerts } from '../../src/modules/ca_certs.ts';
 import { seedRandom } from '../../src/modules/seed_random.ts';
+import { setPasswords } from '../../src/modules/set_passwords.ts';
 import { writeIn } from '../helpers/files.ts';
 import { planModule } from '../helpers/module-actions.ts';
 
@@ -119,5 +120,72 @@ describe('ca_certs', () => {
     const bad = await planModule(caCerts, { ca_certs: { trusted: 'CERT' } }, { prep: tools });
     assert.match(bad.problems[0]!.message, /^ca_certs\.trusted: must be a list of certificates/);
     assert.deepEqual(sansDigest(bad.lines), ['run update-ca-certificates sha256:…']);
+  });
+});
+
+describe('set_passwords', () => {
+  const DEFAULT_USER = { system_info: { default_user: { name: 'debian' } }, users: ['default'] };
+
+  test('text, hashed and RANDOM passwords go to chpasswd on its standard input; the lines show names and digests, never a password', async () => {
+    const p = await planModule(setPasswords, { chpasswd: { users: [
+      { name: 'u1', password: 'Text-pw-1', type: 'text' }, { name: 'u2', password: '$6$s$h' }, { name: 'u3', type: 'RANDOM' },
+    ] } }, { planning: false });
+    assert.deepEqual(sansDigest(p.lines), [
+      'run chpasswd sha256:… (password(s) of u1, u3) [more follows from its result]',
+      'run chpasswd sha256:… (hashed password(s) of u2) [more follows from its result]',
+      "console console 61 B sha256:… (random password(s) of u3) [running system only]",
+      'run cat sha256:… (random password(s) of u3, to /var/log/ec2-init-output.log)',
+      'run passwd sha256:… (to change at first login: u1)',
+      'run passwd sha256:… (to change at first login: u3)',
+      'run passwd sha256:… (to change at first login: u2)',
+    ]);
+    const [plain, hashed] = p.actions as Array<Action & { kind: 'run' }>;
+    assert.deepEqual(plain!.argv, ['chpasswd'], 'no password in an argv');
+    assert.match(plain!.input as string, /^u1:Text-pw-1\nu3:[A-Za-z0-9]{20}\n$/);
+    assert.deepEqual([hashed!.argv, hashed!.input], [['chpasswd', '-e'], 'u2:$6$s$h\n']);
+    const told = /^u3:(\w+)$/m.exec(plain!.input as string)![1]!;
+    assert.match(text(p.actions[3]), new RegExp(`^u3:${told}$`, 'm'), 'the random password told is the one set');
+    for (const line of p.lines) assert.doesNotMatch(line, /Text-pw-1|\$6\$s\$h|u3:/);
+    assert.ok(!p.unknown);
+  });
+
+  test('plan cannot know a RANDOM password: its step says the actions depend on the boot', async () => {
+    const p = await planModule(setPasswords, { chpasswd: { expire: false, users: [{ name: 'u3', type: 'RANDOM' }] } });
+    assert.ok(p.unknown);
+    const again = await planModule(setPasswords, { chpasswd: { expire: false, users: [{ name: 'u1', password: 'x', type: 'text' }] } });
+    assert.ok(!again.unknown, 'without RANDOM plan knows every action');
+  });
+
+  test("password: is the default user's, only when chpasswd lists nobody; expire: false expires nobody", async () => {
+    const p = await planModule(setPasswords, { ...DEFAULT_USER, password: 'pw1', chpasswd: { expire: false } });
+    assert.equal(p.actions.length, 1);
+    assert.equal(text(p.actions[0]), 'debian:pw1\n');
+    const nobody = await planModule(setPasswords, { password: 'pw1' });
+    assert.deepEqual(nobody.lines, []);
+    assert.deepEqual(nobody.problems.map((d) => [d.level, d.message]), [['warning', "'password' given, but there is no default user to set it for (add 'default' to users)"]]);
+  });
+
+  test('a bad chpasswd entry is reported by its position and left out, the others set; no message carries a password', async () => {
+    const p = await planModule(setPasswords, { chpasswd: { expire: false, users: [{ name: 'a', password: 'Secret-9', type: 'plain' }, { name: 'b', password: 'ok', type: 'text' }] } });
+    assert.deepEqual(p.problems.map((d) => d.message), ["chpasswd.users entry 1 (a): unknown type 'plain' (use hash, text or RANDOM)"]);
+    assert.equal(text(p.actions[0]), 'b:ok\n');
+  });
+
+  test('ssh_pwauth: PasswordAuthentication in 50-cloud-init.conf (0600) when sshd_config includes sshd_config.d; a running sshd is restarted on the running system only', async () => {
+    const prep = (root: string) => {
+      writeIn(root, 'etc/ssh/sshd_config', 'Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n');
+      mkdirSync(join(root, 'run/systemd/system'), { recursive: true });
+    };
+    const p = await planModule(setPasswords, { ssh_pwauth: true, system_info: { ssh_svcname: 'sshd' } }, { prep });
+    assert.deepEqual(sansDigest(p.lines), [
+      'write /etc/ssh/sshd_config.d/50-cloud-init.conf 0600 27 B sha256:… (PasswordAuthentication yes)',
+      'run systemctl sha256:… (restart sshd if it runs) [running system only] [more follows from its result]',
+    ]);
+    assert.equal(text(p.actions[0]), 'PasswordAuthentication yes\n');
+    const none = await planModule(setPasswords, { ssh_pwauth: false });
+    assert.deepEqual(none.lines, [], 'no sshd_config in the root: nothing to change');
+    const odd = await planModule(setPasswords, { ssh_pwauth: 'maybe' }, { prep });
+    assert.deepEqual(odd.lines, []);
+    assert.match(odd.problems[0]!.message, /^ssh_pwauth: unrecognized value "maybe"/);
   });
 });
