@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import { utf8Decode } from '../../src/host/codecs.ts';
 import type { Action } from '../../src/host/actions.ts';
 import { caCerts } from '../../src/modules/ca_certs.ts';
+import { keysToConsole } from '../../src/modules/keys_to_console.ts';
 import { seedRandom } from '../../src/modules/seed_random.ts';
 import { setPasswords } from '../../src/modules/set_passwords.ts';
 import { writeIn } from '../helpers/files.ts';
@@ -187,5 +188,46 @@ describe('set_passwords', () => {
     const odd = await planModule(setPasswords, { ssh_pwauth: 'maybe' }, { prep });
     assert.deepEqual(odd.lines, []);
     assert.match(odd.problems[0]!.message, /^ssh_pwauth: unrecognized value "maybe"/);
+  });
+});
+
+/** An ed25519 public key line (the wire format: the type, then 32 bytes), as ssh-keygen writes one. */
+function ed25519Line(fill: number, comment: string): string {
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  return `ssh-ed25519 ${Buffer.concat([str(Buffer.from('ssh-ed25519')), str(Buffer.alloc(32, fill))]).toString('base64')} ${comment}\n`;
+}
+
+describe('keys_to_console', () => {
+  const prep = (root: string) => {
+    writeIn(root, 'etc/ssh/ssh_host_ed25519_key.pub', ed25519Line(7, 'root@h'));
+    writeIn(root, 'etc/ssh/ssh_host_rsa_key.pub', 'ssh-rsa AAAAB3NzaC1yc2E= root@h\n');
+  };
+
+  test('the fingerprint block (syslog prefix, the time of the boot) and the keys block go to the console; plan cannot know the time', async () => {
+    const p = await planModule(keysToConsole, {}, { prep, planning: false });
+    assert.equal(p.actions[0]!.kind, 'console');
+    const out = (p.actions[0] as { text: string }).text;
+    assert.match(out, /^<14>\w{3} [ \d]\d \d\d:\d\d:\d\d cloud-init: #{61}\n/);
+    assert.match(out, /cloud-init: 256 SHA256:[A-Za-z0-9+/]{43} root@h \(ED25519\)\n/);
+    assert.ok(out.endsWith(`-----BEGIN SSH HOST KEY KEYS-----\n${ed25519Line(7, 'root@h')}ssh-rsa AAAAB3NzaC1yc2E= root@h\n-----END SSH HOST KEY KEYS-----\n`),
+      'the keys in the glob order of their files');
+    assert.ok((await planModule(keysToConsole, {}, { prep })).unknown, 'plan: the step depends on the boot');
+  });
+
+  test('the blacklists leave a type out of their block; emit_keys_to_console: false plans nothing', async () => {
+    const p = await planModule(keysToConsole, { ssh_fp_console_blacklist: ['ssh-ed25519'], ssh_key_console_blacklist: ['ssh-rsa'] }, { prep, planning: false });
+    const out = (p.actions[0] as { text: string }).text;
+    assert.doesNotMatch(out, /\(ED25519\)/);
+    assert.doesNotMatch(out, /^ssh-rsa /m);
+    assert.match(out, /^ssh-ed25519 /m);
+    const quiet = await planModule(keysToConsole, { ssh: { emit_keys_to_console: false } }, { prep });
+    assert.deepEqual([quiet.lines, quiet.unknown], [[], false]);
+  });
+
+  test('syslog gets the fingerprints from the root\'s logger, on the running system only', async () => {
+    const p = await planModule(keysToConsole, {}, { prep: (root) => { prep(root); exe(root, 'usr/bin/logger'); }, planning: false });
+    const logger = p.actions.find((a) => a.kind === 'run') as Action & { kind: 'run' };
+    assert.deepEqual([logger.argv, logger.runningSystem], [['logger', '-p', 'user.info', '-t', 'cloud-init'], 'optional']);
+    assert.match(text(logger), /^-----BEGIN SSH HOST KEY FINGERPRINTS-----$/m);
   });
 });
