@@ -5,7 +5,7 @@
 // HostCertificate), into sshd_config.d/50-cloud-init.conf when sshd_config
 // includes that directory, as cloud-init does.
 import type { Context } from '../context.ts';
-import type { WriteAction } from '../host/actions.ts';
+import type { Action, MkdirAction, WriteAction } from '../host/actions.ts';
 import type { Files } from '../host/files.ts';
 import { groupName, passwdEntry, userGroups, userName, type PasswdEntry } from '../host/accounts.ts';
 import { formatKey, parseKeyLine, validKey, type AuthKeyLine } from '../validate/authorized-key.ts';
@@ -66,22 +66,48 @@ function usersKeyFiles(value: string | null, pw: PasswdEntry): string[] {
     .map(([, path]) => path);
 }
 
+/** What the key-file rules read of an entry: its owner and permissions. */
+interface Perm { uid: number; gid: number; perm: number }
+
 /**
- * cloud-init's check_permissions: sshd would read this path for the user —
+ * cloud-init's check_permissions: sshd would read this entry for the user —
  * with StrictModes, owned by the user or root and not writable by group or
  * others; in any case readable (a directory: searchable) by the user.
  */
-function keyPathUsable(ctx: Context, pw: PasswdEntry, path: string, isFile: boolean, strict: boolean): boolean {
-  const st = ctx.files.lstat(path);
-  if (!st) return false;
-  const owner = userName(ctx.files, st.uid);
+function keyPathUsable(files: KeyFiles, pw: PasswdEntry, st: Perm, isFile: boolean, strict: boolean): boolean {
+  const owner = userName(files, st.uid);
   if (strict && owner !== pw.name && owner !== 'root') return false;
   let needed = isFile ? 0o644 : 0o711;
   if (owner === pw.name) needed &= 0o700;
-  else if (userGroups(ctx.files, pw.name).includes(groupName(ctx.files, st.gid) ?? '')) needed &= 0o070;
+  else if (userGroups(files, pw.name).includes(groupName(files, st.gid) ?? '')) needed &= 0o070;
   else needed &= 0o007;
   if ((st.perm & needed) === 0) return false;
   return !(strict && (st.perm & 0o022));
+}
+
+/** What the authorized-keys rules read: the root's files, read only. */
+export type KeyFiles = Pick<Files, 'readTextIfExists' | 'lstat' | 'isSymlink' | 'exists'>;
+
+/** The root as it will be once `made` (mkdir and write actions, in order) are applied: what those rules see. */
+class Planned {
+  readonly made: Array<MkdirAction | WriteAction> = [];
+  readonly files: KeyFiles;
+  constructor(files: KeyFiles) { this.files = files; }
+  private find(path: string) { return this.made.find((a) => a.path === path); }
+  stat(path: string): (Perm & { kind: string }) | null {
+    const a = this.find(path);
+    if (a) return { kind: a.kind === 'mkdir' ? 'dir' : 'file', uid: a.uid ?? 0, gid: a.gid ?? 0, perm: a.mode };
+    const st = this.files.lstat(path);
+    return st && { kind: st.kind, uid: st.uid, gid: st.gid, perm: st.perm };
+  }
+  isSymlink(path: string): boolean { return !this.find(path) && this.files.isSymlink(path); }
+  text(path: string): string {
+    const a = this.find(path);
+    if (a) return a.kind === 'write' && typeof a.content === 'string' ? a.content : '';
+    return this.files.lstat(path)?.kind === 'file' ? this.files.readTextIfExists(path) ?? '' : '';
+  }
+  mkdir(path: string, mode: number, uid: number, gid: number): void { this.made.push({ kind: 'mkdir', path, mode, uid, gid }); }
+  write(path: string, content: string, mode: number, uid: number, gid: number): void { this.made.push({ kind: 'write', path, content, mode, uid, gid }); }
 }
 
 /**
@@ -90,72 +116,85 @@ function keyPathUsable(ctx: Context, pw: PasswdEntry, path: string, isFile: bool
  * they are), a missing one made (the user's, 0700, under the home; root's,
  * 0755, elsewhere), then the file, made empty (0600, the user's) if missing.
  */
-function checkCreatePath(ctx: Context, pw: PasswdEntry, path: string, strict: boolean): boolean {
+function checkCreatePath(root: Planned, pw: PasswdEntry, path: string, strict: boolean): boolean {
   const homeParent = pw.home.replace(/\/[^/]*\/?$/, '');
   let dir = '';
   for (const name of path.split('/').slice(1, -1)) {
     dir += `/${name}`;
-    if (ctx.files.isSymlink(dir)) return false;
-    const st = ctx.files.lstat(dir);
+    if (root.isSymlink(dir)) return false;
+    let st = root.stat(dir);
     if (st && st.kind !== 'dir') return false;
     if (homeParent.startsWith(dir) || dir === pw.home) continue;
     if (!st) {
       const mine = dir.startsWith(`${pw.home}/`);
-      ctx.files.mkdir(dir, mine ? 0o700 : 0o755, { uid: mine ? pw.uid : 0, gid: mine ? pw.gid : 0 });
+      root.mkdir(dir, mine ? 0o700 : 0o755, mine ? pw.uid : 0, mine ? pw.gid : 0);
+      st = root.stat(dir)!;
     }
-    if (!keyPathUsable(ctx, pw, dir, false, strict)) return false;
+    if (!keyPathUsable(root.files, pw, st, false, strict)) return false;
   }
-  const st = ctx.files.lstat(path);
+  let st = root.stat(path);
   if (st && st.kind !== 'file') return false;
-  if (!st) ctx.files.write(path, '', { mode: 0o600, uid: pw.uid, gid: pw.gid });
-  return keyPathUsable(ctx, pw, path, true, strict);
+  if (!st) { root.write(path, '', 0o600, pw.uid, pw.gid); st = root.stat(path)!; }
+  return keyPathUsable(root.files, pw, st, true, strict);
 }
 
-/**
- * cloud-init's extract_authorized_keys: the first of the user's
- * AuthorizedKeysFile paths that checkCreatePath accepts (else
- * ~/.ssh/authorized_keys) and its lines, parsed. A link is never read.
- */
-export function extractAuthorizedKeys(ctx: Context, pw: PasswdEntry): { path: string; keys: AuthKeyLine[] } {
-  const strict = (sshdOption(ctx.files, 'strictmodes') ?? 'yes') === 'yes';
-  const path = usersKeyFiles(sshdOption(ctx.files, 'authorizedkeysfile'), pw).find((p) => checkCreatePath(ctx, pw, p, strict))
+function keysIn(root: Planned, pw: PasswdEntry): { path: string; keys: AuthKeyLine[] } {
+  const strict = (sshdOption(root.files, 'strictmodes') ?? 'yes') === 'yes';
+  const path = usersKeyFiles(sshdOption(root.files, 'authorizedkeysfile'), pw).find((p) => checkCreatePath(root, pw, p, strict))
     ?? joinPath(pw.home, '.ssh/authorized_keys');
-  const text = ctx.files.lstat(path)?.kind === 'file' ? ctx.files.readTextIfExists(path) ?? '' : '';
-  const lines = text.split(/\r\n|\r|\n/);
+  const lines = root.text(path).split(/\r\n|\r|\n/);
   if (lines[lines.length - 1] === '') lines.pop();
   return { path, keys: lines.map((l) => parseKeyLine(l)) };
 }
 
 /**
- * Add `keys` to `username`'s authorized keys (cloud-init's setup_user_keys),
- * in the file extractAuthorizedKeys chooses (one rule for writing the keys and
- * for ssh_authkey_fingerprints' reading them: the one sshd would read).
- * Directories under the home are created 0700 and owned by the user; the
- * file is 0600 (an existing file keeps its mode), owned by the user.
+ * cloud-init's extract_authorized_keys: the first of the user's
+ * AuthorizedKeysFile paths that check_create_path accepts (else
+ * ~/.ssh/authorized_keys) and its lines, parsed, with what cloud-init makes
+ * on the way (missing directories, an empty file) as actions. A link is never read.
  */
+export function authorizedKeysOf(files: KeyFiles, pw: PasswdEntry): { path: string; keys: AuthKeyLine[]; create: Action[] } {
+  const root = new Planned(files);
+  return { ...keysIn(root, pw), create: root.made };
+}
+
+/**
+ * Add `keys` to the user's authorized keys (cloud-init's setup_user_keys),
+ * in the file authorizedKeysOf chooses (one rule for writing the keys and for
+ * ssh_authkey_fingerprints' reading them: the one sshd would read), as
+ * actions. Directories under the home are made 0700 and the user's; the file
+ * is 0600 (an existing file keeps its mode), the user's. Throws when a link
+ * is in the way.
+ */
+export function userKeysActions(files: KeyFiles, pw: PasswdEntry, keys: string[], options?: string): { path: string; actions: Action[] } {
+  if (!pw.home) throw new Error(`user '${pw.name}' has no home directory in /etc/passwd`);
+  const root = new Planned(files);
+  const { path } = keysIn(root, pw);
+  let dir = '';
+  for (const name of path.split('/').slice(1, -1)) {
+    dir += `/${name}`;
+    // Never follow a link the user (or an image) planted in the key's path, root's or not.
+    if (dir.startsWith(`${pw.home}/`) && root.isSymlink(dir)) throw new Error(`${dir} is a symbolic link; not writing ${path} through it`);
+    if (root.stat(dir) || files.exists(dir)) continue;
+    const mine = dir.startsWith(`${pw.home}/`) || dir === pw.home;
+    root.mkdir(dir, mine ? 0o700 : 0o755, mine ? pw.uid : 0, mine ? pw.gid : 0);
+  }
+  if (root.isSymlink(path)) throw new Error(`${path} is a symbolic link; not writing through it`);
+  const mode = root.stat(path)?.perm ?? 0o600;
+  const content = mergeAuthorizedKeys(root.text(path), keys.map((k) => parseKeyLine(String(k), options)));
+  const made = root.made.filter((a) => a.path !== path);
+  return { path, actions: [...made, { kind: 'write', path, content, mode, uid: pw.uid, gid: pw.gid, why: `authorized keys of ${pw.name}` }] };
+}
+
+/** Legacy modules (not yet actions): the same, applied at once. */
 export function setupUserKeys(ctx: Context, keys: string[], username: string, options?: string): string {
   const pw = passwdEntry(ctx.files, username);
   if (!pw) throw new Error(`user '${username}' does not exist (not in /etc/passwd)`);
-  if (!pw.home) throw new Error(`user '${username}' has no home directory in /etc/passwd`);
-  const { path } = extractAuthorizedKeys(ctx, pw);
-  const dirs = path.split('/').slice(1, -1);
-  let dir = '';
-  for (const name of dirs) {
-    dir += `/${name}`;
-    // Never follow a link the user (or an image) planted in the key's path, root's or not.
-    if (dir.startsWith(`${pw.home}/`) && ctx.files.isSymlink(dir)) {
-      throw new Error(`${dir} is a symbolic link; not writing ${path} through it`);
-    }
-    if (ctx.files.exists(dir)) continue;
-    const mine = dir.startsWith(`${pw.home}/`) || dir === pw.home;
-    ctx.files.mkdir(dir, mine ? 0o700 : 0o755, { uid: mine ? pw.uid : 0, gid: mine ? pw.gid : 0 });
+  const { path, actions } = userKeysActions(ctx.files, pw, keys, options);
+  for (const a of actions) {
+    if (a.kind === 'mkdir') ctx.files.mkdir(a.path, a.mode, { uid: a.uid ?? 0, gid: a.gid ?? 0 });
+    else if (a.kind === 'write') ctx.files.write(a.path, a.content, { mode: a.mode, uid: a.uid ?? 0, gid: a.gid ?? 0 });
   }
-  if (ctx.files.isSymlink(path)) throw new Error(`${path} is a symbolic link; not writing through it`);
-  let mode = 0o600;
-  try { mode = ctx.files.lstat(path)?.perm ?? 0o600; } catch { /* new file */ }
-  const parsed = keys.map((k) => parseKeyLine(String(k), options));
-  const content = mergeAuthorizedKeys(ctx.files.readTextIfExists(path) ?? '', parsed);
-  ctx.files.write(path, content, { mode, uid: pw.uid, gid: pw.gid });
   return path;
 }
 

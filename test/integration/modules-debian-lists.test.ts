@@ -245,7 +245,7 @@ describe('ssh_import_id', { skip: skip ?? needFile('/usr/bin/socat', 'socat') ??
     assert.equal(mode(root, 'home/debian/.ssh/authorized_keys'), 0o600);
     assert.equal(mode(root, 'home/debian/.ssh'), 0o700);
     assert.equal(owner(root, 'home/debian/.ssh/authorized_keys')[0], uid);
-    assert.match(moduleProblems(root, 'ssh_import_id').join('\n'), /\(carol\): gh:nobody-here: HTTP status 404/);
+    assert.match(moduleProblems(root, 'ssh_import_id').join('\n'), /module ssh_import_id: user carol: gh:nobody-here: HTTP status 404/);
     // A second boot of the same instance: per instance, nothing fetched again.
     requests.length = 0;
     await bootIsolated(root);

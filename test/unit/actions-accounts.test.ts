@@ -15,6 +15,8 @@ import { caCerts } from '../../src/modules/ca_certs.ts';
 import { keysToConsole } from '../../src/modules/keys_to_console.ts';
 import { seedRandom } from '../../src/modules/seed_random.ts';
 import { setPasswords } from '../../src/modules/set_passwords.ts';
+import { sshAuthkeyFingerprints } from '../../src/modules/ssh_authkey_fingerprints.ts';
+import { sshImportId } from '../../src/modules/ssh_import_id.ts';
 import { writeIn } from '../helpers/files.ts';
 import { planModule } from '../helpers/module-actions.ts';
 
@@ -229,5 +231,79 @@ describe('keys_to_console', () => {
     const logger = p.actions.find((a) => a.kind === 'run') as Action & { kind: 'run' };
     assert.deepEqual([logger.argv, logger.runningSystem], [['logger', '-p', 'user.info', '-t', 'cloud-init'], 'optional']);
     assert.match(text(logger), /^-----BEGIN SSH HOST KEY FINGERPRINTS-----$/m);
+  });
+});
+
+/** A root with a user `name` (uid 1000) whose home exists, owned by it. */
+function withUser(root: string, name = 'debian'): void {
+  writeIn(root, 'etc/passwd', `root:x:0:0:root:/root:/bin/sh\n${name}:x:1000:1000::/home/${name}:/bin/bash\n`);
+  writeIn(root, 'etc/group', `root:x:0:\n${name}:x:1000:\n`);
+  mkdirSync(join(root, 'home', name), { recursive: true });
+}
+const DEBIAN = { system_info: { default_user: { name: 'debian' } } };
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtmsSQNlIZJcKPEPSPXsfN3cFGvd0Zvb9OlQ8/VMVoD';
+
+describe('ssh_import_id', () => {
+  test("one fetch per id, the default user's from the top level and each user's own; GitHub's API asked for JSON; every fetch in its user's unit", async () => {
+    const p = await planModule(sshImportId, { ...DEBIAN, ssh_import_id: ['gh:alice', 'bob'], users: ['default', { name: 'carol', ssh_import_id: 'lp:carol' }] });
+    // The default user comes after the others, as cloud-init's normalize_users_groups orders them.
+    assert.deepEqual(sansDigest(p.lines), [
+      'fetch https://launchpad.net/~carol/+sshkeys sha256:… (keys of lp:carol for carol) [more follows from its result]',
+      'fetch https://api.github.com/users/alice/keys sha256:… (keys of gh:alice for debian) [more follows from its result]',
+      'fetch https://launchpad.net/~bob/+sshkeys sha256:… (keys of lp:bob for debian) [more follows from its result]',
+    ]);
+    assert.deepEqual(p.actions.map((a) => a.unit), ['user carol', 'user debian', 'user debian']);
+    assert.deepEqual((p.actions[1] as { headers?: object }).headers, { Accept: 'application/json' });
+  });
+
+  test('an id ssh-import-id would not take is reported with its user and left out; /etc/ssh/ssh_import_id moves Launchpad', async () => {
+    const p = await planModule(sshImportId, { users: [{ name: 'u', ssh_import_id: ['gh:../../x', 'lp:ok'] }] }, {
+      prep: (root) => writeIn(root, 'etc/ssh/ssh_import_id', '{"URL": "https://keys.example/%s/keys"}'),
+    });
+    assert.match(p.problems[0]!.message, /^ssh_import_id for u: .*gh:\.\.\/\.\.\/x.* is not an id ssh-import-id takes/);
+    assert.deepEqual(sansDigest(p.lines), ['fetch https://keys.example/ok/keys sha256:… (keys of lp:ok for u) [more follows from its result]']);
+  });
+
+  test("the last answer adds every id's new keys in one write (0600, the user's, ~/.ssh 0700), refuses options and junk, reports failed ids together", async () => {
+    let root = '';
+    const p = await planModule(sshImportId, { ...DEBIAN, ssh_import_id: ['gh:alice', 'lp:bob', 'gh:gone'], users: ['default'] }, { prep: (r) => { root = r; withUser(r); } });
+    const [gh, lp, gone] = p.actions as Array<Action & { kind: 'fetch' }>;
+    const body = (t: string) => ({ body: new TextEncoder().encode(t) });
+    assert.deepEqual(gh!.then!(body(JSON.stringify([{ id: 101, key: KEY }, { id: 102, key: `command="sh" ${KEY}` }]))), [], 'nothing until the last answer');
+    assert.deepEqual(lp!.then!(body(`${KEY}\n<html>\n`)), []);
+    const last = gone!.then!({ error: 'HTTP status 404' });
+    const write = last.find((a) => a.kind === 'write') as Action & { kind: 'write' };
+    assert.equal(write.path, '/home/debian/.ssh/authorized_keys');
+    assert.equal(write.content, `${KEY} alice@github/101 # ssh-import-id gh:alice\n`, 'a key given twice is added once; options and junk refused');
+    assert.deepEqual([write.mode, write.uid, write.gid], [0o600, 1000, 1000]);
+    const dir = last.find((a) => a.kind === 'mkdir' && a.path === '/home/debian/.ssh') as Action & { kind: 'mkdir' };
+    assert.deepEqual([dir.mode, dir.uid], [0o700, 1000]);
+    const report = last.at(-1) as Action & { kind: 'report' };
+    assert.deepEqual([report.kind, report.level, report.message], ['report', 'error', 'user debian: gh:gone: HTTP status 404']);
+    assert.ok(root);
+  });
+});
+
+describe('ssh_authkey_fingerprints', () => {
+  test("each listed user's table goes to the log; a missing ~/.ssh and authorized_keys are made (0700, 0600, the user's); plan says it depends on the boot", async () => {
+    const p = await planModule(sshAuthkeyFingerprints, { users: [{ name: 'debian' }, { name: 'svc', system: true }] }, {
+      prep: (root) => { withUser(root); writeIn(root, 'etc/ssh/sshd_config', 'StrictModes no\n'); }, planning: false,
+    });
+    assert.deepEqual(sansDigest(p.lines.filter((l) => !l.startsWith('log '))), [
+      'mkdir /home/debian/.ssh 0700 owner 1000:1000',
+      'write /home/debian/.ssh/authorized_keys 0600 owner 1000:1000 0 B sha256:…',
+    ]);
+    assert.equal((p.actions[2] as { text: string }).text, 'ci-info: no authorized SSH keys fingerprints found for user debian.');
+    assert.ok((await planModule(sshAuthkeyFingerprints, { users: [{ name: 'debian' }] }, { prep: withUser })).unknown);
+  });
+
+  test('an existing key gets its row with the digest authkey_hash names; no_ssh_fingerprints prints nothing', async () => {
+    const prep = (root: string) => { withUser(root); writeIn(root, 'home/debian/.ssh/authorized_keys', `${KEY} me@x\n`, 0o600); };
+    const p = await planModule(sshAuthkeyFingerprints, { users: [{ name: 'debian' }], authkey_hash: 'md5' }, { prep, planning: false });
+    const table = (p.actions.find((a) => a.kind === 'log') as { text: string }).text;
+    assert.match(table, /Fingerprint \(md5\)/);
+    assert.match(table, /ssh-ed25519 \| ([0-9a-f]{2}:){15}[0-9a-f]{2} \|/);
+    const off = await planModule(sshAuthkeyFingerprints, { users: [{ name: 'debian' }], no_ssh_fingerprints: true }, { prep });
+    assert.deepEqual(off.lines, []);
   });
 });
