@@ -158,7 +158,7 @@ users:
     assert.equal(field(root, 'etc/shadow', 'erin', 1), `!${hash}`, 'hashed_passwd set, then locked (lock_passwd defaults to true)');
     const p = problems(root);
     assert.equal(p.length, 1, p.join('\n'));
-    assert.match(p[0]!, /module users_groups user broken: not created: ssh_authorized_keys cannot be given with no_create_home/);
+    assert.match(p[0]!, /module users_groups: user broken: not created: ssh_authorized_keys cannot be given with no_create_home/);
     assertNoSecret(root, [hash]);
   });
 

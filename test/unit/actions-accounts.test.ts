@@ -6,7 +6,7 @@
 // modules-system) apply the same actions with the real programs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { utf8Decode } from '../../src/host/codecs.ts';
@@ -17,6 +17,7 @@ import { seedRandom } from '../../src/modules/seed_random.ts';
 import { setPasswords } from '../../src/modules/set_passwords.ts';
 import { sshAuthkeyFingerprints } from '../../src/modules/ssh_authkey_fingerprints.ts';
 import { sshImportId } from '../../src/modules/ssh_import_id.ts';
+import { usersGroups } from '../../src/modules/users_groups.ts';
 import { writeIn } from '../helpers/files.ts';
 import { planModule } from '../helpers/module-actions.ts';
 
@@ -305,5 +306,67 @@ describe('ssh_authkey_fingerprints', () => {
     assert.match(table, /ssh-ed25519 \| ([0-9a-f]{2}:){15}[0-9a-f]{2} \|/);
     const off = await planModule(sshAuthkeyFingerprints, { users: [{ name: 'debian' }], no_ssh_fingerprints: true }, { prep });
     assert.deepEqual(off.lines, []);
+  });
+});
+
+describe('users_groups', () => {
+  const runOf = (a: Action | undefined) => { assert.ok(a && a.kind === 'run', `not a run: ${a?.kind}`); return a; };
+
+  test('groups first (a missing one made, members added), then each new user: its groups, then useradd with its options; the rest follows from useradd', async () => {
+    const p = await planModule(usersGroups, {
+      groups: [{ admins: ['root'] }, 'existing'],
+      users: [{ name: 'alice', gecos: 'Alice', groups: ['admins', 'devs'], shell: '/bin/bash', uid: 2001 }],
+    }, { prep: (root) => { withUser(root, 'root'); writeIn(root, 'etc/group', 'root:x:0:\nexisting:x:50:\n'); } });
+    const argvs = p.actions.map((a) => (a.kind === 'run' ? a.argv.join(' ') : `${a.kind} ${'path' in a ? a.path : ''}`));
+    assert.deepEqual(argvs, [
+      'groupadd admins', 'usermod -a -G admins root',
+      'groupadd devs',
+      'useradd alice --comment Alice --groups admins,devs --shell /bin/bash --uid 2001 -m',
+    ], 'admins is made once: the user finds it made');
+    assert.deepEqual(p.actions.map((a) => a.unit), ['group admins', 'group admins', 'user alice', 'user alice']);
+    assert.ok(runOf(p.actions[3]).then, 'passwords, lock, keys follow from useradd: its uid and home are known then');
+  });
+
+  test('an existing user is not re-created; its password (stdin, never argv), lock, sudo rules and keys are planned, each on its own', async () => {
+    const p = await planModule(usersGroups, {
+      users: [{ name: 'debian', plain_text_passwd: 'Pw-4411', sudo: 'ALL=(ALL) ALL', ssh_authorized_keys: [KEY] }],
+    }, { prep: (root) => { withUser(root); writeIn(root, 'etc/sudoers', '@includedir /etc/sudoers.d\n', 0o440); } });
+    const lines = sansDigest(p.lines);
+    assert.deepEqual(lines.filter((l) => !l.startsWith('write /etc/sudoers.d/90') && !l.startsWith('mkdir /etc/sudoers.d')), [
+      'run chpasswd sha256:… (plain-text password of debian) [more follows from its result]',
+      'run passwd sha256:… (lock the password of debian) [more follows from its result]',
+      'append /etc/sudoers.d/90-cloud-init-users 0440 46 B sha256:… (sudo rules of debian)',
+      'mkdir /home/debian/.ssh 0700 owner 1000:1000',
+      'write /home/debian/.ssh/authorized_keys 0600 owner 1000:1000 81 B sha256:… (authorized keys of debian)',
+    ]);
+    const pw = p.actions.find((a) => a.kind === 'run' && a.argv[0] === 'chpasswd') as Action & { kind: 'run' };
+    assert.deepEqual([pw.argv, pw.input], [['chpasswd'], 'debian:Pw-4411\n']);
+    assert.equal(text(p.actions.find((a) => a.kind === 'append')), '\n# User rules for debian\ndebian ALL=(ALL) ALL\n');
+    assert.ok(p.lines.every((l) => !l.includes('Pw-4411')));
+    // One unit per step: a failed one leaves the others to run (the key directory and file are one step).
+    assert.deepEqual(p.actions.filter((a) => a.unit?.startsWith('user ')).map((a) => a.unit),
+      ['user debian password', 'user debian lock', 'user debian sudo', 'user debian keys', 'user debian keys']);
+    assert.ok(p.unknown, 'a new sudoers file carries the time of the boot in its header');
+  });
+
+  test('a user the config cannot make is reported by name and left out; a bad doas rule leaves only the rules out', async () => {
+    const p = await planModule(usersGroups, { users: [
+      { name: 'broken', no_create_home: true, ssh_authorized_keys: [KEY] },
+      { name: 'dora', doas: ['permit nopass someoneelse'] },
+    ] });
+    assert.deepEqual(p.problems.map((d) => d.message), [
+      'user broken: not created: ssh_authorized_keys cannot be given with no_create_home',
+      "user dora: doas: invalid rule \"permit nopass someoneelse\" for user 'dora' (it must permit or deny 'dora'); no doas rules written for this user",
+    ]);
+    assert.deepEqual(p.actions.filter((a) => a.kind === 'run').map((a) => (a as { argv: string[] }).argv.slice(0, 2)), [['useradd', 'dora']]);
+  });
+
+  test('a link in the key path of an existing user is refused while planning, as a problem of that step only', async () => {
+    const p = await planModule(usersGroups, { users: [{ name: 'debian', ssh_authorized_keys: [KEY], lock_passwd: false }] }, {
+      prep: (root) => { withUser(root); symlinkSync('/etc', join(root, 'home/debian/.ssh')); },
+    });
+    const report = p.actions.find((a) => a.kind === 'report') as Action & { kind: 'report' };
+    assert.match(report.message, /^user debian: ssh_authorized_keys: \/home\/debian\/\.ssh is a symbolic link/);
+    assert.ok(!p.actions.some((a) => a.kind === 'write' && a.path.startsWith('/etc/')), 'nothing written through the link');
   });
 });
