@@ -110,12 +110,14 @@ function mpintBits(n: Uint8Array | undefined): number {
 const CURVE_BITS: Record<string, number> = { nistp256: 256, nistp384: 384, nistp521: 521 };
 
 /**
- * ssh-keygen -l's line for a one-key public key file ('256 SHA256:<base64, no
- * padding> <comment or "no comment"> (ED25519)'), or null for what ssh-keygen
- * itself must read (another type, a file of several lines, a blob that does
- * not parse).
+ * What ssh-keygen -l tells of a one-key public key file, worked out here:
+ * the key's size in bits, 'SHA256:<base64, no padding>' of its blob, its
+ * comment ('no comment' when it has none) and its type's label (ED25519);
+ * null for what ssh-keygen itself must read (another type, a file of
+ * several lines, a blob that does not parse). The one reader of host key
+ * fingerprints (ssh's log lines use it too).
  */
-export function keygenLine(text: string): string | null {
+export function keyFingerprint(text: string): { bits: number; sha256: string; comment: string; label: string } | null {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   if (lines.length !== 1) return null;
   const m = /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*?))?\s*$/.exec(lines[0]!);
@@ -134,7 +136,13 @@ export function keygenLine(text: string): string | null {
   else return null;
   const sum = digest('sha256', blob);
   if (!sum) return null;
-  return `${bits} SHA256:${base64(sum).replace(/=+$/, '')} ${comment || 'no comment'} (${label})`;
+  return { bits, sha256: `SHA256:${base64(sum).replace(/=+$/, '')}`, comment: comment || 'no comment', label };
+}
+
+/** ssh-keygen -l's line for a one-key public key file ('256 SHA256:… comment (ED25519)'), or null (see keyFingerprint). */
+export function keygenLine(text: string): string | null {
+  const f = keyFingerprint(text);
+  return f && `${f.bits} ${f.sha256} ${f.comment} (${f.label})`;
 }
 
 const LIST: Schema = { type: 'array', items: { type: 'string' } };

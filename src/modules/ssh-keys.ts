@@ -4,10 +4,9 @@
 // 0600, owned by the user. Also the sshd_config edits (PasswordAuthentication,
 // HostCertificate), into sshd_config.d/50-cloud-init.conf when sshd_config
 // includes that directory, as cloud-init does.
-import type { Context } from '../context.ts';
 import type { Action, MkdirAction, WriteAction } from '../host/actions.ts';
 import type { Files } from '../host/files.ts';
-import { groupName, passwdEntry, userGroups, userName, type PasswdEntry } from '../host/accounts.ts';
+import { groupName, userGroups, userName, type PasswdEntry } from '../host/accounts.ts';
 import { formatKey, parseKeyLine, validKey, type AuthKeyLine } from '../validate/authorized-key.ts';
 
 /** The options put before root's keys (and ssh_redirect_user's): a login prints this and exits 142. */
@@ -186,18 +185,6 @@ export function userKeysActions(files: KeyFiles, pw: PasswdEntry, keys: string[]
   return { path, actions: [...made, { kind: 'write', path, content, mode, uid: pw.uid, gid: pw.gid, why: `authorized keys of ${pw.name}` }] };
 }
 
-/** Legacy modules (not yet actions): the same, applied at once. */
-export function setupUserKeys(ctx: Context, keys: string[], username: string, options?: string): string {
-  const pw = passwdEntry(ctx.files, username);
-  if (!pw) throw new Error(`user '${username}' does not exist (not in /etc/passwd)`);
-  const { path, actions } = userKeysActions(ctx.files, pw, keys, options);
-  for (const a of actions) {
-    if (a.kind === 'mkdir') ctx.files.mkdir(a.path, a.mode, { uid: a.uid ?? 0, gid: a.gid ?? 0 });
-    else if (a.kind === 'write') ctx.files.write(a.path, a.content, { mode: a.mode, uid: a.uid ?? 0, gid: a.gid ?? 0 });
-  }
-  return path;
-}
-
 /** Keys in the order given, each once (cloud-init uses a set; the order here is stable). */
 export function uniqueKeys(keys: unknown[]): string[] {
   const out: string[] = [];
@@ -279,9 +266,4 @@ export function sshdConfigAppend(files: SshdFiles, lines: [string, string][]): W
   if (!add.length) return null;
   const sep = old === '' || old.endsWith('\n') ? '' : '\n';
   return sshdWrite(files, target, `${old}${sep}${add.join('\n')}\n`, lines.map(([k]) => k).filter((k, i, all) => all.indexOf(k) === i).join(', '));
-}
-
-/** Make the ownership and mode of an existing directory exactly so. */
-export function ensureDirOwned(ctx: Context, path: string, mode: number, uid: number, gid: number): void {
-  ctx.files.ensureDir(path, mode, uid, gid);
 }

@@ -15,6 +15,7 @@ import { caCerts } from '../../src/modules/ca_certs.ts';
 import { keysToConsole } from '../../src/modules/keys_to_console.ts';
 import { seedRandom } from '../../src/modules/seed_random.ts';
 import { setPasswords } from '../../src/modules/set_passwords.ts';
+import { ssh } from '../../src/modules/ssh.ts';
 import { sshAuthkeyFingerprints } from '../../src/modules/ssh_authkey_fingerprints.ts';
 import { sshImportId } from '../../src/modules/ssh_import_id.ts';
 import { usersGroups } from '../../src/modules/users_groups.ts';
@@ -368,5 +369,55 @@ describe('users_groups', () => {
     const report = p.actions.find((a) => a.kind === 'report') as Action & { kind: 'report' };
     assert.match(report.message, /^user debian: ssh_authorized_keys: \/home\/debian\/\.ssh is a symbolic link/);
     assert.ok(!p.actions.some((a) => a.kind === 'write' && a.path.startsWith('/etc/')), 'nothing written through the link');
+  });
+});
+
+describe('ssh', () => {
+  const sshRoot = (root: string) => {
+    withUser(root);
+    writeIn(root, 'etc/ssh/sshd_config', 'Include /etc/ssh/sshd_config.d/*.conf\n');
+    writeIn(root, 'etc/ssh/ssh_host_rsa_key', 'image key\n', 0o600);
+    writeIn(root, 'etc/hostname', 'img-host\n');
+  };
+
+  test("the image's keys deleted, each asked type made by the root's ssh-keygen (named after the image's hostname), each its own unit", async () => {
+    const p = await planModule(ssh, { ssh_genkeytypes: ['ed25519', 'ecdsa'] }, { prep: sshRoot, planning: false });
+    const host = p.actions.filter((a) => a.unit?.startsWith('host key') || a.unit === 'host keys');
+    assert.deepEqual(host.map((a) => (a.kind === 'run' ? a.argv.join(' ') : `${a.kind} ${'path' in a ? a.path : ''}`)), [
+      'remove /etc/ssh/ssh_host_rsa_key', 'mkdir /etc/ssh',
+      'ssh-keygen -t ed25519 -N  -C root@img-host -f /etc/ssh/ssh_host_ed25519_key',
+      'ssh-keygen -t ecdsa -N  -C root@img-host -f /etc/ssh/ssh_host_ecdsa_key',
+    ]);
+    assert.deepEqual(host.map((a) => a.unit), ['host keys', 'host keys', 'host key ed25519', 'host key ecdsa']);
+  });
+
+  test('ssh_keys are written (private 0600, public and certificate 0644), a certificate announced in 50-cloud-init.conf, a missing public half derived', async () => {
+    const p = await planModule(ssh, { ssh_keys: { ed25519_private: 'PRIV', rsa_private: 'RP', rsa_public: 'ssh-rsa AAAA x', rsa_certificate: 'CERT', dsa_private: 'old' } }, { prep: sshRoot });
+    assert.deepEqual(p.problems.map((d) => d.message), ["ssh_keys: skipped unrecognized entry 'dsa_private'"]);
+    const writes = p.actions.filter((a) => a.kind === 'write').map((a) => [(a as { path: string }).path, (a as { mode: number }).mode.toString(8)]);
+    assert.deepEqual(writes.slice(0, 4), [
+      ['/etc/ssh/ssh_host_ed25519_key', '600'], ['/etc/ssh/ssh_host_rsa_key', '600'], ['/etc/ssh/ssh_host_rsa_key.pub', '644'], ['/etc/ssh/ssh_host_rsa_key-cert.pub', '644'],
+    ]);
+    const conf = p.actions.find((a) => a.kind === 'write' && a.path === '/etc/ssh/sshd_config.d/50-cloud-init.conf');
+    assert.equal(text(conf), 'HostCertificate /etc/ssh/ssh_host_rsa_key-cert.pub\n');
+    const derive = p.actions.find((a) => a.kind === 'run') as Action & { kind: 'run' };
+    assert.deepEqual(derive.argv, ['ssh-keygen', '-yf', '/etc/ssh/ssh_host_ed25519_key']);
+    assert.ok(!p.lines.some((l) => l.includes('PRIV')), 'a line never shows a key');
+  });
+
+  test("the datasource's and the config's keys go to the default user, and to root behind disable_root's command", async () => {
+    const prep = (root: string) => { withUser(root); writeIn(root, 'etc/passwd', 'root:x:0:0:root:/root:/bin/sh\ndebian:x:1000:1000::/home/debian:/bin/bash\n'); mkdirSync(join(root, 'root')); };
+    const cfgKey = ed25519Line(9, 'cfg').trim();
+    const p = await planModule(ssh, { ...DEBIAN, users: ['default'], ssh_authorized_keys: [cfgKey] }, { prep, source: { publicKeys: [`${KEY} ds`] } as never });
+    const write = (path: string) => text(p.actions.find((a) => a.kind === 'write' && a.path === path));
+    assert.equal(write('/home/debian/.ssh/authorized_keys'), `${KEY} ds\n${cfgKey}\n`, "the datasource's first, then the config's");
+    assert.match(write('/root/.ssh/authorized_keys'), /^no-port-forwarding,no-agent-forwarding,no-X11-forwarding,command="echo 'Please login as the user \\"debian\\" rather than the user \\"root\\"\.';echo;sleep 10;exit 142" ssh-ed25519 /);
+    const off = await planModule(ssh, { ...DEBIAN, users: ['default'], disable_root: false, allow_public_ssh_keys: false, ssh_authorized_keys: [cfgKey] }, { prep, source: { publicKeys: [`${KEY} ds`] } as never });
+    assert.equal(text(off.actions.find((a) => a.kind === 'write' && a.path === '/root/.ssh/authorized_keys')), `${cfgKey}\n`, 'disable_root: false, allow_public_ssh_keys: false');
+  });
+
+  test('plan cannot know the early keys init-local makes, nor an account users_groups makes this boot: it says so', async () => {
+    const p = await planModule(ssh, { ...DEBIAN, users: ['default'] }, { prep: (root) => writeIn(root, 'etc/ssh/sshd_config', '') });
+    assert.ok(p.unknown);
   });
 });
