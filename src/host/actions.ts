@@ -41,6 +41,8 @@ export interface SymlinkAction extends ActionBase { kind: 'symlink'; path: strin
 export interface MkdirAction extends ActionBase, Ownership { kind: 'mkdir'; path: string; mode: number }
 /** tree: a directory with everything in it; otherwise a file or link (never a directory). */
 export interface RemoveAction extends ActionBase { kind: 'remove'; path: string; tree?: boolean }
+/** A semaphore (state/semaphore.ts's path): the time it is written, so its line has no digest. */
+export interface MarkAction extends ActionBase { kind: 'mark'; path: string }
 export interface ChmodAction extends ActionBase { kind: 'chmod'; path: string; mode: number }
 export interface ChownAction extends ActionBase { kind: 'chown'; path: string; uid: number; gid: number }
 
@@ -52,8 +54,10 @@ export interface RunAction extends ActionBase {
   timeoutMs?: number;
   /** What a failure (exit not 0, a signal, the timeout) is: an error (default), a warning, or nothing. */
   failure?: 'error' | 'warning' | 'ignore';
+  /** With `then`: the output still goes to the output log, and `then` sees what it wrote there (its last 16 KiB) as stdout. */
+  logOutput?: boolean;
   /**
-   * What follows from the result (its output is captured for it): more
+   * What follows from the result (its output is captured for it unless logOutput): more
    * actions, applied right after and logged as following this one. `plan`
    * cannot know them and says so.
    */
@@ -88,7 +92,7 @@ export interface ReportAction extends ActionBase { kind: 'report'; level: 'error
 export interface LogAction extends ActionBase { kind: 'log'; text: string }
 
 export type Action =
-  | WriteAction | AppendAction | SymlinkAction | MkdirAction | RemoveAction | ChmodAction | ChownAction
+  | WriteAction | AppendAction | SymlinkAction | MkdirAction | RemoveAction | ChmodAction | ChownAction | MarkAction
   | RunAction | FetchAction | ConsoleAction | LogAction | ReportAction;
 
 /** An action as `plan --format json` prints it: what and where, a digest for the content, no content. */
@@ -145,7 +149,7 @@ export function actionValue(a: Action): ActionValue {
       }
       case 'symlink': return { kind: a.kind, target: `${a.path} -> ${a.target}` };
       case 'mkdir': return { kind: a.kind, target: a.path, mode: octal(a.mode), ...owner(a) };
-      case 'remove': return { kind: a.kind, target: a.path };
+      case 'remove': case 'mark': return { kind: a.kind, target: a.path };
       case 'chmod': return { kind: a.kind, target: a.path, mode: octal(a.mode) };
       case 'chown': return { kind: a.kind, target: a.path, owner: `${a.uid}:${a.gid}` };
       case 'run': {

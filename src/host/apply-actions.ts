@@ -83,6 +83,7 @@ async function applyOne(env: ApplyEnv, where: string, a: Action): Promise<{ fail
       return done;
     }
     case 'remove': if (a.tree) env.files.remove(a.path); else env.files.unlink(a.path); return done;
+    case 'mark': env.files.write(a.path, `${new Date().toISOString()}\n`, { mode: 0o644 }); return done;
     case 'chmod': env.files.chmod(a.path, a.mode); return done;
     case 'chown': env.files.chown(a.path, a.uid, a.gid); return done;
     case 'console': if (env.root !== '/' || !writeConsole(a.text)) writeStdout(a.text); return done;
@@ -90,13 +91,15 @@ async function applyOne(env: ApplyEnv, where: string, a: Action): Promise<{ fail
     case 'log': for (const l of a.text.replace(/\n+$/, '').split('\n')) env.log.info(l); return done;
     case 'run': {
       const opts = { ...(a.env && { env: a.env }), ...(a.input !== undefined && { input: a.input }), ...(a.timeoutMs !== undefined && { timeoutMs: a.timeoutMs }) };
-      const from = a.then ? 0 : outputSize(env);
-      const r = a.then ? await env.capture(a.argv, opts) : await env.run(a.argv, opts);
+      const captured = a.then !== undefined && !a.logOutput;
+      const from = captured ? 0 : outputSize(env);
+      let r = captured ? await env.capture(a.argv, opts) : await env.run(a.argv, opts);
+      if (a.then && a.logOutput) r = { ...r, stdout: outputTail(env, from).join('\n') };
       const failure = a.failure ?? 'error';
       if (r.code !== 0 && failure !== 'ignore') {
         const name = (a.argv[0] ?? '').split('/').pop();
         // Its own last words: captured, or the last lines it wrote to the output log (apt's 'E:' lines).
-        const said = a.then ? r.stderr.trim().split('\n') : outputTail(env, from);
+        const said = captured ? r.stderr.trim().split('\n') : a.logOutput ? r.stdout.split('\n') : outputTail(env, from);
         const stderr = said.filter(Boolean).length ? `: ${said.filter(Boolean).slice(-3).join(' / ')}` : '';
         env.report(failure, where, `${name}${a.why ? ` (${a.why})` : ''}: ${describeExit(r, a.timeoutMs)}${stderr} (output in ${env.outputLog})`);
         if (failure === 'error') return { failed: true, next: [] };

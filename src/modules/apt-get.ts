@@ -7,6 +7,11 @@
 import { asText } from '../bytes.ts';
 import { closeFd, readAt } from '../host/descriptors.ts';
 import type { Context } from '../context.ts';
+import type { Action, RunAction } from '../host/actions.ts';
+import type { RunResult } from '../host/run.ts';
+import type { Files } from '../host/files.ts';
+import { semPath } from '../state/semaphore.ts';
+import type { ActionRun, Report } from './module.ts';
 import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
 import { alreadyDone, markDone } from '../state/semaphore.ts';
@@ -31,7 +36,7 @@ export function requireAptGet(ctx: Context, what: string): void {
 }
 
 /** The argv for one apt-get subcommand ('update', 'upgrade', 'install' + packages). */
-export function aptGetArgv(ctx: Context, config: Config, command: string, packages: string[] = []): string[] {
+export function aptGetArgv(ctx: { files: Pick<Files, 'stat'> }, config: Config, command: string, packages: string[] = []): string[] {
   const info = systemInfo(config);
   const given = info['apt_get_command'];
   const base = Array.isArray(given) && given.length > 0 ? given.map(String) : APT_GET_COMMAND;
@@ -96,4 +101,42 @@ export async function updateSources(ctx: Context, config: Config, instanceId: st
   const failed = warnings.filter((w) => /Failed to fetch|failed to download/.test(w));
   if (failed.length) ctx.report('warning', `${where} apt-get update`, failed.slice(0, 3).join('; '));
   markDone(ctx, instanceId, 'update-sources', 'per-instance');
+}
+
+// --- The same as actions (host/actions.ts), for modules of actions. ---
+
+/** False (reported as an error naming `what`) when the root has no apt-get: the module then plans nothing. */
+export function haveAptGet(run: Pick<ActionRun, 'files' | 'root'>, report: Report, what: string): boolean {
+  if (which(run.files, 'apt-get') !== null) return true;
+  report('error', `apt-get not found under the root ${run.root}: ${what} needs apt (a Debian-family image); nothing was changed`);
+  return false;
+}
+
+/** One apt-get subcommand as a run action; a failure's message carries apt's last lines (its 'E:' lines). */
+export function aptGetAction(run: Pick<ActionRun, 'files' | 'config'>, command: string, packages: string[] = []): RunAction {
+  return {
+    kind: 'run', argv: aptGetArgv(run, run.config, command, packages),
+    env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: TIMEOUT_MS,
+    why: `apt-get ${command}${packages.length ? ` ${packages.join(' ')}` : ''}`,
+  };
+}
+
+/**
+ * apt-get update, once per instance (cloud-init's update_package_sources):
+ * nothing when it already ran for this instance; else the update, a warning
+ * naming the sources it could not fetch (it exits 0 then), and its semaphore.
+ */
+export function updateSourcesActions(run: Pick<ActionRun, 'files' | 'config' | 'instanceId' | 'where'>): Action[] {
+  const sem = semPath(run.instanceId, 'update-sources', 'per-instance');
+  if (sem !== null && run.files.exists(sem)) return [];
+  return [
+    {
+      ...aptGetAction(run, 'update'), logOutput: true,
+      then: (r: RunResult): Action[] => {
+        const failed = r.stdout.split('\n').filter((l: string) => /^W: /.test(l) && /Failed to fetch|failed to download/.test(l));
+        return failed.length ? [{ kind: 'report', level: 'warning', message: `apt-get update: ${failed.slice(0, 3).join('; ')}` }] : [];
+      },
+    },
+    ...(sem === null ? [] : [{ kind: 'mark', path: sem } as const]),
+  ];
 }

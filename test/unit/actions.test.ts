@@ -92,3 +92,42 @@ test('runcmd: one script, 0700, its digest the script\'s', async () => {
   assert.deepEqual(bad.lines, []);
   assert.match(bad.problems[0]!.message, /expected a list of commands/);
 });
+
+// The distro's package and service actions (modules/distro-actions.ts, apt-get.ts), as the modules that install build on them.
+import { installActions, serviceActions } from '../../src/modules/distro-actions.ts';
+import { Files } from '../../src/host/files.ts';
+import type { ActionRun } from '../../src/modules/module.ts';
+
+function factsOn(root: string, problems: string[] = []): ActionRun {
+  return {
+    instanceId: 'iid-1', source: {} as ActionRun['source'], config: {}, where: 'module t', frequency: 'per-instance',
+    files: new Files(root), root, planning: true, query: async () => null, report: (_l, m) => { problems.push(m); }, log: recorder(),
+  };
+}
+
+test('installing: apt-get update once per instance, then install only what apt-cache knows; no apt-get: an error, nothing planned', () => {
+  const root = tempDir('ec2-init-apt-');
+  writeIn(root, 'usr/bin/apt-get', '#!/bin/sh\n', 0o755);
+  const first = installActions(factsOn(root), ['salt-minion']);
+  assert.deepEqual(first.map((a) => [a.kind, actionValue(a).target]), [['run', 'apt-get'], ['mark', '/var/lib/cloud/instances/iid-1/sem/update-sources'], ['run', 'apt-cache']]);
+  const pkgnames = first[2]!;
+  assert.ok(pkgnames.kind === 'run' && pkgnames.then);
+  const result = { code: 0, signal: null, timedOut: false, stderr: '' };
+  assert.deepEqual(pkgnames.then({ ...result, stdout: 'vim\nsalt-minion\n' }).map((a) => a.kind === 'run' && a.argv.slice(-2)), [['install', 'salt-minion']]);
+  const unknown = pkgnames.then({ ...result, stdout: 'vim\n' });
+  assert.ok(unknown[0]!.kind === 'report' && unknown[0]!.level === 'error' && /no package salt-minion/.test(unknown[0]!.message));
+  writeIn(root, 'var/lib/cloud/instances/iid-1/sem/update-sources', 'x');
+  assert.deepEqual(installActions(factsOn(root), ['salt-minion']).map((a) => actionValue(a).target), ['apt-cache'], 'update already ran for this instance');
+  const problems: string[] = [];
+  assert.deepEqual(installActions(factsOn(tempDir('ec2-init-apt-'), problems), ['x']), []);
+  assert.match(problems[0]!, /apt-get not found under the root/);
+});
+
+test('services: enabling changes files (under --root too), starting is for the running system', () => {
+  const root = tempDir('ec2-init-svc-');
+  writeIn(root, 'usr/lib/systemd/systemd', '', 0o755);
+  const [enable] = serviceActions(factsOn(root), 'enable', 'salt-minion');
+  const [restart] = serviceActions(factsOn(root), 'restart', 'salt-minion');
+  assert.ok(enable!.kind === 'run' && enable!.argv.join(' ') === 'systemctl enable salt-minion' && enable!.runningSystem === undefined);
+  assert.ok(restart!.kind === 'run' && restart!.argv.join(' ') === 'systemctl restart salt-minion' && restart!.runningSystem === 'optional');
+});
