@@ -1,0 +1,100 @@
+// Unit: the modules of the boot's edges as actions (config in, actions out,
+// nothing applied): bootcmd, the scripts modules with their own semaphores,
+// final_message, power_state's detached waiter, and the disk modules
+// (growpart, resize_rootfs, mounts, disk_setup, lvm), whose facts about the
+// machine's disks are only known on the running system.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Action, RunAction } from '../../src/host/actions.ts';
+import type { RunResult } from '../../src/host/run.ts';
+import { bootcmd } from '../../src/modules/bootcmd.ts';
+import { finalMessage } from '../../src/modules/final_message.ts';
+import { powerState } from '../../src/modules/power_state.ts';
+import { scriptsPerBoot, scriptsPerInstance } from '../../src/modules/scripts.ts';
+import { VERSION } from '../../src/version.ts';
+import { writeIn } from '../helpers/files.ts';
+import { planModule } from '../helpers/module-actions.ts';
+
+const IID = 'iid-table-1';
+const noDigest = (lines: string[]) => lines.map((l) => l.replace(/sha256:\w+/, 'sha256:…'));
+const result = (code: number): RunResult => ({ code, signal: null, timedOut: false, stdout: '', stderr: '' });
+const asRun = (a: Action | undefined): RunAction => { assert.equal(a?.kind, 'run'); return a as RunAction; };
+
+test('bootcmd: the commands become a 0700 script of the instance, run by /bin/sh with INSTANCE_ID; a bad entry: nothing runs', async () => {
+  const p = await planModule(bootcmd, { bootcmd: ['echo hi > /x', ['touch', 'a b']] });
+  assert.deepEqual(p.actions.map((a) => a.kind), ['write', 'run']);
+  const [write, run] = p.actions;
+  assert.ok(write!.kind === 'write');
+  assert.equal(write.path, `/var/lib/cloud/instances/${IID}/bootcmd`);
+  assert.equal(write.mode, 0o700);
+  assert.equal(write.content, "#!/bin/sh\necho hi > /x\ntouch 'a b'\n");
+  assert.deepEqual(asRun(run).argv, ['/bin/sh', write.path]);
+  assert.deepEqual(asRun(run).env, { INSTANCE_ID: IID });
+  assert.equal(p.unknown, false);
+
+  const bad = await planModule(bootcmd, { bootcmd: ['true', { run: 'x' }] });
+  assert.deepEqual(bad.actions, [], 'plan no longer announces commands the boot refuses');
+  assert.match(bad.problems[0]!.message, /bootcmd: entry 2 is neither a string nor a list of words/);
+});
+
+test('scripts: each script not yet run is a unit of its own, then its semaphore whatever its exit; a failure is reported with its path', async () => {
+  const prep = (root: string) => {
+    writeIn(root, 'var/lib/cloud/scripts/per-instance/20-second', '#!/bin/sh\n', 0o755);
+    writeIn(root, 'var/lib/cloud/scripts/per-instance/10-first', '#!/bin/sh\n', 0o755);
+    writeIn(root, 'var/lib/cloud/scripts/per-instance/sub/inner', '#!/bin/sh\n', 0o755);
+    writeIn(root, 'var/lib/cloud/scripts/per-instance/05-done', '#!/bin/sh\n', 0o755);
+    writeIn(root, `var/lib/cloud/instances/${IID}/sem/script-per-instance-05-done`, 'x\n');
+  };
+  const p = await planModule(scriptsPerInstance, {}, { prep });
+  const runs = p.actions.map(asRun);
+  assert.deepEqual(runs.map((r) => r.argv[0]), ['/var/lib/cloud/scripts/per-instance/10-first', '/var/lib/cloud/scripts/per-instance/20-second'],
+    'in name order; the one already run and the directory are left out');
+  assert.deepEqual(runs.map((r) => r.unit), ['script 10-first', 'script 20-second']);
+  assert.ok(runs.every((r) => r.logOutput && r.env?.['INSTANCE_ID'] === IID));
+
+  const failed = runs[1]!.then!(result(3));
+  assert.deepEqual(failed.map((a) => a.kind), ['mark', 'report'], 'the semaphore first: a failed script is not run again');
+  assert.ok(failed[0]!.kind === 'mark' && failed[0].path === `/var/lib/cloud/instances/${IID}/sem/script-per-instance-20-second`);
+  assert.ok(failed[1]!.kind === 'report' && failed[1].level === 'error');
+  assert.match((failed[1] as { message: string }).message, /^\/var\/lib\/cloud\/scripts\/per-instance\/20-second: exit 3 \(output in /);
+  assert.deepEqual(runs[0]!.then!(result(0)).map((a) => a.kind), ['log', 'mark']);
+
+  // Per boot: no semaphore at all.
+  const boot = await planModule(scriptsPerBoot, {}, { prep: (root) => writeIn(root, 'var/lib/cloud/scripts/per-boot/a', '#!/bin/sh\n', 0o755) });
+  assert.deepEqual(asRun(boot.actions[0]).then!(result(0)).map((a) => a.kind), ['log']);
+});
+
+test('final_message: one log action; its time and uptime are the boot\'s, so plan says its line depends on the boot', async () => {
+  const planned = await planModule(finalMessage, {});
+  assert.equal(planned.unknown, true);
+  assert.deepEqual(planned.actions.map((a) => a.kind), ['log']);
+  const booted = await planModule(finalMessage, {}, { planning: false });
+  assert.equal(booted.unknown, false);
+  const text = (booted.actions[0] as { text: string }).text;
+  assert.match(text, new RegExp(`^ec2-init v\\. ${VERSION.replace(/\./g, '\\.')} finished at \\w{3}, \\d\\d \\w{3} \\d{4} [\\d:]{8} \\+0000\\. Datasource DataSourceNoCloud\\. {2}Up [\\d.]+ seconds$`));
+  const bad = await planModule(finalMessage, { final_message: '## template: jinja\n{% if %}' }, { planning: false });
+  assert.equal((bad.actions[0] as { text: string }).text, '## template: jinja\n{% if %}');
+  assert.match(bad.problems[0]!.message, /final_message is not a valid template .*: printed as it is/);
+});
+
+test('power_state: a detached waiter for the running system only, waiting for $EC2_INIT_PID; condition false: nothing; a bad mode: refused', async () => {
+  const p = await planModule(powerState, { power_state: { mode: 'reboot', delay: '+2', message: 'Bye', timeout: 5 } });
+  assert.deepEqual(noDigest(p.lines), [
+    'detach sh sha256:… (after ec2-init exits: shutdown -r +2 Bye) [running system only]',
+    `log log ${p.values[1]!.bytes} B sha256:… [running system only]`,
+  ]);
+  const detach = p.actions[0]!;
+  assert.ok(detach.kind === 'detach');
+  assert.equal(detach.argv[0], '/bin/sh');
+  assert.match(detach.argv[2]!, /kill -0 "\$EC2_INIT_PID"/);
+  assert.match(detach.argv[2]!, /exec shutdown -r \+2 Bye\n$/);
+  assert.ok(!('EC2_INIT_PID' in detach.env), 'the pid is the applier\'s: plan and boot have the same digest');
+
+  const no = await planModule(powerState, { power_state: { mode: 'poweroff', condition: false } });
+  assert.deepEqual(no.actions.map((a) => a.kind), ['log']);
+  assert.match((no.actions[0] as { text: string }).text, /condition is false: no shutdown -h -P now/);
+
+  const bad = await planModule(powerState, { power_state: { mode: 'sleep' } });
+  assert.deepEqual(bad.actions, []);
+  assert.match(bad.problems[0]!.message, /mode is required, one of halt, poweroff, reboot; found 'sleep'/);
+});
