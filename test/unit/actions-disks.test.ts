@@ -9,14 +9,17 @@ import type { Action, RunAction } from '../../src/host/actions.ts';
 import type { RunResult } from '../../src/host/run.ts';
 import { bootcmd } from '../../src/modules/bootcmd.ts';
 import { finalMessage } from '../../src/modules/final_message.ts';
+import { growpart } from '../../src/modules/growpart.ts';
+import { mounts } from '../../src/modules/mounts.ts';
 import { powerState } from '../../src/modules/power_state.ts';
+import { resizeRootfs } from '../../src/modules/resize_rootfs.ts';
 import { scriptsPerBoot, scriptsPerInstance } from '../../src/modules/scripts.ts';
 import { VERSION } from '../../src/version.ts';
 import { writeIn } from '../helpers/files.ts';
 import { planModule } from '../helpers/module-actions.ts';
 
 const IID = 'iid-table-1';
-const noDigest = (lines: string[]) => lines.map((l) => l.replace(/sha256:\w+/, 'sha256:…'));
+const noDigest = (lines: string[]) => lines.map((l) => l.replace(/(\d+ B )?sha256:\w+/, (_, b: string | undefined) => `${b ? 'N B ' : ''}sha256:…`));
 const result = (code: number): RunResult => ({ code, signal: null, timedOut: false, stdout: '', stderr: '' });
 const asRun = (a: Action | undefined): RunAction => { assert.equal(a?.kind, 'run'); return a as RunAction; };
 
@@ -81,7 +84,7 @@ test('power_state: a detached waiter for the running system only, waiting for $E
   const p = await planModule(powerState, { power_state: { mode: 'reboot', delay: '+2', message: 'Bye', timeout: 5 } });
   assert.deepEqual(noDigest(p.lines), [
     'detach sh sha256:… (after ec2-init exits: shutdown -r +2 Bye) [running system only]',
-    `log log ${p.values[1]!.bytes} B sha256:… [running system only]`,
+    'log log N B sha256:… [running system only]',
   ]);
   const detach = p.actions[0]!;
   assert.ok(detach.kind === 'detach');
@@ -97,4 +100,51 @@ test('power_state: a detached waiter for the running system only, waiting for $E
   const bad = await planModule(powerState, { power_state: { mode: 'sleep' } });
   assert.deepEqual(bad.actions, []);
   assert.match(bad.problems[0]!.message, /mode is required, one of halt, poweroff, reboot; found 'sleep'/);
+});
+
+test('growpart and resize_rootfs: under --root each is left for the running system (not essential); off, disabled or false: nothing', async () => {
+  const grow = await planModule(growpart, { growpart: { devices: ['/', '/srv'] } });
+  assert.deepEqual(noDigest(grow.lines), [
+    'log log N B sha256:… (left for the running system: growpart the partition of / (mode auto)) [running system only]',
+    'log log N B sha256:… (left for the running system: growpart the partition of /srv (mode auto)) [running system only]',
+  ]);
+  assert.deepEqual((await planModule(growpart, { growpart: { mode: 'off' } })).actions, []);
+  const disabled = await planModule(growpart, {}, { prep: (root) => writeIn(root, 'etc/growroot-disabled', '') });
+  assert.deepEqual(noDigest(disabled.lines), ['log log N B sha256:… (disabled by /etc/growroot-disabled)']);
+  assert.equal((await planModule(growpart, { growpart: { ignore_growroot_disabled: true } }, { prep: (root) => writeIn(root, 'etc/growroot-disabled', '') })).actions.length, 1);
+
+  const resize = await planModule(resizeRootfs, {});
+  assert.equal(resize.actions.length, 1);
+  assert.equal(resize.values[0]!.runningSystem, 'optional');
+  assert.match(resize.lines[0]!, /left for the running system: resize the root filesystem/);
+  assert.deepEqual((await planModule(resizeRootfs, { resize_rootfs: false })).actions, []);
+});
+
+test('mounts: the swap file is made 0600 before any byte is in it; fstab follows from whether it was made; activation only on the running system', async () => {
+  const p = await planModule(mounts, { mounts: [['srv:/export', '/mnt/nfs', 'nfs']], swap: { filename: '/var/swap.img', size: '8M' } });
+  assert.deepEqual(p.actions.map((a) => a.kind), ['mkdir', 'write', 'run']);
+  const [, file, dd] = p.actions;
+  assert.ok(file!.kind === 'write' && file.path === '/var/swap.img' && file.mode === 0o600 && file.content === '');
+  assert.deepEqual(asRun(dd).argv, ['dd', 'if=/dev/zero', 'of=/var/swap.img', 'bs=1M', 'count=8'], 'no fallocate in the root: dd');
+  const mkswap = asRun(asRun(dd).then!(result(0)).find((a) => a.kind === 'run'));
+  assert.deepEqual(mkswap.argv, ['mkswap', '/var/swap.img']);
+
+  const made = mkswap.then!(result(0));
+  const fstab = made.find((a) => a.kind === 'write');
+  assert.ok(fstab?.kind === 'write' && fstab.path === '/etc/fstab' && fstab.mode === 0o644);
+  assert.match(String(fstab.content), /^srv:\/export\t\/mnt\/nfs\tnfs\t[^\t]*,comment=cloudconfig\t0\t2\n\/var\/swap.img\tnone\tswap\tsw,comment=cloudconfig\t0\t0\n$/);
+  assert.ok(made.some((a) => a.kind === 'mkdir' && a.path === '/mnt/nfs'));
+  const activation = made.filter((a) => a.kind === 'run');
+  assert.deepEqual(activation.map((a) => (a as RunAction).argv.join(' ')), ['swapon -a', 'mount -a']);
+  assert.ok(activation.every((a) => a.runningSystem === 'optional'));
+
+  // mkswap failed: the file goes, a warning, and fstab has no line for it.
+  const failed = mkswap.then!(result(1));
+  assert.deepEqual(failed.slice(0, 2).map((a) => a.kind), ['remove', 'report']);
+  const without = failed.find((a) => a.kind === 'write');
+  assert.ok(without?.kind === 'write' && !String(without.content).includes('swap.img'));
+
+  const bad = await planModule(mounts, { mounts: '/dev/sdb /data' });
+  assert.deepEqual(bad.actions, []);
+  assert.match(bad.problems[0]!.message, /mounts: expected a list of entries/);
 });
