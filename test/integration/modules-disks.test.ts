@@ -219,7 +219,7 @@ describe('disk modules on a throw-away root (the built executable)', { skip: ski
     const plan = agent(root, ['plan']);
     assert.equal(plan.status, 0, plan.stderr);
     const line = (name: string) => plan.stdout.split('\n').find((l) => new RegExp(`module +RUN +${name} `).test(l)) ?? '';
-    assert.match(line('disk_setup'), /skipped with --root: sfdisk --force \/dev\/sdb \(gpt, 50%, 50%: ,50%,L; ,,L\), overwrite: true/);
+    assert.match(line('disk_setup'), /left for the running system: sfdisk --force \/dev\/sdb \(gpt, 50%, 50%: ,50%,L; ,,L\), overwrite: true/);
     assert.match(line('disk_setup'), /sfdisk --force \/dev\/sdc \(gpt, 100% type 82: ,,S\), unless it has partitions or data/);
     assert.match(line('disk_setup'), /mkfs\.ext4 -L fs1 \/dev\/sdb1 on partition 1 of \/dev\/sdb, unless it has data/);
     assert.match(line('disk_setup'), /mkswap -L swap \/dev\/sdc1/);

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Action, RunAction } from '../../src/host/actions.ts';
 import type { RunResult } from '../../src/host/run.ts';
+import { Files } from '../../src/host/files.ts';
 import { bootcmd } from '../../src/modules/bootcmd.ts';
+import { diskSetup, formatActions } from '../../src/modules/disk_setup.ts';
 import { finalMessage } from '../../src/modules/final_message.ts';
 import { growpart } from '../../src/modules/growpart.ts';
 import { mounts } from '../../src/modules/mounts.ts';
@@ -15,7 +17,7 @@ import { powerState } from '../../src/modules/power_state.ts';
 import { resizeRootfs } from '../../src/modules/resize_rootfs.ts';
 import { scriptsPerBoot, scriptsPerInstance } from '../../src/modules/scripts.ts';
 import { VERSION } from '../../src/version.ts';
-import { writeIn } from '../helpers/files.ts';
+import { tempDir, writeIn } from '../helpers/files.ts';
 import { planModule } from '../helpers/module-actions.ts';
 
 const IID = 'iid-table-1';
@@ -147,4 +149,40 @@ test('mounts: the swap file is made 0600 before any byte is in it; fstab follows
   const bad = await planModule(mounts, { mounts: '/dev/sdb /data' });
   assert.deepEqual(bad.actions, []);
   assert.match(bad.problems[0]!.message, /mounts: expected a list of entries/);
+});
+
+test('disk_setup: under --root each disk and filesystem is a note left for the running system, essential (the module is not marked done); bad entries are left out with their key', async () => {
+  const p = await planModule(diskSetup, {
+    device_aliases: { data: '/dev/sdb' },
+    disk_setup: { data: { table_type: 'gpt', layout: [50, [50, 82]], overwrite: true }, '/dev/sdc': { table_type: 'xyz', layout: true }, '/dev/sdd': { layout: [20, 20, 20, 20, 20] } },
+    fs_setup: [{ label: 'fs1', filesystem: 'ext4', device: 'data.1' }, { filesystem: 'ext4' }, { device: '/dev/sde', partition: 'first', filesystem: 'xfs' }],
+  });
+  assert.deepEqual(p.lines.map((l) => l.replace(/^log log \d+ B sha256:\w+ /, '')), [
+    '(left for the running system: sfdisk --force /dev/sdb (gpt, 50%, 50% type 82: ,50%,L; ,,S), overwrite: true) [running system only, essential]',
+    '(left for the running system: mkfs.ext4 -L fs1 /dev/sdb1 on partition 1 of /dev/sdb, unless it has data) [running system only, essential]',
+  ]);
+  assert.deepEqual(p.problems.map((d) => d.message), [
+    'disk_setup /dev/sdc: table_type must be mbr or gpt: ignored',
+    'disk_setup /dev/sdd: layout: an MBR layout has at most 4 partitions (only primary partitions are made): ignored',
+    'fs_setup entry 2: no device: ignored',
+    "fs_setup entry 3: invalid partition 'first' (a number, auto, any or none): ignored",
+  ]);
+});
+
+test('disk_setup: what blkid found decides: nothing on it → mkfs (forced on a whole disk), the same filesystem → kept, other data → a warning; no mkfs → refused', () => {
+  const root = tempDir('ec2-init-mkfs-');
+  writeIn(root, 'sbin/mkfs.ext4', '#!/bin/sh\n', 0o755);
+  const files = new Files(root);
+  const def = { device: '/dev/sdb', filesystem: 'ext4', label: 'data', overwrite: false, replaceFs: null, extraOpts: [], cmd: null };
+  const none = { fstype: null, label: null, pttype: null, ambivalent: false };
+  const made = formatActions(files, 'module disk_setup', def, '/dev/sdb', none, { forceDisk: true, runningSystem: 'essential' });
+  const mkfs = asRun(made.at(-1));
+  assert.deepEqual(mkfs.argv, ['/sbin/mkfs.ext4', '-L', 'data', '-F', '/dev/sdb']);
+  assert.equal(mkfs.runningSystem, 'essential');
+  const kept = formatActions(files, 'module disk_setup', def, '/dev/sdb1', { ...none, fstype: 'ext4', label: 'data' });
+  assert.deepEqual(kept.map((a) => a.kind), ['log']);
+  const other = formatActions(files, 'module disk_setup', def, '/dev/sdb1', { ...none, fstype: 'xfs' });
+  assert.ok(other.length === 1 && other[0]!.kind === 'report' && other[0].level === 'warning');
+  assert.match(other[0].message, /\/dev\/sdb1 not formatted: it has a xfs signature; set overwrite: true/);
+  assert.throws(() => formatActions(files, 'module disk_setup', { ...def, filesystem: 'btrfs' }, '/dev/sdb', none), /no mkfs\.btrfs in the system/);
 });
