@@ -223,7 +223,7 @@ describe('disk modules on a throw-away root (the built executable)', { skip: ski
     assert.match(line('disk_setup'), /sfdisk --force \/dev\/sdc \(gpt, 100% type 82: ,,S\), unless it has partitions or data/);
     assert.match(line('disk_setup'), /mkfs\.ext4 -L fs1 \/dev\/sdb1 on partition 1 of \/dev\/sdb, unless it has data/);
     assert.match(line('disk_setup'), /mkswap -L swap \/dev\/sdc1/);
-    assert.match(line('lvm'), /skipped with --root: pvcreate \/dev\/vdb \/dev\/vdc .*vgcreate data \/dev\/vdb \/dev\/vdc .*lvcreate --yes -n srv -l 100%FREE data .*mkfs\.ext4 \/dev\/data\/srv .*\/data ext4 defaults,nofail,comment=ec2-init-lvm 0 2; mount \/data/);
+    assert.match(line('lvm'), /left for the running system: pvcreate \/dev\/vdb \/dev\/vdc .*vgcreate data \/dev\/vdb \/dev\/vdc .*lvcreate --yes -n srv -l 100%FREE data .*mkfs\.ext4 \/dev\/data\/srv .*\/data ext4 defaults,nofail,comment=ec2-init-lvm 0 2; mount \/data/);
     assert.match(line('growpart'), /left for the running system: growpart the partition of \/ \(mode auto\)\) \[running system only\]/);
     assert.match(line('resizefs'), /left for the running system: resize the root filesystem/);
     // The init stage's order: cloud-init's.

@@ -12,6 +12,7 @@ import { bootcmd } from '../../src/modules/bootcmd.ts';
 import { diskSetup, formatActions } from '../../src/modules/disk_setup.ts';
 import { finalMessage } from '../../src/modules/final_message.ts';
 import { growpart } from '../../src/modules/growpart.ts';
+import { lvm } from '../../src/modules/lvm.ts';
 import { mounts } from '../../src/modules/mounts.ts';
 import { powerState } from '../../src/modules/power_state.ts';
 import { resizeRootfs } from '../../src/modules/resize_rootfs.ts';
@@ -185,4 +186,17 @@ test('disk_setup: what blkid found decides: nothing on it → mkfs (forced on a 
   assert.ok(other.length === 1 && other[0]!.kind === 'report' && other[0].level === 'warning');
   assert.match(other[0].message, /\/dev\/sdb1 not formatted: it has a xfs signature; set overwrite: true/);
   assert.throws(() => formatActions(files, 'module disk_setup', { ...def, filesystem: 'btrfs' }, '/dev/sdb', none), /no mkfs\.btrfs in the system/);
+});
+
+test('lvm: under --root the whole is one note left for the running system, essential, naming each command; a bad volume is refused with its entry', async () => {
+  const p = await planModule(lvm, {
+    device_aliases: { fast: '/dev/nvme1n1' },
+    lvm: { volume_groups: [{ name: 'data', devices: ['fast', 'vdc'], logical_volumes: [{ name: 'srv', size: '100%FREE', filesystem: 'ext4', mount: '/srv' }] }] },
+  });
+  assert.equal(p.actions.length, 1);
+  assert.equal(p.values[0]!.runningSystem, 'essential');
+  assert.match(p.lines[0]!, /left for the running system: pvcreate \/dev\/nvme1n1 \/dev\/vdc .*vgcreate data \/dev\/nvme1n1 \/dev\/vdc .*lvcreate --yes -n srv -l 100%FREE data .*mkfs\.ext4 \/dev\/data\/srv .*fstab: \/dev\/data\/srv \/srv ext4 defaults,nofail,comment=ec2-init-lvm 0 2; mount \/srv/);
+  const bad = await planModule(lvm, { lvm: { volume_groups: [{ name: 'data', devices: ['/dev/vdb'], logical_volumes: [{ name: 'srv', size: 'lots' }] }] } });
+  assert.deepEqual(bad.actions, []);
+  assert.match(bad.problems[0]!.message, /lvm volume group 1 \(data\) logical volume 1 \(srv\): invalid size "lots"/);
 });
