@@ -114,21 +114,27 @@ export function haveAptGet(run: Pick<ActionRun, 'files' | 'root'>, report: Repor
 
 /** One apt-get subcommand as a run action; a failure's message carries apt's last lines (its 'E:' lines). */
 export function aptGetAction(run: Pick<ActionRun, 'files' | 'config'>, command: string, packages: string[] = []): RunAction {
+  const argv = aptGetArgv(run, run.config, command, packages);
+  // The subcommand apt-get is given (upgrade is dist-upgrade unless system_info says otherwise).
+  const sub = argv[argv.length - 1 - packages.length];
   return {
-    kind: 'run', argv: aptGetArgv(run, run.config, command, packages),
-    env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: TIMEOUT_MS,
-    why: `apt-get ${command}${packages.length ? ` ${packages.join(' ')}` : ''}`,
+    kind: 'run', argv, env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: TIMEOUT_MS,
+    why: `apt-get ${sub}${packages.length ? ` ${packages.join(' ')}` : ''}`,
   };
 }
+
+/** The semaphore of apt-get update for this instance (null: no instance). */
+export const updateSourcesMark = (instanceId: string): string | null => semPath(instanceId, 'update-sources', 'per-instance');
 
 /**
  * apt-get update, once per instance (cloud-init's update_package_sources):
  * nothing when it already ran for this instance; else the update, a warning
  * naming the sources it could not fetch (it exits 0 then), and its semaphore.
  */
-export function updateSourcesActions(run: Pick<ActionRun, 'files' | 'config' | 'instanceId' | 'where'>): Action[] {
-  const sem = semPath(run.instanceId, 'update-sources', 'per-instance');
-  if (sem !== null && run.files.exists(sem)) return [];
+export function updateSourcesActions(run: Pick<ActionRun, 'files' | 'config' | 'instanceId' | 'where' | 'plannedFiles'>): Action[] {
+  const sem = updateSourcesMark(run.instanceId);
+  // plan: a module before this one (apt_configure) will have run it (its writes()).
+  if (sem !== null && (run.files.exists(sem) || run.plannedFiles?.includes(sem))) return [];
   return [
     {
       ...aptGetAction(run, 'update'), logOutput: true,
