@@ -123,17 +123,14 @@ export function aptGetAction(run: Pick<ActionRun, 'files' | 'config'>, command: 
   };
 }
 
-/** The semaphore of apt-get update for this instance (null: no instance). */
-export const updateSourcesMark = (instanceId: string): string | null => semPath(instanceId, 'update-sources', 'per-instance');
-
 /**
  * apt-get update, once per instance (cloud-init's update_package_sources):
  * nothing when it already ran for this instance; else the update, a warning
  * naming the sources it could not fetch (it exits 0 then), and its semaphore.
  */
 export function updateSourcesActions(run: Pick<ActionRun, 'files' | 'config' | 'instanceId' | 'where' | 'plannedFiles'>): Action[] {
-  const sem = updateSourcesMark(run.instanceId);
-  // plan: a module before this one (apt_configure) will have run it (its writes()).
+  const sem = semPath(run.instanceId, 'update-sources', 'per-instance');
+  // plan: a module before this one (apt_configure, byobu) will have run it (plan/index.ts counts its mark as written).
   if (sem !== null && (run.files.exists(sem) || run.plannedFiles?.includes(sem))) return [];
   return [
     {
