@@ -31,6 +31,10 @@ export const PYTHON: Record<Suite, string> = { bookworm: 'python3.11', trixie: '
 // The reference agent. Recommends are left out (growpart, eatmydata): they
 // are not needed for the scenarios and would only inflate its size.
 export const AGENT_PACKAGES = ['cloud-init'];
+// Programs cloud-init calls for a compare seed, installed after the agent is
+// measured (they are not part of its size): trixie's cloud-init 25.1 runs the
+// ssh-import-id program (with python3-distro and wget) for ssh_import_id.
+export const EXTRA_PACKAGES: Record<Suite, string[]> = { bookworm: [], trixie: ['ssh-import-id', 'python3-distro', 'wget'] };
 const RECIPE = 5; // bump when the steps below change
 
 const CACHE = process.env.EC2_INIT_BENCH_CACHE ?? '/var/cache/ec2-init-bench';
@@ -74,8 +78,9 @@ function diskKiB(root: string): number {
 
 // The same JSON as when there was only bookworm, so its cached root keeps its key.
 export function imageKey(suite: Suite = SUITE): string {
+  const extra = EXTRA_PACKAGES[suite].length ? { EXTRA_PACKAGES: EXTRA_PACKAGES[suite] } : {};
   return createHash('sha256')
-    .update(JSON.stringify({ RECIPE, SUITE: suite, MIRROR, BASE_PACKAGES: basePackages(suite), AGENT_PACKAGES }))
+    .update(JSON.stringify({ RECIPE, SUITE: suite, MIRROR, BASE_PACKAGES: basePackages(suite), AGENT_PACKAGES, ...extra }))
     .digest('hex').slice(0, 16);
 }
 
@@ -117,10 +122,17 @@ function buildImage(suite: Suite, dir: string, key: string, meta: string, log: (
     chroot "$1" locale-gen
     chroot "$1" update-locale LANG=en_US.UTF-8
   `, 'sh', root]);
-  rmSync(join(root, 'usr/sbin/policy-rc.d'));
-  writeFileSync(join(root, 'etc/resolv.conf'), '');
   const all = dpkgList(root);
   const allKiB = diskKiB(root);
+  if (EXTRA_PACKAGES[suite].length) {
+    sh('unshare', ['--mount', '--', 'sh', '-euc', `
+      mount -t proc proc "$1/proc"
+      chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${EXTRA_PACKAGES[suite].join(' ')}
+      chroot "$1" apt-get clean
+    `, 'sh', root]);
+  }
+  rmSync(join(root, 'usr/sbin/policy-rc.d'));
+  writeFileSync(join(root, 'etc/resolv.conf'), '');
 
   const pulledIn = [...all.keys()].filter((p) => !base.has(p)).sort();
   const image: Image = {

@@ -13,7 +13,7 @@ import { planModules, skipReason } from './plan/modules.ts';
 import { datasourceStep, logStep } from './plan/steps.ts';
 import { applyOutputConfig } from './modules/output.ts';
 import { applyNetwork } from './plan/network.ts';
-import { searchSources, sourceProvisioned } from './sources/search.ts';
+import { searchPasses, sourceProvisioned, type SearchStage } from './sources/search.ts';
 import { waitForSourceDevices } from './sources/device-wait.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
@@ -38,7 +38,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   let instance: Instance | null = null;
   try {
     switch (stage) {
-      case 'init-local': startEarlyHostKeys(ctx, system.raw); await waitForSourceDevices(ctx, system.datasourceList); instance = await findInstance(ctx, system, 'local'); await recordNetworkNeed(ctx, system, instance); break;
+      case 'init-local': startEarlyHostKeys(ctx, system.raw); await waitForSourceDevices(ctx, system.datasourceList); instance = await findInstance(ctx, system, ['local']); await recordNetworkNeed(ctx, system, instance); break;
       case 'init': instance = await initStage(ctx, system, foundThisBoot); break;
       default: instance = await modulesStage(ctx, system, stage);
     }
@@ -53,18 +53,16 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   return ctx.diags;
 }
 
-async function findInstance(ctx: Context, system: SystemConfig, where: 'local' | 'files' | 'network' | 'all'): Promise<Instance | null> {
-  const stage = where === 'local' ? 'init-local' : 'init';
-  // init-local: the local sources and the link-local ones (over the ephemeral network);
-  // init: a seed that appeared since ('files'), then the network sources and the link-local ones again.
-  let found = where === 'network' ? null : await searchSources(ctx, system.raw, system.datasourceList, where === 'local' ? 'local' : 'files');
-  if (!found && (where === 'all' || where === 'network')) found = await searchSources(ctx, system.raw, system.datasourceList, 'network');
-  if (!found && where === 'files') return null;
+async function findInstance(ctx: Context, system: SystemConfig, passes: SearchStage[]): Promise<Instance | null> {
+  // init-local: its pass; init: a seed that appeared since ('files'), then the network sources (search.ts SEARCH_PASSES).
+  const hit = await searchPasses(ctx, system.raw, system.datasourceList, passes);
+  const stage = passes.includes('local') ? 'init-local' : 'init';
   // The network config, before networking (init-local), or once a network source gave one (init).
-  if (!found) {
-    if (where === 'local') await applyNetwork(ctx, system.raw, null, null, stage);
+  if (!hit) {
+    if (stage === 'init-local') await applyNetwork(ctx, system.raw, null, null, stage);
     return null;
   }
+  const { found } = hit;
   const instance = adoptInstance(ctx, found);
   // cloud-init's datasource activate(): a source may have modules run on every boot (Exoscale's set_passwords).
   for (const name of found.everyBoot ?? []) {
@@ -84,11 +82,11 @@ async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: bool
   if (askedLocally) {
     // init-local found nothing (it said so): a seed volume the kernel made after it looked (a CD-ROM
     // on a slow ATA scan) needs no network: looked for first, and the decision made again for it.
-    instance = await findInstance(ctx, system, 'files');
+    instance = await findInstance(ctx, system, ['files']);
     if (instance) await recordNetworkNeed(ctx, system, instance);
   }
   await waitForNetworkIfNeeded(ctx);
-  instance ??= await findInstance(ctx, system, askedLocally ? 'network' : 'all');
+  instance ??= await findInstance(ctx, system, askedLocally ? ['network'] : ['files', 'network']);
   if (!instance) {
     ctx.report('warning', 'datasource', `no datasource found (searched ${system.datasourceList.join(', ')}); nothing to do`);
     return null;

@@ -10,27 +10,8 @@ import type { Context } from '../context.ts';
 /** A mapping, as cloud-init's isinstance(v, dict): a plain object (not a list, a date or bytes). */
 export { isMapping } from '../yaml/index.ts';
 
-const TRUE_STRINGS = ['true', '1', 'on', 'yes'];
-const FALSE_STRINGS = ['off', '0', 'no', 'false'];
-
-/** str(value) as cloud-init compares it, for strings and numbers; null for the rest (no list or mapping matches). */
-function scalarText(value: unknown): string | null {
-  return typeof value === 'string' || typeof value === 'number' ? String(value).toLowerCase().trim() : null;
-}
-
-/** cloud-init's util.is_true (and translate_bool): true, or str(value) is 'true', '1', 'on', 'yes' (plus `addons`). */
-export function isTrue(value: unknown, addons: string[] = []): boolean {
-  if (typeof value === 'boolean') return value;
-  const text = scalarText(value);
-  return text !== null && [...TRUE_STRINGS, ...addons].includes(text);
-}
-
-/** cloud-init's util.is_false: false, or str(value) is 'off', '0', 'no', 'false'. */
-export function isFalse(value: unknown): boolean {
-  if (typeof value === 'boolean') return !value;
-  const text = scalarText(value);
-  return text !== null && FALSE_STRINGS.includes(text);
-}
+export { isFalse, isTrue } from '../validate/bool.ts';
+import { isTrue } from '../validate/bool.ts';
 
 /** cloud-init's get_cfg_option_bool: absent (or null) → the default, else is_true. */
 export function optionBool(config: Record<string, unknown>, key: string, dflt: boolean): boolean {

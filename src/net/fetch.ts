@@ -45,7 +45,8 @@ export interface FetchOptions extends Omit<RequestOptions, 'deadline'> {
   what?: string;
 }
 
-const MIN_ATTEMPT_MS = 20;
+/** Less than this left before a deadline: no attempt is made (none could get an answer). */
+export const MIN_ATTEMPT_MS = 20;
 
 export const retryableStatus = (status: number): boolean => status === 429 || status >= 500;
 

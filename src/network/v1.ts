@@ -4,6 +4,7 @@
 // type dhcp/dhcp4, dhcp6, static/static6, ipv6_slaac,
 // ipv6_dhcpv6-stateless/-stateful, manual. A physical entry with a
 // mac_address names the NIC with that MAC.
+import { isFalse, isTrue } from '../validate/bool.ts';
 import { isMapping } from '../yaml/index.ts';
 import { Checker, type Path } from './check.ts';
 import {
@@ -119,9 +120,8 @@ function device(type: 'physical' | 'bond' | 'bridge' | 'vlan', raw: Record<strin
   const ra = raw['accept-ra'];
   if (ra !== undefined && ra !== null) {
     // As cloud-init's is_true reads it: Vultr's service sends `accept-ra: 1`.
-    const word = typeof ra === 'boolean' ? String(ra) : String(ra).trim().toLowerCase();
-    if (['true', '1', 'on', 'yes'].includes(word) && typeof ra !== 'object') iface.acceptRa = true;
-    else if (['false', '0', 'off', 'no'].includes(word) && typeof ra !== 'object') iface.acceptRa = false;
+    if (isTrue(ra)) iface.acceptRa = true;
+    else if (isFalse(ra)) iface.acceptRa = false;
     else ck.error([...path, 'accept-ra'], `expected true or false, found ${JSON.stringify(ra)}`);
   }
   if (type === 'bond' || type === 'bridge') {

@@ -11,7 +11,7 @@ import { readSystemConfig, withSystemConfig } from '../config/system.ts';
 import { userModuleLists } from '../modules/module-lists.ts';
 import { plannedModule } from '../modules/run-module.ts';
 import { networkStep, planNetwork } from './network.ts';
-import { searchSources } from '../sources/search.ts';
+import { SEARCH_PASSES, searchPasses } from '../sources/search.ts';
 import { instanceData } from '../state/instance-data.ts';
 import { layout, safeInstanceId } from '../state/layout.ts';
 import { STAGES, type Diag, type SourceData, type Stage } from '../types.ts';
@@ -28,11 +28,10 @@ export async function makePlan(ctx: Context): Promise<Plan> {
   const steps: StepValue[] = [];
   ctx.planning = true;
   const system = readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'read');
-  // As boot: init-local looks at the local sources and the link-local ones (read over
-  // whatever network there is: plan sets none up), init at the network ones.
-  const local = await searchSources(ctx, system.raw, system.datasourceList, 'local', { noEphemeral: true });
-  const found = local ?? await searchSources(ctx, system.raw, system.datasourceList, 'network');
-  const stage: Stage = local ? 'init-local' : 'init';
+  // The passes boot takes, in its order (search.ts): init-local's, then init's. Plan sets up no ephemeral network.
+  const hit = await searchPasses(ctx, system.raw, system.datasourceList, SEARCH_PASSES.map((p) => p.pass), { noEphemeral: true });
+  const found = hit?.found ?? null;
+  const stage: Stage = hit?.stage ?? 'init';
   if (!found) {
     steps.push({ stage: 'init', kind: 'datasource', name: 'none', run: false, detail: `no datasource found (searched ${system.datasourceList.join(', ')})` });
     addNetwork(ctx, steps, system.raw, null, null, 'init-local');

@@ -17,6 +17,7 @@
 // The password is held in memory only: the copy of ovf-env.xml that is kept
 // has it replaced by REDACTED (cloud-init's marker, which no Azure password
 // can equal: it fails Azure's complexity rules), and no error quotes the text.
+import { isTrue } from '../validate/bool.ts';
 import { asText } from '../bytes.ts';
 import type { Files } from '../host/files.ts';
 import { base64Decode } from '../host/codecs.ts';
@@ -61,7 +62,6 @@ export class ProvisioningError extends Error {
 /** An ovf-env.xml that is not Azure's (no ProvisioningSection): another platform's OVF, not an error. */
 export class NotAzureOvf extends Error {}
 
-const truthy = (s: string | null): boolean => s !== null && ['true', '1', 'on', 'yes'].includes(s.trim().toLowerCase());
 
 function one(node: XmlElement, name: string, required: boolean): XmlElement | null {
   const found = childrenNamed(node, WA_NS, name);
@@ -103,11 +103,11 @@ export function parseOvfEnv(text: string): OvfEnv {
     username: prop(set, 'UserName'),
     password,
     customData,
-    disableSshPasswordAuth: disable === null ? null : truthy(disable.text),
+    disableSshPasswordAuth: disable === null ? null : isTrue(disable.text),
     publicKeys: publicKeys(set),
-    preprovisionedVm: truthy(prop(platform, 'PreprovisionedVm')),
+    preprovisionedVm: isTrue(prop(platform, 'PreprovisionedVm')),
     preprovisionedVmType: prop(platform, 'PreprovisionedVMType'),
-    provisionGuestProxyAgent: truthy(prop(platform, 'ProvisionGuestProxyAgent')),
+    provisionGuestProxyAgent: isTrue(prop(platform, 'ProvisionGuestProxyAgent')),
   };
 }
 

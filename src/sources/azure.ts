@@ -336,6 +336,9 @@ export const azure: Source = {
   reach: 'link-local',
   detect: (platform) => platform.dmi.chassis_asset_tag === AZURE_ASSET_TAG || platform.exists(`${AZURE_SEED}/ovf-env.xml`),
   notDetected: 'neither the DMI chassis asset tag nor a seeded ovf-env.xml says Azure',
+  // Forced on another cloud's machine, it would ask that cloud's link-local service for Azure's IMDS and
+  // send the wireserver (a lease's option 245, or 168.63.129.16) its goal-state requests: checked even then.
+  detectWhenForced: true,
   read: readAzure,
   provisioned: reportProvisioned,
 };

@@ -52,17 +52,16 @@
 //   there. Every attempt is cut to the overall deadline (maxWaitMs); a retry
 //   that could not get an answer before it is not made.
 import { asText, latin1, utf8 } from '../bytes.ts';
-import { bootId } from '../host/machine.ts';
 import { cancelTimer, now, setTimer } from '../host/clock.ts';
 import type { Logger } from '../log.ts';
 import { Cancel, remaining, sleep } from '../net/cancel.ts';
-import { fetchWithRetries } from '../net/fetch.ts';
+import { fetchWithRetries, MIN_ATTEMPT_MS } from '../net/fetch.ts';
 import { HttpError, Pool, type HttpResponse } from '../net/http.ts';
 import { parseUrl } from '../net/url.ts';
 import { layout } from '../state/layout.ts';
 import type { SourceData } from '../types.ts';
 import type { Files } from '../host/files.ts';
-import { SOURCE_BUDGET } from './budget.ts';
+import { ReadBudget, SOURCE_BUDGET } from './budget.ts';
 import { maybeEc2 } from './identify.ts';
 import { seconds, urls, type Source } from './source.ts';
 import { hasImdsSocket, ImdsVarlink, IMDS_SOCKET } from './systemd-imds.ts';
@@ -78,8 +77,8 @@ export interface Ec2Options {
    * when it is unchanged, uses the cache.
    */
   cached?: Ec2Cache | null;
-  /** Cap on all answers of one read together (default MAX_TOTAL_BYTES; tests lower it). */
-  maxTotalBytes?: number;
+  /** The budget all answers of the read count against (the search's; default a fresh MAX_TOTAL_BYTES one). */
+  budget?: ReadBudget;
   /** Read through systemd-imds's varlink service instead of the endpoints. */
   imds?: ImdsVarlink;
   /** Called when the read ends with nothing because max_wait ran out (silent, 5xx, timeouts), with why. */
@@ -113,8 +112,8 @@ interface Io {
   pool: Pool;
   /** Shared by every copy of this Io: requests sent, and whether one ran out of max_wait. */
   stats: { requests: number; outOfTime: boolean };
-  /** Bytes still allowed for this read (MAX_TOTAL_BYTES at the start). */
-  bytes: { left: number; cap: number };
+  /** The source's budget (budget.ts): every answer counted, a retried one too. */
+  budget: ReadBudget;
   log: Logger;
 }
 
@@ -131,13 +130,13 @@ export async function readEc2(opts: Ec2Options, log: Logger): Promise<SourceData
     cancel: stop,
     pool: new Pool(),
     stats: { requests: 0, outOfTime: false },
-    bytes: { left: opts.maxTotalBytes ?? MAX_TOTAL_BYTES, cap: opts.maxTotalBytes ?? MAX_TOTAL_BYTES },
+    budget: opts.budget ?? new ReadBudget(MAX_TOTAL_BYTES),
     log,
   };
   const elapsed = (): number => Math.round(now() - started);
   // Nothing read because the time ran out (not because nothing listens there).
   const gaveUp = (why: string): null => {
-    if (io.stats.outOfTime || stop.cancelled || remaining(io.deadline) < NEAR_DEADLINE_MS) opts.onGaveUp?.(`${why} within max_wait (${opts.maxWaitMs} ms)`);
+    if (io.stats.outOfTime || stop.cancelled || remaining(io.deadline) < MIN_ATTEMPT_MS) opts.onGaveUp?.(`${why} within max_wait (${opts.maxWaitMs} ms)`);
     return null;
   };
   try {
@@ -284,10 +283,10 @@ function assemble(base: string, metaData: Record<string, unknown>, userData: Uin
 async function get(s: Service, io: Io, path: string): Promise<Uint8Array | null> {
   if (s.imds) {
     io.stats.requests++;
-    if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
+    if (io.budget.left() <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.budget.limit} bytes`);
     const body = await s.imds.get(`/${path}`, io.deadline);
-    if (body && body.length > io.bytes.left) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
-    if (body) io.bytes.left -= body.length;
+    if (body && body.length > io.budget.left()) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.budget.limit} bytes: stopped`);
+    if (body) io.budget.take(body.length, path);
     return body;
   }
   for (let renewals = 0; ; renewals++) {
@@ -324,10 +323,11 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
       retryFailure: (e) => e.kind === 'reset' || (e.kind === 'timeout' && retryTimeouts),
       eachAttempt: () => {
         io.stats.requests++;
-        if (io.bytes.left <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes`);
-        return { maxBytes: Math.min(MAX_ANSWER_BYTES, io.bytes.left) };
+        if (io.budget.left() <= 0) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.budget.limit} bytes`);
+        return { maxBytes: Math.min(MAX_ANSWER_BYTES, io.budget.left()) };
       },
-      onAnswer: (res) => { io.bytes.left -= res.body.length; },
+      // Each answer was asked for at most what was left, so it fits.
+      onAnswer: (res) => { io.budget.take(res.body.length, url); },
       giveUp: (why, kind, attempts) => { io.stats.outOfTime = true; return new HttpError(kind, `${why}, still after ${attempts} attempts at max_wait`); },
       log: io.log, what: `ec2: ${method} ${parseUrl(url).pathname}`,
     });
@@ -338,7 +338,7 @@ async function send(io: Io, url: string, method: string, headers: Record<string,
       io.stats.outOfTime = true;
       throw new HttpError('timeout', 'no answer before max_wait');
     }
-    if (e.kind === 'too-large' && io.bytes.left < MAX_ANSWER_BYTES) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.bytes.cap} bytes: stopped`);
+    if (e.kind === 'too-large' && io.budget.left() < MAX_ANSWER_BYTES) throw new HttpError('too-large', `the metadata service's answers together are larger than ${io.budget.limit} bytes: stopped`);
     throw e;
   }
 }
@@ -429,17 +429,6 @@ const DEFAULT_EC2_URLS = ['http://169.254.169.254', 'http://[fd00:ec2::254]'];
 /** The default waits (seconds), see the top of this file. */
 const DEFAULT_TIMEOUT_S = 2;
 const DEFAULT_MAX_WAIT_S = 5;
-/** Less than this left of max_wait: no further attempt could be made (net/fetch.ts's MIN_ATTEMPT_MS). */
-const NEAR_DEADLINE_MS = 20;
-/** init-local's record that the service did not answer in this boot: "<boot id> <why>". */
-export const EC2_UNANSWERED = '/run/ec2-init/ec2-unanswered';
-
-/** Why init-local gave up on the service in this boot (its record, when it is this boot's), or null. */
-function unansweredThisBoot(files: Files): string | null {
-  const m = /^(\S+) (.*)$/.exec(files.readTextIfExists(EC2_UNANSWERED)?.trim() ?? '');
-  return m && m[1] === (bootId() ?? '-') ? m[2]! : null;
-}
-
 export const ec2: Source = {
   name: 'Ec2',
   reach: 'link-local',
@@ -448,35 +437,25 @@ export const ec2: Source = {
   connectivityUrls: (cfg) => urls(cfg, DEFAULT_EC2_URLS),
   detect: maybeEc2,
   notDetected: 'not an EC2 platform (DMI and hypervisor uuid say so)',
-  async read({ ctx, cfg, deadline, log, stage, budget }) {
+  async read({ ctx, cfg, deadline, log, stage, budget, gaveUp }) {
     const fallback = cfg['v1_fallback'];
     // systemd-imds answers for the default endpoints only, and only once networking is up.
     const ownUrls = cfg['metadata_urls'] !== undefined || cfg['metadata_url'] !== undefined;
-    const ownWaits = cfg['timeout'] !== undefined || cfg['max_wait'] !== undefined;
-    if (stage === 'network' && !ownWaits) {
-      const why = unansweredThisBoot(ctx.files);
-      if (why) {
-        log.info(`ec2: not asked again: in init-local this boot, ${why} (timeout or max_wait in the config makes stage init ask again)`);
-        return null;
-      }
-    }
-    // init-local keeps this boot's record (`plan` reads too, but changes nothing).
-    const record = stage === 'local' && !ctx.planning;
-    if (record) ctx.files.unlink(EC2_UNANSWERED);
     const imds = stage === 'network' && !ownUrls && hasImdsSocket(ctx.files) ? new ImdsVarlink(ctx.files) : undefined;
     // The search's deadline may leave less than max_wait: then running out says nothing about the service.
     const ownMaxWaitMs = seconds(cfg['max_wait'], DEFAULT_MAX_WAIT_S);
     const maxWaitMs = Math.min(ownMaxWaitMs, Math.max(0, deadline - now()));
     try {
       return await readEc2({
-        maxTotalBytes: budget.left(),
+        budget,
         metadataUrls: urls(cfg, DEFAULT_EC2_URLS),
         timeoutMs: seconds(cfg['timeout'], DEFAULT_TIMEOUT_S),
         maxWaitMs,
         v1Fallback: fallback === 'always' || fallback === 'never' ? fallback : 'auto',
         cached: ec2Cache(ctx.files),
         ...(imds && { imds }),
-        ...(record && maxWaitMs === ownMaxWaitMs && { onGaveUp: (why: string) => ctx.files.write(EC2_UNANSWERED, `${bootId() ?? '-'} ${why}\n`, { mode: 0o644 }) }),
+        // Only when its own max_wait ran out: the search's deadline cutting it short says nothing of the service.
+        ...(gaveUp && maxWaitMs === ownMaxWaitMs && { onGaveUp: gaveUp }),
       }, log);
     } finally {
       imds?.close();

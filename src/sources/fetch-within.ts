@@ -11,23 +11,30 @@ import { OverBudget, type ReadBudget } from './budget.ts';
 
 /**
  * fetchWithRetries() asking for at most what is left of `budget` (and at most
- * opts.maxBytes), the answer's body counted whatever its status (it is held);
- * OverBudget when it is larger than what is left.
+ * opts.maxBytes) at each attempt, every answer's body counted whatever its
+ * status (it was held, a retried 503's too); OverBudget when one is larger
+ * than what is left.
  */
 export async function fetchWithin(budget: ReadBudget, url: string, opts: FetchOptions): Promise<HttpResponse> {
-  const left = budget.left();
-  // Nothing left: no request (its answer could not be kept).
-  if (left === 0) throw budget.over(url);
   const cap = opts.maxBytes ?? Infinity;
-  let res: HttpResponse;
+  // Nothing left: no request (its answer could not be kept).
+  if (budget.left() === 0) throw budget.over(url);
+  let askedFor = Math.min(cap, budget.left());
   try {
-    res = await fetchWithRetries(url, { ...opts, maxBytes: Math.min(cap, left) });
+    return await fetchWithRetries(url, {
+      ...opts,
+      maxBytes: askedFor,
+      eachAttempt: () => {
+        if (budget.left() === 0) throw new HttpError('too-large', `${url}: nothing left of the budget for another attempt`);
+        askedFor = Math.min(cap, budget.left());
+        return { ...opts.eachAttempt?.(), maxBytes: askedFor };
+      },
+      onAnswer: (res) => { budget.take(res.body.length, url); opts.onAnswer?.(res); },
+    });
   } catch (e) {
-    if (left < cap && e instanceof HttpError && e.kind === 'too-large') throw budget.over(url);
+    if (askedFor < cap && e instanceof HttpError && e.kind === 'too-large') throw budget.over(url);
     throw e;
   }
-  budget.take(res.body.length, url);
-  return res;
 }
 
 /**

@@ -27,6 +27,16 @@ export interface Platform {
 }
 
 export function readPlatform(files: Files): Platform {
+  // Read once per root per process: stage init searches twice (a late seed, then the network), boot four stages.
+  let platform = PLATFORMS.get(files);
+  if (!platform) PLATFORMS.set(files, platform = readFresh(files));
+  return platform;
+}
+
+/** DMI and the hypervisor uuid do not change while ec2-init runs; exists() and pid 1's environment are read when asked. */
+const PLATFORMS = new WeakMap<Files, Platform>();
+
+function readFresh(files: Files): Platform {
   const read = (path: string): string => {
     try { return files.readTextIfExists(path, 4096)?.trim() ?? ''; } catch { return ''; }
   };

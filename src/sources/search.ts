@@ -22,12 +22,13 @@ import { envVar } from '../host/process.ts';
 import { withEphemeralNetwork } from '../net/ephemeral.ts';
 import { markMetadataConnections } from '../net/http.ts';
 import type { Instance } from '../state/instance.ts';
-import type { SourceData } from '../types.ts';
+import type { SourceData, Stage } from '../types.ts';
 import type { Config } from '../config/merge.ts';
 import { akamai } from './akamai.ts';
 import { aliYun } from './aliyun.ts';
 import { azure } from './azure.ts';
 import { keepWithinBudget, ReadBudget } from './budget.ts';
+import { forgetUnanswered, recordUnanswered, unansweredThisBoot } from './unanswered.ts';
 import { cloudStack } from './cloudstack.ts';
 import { configDrive } from './configdrive.ts';
 import { digitalOcean } from './digitalocean.ts';
@@ -79,6 +80,26 @@ function ephemeralAllowed(ctx: Context, opts: SearchOptions): boolean {
   return ctx.root === '/' || envVar(EPHEMERAL_ENV) === '1';
 }
 
+/**
+ * The passes in boot order, each with the stage that runs it: boot's stages
+ * take theirs (stages.ts), plan takes all of them in turn (plan/index.ts).
+ */
+export const SEARCH_PASSES: ReadonlyArray<{ pass: SearchStage; stage: Stage }> = [
+  { pass: 'local', stage: 'init-local' },
+  { pass: 'files', stage: 'init' },
+  { pass: 'network', stage: 'init' },
+];
+
+/** The first source `passes` find, in SEARCH_PASSES' order, and the stage whose pass found it. */
+export async function searchPasses(ctx: Context, system: Config, list: string[], passes: readonly SearchStage[], opts: SearchOptions = {}): Promise<{ found: SourceData; stage: Stage } | null> {
+  for (const { pass, stage } of SEARCH_PASSES) {
+    if (!passes.includes(pass)) continue;
+    const found = await searchSources(ctx, system, list, pass, opts);
+    if (found) return { found, stage };
+  }
+  return null;
+}
+
 /** The first source of `list` that the pass asks and that has data; null when none does. */
 export async function searchSources(ctx: Context, system: Config, list: string[], stage: SearchStage, opts: SearchOptions = {}): Promise<SourceData | null> {
   const deadline = now() + seconds(system['datasource_search_deadline'], SEARCH_DEADLINE_S);
@@ -102,9 +123,22 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
         (forced ? ' (checked even when it is the only source listed)' : ''));
       continue;
     }
+    if (stage === 'network') {
+      const why = unansweredThisBoot(ctx.files, name, cfg);
+      if (why) {
+        ctx.log.info(`datasource ${name}: not asked again: in init-local this boot, ${why} (timeout or max_wait in its config makes stage init ask again)`);
+        continue;
+      }
+    }
+    // init-local keeps this boot's record (`plan` reads too, but changes nothing).
+    const record = stage === 'local' && !ctx.planning;
+    if (record) forgetUnanswered(ctx.files, name);
     const started = now();
     const budget = new ReadBudget();
-    const run: SourceRun = { ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget };
+    const run: SourceRun = {
+      ctx, log: ctx.log, platform, system, cfg, deadline, forced, stage, budget,
+      ...(record && { gaveUp: (why: string) => recordUnanswered(ctx.files, name, why) }),
+    };
     try {
       let found: SourceData | null;
       if (source.reach === 'link-local' && stage === 'local' && ephemeralAllowed(ctx, opts)) {

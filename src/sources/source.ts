@@ -57,6 +57,13 @@ export interface SourceRun {
   /** Absolute sys.now() time nothing of this read may outlive (the search's deadline). */
   deadline: number;
   /**
+   * init-local only (not plan): the service did not answer within the
+   * source's own max_wait; stage init of this boot then does not ask it
+   * again (unanswered.ts). Not to be called when the search's deadline, not
+   * max_wait, cut the wait short.
+   */
+  gaveUp?: (why: string) => void;
+  /**
    * The only source in datasource_list: asked even where detect() says no
    * (unless the source sets detectWhenForced), as cloud-init's ds-identify
    * does for a single configured datasource.

@@ -17,9 +17,11 @@
 // Without CI skipped, with the reason, when any of it is missing; under CI
 // that is a failure (test/helpers/needs.ts). Keep the copies for a
 // look with EC2_INIT_COMPARE_KEEP=1; run only some seeds with
-// EC2_INIT_COMPARE_SEEDS=id,id (the ids in seeds.ts).
+// EC2_INIT_COMPARE_SEEDS=id,id (the ids in seeds.ts). A seed may bring
+// services (the ssh-import-id seed: GitHub and Launchpad over TLS, reached
+// on the sandbox's loopback; test/helpers/compare/key-services.ts).
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { compareAccounts } from '../helpers/compare/accounts.ts';
 import { allowed } from '../helpers/compare/allowlist.ts';
 import { compareSnapshots, lineDiff, type Difference } from '../helpers/compare/diff.ts';
@@ -28,7 +30,7 @@ import { SUITE, type Suite } from '../../bench/chroot.ts';
 import { NEW_INSTANCE, runAgent, type AgentRun } from '../helpers/compare/run.ts';
 import { SEEDS as ALL_SEEDS } from '../helpers/compare/seeds.ts';
 import type { Snapshot } from '../helpers/compare/snapshot.ts';
-import { unavailable } from '../helpers/needs.ts';
+import { hasCommand, unavailable } from '../helpers/needs.ts';
 
 const only = process.env['EC2_INIT_COMPARE_SEEDS']?.split(',').filter(Boolean);
 const unknown = (only ?? []).filter((id) => !ALL_SEEDS.some((s) => s.id === id));
@@ -39,7 +41,10 @@ const SEEDS = only ? ALL_SEEDS.filter((s) => only.includes(s.id)) : ALL_SEEDS;
 const suites = [...new Set(SEEDS.map((s) => s.suite ?? SUITE))];
 const refs = new Map<Suite, Reference | string>();
 for (const suite of suites) refs.set(suite, await reference(suite));
-const missing = [...refs.values()].find((r): r is string => typeof r === 'string');
+// A seed's services (key-services.ts) need openssl for their CA and socat in the sandbox.
+const serviceTools = SEEDS.some((s) => s.services) ? ['openssl', 'socat'].filter((c) => !hasCommand(c)) : [];
+const missing = [...refs.values()].find((r): r is string => typeof r === 'string')
+  ?? (serviceTools.length ? `${serviceTools.join(' and ')} missing (the ssh-import-id seed's TLS stand-ins): apt-get install -y ${serviceTools.join(' ')}` : undefined);
 const skip = missing !== undefined ? unavailable(missing) : undefined;
 if (skip) console.error(`compare-cloud-init: skipped: ${skip}`);
 const refOf = (seed: { suite?: Suite }) => refs.get(seed.suite ?? SUITE) as Reference;
@@ -82,6 +87,7 @@ describe('ec2-init gives the result cloud-init gives', { skip }, () => {
     }));
     console.error(`compare-cloud-init: all seeds booted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   });
+  after(() => { for (const seed of SEEDS) seed.services?.close(); });
 
   for (const seed of SEEDS) {
     const ref = refOf(seed);
@@ -103,6 +109,9 @@ describe('ec2-init gives the result cloud-init gives', { skip }, () => {
         for (const r of [ci, ec2]) {
           const missing = seed.effects.filter((p) => !r.first.has(p));
           assert.deepEqual(missing, [], `${r.agent}: the first boot did not create or change ${missing.join(', ')}`);
+          for (const [path, text] of seed.contains ?? []) {
+            assert.ok(r.first.get(path)?.content?.toString('utf8').includes(text), `${r.agent}: ${path} does not hold ${text}`);
+          }
         }
       });
 
@@ -132,6 +141,15 @@ describe('ec2-init gives the result cloud-init gives', { skip }, () => {
               assert.ok([...r.first.values()].some((e) => e.content?.toString().includes(key)), `${r.agent} printed a key that is not one of its host keys`);
             }
           }
+        });
+      }
+
+      // A module's effect on the kernel (disable_ec2_metadata's route): each boot's namespace starts with no route.
+      if (seed.routes) {
+        test('after each boot: the same routes (ip route show table all)', () => {
+          const { ci, ec2 } = runs.get(seed.id)!;
+          assert.match(ci.routes[0] ?? '', /\S/, 'cloud-init added no route: nothing to compare');
+          assert.deepEqual(ec2.routes, ci.routes);
         });
       }
 

@@ -84,7 +84,7 @@ describe('fault matrix: each boot ends within 10 s with the package defaults', {
         assert.ok(r.localRequests > 0, 'init-local asked the service');
         assert.equal(r.initRequests, 0, 'stage init sent no request');
         assert.ok(r.localMs + r.initMs < BOUND_MS, `init-local ${r.localMs.toFixed(0)} ms, init ${r.initMs.toFixed(0)} ms`);
-        assert.match(readFileSync(join(root, 'var/log/ec2-init.log'), 'utf8'), /ec2: not asked again: in init-local this boot/);
+        assert.match(readFileSync(join(root, 'var/log/ec2-init.log'), 'utf8'), /datasource Ec2: not asked again: in init-local this boot/);
       } finally { await sim.close(); }
     });
   }

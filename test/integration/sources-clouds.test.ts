@@ -17,6 +17,7 @@ const skip = cannotRun() ?? false;
 function everySourceAt(url: string, base: string): string {
   return `datasource:
   Ec2: {metadata_urls: ['${url}'], timeout: 1, max_wait: 2}
+  Azure: {metadata_url: '${url}/metadata/instance', wireserver_endpoint: '${new URL(url).host}', timeout: 1, max_wait: 2}
   OpenStack: {metadata_urls: ['${url}'], timeout: 1, max_wait: 0, retries: 0}
   GCE: {metadata_url: '${url}/computeMetadata/v1/', retries: 0}
   Oracle: {metadata_urls: ['${url}'], timeout: 1, max_wait: 1}
@@ -58,8 +59,8 @@ describe('the default datasource list asks only the cloud DMI names', { skip }, 
   });
 
   // Every source that checks its platform even as the only one listed (cloud-init's own _get_data checks
-  // for the first six; for Vultr, Scaleway, Oracle, CloudStack and Exoscale see README's differences).
-  for (const name of ['DigitalOcean', 'GCE', 'AliYun', 'Vultr', 'CloudStack', 'Scaleway', 'Hetzner', 'Oracle', 'Exoscale', 'UpCloud', 'Akamai']) {
+  // for the first six; for Vultr, Scaleway, Oracle, CloudStack, Exoscale and Azure see README's differences).
+  for (const name of ['DigitalOcean', 'GCE', 'AliYun', 'Vultr', 'CloudStack', 'Scaleway', 'Hetzner', 'Oracle', 'Exoscale', 'UpCloud', 'Akamai', 'Azure']) {
     test(`${name} as the only source listed, on another cloud's machine: no request`, async () => {
       const sim = await startHetznerSimulator({});
       try {

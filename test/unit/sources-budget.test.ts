@@ -62,8 +62,11 @@ test('a metadata request asks for at most what is left of the budget: a larger a
   const { fetchWithin, oneDocument, optionalWithin } = await import('../../src/sources/fetch-within.ts');
   const { HttpError } = await import('../../src/net/http.ts');
   const sizes: Record<string, number> = { '/a': 600, '/b': 600, '/c': 100 };
+  let busy = 2;
   const server = createServer((req, res) => {
     if (req.url === '/doc') { res.end(JSON.stringify({ 'user_data': 'u'.repeat(300) })); return; }
+    // Two 503s of 100 bytes, then the answer: what the retries were answered is held too, so it counts.
+    if (req.url === '/busy') { if (busy-- > 0) { res.statusCode = 503; res.end(Buffer.alloc(100, 0x62)); } else res.end(Buffer.alloc(50, 0x61)); return; }
     res.end(Buffer.alloc(sizes[req.url ?? ''] ?? 0, 0x61));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -79,6 +82,9 @@ test('a metadata request asks for at most what is left of the budget: a larger a
   const said: string[] = [];
   assert.equal(await optionalWithin(budget, `${base}/b`, opts, (m) => said.push(m)), null);
   assert.equal(said.length, 1);
+  const retried = new ReadBudget(1000);
+  assert.equal((await fetchWithin(retried, `${base}/busy`, { ...opts, retries: 2, pause: { fixedMs: 1 } })).body.length, 50);
+  assert.equal(retried.used, 250, 'the two 503 bodies and the answer');
   // One document holding the user-data: counted once, as the document.
   const doc = new ReadBudget(1000);
   const { doc: md } = await oneDocument(doc, `${base}/doc`, opts);

@@ -66,7 +66,7 @@ export const ALLOWED: Allowed[] = [
   {
     path: /^\/etc\/(chef\/validation\.pem|puppet\/csr_attributes\.yaml|salt\/pki\/minion\.pem)$/,
     aspect: 'mode',
-    seeds: ['config-management'],
+    seeds: ['config-management', 'config-management-25'],
     when: (path, { ci, ec2 }) => ci.get(path)?.mode === 0o644 && ec2.get(path)?.mode === 0o600,
     reason: "secrets are 0600: chef's validation key, salt's private key and puppet's CSR attributes (they carry the "
       + 'challenge password); cloud-init writes them 0644',
@@ -74,7 +74,7 @@ export const ALLOWED: Allowed[] = [
   {
     path: /^\/etc\/puppet\/puppet\.conf\.old$/,
     aspect: 'content',
-    seeds: ['config-management'],
+    seeds: ['config-management', 'config-management-25'],
     reason: "cloud-init renames puppet.conf to .old once per 'conf' section (here agent, then ca_cert), so its .old is its "
       + "own first rewrite; ec2-init's .old is the file as the package shipped it",
   },
@@ -93,7 +93,28 @@ export const ALLOWED: Allowed[] = [
     reason: 'the same client.rb but for the cache and backup paths of cloud-init 23.1+ (/var/chef/cache, /var/chef/backup; 22.4 '
       + 'names /var/cache/chef and /var/backups/chef)',
   },
+  // Not a difference of the agents but of the sandbox, on trixie (systemd installed, not running).
+  {
+    path: /^\/etc\/systemd\/system\/[\w.-]+\.target\.wants\/[\w@.-]+\.service$|^\/etc\/rc[0-6S]\.d\/[SK]\d\d[\w@.-]+$/,
+    aspect: 'presence',
+    only: 'ec2-init',
+    seeds: ['config-management-25', 'unverified-modules'],
+    when: (path, { ec2 }) => enabledUnit(ec2, path),
+    reason: 'a service the user-data asks to enable (salt_minion, wireguard) is enabled by ec2-init offline, with '
+      + '`systemctl enable` chrooted into the root (the unit\'s wants link, and the rc links systemd-sysv-install adds for '
+      + 'its init script); in the sandbox no systemd runs (/run/systemd/system is absent), so cloud-init takes the '
+      + 'image for a sysvinit one and its manage_service turns `enable` into `service NAME start` (25.1 '
+      + 'cloudinit/distros/__init__.py, manage_service), which enables nothing; on a real boot systemd runs and '
+      + "cloud-init's `systemctl enable` makes the same links as ec2-init",
+  },
 ];
+
+// A link `systemctl enable` makes: a wants link to a unit file of the root, or an rc link to an init script.
+function enabledUnit(s: Snapshot, path: string): boolean {
+  const target = s.get(path)?.target ?? '';
+  return path.startsWith('/etc/systemd/') ? /^\/(usr\/)?lib\/systemd\/system\/[\w@.-]+\.service$/.test(target)
+    : /^\.\.\/init\.d\/[\w@.-]+$/.test(target);
+}
 
 // client.rb with 22.4's paths spelled as 25.1's and the header line left out.
 function chefPaths(s: Snapshot, path: string): string {

@@ -68,7 +68,11 @@ export const NORMALIZATIONS: Normalization[] = [
     // cloud-init's users_groups hands a user's keys to setup_user_keys as a
     // Python set, so their order changes from one run to the next; ec2-init
     // keeps the user's order. The same keys, each once, is what matters.
-    reason: "cloud-init writes a user's ssh_authorized_keys in Python set order (random per run); ec2-init keeps the user's order",
+    // Blank lines are left out too: the ssh-import-id program (which
+    // cloud-init runs for ssh_import_id) writes one after each key; sshd
+    // skips them.
+    reason: "cloud-init writes a user's ssh_authorized_keys in Python set order (random per run); ec2-init keeps the user's order; "
+      + 'ssh-import-id writes a blank line after each key it adds, ec2-init does not (sshd skips blank lines)',
     apply: (t) => t.split('\n').filter(Boolean).sort().join('\n'),
   },
 ];

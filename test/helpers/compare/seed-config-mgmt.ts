@@ -9,9 +9,9 @@
 // secrets ec2-init writes 0600) are in allowlist.ts. puppet's start_service is
 // off: the image has no systemd, and cloud-init 22.4 can then only fail to
 // enable puppet (it knows systemctl, chkconfig and /etc/default/puppet).
-// Not here, each with its reason: ansible and wireguard are not in Debian's
-// cloud.cfg lists (cloud-init would not run them), lxd is Ubuntu-only in
-// cloud-init (it installs the snap), so cloud-init gives no effect to compare.
+// The seed runs twice: config-management on 22.4, config-management-25 on
+// 25.1 (seeds.ts). ansible, wireguard and lxd, in no Debian module list, have
+// their own seed (seed-unverified.ts).
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -3,14 +3,13 @@
 // module's semantics changed after 22.4 (keyboard writes the file itself
 // since 23.x; grub_dpkg is off by default since 24.4; write_files' `source`
 // is 23.1+) the seed runs on the trixie image, with cloud-init 25.1.
-// Modules no seed can show, and why (README "Differences from cloud-init"):
+// disable_ec2_metadata changes a route of the running kernel: its seed runs
+// ec2-init on the running system (chrooted, root /) and compares the
+// sandbox's routes. ssh_import_id has its own seed (seed-ssh-import-id.ts).
+// Not shown by any seed, and why (README "Differences from cloud-init"):
 // rsyslog's install_rsyslog installs a package (no network in the sandbox;
 // byobu's install has its own seed, seed-byobu.ts, with a local repository);
-// disable_ec2_metadata changes a route of the running kernel (not
-// a file, and under --root ec2-init leaves it to the real boot);
-// ssh_import_id needs GitHub or Launchpad (cloud-init 22.4 and 25.1 also
-// need the ssh-import-id program, which the images do not have); the
-// fingerprint block of keys_to_console goes through logger, which fails in
+// the fingerprint block of keys_to_console goes through logger, which fails in
 // the sandbox (no /dev/log), so only the KEYS block is compared.
 import type { Seed } from './seeds.ts';
 
@@ -57,6 +56,13 @@ runcmd:
   - [sh, -c, "grep -c grub-pc /var/cache/debconf/config.dat > /var/tmp/grub-debconf.txt || true"]
 `;
 
+// disable_ec2_metadata: a route in the running kernel, not a file. Each boot has a network namespace of its own
+// (sandbox.ts), so both agents may add it there; ec2-init runs on the running system for it (onRoot), as
+// under --root it leaves the route to the real boot. The namespace's routes are compared after each boot.
+const DISABLE_EC2_METADATA = `#cloud-config
+disable_ec2_metadata: true
+`;
+
 export const DEBIAN_LIST_SEEDS: Seed[] = [
   {
     id: 'debian-lists',
@@ -74,5 +80,15 @@ export const DEBIAN_LIST_SEEDS: Seed[] = [
     userData: Buffer.from(DEBIAN_LISTS_25),
     effects: ['/etc/default/keyboard', '/etc/from-source.txt', '/etc/fallback.txt', '/var/tmp/grub-debconf.txt'],
     newInstance: false,
+  },
+  {
+    id: 'disable-ec2-metadata',
+    suite: 'trixie',
+    metaData: META,
+    userData: Buffer.from(DISABLE_EC2_METADATA),
+    effects: ['/home/debian'],
+    newInstance: false,
+    routes: true,
+    onRoot: true,
   },
 ];

@@ -4,10 +4,13 @@
 // Keys and passwords are throw-away text: nothing ever logs in.
 import { gzipSync } from 'node:zlib';
 import type { Suite } from '../../../bench/chroot.ts';
+import type { KeyServices } from './key-services.ts';
 import type { Placed } from './sandbox.ts';
 import { CONFIG_MGMT, CONFIG_MGMT_EFFECTS, configMgmtFiles } from './seed-config-mgmt.ts';
 import { DEBIAN_LIST_SEEDS } from './seeds-debian-lists.ts';
 import { BYOBU_SEED } from './seed-byobu.ts';
+import { UNVERIFIED_SEED } from './seed-unverified.ts';
+import { SSH_IMPORT_ID_SEED } from './seed-ssh-import-id.ts';
 
 export interface Seed {
   id: string;
@@ -23,6 +26,14 @@ export interface Seed {
   consoleBlocks?: string[];
   /** Files placed in both copies before the first boot (a local apt repository), made when the seed runs. */
   files?: () => Placed[];
+  /** Text a file must hold after the first boot, on both sides: [path, text]. */
+  contains?: [string, string][];
+  /** Services the sandbox reaches over its loopback (GitHub's and Launchpad's stand-ins: key-services.ts). */
+  services?: KeyServices;
+  /** Compare the sandbox's routes after each boot (`ip route show table all`): a module's effect on the kernel. */
+  routes?: boolean;
+  /** Run ec2-init on the running system (chrooted, root /) instead of with --root: for effects --root leaves to the real boot. */
+  onRoot?: boolean;
 }
 
 const META = 'instance-id: iid-compare-0001\nlocal-hostname: compare-local\n';
@@ -288,6 +299,20 @@ export const SEEDS: Seed[] = [
     newInstance: false,
     files: configMgmtFiles,
   },
+  // The same on trixie's cloud-init 25.1 (chef's 23.1+ paths, the salt unit enabled by ec2-init: allowlist.ts).
+  {
+    id: 'config-management-25',
+    suite: 'trixie',
+    metaData: META,
+    userData: Buffer.from(CONFIG_MGMT),
+    effects: CONFIG_MGMT_EFFECTS,
+    newInstance: false,
+    files: configMgmtFiles,
+  },
   // byobu (issue 24): installed from a local repository, then enabled for the default user and the system.
   BYOBU_SEED,
+  // ansible, wireguard, lxd (issue 24): in no Debian module list; named by the user-data's lists and unverified_modules.
+  UNVERIFIED_SEED,
+  // ssh_import_id (issue 24): cloud-init 25.1's ssh-import-id program and ec2-init, against TLS stand-ins of GitHub and Launchpad.
+  SSH_IMPORT_ID_SEED,
 ];
