@@ -10,14 +10,21 @@
 import { usesSystemd, which } from '../host/root-facts.ts';
 import type { Context } from '../context.ts';
 import type { Config } from '../config/merge.ts';
-import { bad, type Checked, ok } from '../validate/check.ts';
+import { bad, type Checked, matching, ok } from '../validate/check.ts';
 import { aptGet, aptGetAction, haveAptGet, requireAptGet, updateSources, updateSourcesActions } from './apt-get.ts';
 import type { Action, RunAction } from '../host/actions.ts';
 import type { ActionRun } from './module.ts';
 import { onRunningSystem } from './helpers.ts';
 
-// The name validators live in validate/packages.ts; exported here too for the modules that import them from here.
-export { packageSpec, serviceName } from '../validate/packages.ts';
+/** A Debian package name, optionally =version: never an option (-o…) or two words. */
+export function packageSpec(v: unknown): Checked<string> {
+  return matching(v, /^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$/, 'expected a Debian package name (lower case letters, digits, + - .), optionally =version');
+}
+
+/** A systemd unit or init script name: one word, no path. */
+export function serviceName(v: unknown): Checked<string> {
+  return matching(v, /^[A-Za-z0-9][A-Za-z0-9_.@:-]*$/, 'expected a service name (letters, digits, _ . @ : -)');
+}
 
 /**
  * Install `packages` (specs already checked) from the image's apt. Throws when

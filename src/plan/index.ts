@@ -67,8 +67,8 @@ export async function makePlan(ctx: Context): Promise<Plan> {
       const will = await plannedModule(step.module, run);
       steps.push({ ...stepValue(step, will.does), ...(will.actions && { actions: will.actions }), ...(will.unknown && { actionsDependOnMachine: true }) });
       planned.push(...(step.module.writes?.(run) ?? []));
-      // What its actions write or mark (the update-sources semaphore): a later module's actions see it as there.
-      planned.push(...(will.actions ?? []).flatMap((v) => (v.kind === 'write' || v.kind === 'mark' ? [v.target] : [])));
+      // A semaphore a module's actions mark (apt-get update's) is there for the modules after it, as at boot.
+      planned.push(...(will.actions ?? []).flatMap((a) => (a.kind === 'mark' ? [a.target] : [])));
     }
   }
   return { steps, problems: ctx.diags };
