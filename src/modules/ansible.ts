@@ -7,14 +7,16 @@
 // (su -), with ANSIBLE_CONFIG from ansible_config. install_method pip
 // installs from PyPI: refused (README). Under --root the pulls are left for
 // the running system: they change the machine ansible runs on.
+import type { Action, RunAction } from '../host/actions.ts';
+import type { Config } from '../config/merge.ts';
 import { which } from '../host/root-facts.ts';
-import type { Context } from '../context.ts';
 import { accountName } from '../validate/files.ts';
 import { show } from '../validate/check.ts';
-import { installPackages, packageSpec } from './distro-actions.ts';
+import { installActions, packageSpec } from './distro-actions.ts';
 import { sortedKeys } from './py-formats.ts';
-import { isMapping, onRunningSystem } from './helpers.ts';
-import { shellQuote, type Module, type ModuleRun, type Schema } from './module.ts';
+import { isMapping } from './helpers.ts';
+import { actionModule, shellQuote, type Report, type Schema } from './module.ts';
+import { sectionOf } from './tool-config.ts';
 
 const STRING: Schema = { type: 'string' };
 const PULL: Schema = {
@@ -49,28 +51,67 @@ const SCHEMA: Schema = {
   },
 };
 
-function cfgOf(config: ModuleRun['config']): Record<string, unknown> {
-  const c = config['ansible'];
-  if (c === null || c === undefined) return {};
-  if (!isMapping(c)) throw new Error(`'ansible' must be a mapping, found ${show(c)}`);
-  return c;
+/** A pull: its flags (sorted, as cloud-init's final stage reads the config back: py-formats.ts, sortedKeys), its playbooks, whether it asks for --diff. */
+interface Pull { args: string[]; playbooks: string[]; diff: boolean }
+interface Ansible {
+  pkg: string;
+  user: string | null;
+  env: Record<string, string>;
+  /** null: no galaxy key; [] a galaxy key without actions (a warning). */
+  galaxy: string[][] | null;
+  pulls: Pull[];
+  clones: Array<[string, string]>;
+  playbooks: Array<{ argv: string[]; dir?: string }>;
 }
 
-/** cloud-init's validate_config. */
-function pulls(cfg: Record<string, unknown>): Record<string, unknown>[] {
-  for (const key of ['install_method', 'package_name']) if (!cfg[key]) throw new Error(`missing required key '${key}' in ansible`);
-  if (!['distro', 'pip'].includes(String(cfg['install_method']))) throw new Error(`invalid ansible.install_method ${show(cfg['install_method'])} (distro or pip)`);
-  const given = cfg['pull'];
-  if (given === undefined || given === null) return [];
+/** cloud-init's validate_config, plus: no user-data word becomes an option of ansible. */
+function check(config: Config, report: Report): Ansible | null {
+  const cfg = sectionOf(config, 'ansible', report);
+  if (!cfg || Object.keys(cfg).length === 0) return null;
+  const fail = (message: string) => { report('error', message); return null; };
+  for (const key of ['install_method', 'package_name']) if (!cfg[key]) return fail(`missing required key '${key}' in ansible`);
+  if (!['distro', 'pip'].includes(String(cfg['install_method']))) return fail(`invalid ansible.install_method ${show(cfg['install_method'])} (distro or pip)`);
+  const given = cfg['pull'] ?? [];
   const list = isMapping(given) ? [given] : given;
-  if (!Array.isArray(list)) throw new Error(`ansible.pull: expected a mapping or a list of them, found ${show(given)}`);
-  return list.map((p, i) => {
-    if (!isMapping(p)) throw new Error(`ansible.pull[${i}]: expected a mapping`);
-    if (!p['url']) throw new Error(`ansible.pull[${i}]: missing required key 'url'`);
-    if (!p['playbook_name'] && !p['playbook_names']) throw new Error(`ansible.pull[${i}]: missing required key 'playbook_names'`);
-    if (p['playbook_name'] && p['playbook_names']) throw new Error(`ansible.pull[${i}]: 'playbook_name' and 'playbook_names' are mutually exclusive: use 'playbook_names'`);
-    return p;
-  });
+  if (!Array.isArray(list)) return fail(`ansible.pull: expected a mapping or a list of them, found ${show(given)}`);
+  const pulls: Pull[] = [];
+  for (const [i, p] of list.entries()) {
+    if (!isMapping(p)) return fail(`ansible.pull[${i}]: expected a mapping`);
+    if (!p['url']) return fail(`ansible.pull[${i}]: missing required key 'url'`);
+    if (!p['playbook_name'] && !p['playbook_names']) return fail(`ansible.pull[${i}]: missing required key 'playbook_names'`);
+    if (p['playbook_name'] && p['playbook_names']) return fail(`ansible.pull[${i}]: 'playbook_name' and 'playbook_names' are mutually exclusive: use 'playbook_names'`);
+    const names = p['playbook_name'] ? [p['playbook_name']] : Array.isArray(p['playbook_names']) ? p['playbook_names'] : [p['playbook_names']];
+    const playbooks = names.map((n) => playbook(n));
+    if (playbooks.some((n) => n === null)) { report('error', `ansible.pull[${i}]: ${badPlaybook(names)}; left out`); continue; }
+    pulls.push({ args: pullArgs(sortedKeys(p) as Record<string, unknown>), playbooks: playbooks as string[], diff: Boolean(p['diff']) });
+  }
+  if (cfg['install_method'] === 'pip') {
+    return fail("install_method 'pip' installs ansible from PyPI, which ec2-init does not do: use install_method: distro (the image's 'ansible' package)");
+  }
+  const pkg = packageSpec(cfg['package_name']);
+  if (!pkg.ok) return fail(`ansible.package_name: ${pkg.why}`);
+  let user: string | null = null;
+  if (cfg['run_user'] !== undefined) {
+    const u = accountName(cfg['run_user']);
+    if (!u.ok) return fail(`ansible.run_user: ${u.why}`);
+    user = u.value;
+  }
+  const galaxy = isMapping(cfg['galaxy']) ? cfg['galaxy'] : null;
+  const controller = isMapping(cfg['setup_controller']) ? cfg['setup_controller'] : {};
+  const playbooks: Ansible['playbooks'] = [];
+  for (const a of Array.isArray(controller['run_ansible']) ? controller['run_ansible'].filter(isMapping) : []) {
+    const { playbook_dir: dir, playbook_name: name, ...rest } = a;
+    const book = playbook(name);
+    if (book === null) { report('error', `ansible.setup_controller.run_ansible: ${badPlaybook([name])}; left out`); continue; }
+    playbooks.push({ argv: ['ansible-playbook', book, ...pullArgs(rest)], ...(dir !== undefined && { dir: String(dir) }) });
+  }
+  return {
+    pkg: pkg.value, user, env: cfg['ansible_config'] ? { ANSIBLE_CONFIG: String(cfg['ansible_config']) } : {},
+    galaxy: galaxy && (Array.isArray(galaxy['actions']) ? galaxy['actions'] : []).map((a) => (Array.isArray(a) ? a.map(String) : [String(a)])),
+    pulls,
+    clones: (Array.isArray(controller['repositories']) ? controller['repositories'].filter(isMapping) : []).map((r) => [String(r['source']), String(r['path'])]),
+    playbooks,
+  };
 }
 
 /** cloud-init's filter_args: false dropped, '_' → '-', true → --flag, else --flag=value. */
@@ -94,105 +135,61 @@ const atLeast = (v: number[], want: number[]) => {
   return true;
 };
 
-class Runner {
-  private readonly ctx: Context;
-  private readonly where: string;
-  private readonly user: string | null;
-  private readonly env: Record<string, string>;
-  constructor(ctx: Context, where: string, user: string | null, env: Record<string, string>) {
-    this.ctx = ctx; this.where = where; this.user = user; this.env = env;
-  }
-  /** cloud-init's do_as: `su - USER -c 'COMMAND'` when a run_user is given. */
-  argv(command: string[], cwd?: string): string[] {
-    const cd = cwd ? `cd ${shellQuote(cwd)} && ` : '';
-    const envs = Object.entries(this.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
-    if (this.user) return ['su', '-', this.user, '-c', `${cd}${envs ? `env ${envs} ` : ''}${command.map(shellQuote).join(' ')}`];
-    return cwd ? ['/bin/sh', '-c', `${cd}exec ${command.map(shellQuote).join(' ')}`] : command;
-  }
-  async run(command: string[], cwd?: string): Promise<string> {
-    const r = await this.ctx.capture(this.argv(command, cwd), { env: this.env, timeoutMs: 3_600_000 });
-    if (r.code !== 0) throw new Error(`${command[0]}: exit ${r.code ?? r.signal}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-2).join('; ')}` : ''}`);
-    if (r.stdout) this.ctx.log.info(`${this.where}: ${command[0]}: ${r.stdout.trim().split('\n').slice(-1)[0]}`);
-    return r.stdout;
-  }
+/** cloud-init's do_as: `su - USER -c 'COMMAND'` when a run_user is given; `cwd` by a shell's cd. */
+export function asUser(user: string | null, env: Record<string, string>, command: string[], cwd?: string): string[] {
+  const cd = cwd ? `cd ${shellQuote(cwd)} && ` : '';
+  const envs = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
+  if (user) return ['su', '-', user, '-c', `${cd}${envs ? `env ${envs} ` : ''}${command.map(shellQuote).join(' ')}`];
+  return cwd ? ['/bin/sh', '-c', `${cd}exec ${command.map(shellQuote).join(' ')}`] : command;
 }
 
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, where } = r;
-  const cfg = cfgOf(r.config);
-  if (Object.keys(cfg).length === 0) return;
-  const pullList = pulls(cfg);
-  if (cfg['install_method'] === 'pip') {
-    throw new Error("install_method 'pip' installs ansible from PyPI, which ec2-init does not do: use install_method: distro (the image's 'ansible' package)");
-  }
-  const pkg = packageSpec(cfg['package_name']);
-  if (!pkg.ok) throw new Error(`ansible.package_name: ${pkg.why}`);
-  if (which(ctx.files, 'ansible') === null) await installPackages(ctx, r.config, r.instanceId, where, [pkg.value]);
-  if (which(ctx.files, 'ansible') === null) throw new Error('command: ansible is not installed');
-  let user: string | null = null;
-  if (cfg['run_user'] !== undefined) {
-    const u = accountName(cfg['run_user']);
-    if (!u.ok) throw new Error(`ansible.run_user: ${u.why}`);
-    user = u.value;
-  }
-  const env: Record<string, string> = {};
-  if (cfg['ansible_config']) env['ANSIBLE_CONFIG'] = String(cfg['ansible_config']);
-  const galaxy = isMapping(cfg['galaxy']) ? cfg['galaxy'] : null;
-  const controller = isMapping(cfg['setup_controller']) ? cfg['setup_controller'] : null;
-  if (!galaxy && pullList.length === 0 && !controller) return;
-  if (!onRunningSystem(ctx, where, 'ansible-galaxy, ansible-pull and the controller setup', { essential: true })) return;
-  const runner = new Runner(ctx, where, user, env);
-  if (galaxy) {
-    const actions = Array.isArray(galaxy['actions']) ? galaxy['actions'] : [];
-    if (!actions.length) ctx.report('warning', where, 'ansible.galaxy has no actions');
-    for (const a of actions) await runner.run(Array.isArray(a) ? a.map(String) : [String(a)]);
-  }
-  for (const p of pullList) {
-    const names = (p['playbook_name'] ? [p['playbook_name']] : (p['playbook_names'] as unknown[])).map((n) => playbook(n, 'ansible.pull playbook_name'));
-    const version = parseVersion(await runner.run(['ansible-pull', '--version']));
-    if (!version) ctx.report('warning', where, 'cannot parse the ansible version');
-    else if (!atLeast(version, [2, 7, 0]) && p['diff']) throw new Error(`ansible ${version.join('.')} does not support --diff`);
-    // In sorted order, as cloud-init's final stage reads the config back (py-formats.ts, sortedKeys).
-    const args = pullArgs(sortedKeys(p) as Record<string, unknown>);
-    if (version && atLeast(version, [2, 12, 0])) await runner.run(['ansible-pull', ...args, ...names]);
-    else for (const n of names) await runner.run(['ansible-pull', ...args, n]);
-  }
-  if (controller) {
-    for (const repo of Array.isArray(controller['repositories']) ? controller['repositories'].filter(isMapping) : []) {
-      // `--`: a source or path is never read as an option of git (--upload-pack=…).
-      await runner.run(['git', 'clone', '--', String(repo['source']), String(repo['path'])]);
-    }
-    for (const a of Array.isArray(controller['run_ansible']) ? controller['run_ansible'].filter(isMapping) : []) {
-      const { playbook_dir: dir, playbook_name: name, ...rest } = a;
-      await runner.run(['ansible-playbook', playbook(name, 'ansible.ansible_config.run_ansible playbook_name'), ...pullArgs(rest)], dir === undefined ? undefined : String(dir));
-    }
-  }
-}
-
-export const ansible: Module = {
+export const ansible = actionModule<Ansible>({
   name: 'ansible',
   stage: 'final',
   frequency: 'per-instance',
   keys: ['ansible'],
   schema: { ansible: SCHEMA },
-  describe({ ctx, config }) {
-    const cfg = cfgOf(config);
-    if (Object.keys(cfg).length === 0) return [];
-    const later = ctx.root === '/' ? '' : ' (left for the running system with --root)';
-    const p = cfg['pull'];
-    const n = Array.isArray(p) ? p.length : isMapping(p) ? 1 : 0;
-    return [
-      ...(which(ctx.files, 'ansible') === null ? [`install ${String(cfg['package_name'])} (${String(cfg['install_method'])})`] : []),
-      ...(isMapping(cfg['galaxy']) ? [`ansible-galaxy actions${later}`] : []),
-      ...(n ? [`ansible-pull ${n} repositor${n === 1 ? 'y' : 'ies'}${later}`] : []),
-      ...(isMapping(cfg['setup_controller']) ? [`set up the ansible controller${later}`] : []),
-    ];
+  check,
+  actions(a, run): Action[] {
+    const out: Action[] = [];
+    if (which(run.files, 'ansible') === null) {
+      // The package must bring the command (ansible-core alone does not).
+      const installed = installActions(run, [a.pkg], undefined,
+        () => (which(run.files, 'ansible') === null ? [{ kind: 'report', level: 'error', message: 'command: ansible is not installed' }] : []));
+      if (installed.length === 0) return [];
+      out.push(...installed);
+    }
+    // Everything else changes the machine ansible runs on: the running system's.
+    const step = (command: string[], why: string, extra: Partial<RunAction> = {}, cwd?: string): Action => ({
+      kind: 'run', argv: asUser(a.user, a.env, command, cwd), timeoutMs: 3_600_000, why, runningSystem: 'essential',
+      ...(Object.keys(a.env).length && { env: a.env }), ...extra,
+    });
+    if (a.galaxy !== null && a.galaxy.length === 0) run.report('warning', 'ansible.galaxy has no actions');
+    for (const [i, g] of (a.galaxy ?? []).entries()) out.push(step(g, `galaxy action ${i + 1}`));
+    for (const [i, p] of a.pulls.entries()) {
+      out.push(step(['ansible-pull', '--version'], `the ansible version, for pull ${i + 1}`, {
+        then: (r): Action[] => {
+          const version = parseVersion(r.stdout);
+          if (version && !atLeast(version, [2, 7, 0]) && p.diff) return [{ kind: 'report', level: 'error', message: `ansible ${version.join('.')} does not support --diff` }];
+          const warn: Action[] = version ? [] : [{ kind: 'report', level: 'warning', message: 'cannot parse the ansible version' }];
+          // One call for all playbooks from ansible 2.12, one per playbook before.
+          const calls = version && atLeast(version, [2, 12, 0]) ? [[...p.args, ...p.playbooks]] : p.playbooks.map((n) => [...p.args, n]);
+          return [...warn, ...calls.map((c) => step(['ansible-pull', ...c], `pull ${i + 1}`))];
+        },
+      }));
+    }
+    // `--`: a source or path is never read as an option of git (--upload-pack=…).
+    for (const [source, path] of a.clones) out.push(step(['git', 'clone', '--', source, path], `clone into ${path}`));
+    for (const [i, pb] of a.playbooks.entries()) out.push(step(pb.argv, `run_ansible ${i + 1}`, {}, pb.dir));
+    return out;
   },
-  run,
-};
+});
 
-/** A playbook name as an argv word: given, and never an option (-e…, --vault-password-file=…). */
-function playbook(v: unknown, key: string): string {
-  if (typeof v !== 'string' || v === '' || v.startsWith('-')) throw new Error(`${key}: expected a playbook file name not starting with '-', found ${show(v)}`);
-  return v;
+/** A playbook name as an argv word: given, and never an option (-e…, --vault-password-file=…); null when not. */
+function playbook(v: unknown): string | null {
+  return typeof v !== 'string' || v === '' || v.startsWith('-') ? null : v;
+}
+
+function badPlaybook(names: unknown[]): string {
+  return `expected a playbook file name not starting with '-', found ${names.filter((n) => playbook(n) === null).map(show).join(', ')}`;
 }

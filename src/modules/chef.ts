@@ -7,15 +7,17 @@
 // asks. client.rb is Ruby: every value is checked to be a plain one-line
 // string (no quote, backslash or '#{') or a Ruby symbol before it lands there.
 // install_type omnibus and gems fetch from the Internet: refused (README).
+import type { Action } from '../host/actions.ts';
+import type { Config } from '../config/merge.ts';
 import { which } from '../host/root-facts.ts';
-import type { Context } from '../context.ts';
 import { VERSION } from '../version.ts';
 import { type Checked, matching, show } from '../validate/check.ts';
 import { pathUnderRoot } from '../validate/files.ts';
-import { installPackages } from './distro-actions.ts';
-import { isMapping, onRunningSystem, optionBool, rfc2822 } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { installActions } from './distro-actions.ts';
+import { isMapping, optionBool } from './helpers.ts';
+import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
 import { pyJsonDumps, sortedKeys } from './py-formats.ts';
+import { argList, sectionOf } from './tool-config.ts';
 
 const CHEF_DIRS = ['/etc/chef', '/var/log/chef', '/var/lib/chef', '/var/chef/cache', '/var/chef/backup', '/var/run/chef'];
 const VALIDATION_PEM = '/etc/chef/validation.pem';
@@ -63,34 +65,30 @@ const SCHEMA: Schema = {
 const rubyString = (v: unknown): Checked<string> => matching(v, /^(?!.*#\{)[^"\\\n]*$/, 'a client.rb value is one line without " or \\ or #{');
 const rubySymbol = (v: unknown): Checked<string> => matching(v, /^:[a-z_]+$/, 'expected a Ruby symbol such as :info');
 
-function cfgOf(config: ModuleRun['config']): Record<string, unknown> {
-  const c = config['chef'];
-  if (!isMapping(c)) throw new Error(`'chef' must be a mapping, found ${show(c)}`);
-  return c;
-}
-
 /** cloud-init's get_template_params, each value checked. */
-function params(ctx: Context, where: string, cfg: Record<string, unknown>, iid: string): Record<string, string | boolean | null> {
+function params(report: Report, cfg: Record<string, unknown>): Record<string, string | boolean | null> {
   const p: Record<string, string | boolean | null> = { ...DEFAULTS };
   for (const [k, v] of Object.entries(cfg)) {
     if (!TEMPLATE_KEYS.has(k)) continue;
     p[k] = v === null ? null : k === 'show_time' ? optionBool(cfg, k, true) : String(v);
   }
-  p['node_name'] = cfg['node_name'] !== undefined ? String(cfg['node_name']) : iid;
+  // null: the instance-id, known when the actions are made.
+  p['node_name'] = cfg['node_name'] !== undefined ? String(cfg['node_name']) : null;
   p['environment'] = cfg['environment'] !== undefined ? String(cfg['environment']) : '_default';
   for (const [k, v] of Object.entries(p)) {
     // validation_cert only says whether client.rb names the key (its text goes to the key file).
     if (typeof v !== 'string' || v === '' || k === 'validation_cert') continue;
     const c = SYMBOL_KEYS.has(k) ? rubySymbol(v) : PATH_KEYS.has(k) ? pathUnderRoot(v) : rubyString(v);
     const safe = c.ok && (!PATH_KEYS.has(k) || rubyString(v).ok);
-    if (!safe) { ctx.report('error', where, `chef.${k}: ${c.ok ? 'a path without " or \\' : c.why}; left out of client.rb`); p[k] = null; }
+    if (!safe) { report('error', `chef.${k}: ${c.ok ? 'a path without " or \\' : c.why}; left out of client.rb`); p[k] = null; }
   }
   return p;
 }
 
 /** client.rb as cloud-init's chef_client.rb.tmpl renders it (trim_blocks: a line per set value). */
 function clientRb(p: Record<string, string | boolean | null>): string {
-  const lines = [`# Created by ec2-init v. ${VERSION} on ${rfc2822()}`];
+  // cloud-init's make_header adds the time: left out, so that `plan` and boot write the same bytes (README).
+  const lines = [`# Created by ec2-init v. ${VERSION}`];
   const q = (k: string, label: string) => { if (p[k]) lines.push(`${label.padEnd(22)} "${String(p[k])}"`); };
   q('chef_license', 'chef_license');
   if (p['log_level']) lines.push(`log_level              ${String(p['log_level'])}`);
@@ -114,82 +112,113 @@ function clientRb(p: Record<string, string | boolean | null>): string {
 
 function dirOf(path: string): string { return path.slice(0, path.lastIndexOf('/')) || '/'; }
 
-async function install(r: ModuleRun, cfg: Record<string, unknown>): Promise<boolean> {
-  const type = cfg['install_type'] === undefined ? 'packages' : String(cfg['install_type']);
-  if (type === 'gems' || type === 'omnibus') {
-    throw new Error(`install_type '${type}' downloads ${type === 'gems' ? 'Chef from rubygems.org' : "Chef's omnibus install script"} from the Internet, which ec2-init does not do: `
-      + "add Chef's apt repository under apt: sources and use install_type: packages (the package 'chef')");
-  }
-  if (type !== 'packages') { r.ctx.report('warning', r.where, `unknown install_type '${type}': chef not installed or run`); return false; }
-  await installPackages(r.ctx, r.config, r.instanceId, r.where, ['chef']);
-  return optionBool(cfg, 'exec', false);
+interface Chef {
+  dirs: string[];
+  /** The validation key's path (null: not a path, reported) and what to put there. */
+  key: string | null;
+  cert: unknown;
+  /** client.rb's path (null: not a path, reported: nothing after the key is done, as cloud-init stops there). */
+  rb: string | null;
+  params: Record<string, string | boolean | null>;
+  /** No node_name given: the instance-id is the node's name. */
+  nodeIsIid: boolean;
+  /** firstboot.json's path; '' when none is wanted; null when not a path (reported). */
+  firstboot: string | null;
+  firstbootJson: string;
+  installType: string;
+  exec: boolean;
+  forceInstall: boolean;
+  execArgs: string[];
+  deleteKey: boolean;
 }
 
-function execArgs(ctx: Context, where: string, cfg: Record<string, unknown>): string[] {
-  const given = cfg['exec_arguments'];
-  if (given === undefined) return EXEC_ARGS;
-  if (Array.isArray(given)) return given.map(String);
-  if (typeof given === 'string') return [given];
-  ctx.report('warning', where, `chef.exec_arguments: expected a list or a string, found ${show(given)}; ${EXEC_ARGS.join(' ')} used`);
-  return EXEC_ARGS;
-}
-
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, where } = r;
-  const cfg = cfgOf(r.config);
-  const dirs = Array.isArray(cfg['directories']) && cfg['directories'].length ? cfg['directories'] : CHEF_DIRS;
-  for (const d of [...dirs, '/etc/chef']) {
+function check(config: Config, report: Report): Chef | null {
+  const cfg = sectionOf(config, 'chef', report, '');
+  if (!cfg) return null;
+  const given = Array.isArray(cfg['directories']) && cfg['directories'].length ? cfg['directories'] : CHEF_DIRS;
+  const dirs: string[] = [];
+  for (const d of [...given, '/etc/chef']) {
     const p = pathUnderRoot(d);
-    if (p.ok) ctx.files.mkdir(p.value);
-    else ctx.report('error', where, `chef.directories: ${p.why}; left out`);
+    if (p.ok) dirs.push(p.value);
+    else report('error', `chef.directories: ${p.why}; left out`);
   }
-  const keyPath = pathUnderRoot(cfg['validation_key'] ?? VALIDATION_PEM);
-  const cert = cfg['validation_cert'];
-  if (!keyPath.ok) ctx.report('error', where, `chef.validation_key: ${keyPath.why}`);
-  else if (typeof cert === 'string' && cert !== '' && cert !== 'system') ctx.files.write(keyPath.value, cert, { mode: 0o600 });
-  else if (cert === 'system' && !ctx.files.exists(keyPath.value)) ctx.report('warning', where, `validation_cert is 'system' but there is no ${keyPath.value}`);
-
-  const rbPath = pathUnderRoot(cfg['config_path'] ?? CLIENT_RB);
-  if (!rbPath.ok) throw new Error(`chef.config_path: ${rbPath.why}`);
-  const p = params(ctx, where, cfg, r.instanceId);
-  for (const [k, v] of Object.entries(p)) if (PATH_KEYS.has(k) && typeof v === 'string' && v) ctx.files.mkdir(dirOf(v));
-  ctx.files.write(rbPath.value, clientRb(p), { mode: 0o644 });
-
+  const key = pathUnderRoot(cfg['validation_key'] ?? VALIDATION_PEM);
+  if (!key.ok) report('error', `chef.validation_key: ${key.why}`);
+  const rb = pathUnderRoot(cfg['config_path'] ?? CLIENT_RB);
+  if (!rb.ok) report('error', `chef.config_path: ${rb.why}`);
   const fb = cfg['firstboot_path'] === undefined ? FIRSTBOOT : cfg['firstboot_path'];
-  if (fb === '' || fb === null) ctx.log.info(`${where}: firstboot_path is empty: no first-boot JSON`);
-  else {
-    const fbPath = pathUnderRoot(fb);
-    if (!fbPath.ok) ctx.report('error', where, `chef.firstboot_path: ${fbPath.why}`);
-    else {
-      const initial: Record<string, unknown> = {};
-      if (cfg['run_list'] !== undefined) initial['run_list'] = cfg['run_list'];
-      if (isMapping(cfg['initial_attributes'])) Object.assign(initial, sortedKeys(cfg['initial_attributes']));
-      ctx.files.write(fbPath.value, pyJsonDumps(initial), { mode: 0o644 });
-    }
-  }
-
-  const installed = which(ctx.files, EXEC) !== null;
-  const exec = !installed || optionBool(cfg, 'force_install', false) ? await install(r, cfg) : optionBool(cfg, 'exec', false);
-  if (!exec) return;
-  const argv = [EXEC, ...execArgs(ctx, where, cfg)];
-  if (!onRunningSystem(ctx, where, argv.join(' '), { essential: true })) return;
-  if (!await ctx.runChecked(`${where} (chef-client)`, argv, { timeoutMs: 3_600_000 })) return;
-  if (optionBool(cfg, 'delete_validation_post_exec', false) && keyPath.ok && ctx.files.exists(keyPath.value)) ctx.files.unlink(keyPath.value);
+  const fbPath = fb === '' || fb === null ? null : pathUnderRoot(fb);
+  if (fbPath && !fbPath.ok) report('error', `chef.firstboot_path: ${fbPath.why}`);
+  return {
+    dirs, key: key.ok ? key.value : null, cert: cfg['validation_cert'], rb: rb.ok ? rb.value : null,
+    params: rb.ok ? params(report, cfg) : {}, nodeIsIid: cfg['node_name'] === undefined,
+    firstboot: fbPath === null ? '' : fbPath.ok ? fbPath.value : null, firstbootJson: firstbootJson(cfg),
+    installType: cfg['install_type'] === undefined ? 'packages' : String(cfg['install_type']),
+    exec: optionBool(cfg, 'exec', false), forceInstall: optionBool(cfg, 'force_install', false),
+    execArgs: argList(cfg, 'exec_arguments', 'chef.exec_arguments', EXEC_ARGS, false, report),
+    deleteKey: optionBool(cfg, 'delete_validation_post_exec', false),
+  };
 }
 
-export const chef: Module = {
+/** firstboot.json: the run_list and initial_attributes, as Python's json.dumps writes them. */
+function firstbootJson(cfg: Record<string, unknown>): string {
+  const initial: Record<string, unknown> = {};
+  if (cfg['run_list'] !== undefined) initial['run_list'] = cfg['run_list'];
+  if (isMapping(cfg['initial_attributes'])) Object.assign(initial, sortedKeys(cfg['initial_attributes']));
+  return pyJsonDumps(initial);
+}
+
+/** The install (when chef-client is missing, or force_install) and whether chef-client runs then; null: refused, reported. */
+function install(c: Chef, run: ActionRun): { actions: Action[]; exec: boolean } | null {
+  if (which(run.files, EXEC) !== null && !c.forceInstall) return { actions: [], exec: c.exec };
+  if (c.installType === 'gems' || c.installType === 'omnibus') {
+    run.report('error', `install_type '${c.installType}' downloads ${c.installType === 'gems' ? 'Chef from rubygems.org' : "Chef's omnibus install script"} from the Internet, which ec2-init does not do: `
+      + "add Chef's apt repository under apt: sources and use install_type: packages (the package 'chef')");
+    return null;
+  }
+  if (c.installType !== 'packages') { run.report('warning', `unknown install_type '${c.installType}': chef not installed or run`); return { actions: [], exec: false }; }
+  const actions = installActions(run, ['chef']);
+  return actions.length ? { actions, exec: c.exec } : null;
+}
+
+export const chef = actionModule<Chef>({
   name: 'chef',
   stage: 'final',
   frequency: 'per-boot',
   keys: ['chef'],
   schema: { chef: SCHEMA },
-  describe({ ctx, config }) {
-    const cfg = cfgOf(config);
-    const out = [`write ${String(cfg['config_path'] ?? CLIENT_RB)} and ${String(cfg['firstboot_path'] ?? FIRSTBOOT)}`];
-    if (typeof cfg['validation_cert'] === 'string' && cfg['validation_cert'] !== 'system') out.push(`write ${String(cfg['validation_key'] ?? VALIDATION_PEM)} (0600)`);
-    if (which(ctx.files, EXEC) === null || optionBool(cfg, 'force_install', false)) out.push(`install chef (${String(cfg['install_type'] ?? 'packages')})`);
-    if (optionBool(cfg, 'exec', false)) out.push(`run chef-client${ctx.root === '/' ? '' : ' (left for the running system with --root)'}`);
+  check,
+  actions(c, run): Action[] {
+    // Each directory once (the list names /etc/chef again, and client.rb's paths share theirs).
+    const made = new Set<string>();
+    const mkdir = (path: string): Action[] => (made.has(path) ? [] : (made.add(path), [{ kind: 'mkdir', path, mode: 0o755 }]));
+    const out: Action[] = c.dirs.flatMap(mkdir);
+    if (c.key !== null && typeof c.cert === 'string' && c.cert !== '' && c.cert !== 'system') {
+      out.push({ kind: 'write', path: c.key, content: c.cert, mode: 0o600, why: 'the validation key' });
+    } else if (c.key !== null && c.cert === 'system' && !run.files.exists(c.key)) {
+      run.report('warning', `validation_cert is 'system' but there is no ${c.key}`);
+    }
+    if (c.rb === null) return out;
+    // The instance-id comes from the datasource: checked as any client.rb value.
+    const iid = c.nodeIsIid && rubyString(run.instanceId).ok ? run.instanceId : null;
+    if (c.nodeIsIid && iid === null) run.report('error', `chef.node_name: the instance-id ${show(run.instanceId)} is not a client.rb value (one line without " or \\ or #{); left out of client.rb`);
+    const p = c.nodeIsIid ? { ...c.params, node_name: iid } : c.params;
+    for (const [k, v] of Object.entries(p)) if (PATH_KEYS.has(k) && typeof v === 'string' && v) out.push(...mkdir(dirOf(v)));
+    out.push({ kind: 'write', path: c.rb, content: clientRb(p), mode: 0o644 });
+    if (c.firstboot === '') out.push({ kind: 'log', text: `${run.where}: firstboot_path is empty: no first-boot JSON` });
+    else if (c.firstboot !== null) out.push({ kind: 'write', path: c.firstboot, content: c.firstbootJson, mode: 0o644 });
+    const installing = install(c, run);
+    if (installing === null) return out;
+    out.push(...installing.actions);
+    if (!installing.exec) return out;
+    const key = c.key;
+    out.push({
+      kind: 'run', argv: [EXEC, ...c.execArgs], timeoutMs: 3_600_000, why: 'chef-client', runningSystem: 'essential',
+      ...(c.deleteKey && key !== null && {
+        logOutput: true,
+        then: (): Action[] => (run.files.exists(key) ? [{ kind: 'remove', path: key, why: 'delete_validation_post_exec' }] : []),
+      }),
+    });
     return out;
   },
-  run,
-};
+});

@@ -2,17 +2,20 @@
 // apt (Debian ships an `lxd` package; cloud-init, for Ubuntu only, installs
 // the snap), the storage tools the backend needs (zfsutils-linux, lvm2,
 // btrfs-progs), then `lxd waitready`, `lxd init --preseed` (the preseed on
-// stdin) or `lxd init --auto --key=value`, and the bridge through `lxc
+// stdin) or `lxd init --auto --key=value` (the trust password by a preseed
+// on stdin, never on the command line), and the bridge through `lxc
 // network create/attach-profile`. Everything after the install talks to the
 // LXD daemon: the running system's work, left to it under --root.
+import type { Action, RunAction } from '../host/actions.ts';
+import type { Config } from '../config/merge.ts';
 import { which } from '../host/root-facts.ts';
-import type { Context } from '../context.ts';
 import { parseYaml } from '../yaml/index.ts';
 import { show } from '../validate/check.ts';
 import { interfaceName } from '../validate/net.ts';
-import { installPackages } from './distro-actions.ts';
-import { isMapping, onRunningSystem } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { installActions } from './distro-actions.ts';
+import { isMapping } from './helpers.ts';
+import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
+import { pyYamlDump } from './py-formats.ts';
 
 const DEFAULT_NETWORK = 'lxdbr0';
 const INIT_KEYS = ['network_address', 'network_port', 'storage_backend', 'storage_create_device', 'storage_create_loop', 'storage_pool', 'trust_password'];
@@ -44,13 +47,20 @@ const SCHEMA: Schema = {
   },
 };
 
-interface Lxd { init: Record<string, unknown>; bridge: Record<string, unknown>; preseed: string }
+interface Lxd {
+  init: Record<string, unknown>;
+  bridge: Record<string, unknown>;
+  preseed: string;
+  /** The storage drivers the config names (cloud-init's get_required_packages). */
+  drivers: string[];
+  commands: { create: string[] | null; attach: string[] | null };
+}
 
-/** cloud-init's supplemental_schema_validation. */
-function read(config: ModuleRun['config']): Lxd | null {
+/** cloud-init's supplemental_schema_validation, the bridge's commands and the storage drivers. */
+function check(config: Config, report: Report): Lxd | null {
   const c = config['lxd'];
   if (!c) return null;
-  if (!isMapping(c)) throw new Error(`lxd config must be a mapping, found ${show(c)}`);
+  if (!isMapping(c)) { report('error', `lxd config must be a mapping, found ${show(c)}`); return null; }
   const init = c['init'] ?? {};
   const bridge = c['bridge'] ?? {};
   const preseed = c['preseed'] ?? '';
@@ -61,25 +71,29 @@ function read(config: ModuleRun['config']): Lxd | null {
   if (preseed && (isMapping(init) && Object.keys(init).length || isMapping(bridge) && Object.keys(bridge).length)) {
     errors.push('lxd.preseed cannot be given with lxd.init or lxd.bridge');
   }
-  if (errors.length) throw new Error(errors.join('; '));
-  return { init: init as Record<string, unknown>, bridge: bridge as Record<string, unknown>, preseed: preseed as string };
-}
-
-/** cloud-init's get_required_packages. */
-function storagePackages(ctx: Context, lxd: Lxd): string[] {
+  if (errors.length || !isMapping(init) || !isMapping(bridge) || typeof preseed !== 'string') { report('error', errors.join('; ')); return null; }
+  let commands: Lxd['commands'];
+  try {
+    commands = Object.keys(bridge).length ? bridgeCommands(bridge) : { create: null, attach: null };
+  } catch (e) { report('error', (e as Error).message); return null; }
   const drivers: string[] = [];
-  if (lxd.init['storage_backend']) drivers.push(String(lxd.init['storage_backend']));
-  if (lxd.preseed.includes('storage_pools')) {
+  if (init['storage_backend']) drivers.push(String(init['storage_backend']));
+  if (preseed.includes('storage_pools')) {
     try {
-      const pre = parseYaml(lxd.preseed);
+      const pre = parseYaml(preseed);
       const pools = isMapping(pre) && Array.isArray(pre['storage_pools']) ? pre['storage_pools'] : [];
       for (const p of pools) if (isMapping(p) && p['driver']) drivers.push(String(p['driver']));
-    } catch { ctx.log.warn('lxd.preseed is not YAML: cannot tell which storage packages it needs'); }
+    } catch { report('warning', 'lxd.preseed is not YAML: cannot tell which storage packages it needs'); }
   }
+  return { init, bridge, preseed, drivers, commands };
+}
+
+/** The storage tools the drivers need and the root lacks. */
+function storagePackages(files: ActionRun['files'], drivers: string[]): string[] {
   const out: string[] = [];
-  if (drivers.includes('zfs') && which(ctx.files, 'zfs') === null) out.push('zfsutils-linux');
-  if (drivers.includes('lvm') && which(ctx.files, 'lvcreate') === null) out.push('lvm2');
-  if (drivers.includes('btrfs') && which(ctx.files, 'mkfs.btrfs') === null) out.push('btrfs-progs');
+  if (drivers.includes('zfs') && which(files, 'zfs') === null) out.push('zfsutils-linux');
+  if (drivers.includes('lvm') && which(files, 'lvcreate') === null) out.push('lvm2');
+  if (drivers.includes('btrfs') && which(files, 'mkfs.btrfs') === null) out.push('btrfs-progs');
   return out;
 }
 
@@ -110,58 +124,58 @@ export function bridgeCommands(bridge: Record<string, unknown>): { create: strin
   return { create, attach };
 }
 
-/** `lxd init --auto` with the init keys as --key=value (cloud-init's handle_init_cfg). */
+/**
+ * `lxd init --auto` with the init keys as --key=value (cloud-init's
+ * handle_init_cfg) but trust_password, which never goes on a command line
+ * (any user sees it in ps): trustPreseed gives it on stdin.
+ */
 export function initArgv(init: Record<string, unknown>): string[] {
   const argv = ['lxd', 'init', '--auto'];
-  for (const k of INIT_KEYS) if (init[k]) argv.push(`--${k.replace(/_/g, '-')}=${String(init[k])}`);
+  for (const k of INIT_KEYS) if (k !== 'trust_password' && init[k]) argv.push(`--${k.replace(/_/g, '-')}=${String(init[k])}`);
   return argv;
 }
 
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, where } = r;
-  const lxd = read(r.config);
-  if (!lxd) return;
-  const commands = Object.keys(lxd.bridge).length ? bridgeCommands(lxd.bridge) : { create: null, attach: null };
-  const packages = [...(which(ctx.files, 'lxd') === null ? ['lxd'] : []), ...storagePackages(ctx, lxd)];
-  await installPackages(ctx, r.config, r.instanceId, where, packages);
-  if (!onRunningSystem(ctx, where, 'lxd waitready, lxd init and the bridge (they talk to the LXD daemon)', { essential: true })) return;
-  const step = async (argv: string[], input?: string) => {
-    const res = await ctx.run(argv, { timeoutMs: 600_000, env: { LC_ALL: 'C', USER: 'root' }, ...(input === undefined ? {} : { input }) });
-    if (res.code !== 0) throw new Error(`${argv.slice(0, 3).join(' ')}: exit ${res.code ?? res.signal}`);
-  };
-  await step(['lxd', 'waitready', '--timeout=300']);
-  if (lxd.preseed) { await step(['lxd', 'init', '--preseed'], lxd.preseed); return; }
-  const didInit = Object.keys(lxd.init).length > 0;
-  if (didInit) await step(initArgv(lxd.init));
-  const name = String(lxd.bridge['name'] ?? DEFAULT_NETWORK);
-  // lxd init --auto makes lxdbr0 itself: cloud-init's maybe_cleanup_default removes it before its own.
-  if (didInit && name === DEFAULT_NETWORK) {
-    if (commands.create) {
-      const d = await ctx.run(['lxc', 'network', 'detach-profile', name, 'default', '--force-local'], { timeoutMs: 120_000 });
-      if (d.code === 0) await step(['lxc', 'network', 'delete', name, '--force-local']);
-    }
-    if (commands.attach) await ctx.run(['lxc', 'profile', 'device', 'remove', 'default', 'eth0', '--force-local'], { timeoutMs: 120_000 });
-  }
-  if (commands.create) await step(['lxc', ...commands.create, '--force-local']);
-  if (commands.attach) await step(['lxc', ...commands.attach, '--force-local']);
+/** The preseed that sets the trust password (what --trust-password does), for `lxd init --preseed` on stdin. */
+export function trustPreseed(password: string): string {
+  return pyYamlDump({ config: { 'core.trust_password': password } });
 }
 
-export const lxd: Module = {
+/** A step that talks to the LXD daemon: the running system's (the module's point: it stays to do on the real boot). */
+function daemon(argv: string[], why: string, extra: Partial<RunAction> = {}): Action {
+  return { kind: 'run', argv, timeoutMs: 600_000, env: { LC_ALL: 'C', USER: 'root' }, why, runningSystem: 'essential', ...extra };
+}
+
+export const lxd = actionModule<Lxd>({
   name: 'lxd',
   stage: 'final',
   frequency: 'per-instance',
   keys: ['lxd'],
   schema: { lxd: SCHEMA },
-  describe({ ctx, config }) {
-    const l = read(config);
-    if (!l) return [];
-    const later = ctx.root === '/' ? '' : ' (left for the running system with --root)';
-    const pk = [...(which(ctx.files, 'lxd') === null ? ['lxd'] : []), ...storagePackages(ctx, l)];
-    return [
-      ...(pk.length ? [`install ${pk.join(' ')}`] : []),
-      ...(l.preseed ? [`lxd init --preseed${later}`] : Object.keys(l.init).length ? [`${initArgv(l.init).filter((a) => !a.startsWith('--trust-password')).join(' ')}${later}`] : []),
-      ...(Object.keys(l.bridge).length ? [`lxd bridge ${String(l.bridge['mode'])} ${String(l.bridge['name'] ?? DEFAULT_NETWORK)}${later}`] : []),
-    ];
+  check,
+  actions(l, run): Action[] {
+    const packages = [...(which(run.files, 'lxd') === null ? ['lxd'] : []), ...storagePackages(run.files, l.drivers)];
+    const install = installActions(run, packages);
+    if (packages.length && install.length === 0) return [];
+    const out: Action[] = [...install, daemon(['lxd', 'waitready', '--timeout=300'], 'wait for the LXD daemon')];
+    if (l.preseed) return [...out, daemon(['lxd', 'init', '--preseed'], 'lxd init --preseed', { input: l.preseed })];
+    const didInit = Object.keys(l.init).length > 0;
+    if (didInit) out.push(daemon(initArgv(l.init), 'lxd init --auto'));
+    const password = l.init['trust_password'];
+    if (password) out.push(daemon(['lxd', 'init', '--preseed'], 'the trust password', { input: trustPreseed(String(password)) }));
+    const { create, attach } = l.commands;
+    const name = String(l.bridge['name'] ?? DEFAULT_NETWORK);
+    // lxd init --auto makes lxdbr0 itself: cloud-init's maybe_cleanup_default removes it before its own.
+    if (didInit && name === DEFAULT_NETWORK) {
+      if (create) {
+        out.push(daemon(['lxc', 'network', 'detach-profile', name, 'default', '--force-local'], `detach the default ${name}`, {
+          timeoutMs: 120_000, failure: 'ignore',
+          then: (r) => (r.code === 0 ? [daemon(['lxc', 'network', 'delete', name, '--force-local'], `delete the default ${name}`)] : []),
+        }));
+      }
+      if (attach) out.push(daemon(['lxc', 'profile', 'device', 'remove', 'default', 'eth0', '--force-local'], 'remove the default eth0', { timeoutMs: 120_000, failure: 'ignore' }));
+    }
+    if (create) out.push(daemon(['lxc', ...create, '--force-local'], `create the bridge ${name}`));
+    if (attach) out.push(daemon(['lxc', ...attach, '--force-local'], `attach ${name} to the default profile`));
+    return out;
   },
-  run,
-};
+});

@@ -8,15 +8,20 @@
 // script from the Internet: refused (README, "Differences from cloud-init").
 // Every section, option name and value is checked before it is a line of
 // puppet.conf; csr_attributes (it may hold a challenge password) is 0600.
+import type { Action } from '../host/actions.ts';
+import type { Files } from '../host/files.ts';
 import { resolveOwner } from '../host/accounts.ts';
+import { describeExit } from '../host/run.ts';
+import type { Config } from '../config/merge.ts';
 import type { Context } from '../context.ts';
 import { type Checked, matching, ok, show } from '../validate/check.ts';
 import { pathUnderRoot } from '../validate/files.ts';
-import { installPackages, manageService, packageSpec } from './distro-actions.ts';
+import { firstServiceActions, installActions, installFirstActions, packageSpec } from './distro-actions.ts';
 import { hostnameFqdn } from './hostname.ts';
-import { isMapping, isTrue, onRunningSystem, optionBool } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { isMapping, optionBool } from './helpers.ts';
+import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
 import { pyStr, pyYamlDump, readIni, sortedKeys, writeIni } from './py-formats.ts';
+import { argList, sectionOf } from './tool-config.ts';
 
 const PACKAGE_NAMES = ['puppet-agent', 'puppet'];
 const DEFAULT_ARGS = ['--test'];
@@ -61,11 +66,26 @@ function optionValue(v: unknown): Checked<string> {
   return t.ok ? ok(t.value.trim()) : t;
 }
 
-function cfgOf(config: ModuleRun['config']): Record<string, unknown> {
-  const c = config['puppet'];
-  if (c === null || c === undefined) return {};
-  if (!isMapping(c)) throw new Error(`'puppet' must be a mapping, found ${show(c)}`);
-  return c;
+const UNITS = PACKAGE_NAMES.map((n) => `${n}.service`);
+type PathKey = 'conf_file' | 'ssl_dir' | 'csr_attributes_path';
+const SETTING: Record<PathKey, string> = { conf_file: 'config', ssl_dir: 'ssldir', csr_attributes_path: 'csr_attributes' };
+
+interface Section { name: string; options: Array<[string, string]> }
+interface Puppet {
+  /** The packages to try in turn (none: not installed); `versionIgnored`: install is false but a version is given. */
+  candidates: string[];
+  versionIgnored: boolean;
+  bin: string;
+  /** The user that owns the ssl dir (puppet; root for an aio install). */
+  user: string;
+  /** conf: its sections (checked; certname's %f and %i still in), the CA certificate. null: no conf. */
+  conf: { sections: Section[]; caCert: string | null; count: number } | null;
+  csrAttributes: unknown;
+  /** The paths given (each checked); the others are asked of `puppet config print`. */
+  paths: Partial<Record<PathKey, string>>;
+  exec: boolean;
+  execArgs: string[];
+  start: boolean;
 }
 
 function str(cfg: Record<string, unknown>, key: string): string | undefined {
@@ -73,156 +93,165 @@ function str(cfg: Record<string, unknown>, key: string): string | undefined {
   return v === undefined || v === null ? undefined : String(v);
 }
 
-/** `puppet config print SETTING`, as cloud-init asks it for the paths not given. */
-async function configValue(ctx: Context, bin: string, setting: string): Promise<string> {
-  const r = await ctx.capture([bin, 'config', 'print', setting], { timeoutMs: 120_000 });
-  if (r.code === 0 && r.stdout.trim()) return r.stdout.trimEnd();
-  throw new Error(`'${bin} config print ${setting}' failed (exit ${r.code ?? r.signal}): give puppet.${setting === 'config' ? 'conf_file' : setting === 'ssldir' ? 'ssl_dir' : 'csr_attributes_path'}`);
-}
-
-async function path(ctx: Context, cfg: Record<string, unknown>, key: string, bin: string, setting: string): Promise<string> {
-  const given = cfg[key];
-  const raw = given === undefined || given === null ? await configValue(ctx, bin, setting) : given;
-  const p = pathUnderRoot(raw);
-  if (!p.ok) throw new Error(`puppet.${key}: ${p.why}`);
-  return p.value;
-}
-
-async function install(r: ModuleRun, cfg: Record<string, unknown>): Promise<boolean> {
-  const { ctx, where } = r;
-  const version = str(cfg, 'version');
-  const installType = str(cfg, 'install_type') ?? 'packages';
-  if (!optionBool(cfg, 'install', true)) {
-    if (version) ctx.log.warn(`${where}: install is false but a version is given: doing nothing`);
-    return true;
-  }
-  if (installType === 'aio') {
-    throw new Error("install_type 'aio' runs puppetlabs' install script from the Internet, which ec2-init does not do: "
-      + "add puppetlabs' apt repository under apt: sources and use install_type: packages with package_name: puppet-agent");
-  }
-  if (installType !== 'packages') { ctx.report('warning', where, `unknown install_type '${installType}': puppet not installed or run`); return false; }
-  const names = str(cfg, 'package_name') !== undefined ? [str(cfg, 'package_name')!] : PACKAGE_NAMES;
-  const errors: string[] = [];
-  for (const name of names) {
-    const spec = packageSpec(version ? `${name}=${version}` : name);
-    if (!spec.ok) throw new Error(`puppet.package_name/version: ${spec.why}`);
-    try { await installPackages(ctx, r.config, r.instanceId, where, [spec.value]); return true; } catch (e) {
-      errors.push((e as Error).message);
-      ctx.log.info(`${where}: ${name} not installed (${(e as Error).message})`);
-    }
-  }
-  if (names.length === 1) throw new Error(errors[0]);
-  ctx.report('warning', where, `no installable puppet package in any of: ${names.join(', ')} (${errors.join('; ')})`);
-  return true;
-}
-
-/** puppet.conf with `conf` merged in, and the CA certificate written. */
-function applyConf(r: ModuleRun, cfg: Record<string, unknown>, confPath: string, sslDir: string, user: string): void {
-  const { ctx, where } = r;
-  // Sections and settings in sorted order, as cloud-init's final stage reads them (py-formats.ts, sortedKeys).
-  const conf = sortedKeys(cfg['conf']);
-  if (!isMapping(conf)) return;
-  const ini = readIni(ctx.files.readTextIfExists(confPath) ?? '', (line, why) => ctx.report('warning', where, `${confPath} line ${line}: ${why}; left out`));
+/** conf's sections and settings (in sorted order, as cloud-init's final stage reads them: py-formats.ts, sortedKeys), each checked. */
+function checkConf(given: unknown, report: Report): Puppet['conf'] {
+  const conf = sortedKeys(given);
+  if (!isMapping(conf)) return null;
+  const sections: Section[] = [];
+  let caCert: string | null = null;
   for (const [section, options] of Object.entries(conf)) {
     if (section === 'ca_cert') {
-      if (typeof options !== 'string') { ctx.report('error', where, 'puppet.conf.ca_cert: expected the certificate as text; left out'); continue; }
-      let owner;
-      try { owner = resolveOwner(ctx.files, `${user}:root`); } catch (e) { ctx.report('error', where, `puppet.conf.ca_cert: ${(e as Error).message}; ca.pem not written`); continue; }
-      ctx.files.ensureDir(sslDir, 0o771, owner.uid, owner.gid);
-      ctx.files.ensureDir(`${sslDir}/certs`, 0o755, owner.uid, owner.gid);
-      ctx.files.write(`${sslDir}/certs/ca.pem`, options, { mode: 0o644, uid: owner.uid, gid: owner.gid });
+      if (typeof options === 'string') caCert = options;
+      else report('error', 'puppet.conf.ca_cert: expected the certificate as text; left out');
       continue;
     }
     const s = sectionName(section);
-    if (!s.ok) { ctx.report('error', where, `puppet.conf.${show(section)}: ${s.why}; left out`); continue; }
-    if (!isMapping(options)) { ctx.report('error', where, `puppet.conf.${s.value}: expected a mapping of settings; left out`); continue; }
-    const target = ini.sections.get(s.value) ?? new Map<string, string | null>();
-    ini.sections.set(s.value, target);
+    if (!s.ok) { report('error', `puppet.conf.${show(section)}: ${s.why}; left out`); continue; }
+    if (!isMapping(options)) { report('error', `puppet.conf.${s.value}: expected a mapping of settings; left out`); continue; }
+    const out: Section = { name: s.value, options: [] };
     for (const [name, value] of Object.entries(options)) {
       const n = optionName(name);
-      let v = optionValue(value);
-      if (v.ok && n.ok && n.value.toLowerCase() === 'certname') {
-        // %f: the fully qualified name, %i: the instance-id; puppet wants it in lower case.
-        const fqdn = hostnameFqdn(ctx, r.config, r.source).fqdn;
-        v = optionValue(v.value.replace(/%f/g, fqdn).replace(/%i/g, r.instanceId).toLowerCase());
-      }
-      if (!n.ok || !v.ok) { ctx.report('error', where, `puppet.conf.${s.value}.${show(name)}: ${n.ok ? (v as { why: string }).why : n.why}; left out`); continue; }
-      target.set(n.value.toLowerCase(), v.value);
+      const v = optionValue(value);
+      if (!n.ok || !v.ok) { report('error', `puppet.conf.${s.value}.${show(name)}: ${n.ok ? (v as { why: string }).why : n.why}; left out`); continue; }
+      out.options.push([n.value.toLowerCase(), v.value]);
     }
+    sections.push(out);
   }
-  const old = ctx.files.readIfExists(confPath);
-  if (old !== null) ctx.files.write(`${confPath}.old`, old, { mode: ctx.files.stat(confPath)?.perm ?? 0o644 });
-  ctx.files.write(confPath, writeIni(ini), { mode: 0o644 });
-  ctx.log.info(`${where}: ${confPath} (${Object.keys(conf).length} section(s))`);
+  return { sections, caCert, count: Object.keys(conf).length };
 }
 
-/** cloud-init's _manage_puppet_services: the first of puppet-agent.service, puppet.service that takes the action; its name. */
-async function manage(r: ModuleRun, action: 'enable' | 'start', names: string[]): Promise<string | null> {
-  const problems: string[] = [];
-  for (const name of names) {
-    const done = await manageService(r.ctx, r.where, action, `${name}.service`);
-    if (done.ok) return name;
-    problems.push(done.why);
-  }
-  r.ctx.report('warning', r.where, `could not ${action} any of the services ${names.join(', ')}: ${problems.join('; ')}`);
-  return null;
-}
-
-function execArgs(ctx: Context, where: string, cfg: Record<string, unknown>): string[] {
-  const given = cfg['exec_args'];
-  if (given === undefined) return DEFAULT_ARGS;
-  if (Array.isArray(given)) return given.map(String);
-  if (typeof given === 'string') return given.split(/\s+/).filter(Boolean);
-  ctx.report('warning', where, `puppet.exec_args: expected a list or a string, found ${show(given)}; ${DEFAULT_ARGS.join(' ')} used`);
-  return DEFAULT_ARGS;
-}
-
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, where } = r;
-  const cfg = cfgOf(r.config);
-  const aio = str(cfg, 'install_type') === 'aio';
-  const bin = aio ? '/opt/puppetlabs/bin/puppet' : 'puppet';
+function check(config: Config, report: Report): Puppet | null {
+  const cfg = sectionOf(config, 'puppet', report);
+  if (!cfg) return null;
+  const version = str(cfg, 'version');
+  const installType = str(cfg, 'install_type') ?? 'packages';
+  const install = optionBool(cfg, 'install', true);
   let exec = optionBool(cfg, 'exec', false);
-  const start = optionBool(cfg, 'start_service', true);
-  if (!await install(r, cfg)) exec = false;
-  // Asked only when needed: cloud-init asks all three every time.
-  const needs = isMapping(cfg['conf']) || cfg['csr_attributes'] !== undefined;
-  if (needs) {
-    const confPath = await path(ctx, cfg, 'conf_file', bin, 'config');
-    const sslDir = await path(ctx, cfg, 'ssl_dir', bin, 'ssldir');
-    applyConf(r, cfg, confPath, sslDir, aio ? 'root' : 'puppet');
-    if (cfg['csr_attributes'] !== undefined) {
-      const csrPath = await path(ctx, cfg, 'csr_attributes_path', bin, 'csr_attributes');
-      ctx.files.write(csrPath, pyYamlDump(cfg['csr_attributes']), { mode: 0o600 });
-      ctx.log.info(`${where}: ${csrPath}`);
+  const candidates: string[] = [];
+  if (install && installType === 'aio') {
+    report('error', "install_type 'aio' runs puppetlabs' install script from the Internet, which ec2-init does not do: "
+      + "add puppetlabs' apt repository under apt: sources and use install_type: packages with package_name: puppet-agent");
+    return null;
+  }
+  if (install && installType !== 'packages') {
+    report('warning', `unknown install_type '${installType}': puppet not installed or run`);
+    exec = false;
+  } else if (install) {
+    for (const name of str(cfg, 'package_name') !== undefined ? [str(cfg, 'package_name')!] : PACKAGE_NAMES) {
+      const spec = packageSpec(version ? `${name}=${version}` : name);
+      if (!spec.ok) { report('error', `puppet.package_name/version: ${spec.why}`); return null; }
+      candidates.push(spec.value);
     }
   }
-  const enabled = start ? await manage(r, 'enable', PACKAGE_NAMES) : null;
-  if (exec) {
-    const argv = [bin, 'agent', ...execArgs(ctx, where, cfg)];
-    if (onRunningSystem(ctx, where, argv.join(' '), { essential: true })) await ctx.runChecked(`${where} (puppet agent)`, argv, { timeoutMs: 3_600_000 });
+  const paths: Puppet['paths'] = {};
+  let pathsOk = true;
+  for (const key of Object.keys(SETTING) as PathKey[]) {
+    if (cfg[key] === undefined || cfg[key] === null) continue;
+    const p = pathUnderRoot(cfg[key]);
+    if (p.ok) paths[key] = p.value;
+    else { report('error', `puppet.${key}: ${p.why}; conf and csr_attributes not written`); pathsOk = false; }
   }
-  // The unit that was enabled is the one there is (under --root, starting it is only logged).
-  if (start) await manage(r, 'start', enabled ? [enabled] : PACKAGE_NAMES);
+  const aio = installType === 'aio';
+  return {
+    candidates, versionIgnored: !install && version !== undefined,
+    bin: aio ? '/opt/puppetlabs/bin/puppet' : 'puppet', user: aio ? 'root' : 'puppet',
+    conf: pathsOk ? checkConf(cfg['conf'], report) : null,
+    csrAttributes: pathsOk ? cfg['csr_attributes'] : undefined,
+    paths, exec, execArgs: argList(cfg, 'exec_args', 'puppet.exec_args', DEFAULT_ARGS, true, report),
+    start: optionBool(cfg, 'start_service', true),
+  };
 }
 
-export const puppet: Module = {
+/**
+ * The paths not given, asked of `puppet config print` once puppet is there
+ * (as cloud-init asks them), then `done` with all of them.
+ */
+function askPaths(p: Puppet, keys: PathKey[], found: Partial<Record<PathKey, string>>, done: (paths: Partial<Record<PathKey, string>>) => Action[]): Action[] {
+  const key = keys.find((k) => found[k] === undefined);
+  if (key === undefined) return done(found);
+  const setting = SETTING[key];
+  return [{
+    kind: 'run', argv: [p.bin, 'config', 'print', setting], timeoutMs: 120_000, failure: 'ignore', why: `puppet config print ${setting}`,
+    then: (r): Action[] => {
+      if (r.code !== 0 || !r.stdout.trim()) {
+        return [{ kind: 'report', level: 'error', message: `'${p.bin} config print ${setting}' failed (${describeExit(r, 120_000)}): give puppet.${key}` }];
+      }
+      const path = pathUnderRoot(r.stdout.trimEnd());
+      if (!path.ok) return [{ kind: 'report', level: 'error', message: `puppet.${key} (from '${p.bin} config print ${setting}'): ${path.why}` }];
+      return askPaths(p, keys, { ...found, [key]: path.value }, done);
+    },
+  }];
+}
+
+/** puppet.conf with conf merged in (the package's own read once it is there), the CA certificate, csr_attributes.yaml. */
+function confActions(p: Puppet, run: ActionRun, certname: (v: string) => string, paths: Partial<Record<PathKey, string>>): Action[] {
+  const out: Action[] = [];
+  if (p.conf) {
+    const confPath = paths.conf_file!;
+    const sslDir = paths.ssl_dir!;
+    const ini = readIni(run.files.readTextIfExists(confPath) ?? '', (line, why) => {
+      out.push({ kind: 'report', level: 'warning', message: `${confPath} line ${line}: ${why}; left out` });
+    });
+    if (p.conf.caCert !== null) {
+      try {
+        const owner = resolveOwner(run.files as Files, `${p.user}:root`);
+        out.push(
+          { kind: 'mkdir', path: sslDir, mode: 0o771, ...owner },
+          { kind: 'mkdir', path: `${sslDir}/certs`, mode: 0o755, ...owner },
+          { kind: 'write', path: `${sslDir}/certs/ca.pem`, content: p.conf.caCert, mode: 0o644, ...owner, why: 'the CA certificate' },
+        );
+      } catch (e) {
+        out.push({ kind: 'report', level: 'error', message: `puppet.conf.ca_cert: ${(e as Error).message}; ca.pem not written` });
+      }
+    }
+    for (const section of p.conf.sections) {
+      const target = ini.sections.get(section.name) ?? new Map<string, string | null>();
+      ini.sections.set(section.name, target);
+      for (const [name, value] of section.options) {
+        const v = name === 'certname' ? optionValue(certname(value)) : ok(value);
+        if (!v.ok) { out.push({ kind: 'report', level: 'error', message: `puppet.conf.${section.name}.${name}: ${v.why}; left out` }); continue; }
+        target.set(name, v.value);
+      }
+    }
+    const old = run.files.readIfExists(confPath);
+    if (old !== null) out.push({ kind: 'write', path: `${confPath}.old`, content: old, mode: run.files.stat(confPath)?.perm ?? 0o644, why: 'the puppet.conf before' });
+    out.push({ kind: 'write', path: confPath, content: writeIni(ini), mode: 0o644, why: `${p.conf.count} section(s) merged` });
+  }
+  if (p.csrAttributes !== undefined) {
+    out.push({ kind: 'write', path: paths.csr_attributes_path!, content: pyYamlDump(p.csrAttributes), mode: 0o600, why: 'csr_attributes' });
+  }
+  return out;
+}
+
+export const puppet = actionModule<Puppet>({
   name: 'puppet',
   stage: 'final',
   frequency: 'per-instance',
   keys: ['puppet'],
   schema: { puppet: SCHEMA },
-  describe({ ctx, config }) {
-    const cfg = cfgOf(config);
-    const out: string[] = [];
-    if (optionBool(cfg, 'install', true)) out.push(`install ${str(cfg, 'package_name') ?? PACKAGE_NAMES.join(' or ')}${cfg['version'] ? ` ${String(cfg['version'])}` : ''} (${str(cfg, 'install_type') ?? 'packages'})`);
-    if (isMapping(cfg['conf'])) out.push(`merge ${Object.keys(cfg['conf']).join(', ')} into ${str(cfg, 'conf_file') ?? 'puppet.conf'}`);
-    if (cfg['csr_attributes'] !== undefined) out.push(`write ${str(cfg, 'csr_attributes_path') ?? 'csr_attributes.yaml'} (0600)`);
-    const later = ctx.root === '/' ? '' : ' (left for the running system with --root)';
-    if (optionBool(cfg, 'start_service', true)) out.push('enable the puppet service');
-    if (isTrue(cfg['exec'])) out.push(`run puppet agent${later}`);
-    if (optionBool(cfg, 'start_service', true)) out.push(`start the puppet service${later}`);
-    return out;
+  check,
+  actions(p, run): Action[] {
+    // certname: %f the fully qualified name, %i the instance-id; puppet wants it in lower case.
+    const certname = (v: string) => v.replace(/%f/g, () => hostnameFqdn({ root: run.root, files: run.files } as Context, run.config, run.source).fqdn)
+      .replace(/%i/g, run.instanceId).toLowerCase();
+    const keys: PathKey[] = [...(p.conf ? ['conf_file', 'ssl_dir'] as const : []), ...(p.csrAttributes !== undefined ? ['csr_attributes_path'] as const : [])];
+    // Once puppet is there: its puppet.conf is the one merged into, its `config print` the one asked.
+    const conf = () => (keys.length ? askPaths(p, keys, p.paths, (paths) => confActions(p, run, certname, paths)) : []);
+    const install = p.candidates.length === 0 ? conf()
+      : p.candidates.length === 1 ? installActions(run, p.candidates, undefined, conf)
+        : installFirstActions(run, p.candidates, undefined, conf);
+    if (p.candidates.length === 1 && install.length === 0) return [];
+    const agent: Action[] = p.exec
+      // A failed run is reported; the service is still started, as before.
+      ? [{ kind: 'run', argv: [p.bin, 'agent', ...p.execArgs], timeoutMs: 3_600_000, why: 'puppet agent', runningSystem: 'essential', unit: 'puppet agent' }]
+      : [];
+    return [
+      ...(p.versionIgnored ? [{ kind: 'log', text: `${run.where}: install is false but a version is given: doing nothing` } as const] : []),
+      ...install,
+      // cloud-init's _manage_puppet_services: the first unit that takes it; the one enabled is the one started.
+      ...(p.start
+        ? firstServiceActions(run, 'enable', UNITS, (unit) => [...agent, ...firstServiceActions(run, 'start', unit ? [unit] : UNITS)])
+        : agent),
+    ];
   },
-  run,
-};
+});

@@ -4,14 +4,17 @@
 // safeyaml.dumps writes them (PyYAML, indent 4, '---' … '...'), the key pair
 // into pki_dir (made 0700; minion.pem 0600, minion.pub 0644), then enable and
 // restart the minion — or, with file_client: local (masterless), disable and
-// stop it and run `salt-call --local state.apply`. The YAML is written by our
+// stop it and run `salt-call --local state.apply`. The key pair is
+// written once the package is there (the default pki_dir is the one it made). The YAML is written by our
 // own emitter from the parsed values, so no value can add a key or a line.
-import { show } from '../validate/check.ts';
+import type { Action } from '../host/actions.ts';
+import type { Config } from '../config/merge.ts';
 import { pathUnderRoot } from '../validate/files.ts';
-import { installPackages, manageService, packageSpec, serviceName } from './distro-actions.ts';
-import { isMapping, onRunningSystem } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { installActions, packageSpec, serviceName, serviceSequence } from './distro-actions.ts';
+import { isMapping } from './helpers.ts';
+import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
 import { pyYamlDump } from './py-formats.ts';
+import { sectionOf } from './tool-config.ts';
 
 const SCHEMA: Schema = {
   type: 'object',
@@ -28,70 +31,70 @@ const SCHEMA: Schema = {
   },
 };
 
-function cfgOf(config: ModuleRun['config']): Record<string, unknown> {
-  const c = config['salt_minion'];
-  if (c === null || c === undefined) return {};
-  if (!isMapping(c)) throw new Error(`'salt_minion' must be a mapping, found ${show(c)}`);
-  return c;
+const SALT_CALL: Action = { kind: 'run', argv: ['salt-call', '--local', 'state.apply'], timeoutMs: 3_600_000, why: 'salt-call --local state.apply', runningSystem: 'essential' };
+
+interface Salt {
+  pkg: string;
+  service: string;
+  confDir: string;
+  conf: unknown;
+  grains: unknown;
+  /** pkiDir null: the default, decided once the package is there. */
+  keys: { pub: string; priv: string; pkiDir: string | null } | null;
+  masterless: boolean;
 }
 
-function checked<T>(r: { ok: true; value: T } | { ok: false; why: string }, key: string): T {
-  if (!r.ok) throw new Error(`salt_minion.${key}: ${r.why}`);
-  return r.value;
-}
-
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, where } = r;
-  const cfg = cfgOf(r.config);
-  const pkg = checked(packageSpec(cfg['pkg_name'] ?? 'salt-minion'), 'pkg_name');
-  const service = checked(serviceName(cfg['service_name'] ?? 'salt-minion'), 'service_name');
-  const confDir = checked(pathUnderRoot(cfg['config_dir'] ?? '/etc/salt'), 'config_dir');
-
-  await installPackages(ctx, r.config, r.instanceId, where, [pkg]);
-  ctx.files.mkdir(confDir);
+function check(config: Config, report: Report): Salt | null {
+  const cfg = sectionOf(config, 'salt_minion', report);
+  if (!cfg) return null;
+  const pkg = packageSpec(cfg['pkg_name'] ?? 'salt-minion');
+  const service = serviceName(cfg['service_name'] ?? 'salt-minion');
+  const confDir = pathUnderRoot(cfg['config_dir'] ?? '/etc/salt');
+  const pkiDir = cfg['pki_dir'] === undefined ? null : pathUnderRoot(cfg['pki_dir']);
+  if (!pkg.ok) { report('error', `salt_minion.pkg_name: ${pkg.why}`); return null; }
+  if (!service.ok) { report('error', `salt_minion.service_name: ${service.why}`); return null; }
+  if (!confDir.ok) { report('error', `salt_minion.config_dir: ${confDir.why}`); return null; }
+  if (pkiDir && !pkiDir.ok) { report('error', `salt_minion.pki_dir: ${pkiDir.why}`); return null; }
   const conf = cfg['conf'];
-  if (conf !== undefined) ctx.files.write(`${confDir}/minion`, pyYamlDump(conf, { indent: 4, explicit: true }), { mode: 0o644 });
-  if (cfg['grains'] !== undefined) ctx.files.write(`${confDir}/grains`, pyYamlDump(cfg['grains'], { indent: 4, explicit: true }), { mode: 0o644 });
-
-  if (cfg['public_key'] !== undefined && cfg['private_key'] !== undefined) {
-    const dflt = ctx.files.isDirectory(`${confDir}/pki/minion`) ? `${confDir}/pki/minion` : `${confDir}/pki`;
-    const pki = checked(pathUnderRoot(cfg['pki_dir'] ?? dflt), 'pki_dir');
-    // cloud-init makes it under umask 077.
-    if (!ctx.files.isDirectory(pki)) ctx.files.mkdir(pki, 0o700);
-    ctx.files.write(`${pki}/minion.pub`, String(cfg['public_key']), { mode: 0o644 });
-    ctx.files.write(`${pki}/minion.pem`, String(cfg['private_key']), { mode: 0o600 });
-    ctx.log.info(`${where}: key pair in ${pki}`);
-  }
-
-  const masterless = isMapping(conf) && conf['file_client'] === 'local';
-  for (const action of masterless ? ['disable', 'stop'] as const : ['enable', 'restart'] as const) {
-    const done = await manageService(ctx, where, action, service);
-    if (!done.ok) throw new Error(`could not ${action} ${service}: ${done.why}`);
-  }
-  if (masterless && onRunningSystem(ctx, where, 'salt-call --local state.apply', { essential: true })) {
-    await ctx.runChecked(`${where} (salt-call)`, ['salt-call', '--local', 'state.apply'], { timeoutMs: 3_600_000 });
-  }
+  return {
+    pkg: pkg.value, service: service.value, confDir: confDir.value, conf, grains: cfg['grains'],
+    keys: cfg['public_key'] !== undefined && cfg['private_key'] !== undefined
+      ? { pub: String(cfg['public_key']), priv: String(cfg['private_key']), pkiDir: pkiDir?.ok ? pkiDir.value : null } : null,
+    masterless: isMapping(conf) && conf['file_client'] === 'local',
+  };
 }
 
-export const saltMinion: Module = {
+/** The key pair in pki_dir: the default is <config_dir>/pki/minion when the package made it, so this reads the root after the install. */
+function keyActions(s: Salt, files: ActionRun['files']): Action[] {
+  if (!s.keys) return [];
+  const pki = s.keys.pkiDir ?? (files.isDirectory(`${s.confDir}/pki/minion`) ? `${s.confDir}/pki/minion` : `${s.confDir}/pki`);
+  return [
+    // cloud-init makes it under umask 077.
+    ...(files.isDirectory(pki) ? [] : [{ kind: 'mkdir', path: pki, mode: 0o700 } as const]),
+    { kind: 'write', path: `${pki}/minion.pub`, content: s.keys.pub, mode: 0o644 },
+    { kind: 'write', path: `${pki}/minion.pem`, content: s.keys.priv, mode: 0o600, why: 'the minion\'s private key' },
+  ];
+}
+
+export const saltMinion = actionModule<Salt>({
   name: 'salt_minion',
   stage: 'final',
   frequency: 'per-instance',
   keys: ['salt_minion'],
   schema: { salt_minion: SCHEMA },
-  describe({ ctx, config }) {
-    const cfg = cfgOf(config);
-    const dir = String(cfg['config_dir'] ?? '/etc/salt');
-    const masterless = isMapping(cfg['conf']) && cfg['conf']['file_client'] === 'local';
-    const later = ctx.root === '/' ? '' : ' (left for the running system with --root)';
+  check,
+  actions(s, run): Action[] {
+    const yaml = (v: unknown) => pyYamlDump(v, { indent: 4, explicit: true });
+    // The key pair follows the install: its default directory is the package's.
+    const install = installActions(run, [s.pkg], undefined, () => keyActions(s, run.files));
+    if (install.length === 0) return [];
     return [
-      `install ${String(cfg['pkg_name'] ?? 'salt-minion')}`,
-      ...(cfg['conf'] !== undefined ? [`write ${dir}/minion`] : []),
-      ...(cfg['grains'] !== undefined ? [`write ${dir}/grains`] : []),
-      ...(cfg['public_key'] !== undefined && cfg['private_key'] !== undefined ? ['write the minion key pair (minion.pem 0600)'] : []),
-      masterless ? `disable ${String(cfg['service_name'] ?? 'salt-minion')}; salt-call --local state.apply${later}`
-        : `enable ${String(cfg['service_name'] ?? 'salt-minion')}; restart it${later}`,
+      ...install,
+      { kind: 'mkdir', path: s.confDir, mode: 0o755 },
+      ...(s.conf !== undefined ? [{ kind: 'write', path: `${s.confDir}/minion`, content: yaml(s.conf), mode: 0o644 } as const] : []),
+      ...(s.grains !== undefined ? [{ kind: 'write', path: `${s.confDir}/grains`, content: yaml(s.grains), mode: 0o644 } as const] : []),
+      ...serviceSequence(run, s.service, s.masterless ? ['disable', 'stop'] : ['enable', 'restart']),
+      ...(s.masterless ? [SALT_CALL] : []),
     ];
   },
-  run,
-};
+});

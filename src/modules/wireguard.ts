@@ -6,13 +6,16 @@
 // runs it on Debian too (README). Loading the module, starting the interface
 // and the probes need the running system: under --root they are left to it
 // (the enabled wg-quick@ unit brings the interface up on the real boot).
+import type { Action } from '../host/actions.ts';
+import type { Config } from '../config/merge.ts';
 import { which } from '../host/root-facts.ts';
 import { show } from '../validate/check.ts';
 import { pathUnderRoot } from '../validate/files.ts';
 import { interfaceName } from '../validate/net.ts';
-import { installPackages, manageService } from './distro-actions.ts';
-import { isMapping, onRunningSystem } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { installActions, serviceSequence } from './distro-actions.ts';
+import { isMapping } from './helpers.ts';
+import { actionModule, type Report, type Schema } from './module.ts';
+import { sectionOf } from './tool-config.ts';
 
 const SCHEMA: Schema = {
   type: 'object',
@@ -36,80 +39,55 @@ const SCHEMA: Schema = {
 };
 
 interface Iface { name: string; path: string; content: string }
+interface Wireguard { interfaces: Iface[]; probes: string[] }
 
-function cfgOf(config: ModuleRun['config']): Record<string, unknown> {
-  const c = config['wireguard'];
-  if (!isMapping(c)) throw new Error(`'wireguard' must be a mapping with 'interfaces', found ${show(c)}`);
-  return c;
-}
-
-/** The interfaces, each checked (cloud-init's supplemental_schema_validation, plus the name and path rules). */
-function interfaces(r: ModuleRun, cfg: Record<string, unknown>): Iface[] {
+/** The interfaces, each checked (cloud-init's supplemental_schema_validation, plus the name and path rules), and the probes. */
+function check(config: Config, report: Report): Wireguard | null {
+  const cfg = sectionOf(config, 'wireguard', report, "'interfaces'");
+  if (!cfg) return null;
   const list = cfg['interfaces'];
-  if (!Array.isArray(list)) throw new Error(`wireguard.interfaces: expected a list, found ${show(list)}`);
-  const out: Iface[] = [];
+  if (!Array.isArray(list)) { report('error', `wireguard.interfaces: expected a list, found ${show(list)}`); return null; }
+  const interfaces: Iface[] = [];
   list.forEach((entry, i) => {
     const at = `wireguard.interfaces[${i}]`;
-    if (!isMapping(entry)) { r.ctx.report('error', r.where, `${at}: expected a mapping; left out`); return; }
+    if (!isMapping(entry)) { report('error', `${at}: expected a mapping; left out`); return; }
     const missing = ['name', 'config_path', 'content'].filter((k) => typeof entry[k] !== 'string');
-    if (missing.length) { r.ctx.report('error', r.where, `${at}: missing or not a string: ${missing.join(', ')}; left out`); return; }
+    if (missing.length) { report('error', `${at}: missing or not a string: ${missing.join(', ')}; left out`); return; }
     const name = interfaceName(entry['name']);
     const path = pathUnderRoot(entry['config_path']);
-    if (!name.ok || !path.ok) { r.ctx.report('error', r.where, `${at}: ${name.ok ? (path as { why: string }).why : name.why}; left out`); return; }
-    out.push({ name: name.value, path: path.value, content: entry['content'] as string });
+    if (!name.ok || !path.ok) { report('error', `${at}: ${name.ok ? (path as { why: string }).why : name.why}; left out`); return; }
+    interfaces.push({ name: name.value, path: path.value, content: entry['content'] as string });
   });
-  return out;
+  const given = Array.isArray(cfg['readinessprobe']) ? cfg['readinessprobe'] : [];
+  const bad = given.map((p, i) => (typeof p === 'string' ? null : `readinessprobe[${i}] is not a string`)).filter(Boolean);
+  // As cloud-init: one bad probe and none runs.
+  if (bad.length) report('error', `wireguard: invalid readinessprobe commands: ${bad.join('; ')}; no probe run`);
+  return { interfaces, probes: bad.length ? [] : given as string[] };
 }
 
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, where } = r;
-  const cfg = cfgOf(r.config);
-  const ifaces = interfaces(r, cfg);
-  if (which(ctx.files, 'wg') === null) {
-    await installPackages(ctx, r.config, r.instanceId, where, ['wireguard-tools']);
-  }
-  if (onRunningSystem(ctx, where, 'modprobe wireguard')) {
-    const lsmod = await ctx.capture(['lsmod'], { timeoutMs: 30_000 });
-    if (!/wireguard/.test(lsmod.stdout) && !await ctx.runChecked(`${where} (modprobe)`, ['modprobe', 'wireguard'], { timeoutMs: 60_000 })) {
-      throw new Error('could not load the wireguard kernel module');
-    }
-  }
-  for (const i of ifaces) {
-    ctx.files.write(i.path, i.content, { mode: 0o600 });
-    ctx.log.info(`${where}: ${i.name}: ${i.path}`);
-    for (const action of ['enable', 'restart'] as const) {
-      const done = await manageService(ctx, where, action, `wg-quick@${i.name}`);
-      if (!done.ok) throw new Error(`could not ${action} wg-quick@${i.name}: ${done.why}`);
-    }
-  }
-  const probes = cfg['readinessprobe'];
-  if (!Array.isArray(probes) || probes.length === 0) return;
-  const bad = probes.map((p, i) => (typeof p === 'string' ? null : `readinessprobe[${i}] is not a string`)).filter(Boolean);
-  if (bad.length) throw new Error(`invalid readinessprobe commands: ${bad.join('; ')}`);
-  if (!onRunningSystem(ctx, where, `${probes.length} readiness probe(s)`, { essential: true })) return;
-  const failed: string[] = [];
-  for (const [i, p] of probes.entries()) {
-    const res = await ctx.run(['/bin/sh', '-c', p as string], { timeoutMs: 300_000 });
-    if (res.code !== 0) failed.push(`readinessprobe[${i}]: exit ${res.code ?? res.signal}`);
-  }
-  if (failed.length) throw new Error(`readiness probe failed: ${failed.join('; ')}`);
-}
-
-export const wireguard: Module = {
+export const wireguard = actionModule<Wireguard>({
   name: 'wireguard',
   stage: 'config',
   frequency: 'per-instance',
   keys: ['wireguard'],
   schema: { wireguard: SCHEMA },
-  describe({ ctx, config }) {
-    const cfg = cfgOf(config);
-    const list = Array.isArray(cfg['interfaces']) ? cfg['interfaces'].filter(isMapping) : [];
-    const later = ctx.root === '/' ? '' : ' (started by the running system with --root)';
+  check,
+  actions({ interfaces, probes }, run): Action[] {
+    const needed = which(run.files, 'wg') === null;
+    const install = needed ? installActions(run, ['wireguard-tools']) : [];
+    if (needed && install.length === 0) return [];
     return [
-      ...(which(ctx.files, 'wg') === null ? ['install wireguard-tools'] : []),
-      ...list.map((i) => `write ${String(i['config_path'])} (0600); enable and restart wg-quick@${String(i['name'])}${later}`),
-      ...(Array.isArray(cfg['readinessprobe']) && cfg['readinessprobe'].length ? [`run ${cfg['readinessprobe'].length} readiness probe(s)${later}`] : []),
+      ...install,
+      // A module already loaded (or built in) is no change to modprobe: cloud-init's lsmod check first comes to the same.
+      { kind: 'run', argv: ['modprobe', 'wireguard'], timeoutMs: 60_000, why: 'load the wireguard kernel module', runningSystem: 'optional' },
+      ...interfaces.flatMap((i): Action[] => [
+        { kind: 'write', path: i.path, content: i.content, mode: 0o600, why: `interface ${i.name}` },
+        ...serviceSequence(run, `wg-quick@${i.name}`, ['enable', 'restart']),
+      ]),
+      // Each probe runs; each that fails is reported.
+      ...probes.map((p, i): Action => ({
+        kind: 'run', argv: ['/bin/sh', '-c', p], timeoutMs: 300_000, why: `readinessprobe[${i}]`, runningSystem: 'essential', unit: `readinessprobe[${i}]`,
+      })),
     ];
   },
-  run,
-};
+});

@@ -14,7 +14,8 @@ import { installHotplug } from '../../src/modules/install_hotplug.ts';
 import type { Module, ModuleRun } from '../../src/modules/module.ts';
 import { runModule } from '../../src/modules/run-module.ts';
 import { puppet } from '../../src/modules/puppet.ts';
-import { read, tempDir, writeIn } from '../helpers/files.ts';
+import { tempDir, writeIn } from '../helpers/files.ts';
+import { planModule } from '../helpers/module-actions.ts';
 import { packageSpec, serviceName } from '../../src/modules/distro-actions.ts';
 import { bridgeCommands, initArgv } from '../../src/modules/lxd.ts';
 import { sortedKeys } from '../../src/modules/py-formats.ts';
@@ -60,13 +61,19 @@ function run(module: Module, config: Record<string, unknown>, prep?: (root: stri
 }
 
 test('install types that download from the Internet are refused, naming the fix, before anything is installed', async () => {
-  await assert.rejects(run(puppet, { puppet: { install_type: 'aio' } }).done, /install_type 'aio' runs puppetlabs' install script from the Internet.*apt: sources.*install_type: packages/);
-  await assert.rejects(run(ansible, { ansible: { install_method: 'pip', package_name: 'ansible-core' } }).done, /install_method 'pip' installs ansible from PyPI.*install_method: distro/);
-  const chefRun = run(chef, { chef: { install_type: 'omnibus', server_url: 'https://chef.example', validation_name: 'v' } });
-  await assert.rejects(chefRun.done, /install_type 'omnibus' downloads Chef's omnibus install script/);
+  const refused = async (module: Module, config: Record<string, unknown>) => {
+    const p = await planModule(module, config);
+    assert.ok(!p.lines.some((l) => /^run apt/.test(l)), `${module.name}: nothing installed`);
+    return { ...p, errors: p.problems.filter((d) => d.level === 'error').map((d) => d.message).join('\n') };
+  };
+  assert.match((await refused(puppet, { puppet: { install_type: 'aio' } })).errors, /install_type 'aio' runs puppetlabs' install script from the Internet.*apt: sources.*install_type: packages/);
+  assert.match((await refused(ansible, { ansible: { install_method: 'pip', package_name: 'ansible-core' } })).errors, /install_method 'pip' installs ansible from PyPI.*install_method: distro/);
+  const chefRun = await refused(chef, { chef: { install_type: 'omnibus', server_url: 'https://chef.example', validation_name: 'v' } });
+  assert.match(chefRun.errors, /install_type 'omnibus' downloads Chef's omnibus install script/);
   // As cloud-init: client.rb and firstboot.json are written before the install.
-  assert.match(read(chefRun.ctx.root, 'etc/chef/client.rb'), /^chef_server_url {8}"https:\/\/chef\.example"$/m);
-  assert.equal(read(chefRun.ctx.root, 'etc/chef/firstboot.json'), '{}');
+  const written = (path: string) => chefRun.actions.find((a) => a.kind === 'write' && a.path === path) as { content: string } | undefined;
+  assert.match(written('/etc/chef/client.rb')!.content, /^chef_server_url {8}"https:\/\/chef\.example"$/m);
+  assert.equal(written('/etc/chef/firstboot.json')!.content, '{}');
 });
 
 test('install_hotplug: asked for, a warning that no rule is installed; not asked for, an old rule is removed', async () => {

@@ -16,33 +16,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unsignedFlatRepo, type Package } from '../apt/repo.ts';
+import { STAND_INS } from '../apt/stand-ins.ts';
 import type { Placed } from './sandbox.ts';
 
 const REPO = '/srv/compare-repo';
 
-// Debian 12's puppet.conf, and `puppet config print` as its puppet 7 answers.
-const PACKAGES: Package[] = [
-  {
-    name: 'puppet', version: '7.23.0-1',
-    files: {
-      '/usr/bin/puppet': '#!/bin/sh\ncase "$1 $2 $3" in\n"config print config") echo /etc/puppet/puppet.conf ;;\n'
-        + '"config print ssldir") echo /var/lib/puppet/ssl ;;\n"config print csr_attributes") echo /etc/puppet/csr_attributes.yaml ;;\n*) exit 1 ;;\nesac\n',
-      '/etc/puppet/puppet.conf': '[main]\nssldir = /var/lib/puppet/ssl\n\n[master]\nvardir = /var/lib/puppet\ncadir  = /var/lib/puppet/ssl/ca\ndns_alt_names = puppet\n',
-    },
-    scripts: { postinst: '#!/bin/sh\nid puppet >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/puppet --shell /usr/sbin/nologin puppet\n' },
-  },
-  { name: 'chef', version: '18.2.7-1', files: { '/usr/bin/chef-client': '#!/bin/sh\nexit 0\n' } },
-  {
-    name: 'salt-minion', version: '3006.4',
-    files: {
-      '/usr/bin/salt-minion': '#!/bin/sh\nexit 0\n',
-      // Both a unit and an init script, as the real package: the bookworm image has no systemd (service runs the script).
-      '/lib/systemd/system/salt-minion.service': '[Unit]\nDescription=The Salt Minion\n[Service]\nExecStart=/usr/bin/salt-minion\n[Install]\nWantedBy=multi-user.target\n',
-      '/etc/init.d/salt-minion': '#!/bin/sh\n### BEGIN INIT INFO\n# Provides: salt-minion\n# Required-Start: $remote_fs\n# Required-Stop: $remote_fs\n'
-        + '# Default-Start: 2 3 4 5\n# Default-Stop: 0 1 6\n# Short-Description: stand-in: the service is asked, nothing runs\n### END INIT INFO\nexit 0\n',
-    },
-  },
-];
+const PACKAGES: Package[] = [STAND_INS.puppet, STAND_INS.chef, STAND_INS['salt-minion']];
 
 export const CONFIG_MGMT = `#cloud-config
 puppet:
