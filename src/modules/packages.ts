@@ -7,7 +7,7 @@
 // only on the running system; under --root it is reported and skipped.
 import type { Action } from '../host/actions.ts';
 import { aptGetAction, haveAptGet, updateSourcesActions } from './apt-get.ts';
-import { packageSpec } from './distro-actions.ts';
+import { packageSpec } from '../validate/packages.ts';
 import { isMapping, isTrue } from './helpers.ts';
 import { actionModule, type Report, type Schema } from './module.ts';
 

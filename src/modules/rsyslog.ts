@@ -15,7 +15,8 @@ import type { Action } from '../host/actions.ts';
 import { pathUnderRoot } from '../validate/files.ts';
 import { rsyslogRemote } from '../validate/modules.ts';
 import { usesSystemd, which } from '../host/root-facts.ts';
-import { installActions, packageSpec } from './distro-actions.ts';
+import { installActions } from './distro-actions.ts';
+import { packageSpec } from '../validate/packages.ts';
 import { isMapping } from './helpers.ts';
 import { actionModule, type ActionRun, type ModuleRun, type Schema } from './module.ts';
 
