@@ -32,6 +32,13 @@ export interface WriteAction extends ActionBase, Ownership {
   path: string;
   content: string | Uint8Array;
   mode: number;
+  /**
+   * The time of writing (cloud-init's rfc2822, as its make_header gives it)
+   * goes in at this character of a string content when applied: a header
+   * "… on <date>". The digest is of the content without it, so plan and
+   * boot agree.
+   */
+  stampAt?: number;
   /** Missing parent directories are made so (Files.write's parents). */
   parents?: { mode: number; uid?: number; gid?: number };
   deferSync?: boolean;
@@ -80,6 +87,13 @@ export interface FetchAction extends ActionBase {
   then?: (result: { body: Uint8Array } | { error: string }) => Action[];
 }
 
+/**
+ * A program started on its own that outlives ec2-init (power_state's
+ * shutdown waiter): not waited for, no result. It finds ec2-init's process
+ * id in $EC2_INIT_PID (added by the applier, so not part of the digest).
+ */
+export interface DetachAction extends ActionBase { kind: 'detach'; argv: string[]; env: Record<string, string> }
+
 /** Text for /dev/console on the running system, standard output elsewhere (cloud-init's multi_log fallback). */
 export interface ConsoleAction extends ActionBase { kind: 'console'; text: string }
 /**
@@ -93,7 +107,7 @@ export interface LogAction extends ActionBase { kind: 'log'; text: string }
 
 export type Action =
   | WriteAction | AppendAction | SymlinkAction | MkdirAction | RemoveAction | ChmodAction | ChownAction | MarkAction
-  | RunAction | FetchAction | ConsoleAction | LogAction | ReportAction;
+  | RunAction | FetchAction | DetachAction | ConsoleAction | LogAction | ReportAction;
 
 /** An action as `plan --format json` prints it: what and where, a digest for the content, no content. */
 export interface ActionValue {
@@ -102,7 +116,7 @@ export interface ActionValue {
   target: string;
   mode?: string;
   owner?: string;
-  /** sha256 of the content (write, append, console), of argv + input + env (run), of the request (fetch). */
+  /** sha256 of the content (write, append, console), of argv + input + env (run, detach), of the request (fetch). */
   sha256?: string;
   bytes?: number;
   why?: string;
@@ -155,6 +169,10 @@ export function actionValue(a: Action): ActionValue {
       case 'run': {
         const env = Object.entries(a.env ?? {}).sort().map(([k, x]) => `${k}=${x}`);
         return { kind: a.kind, target: programName(a.argv), sha256: digestOf([...a.argv, '\0input', a.input ?? '', '\0env', ...env]), ...(a.then && { followed: true }) };
+      }
+      case 'detach': {
+        const env = Object.entries(a.env).sort().map(([k, x]) => `${k}=${x}`);
+        return { kind: a.kind, target: programName(a.argv), sha256: digestOf([...a.argv, '\0env', ...env]) };
       }
       case 'fetch': {
         const headers = Object.entries(a.headers ?? {}).sort().map(([k, x]) => `${k}: ${x}`);

@@ -8,3 +8,8 @@ export const now = (): number => sys.now();
 export const cpuMs = (): number => sys.cpuMs();
 export const setTimer = (ms: number, fn: () => void): number => sys.setTimer(ms, fn);
 export const cancelTimer = (handle: number): void => sys.cancelTimer(handle);
+
+/** The current time as cloud-init's time_rfc2822 (its make_header's too): 'Wed, 25 Nov 2026 01:54:30 +0000'. */
+export function rfc2822(date = new Date()): string {
+  return date.toUTCString().replace(/GMT$/, '+0000').replace(/^(\w+), (\d) /, '$1, 0$2 ');
+}

@@ -85,10 +85,13 @@ function params(report: Report, cfg: Record<string, unknown>): Record<string, st
   return p;
 }
 
+/** client.rb's first line; the time of writing follows it (WriteAction.stampAt). */
+const CLIENT_RB_HEADER = `# Created by ec2-init v. ${VERSION} on `;
+
 /** client.rb as cloud-init's chef_client.rb.tmpl renders it (trim_blocks: a line per set value). */
 function clientRb(p: Record<string, string | boolean | null>): string {
-  // cloud-init's make_header adds the time: left out, so that `plan` and boot write the same bytes (README).
-  const lines = [`# Created by ec2-init v. ${VERSION}`];
+  // cloud-init's make_header: the time goes in when it is written (stampAt), so plan and boot have one digest.
+  const lines = [`${CLIENT_RB_HEADER}`];
   const q = (k: string, label: string) => { if (p[k]) lines.push(`${label.padEnd(22)} "${String(p[k])}"`); };
   q('chef_license', 'chef_license');
   if (p['log_level']) lines.push(`log_level              ${String(p['log_level'])}`);
@@ -204,7 +207,7 @@ export const chef = actionModule<Chef>({
     if (c.nodeIsIid && iid === null) run.report('error', `chef.node_name: the instance-id ${show(run.instanceId)} is not a client.rb value (one line without " or \\ or #{); left out of client.rb`);
     const p = c.nodeIsIid ? { ...c.params, node_name: iid } : c.params;
     for (const [k, v] of Object.entries(p)) if (PATH_KEYS.has(k) && typeof v === 'string' && v) out.push(...mkdir(dirOf(v)));
-    out.push({ kind: 'write', path: c.rb, content: clientRb(p), mode: 0o644 });
+    out.push({ kind: 'write', path: c.rb, content: clientRb(p), mode: 0o644, stampAt: CLIENT_RB_HEADER.length });
     if (c.firstboot === '') out.push({ kind: 'log', text: `${run.where}: firstboot_path is empty: no first-boot JSON` });
     else if (c.firstboot !== null) out.push({ kind: 'write', path: c.firstboot, content: c.firstbootJson, mode: 0o644 });
     const installing = install(c, run);

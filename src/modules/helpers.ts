@@ -47,7 +47,4 @@ export function onRunningSystem(ctx: Context, where: string, what: string, opts:
   return false;
 }
 
-/** The current time as cloud-init's time_rfc2822: 'Wed, 25 Nov 2026 01:54:30 +0000'. */
-export function rfc2822(date = new Date()): string {
-  return date.toUTCString().replace(/GMT$/, '+0000').replace(/^(\w+), (\d) /, '$1, 0$2 ');
-}
+export { rfc2822 } from '../host/clock.ts';

@@ -84,6 +84,13 @@ export interface ActionRun {
    * depend on what the machine answers at boot.
    */
   query(argv: string[], opts?: Omit<RunOptions, 'output'>): Promise<RunResult | null>;
+  /**
+   * A fact only the boot itself knows (the time, the kernel's uptime): read
+   * at boot; null under `plan`, whose step then says so, as for query().
+   * (Optional only for hand-made ActionRuns in tests: there it is absent and
+   * the fact unknown.)
+   */
+  bootFact?<T>(read: () => T): T | null;
   /** A problem found in the facts (the zone the config names is not installed): reported by plan and boot alike. */
   report: Report;
   log: Logger;

@@ -28,6 +28,10 @@ export async function moduleActions(module: Module, run: ModuleRun, planning: bo
       if (planning) { unknown = true; return null; }
       return ctx.capture(argv, opts);
     },
+    bootFact: (read) => {
+      if (planning) { unknown = true; return null; }
+      return read();
+    },
   };
   const actions = await module.actions(value, facts);
   return { actions, unknown };

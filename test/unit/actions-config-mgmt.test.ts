@@ -109,7 +109,9 @@ test('chef: the validation key 0600, client.rb as the template renders it with t
   const rb = p.actions.find((a) => a.kind === 'write' && a.path === '/etc/chef/client.rb');
   assert.ok(rb?.kind === 'write' && typeof rb.content === 'string');
   assert.match(rb.content, /^node_name {14}"i-0abc"$/m);
-  assert.match(rb.content, /^# Created by ec2-init v\. \S+\n/, 'no time in it: plan and boot write the same bytes');
+  // The time goes in when it is written, at stampAt: plan's digest is the boot's.
+  assert.match(rb.content, /^# Created by ec2-init v\. \S+ on \n/);
+  assert.equal(rb.stampAt, rb.content.indexOf('\n'));
   assert.ok(!p.actions.some((a) => a.kind === 'run'), 'chef-client is there and exec is not asked: nothing runs');
 
   const run = await planModule(chef, { chef: { exec: true, exec_arguments: '-o recipe[x]', delete_validation_post_exec: true } }, { prep: debian({ 'usr/bin/chef-client': '' }) });

@@ -93,15 +93,6 @@ export const ALLOWED: Allowed[] = [
     reason: 'the same client.rb but for the cache and backup paths of cloud-init 23.1+ (/var/chef/cache, /var/chef/backup; 22.4 '
       + 'names /var/cache/chef and /var/backups/chef)',
   },
-  {
-    path: /^\/etc\/chef\/client\.rb$/,
-    aspect: 'presence',
-    only: 'cloud-init',
-    seeds: ['config-management', 'config-management-25'],
-    when: (path, { ciAfter, ec2After }) => ec2After.has(path) && chefPaths(ciAfter, path) === chefPaths(ec2After, path),
-    reason: "chef runs every boot: cloud-init's client.rb changes on a reboot only by the time in its header; ec2-init's has "
-      + 'no time (plan and boot write the same bytes), so its rewrite is no change',
-  },
   // Not a difference of the agents but of the sandbox, on trixie (systemd installed, not running).
   {
     path: /^\/etc\/systemd\/system\/[\w.-]+\.target\.wants\/[\w@.-]+\.service$|^\/etc\/rc[0-6S]\.d\/[SK]\d\d[\w@.-]+$/,

@@ -54,8 +54,8 @@ export const NORMALIZATIONS: Normalization[] = [
   },
   {
     path: /^\/etc\/chef\/client\.rb$/,
-    reason: "client.rb's first line names the agent, and cloud-init's the time (ec2-init's has none: plan and boot write the same bytes)",
-    apply: (t) => t.replace(/^# Created by (cloud-init|ec2-init) v\. \S+(?: on .*)?$/m, '# Created by <agent> on <date>'),
+    reason: "client.rb's first line names the agent and the time ('# Created by cloud-init v. 22.4.2 on …' / '# Created by ec2-init v. 0.1.0 on …')",
+    apply: (t) => t.replace(/^# Created by (cloud-init|ec2-init) v\. \S+ on .*$/m, '# Created by <agent> on <date>'),
   },
   {
     path: /^\/etc\/sudoers\.d\//,
