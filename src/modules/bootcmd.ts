@@ -1,7 +1,7 @@
 // bootcmd: commands run early, in stage init, on every boot, with
 // INSTANCE_ID in the environment (cloud-init's cc_bootcmd).
 import { layout } from '../state/layout.ts';
-import { actionModule, COMMAND_LIST, commandsToScript } from './module.ts';
+import { actionModule, checkCommands, COMMAND_LIST } from './module.ts';
 
 export const bootcmd = actionModule<string>({
   name: 'bootcmd',
@@ -9,14 +9,7 @@ export const bootcmd = actionModule<string>({
   frequency: 'per-boot',
   keys: ['bootcmd'],
   schema: { bootcmd: COMMAND_LIST },
-  check(config, report) {
-    try {
-      return commandsToScript('bootcmd', config['bootcmd']);
-    } catch (e) {
-      report('error', (e as Error).message);
-      return null;
-    }
-  },
+  check: (config, report) => checkCommands('bootcmd', config, report),
   actions(script, { instanceId }) {
     const path = `${layout.instance(instanceId)}/bootcmd`;
     return [

@@ -165,6 +165,16 @@ export function commandsToScript(where: string, value: unknown): string {
   return `#!/bin/sh\n${lines.join('\n')}\n`;
 }
 
+/** A command list key (bootcmd, runcmd) as its script; null, reported, when it is not one. */
+export function checkCommands(key: string, config: Config, report: Report): string | null {
+  try {
+    return commandsToScript(key, config[key]);
+  } catch (e) {
+    report('error', (e as Error).message);
+    return null;
+  }
+}
+
 /** How many entries a list-valued key has, for `plan` lines ('?' when it is not a list). */
 export function count(value: unknown): string {
   return Array.isArray(value) ? String(value.length) : '?';
