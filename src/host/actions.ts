@@ -43,7 +43,8 @@ export interface WriteAction extends ActionBase, Ownership {
   parents?: { mode: number; uid?: number; gid?: number };
   deferSync?: boolean;
 }
-export interface AppendAction extends ActionBase, Ownership { kind: 'append'; path: string; content: string | Uint8Array; mode: number }
+/** stampAt: as WriteAction's, in the text appended. */
+export interface AppendAction extends ActionBase, Ownership { kind: 'append'; path: string; content: string | Uint8Array; mode: number; stampAt?: number }
 export interface SymlinkAction extends ActionBase { kind: 'symlink'; path: string; target: string }
 export interface MkdirAction extends ActionBase, Ownership { kind: 'mkdir'; path: string; mode: number }
 /** tree: a directory with everything in it; otherwise a file or link (never a directory). */

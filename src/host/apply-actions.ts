@@ -81,7 +81,7 @@ async function applyOne(env: ApplyEnv, where: string, a: Action): Promise<{ fail
   const own = (o: { uid?: number; gid?: number }) => (o.uid === undefined && o.gid === undefined ? {} : { uid: o.uid ?? 0, gid: o.gid ?? 0 });
   switch (a.kind) {
     case 'write': env.files.write(a.path, stamped(a.content, a.stampAt), { mode: a.mode, ...own(a), ...(a.parents && { parents: a.parents }), ...(a.deferSync && { deferSync: true }) }); return done;
-    case 'append': env.files.append(a.path, a.content, { mode: a.mode, ...own(a) }); return done;
+    case 'append': env.files.append(a.path, stamped(a.content, a.stampAt), { mode: a.mode, ...own(a) }); return done;
     case 'symlink': env.files.symlink(a.path, a.target); return done;
     case 'mkdir': {
       const o = own(a);

@@ -60,13 +60,8 @@ const SCHEMA: Record<string, Schema> = {
   groups: { oneOf: [{ type: 'string' }, { type: 'array', items: { oneOf: [{ type: 'string' }, { type: 'object' }] } }, { type: 'object' }] },
 };
 
-/** cloud-init's make_header: "# Created by … on <RFC 2822 date>". */
-function header(base = 'Created', d = new Date()): string {
-  const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()];
-  const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `# ${base} by ec2-init v. ${VERSION} on ${day}, ${p(d.getUTCDate())} ${mon} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
+/** cloud-init's make_header without its time: the applier puts the time of writing after it (stampAt). */
+const header = (base: 'Created' | 'Added'): string => `# ${base} by ec2-init v. ${VERSION} on `;
 
 const USERADD_OPTS: Record<string, string> = {
   gecos: '--comment', homedir: '--home', primary_group: '--gid', uid: '--uid', groups: '--groups',
@@ -221,10 +216,8 @@ function userSteps(u: User, pw: PasswdEntry, value: UsersGroups, run: ActionRun)
 }
 
 /** The sudoers include and the rules file's header, once, before the first user's rules: as cloud-init's first write makes them. */
-function sudoSetup(value: UsersGroups, { files, bootFact }: ActionRun): Action[] {
+function sudoSetup(value: UsersGroups, { files }: ActionRun): Action[] {
   const out: Action[] = [];
-  // The headers carry the time of the boot: plan cannot know it (and says so).
-  const stamp = (base: string) => bootFact?.(() => header(base)) ?? header(base, new Date(0));
   if (value.users.some((u) => u.sudo)) {
     const dir = '/etc/sudoers.d';
     const base = files.readTextIfExists('/etc/sudoers');
@@ -234,16 +227,19 @@ function sudoSetup(value: UsersGroups, { files, bootFact }: ActionRun): Action[]
       return m !== null && m[1]!.trim().replace(/\/+$/, '') === dir;
     });
     if (!included) {
-      const lines = ['', stamp('Added'), `#includedir ${dir}`, ''];
+      // The header's time goes in after `header('Added')` (stampAt), where the applier writes it.
+      const before = base === null ? `${text}# See sudoers(5) for more information on "#include" directives:\n\n` : '\n';
+      const content = `${before}${header('Added')}\n#includedir ${dir}\n`;
+      const stampAt = before.length + header('Added').length;
       out.push(base === null
-        ? { kind: 'write', path: '/etc/sudoers', content: text + ['# See sudoers(5) for more information on "#include" directives:', ...lines].join('\n'), mode: 0o440, why: `include ${dir}` }
-        : { kind: 'append', path: '/etc/sudoers', content: lines.join('\n'), mode: 0o440, why: `include ${dir}` });
+        ? { kind: 'write', path: '/etc/sudoers', content, stampAt, mode: 0o440, why: `include ${dir}` }
+        : { kind: 'append', path: '/etc/sudoers', content, stampAt, mode: 0o440, why: `include ${dir}` });
     }
     // cloud-init's ensure_dir(path, 0o750): made so even when it exists (Debian ships it 0755).
     out.push({ kind: 'mkdir', path: dir, mode: 0o750, uid: 0, gid: 0 });
-    if (files.readTextIfExists(SUDOERS_FILE) === null) out.push({ kind: 'write', path: SUDOERS_FILE, content: `${stamp('Created')}\n`, mode: 0o440 });
+    if (files.readTextIfExists(SUDOERS_FILE) === null) out.push({ kind: 'write', path: SUDOERS_FILE, content: `${header('Created')}\n`, stampAt: header('Created').length, mode: 0o440 });
   }
-  if (value.users.some((u) => u.doas) && files.readTextIfExists(DOAS_FILE) === null) out.push({ kind: 'write', path: DOAS_FILE, content: `${stamp('Created')}\n`, mode: 0o440 });
+  if (value.users.some((u) => u.doas) && files.readTextIfExists(DOAS_FILE) === null) out.push({ kind: 'write', path: DOAS_FILE, content: `${header('Created')}\n`, stampAt: header('Created').length, mode: 0o440 });
   return out.map((a) => ({ ...a, unit: 'sudo' }));
 }
 
