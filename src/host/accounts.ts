@@ -3,42 +3,45 @@
 // being customized): the one reader of the account database.
 import { asText } from '../bytes.ts';
 import type { Files } from './files.ts';
+
+/** What reading the account database needs: the root's files, read only. */
+export type AccountFiles = Pick<Files, 'readTextIfExists'>;
 import { uptime } from './machine.ts';
 import { sys } from './sys.ts';
 
 /** The rows of an account file of the root (passwd, group, shadow: colon-separated), comments and blank lines left out. */
-function table(files: Pick<Files, 'readTextIfExists'>, path: string): string[][] {
+function table(files: AccountFiles, path: string): string[][] {
   return (files.readTextIfExists(path) ?? '').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
 }
 
 /** The id (third field) of `name` in /etc/passwd or /etc/group, or null. */
-function lookup(files: Pick<Files, 'readTextIfExists'>, path: string, name: string): number | null {
+function lookup(files: AccountFiles, path: string, name: string): number | null {
   const f = table(files, path).find((r) => r[0] === name && r[2] !== undefined);
   return f ? Number(f[2]) : null;
 }
 
 export interface PasswdEntry { name: string; uid: number; gid: number; home: string; shell: string }
 
-export function passwdEntry(files: Files, name: string): PasswdEntry | null {
+export function passwdEntry(files: AccountFiles, name: string): PasswdEntry | null {
   const f = table(files, '/etc/passwd').find((r) => r[0] === name);
   if (!f) return null;
   return { name, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '', shell: f[6] ?? '' };
 }
 
-export function userExists(files: Files, name: string): boolean { return passwdEntry(files, name) !== null; }
+export function userExists(files: AccountFiles, name: string): boolean { return passwdEntry(files, name) !== null; }
 
 /** The name of the user with this uid (the first in /etc/passwd), or null. */
-export function userName(files: Files, uid: number): string | null {
+export function userName(files: AccountFiles, uid: number): string | null {
   return table(files, '/etc/passwd').find((r) => r[2] !== undefined && Number(r[2]) === uid)?.[0] ?? null;
 }
 
 /** The name of the group with this gid (the first in /etc/group), or null. */
-export function groupName(files: Files, gid: number): string | null {
+export function groupName(files: AccountFiles, gid: number): string | null {
   return table(files, '/etc/group').find((r) => r[2] !== undefined && Number(r[2]) === gid)?.[0] ?? null;
 }
 
 /** The groups that list `name` as a member, then its primary group (cloud-init's get_user_groups). */
-export function userGroups(files: Files, name: string): string[] {
+export function userGroups(files: AccountFiles, name: string): string[] {
   const groups = table(files, '/etc/group').filter((r) => (r[3] ?? '').split(',').includes(name)).map((r) => r[0]!);
   const pw = passwdEntry(files, name);
   const primary = pw ? groupName(files, pw.gid) : null;
@@ -46,12 +49,12 @@ export function userGroups(files: Files, name: string): string[] {
   return groups;
 }
 
-export function groupExists(files: Files, name: string): boolean {
+export function groupExists(files: AccountFiles, name: string): boolean {
   return table(files, '/etc/group').some((r) => r[0] === name);
 }
 
 /** The password field of /etc/shadow (null when the user or the file is missing). Never logged. */
-export function shadowPassword(files: Files, name: string): string | null {
+export function shadowPassword(files: AccountFiles, name: string): string | null {
   const f = table(files, '/etc/shadow').find((r) => r[0] === name);
   return f ? f[1] ?? '' : null;
 }

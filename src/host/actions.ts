@@ -43,8 +43,9 @@ export interface WriteAction extends ActionBase, Ownership {
   parents?: { mode: number; uid?: number; gid?: number };
   deferSync?: boolean;
 }
+/** stampAt: as WriteAction's, in the text appended. */
 export interface AppendAction extends ActionBase, Ownership {
-  kind: 'append'; path: string; content: string | Uint8Array; mode: number;
+  kind: 'append'; path: string; content: string | Uint8Array; mode: number; stampAt?: number;
   /** Missing parent directories are made so (as WriteAction's). */
   parents?: { mode: number; uid?: number; gid?: number };
 }
@@ -91,6 +92,13 @@ export interface FetchAction extends ActionBase {
   then?: (result: { body: Uint8Array } | { error: string }) => Action[];
 }
 
+/**
+ * A program started on its own that outlives ec2-init (power_state's
+ * shutdown waiter): not waited for, no result. It finds ec2-init's process
+ * id in $EC2_INIT_PID (added by the applier, so not part of the digest).
+ */
+export interface DetachAction extends ActionBase { kind: 'detach'; argv: string[]; env: Record<string, string> }
+
 /** Text for /dev/console on the running system, standard output elsewhere (cloud-init's multi_log fallback). */
 export interface ConsoleAction extends ActionBase { kind: 'console'; text: string }
 /**
@@ -104,7 +112,7 @@ export interface LogAction extends ActionBase { kind: 'log'; text: string }
 
 export type Action =
   | WriteAction | AppendAction | SymlinkAction | MkdirAction | RemoveAction | ChmodAction | ChownAction | MarkAction
-  | RunAction | FetchAction | ConsoleAction | LogAction | ReportAction;
+  | RunAction | FetchAction | DetachAction | ConsoleAction | LogAction | ReportAction;
 
 /** An action as `plan --format json` prints it: what and where, a digest for the content, no content. */
 export interface ActionValue {
@@ -113,7 +121,7 @@ export interface ActionValue {
   target: string;
   mode?: string;
   owner?: string;
-  /** sha256 of the content (write, append, console), of argv + input + env (run), of the request (fetch). */
+  /** sha256 of the content (write, append, console), of argv + input + env (run, detach), of the request (fetch). */
   sha256?: string;
   bytes?: number;
   why?: string;
@@ -166,6 +174,10 @@ export function actionValue(a: Action): ActionValue {
       case 'run': {
         const env = Object.entries(a.env ?? {}).sort().map(([k, x]) => `${k}=${x}`);
         return { kind: a.kind, target: programName(a.argv), sha256: digestOf([...a.argv, '\0input', a.input ?? '', '\0env', ...env]), ...(a.then && { followed: true }) };
+      }
+      case 'detach': {
+        const env = Object.entries(a.env).sort().map(([k, x]) => `${k}=${x}`);
+        return { kind: a.kind, target: programName(a.argv), sha256: digestOf([...a.argv, '\0env', ...env]) };
       }
       case 'fetch': {
         const headers = Object.entries(a.headers ?? {}).sort().map(([k, x]) => `${k}: ${x}`);

@@ -4,17 +4,11 @@
 // (--force-confold), `system_info.apt_get_command` / `apt_get_wrapper` /
 // `apt_get_upgrade_subcommand` honoured. `apt-get update` runs at most once
 // per instance however many modules ask (cloud-init's "update-sources").
-import { asText } from '../bytes.ts';
-import { closeFd, readAt } from '../host/descriptors.ts';
-import type { Context } from '../context.ts';
 import type { Action, RunAction } from '../host/actions.ts';
 import type { RunResult } from '../host/run.ts';
 import type { Files } from '../host/files.ts';
 import { semPath } from '../state/semaphore.ts';
 import type { ActionRun, Report } from './module.ts';
-import { describeExit } from '../host/run.ts';
-import { layout } from '../state/layout.ts';
-import { alreadyDone, markDone } from '../state/semaphore.ts';
 import type { Config } from '../config/merge.ts';
 import { isMapping } from './helpers.ts';
 import { which } from '../host/root-facts.ts';
@@ -26,13 +20,6 @@ const TIMEOUT_MS = 3_600_000;
 
 function systemInfo(config: Config): Record<string, unknown> {
   return isMapping(config['system_info']) ? config['system_info'] : {};
-}
-
-/** Throws a clear error naming the module when the root has no apt-get. */
-export function requireAptGet(ctx: Context, what: string): void {
-  if (which(ctx.files, 'apt-get') === null) {
-    throw new Error(`apt-get not found under the root ${ctx.root}: ${what} needs apt (a Debian-family image); nothing was changed`);
-  }
 }
 
 /** The argv for one apt-get subcommand ('update', 'upgrade', 'install' + packages). */
@@ -52,59 +39,6 @@ export function aptGetArgv(ctx: { files: Pick<Files, 'stat'> }, config: Config, 
   return [...(useWrapper ? words : []), ...argv, sub, ...packages];
 }
 
-function outputSize(ctx: Context): number {
-  try { return ctx.files.lstat(layout.outputLog)?.size ?? 0; } catch { return 0; }
-}
-
-/** The lines matching `re` that the program wrote to the output log since `from` (its last 64 KiB). */
-function outputLines(ctx: Context, from: number, re: RegExp): string[] {
-  let opened: { fd: number; stat: { size: number } } | null;
-  try { opened = ctx.files.openForReading(layout.outputLog); } catch { return []; }
-  if (!opened) return [];
-  try {
-    const size = opened.stat.size;
-    const start = Math.max(from, size - 65536);
-    const buf = new Uint8Array(Math.max(0, size - start));
-    let got = 0;
-    while (got < buf.length) {
-      const n = readAt(opened.fd, buf, got, buf.length - got, start + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return asText(buf.subarray(0, got)).split('\n').filter((l) => re.test(l));
-  } finally { closeFd(opened.fd); }
-}
-
-/**
- * Run apt-get; on failure throw an error with apt's own "E:" lines. Returns
- * apt's "W:" lines of a run that succeeded (apt-get update exits 0 when a
- * source could not be fetched).
- */
-export async function aptGet(ctx: Context, config: Config, command: string, packages: string[] = []): Promise<string[]> {
-  const argv = aptGetArgv(ctx, config, command, packages);
-  ctx.log.info(`running ${argv.join(' ')}`);
-  const from = outputSize(ctx);
-  const r = await ctx.run(argv, { env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: TIMEOUT_MS });
-  if (r.code === 0) return outputLines(ctx, from, /^W: /);
-  const errors = outputLines(ctx, from, /^E: /).slice(-3).join('; ');
-  throw new Error(`apt-get ${command}${packages.length ? ` ${packages.join(' ')}` : ''}: ${describeExit(r, TIMEOUT_MS)}${errors ? `: ${errors}` : ''} (output in ${layout.outputLog})`);
-}
-
-/** apt-get update, once per instance (cloud-init's update_package_sources). */
-export async function updateSources(ctx: Context, config: Config, instanceId: string, where: string): Promise<void> {
-  if (alreadyDone(ctx, instanceId, 'update-sources', 'per-instance')) {
-    ctx.log.info('apt-get update already ran for this instance');
-    return;
-  }
-  const warnings = await aptGet(ctx, config, 'update');
-  // apt-get update succeeds when a source is unreachable: say which.
-  const failed = warnings.filter((w) => /Failed to fetch|failed to download/.test(w));
-  if (failed.length) ctx.report('warning', `${where} apt-get update`, failed.slice(0, 3).join('; '));
-  markDone(ctx, instanceId, 'update-sources', 'per-instance');
-}
-
-// --- The same as actions (host/actions.ts), for modules of actions. ---
-
 /** False (reported as an error naming `what`) when the root has no apt-get: the module then plans nothing. */
 export function haveAptGet(run: Pick<ActionRun, 'files' | 'root'>, report: Report, what: string): boolean {
   if (which(run.files, 'apt-get') !== null) return true;
@@ -114,10 +48,12 @@ export function haveAptGet(run: Pick<ActionRun, 'files' | 'root'>, report: Repor
 
 /** One apt-get subcommand as a run action; a failure's message carries apt's last lines (its 'E:' lines). */
 export function aptGetAction(run: Pick<ActionRun, 'files' | 'config'>, command: string, packages: string[] = []): RunAction {
+  const argv = aptGetArgv(run, run.config, command, packages);
+  // The subcommand apt-get is given (upgrade is dist-upgrade unless system_info says otherwise).
+  const sub = argv[argv.length - 1 - packages.length];
   return {
-    kind: 'run', argv: aptGetArgv(run, run.config, command, packages),
-    env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: TIMEOUT_MS,
-    why: `apt-get ${command}${packages.length ? ` ${packages.join(' ')}` : ''}`,
+    kind: 'run', argv, env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: TIMEOUT_MS,
+    why: `apt-get ${sub}${packages.length ? ` ${packages.join(' ')}` : ''}`,
   };
 }
 
@@ -126,9 +62,10 @@ export function aptGetAction(run: Pick<ActionRun, 'files' | 'config'>, command: 
  * nothing when it already ran for this instance; else the update, a warning
  * naming the sources it could not fetch (it exits 0 then), and its semaphore.
  */
-export function updateSourcesActions(run: Pick<ActionRun, 'files' | 'config' | 'instanceId' | 'where'>): Action[] {
+export function updateSourcesActions(run: Pick<ActionRun, 'files' | 'config' | 'instanceId' | 'where' | 'plannedFiles'>): Action[] {
   const sem = semPath(run.instanceId, 'update-sources', 'per-instance');
-  if (sem !== null && run.files.exists(sem)) return [];
+  // plan: a module before this one (apt_configure, byobu) will have run it (plan/index.ts counts its mark as written).
+  if (sem !== null && (run.files.exists(sem) || run.plannedFiles?.includes(sem))) return [];
   return [
     {
       ...aptGetAction(run, 'update'), logOutput: true,

@@ -13,14 +13,16 @@
 //   then apt-get update (once per instance, shared with packages).
 // `keyid` (a keyserver) and ppa: (add-apt-repository) need the network: each
 // such entry is refused with a message saying so, the others still apply.
-// Mirror `search`/`search_dns` candidates are taken when their name resolves.
+// Mirror `search`/`search_dns` candidates are taken when their name resolves
+// (a query: `getent ahosts` in the root, so plan says it depends on the
+// machine). The architecture is the one dpkg's own package has in dpkg's
+// status file (dpkg --print-architecture when the file does not say).
 import { fileContent } from '../bytes.ts';
+import type { Action } from '../host/actions.ts';
 import { osRelease } from '../host/os-release.ts';
-import { resolveName } from '../host/sockets.ts';
 import { parseUrl } from '../net/url.ts';
-import type { Context } from '../context.ts';
 import { describeExit } from '../host/run.ts';
-import { requireAptGet, updateSources } from './apt-get.ts';
+import { haveAptGet, updateSourcesActions } from './apt-get.ts';
 import {
   archMirrorConfig, dearmor, debianSources, debianSourcesList, disableSuites, distroMirrors,
   isDeb822, type Mirrors,
@@ -29,7 +31,7 @@ import { isFalse, isMapping } from './helpers.ts';
 import { renderTemplate } from './template.ts';
 import { which } from '../host/root-facts.ts';
 import { matching } from '../validate/check.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
 import { aptSettings, LEGACY_APT_KEYS } from './apt-legacy.ts';
 
 const SOURCES_LIST = '/etc/apt/sources.list';
@@ -108,6 +110,52 @@ function settings(config: Record<string, unknown>): Record<string, unknown> {
 const DEPRECATED = (key: string) => `'${key}' is deprecated (cloud-init 22.1): use the 'apt' mapping; converted as cloud-init converts it`;
 const LEGACY_SCHEMA: Record<string, Schema> = Object.fromEntries(LEGACY_APT_KEYS.map((k) => [k, { deprecated: DEPRECATED(k) }]));
 
+/** The apt settings, checked: what needs no facts of the machine is decided here. */
+export interface AptValue {
+  cfg: Record<string, unknown>;
+  /** Old top-level keys converted into `apt`. */
+  converted: string[];
+  /** debconf-set-selections' input and how many sets it has. */
+  debconf: { text: string; sets: number } | null;
+  /** The lines of 90cloud-init-aptproxy (none: the file goes). */
+  proxies: string[];
+  /** 94cloud-init-config's content (null: the file goes). */
+  conf: string | Uint8Array | null;
+  /** The `sources` mapping (null: none given, or not a mapping: reported). */
+  sources: Record<string, unknown> | null;
+}
+
+export function checkApt(config: Record<string, unknown>, report: Report): AptValue | null {
+  let cfg: Record<string, unknown>;
+  try { cfg = settings(config); } catch (e) { report('error', (e as Error).message); return null; }
+  const { converted } = aptSettings(config);
+  let debconf: AptValue['debconf'] = null;
+  const sets = cfg['debconf_selections'];
+  if (sets && !isMapping(sets)) report('error', "apt.debconf_selections: must be a mapping of set names to selections; left out");
+  else if (sets && isMapping(sets)) {
+    let text = Object.keys(sets).sort().map((k) => String(sets[k])).join('\n');
+    if (!text.endsWith('\n')) text += '\n';
+    debconf = { text, sets: Object.keys(sets).length };
+  }
+  const proxies = ([
+    ['proxy', 'http'], ['http_proxy', 'http'], ['ftp_proxy', 'ftp'], ['https_proxy', 'https'],
+  ] as const).filter(([k]) => cfg[k]).flatMap(([k, scheme]) => {
+    // The value sits between quotes in an apt.conf line: a quote, ';', '{' or a control would add options.
+    const v = matching(cfg[k], /^[^"{};\s\\]+$/, 'a proxy URL without quotes, braces, semicolons, backslashes or spaces');
+    if (!v.ok) { report('error', `apt: ${k}: ${v.why}; left out`); return []; }
+    return [`Acquire::${scheme}::Proxy "${v.value}";`];
+  });
+  // Python's truth: empty bytes (!!binary "") are no conf either.
+  const c = cfg['conf'];
+  const conf = c && !(c instanceof Uint8Array && c.length === 0) ? fileContent(c) : null;
+  let sources: Record<string, unknown> | null = null;
+  if (cfg['sources'] !== undefined && cfg['sources'] !== null) {
+    if (isMapping(cfg['sources'])) sources = cfg['sources'];
+    else report('error', "apt.sources: must be a mapping of names to sources; left out");
+  }
+  return { cfg, converted, debconf, proxies, conf, sources };
+}
+
 function distro(config: Record<string, unknown>): string {
   const info = config['system_info'];
   const d = isMapping(info) ? info['distro'] : undefined;
@@ -115,35 +163,53 @@ function distro(config: Record<string, unknown>): string {
 }
 
 /** The root's release codename (cloud-init's lsb_release codename), from its os-release. */
-function releaseOf(ctx: Context): string {
-  const codename = osRelease(ctx.files)['VERSION_CODENAME'];
+function releaseOf(run: ActionRun): string | null {
+  const codename = osRelease(run.files)['VERSION_CODENAME'];
   if (codename) return codename;
-  throw new Error('cannot tell the release codename: no VERSION_CODENAME in /etc/os-release under the root');
+  run.report('error', 'cannot tell the release codename: no VERSION_CODENAME in /etc/os-release under the root');
+  return null;
 }
 
-async function archOf(ctx: Context): Promise<string> {
-  const r = await ctx.capture(['dpkg', '--print-architecture'], { timeoutMs: 30_000 });
+/**
+ * dpkg's architecture: the one its own package has in its status file (a
+ * file plan reads too), else `dpkg --print-architecture` (a query). Null:
+ * plan cannot tell, or dpkg failed (reported).
+ */
+async function archOf(run: ActionRun): Promise<string | null> {
+  const status = run.files.readTextIfExists('/var/lib/dpkg/status') ?? '';
+  const m = /^Package: dpkg\n(?:[^\n]+\n)*?Architecture: ([a-z0-9-]+)$/m.exec(status);
+  if (m) return m[1]!;
+  const r = await run.query(['dpkg', '--print-architecture'], { timeoutMs: 30_000 });
+  if (r === null) return null;
   const arch = r.stdout.trim();
-  if (r.code !== 0 || !arch) throw new Error(`dpkg --print-architecture failed under the root (${describeExit(r, 30_000)}): ${r.stderr.trim()}`);
+  if (r.code !== 0 || !arch) {
+    run.report('error', `dpkg --print-architecture failed under the root (${describeExit(r, 30_000)}): ${r.stderr.trim()}`);
+    return null;
+  }
   return arch;
 }
 
-/** A URL whose host resolves (cloud-init's is_resolvable_url), with a 2 s limit per name. */
-async function resolvable(url: string): Promise<boolean> {
+/**
+ * A URL whose host resolves (cloud-init's is_resolvable_url): a query, as it
+ * asks the root's resolver (getent ahosts, 2 s per name). plan cannot know:
+ * not resolvable there, and its step says it depends on the machine.
+ */
+async function resolvable(run: ActionRun, url: string): Promise<boolean> {
   let host: string;
   try { host = parseUrl(url).hostname; } catch { return false; }
   if (!host) return false;
-  return resolveName(host, 2000).then((addresses) => addresses.length > 0, () => false);
+  const r = await run.query(['getent', 'ahosts', '--', host], { timeoutMs: 2000 });
+  return r !== null && r.code === 0 && r.stdout.trim() !== '';
 }
 
 /** cloud-init's get_mirror: `uri`, else the first resolvable `search` entry, else `search_dns`. */
-async function mirrorFor(ctx: Context, cfg: Record<string, unknown>, kind: 'primary' | 'security', arch: string, where: string, fqdn: string): Promise<string | null> {
+async function mirrorFor(run: ActionRun, cfg: Record<string, unknown>, kind: 'primary' | 'security', arch: string, fqdn: string, notes: string[]): Promise<string | null> {
   const m = archMirrorConfig(cfg[kind], arch);
   if (!m) return null;
   if (typeof m['uri'] === 'string') return m['uri'];
   if (Array.isArray(m['search'])) {
-    for (const url of m['search']) if (typeof url === 'string' && await resolvable(url)) return url;
-    ctx.log.info(`${where}: no ${kind} mirror of 'search' resolves`);
+    for (const url of m['search']) if (typeof url === 'string' && await resolvable(run, url)) return url;
+    notes.push(`no ${kind} mirror of 'search' resolves`);
   }
   if (m['search_dns'] === true) {
     const name = kind === 'primary' ? 'mirror' : 'security-mirror';
@@ -151,27 +217,27 @@ async function mirrorFor(ctx: Context, cfg: Record<string, unknown>, kind: 'prim
     const doms = [...(domain ? [`.${domain}`] : []), '.localdomain', ''];
     for (const d of doms) {
       const url = `http://debian-${name}${d}/debian`;
-      if (await resolvable(url)) return url;
+      if (await resolvable(run, url)) return url;
     }
-    ctx.log.info(`${where}: search_dns found no ${kind} mirror`);
+    notes.push(`search_dns found no ${kind} mirror`);
   }
   return null;
 }
 
 /** cloud-init's find_apt_mirror_info: security defaults to primary; both default to the distro's. */
-async function findMirrors(ctx: Context, cfg: Record<string, unknown>, config: Record<string, unknown>, arch: string, where: string, fqdn: string): Promise<Mirrors> {
-  const primary = await mirrorFor(ctx, cfg, 'primary', arch, where, fqdn);
-  const security = await mirrorFor(ctx, cfg, 'security', arch, where, fqdn);
+async function findMirrors(run: ActionRun, cfg: Record<string, unknown>, arch: string, fqdn: string, notes: string[]): Promise<Mirrors> {
+  const primary = await mirrorFor(run, cfg, 'primary', arch, fqdn, notes);
+  const security = await mirrorFor(run, cfg, 'security', arch, fqdn, notes);
   if (primary !== null) return { PRIMARY: primary, SECURITY: security ?? primary, MIRROR: primary };
-  const d = distroMirrors(config, arch);
+  const d = distroMirrors(run.config, arch);
   return { PRIMARY: d.primary, SECURITY: security ?? d.security, MIRROR: d.primary };
 }
 
 /**
- * Write an entry's inline key (or refuse its keyid: a keyserver is the
- * network). Returns the keyring path inside the root, or null without a key.
+ * An entry's inline key as a keyring to write (or its keyid refused: a
+ * keyserver is the network). Null without a key; throws on a bad one.
  */
-function addKey(ctx: Context, ent: Record<string, unknown>, fileName: string, hardened: boolean): string | null {
+function keyOf(ent: Record<string, unknown>, fileName: string, hardened: boolean): { path: string; content: Uint8Array } | null {
   if (typeof ent['key'] !== 'string') {
     if (ent['keyid'] !== undefined) {
       const server = typeof ent['keyserver'] === 'string' ? ent['keyserver'] : DEFAULT_KEYSERVER;
@@ -180,16 +246,16 @@ function addKey(ctx: Context, ent: Record<string, unknown>, fileName: string, ha
     return null;
   }
   const stem = fileName.split('/').pop()!.replace(/\.[^.]*$/, '');
-  const path = `${hardened ? HARDENED_DIR : TRUSTED_DIR}/${stem}.gpg`;
-  ctx.files.write(path, dearmor(ent['key']), { mode: 0o644 });
-  ctx.log.info(`key written to ${path}`);
-  return path;
+  return { path: `${hardened ? HARDENED_DIR : TRUSTED_DIR}/${stem}.gpg`, content: dearmor(ent['key']) };
 }
 
+const writeKey = (key: { path: string; content: Uint8Array }, unit?: string): Action =>
+  ({ kind: 'write', path: key.path, content: key.content, mode: 0o644, why: 'an apt key', ...(unit !== undefined && { unit }) });
+
 /** sources_list, or the built-in Debian template; its path by its format (deb822 or one-line). */
-function renderSourcesList(ctx: Context, cfg: Record<string, unknown>, config: Record<string, unknown>, release: string, mirrors: Mirrors,
-  keys: { primary?: string; security?: string }, where: string): { path: string; text: string } | null {
-  const name = distro(config);
+function renderSourcesList(run: ActionRun, cfg: Record<string, unknown>, release: string, mirrors: Mirrors,
+  keys: { primary?: string; security?: string }): { path: string; text: string } | null {
+  const name = distro(run.config);
   const deb822File = `${SOURCES_DIR}/${name}.sources`;
   const params: Record<string, unknown> = { RELEASE: release, codename: release };
   for (const [k, v] of Object.entries(mirrors)) { params[k] = v; params[k.toLowerCase()] = v; }
@@ -198,50 +264,61 @@ function renderSourcesList(ctx: Context, cfg: Record<string, unknown>, config: R
     text = renderTemplate(cfg['sources_list'], params);
   } else {
     if (name !== 'debian') {
-      ctx.report('warning', where, `no built-in sources template for distro '${name}' (only debian): ${SOURCES_LIST} not rendered; give 'sources_list'`);
+      run.report('warning', `no built-in sources template for distro '${name}' (only debian): ${SOURCES_LIST} not rendered; give 'sources_list'`);
       return null;
     }
     // The image's own convention: deb822 where it already keeps its sources
     // that way (trixie and later), one-line sources.list otherwise (bookworm).
-    const deb822 = ctx.files.exists(deb822File) || !(ctx.files.readTextIfExists(SOURCES_LIST)?.trim());
+    const deb822 = run.files.exists(deb822File) || !(run.files.readTextIfExists(SOURCES_LIST)?.trim());
     const vars = { mirror: mirrors.PRIMARY, security: mirrors.SECURITY, codename: release, primaryKey: keys.primary, securityKey: keys.security };
     text = deb822 ? debianSources(vars) : debianSourcesList(vars);
   }
   return { path: isDeb822(text) ? deb822File : SOURCES_LIST, text: disableSuites(cfg['disable_suites'], text, release) };
 }
 
+/** The distribution's sources list and the mirrors' keys (unless preserve_sources_list). */
+function sourcesListActions(run: ActionRun, cfg: Record<string, unknown>, release: string, mirrors: Mirrors): Action[] {
+  const actions: Action[] = [];
+  const keys: { primary?: string; security?: string } = {};
+  for (const kind of ['primary', 'security'] as const) {
+    const list = Array.isArray(cfg[kind]) ? cfg[kind] : [];
+    for (const m of list) {
+      if (!isMapping(m)) continue;
+      try {
+        const key = keyOf(m, kind, false);
+        if (key) { keys[kind] = key.path; actions.push(writeKey(key, `${kind} key`)); }
+      } catch (e) { run.report('error', `apt.${kind} mirror key: ${(e as Error).message}`); }
+    }
+  }
+  const out = renderSourcesList(run, cfg, release, mirrors, keys);
+  if (!out) return actions;
+  actions.push({ kind: 'write', path: out.path, content: out.text, mode: 0o644, unit: 'sources list', why: 'the distribution\'s sources' });
+  // One list of the distribution's sources: the other format's file goes.
+  const other = out.path === SOURCES_LIST ? `${SOURCES_DIR}/${distro(run.config)}.sources` : SOURCES_LIST;
+  if (run.files.exists(other)) actions.push({ kind: 'remove', path: other, unit: 'sources list', why: `in favour of ${out.path}` });
+  return actions;
+}
+
 /** cloud-init's apply_apt_config: the proxy and conf files, removed when not configured. */
-function applyAptConfig(ctx: Context, cfg: Record<string, unknown>, where: string): void {
-  const proxies = ([
-    ['proxy', 'http'], ['http_proxy', 'http'], ['ftp_proxy', 'ftp'], ['https_proxy', 'https'],
-  ] as const).filter(([k]) => cfg[k]).flatMap(([k, scheme]) => {
-    // The value sits between quotes in an apt.conf line: a quote, ';', '{' or a control would add options.
-    const v = matching(cfg[k], /^[^"{};\s\\]+$/, 'a proxy URL without quotes, braces, semicolons, backslashes or spaces');
-    if (!v.ok) { ctx.report('error', where, `apt: ${k}: ${v.why}; left out`); return []; }
-    return [`Acquire::${scheme}::Proxy "${v.value}";`];
-  });
-  if (proxies.length) ctx.files.write(PROXY_FILE, proxies.join('\n') + '\n', { mode: 0o644 });
-  else ctx.files.unlink(PROXY_FILE);
-  // Python's truth: empty bytes (!!binary "") are no conf either.
-  if (cfg['conf'] && !(cfg['conf'] instanceof Uint8Array && cfg['conf'].length === 0)) ctx.files.write(CONF_FILE, fileContent(cfg['conf']), { mode: 0o644 });
-  else ctx.files.unlink(CONF_FILE);
+function aptConfigActions(run: ActionRun, value: AptValue): Action[] {
+  const unit = 'proxy/conf';
+  const present = (path: string) => { try { return run.files.lstat(path) !== null; } catch { return true; } };
+  return [
+    ...(value.proxies.length ? [{ kind: 'write', path: PROXY_FILE, content: value.proxies.join('\n') + '\n', mode: 0o644, unit } as const]
+      : present(PROXY_FILE) ? [{ kind: 'remove', path: PROXY_FILE, unit } as const] : []),
+    ...(value.conf !== null ? [{ kind: 'write', path: CONF_FILE, content: value.conf, mode: 0o644, unit } as const]
+      : present(CONF_FILE) ? [{ kind: 'remove', path: CONF_FILE, unit } as const] : []),
+  ];
 }
 
 /** debconf_selections → debconf-set-selections (sorted by set name, as cloud-init). */
-async function debconfSelections(ctx: Context, cfg: Record<string, unknown>, where: string): Promise<void> {
-  const sets = cfg['debconf_selections'];
-  if (!sets) return;
-  if (!isMapping(sets)) throw new Error("'debconf_selections' must be a mapping of set names to selections");
-  let text = Object.keys(sets).sort().map((k) => String(sets[k])).join('\n');
-  if (!text.endsWith('\n')) text += '\n';
-  const prog = which(ctx.files, 'debconf-set-selections');
-  if (!prog) { ctx.report('error', where, 'debconf_selections: debconf-set-selections not found under the root (install debconf)'); return; }
-  if (await ctx.runChecked(`${where} debconf_selections`, [prog], { input: text, timeoutMs: 60_000 })) {
-    ctx.log.info(`${where}: ${Object.keys(sets).length} debconf selection set(s) applied`);
-  }
+function debconfActions(run: ActionRun, debconf: NonNullable<AptValue['debconf']>): Action[] {
+  const prog = which(run.files, 'debconf-set-selections');
+  if (!prog) { run.report('error', 'apt.debconf_selections: debconf-set-selections not found under the root (install debconf)'); return []; }
+  return [{ kind: 'run', argv: [prog], input: debconf.text, timeoutMs: 60_000, unit: 'debconf', why: `${debconf.sets} debconf selection set(s)` }];
 }
 
-/** The line (or stanza) of one `sources` entry, and the file it goes to. */
+/** The file of one `sources` entry. */
 function sourceTarget(name: string, ent: Record<string, unknown>, source: string): string {
   let file = typeof ent['filename'] === 'string' && ent['filename'] ? ent['filename'] : name;
   if (!file.startsWith('/')) file = `${SOURCES_DIR}/${file}`;
@@ -250,22 +327,20 @@ function sourceTarget(name: string, ent: Record<string, unknown>, source: string
   return file;
 }
 
-async function addSources(ctx: Context, cfg: Record<string, unknown>, params: Record<string, unknown>, where: string): Promise<number> {
-  const sources = cfg['sources'];
-  if (!isMapping(sources)) throw new Error("'sources' must be a mapping of names to sources");
+/** Each `sources` entry: its key and its file, one unit each; a refused entry writes nothing. */
+function sourcesActions(run: ActionRun, cfg: Record<string, unknown>, sources: Record<string, unknown>, params: Record<string, unknown>): Action[] {
   const matchSpec = cfg['add_apt_repo_match'] === undefined ? ADD_APT_REPO_MATCH : cfg['add_apt_repo_match'];
   const matcher = typeof matchSpec === 'string' && matchSpec ? new RegExp(matchSpec) : null;
-  let written = 0;
-  for (const [name, raw] of Object.entries(sources)) {
-    const label = `${where} source '${name}'`;
+  return Object.entries(sources).flatMap(([name, raw]): Action[] => {
+    const unit = `source ${name}`;
     try {
       const ent = isMapping(raw) ? raw : raw === null ? {} : (() => { throw new Error('expected a mapping (source, key, keyid, filename)'); })();
       const fileName = typeof ent['filename'] === 'string' && ent['filename'] ? ent['filename'] : name;
       const source = typeof ent['source'] === 'string' ? ent['source'] : null;
       const hardened = source !== null && source.includes('$KEY_FILE');
-      const keyFile = addKey(ctx, ent, fileName, hardened);
-      if (source === null) continue;
-      const rendered = renderTemplate(source, { ...params, ...(keyFile ? { KEY_FILE: keyFile } : {}) });
+      const key = keyOf(ent, fileName, hardened);
+      if (source === null) return key ? [writeKey(key, unit)] : [];
+      const rendered = renderTemplate(source, { ...params, ...(key ? { KEY_FILE: key.path } : {}) });
       if ((matcher && matcher.test(rendered)) || /^ppa:/.test(rendered)) {
         throw new Error(`'${rendered}' is for add-apt-repository (a Launchpad PPA or cloud archive: Ubuntu and the network), which ec2-init does not run: give a 'deb …' line and its 'key' instead`);
       }
@@ -277,81 +352,53 @@ async function addSources(ctx: Context, cfg: Record<string, unknown>, params: Re
       const entry = rendered.endsWith('\n') ? rendered : `${rendered}\n`;
       // append (the default) adds to what the file has, once: a boot cut
       // short and run again does not list the source twice.
-      const old = ent['append'] === false ? '' : ctx.files.readTextIfExists(path) ?? '';
+      const old = ent['append'] === false ? '' : run.files.readTextIfExists(path) ?? '';
       const oldLines = old.split('\n');
       const already = old !== '' && (isDeb822(entry) ? old.includes(entry.trim())
         : entry.split('\n').filter((l) => l.trim()).every((l) => oldLines.includes(l)));
-      if (!already) ctx.files.write(path, old && !old.endsWith('\n') ? `${old}\n${entry}` : old + entry, { mode: 0o644 });
-      ctx.log.info(`${label}: ${already ? 'already in' : 'written to'} ${path}${keyFile ? ` (key ${keyFile})` : ''}`);
-      written++;
+      return [
+        ...(key ? [writeKey(key, unit)] : []),
+        ...(already ? [] : [{ kind: 'write', path, content: old && !old.endsWith('\n') ? `${old}\n${entry}` : old + entry, mode: 0o644, unit, why: `source ${name}` } as const]),
+      ];
     } catch (e) {
-      ctx.report('error', label, (e as Error).message);
+      run.report('error', `source '${name}': ${(e as Error).message}`);
+      return [];
     }
-  }
-  return written;
+  });
 }
 
-async function run({ ctx, config, where, instanceId, source }: ModuleRun): Promise<void> {
-  const cfg = settings(config);
-  const { converted } = aptSettings(config);
-  if (converted.length) ctx.log.info(`${where}: old apt keys converted into 'apt', as cloud-init does: ${converted.join(', ')}`);
-  requireAptGet(ctx, "apt (the 'apt' module, cloud-init's apt_configure)");
-  await debconfSelections(ctx, cfg, where);
-  const release = releaseOf(ctx);
-  const arch = await archOf(ctx);
-  const fqdn = (typeof config['fqdn'] === 'string' ? config['fqdn'] : '') || source.localHostname || '';
-  const mirrors = await findMirrors(ctx, cfg, config, arch, where, fqdn);
-  ctx.log.info(`${where}: release ${release}, arch ${arch}, primary ${mirrors.PRIMARY}, security ${mirrors.SECURITY}`);
-
+async function aptActions(value: AptValue, run: ActionRun): Promise<Action[]> {
+  const { cfg } = value;
+  if (!haveAptGet(run, run.report, "apt (the 'apt' module, cloud-init's apt_configure)")) return [];
+  const actions: Action[] = [];
+  if (value.converted.length) actions.push({ kind: 'log', text: `${run.where}: old apt keys converted into 'apt', as cloud-init does: ${value.converted.join(', ')}` });
+  if (value.debconf) actions.push(...debconfActions(run, value.debconf));
+  const release = releaseOf(run);
+  // plan without dpkg's answer goes on with no arch (only 'default' mirrors match), so the
+  // steps after this one still see its apt-get update; its step says it depends on the machine.
+  const arch = release === null ? null : await archOf(run) ?? (run.planning ? '(dpkg answers at boot)' : null);
+  if (release === null || arch === null) return actions;
+  const fqdn = (typeof run.config['fqdn'] === 'string' ? run.config['fqdn'] : '') || run.source.localHostname || '';
+  const notes: string[] = [];
+  const mirrors = await findMirrors(run, cfg, arch, fqdn, notes);
+  actions.push({ kind: 'log', text: [...notes, `release ${release}, arch ${arch}, primary ${mirrors.PRIMARY}, security ${mirrors.SECURITY}`].map((n) => `${run.where}: ${n}`).join('\n') });
   // cloud-init's is_false(preserve_sources_list, default False).
-  if (isFalse(cfg['preserve_sources_list'] ?? false)) {
-    const keys: { primary?: string; security?: string } = {};
-    for (const kind of ['primary', 'security'] as const) {
-      const list = Array.isArray(cfg[kind]) ? cfg[kind] : [];
-      for (const m of list) {
-        if (!isMapping(m)) continue;
-        try {
-          const path = addKey(ctx, m, kind, false);
-          if (path) keys[kind] = path;
-        } catch (e) { ctx.report('error', `${where} ${kind} mirror key`, (e as Error).message); }
-      }
-    }
-    const out = renderSourcesList(ctx, cfg, config, release, mirrors, keys, where);
-    if (out) {
-      ctx.files.write(out.path, out.text, { mode: 0o644 });
-      // One list of the distribution's sources: the other format's file goes.
-      const other = out.path === SOURCES_LIST ? `${SOURCES_DIR}/${distro(config)}.sources` : SOURCES_LIST;
-      if (ctx.files.exists(other)) { ctx.files.unlink(other); ctx.log.info(`${where}: removed ${other} in favour of ${out.path}`); }
-      ctx.log.info(`${where}: wrote ${out.path}`);
-    }
-  }
-
-  try { applyAptConfig(ctx, cfg, `${where} proxy`); } catch (e) { ctx.report('error', `${where} proxy/conf`, (e as Error).message); }
-
-  if (cfg['sources'] !== undefined && cfg['sources'] !== null) {
-    const params: Record<string, unknown> = { ...mirrors, RELEASE: release };
-    await addSources(ctx, cfg, params, where);
+  if (isFalse(cfg['preserve_sources_list'] ?? false)) actions.push(...sourcesListActions(run, cfg, release, mirrors));
+  actions.push(...aptConfigActions(run, value));
+  if (value.sources !== null) {
+    actions.push(...sourcesActions(run, cfg, value.sources, { ...mirrors, RELEASE: release }));
     // cloud-init updates the package lists once the sources are in place.
-    await updateSources(ctx, config, instanceId, where);
+    actions.push(...updateSourcesActions(run));
   }
+  return actions;
 }
 
-export const aptConfigure: Module = {
+export const aptConfigure = actionModule<AptValue>({
   name: 'apt_configure',
   stage: 'config',
   frequency: 'per-instance',
   keys: ['apt', ...LEGACY_APT_KEYS],
   schema: { apt: SCHEMA, ...LEGACY_SCHEMA },
-  describe({ config }) {
-    let cfg: Record<string, unknown> = {};
-    try { cfg = settings(config); } catch (e) { return [(e as Error).message]; }
-    const lines: string[] = [];
-    if (cfg['debconf_selections']) lines.push('apply debconf_selections');
-    if (isFalse(cfg['preserve_sources_list'] ?? false)) lines.push(`render the sources list (${typeof cfg['sources_list'] === 'string' ? 'sources_list' : 'built-in template'}) with the primary/security mirrors`);
-    if (cfg['proxy'] || cfg['http_proxy'] || cfg['https_proxy'] || cfg['ftp_proxy']) lines.push(`write ${PROXY_FILE}`);
-    if (cfg['conf']) lines.push(`write ${CONF_FILE}`);
-    if (isMapping(cfg['sources'])) lines.push(`add ${Object.keys(cfg['sources']).length} source(s) to ${SOURCES_DIR}, then apt-get update`);
-    return lines;
-  },
-  run,
-};
+  check: checkApt,
+  actions: aptActions,
+});

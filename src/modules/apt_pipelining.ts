@@ -4,7 +4,7 @@
 // answers), 0 to 5 write that depth, `os` (the default), `none` and
 // `unchanged` leave apt's own setting; anything else (true among them, as in
 // cloud-init) is warned about and changes nothing.
-import type { Module, Schema } from './module.ts';
+import { actionModule, type Schema } from './module.ts';
 
 export const PIPELINING_FILE = '/etc/apt/apt.conf.d/90cloud-init-pipelining';
 
@@ -22,26 +22,22 @@ const SCHEMA: Schema = {
   description: "apt's Acquire::http::Pipeline-Depth: false (0), 0-5, or os/none/unchanged (leave apt's default)",
 };
 
-export const aptPipelining: Module = {
+/** The depth to write, or 'leave' (apt's own setting); an invalid value is reported and changes nothing. */
+export const aptPipelining = actionModule<string>({
   name: 'apt_pipelining',
   stage: 'config',
   frequency: 'per-instance',
   keys: ['apt_pipelining'],
   schema: { apt_pipelining: SCHEMA },
-  describe: ({ config }) => {
+  check(config, report) {
     const d = pipelineDepth(config['apt_pipelining']);
-    if (d === null) return ["leave apt's pipelining as it is"];
-    if (d === 'invalid') return [`not written: invalid apt_pipelining ${JSON.stringify(config['apt_pipelining'])}`];
-    return [`write ${PIPELINING_FILE} (Pipeline-Depth ${d})`];
-  },
-  async run({ ctx, config, where }) {
-    const d = pipelineDepth(config['apt_pipelining']);
-    if (d === null) { ctx.log.info(`${where}: apt's pipelining left as it is`); return; }
     if (d === 'invalid') {
-      ctx.report('warning', where, `invalid apt_pipelining ${JSON.stringify(config['apt_pipelining'])} (false, 0 to 5, os, none or unchanged): nothing written`);
-      return;
+      report('warning', `invalid apt_pipelining ${JSON.stringify(config['apt_pipelining'])} (false, 0 to 5, os, none or unchanged): nothing written`);
+      return null;
     }
-    ctx.files.write(PIPELINING_FILE, `//Written by cloud-init per 'apt_pipelining'\nAcquire::http::Pipeline-Depth "${d}";\n`, { mode: 0o644 });
-    ctx.log.info(`${where}: wrote ${PIPELINING_FILE} with Pipeline-Depth ${d}`);
+    return d ?? 'leave';
   },
-};
+  actions: (d, { where }) => (d === 'leave'
+    ? [{ kind: 'log', text: `${where}: apt's pipelining left as it is` }]
+    : [{ kind: 'write', path: PIPELINING_FILE, content: `//Written by cloud-init per 'apt_pipelining'\nAcquire::http::Pipeline-Depth "${d}";\n`, mode: 0o644, why: `Pipeline-Depth ${d}` }]),
+});

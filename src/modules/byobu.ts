@@ -8,11 +8,11 @@
 // cloud-init runs one shell line and counts the failures; here each step is
 // its own program (no user name is ever put into a shell line) and each
 // failure is reported.
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import { accountName } from '../validate/files.ts';
 import { which } from '../host/root-facts.ts';
-import { aptGet, requireAptGet, updateSources } from './apt-get.ts';
-import type { Module, ModuleRun } from './module.ts';
+import { installActions } from './distro-actions.ts';
+import { actionModule, type ActionRun } from './module.ts';
 import { usersAndGroups } from './users-config.ts';
 
 const VALID = ['enable-user', 'enable-system', 'enable', 'disable-user', 'disable-system', 'disable'];
@@ -32,31 +32,26 @@ export function byobuPlan(raw: unknown): ByobuPlan | null {
   return { value, user, system, enable };
 }
 
-async function ensureByobu(run: ModuleRun): Promise<void> {
-  const { ctx, config, instanceId, where } = run;
-  if (which(ctx.files, 'byobu') !== null) return;
-  requireAptGet(ctx, 'installing byobu');
-  ctx.log.info(`${where}: byobu is not installed: installing it`);
-  await updateSources(ctx, config, instanceId, where);
-  await aptGet(ctx, config, 'install', ['byobu']);
-}
-
-async function forDefaultUser(ctx: Context, where: string, config: ModuleRun['config'], plan: ByobuPlan): Promise<void> {
-  const user = usersAndGroups(config).defaultUser;
+/** byobu-launcher-install/-uninstall as the default user (checked: a name, never an option). */
+function forDefaultUser(run: ActionRun, plan: ByobuPlan): Action[] {
+  const user = usersAndGroups(run.config).defaultUser;
   const action = plan.enable ? 'install' : 'uninstall';
-  if (!user) { ctx.report('warning', where, `no default user configured: byobu-launcher-${action} not run for it`); return; }
+  if (!user) { run.report('warning', `no default user configured: byobu-launcher-${action} not run for it`); return []; }
   const name = accountName(user);
-  if (!name.ok) { ctx.report('error', where, `the default user ${name.why}`); return; }
-  await ctx.runChecked(where, ['sudo', '-Hu', name.value, `byobu-launcher-${action}`], { timeoutMs: 60_000 });
+  if (!name.ok) { run.report('error', `the default user ${name.why}`); return []; }
+  return [{ kind: 'run', argv: ['sudo', '-Hu', name.value, `byobu-launcher-${action}`], timeoutMs: 60_000, unit: 'user', why: `byobu-launcher-${action} for the default user` }];
 }
 
-async function forSystem(ctx: Context, where: string, plan: ByobuPlan): Promise<void> {
+/** debconf's byobu/launch-by-default, then dpkg-reconfigure byobu (only after the answer is in). */
+function forSystem(plan: ByobuPlan): Action[] {
   const answer = `byobu byobu/launch-by-default boolean ${plan.enable ? 'true' : 'false'}\n`;
-  if (!await ctx.runChecked(where, ['debconf-set-selections'], { input: answer, timeoutMs: 60_000 })) return;
-  await ctx.runChecked(where, ['dpkg-reconfigure', 'byobu', '--frontend=noninteractive'], { env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: 300_000 });
+  return [
+    { kind: 'run', argv: ['debconf-set-selections'], input: answer, timeoutMs: 60_000, unit: 'system', why: `byobu/launch-by-default ${plan.enable}` },
+    { kind: 'run', argv: ['dpkg-reconfigure', 'byobu', '--frontend=noninteractive'], env: { DEBIAN_FRONTEND: 'noninteractive' }, timeoutMs: 300_000, unit: 'system', why: 'dpkg-reconfigure byobu' },
+  ];
 }
 
-export const byobu: Module = {
+export const byobu = actionModule<ByobuPlan>({
   name: 'byobu',
   stage: 'config',
   frequency: 'per-instance',
@@ -64,23 +59,22 @@ export const byobu: Module = {
   schema: {
     byobu_by_default: { enum: ['enable-system', 'enable-user', 'disable-system', 'disable-user', 'enable', 'disable', 'user', 'system'] },
   },
-  describe: ({ ctx, config }) => {
+  check(config, report) {
     const plan = byobuPlan(config['byobu_by_default']);
-    if (!plan) return [];
-    return [
-      ...(which(ctx.files, 'byobu') === null ? ['apt-get install byobu'] : []),
-      ...(plan.user ? [`byobu-launcher-${plan.enable ? 'install' : 'uninstall'} for the default user`] : []),
-      ...(plan.system ? [`byobu/launch-by-default ${plan.enable} in debconf, dpkg-reconfigure byobu`] : []),
-    ];
+    if (plan && !VALID.includes(plan.value)) report('warning', `byobu_by_default: unknown value '${plan.value}' (${VALID.join(', ')}, user or system)`);
+    return plan;
   },
-  async run(run) {
-    const { ctx, config, where } = run;
-    const plan = byobuPlan(config['byobu_by_default']);
-    if (!plan) { ctx.log.info(`${where}: no byobu_by_default: nothing to do`); return; }
-    await ensureByobu(run);
-    if (!VALID.includes(plan.value)) ctx.report('warning', where, `unknown byobu_by_default '${plan.value}' (${VALID.join(', ')}, user or system)`);
-    ctx.log.info(`${where}: setting byobu to ${plan.value}`);
-    if (plan.user) await forDefaultUser(ctx, where, config, plan);
-    if (plan.system) await forSystem(ctx, where, plan);
+  actions(plan, run) {
+    const actions: Action[] = [];
+    // As cloud-init: byobu is installed first when missing; without it nothing else is done.
+    if (which(run.files, 'byobu') === null) {
+      const install = installActions(run, ['byobu']);
+      if (install.length === 0) return [];
+      actions.push({ kind: 'log', text: `${run.where}: byobu is not installed: installing it` }, ...install);
+    }
+    actions.push({ kind: 'log', text: `${run.where}: setting byobu to ${plan.value}` });
+    if (plan.user) actions.push(...forDefaultUser(run, plan));
+    if (plan.system) actions.push(...forSystem(plan));
+    return actions;
   },
-};
+});

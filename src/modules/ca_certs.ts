@@ -6,7 +6,9 @@
 // update-ca-certificates gets a clear error and no change.
 import { fileContent } from '../bytes.ts';
 import { which } from '../host/root-facts.ts';
-import type { Module, Schema } from './module.ts';
+import type { Action } from '../host/actions.ts';
+import { isMapping } from './helpers.ts';
+import { actionModule, type Report, type Schema } from './module.ts';
 
 const LOCAL_DIR = '/usr/local/share/ca-certificates';
 const CONF = '/etc/ca-certificates.conf';
@@ -42,48 +44,58 @@ const BODY: Schema = {
   },
 };
 
-function settings(config: Record<string, unknown>): Record<string, unknown> {
-  const v = config['ca_certs'] ?? config['ca-certs'];
-  if (v === null || v === undefined) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`'ca_certs' must be a mapping`);
-  return v as Record<string, unknown>;
+interface CaCerts {
+  removeDefaults: boolean;
+  /** The certificates, as given (a !!binary one as its bytes). */
+  trusted: Array<string | Uint8Array>;
 }
 
-export const caCerts: Module = {
+/** ca_certs (or the old ca-certs), read once: deprecated spellings warned about, a bad `trusted` reported and left out. */
+export function checkCaCerts(config: Record<string, unknown>, report: Report): CaCerts | null {
+  if (config['ca-certs'] !== undefined) report('warning', "'ca-certs' is deprecated: use 'ca_certs'");
+  const key = config['ca_certs'] !== undefined ? 'ca_certs' : 'ca-certs';
+  const v = config[key];
+  if (v === null || v === undefined) return { removeDefaults: false, trusted: [] };
+  if (!isMapping(v)) { report('error', `${key}: must be a mapping (remove_defaults, trusted); nothing changed`); return null; }
+  if (v['remove-defaults'] !== undefined) report('warning', "'remove-defaults' is deprecated: use 'remove_defaults'");
+  const t = v['trusted'];
+  let trusted: CaCerts['trusted'] = [];
+  if (Array.isArray(t)) {
+    t.forEach((c, i) => {
+      if (typeof c === 'string' || c instanceof Uint8Array) trusted.push(c);
+      else report('error', `${key}.trusted[${i}]: expected a PEM certificate (a string); left out`);
+    });
+  } else if (t !== undefined && t !== null) {
+    report('error', `${key}.trusted: must be a list of certificates; none added`);
+    trusted = [];
+  }
+  return { removeDefaults: Boolean(v['remove_defaults'] ?? v['remove-defaults']), trusted };
+}
+
+export const caCerts = actionModule<CaCerts>({
   name: 'ca_certs',
   stage: 'init',
   frequency: 'per-instance',
   keys: ['ca_certs', 'ca-certs'],
   schema: { ca_certs: BODY, 'ca-certs': { ...BODY, deprecated: "use 'ca_certs'" } },
-  describe: ({ config }) => {
-    const s = settings(config);
-    const trusted = Array.isArray(s['trusted']) ? s['trusted'].length : 0;
-    return [
-      ...(s['remove_defaults'] ?? s['remove-defaults'] ? [`deselect the default certificates in ${CONF}`] : []),
-      `add ${trusted} certificate(s) to ${LOCAL_DIR}, run update-ca-certificates`,
-    ];
-  },
-  async run({ ctx, config, where }) {
-    if (config['ca-certs'] !== undefined) ctx.report('warning', where, "'ca-certs' is deprecated: use 'ca_certs'");
-    const s = settings(config);
-    if (s['remove-defaults'] !== undefined) ctx.report('warning', where, "'remove-defaults' is deprecated: use 'remove_defaults'");
-    const trusted = s['trusted'] === undefined || s['trusted'] === null ? [] : s['trusted'];
-    if (!Array.isArray(trusted)) throw new Error("'trusted' must be a list of certificates");
-    const update = which(ctx.files, 'update-ca-certificates');
+  check: checkCaCerts,
+  actions({ removeDefaults, trusted }, { files, report }): Action[] {
+    const update = which(files, 'update-ca-certificates');
     if (update === null) {
-      throw new Error('update-ca-certificates not found under the root (install the ca-certificates package): no certificate was changed');
+      report('error', 'update-ca-certificates not found under the root (install the ca-certificates package): no certificate was changed');
+      return [];
     }
-    if (s['remove_defaults'] ?? s['remove-defaults']) {
-      const conf = ctx.files.readTextIfExists(CONF);
-      if (conf) ctx.files.write(CONF, deselectAll(conf), { mode: 0o644 });
-      // New certificates of later ca-certificates upgrades stay deselected too.
-      const debconf = which(ctx.files, 'debconf-set-selections');
-      if (debconf) await ctx.runChecked(where, [debconf, '-'], { input: 'ca-certificates ca-certificates/trust_new_crts select no\n', timeoutMs: 60_000 });
-      ctx.log.info(`${where}: default certificates deselected in ${CONF}`);
+    const actions: Action[] = [];
+    if (removeDefaults) {
+      const conf = files.readTextIfExists(CONF);
+      if (conf) actions.push({ kind: 'write', path: CONF, content: deselectAll(conf), mode: 0o644, why: 'deselect the default certificates' });
+      // New certificates of later ca-certificates upgrades stay deselected too (a failure here is reported; the rest goes on).
+      const debconf = which(files, 'debconf-set-selections');
+      if (debconf) actions.push({ kind: 'run', argv: [debconf, '-'], input: 'ca-certificates ca-certificates/trust_new_crts select no\n', timeoutMs: 60_000, unit: 'debconf', why: 'new certificates stay deselected' });
     }
     // A !!binary certificate is written as its bytes (cloud-init writes Python's b'…' text of them).
-    trusted.forEach((cert, i) => ctx.files.write(certFile(i + 1), fileContent(cert), { mode: 0o644 }));
-    if (trusted.length) ctx.log.info(`${where}: ${trusted.length} certificate(s) in ${LOCAL_DIR}`);
-    await ctx.runChecked(where, [update], { timeoutMs: 300_000 });
+    trusted.forEach((cert, i) => actions.push({ kind: 'write', path: certFile(i + 1), content: fileContent(cert), mode: 0o644 }));
+    actions.push({ kind: 'run', argv: [update], timeoutMs: 300_000 });
+    return actions;
   },
-};
+});

@@ -4,10 +4,32 @@
 // mount table; probing a device for existing data (blkid -p); and fstab
 // lines. Every path is looked up under the root: at / that is the machine's
 // own /dev and /sys, under --root a test or an image, never this machine's.
-import { describeExit } from '../host/run.ts';
+// What the disks hold (lsblk, blkid, sfdisk --json) is asked only of the
+// running system's (diskQuery); elsewhere, and in `plan`, a module says
+// what it leaves for the running system (leftForRunningSystem).
+import type { Action } from '../host/actions.ts';
+import { describeExit, type RunResult } from '../host/run.ts';
 import { readMachineFile } from '../host/machine.ts';
-import type { Context } from '../context.ts';
 import type { SavedSource } from '../state/instance.ts';
+import type { ActionRun, ReadFiles } from './module.ts';
+
+/** What the lookups read: the root's files (a Context, an ActionRun). */
+type Root = { files: ReadFiles };
+
+/**
+ * A read-only program about the disks (lsblk, blkid -p, sfdisk --json): its
+ * result on the running system; null under --root (the disks there are not
+ * the root's) and in `plan` (which then says its step depends on the machine).
+ */
+export async function diskQuery(run: ActionRun, argv: string[]): Promise<RunResult | null> {
+  return run.root === '/' ? run.query(argv) : null;
+}
+
+/** What a disk module would do once the running system's disks can be read: a note, skipped under --root. */
+export function leftForRunningSystem(what: string, essential: boolean): Action {
+  const text = `left for the running system: ${what}`;
+  return { kind: 'log', text, why: text, runningSystem: essential ? 'essential' : 'optional' };
+}
 
 /** A short kernel name: sda, sda1, xvda, hdb, vdd1, sr0 (cloud-init's DEVICE_NAME_FILTER). */
 const DEVICE_NAME = /^([x]{0,1}[shv]d[a-z][0-9]*|sr[0-9]+)$/;
@@ -42,7 +64,7 @@ export function deviceAliases(config: Record<string, unknown>): Record<string, s
  * NVMe instance-store disk. Null when it does not exist (ephemeral0 on an
  * instance type without instance store: no bogus fstab line).
  */
-export function deviceNameToDevice(ctx: Context, source: SavedSource, name: string): string | null {
+export function deviceNameToDevice(ctx: Root, source: SavedSource, name: string): string | null {
   const bdm = source.metaData?.['block-device-mapping'];
   if (bdm === null || typeof bdm !== 'object' || Array.isArray(bdm)) return null;
   let found: string | null = null;
@@ -68,7 +90,7 @@ export function deviceNameToDevice(ctx: Context, source: SavedSource, name: stri
 }
 
 /** NVMe instance-store disks (Nitro), in kernel order: /dev/nvme1n1, /dev/nvme2n1, … */
-export function nvmeInstanceStore(ctx: Context): string[] {
+export function nvmeInstanceStore(ctx: Root): string[] {
   return ctx.files.list('/sys/block')
     .filter((n) => /^nvme\d+n\d+$/.test(n))
     .filter((n) => (ctx.files.readTextIfExists(`/sys/block/${n}/device/model`)?.trim() ?? '') === 'Amazon EC2 NVMe Instance Storage')
@@ -77,7 +99,7 @@ export function nvmeInstanceStore(ctx: Context): string[] {
 }
 
 /** /dev/sdb + 1 → /dev/sdb1, /dev/nvme1n1p1, /dev/mapper/x-part1: the first that exists. */
-export function nthPartition(ctx: Context, device: string, n: string | number): string | null {
+export function nthPartition(ctx: Root, device: string, n: string | number): string | null {
   for (const suffix of [`${n}`, `p${n}`, `-part${n}`]) {
     if (ctx.files.exists(`${device}${suffix}`)) return `${device}${suffix}`;
   }
@@ -85,12 +107,12 @@ export function nthPartition(ctx: Context, device: string, n: string | number): 
 }
 
 /** The device's path with symlinks resolved inside the root (/dev/disk/by-label/x → /dev/sdb1). */
-export function realDevice(ctx: Context, device: string): string {
+export function realDevice(ctx: Root, device: string): string {
   try { return ctx.files.realpath(device); } catch { return device; }
 }
 
 /** Whether /sys/block knows the disk (and the partition, when given). */
-function isBlockDevice(ctx: Context, device: string, partition: string | null): boolean {
+function isBlockDevice(ctx: Root, device: string, partition: string | null): boolean {
   let sys = `/sys/block/${realDevice(ctx, device).split('/').pop()}`;
   if (partition !== null) sys += `/${realDevice(ctx, partition).split('/').pop()}`;
   return ctx.files.exists(sys);
@@ -103,7 +125,7 @@ function isBlockDevice(ctx: Context, device: string, partition: string | null): 
  * for partition N. Null when the device does not exist. server:/path is
  * kept as it is.
  */
-export function sanitizeDevname(ctx: Context, source: SavedSource, start: string, aliases: Record<string, string>): string | null {
+export function sanitizeDevname(ctx: Root, source: SavedSource, start: string, aliases: Record<string, string>): string | null {
   const name = start === 'ephemeral' ? 'ephemeral0' : start;
   if (NETWORK_NAME.test(start)) return start;
   const [dev, part] = expandDotted(name);
@@ -173,7 +195,7 @@ export function mountOf(path: string, table = mountTable()): MountEntry | null {
 }
 
 /** The block device of a mount of the running system: its source when that exists, else /dev/block/MAJ:MIN's target. */
-export function deviceOfMount(ctx: Context, m: MountEntry): string | null {
+export function deviceOfMount(ctx: Root, m: MountEntry): string | null {
   if (m.source.startsWith('/dev/') && m.source !== '/dev/root' && ctx.files.exists(m.source)) return realDevice(ctx, m.source);
   const sys = ctx.files.readTextIfExists(`/sys/dev/block/${m.majMin}/uevent`);
   const devname = sys ? /^DEVNAME=(.*)$/m.exec(sys)?.[1] : undefined;
@@ -193,17 +215,21 @@ export interface Probe {
   ambivalent: boolean;
 }
 
-/**
- * Low-level probe of the device's content (blkid -p: no cache, partition
- * tables too), chrooted. Throws when blkid cannot be run or cannot read the device.
- */
-export async function probeDevice(ctx: Context, device: string): Promise<Probe> {
-  const r = await ctx.capture(['blkid', '-p', '-o', 'export', device]);
+/** What `blkid -p -o export DEVICE` answered. Throws when blkid could not be run or could not read the device. */
+export function parseProbe(r: RunResult, device: string): Probe {
   if (r.code === 2) return { fstype: null, label: null, pttype: null, ambivalent: false };
   if (r.code === 8) return { fstype: null, label: null, pttype: null, ambivalent: true };
   if (r.code !== 0) throw new Error(`blkid -p ${device} failed (${describeExit(r)}): ${r.stderr.trim()}`);
   const kv = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   return { fstype: kv['TYPE'] ?? null, label: kv['LABEL'] ?? null, pttype: kv['PTTYPE'] ?? null, ambivalent: false };
+}
+
+/** The argv of the low-level probe of a device's content (no cache, partition tables too). */
+export const probeArgv = (device: string) => ['blkid', '-p', '-o', 'export', device];
+
+/** Probe a device (chrooted), for callers that run programs themselves. */
+export async function probeDevice(ctx: { capture(argv: string[]): Promise<RunResult> }, device: string): Promise<Probe> {
+  return parseProbe(await ctx.capture(probeArgv(device)), device);
 }
 
 /** "an ext4 filesystem (label data)", "a gpt partition table": what a probe found, for messages. */

@@ -10,17 +10,23 @@
 // requested filesystem and label is left alone, so a new instance from an
 // image of this one keeps its data.
 //
-// Partitioning and mkfs need the running system's disks: under --root they
-// are planned (`plan`, and the log) and skipped.
-import { describeExit } from '../host/run.ts';
+// What the disks hold (lsblk, sfdisk --json, blkid -p, their size) is asked
+// of the running system before a disk is partitioned; a filesystem's device
+// and what is on it are read when its turn comes (a chain of programs, as the
+// partitions may just have been made). Partitioning and mkfs need the running
+// system's disks: under --root (and in `plan`) each disk and filesystem is a
+// note left for it, and the module is not marked done.
+import type { Action } from '../host/actions.ts';
+import { applyActions } from '../host/apply-actions.ts';
+import { describeExit, type RunResult } from '../host/run.ts';
 import type { Context } from '../context.ts';
 import {
-  describeProbe, deviceAliases, deviceNameToDevice, expandDotted, hasData, nthPartition, probeDevice, realDevice,
-  type Probe,
+  describeProbe, deviceAliases, deviceNameToDevice, diskQuery, expandDotted, hasData, leftForRunningSystem, nthPartition,
+  parseProbe, probeArgv, probeDevice, realDevice, type Probe,
 } from './disk-devices.ts';
-import { onRunningSystem } from './helpers.ts';
 import { which } from '../host/root-facts.ts';
-import { shellQuote, type Module, type ModuleRun, type Schema } from './module.ts';
+import { actionModule, shellQuote, type ActionRun, type ReadFiles, type Schema } from './module.ts';
+import { applyEnv } from './run-module.ts';
 
 const SCHEMA: Record<string, Schema> = {
   device_aliases: { type: 'object', additionalProperties: { type: 'string' } },
@@ -167,63 +173,67 @@ export function findDeviceNode(disk: string, entries: BlockEntry[], fsType: stri
 }
 
 // ---------------------------------------------------------------------------
-// Devices
-
-function resolver(run: ModuleRun): (name: string) => string | null {
-  const aliases = deviceAliases(run.config);
-  // cloud-init's alias_to_device: the alias's target, through the metadata names.
-  return (cand) => {
-    const alias = aliases[cand];
-    return deviceNameToDevice(run.ctx, run.source, alias ?? cand) ?? alias ?? null;
-  };
-}
+// The config, checked once (devices are resolved when the actions are made)
 
 interface DiskDef { device: string; origname: string; layout: Layout; tableType: 'mbr' | 'gpt'; overwrite: boolean }
 interface FsDef { device: string; origname: string; partition: string; filesystem: string | null; label: string | null; overwrite: boolean; replaceFs: string | null; extraOpts: string[]; cmd: string | string[] | null }
+interface DiskSetup { disks: DiskDef[]; fss: FsDef[] }
 
-function diskDefs(run: ModuleRun, warn: (m: string) => void): DiskDef[] {
-  const ds = run.config['disk_setup'];
+function checkDisks(config: Record<string, unknown>, report: (level: 'error' | 'warning', m: string) => void): DiskDef[] {
+  const ds = config['disk_setup'];
   if (ds === undefined || ds === null) return [];
-  if (typeof ds !== 'object' || Array.isArray(ds)) throw new Error(`disk_setup: expected a mapping of devices, found ${JSON.stringify(ds)}`);
-  const resolve = resolver(run);
-  const out = new Map<string, DiskDef>();
+  if (typeof ds !== 'object' || Array.isArray(ds)) { report('error', `disk_setup: expected a mapping of devices, found ${JSON.stringify(ds)}`); return []; }
+  const out: DiskDef[] = [];
   for (const [name, def] of Object.entries(ds as Record<string, unknown>)) {
-    if (def === null || typeof def !== 'object' || Array.isArray(def)) { warn(`disk_setup ${name}: not a mapping: ignored`); continue; }
+    if (def === null || typeof def !== 'object' || Array.isArray(def)) { report('warning', `disk_setup ${name}: not a mapping: ignored`); continue; }
     const d = def as Record<string, unknown>;
-    const device = resolve(name) ?? name;
     const table = d['table_type'] ?? 'mbr';
-    if (table !== 'mbr' && table !== 'gpt') { warn(`disk_setup ${name}: table_type must be mbr or gpt: ignored`); continue; }
-    out.set(device, { device, origname: name, layout: (d['layout'] ?? false) as Layout, tableType: table, overwrite: d['overwrite'] === true });
+    if (table !== 'mbr' && table !== 'gpt') { report('warning', `disk_setup ${name}: table_type must be mbr or gpt: ignored`); continue; }
+    const layout = (d['layout'] ?? false) as Layout;
+    if (layout !== false && layout !== 'remove') {
+      try { sfdiskScript(table, layout, 100); } catch (e) { report('warning', `disk_setup ${name}: layout: ${(e as Error).message}: ignored`); continue; }
+    }
+    out.push({ device: name, origname: name, layout, tableType: table, overwrite: d['overwrite'] === true });
   }
-  return [...out.values()];
+  return out;
 }
 
-function fsDefs(run: ModuleRun, warn: (m: string) => void): FsDef[] {
-  const fs = run.config['fs_setup'];
+function checkFs(config: Record<string, unknown>, report: (level: 'error' | 'warning', m: string) => void): FsDef[] {
+  const fs = config['fs_setup'];
   if (fs === undefined || fs === null) return [];
-  if (!Array.isArray(fs)) throw new Error(`fs_setup: expected a list, found ${JSON.stringify(fs)}`);
-  const resolve = resolver(run);
+  if (!Array.isArray(fs)) { report('error', `fs_setup: expected a list, found ${JSON.stringify(fs)}`); return []; }
   const out: FsDef[] = [];
   fs.forEach((def, i) => {
-    if (def === null || typeof def !== 'object' || Array.isArray(def)) { warn(`fs_setup entry ${i + 1}: not a mapping: ignored`); return; }
+    const at = `fs_setup entry ${i + 1}`;
+    if (def === null || typeof def !== 'object' || Array.isArray(def)) { report('warning', `${at}: not a mapping: ignored`); return; }
     const d = def as Record<string, unknown>;
-    if (typeof d['device'] !== 'string') { warn(`fs_setup entry ${i + 1}: no device: ignored`); return; }
+    if (typeof d['device'] !== 'string') { report('warning', `${at}: no device: ignored`); return; }
     const [dev, part] = expandDotted(d['device']);
-    const device = resolve(dev) ?? dev;
     const opts = d['extra_opts'];
+    // In 'name.N', N is the partition, whatever 'partition' says.
+    const partition = part ?? String(d['partition'] ?? 'any').toLowerCase();
+    if (!/^(\d+|auto|any|none)$/.test(partition)) { report('warning', `${at}: invalid partition '${partition}' (a number, auto, any or none): ignored`); return; }
+    const cmd = typeof d['cmd'] === 'string' || Array.isArray(d['cmd']) ? (d['cmd'] as string | string[]) : null;
+    const filesystem = typeof d['filesystem'] === 'string' ? d['filesystem'] : null;
+    if (cmd === null && filesystem === null) { report('warning', `${at}: no way to make the filesystem: give filesystem or cmd: ignored`); return; }
     out.push({
-      device, origname: d['device'],
-      // In 'name.N', N is the partition, whatever 'partition' says.
-      partition: part ?? String(d['partition'] ?? 'any').toLowerCase(),
-      filesystem: typeof d['filesystem'] === 'string' ? d['filesystem'] : null,
+      device: dev, origname: d['device'], partition, filesystem, cmd,
       label: typeof d['label'] === 'string' ? d['label'] : d['label'] === undefined || d['label'] === null ? null : String(d['label']),
       overwrite: d['overwrite'] === true,
       replaceFs: typeof d['replace_fs'] === 'string' ? d['replace_fs'] : null,
       extraOpts: Array.isArray(opts) ? opts.map(String) : typeof opts === 'string' ? opts.split(/\s+/).filter(Boolean) : [],
-      cmd: typeof d['cmd'] === 'string' || Array.isArray(d['cmd']) ? (d['cmd'] as string | string[]) : null,
     });
   });
   return out;
+}
+
+/** cloud-init's alias_to_device: the alias's target, through the metadata names. */
+function resolver(run: ActionRun): (name: string) => string {
+  const aliases = deviceAliases(run.config);
+  return (cand) => {
+    const alias = aliases[cand];
+    return deviceNameToDevice(run, run.source, alias ?? cand) ?? alias ?? cand;
+  };
 }
 
 /** cloud-init's force flags of mkfs. */
@@ -252,31 +262,67 @@ export function mkfsCommand(def: FsDef | Omit<FsDef, 'origname' | 'partition'>, 
 }
 
 // ---------------------------------------------------------------------------
-// Effects (root / only, except formatFilesystem, which works on any path)
+// Actions
 
-async function lsblk(ctx: Context, device: string, nodeps = false): Promise<BlockEntry[]> {
-  const r = await ctx.capture(['lsblk', '--pairs', '--paths', '--output', 'NAME,TYPE,FSTYPE,LABEL', ...(nodeps ? ['--nodeps'] : []), device]);
-  if (r.code !== 0) throw new Error(`lsblk ${device} failed (${describeExit(r)}): ${r.stderr.trim()}`);
-  return r.stdout.split('\n').filter((l) => l.trim()).map((line) => {
+const LSBLK = ['lsblk', '--pairs', '--paths', '--output', 'NAME,TYPE,FSTYPE,LABEL'];
+
+/** lsblk --pairs output: one entry per device (the disk first, then its partitions). */
+export function parseLsblk(stdout: string): BlockEntry[] {
+  return stdout.split('\n').filter((l) => l.trim()).map((line) => {
     const kv: Record<string, string> = {};
     for (const m of line.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) kv[m[1]!.toLowerCase()] = m[2]!.replace(/\\x([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
     return { name: kv['name'] ?? '', type: kv['type'] ?? '', fstype: kv['fstype'] ?? '', label: kv['label'] ?? '' };
   });
 }
 
-async function deviceType(ctx: Context, device: string): Promise<string | null> {
-  try { return (await lsblk(ctx, device, true))[0]?.type ?? null; } catch { return null; }
+/** lsblk of a device on the running system (null: not asked, under --root or in plan); throws when it fails. */
+async function lsblk(run: ActionRun, device: string, nodeps = false): Promise<BlockEntry[] | null> {
+  const r = await diskQuery(run, [...LSBLK, ...(nodeps ? ['--nodeps'] : []), device]);
+  if (r === null) return null;
+  if (r.code !== 0) throw new Error(`lsblk ${device} failed (${describeExit(r)}): ${r.stderr.trim()}`);
+  return parseLsblk(r.stdout);
 }
 
-async function settle(ctx: Context): Promise<void> {
-  if (which(ctx.files, 'udevadm')) await ctx.capture(['udevadm', 'settle']);
+/** udev settles (when there is udevadm): the kernel's new partitions get their nodes. */
+function settle(files: ReadFiles): Action[] {
+  return which(files, 'udevadm') ? [{ kind: 'run', argv: ['udevadm', 'settle'], failure: 'ignore' }] : [];
 }
 
-async function rereadPartitions(ctx: Context, device: string): Promise<void> {
-  await settle(ctx);
-  const r = which(ctx.files, 'partprobe') ? await ctx.capture(['partprobe', device]) : await ctx.capture(['blockdev', '--rereadpt', device]);
-  if (r.code !== 0) ctx.log.warn(`re-reading the partition table of ${device} failed: ${r.stderr.trim()}`);
-  await settle(ctx);
+/** The kernel reads the new partition table: partprobe, else blockdev --rereadpt; a failure is logged. */
+function rereadPartitions(run: ActionRun, device: string): Action[] {
+  const argv = which(run.files, 'partprobe') ? ['partprobe', device] : ['blockdev', '--rereadpt', device];
+  return [
+    ...settle(run.files),
+    {
+      kind: 'run', argv, failure: 'ignore', why: `re-read the partition table of ${device}`,
+      then: (r) => (r.code === 0 ? [] : [{ kind: 'log', text: `${run.where}: re-reading the partition table of ${device} failed: ${r.stderr.trim()}` }]),
+    },
+    ...settle(run.files),
+  ];
+}
+
+/**
+ * What to do on `device` given what blkid -p found there (fsDecision): the
+ * mkfs to run, or a line saying why not. Throws when no mkfs for the
+ * filesystem is installed. `runningSystem`: the module's (a disk), or none
+ * (an image file).
+ */
+export function formatActions(files: ReadFiles, at: string, def: Omit<FsDef, 'origname' | 'partition'>, device: string, found: Probe,
+  opts: { forceDisk?: boolean; runningSystem?: 'essential' } = {}): Action[] {
+  const decision = fsDecision(found, def);
+  if (!decision.format) {
+    return decision.same
+      ? [{ kind: 'log', text: `${at}: ${device}: not formatted: ${decision.reason}` }]
+      : [{ kind: 'report', level: 'warning', message: `${device} not formatted: ${decision.reason}` }];
+  }
+  const mkfs = def.cmd === null && def.filesystem ? (which(files, `mkfs.${def.filesystem}`) ?? which(files, `mk${def.filesystem}`)) : undefined;
+  if (mkfs === null) throw new Error(`cannot make a ${def.filesystem} filesystem on ${device}: no mkfs.${def.filesystem} in the system (install its package)`);
+  const argv = mkfsCommand(def, device, def.overwrite || hasData(found) || opts.forceDisk === true, mkfs);
+  return [
+    ...(def.cmd !== null && (def.overwrite || def.extraOpts.length) ? [{ kind: 'log', text: `${at}: overwrite and extra_opts are ignored because cmd is given` } as Action] : []),
+    { kind: 'log', text: `${at}: ${device}: ${decision.reason}: ${argv.map(shellQuote).join(' ')}` },
+    { kind: 'run', argv, why: `make the ${def.filesystem ?? 'cmd'} filesystem on ${device}`, ...(opts.runningSystem && { runningSystem: opts.runningSystem }) },
+  ];
 }
 
 /**
@@ -284,146 +330,165 @@ async function rereadPartitions(ctx: Context, device: string): Promise<void> {
  * caller's risk an image file) unless fsDecision says no. Returns what it did.
  */
 export async function formatFilesystem(ctx: Context, where: string, def: Omit<FsDef, 'origname' | 'partition'>, device: string, opts: { forceDisk?: boolean } = {}): Promise<'formatted' | 'kept'> {
-  const found = await probeDevice(ctx, device);
-  const decision = fsDecision(found, def);
-  if (!decision.format) {
-    if (decision.same) ctx.log.info(`${where}: ${device}: not formatted: ${decision.reason}`);
-    else ctx.report('warning', where, `${device} not formatted: ${decision.reason}`);
-    return 'kept';
-  }
-  const mkfs = def.cmd === null && def.filesystem ? (which(ctx.files, `mkfs.${def.filesystem}`) ?? which(ctx.files, `mk${def.filesystem}`)) : undefined;
-  if (mkfs === null) throw new Error(`cannot make a ${def.filesystem} filesystem on ${device}: no mkfs.${def.filesystem} in the system (install its package)`);
-  const argv = mkfsCommand(def, device, def.overwrite || hasData(found) || opts.forceDisk === true, mkfs);
-  if (def.cmd !== null && (def.overwrite || def.extraOpts.length)) ctx.log.warn(`${where}: overwrite and extra_opts are ignored because cmd is given`);
-  ctx.log.info(`${where}: ${device}: ${decision.reason}: ${argv.map(shellQuote).join(' ')}`);
-  const r = await ctx.capture(argv);
-  if (r.code !== 0) throw new Error(`${argv.map(shellQuote).join(' ')} failed (${describeExit(r)}): ${r.stderr.trim()}`);
-  return 'formatted';
+  const actions = formatActions(ctx.files, where, def, device, await probeDevice(ctx, device), opts);
+  const ok = await applyActions(applyEnv(ctx), where, actions);
+  if (!ok) throw new Error(`making the filesystem on ${device} failed`);
+  return actions.some((a) => a.kind === 'run') ? 'formatted' : 'kept';
 }
 
-async function partitionDisk(ctx: Context, where: string, def: DiskDef): Promise<void> {
+/** A disk's partitioning, from what the running system says is on it (null: it cannot be asked here). */
+async function diskActions(run: ActionRun, def: DiskDef): Promise<Action[] | null> {
+  const { files, where, report } = run;
   const at = `${where} ${def.origname}`;
-  if (def.layout === false) { ctx.log.info(`${at}: layout false: not partitioned`); return; }
-  if (!ctx.files.exists(def.device)) {
-    await settle(ctx);
-    if (!ctx.files.exists(def.device)) throw new Error(`${def.device} does not exist`);
+  const warn = (m: string): Action[] => { report('warning', `${def.origname}: ${m}`); return []; };
+  if (def.layout === false) return [{ kind: 'log', text: `${at}: layout false: not partitioned` }];
+  if (!files.exists(def.device)) {
+    if (which(files, 'udevadm') && (await diskQuery(run, ['udevadm', 'settle'])) === null) return null;
+    if (!files.exists(def.device)) return warn(`${def.device} does not exist`);
   }
-  const device = realDevice(ctx, def.device);
-  if (await deviceType(ctx, device) !== 'disk') throw new Error(`${device} is not a disk (lsblk TYPE disk): not partitioned`);
+  const device = realDevice(run, def.device);
+  const self = await lsblk(run, device, true);
+  if (self === null) return null;
+  if (self[0]?.type !== 'disk') return warn(`${device} is not a disk (lsblk TYPE disk): not partitioned`);
+  const essential = { runningSystem: 'essential' } as const;
   if (def.layout === 'remove') {
-    if (!def.overwrite) {
-      ctx.report('warning', at, `layout: remove erases ${device}'s partition table and filesystems: set overwrite: true to do it`);
-      return;
-    }
-    for (const d of await lsblk(ctx, device)) {
-      if (d.type !== 'disk' && d.type !== 'crypt' && !(await ctx.runChecked(at, ['wipefs', '--all', d.name]))) return;
-    }
-    if (await ctx.runChecked(at, ['wipefs', '--all', device])) ctx.log.info(`${at}: partition table of ${device} removed`);
-    await rereadPartitions(ctx, device);
-    return;
+    if (!def.overwrite) return warn(`layout: remove erases ${device}'s partition table and filesystems: set overwrite: true to do it`);
+    const all = await lsblk(run, device);
+    if (all === null) return null;
+    return [
+      ...all.filter((d) => d.type !== 'disk' && d.type !== 'crypt').map((d): Action => ({ kind: 'run', argv: ['wipefs', '--all', d.name], ...essential })),
+      { kind: 'run', argv: ['wipefs', '--all', device], why: `remove the partition table of ${device}`, ...essential },
+      { kind: 'log', text: `${at}: partition table of ${device} removed` },
+      ...rereadPartitions(run, device),
+    ];
   }
-  const table = await ctx.capture(['sfdisk', '--json', device]);
+  const table = await diskQuery(run, ['sfdisk', '--json', device]);
+  if (table === null) return null;
   let found: { label: string; types: string[] } | null = null;
   if (table.code === 0 && table.stdout.trim()) {
     const pt = (JSON.parse(table.stdout) as { partitiontable?: { label?: string; partitions?: Array<{ type?: string }> } }).partitiontable;
     found = { label: pt?.label ?? '', types: (pt?.partitions ?? []).map((p) => String(p.type ?? '')) };
   }
-  if (layoutMatches(def.tableType, def.layout, found)) { ctx.log.info(`${at}: ${device} has the requested partitions already`); return; }
+  if (layoutMatches(def.tableType, def.layout, found)) return [{ kind: 'log', text: `${at}: ${device} has the requested partitions already` }];
   if (!def.overwrite) {
-    const used = (await lsblk(ctx, device)).length > 1;
-    const probe = await probeDevice(ctx, device);
-    if (used || hasData(probe)) {
-      ctx.report('warning', at, `${device} not partitioned: it has ${used ? 'partitions' : describeProbe(probe)}; set overwrite: true to replace them`);
-      return;
-    }
+    const all = await lsblk(run, device);
+    const probe = await diskQuery(run, probeArgv(device));
+    if (all === null || probe === null) return null;
+    const used = all.length > 1;
+    const p = parseProbe(probe, device);
+    if (used || hasData(p)) return warn(`${device} not partitioned: it has ${used ? 'partitions' : describeProbe(p)}; set overwrite: true to replace them`);
   }
-  const bytes = await ctx.capture(['blockdev', '--getsize64', device]);
-  const sector = await ctx.capture(['blockdev', '--getss', device]);
-  if (bytes.code !== 0 || sector.code !== 0) throw new Error(`cannot read the size of ${device}: ${bytes.stderr.trim()} ${sector.stderr.trim()}`);
+  const bytes = await diskQuery(run, ['blockdev', '--getsize64', device]);
+  const sector = await diskQuery(run, ['blockdev', '--getss', device]);
+  if (bytes === null || sector === null) return null;
+  if (bytes.code !== 0 || sector.code !== 0) return warn(`cannot read the size of ${device}: ${bytes.stderr.trim()} ${sector.stderr.trim()}`);
   const script = sfdiskScript(def.tableType, def.layout, Math.trunc(Number(bytes.stdout.trim()) / Number(sector.stdout.trim())));
-  if (!which(ctx.files, 'sfdisk')) throw new Error('sfdisk is missing (install fdisk)');
-  const r = await ctx.capture(['sfdisk', '--force', device], { input: script });
-  if (r.code !== 0) throw new Error(`sfdisk --force ${device} failed (${describeExit(r)}): ${r.stderr.trim()}`);
-  ctx.log.info(`${at}: ${device} partitioned (${def.tableType}): ${script.trim().split('\n').join('; ')}`);
-  await rereadPartitions(ctx, device);
+  if (!which(files, 'sfdisk')) return warn('sfdisk is missing (install fdisk)');
+  return [{
+    kind: 'run', argv: ['sfdisk', '--force', device], input: script, failure: 'ignore', why: `partition ${device} (${def.tableType})`, ...essential,
+    then: (r: RunResult): Action[] => (r.code !== 0
+      ? [{ kind: 'report', level: 'warning', message: `${def.origname}: sfdisk --force ${device} failed (${describeExit(r)}): ${r.stderr.trim()}` }]
+      : [{ kind: 'log', text: `${at}: ${device} partitioned (${def.tableType}): ${script.trim().split('\n').join('; ')}` }, ...rereadPartitions(run, device)]),
+  }];
 }
 
-async function makeFs(ctx: Context, where: string, def: FsDef): Promise<void> {
+/**
+ * A filesystem: its device and what is on it are read when its turn comes
+ * (after the disks are partitioned): lsblk of the disk, the partition it
+ * names (or the first free one), blkid -p of that, then mkfs.
+ */
+async function fsActions(run: ActionRun, def: FsDef): Promise<Action[] | null> {
+  const { files, where, report } = run;
   const at = `${where} ${def.origname}`;
-  if (!ctx.files.exists(def.device)) {
-    await settle(ctx);
-    if (!ctx.files.exists(def.device)) throw new Error(`${def.device} does not exist`);
+  const warning = (m: string): Action[] => [{ kind: 'report', level: 'warning', message: `${def.origname}: ${m}` }];
+  if (!files.exists(def.device)) {
+    if (which(files, 'udevadm') && (await diskQuery(run, ['udevadm', 'settle'])) === null) return null;
+    if (!files.exists(def.device)) { report('warning', `${def.origname}: ${def.device} does not exist`); return []; }
   }
-  let device = realDevice(ctx, def.device);
-  if (/^\d+$/.test(def.partition)) {
-    const p = nthPartition(ctx, device, def.partition);
-    if (p === null) throw new Error(`${device} has no partition ${def.partition}`);
-    device = p;
-  } else if (def.partition === 'auto' || def.partition === 'any') {
-    const found = findDeviceNode(device, await lsblk(ctx, device), def.filesystem, def.label, def.partition === 'auto', def.replaceFs);
-    if (found.reuse) { ctx.log.info(`${at}: ${found.device} has the requested filesystem already: not formatted`); return; }
-    if (found.device === null) { ctx.report('warning', at, `no free device on ${device} for the filesystem: not formatted`); return; }
-    device = found.device;
-  } else if (def.partition !== 'none') {
-    throw new Error(`invalid partition '${def.partition}' (a number, auto, any or none)`);
-  }
-  await formatFilesystem(ctx, at, def, device, { forceDisk: (await deviceType(ctx, device)) === 'disk' });
+  const disk = realDevice(run, def.device);
+  const format = (device: string, forceDisk: boolean): Action => ({
+    kind: 'run', argv: probeArgv(device), failure: 'ignore', why: `what is on ${device}`,
+    then: (r) => {
+      try { return formatActions(files, at, def, device, parseProbe(r, device), { forceDisk, runningSystem: 'essential' }); } catch (e) { return warning((e as Error).message); }
+    },
+  });
+  return [{
+    kind: 'run', argv: [...LSBLK, disk], failure: 'ignore', why: `the devices of ${disk}`,
+    then: (r) => {
+      if (r.code !== 0) return warning(`lsblk ${disk} failed (${describeExit(r)}): ${r.stderr.trim()}`);
+      const entries = parseLsblk(r.stdout);
+      let device = disk;
+      if (/^\d+$/.test(def.partition)) {
+        const p = nthPartition(run, disk, def.partition);
+        if (p === null) return warning(`${disk} has no partition ${def.partition}`);
+        device = p;
+      } else if (def.partition === 'auto' || def.partition === 'any') {
+        const found = findDeviceNode(disk, entries, def.filesystem, def.label, def.partition === 'auto', def.replaceFs);
+        if (found.reuse) return [{ kind: 'log', text: `${at}: ${found.device} has the requested filesystem already: not formatted` }];
+        if (found.device === null) return warning(`no free device on ${disk} for the filesystem: not formatted`);
+        device = found.device;
+      }
+      return [format(device, entries.find((e) => e.name === device)?.type === 'disk')];
+    },
+  }];
 }
 
 // ---------------------------------------------------------------------------
 
 /** What would be done, one line per disk and filesystem (for plan, and the log under --root). */
-function planned(run: ModuleRun, warn: (m: string) => void): string[] {
+function plannedLines(disks: DiskDef[], fss: FsDef[]): string[] {
   const lines: string[] = [];
-  for (const d of diskDefs(run, warn)) {
+  for (const d of disks) {
     if (d.layout === false) { lines.push(`${d.device}: not partitioned (layout false)`); continue; }
     if (d.layout === 'remove') { lines.push(`${d.device}: wipefs --all (layout remove${d.overwrite ? '' : ', refused without overwrite: true'})`); continue; }
-    let script: string;
-    try { script = sfdiskScript(d.tableType, d.layout, 100).trim().split('\n').slice(1).join('; '); } catch (e) { lines.push(`${d.device}: ${(e as Error).message}`); continue; }
+    const script = sfdiskScript(d.tableType, d.layout, 100).trim().split('\n').slice(1).join('; ');
     lines.push(`sfdisk --force ${d.device} (${d.tableType}, ${layoutParts(d.layout).map((p) => `${p.percent}%${p.type ? ` type ${p.type}` : ''}`).join(', ')}: ${script.replace(/,(\d+),/g, ',$1%,')})` +
       (d.overwrite ? ', overwrite: true' : ', unless it has partitions or data'));
   }
-  for (const f of fsDefs(run, warn)) {
+  for (const f of fss) {
     const numbered = /^\d+$/.test(f.partition);
     const device = numbered ? `${f.device}${/\d$/.test(f.device) ? 'p' : ''}${f.partition}` : f.partition === 'none' ? f.device : '<device>';
     const where = numbered ? `partition ${f.partition} of ${f.device}` : f.partition === 'none' ? f.device : `the first free partition of ${f.device}, or ${f.device} itself (partition ${f.partition}), unless one has a ${f.filesystem ?? 'matching'} filesystem${f.partition === 'auto' ? ` labelled ${f.label ?? '""'}` : ''}`;
-    let cmd: string;
-    try { cmd = mkfsCommand(f, device, f.overwrite).map(shellQuote).join(' '); } catch (e) { cmd = (e as Error).message; }
-    lines.push(`${cmd} on ${where}${f.overwrite ? ', overwrite: true' : ', unless it has data'}`);
+    lines.push(`${mkfsCommand(f, device, f.overwrite).map(shellQuote).join(' ')} on ${where}${f.overwrite ? ', overwrite: true' : ', unless it has data'}`);
   }
   return lines;
 }
 
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, where } = r;
-  const warn = (m: string) => ctx.report('warning', where, m);
-  if (ctx.root !== '/') {
-    for (const line of planned(r, warn)) onRunningSystem(ctx, where, line, { essential: true });
-    return;
-  }
-  // A disk or filesystem that cannot be done (a device that does not exist, …) is a warning and
-  // the others go on: cloud-init logs "Failed partitioning operation" / "Failed during filesystem
-  // operation" as warnings and never fails the module for them.
-  for (const d of diskDefs(r, warn)) {
-    try { await partitionDisk(ctx, where, d); } catch (e) { ctx.report('warning', `${where} ${d.origname}`, (e as Error).message); }
-  }
-  for (const f of fsDefs(r, warn)) {
-    try { await makeFs(ctx, where, f); } catch (e) { ctx.report('warning', `${where} ${f.origname}`, (e as Error).message); }
-  }
-}
-
-export const diskSetup: Module = {
+export const diskSetup = actionModule<DiskSetup>({
   name: 'disk_setup',
   stage: 'init',
   frequency: 'per-instance',
   keys: ['disk_setup', 'fs_setup'],
   schema: SCHEMA,
-  describe: (r) => {
-    const problems: string[] = [];
-    const lines = planned(r, (m) => problems.push(m));
-    return [...(r.ctx.root === '/' ? lines : lines.map((l) => `skipped with --root: ${l}`)), ...problems];
+  check(config, report) {
+    const disks = checkDisks(config, report);
+    const fss = checkFs(config, report);
+    return disks.length || fss.length ? { disks, fss } : null;
   },
-  run,
-};
+  async actions(value, run): Promise<Action[]> {
+    const resolve = resolver(run);
+    // One definition per device (a later one for the same disk wins, as in cloud-init).
+    const disks = [...new Map(value.disks.map((d) => { const device = resolve(d.device); return [device, { ...d, device }] as const; })).values()];
+    const fss = value.fss.map((f) => ({ ...f, device: resolve(f.device) }));
+    const left = () => plannedLines(disks, fss).map((l) => leftForRunningSystem(l, true));
+    if (run.root !== '/') return left();
+    // A disk or filesystem that cannot be done (a device that does not exist, …) is a warning and
+    // the others go on: cloud-init logs "Failed partitioning operation" / "Failed during filesystem
+    // operation" as warnings and never fails the module for them. Each is a unit of its own.
+    const out: Action[] = [];
+    for (const [i, d] of disks.entries()) {
+      let made: Action[] | null;
+      try { made = await diskActions(run, d); } catch (e) { run.report('warning', `${d.origname}: ${(e as Error).message}`); continue; }
+      if (made === null) return left();
+      out.push(...made.map((a) => ({ ...a, unit: `disk ${i + 1}` })));
+    }
+    for (const [i, f] of fss.entries()) {
+      const made = await fsActions(run, f);
+      if (made === null) return left();
+      out.push(...made.map((a) => ({ ...a, unit: `filesystem ${i + 1}` })));
+    }
+    return out;
+  },
+});
 
 export type { FsDef, DiskDef };

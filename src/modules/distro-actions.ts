@@ -8,20 +8,12 @@
 // starting, stopping and restarting need the running system and are left to
 // it under --root (DESIGN.md §2: the enabled unit starts on the real boot).
 import { usesSystemd, which } from '../host/root-facts.ts';
-import { type Checked, matching } from '../validate/check.ts';
 import { aptGetAction, haveAptGet, updateSourcesActions } from './apt-get.ts';
 import type { Action, RunAction } from '../host/actions.ts';
 import type { ActionRun } from './module.ts';
 
-/** A Debian package name, optionally =version: never an option (-o…) or two words. */
-export function packageSpec(v: unknown): Checked<string> {
-  return matching(v, /^[a-z0-9][a-z0-9+.-]*(=[A-Za-z0-9.+~:-]+)?$/, 'expected a Debian package name (lower case letters, digits, + - .), optionally =version');
-}
-
-/** A systemd unit or init script name: one word, no path. */
-export function serviceName(v: unknown): Checked<string> {
-  return matching(v, /^[A-Za-z0-9][A-Za-z0-9_.@:-]*$/, 'expected a service name (letters, digits, _ . @ : -)');
-}
+// The name validators are validate/packages.ts's; re-exported for the modules that import them from here.
+export { packageSpec, serviceName } from '../validate/packages.ts';
 
 export type ServiceAction = 'enable' | 'disable' | 'start' | 'stop' | 'restart';
 

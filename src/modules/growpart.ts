@@ -4,12 +4,12 @@
 // stopped grows at the next boot). It runs without any config, as in
 // cloud-init: mode auto, devices ['/']. Growing a partition is an effect on
 // the running system's disks: under --root it is planned and skipped.
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import { describeExit } from '../host/run.ts';
-import { deviceOfMount, mountTable, realDevice } from './disk-devices.ts';
-import { isFalse, onRunningSystem } from './helpers.ts';
+import { deviceOfMount, diskQuery, leftForRunningSystem, mountTable, realDevice } from './disk-devices.ts';
+import { isFalse } from './helpers.ts';
 import { which } from '../host/root-facts.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { actionModule, type ActionRun, type ReadFiles, type Schema } from './module.ts';
 
 const DISABLED_FILE = '/etc/growroot-disabled';
 
@@ -34,8 +34,10 @@ export function growConfig(value: unknown): GrowConfig {
   return { mode, devices, ignoreDisabled: c['ignore_growroot_disabled'] === true };
 }
 
+type Root = { files: ReadFiles };
+
 /** The disk and partition number of a partition device (/dev/vda1 → /dev/vda, 1), from sysfs; null when it is no partition. */
-export function diskAndPartition(ctx: Context, device: string): { disk: string; partition: string } | null {
+export function diskAndPartition(ctx: Root, device: string): { disk: string; partition: string } | null {
   const name = realDevice(ctx, device).split('/').pop()!;
   const partition = ctx.files.readTextIfExists(`/sys/class/block/${name}/partition`)?.trim();
   if (!partition) return null;
@@ -45,62 +47,57 @@ export function diskAndPartition(ctx: Context, device: string): { disk: string; 
 }
 
 /** The block device behind a mount point or device path of the running system. */
-function blockDeviceOf(ctx: Context, spec: string): string | null {
+function blockDeviceOf(ctx: Root, spec: string): string | null {
   if (spec.startsWith('/dev/')) return ctx.files.exists(spec) ? realDevice(ctx, spec) : null;
   const table = mountTable();
   const m = [...table].reverse().find((e) => e.mountpoint === spec);
   return m ? deviceOfMount(ctx, m) : null;
 }
 
-function sectors(ctx: Context, device: string): string {
+function sectors(ctx: Root, device: string): string {
   return ctx.files.readTextIfExists(`/sys/class/block/${device.split('/').pop()}/size`)?.trim() ?? '?';
 }
 
-async function grow(ctx: Context, where: string, spec: string): Promise<void> {
-  const at = `${where} ${spec}`;
-  const device = blockDeviceOf(ctx, spec);
-  if (device === null) { ctx.log.info(`${at}: no block device found for it: not grown`); return; }
-  const dp = diskAndPartition(ctx, device);
-  if (dp === null) { ctx.log.info(`${at}: ${device} is not a partition: nothing to grow`); return; }
-  const before = sectors(ctx, device);
-  const dry = await ctx.capture(['growpart', '--dry-run', dp.disk, dp.partition]);
-  if (dry.code === 1 && /NOCHANGE/.test(dry.stdout + dry.stderr)) { ctx.log.info(`${at}: ${device} fills its disk already (NOCHANGE)`); return; }
-  if (dry.code !== 0) throw new Error(`growpart --dry-run ${dp.disk} ${dp.partition} failed (${describeExit(dry)}): ${(dry.stdout + dry.stderr).trim()}`);
-  const r = await ctx.capture(['growpart', dp.disk, dp.partition]);
-  if (r.code !== 0) throw new Error(`growpart ${dp.disk} ${dp.partition} failed (${describeExit(r)}): ${(r.stdout + r.stderr).trim()}`);
-  ctx.log.info(`${at}: ${device} grown from ${before} to ${sectors(ctx, device)} sectors`);
-}
-
-function planned(r: ModuleRun): string[] {
-  const cfg = growConfig(r.config['growpart']);
-  if (cfg.mode === 'off') return ['mode off: nothing'];
-  if (!cfg.ignoreDisabled && r.ctx.files.exists(DISABLED_FILE)) return [`disabled by ${DISABLED_FILE}`];
-  return cfg.devices.map((d) => `growpart the partition of ${d} (mode ${cfg.mode})`);
-}
-
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, where } = r;
-  const cfg = growConfig(r.config['growpart']);
-  if (cfg.mode === 'off') { ctx.log.debug(`${where}: mode off`); return; }
-  if (!cfg.ignoreDisabled && ctx.files.exists(DISABLED_FILE)) { ctx.log.info(`${where}: disabled by ${DISABLED_FILE}`); return; }
-  if (!onRunningSystem(ctx, where, planned(r).join('; '))) return;
-  if (cfg.mode === 'gpart') throw new Error("mode gpart is FreeBSD's tool: use auto or growpart");
-  if (!which(ctx.files, 'growpart')) {
-    if (cfg.mode === 'growpart') throw new Error('growpart is missing (install cloud-guest-utils)');
-    ctx.log.info(`${where}: no growpart on this system (cloud-guest-utils): nothing grown`);
-    return;
+/** One device or mount point: growpart when its dry run says it can grow (the dry run is a fact of the running system). */
+async function grow(run: ActionRun, spec: string, mode: string): Promise<Action[]> {
+  const at = `${run.where} ${spec}`;
+  const device = blockDeviceOf(run, spec);
+  if (device === null) return [{ kind: 'log', text: `${at}: no block device found for it: not grown` }];
+  const dp = diskAndPartition(run, device);
+  if (dp === null) return [{ kind: 'log', text: `${at}: ${device} is not a partition: nothing to grow` }];
+  const dry = await diskQuery(run, ['growpart', '--dry-run', dp.disk, dp.partition]);
+  if (dry === null) return [leftForRunningSystem(`growpart the partition of ${spec} (mode ${mode})`, false)];
+  if (dry.code === 1 && /NOCHANGE/.test(dry.stdout + dry.stderr)) return [{ kind: 'log', text: `${at}: ${device} fills its disk already (NOCHANGE)` }];
+  if (dry.code !== 0) {
+    return [{ kind: 'report', level: 'error', message: `${spec}: growpart --dry-run ${dp.disk} ${dp.partition} failed (${describeExit(dry)}): ${(dry.stdout + dry.stderr).trim()}` }];
   }
-  for (const spec of cfg.devices) {
-    try { await grow(ctx, where, spec); } catch (e) { ctx.report('error', `${where} ${spec}`, (e as Error).message); }
-  }
+  const before = sectors(run, device);
+  return [{
+    kind: 'run', argv: ['growpart', dp.disk, dp.partition], why: `grow ${device}`, runningSystem: 'optional',
+    then: () => [{ kind: 'log', text: `${at}: ${device} grown from ${before} to ${sectors(run, device)} sectors` }],
+  }];
 }
 
-export const growpart: Module = {
+export const growpart = actionModule<GrowConfig>({
   name: 'growpart',
   stage: 'init',
   frequency: 'per-boot',
   keys: [],
   schema: SCHEMA,
-  describe: (r) => planned(r).map((l) => (r.ctx.root === '/' || !l.startsWith('growpart ') ? l : `skipped with --root: ${l}`)),
-  run,
-};
+  // mode off: nothing to do.
+  check: (config) => { const cfg = growConfig(config['growpart']); return cfg.mode === 'off' ? null : cfg; },
+  async actions(cfg, run): Promise<Action[]> {
+    const { files, where, root, report } = run;
+    if (!cfg.ignoreDisabled && files.exists(DISABLED_FILE)) return [{ kind: 'log', text: `${where}: disabled by ${DISABLED_FILE}`, why: `disabled by ${DISABLED_FILE}` }];
+    // The running system's disks only: under --root, each is left for it.
+    if (root !== '/') return cfg.devices.map((d) => leftForRunningSystem(`growpart the partition of ${d} (mode ${cfg.mode})`, false));
+    if (cfg.mode === 'gpart') { report('error', "growpart.mode: gpart is FreeBSD's tool: use auto or growpart"); return []; }
+    if (!which(files, 'growpart')) {
+      if (cfg.mode === 'growpart') { report('error', 'growpart is missing (install cloud-guest-utils)'); return []; }
+      return [{ kind: 'log', text: `${where}: no growpart on this system (cloud-guest-utils): nothing grown` }];
+    }
+    const out: Action[] = [];
+    for (const spec of cfg.devices) out.push(...(await grow(run, spec, cfg.mode)).map((a) => ({ ...a, unit: spec })));
+    return out;
+  },
+});

@@ -10,6 +10,10 @@
 // after the key, by rename): a boot cut short leaves no half key in place,
 // and the staging directory is made anew on the next boot.
 import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
+import type { Files } from '../host/files.ts';
+import type { Logger } from '../log.ts';
+import type { ReadFiles } from './module.ts';
 import { now } from '../host/clock.ts';
 import { signalProcess } from '../host/process.ts';
 import { describeExit, spawnDetached } from '../host/run.ts';
@@ -40,13 +44,13 @@ export function genKeyTypes(config: Record<string, unknown>): string[] {
 }
 
 /** The root's host keys (what ssh_deletekeys deletes). */
-export function imageHostKeys(ctx: Context): string[] {
-  return ctx.files.list('/etc/ssh').filter((n) => n.startsWith('ssh_host_') && n.includes('key'));
+export function imageHostKeys(files: Pick<Files, 'list'>): string[] {
+  return files.list('/etc/ssh').filter((n) => n.startsWith('ssh_host_') && n.includes('key'));
 }
 
 /** The comment ssh-keygen gives a key made now: root@ the root's /etc/hostname (another root), or its own root@<hostname>. */
-export function keyComment(ctx: Context): string | null {
-  if (ctx.root !== '/') return `root@${ctx.files.readTextIfExists('/etc/hostname')?.trim().split(/\s/)[0] || 'localhost'}`;
+export function keyComment(files: Pick<Files, 'readTextIfExists'>, root: string): string | null {
+  if (root !== '/') return `root@${files.readTextIfExists('/etc/hostname')?.trim().split(/\s/)[0] || 'localhost'}`;
   return null;
 }
 
@@ -54,7 +58,7 @@ export function keyComment(ctx: Context): string | null {
 function notNow(ctx: Context, system: Record<string, unknown>): string | null {
   if (system['ssh_keys'] !== undefined) return 'the system config gives ssh_keys';
   if (!ctx.files.exists(SSHD_CONFIG) && system['ssh_genkeytypes'] === undefined) return `no ${SSHD_CONFIG}`;
-  if (imageHostKeys(ctx).length) return 'the image has host keys';
+  if (imageHostKeys(ctx.files).length) return 'the image has host keys';
   if (ctx.files.exists(`${layout.instanceLink}/sem/${moduleSem('ssh')}`)) return 'the ssh module already ran for the last instance';
   return null;
 }
@@ -81,7 +85,7 @@ export function startEarlyHostKeys(ctx: Context, system: Record<string, unknown>
     ctx.files.mkdir('/etc/ssh');
     ctx.files.mkdir(STAGING, 0o700);
     ctx.files.write(MARKER, `${JSON.stringify({ types })}\n`, { mode: 0o600 });
-    const comment = keyComment(ctx) ?? '';
+    const comment = keyComment(ctx.files, ctx.root) ?? '';
     // Values reach the script as its arguments, never as its text.
     const script = [
       'd=$1; c=$2; p=$3; shift 3',
@@ -107,83 +111,77 @@ export function startEarlyHostKeys(ctx: Context, system: Record<string, unknown>
   }
 }
 
-export interface EarlyKey { type: string; priv: Uint8Array; pub: string; out: string }
+export interface EarlyKey { type: string; priv: Uint8Array; pub: string }
 
 /**
  * The keys init-local started, once none is still being made (waited for
  * as long as the worker lives), each made whole; null when none was started
- * this boot. The staging directory stays until discardEarlyHostKeys.
+ * this boot (a staging directory then is a cut-short boot's: the caller
+ * removes it). The staging directory stays until discardEarlyHostKeys.
  */
-export async function collectEarlyHostKeys(ctx: Context, where: string, wanted: string[]): Promise<Map<string, EarlyKey> | null> {
-  const marker = ctx.files.readTextIfExists(MARKER);
-  if (marker === null) {
-    // A staging directory without this boot's marker is a cut-short boot's.
-    ctx.files.remove(STAGING);
-    return null;
-  }
+export async function collectEarlyHostKeys(files: ReadFiles, log: Logger, where: string, wanted: string[]): Promise<Map<string, EarlyKey> | null> {
+  const marker = files.readTextIfExists(MARKER);
+  if (marker === null) return null;
   let types: string[];
   // Only what will be adopted is waited for.
   try { types = (JSON.parse(marker) as { types: string[] }).types.filter((t) => KNOWN_TYPES.has(t) && wanted.includes(t)); } catch { return new Map(); }
   const started = now();
-  const done = (t: string) => ctx.files.exists(`${STAGING}/${t}.status`);
+  const done = (t: string) => files.exists(`${STAGING}/${t}.status`);
   let pid: number | null = null;
   let logged = false;
   while (!types.every(done)) {
     const waited = now() - started;
-    pid ??= Number.parseInt(ctx.files.readTextIfExists(PID_FILE) ?? '', 10) || null;
+    pid ??= Number.parseInt(files.readTextIfExists(PID_FILE) ?? '', 10) || null;
     // The worker's starter writes its pid at once; none after a while: it never ran.
     if (pid === null ? waited > 5_000 : !signalProcess(pid, 0)) break;
-    if (waited > WAIT_MS) { ctx.log.info(`${where}: the early host keys took over ${WAIT_MS / 1000} s; making them here`); break; }
-    if (!logged) { ctx.log.info(`${where}: waiting for the host keys still being made (${types.filter((t) => !done(t)).join(', ')})`); logged = true; }
+    if (waited > WAIT_MS) { log.info(`${where}: the early host keys took over ${WAIT_MS / 1000} s; making them here`); break; }
+    if (!logged) { log.info(`${where}: waiting for the host keys still being made (${types.filter((t) => !done(t)).join(', ')})`); logged = true; }
     await sleep(20);
   }
-  if (logged) ctx.log.info(`${where}: waited ${((now() - started) / 1000).toFixed(1)} s for the early host keys`);
+  if (logged) log.info(`${where}: waited ${((now() - started) / 1000).toFixed(1)} s for the early host keys`);
   const keys = new Map<string, EarlyKey>();
   for (const type of types) {
-    const status = ctx.files.readTextIfExists(`${STAGING}/${type}.status`)?.trim();
+    const status = files.readTextIfExists(`${STAGING}/${type}.status`)?.trim();
     const file = `${STAGING}/ssh_host_${type}_key`;
-    const priv = ctx.files.readIfExists(file);
-    const pub = ctx.files.readTextIfExists(`${file}.pub`);
+    const priv = files.readIfExists(file);
+    const pub = files.readTextIfExists(`${file}.pub`);
     if (status !== '0' || priv === null || pub === null) continue;
-    keys.set(type, { type, priv, pub, out: ctx.files.readTextIfExists(`${STAGING}/${type}.out`) ?? '' });
+    keys.set(type, { type, priv, pub });
   }
   return keys;
 }
 
 /**
  * Put an early key in place as ssh-keygen would have made it now: its
- * comment made the current one (the hostname may have changed since), the
+ * comment made the current one (the hostname may have changed since: a run
+ * of ssh-keygen -c on the staged key, whose result leads to the writes), the
  * public half written before the private one (a private key never stands
- * without its public half). Returns the fingerprint line, or null when
- * the key could not be adopted (the caller makes one).
+ * without its public half). `placed` follows the writes (the log line);
+ * `instead` follows when the comment could not be set (the key made anew).
  */
-export async function adoptEarlyHostKey(ctx: Context, where: string, key: EarlyKey, file: string): Promise<string | null> {
+export function adoptEarlyHostKey(files: ReadFiles, root: string, where: string, key: EarlyKey, file: string,
+  placed: (pub: string) => Action[], instead: () => Action[]): Action[] {
   const staged = `${STAGING}/ssh_host_${key.type}_key`;
-  const comment = keyComment(ctx) ?? `root@${ctx.files.readTextIfExists('/proc/sys/kernel/hostname')?.trim() || 'localhost'}`;
-  let pub = key.pub;
-  let priv = key.priv;
-  if (pub.trim().split(/\s+/).slice(2).join(' ') !== comment) {
-    const r = await ctx.capture(['ssh-keygen', '-c', '-C', comment, '-P', '', '-f', staged], { env: { LANG: 'C' } });
-    if (r.code !== 0) {
-      ctx.log.info(`${where}: the early ${key.type} key's comment could not be set (${describeExit(r)}): ${r.stderr.trim()}; making it here`);
-      return null;
-    }
-    pub = ctx.files.readText(`${staged}.pub`);
-    priv = ctx.files.read(staged);
-  }
-  ctx.files.write(`${file}.pub`, pub, { mode: 0o644 });
-  ctx.files.write(file, priv, { mode: 0o600 });
-  const sha = /SHA256:\S+/.exec(key.out)?.[0] ?? '';
-  return sha ? `${sha} ${comment}` : '';
+  const comment = keyComment(files, root) ?? `root@${files.readTextIfExists('/proc/sys/kernel/hostname')?.trim() || 'localhost'}`;
+  const put = (pub: string, priv: Uint8Array): Action[] => [
+    { kind: 'write', path: `${file}.pub`, content: pub, mode: 0o644, why: `the ${key.type} key made early` },
+    { kind: 'write', path: file, content: priv, mode: 0o600 },
+    ...placed(pub),
+  ];
+  if (key.pub.trim().split(/\s+/).slice(2).join(' ') === comment) return put(key.pub, key.priv);
+  return [{
+    kind: 'run', argv: ['ssh-keygen', '-c', '-C', comment, '-P', '', '-f', staged], env: { LANG: 'C' }, failure: 'ignore', why: `the comment of the ${key.type} key made early`,
+    then: (r) => (r.code === 0
+      ? put(files.readText(`${staged}.pub`), files.read(staged))
+      : [{ kind: 'log', text: `${where}: the early ${key.type} key's comment could not be set (${describeExit(r)}): ${r.stderr.trim()}; making it here` }, ...instead()]),
+  }];
 }
 
 /** Forget this boot's early keys: what was not adopted is deleted, a worker still making keys nobody takes is stopped. */
-export function discardEarlyHostKeys(ctx: Context): void {
-  const [pid, group] = (ctx.files.readTextIfExists(PID_FILE) ?? '').trim().split(' ').map((n) => Number.parseInt(n, 10));
-  if (pid && group && group > 1 && signalProcess(pid, 0)) {
-    try { signalProcess(-group, 'SIGTERM'); } catch { /* gone */ }
-  }
-  ctx.files.remove(STAGING);
-  ctx.files.remove(MARKER);
-  ctx.files.remove(PID_FILE);
+export function discardEarlyHostKeys(files: ReadFiles): Action[] {
+  const [pid, group] = (files.readTextIfExists(PID_FILE) ?? '').trim().split(' ').map((n) => Number.parseInt(n, 10));
+  const stop: Action[] = pid && group && group > 1 && signalProcess(pid, 0)
+    ? [{ kind: 'run', argv: ['/bin/sh', '-c', 'kill -TERM -- "-$1"', 'sh', String(group)], failure: 'ignore', why: 'stop the early host key worker' }]
+    : [];
+  return [...stop, { kind: 'remove', path: STAGING, tree: true }, { kind: 'remove', path: MARKER }, { kind: 'remove', path: PID_FILE }];
 }

@@ -230,7 +230,7 @@ function quietFacts(run: ModuleRun): ActionRun {
   const ignore = () => {};
   return {
     instanceId: run.instanceId, source: run.source, config: run.config, where: run.where, frequency: run.frequency ?? 'per-instance',
-    files: run.ctx.files, root: run.ctx.root, planning: true, report: ignore, unknownToPlan: ignore,
+    files: run.ctx.files, root: run.ctx.root, planning: true, report: ignore,
     log: { debug: ignore, info: ignore, warn: ignore, error: ignore }, query: () => Promise.resolve(null),
   };
 }

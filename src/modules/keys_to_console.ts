@@ -29,12 +29,10 @@
 // under --root), as cloud-init's multi_log does.
 import { asText, base64, fromBase64 } from '../bytes.ts';
 import { digest } from '../hash.ts';
-import type { Context } from '../context.ts';
-import { writeConsole } from '../host/machine.ts';
-import { writeStdout } from '../host/process.ts';
+import type { Action } from '../host/actions.ts';
 import { which } from '../host/root-facts.ts';
-import { isFalse, isMapping, onRunningSystem } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { isFalse, isMapping } from './helpers.ts';
+import { actionModule, type ReadFiles, type Schema } from './module.ts';
 
 const SSH_DIR = '/etc/ssh';
 const RULE = '#############################################################';
@@ -62,13 +60,13 @@ export function listed(list: string[], ktype: string): boolean {
 export interface HostKey { path: string; ktype: string; text: string }
 
 /** The root's /etc/ssh/ssh_host_*key.pub files in glob order (bytes), each with its type word. */
-export function hostPublicKeys(ctx: Context): HostKey[] {
+export function hostPublicKeys(files: ReadFiles): HostKey[] {
   let names: string[];
-  try { names = ctx.files.list(SSH_DIR); } catch { return []; }
+  try { names = files.list(SSH_DIR); } catch { return []; }
   return names.filter((n) => /^ssh_host_.*key\.pub$/.test(n)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).flatMap((n) => {
     const path = `${SSH_DIR}/${n}`;
-    if (ctx.files.stat(path)?.kind !== 'file') return [];
-    const text = ctx.files.readTextIfExists(path, 64 * 1024) ?? '';
+    if (files.stat(path)?.kind !== 'file') return [];
+    const text = files.readTextIfExists(path, 64 * 1024) ?? '';
     return [{ path, ktype: text.split('\n')[0]!.trim().split(/[ \t]+/)[0] ?? '', text }];
   });
 }
@@ -112,12 +110,14 @@ function mpintBits(n: Uint8Array | undefined): number {
 const CURVE_BITS: Record<string, number> = { nistp256: 256, nistp384: 384, nistp521: 521 };
 
 /**
- * ssh-keygen -l's line for a one-key public key file ('256 SHA256:<base64, no
- * padding> <comment or "no comment"> (ED25519)'), or null for what ssh-keygen
- * itself must read (another type, a file of several lines, a blob that does
- * not parse).
+ * What ssh-keygen -l tells of a one-key public key file, worked out here:
+ * the key's size in bits, 'SHA256:<base64, no padding>' of its blob, its
+ * comment ('no comment' when it has none) and its type's label (ED25519);
+ * null for what ssh-keygen itself must read (another type, a file of
+ * several lines, a blob that does not parse). The one reader of host key
+ * fingerprints (ssh's log lines use it too).
  */
-export function keygenLine(text: string): string | null {
+export function keyFingerprint(text: string): { bits: number; sha256: string; comment: string; label: string } | null {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   if (lines.length !== 1) return null;
   const m = /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*?))?\s*$/.exec(lines[0]!);
@@ -136,18 +136,13 @@ export function keygenLine(text: string): string | null {
   else return null;
   const sum = digest('sha256', blob);
   if (!sum) return null;
-  return `${bits} SHA256:${base64(sum).replace(/=+$/, '')} ${comment || 'no comment'} (${label})`;
+  return { bits, sha256: `SHA256:${base64(sum).replace(/=+$/, '')}`, comment: comment || 'no comment', label };
 }
 
-/** Write to the console: /dev/console on the running system when it opens, standard output otherwise (cloud-init's multi_log fallback). */
-function toConsole(ctx: Context, text: string): void {
-  if (ctx.root === '/' && writeConsole(text)) return;
-  writeStdout(text);
-}
-
-function emitWanted(config: ModuleRun['config']): boolean {
-  const ssh = config['ssh'];
-  return !(isMapping(ssh) && isFalse(ssh['emit_keys_to_console']));
+/** ssh-keygen -l's line for a one-key public key file ('256 SHA256:… comment (ED25519)'), or null (see keyFingerprint). */
+export function keygenLine(text: string): string | null {
+  const f = keyFingerprint(text);
+  return f && `${f.bits} ${f.sha256} ${f.comment} (${f.label})`;
 }
 
 const LIST: Schema = { type: 'array', items: { type: 'string' } };
@@ -162,42 +157,53 @@ const SCHEMA: Record<string, Schema> = {
   ssh_key_console_blacklist: { ...LIST, description: 'key types (ssh-rsa, ssh-ed25519, …) whose keys are not printed' },
 };
 
-export const keysToConsole: Module = {
+interface ConsoleKeys {
+  /** ssh.emit_keys_to_console: false prints nothing. */
+  emit: boolean;
+  fpBlacklist: string[];
+  keyBlacklist: string[];
+}
+
+export const keysToConsole = actionModule<ConsoleKeys>({
   name: 'keys_to_console',
   stage: 'final',
   frequency: 'per-instance',
   keys: [],
   schema: SCHEMA,
-  describe: ({ ctx, config }) => {
-    if (!emitWanted(config)) return [];
-    const keys = hostPublicKeys(ctx);
-    const fp = keys.filter((k) => !listed(optionList(config, 'ssh_fp_console_blacklist'), k.ktype)).length;
-    const shown = keys.filter((k) => !listed(optionList(config, 'ssh_key_console_blacklist'), k.ktype)).length;
-    return [`print the host keys to the console (${fp} fingerprint(s), ${shown} key(s) of those there now; ssh makes them earlier)`];
+  check: (config) => {
+    const ssh = config['ssh'];
+    return {
+      emit: !(isMapping(ssh) && isFalse(ssh['emit_keys_to_console'])),
+      fpBlacklist: optionList(config, 'ssh_fp_console_blacklist'),
+      keyBlacklist: optionList(config, 'ssh_key_console_blacklist'),
+    };
   },
-  async run({ ctx, config, where }) {
-    if (!emitWanted(config)) { ctx.log.info(`${where}: ssh.emit_keys_to_console is false: nothing printed`); return; }
-    const fpList = optionList(config, 'ssh_fp_console_blacklist');
-    const keyList = optionList(config, 'ssh_key_console_blacklist');
-    const keys = hostPublicKeys(ctx);
+  async actions({ emit, fpBlacklist, keyBlacklist }, { files, query, bootFact, log, where }): Promise<Action[]> {
+    if (!emit) { log.info(`${where}: ssh.emit_keys_to_console is false: nothing printed`); return []; }
+    // The lines carry the time they are printed (and the keys ssh made earlier in this boot): only the boot knows them.
+    const prefix = bootFact?.(() => syslogPrefix(new Date())) ?? null;
+    const keys = hostPublicKeys(files);
     const fingerprints: string[] = [];
-    for (const k of keys.filter((key) => !listed(fpList, key.ktype))) {
+    for (const k of keys.filter((key) => !listed(fpBlacklist, key.ktype))) {
       const own = keygenLine(k.text);
       if (own !== null) { fingerprints.push(own); continue; }
-      const r = await ctx.capture(['ssh-keygen', '-l', '-f', k.path], { env: { LANG: 'C' }, timeoutMs: 30_000 });
+      // Another type: ssh-keygen reads it (it only reads); plan does not run it.
+      const r = await query(['ssh-keygen', '-l', '-f', k.path], { env: { LANG: 'C' }, timeoutMs: 30_000 });
+      if (r === null) continue;
       const line = r.stdout.replace(/\n+$/, '');
       // cloud-init's helper prints ssh-keygen's complaint and goes on, without a warning: so here, in the log.
-      if (r.code !== 0 || line === '') { ctx.log.info(`${where}: no fingerprint for ${k.path}: ssh-keygen -l exited ${r.code}: ${r.stderr.trim()}`); continue; }
+      if (r.code !== 0 || line === '') { log.info(`${where}: no fingerprint for ${k.path}: ssh-keygen -l exited ${r.code}: ${r.stderr.trim()}`); continue; }
       fingerprints.push(line);
     }
-    const shown = keys.filter((k) => !listed(keyList, k.ktype)).map((k) => (k.text.endsWith('\n') ? k.text : `${k.text}\n`));
-    const prefix = syslogPrefix(new Date());
-    toConsole(ctx, consoleBlocks(fingerprints, prefix, shown));
+    const shown = keys.filter((k) => !listed(keyBlacklist, k.ktype)).map((k) => (k.text.endsWith('\n') ? k.text : `${k.text}\n`));
+    const actions: Action[] = [{ kind: 'console', text: consoleBlocks(fingerprints, prefix ?? syslogPrefix(new Date(0)), shown), why: 'host keys' }];
     // The helper's logger also puts the fingerprint block in syslog; only a running system has one.
-    if (fingerprints.length && which(ctx.files, 'logger') !== null && onRunningSystem(ctx, where, 'logger (the fingerprints to syslog)')) {
+    if (fingerprints.length && which(files, 'logger') !== null) {
       const lines = [RULE, '-----BEGIN SSH HOST KEY FINGERPRINTS-----', ...fingerprints, '-----END SSH HOST KEY FINGERPRINTS-----', RULE];
-      await ctx.run(['logger', '-p', 'user.info', '-t', 'cloud-init'], { input: `${lines.join('\n')}\n`, timeoutMs: 30_000 });
+      actions.push({ kind: 'run', argv: ['logger', '-p', 'user.info', '-t', 'cloud-init'], input: `${lines.join('\n')}\n`, timeoutMs: 30_000,
+        failure: 'ignore', runningSystem: 'optional', why: 'the fingerprints to syslog' });
     }
-    ctx.log.info(`${where}: printed ${fingerprints.length} fingerprint(s) and ${shown.length} host key(s) to the console`);
+    actions.push({ kind: 'log', text: `${where}: printed ${fingerprints.length} fingerprint(s) and ${shown.length} host key(s) to the console` });
+    return actions;
   },
-};
+});

@@ -19,17 +19,19 @@
 // LV is formatted only when it has no filesystem; a run with the same config
 // changes nothing. Its fstab lines carry `comment=ec2-init-lvm`, so the
 // mounts module (which owns comment=cloudconfig lines) leaves them alone and
-// a re-run replaces only its own. Everything but the fstab needs the running
-// system's disks: under --root it is planned and skipped.
+// a re-run replaces only its own. What LVM and the disks hold is asked of the
+// running system (pvs/vgs/lvs, blkid -p); under --root (and in `plan`) the
+// whole is a note left for the running system, and the module is not marked
+// done.
+import type { Action } from '../host/actions.ts';
 import { describeExit } from '../host/run.ts';
-import type { Context } from '../context.ts';
 import {
-  describeProbe, deviceAliases, deviceNameToDevice, fstabLine, hasData, mountedPoints, probeDevice, realDevice,
+  describeProbe, deviceAliases, deviceNameToDevice, diskQuery, fstabLine, hasData, leftForRunningSystem, mountedPoints,
+  parseProbe, probeArgv, realDevice,
 } from './disk-devices.ts';
-import { formatFilesystem } from './disk_setup.ts';
-import { onRunningSystem } from './helpers.ts';
+import { formatActions } from './disk_setup.ts';
 import { usesSystemd, which } from '../host/root-facts.ts';
-import { shellQuote, type Module, type ModuleRun, type Schema } from './module.ts';
+import { actionModule, shellQuote, type ActionRun, type Schema } from './module.ts';
 
 export const LVM_COMMENT = 'comment=ec2-init-lvm';
 const FSTAB = '/etc/fstab';
@@ -149,132 +151,147 @@ export function plannedCommands(vgs: VolumeGroup[]): string[] {
 }
 
 // ---------------------------------------------------------------------------
-// Effects (root / only)
+// Actions (the running system only)
 
 interface LvmState { pvs: Map<string, string>; vgs: Set<string>; lvs: Set<string> }
 
-async function report<T>(ctx: Context, argv: string[], key: string): Promise<T[]> {
-  const r = await ctx.capture([...argv, '--reportformat', 'json']);
+async function lvmReport<T>(run: ActionRun, argv: string[], key: string): Promise<T[] | null> {
+  const r = await diskQuery(run, [...argv, '--reportformat', 'json']);
+  if (r === null) return null;
   if (r.code !== 0) throw new Error(`${argv.join(' ')} failed (${describeExit(r)}): ${r.stderr.trim()}`);
   const json = JSON.parse(r.stdout) as { report?: Array<Record<string, T[]>> };
   return json.report?.[0]?.[key] ?? [];
 }
 
-/** What LVM knows now: PV → its VG ('' for none), the VGs, the LVs as vg/lv. */
-async function lvmState(ctx: Context): Promise<LvmState> {
-  const pvs = await report<{ pv_name: string; vg_name: string }>(ctx, ['pvs', '-o', 'pv_name,vg_name'], 'pv');
-  const vgs = await report<{ vg_name: string }>(ctx, ['vgs', '-o', 'vg_name'], 'vg');
-  const lvs = await report<{ lv_name: string; vg_name: string }>(ctx, ['lvs', '-o', 'lv_name,vg_name'], 'lv');
+/** What LVM knows now: PV → its VG ('' for none), the VGs, the LVs as vg/lv (null: not asked here). */
+async function lvmState(run: ActionRun): Promise<LvmState | null> {
+  const pvs = await lvmReport<{ pv_name: string; vg_name: string }>(run, ['pvs', '-o', 'pv_name,vg_name'], 'pv');
+  const vgs = await lvmReport<{ vg_name: string }>(run, ['vgs', '-o', 'vg_name'], 'vg');
+  const lvs = await lvmReport<{ lv_name: string; vg_name: string }>(run, ['lvs', '-o', 'lv_name,vg_name'], 'lv');
+  if (pvs === null || vgs === null || lvs === null) return null;
   return {
-    pvs: new Map(pvs.map((p) => [realDevice(ctx, p.pv_name), p.vg_name])),
+    pvs: new Map(pvs.map((p) => [realDevice(run, p.pv_name), p.vg_name])),
     vgs: new Set(vgs.map((v) => v.vg_name)),
     lvs: new Set(lvs.map((l) => `${l.vg_name}/${l.lv_name}`)),
   };
 }
 
-/** Make each device a PV if it is safe to; false (reported) when one is not. */
-async function preparePvs(ctx: Context, at: string, vg: VolumeGroup, state: LvmState, devices: string[]): Promise<boolean> {
+/** pvcreate for each device that is not a PV yet, when it is safe to: a string says why not (null: not asked here). */
+async function pvActions(run: ActionRun, vg: VolumeGroup, state: LvmState, devices: string[]): Promise<Action[] | string | null> {
   for (const device of devices) {
     const owner = state.pvs.get(device);
     if (owner !== undefined) {
-      if (owner !== '' && owner !== vg.name) { ctx.report('error', at, `${device} belongs to volume group ${owner} already: ${vg.name} not changed`); return false; }
+      if (owner !== '' && owner !== vg.name) return `${device} belongs to volume group ${owner} already: ${vg.name} not changed`;
       continue;
     }
-    if (!ctx.files.exists(device)) { ctx.report('error', at, `${device} does not exist: ${vg.name} not changed`); return false; }
-    const probe = await probeDevice(ctx, device);
-    if (hasData(probe)) { ctx.report('error', at, `${device} has ${describeProbe(probe)}: not made a physical volume (ec2-init never destroys data); ${vg.name} not changed`); return false; }
+    if (!run.files.exists(device)) return `${device} does not exist: ${vg.name} not changed`;
+    const r = await diskQuery(run, probeArgv(device));
+    if (r === null) return null;
+    const probe = parseProbe(r, device);
+    if (hasData(probe)) return `${device} has ${describeProbe(probe)}: not made a physical volume (ec2-init never destroys data); ${vg.name} not changed`;
   }
-  for (const device of devices) {
-    if (state.pvs.has(device)) continue;
-    if (!(await ctx.runChecked(at, ['pvcreate', device]))) return false;
+  return devices.filter((d) => !state.pvs.has(d)).flatMap((device): Action[] => {
     state.pvs.set(device, '');
-    ctx.log.info(`${at}: pvcreate ${device}`);
-  }
-  return true;
-}
-
-async function applyVg(ctx: Context, where: string, vg: VolumeGroup, state: LvmState, fstab: string[]): Promise<void> {
-  const at = `${where} ${vg.name}`;
-  const devices = vg.devices.map((d) => realDevice(ctx, d));
-  if (!state.vgs.has(vg.name)) {
-    if (!(await preparePvs(ctx, at, vg, state, devices))) return;
-    if (!(await ctx.runChecked(at, ['vgcreate', vg.name, ...devices]))) return;
-    state.vgs.add(vg.name);
-    ctx.log.info(`${at}: vgcreate ${vg.name} ${devices.join(' ')}`);
-  } else {
-    const missing = devices.filter((d) => state.pvs.get(d) !== vg.name);
-    if (missing.length) {
-      // A device added to the config: the group grows (vgextend), never shrinks.
-      if (!(await preparePvs(ctx, at, vg, state, missing))) return;
-      if (!(await ctx.runChecked(at, ['vgextend', vg.name, ...missing]))) return;
-      ctx.log.info(`${at}: vgextend ${vg.name} ${missing.join(' ')}`);
-    } else ctx.log.info(`${at}: volume group exists with its devices`);
-  }
-  for (const lv of vg.lvs) {
-    const lat = `${at}/${lv.name}`;
-    const path = `/dev/${vg.name}/${lv.name}`;
-    if (state.lvs.has(`${vg.name}/${lv.name}`)) ctx.log.info(`${lat}: logical volume exists`);
-    else {
-      if (!(await ctx.runChecked(lat, ['lvcreate', '--yes', '-n', lv.name, ...sizeArgs(lv.size), vg.name]))) continue;
-      state.lvs.add(`${vg.name}/${lv.name}`);
-      ctx.log.info(`${lat}: lvcreate ${sizeArgs(lv.size).join(' ')}`);
-      if (which(ctx.files, 'udevadm')) await ctx.capture(['udevadm', 'settle']);
-    }
-    if (lv.filesystem) {
-      try {
-        await formatFilesystem(ctx, lat, { filesystem: lv.filesystem, label: lv.label, overwrite: false, replaceFs: null, extraOpts: [], cmd: null, device: path }, path);
-      } catch (e) { ctx.report('error', lat, (e as Error).message); continue; }
-    }
-    if (lv.mount) fstab.push(fstabLine(lvFstabFields(vg, lv)));
-  }
-}
-
-function volumeGroups(r: ModuleRun): VolumeGroup[] {
-  const aliases = deviceAliases(r.config);
-  return parseLvm(r.config['lvm'], (name) => {
-    const alias = aliases[name] ?? name;
-    return deviceNameToDevice(r.ctx, r.source, alias) ?? (alias.startsWith('/') ? alias : `/dev/${alias}`);
+    return [
+      { kind: 'run', argv: ['pvcreate', device], runningSystem: 'essential' },
+      { kind: 'log', text: `${run.where} ${vg.name}: pvcreate ${device}` },
+    ];
   });
 }
 
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, where } = r;
-  const vgs = volumeGroups(r);
-  if (!onRunningSystem(ctx, where, plannedCommands(vgs).join('; '), { essential: true })) return;
-  for (const tool of ['pvcreate', 'vgcreate', 'lvcreate', 'pvs']) {
-    if (!which(ctx.files, tool)) throw new Error(`${tool} is missing: install lvm2`);
+/** One volume group: its PVs and the group, its LVs and their filesystems (null: not asked here). */
+async function vgActions(run: ActionRun, vg: VolumeGroup, state: LvmState): Promise<Action[] | null> {
+  const { where, files, report } = run;
+  const at = `${where} ${vg.name}`;
+  const devices = vg.devices.map((d) => realDevice(run, d));
+  const out: Action[] = [];
+  const missing = state.vgs.has(vg.name) ? devices.filter((d) => state.pvs.get(d) !== vg.name) : devices;
+  if (missing.length) {
+    const pvs = await pvActions(run, vg, state, missing);
+    if (pvs === null) return null;
+    if (typeof pvs === 'string') { report('error', pvs); return []; }
+    out.push(...pvs);
+    // A device added to the config: the group grows (vgextend), never shrinks.
+    const verb = state.vgs.has(vg.name) ? 'vgextend' : 'vgcreate';
+    out.push({ kind: 'run', argv: [verb, vg.name, ...missing], runningSystem: 'essential' }, { kind: 'log', text: `${at}: ${verb} ${vg.name} ${missing.join(' ')}` });
+  } else out.push({ kind: 'log', text: `${at}: volume group exists with its devices` });
+  for (const lv of vg.lvs) {
+    const lat = `${at}/${lv.name}`;
+    const path = `/dev/${vg.name}/${lv.name}`;
+    if (state.lvs.has(`${vg.name}/${lv.name}`)) out.push({ kind: 'log', text: `${lat}: logical volume exists` });
+    else {
+      out.push(
+        { kind: 'run', argv: ['lvcreate', '--yes', '-n', lv.name, ...sizeArgs(lv.size), vg.name], runningSystem: 'essential' },
+        { kind: 'log', text: `${lat}: lvcreate ${sizeArgs(lv.size).join(' ')}` },
+        ...(which(files, 'udevadm') ? [{ kind: 'run', argv: ['udevadm', 'settle'], failure: 'ignore' } as Action] : []),
+      );
+    }
+    if (lv.filesystem) {
+      const def = { filesystem: lv.filesystem, label: lv.label, overwrite: false, replaceFs: null, extraOpts: [], cmd: null, device: path };
+      // Read when its turn comes: the volume may just have been made.
+      out.push({
+        kind: 'run', argv: probeArgv(path), failure: 'ignore', why: `what is on ${path}`,
+        then: (r): Action[] => {
+          try { return formatActions(files, lat, def, path, parseProbe(r, path), { runningSystem: 'essential' }); } catch (e) {
+            return [{ kind: 'report', level: 'error', message: `${vg.name}/${lv.name}: ${(e as Error).message}` }];
+          }
+        },
+      });
+    }
   }
-  const state = await lvmState(ctx);
-  const fstab: string[] = [];
-  for (const vg of vgs) {
-    try { await applyVg(ctx, where, vg, state, fstab); } catch (e) { ctx.report('error', `${where} ${vg.name}`, (e as Error).message); }
-  }
-  const old = ctx.files.readTextIfExists(FSTAB) ?? null;
-  const next = fstabWithLvm(old, fstab);
-  if (next !== null) {
-    ctx.files.write(FSTAB, next, { mode: 0o644 });
-    ctx.log.info(`${where}: ${FSTAB}: ${fstab.length} line(s) of ours`);
-  }
-  const mounted = mountedPoints();
-  const mounts = vgs.flatMap((vg) => vg.lvs.filter((lv) => lv.mount && fstab.some((l) => l.startsWith(`/dev/${vg.name}/${lv.name}\t`))).map((lv) => lv.mount!));
-  if (next !== null && usesSystemd(ctx.files, { installed: ctx.root !== '/' })) await ctx.runChecked(where, ['systemctl', 'daemon-reload']);
-  for (const mp of mounts) {
-    if (mounted.has(mp)) { ctx.log.info(`${where}: ${mp} is mounted already`); continue; }
-    ctx.files.mkdir(mp);
-    if (await ctx.runChecked(where, ['mount', mp])) ctx.log.info(`${where}: mounted ${mp}`);
-  }
+  return out.map((a) => ({ ...a, unit: `volume group ${vg.name}` }));
 }
 
-export const lvm: Module = {
+/** The config's volume groups with their devices as paths (aliases and metadata names resolved). */
+function resolved(run: ActionRun, vgs: VolumeGroup[]): VolumeGroup[] {
+  const aliases = deviceAliases(run.config);
+  return vgs.map((vg) => ({
+    ...vg,
+    devices: vg.devices.map((name) => {
+      const alias = aliases[name] ?? name;
+      return deviceNameToDevice(run, run.source, alias) ?? (alias.startsWith('/') ? alias : `/dev/${alias}`);
+    }),
+  }));
+}
+
+export const lvm = actionModule<VolumeGroup[]>({
   name: 'lvm',
   stage: 'init',
   frequency: 'per-instance',
   keys: ['lvm'],
   schema: SCHEMA,
-  describe: (r) => {
-    let lines: string[];
-    try { lines = plannedCommands(volumeGroups(r)); } catch (e) { return [`invalid: ${(e as Error).message}`]; }
-    return r.ctx.root === '/' ? lines : lines.map((l) => `skipped with --root: ${l}`);
+  check(config, report) {
+    try { return parseLvm(config['lvm']); } catch (e) { report('error', (e as Error).message); return null; }
   },
-  run,
-};
+  async actions(value, run): Promise<Action[]> {
+    const { files, where, root, report } = run;
+    const vgs = resolved(run, value);
+    const left = [leftForRunningSystem(plannedCommands(vgs).join('; '), true)];
+    if (root !== '/') return left;
+    for (const tool of ['pvcreate', 'vgcreate', 'lvcreate', 'pvs']) {
+      if (!which(files, tool)) { report('error', `${tool} is missing: install lvm2`); return []; }
+    }
+    const state = await lvmState(run);
+    if (state === null) return left;
+    const out: Action[] = [];
+    for (const vg of vgs) {
+      let made: Action[] | null;
+      try { made = await vgActions(run, vg, state); } catch (e) { report('error', `${vg.name}: ${(e as Error).message}`); continue; }
+      if (made === null) return left;
+      out.push(...made);
+    }
+    // fstab: our lines replaced; then the mounts (a volume whose creation failed is reported, and its nofail line does not stop a boot).
+    const ours = lvmFstabLines(vgs);
+    const next = fstabWithLvm(files.readTextIfExists(FSTAB) ?? null, ours);
+    if (next !== null) {
+      out.push({ kind: 'write', path: FSTAB, content: next, mode: 0o644 }, { kind: 'log', text: `${where}: ${FSTAB}: ${ours.length} line(s) of ours` });
+      if (usesSystemd(files)) out.push({ kind: 'run', argv: ['systemctl', 'daemon-reload'] });
+    }
+    const mounted = mountedPoints();
+    for (const mp of vgs.flatMap((vg) => vg.lvs.flatMap((lv) => (lv.mount ? [lv.mount] : [])))) {
+      if (mounted.has(mp)) { out.push({ kind: 'log', text: `${where}: ${mp} is mounted already` }); continue; }
+      out.push({ kind: 'mkdir', path: mp, mode: 0o755, unit: `mount ${mp}` }, { kind: 'run', argv: ['mount', mp], unit: `mount ${mp}` }, { kind: 'log', text: `${where}: mounted ${mp}`, unit: `mount ${mp}` });
+    }
+    return out;
+  },
+});

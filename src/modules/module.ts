@@ -85,11 +85,12 @@ export interface ActionRun {
    */
   query(argv: string[], opts?: Omit<RunOptions, 'output'>): Promise<RunResult | null>;
   /**
-   * Something plan cannot know decides an action (a host key stage init
-   * makes after plan looked, a user it creates): plan marks the step as
-   * depending on the boot, as for a query. Nothing at boot.
+   * A fact only the boot itself knows (the time, the kernel's uptime): read
+   * at boot; null under `plan`, whose step then says so, as for query().
+   * (Optional only for hand-made ActionRuns in tests: there it is absent and
+   * the fact unknown.)
    */
-  unknownToPlan?(): void;
+  bootFact?<T>(read: () => T): T | null;
   /** A problem found in the facts (the zone the config names is not installed): reported by plan and boot alike. */
   report: Report;
   log: Logger;
@@ -162,6 +163,16 @@ export function commandsToScript(where: string, value: unknown): string {
     throw new Error(`${where}: entry ${i + 1} is neither a string nor a list of words`);
   });
   return `#!/bin/sh\n${lines.join('\n')}\n`;
+}
+
+/** A command list key (bootcmd, runcmd) as its script; null, reported, when it is not one. */
+export function checkCommands(key: string, config: Config, report: Report): string | null {
+  try {
+    return commandsToScript(key, config[key]);
+  } catch (e) {
+    report('error', (e as Error).message);
+    return null;
+  }
 }
 
 /** How many entries a list-valued key has, for `plan` lines ('?' when it is not a list). */

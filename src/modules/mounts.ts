@@ -7,16 +7,15 @@
 // they are. `swapon -a`, `mount -a` and `systemctl daemon-reload` need the
 // running system: only at root /; under --root they are logged as skipped.
 import { asText } from '../bytes.ts';
+import type { Action } from '../host/actions.ts';
 import { kernelRelease, memTotal } from '../host/machine.ts';
-import type { Context } from '../context.ts';
-import { describeExit } from '../host/run.ts';
+import { describeExit, type RunResult } from '../host/run.ts';
 import {
-  deviceAliases, devicePathOf, fstabLine, mountedPoints, mountOf, sanitizeDevname,
+  deviceAliases, devicePathOf, fstabLine, leftForRunningSystem, mountedPoints, mountOf, sanitizeDevname,
 } from './disk-devices.ts';
 import { fstabEntry, pathUnderRoot } from '../validate/files.ts';
-import { onRunningSystem } from './helpers.ts';
 import { usesSystemd, which } from '../host/root-facts.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { actionModule, type ActionRun, type Schema } from './module.ts';
 
 export const FSTAB = '/etc/fstab';
 export const MNT_COMMENT = 'comment=cloudconfig';
@@ -217,155 +216,138 @@ function swapConfig(value: unknown): SwapConfig | null {
   return { filename, size: typeof size === 'string' && size.toLowerCase() === 'auto' ? 'auto' : human2bytes(size as string | number), maxsize };
 }
 
-/** Create (chrooted) the swap file: fallocate, dd when that fails (or on old-kernel xfs), btrfs without CoW; mode 0600; mkswap. */
-async function makeSwapfile(ctx: Context, where: string, file: string, mib: number): Promise<boolean> {
-  const dir = file.slice(0, file.lastIndexOf('/')) || '/';
-  ctx.files.mkdir(dir);
-  const fstype = mountOf(ctx.files.hostPath(dir))?.fstype ?? '';
-  // Made owner-only before any byte is in it.
-  ctx.files.write(file, '', { mode: 0o600 });
-  if (fstype === 'btrfs') {
-    await ctx.run(['truncate', '-s', '0', file]);
-    await ctx.run(['chattr', '+C', file]);
-  }
-  const ddArgv = ['dd', 'if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mib}`];
+const parentOf = (file: string) => file.slice(0, file.lastIndexOf('/')) || '/';
+
+/**
+ * Create (chrooted) the swap file, then go on with `next(file or null)`:
+ * made owner-only before any byte is in it; fallocate, dd when that fails (or
+ * on old-kernel xfs), btrfs without CoW; mkswap. A failure removes the file
+ * and is a warning (as in cloud-init): fstab then has no line for it.
+ */
+function swapfileActions(run: ActionRun, file: string, mib: number, next: (swapFile: string | null) => Action[]): Action[] {
+  const { where, files, root } = run;
+  const dir = parentOf(file);
+  const fstype = mountOf(root === '/' ? dir : `${root.replace(/\/$/, '')}${dir}`)?.fstype ?? '';
+  const failed = (why: string): Action[] => [
+    { kind: 'remove', path: file },
+    { kind: 'report', level: 'warning', message: `failed to set up swap: ${why}` },
+    ...next(null),
+  ];
+  const mkswap: Action[] = [
+    { kind: 'chmod', path: file, mode: 0o600 },
+    {
+      kind: 'run', argv: ['mkswap', file], failure: 'ignore', why: 'a swap signature',
+      then: (r) => (r.code !== 0 ? failed(`mkswap ${file} failed (${describeExit(r)}): ${r.stderr.trim()}`) : [
+        { kind: 'log', text: `${where}: swap file ${file} of ${mib} MiB created (${fstype || 'unknown filesystem'}), mode 0600` },
+        ...next(file),
+      ]),
+    },
+  ];
+  const dd: Action = {
+    kind: 'run', argv: ['dd', 'if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mib}`], failure: 'ignore', why: `fill ${file}`,
+    then: (r) => (r.code !== 0 ? failed(`could not create swap file ${file} of ${mib} MiB with dd (${describeExit(r)}): ${r.stderr.trim()}`) : mkswap),
+  };
   const kernel = /^(\d+)\.(\d+)/.exec(kernelRelease() ?? ''); // no /proc: assume a current kernel
   const oldXfs = fstype === 'xfs' && kernel !== null && (Number(kernel[1]) < 4 || (Number(kernel[1]) === 4 && Number(kernel[2]) < 18));
-  let made = false;
-  if (!oldXfs && which(ctx.files, 'fallocate')) {
-    const r = await ctx.capture(['fallocate', '-l', `${mib}M`, file]);
-    made = r.code === 0;
-    if (!made) ctx.log.info(`${where}: fallocate of ${file} failed (${r.stderr.trim()}); trying dd`);
-  }
-  if (!made) {
-    const r = await ctx.capture(ddArgv);
-    if (r.code !== 0) {
-      ctx.files.unlink(file);
-      throw new Error(`could not create swap file ${file} of ${mib} MiB with dd (${describeExit(r)}): ${r.stderr.trim()}`);
-    }
-  }
-  ctx.files.chmod(file, 0o600);
-  const mk = await ctx.capture(['mkswap', file]);
-  if (mk.code !== 0) {
-    ctx.files.unlink(file);
-    throw new Error(`mkswap ${file} failed (${describeExit(mk)}): ${mk.stderr.trim()}`);
-  }
-  ctx.log.info(`${where}: swap file ${file} of ${mib} MiB created (${fstype || 'unknown filesystem'}), mode 0600`);
-  return true;
+  const fill: Action = !oldXfs && which(files, 'fallocate') ? {
+    kind: 'run', argv: ['fallocate', '-l', `${mib}M`, file], failure: 'ignore', why: `fill ${file}`,
+    then: (r: RunResult) => (r.code === 0 ? mkswap : [{ kind: 'log', text: `${where}: fallocate of ${file} failed (${r.stderr.trim()}); trying dd` }, dd]),
+  } : dd;
+  return [
+    { kind: 'mkdir', path: dir, mode: 0o755 },
+    { kind: 'write', path: file, content: '', mode: 0o600, why: 'the swap file, owner-only before any byte is in it' },
+    ...(fstype === 'btrfs' ? [
+      { kind: 'run', argv: ['truncate', '-s', '0', file], failure: 'ignore' } as Action,
+      { kind: 'run', argv: ['chattr', '+C', file], failure: 'ignore', why: 'no copy-on-write for a swap file' } as Action,
+    ] : []),
+    fill,
+  ];
 }
 
-/** The swap file to list in fstab (created when missing), or null (handle_swapcfg). Failures are warnings, as in cloud-init. */
-async function handleSwap(run: ModuleRun): Promise<string | null> {
-  const { ctx, config, where } = run;
-  let cfg: SwapConfig | null;
-  try { cfg = swapConfig(config['swap']); } catch (e) {
-    ctx.report('warning', where, (e as Error).message);
-    return null;
+interface MountsConfig { mounts: unknown; swap: SwapConfig | null }
+
+/** The swap file's actions (then the rest), or the rest at once with the swap file to list (handle_swapcfg). */
+function swapThen(run: ActionRun, cfg: SwapConfig | null, rest: (swapFile: string | null) => Action[]): Action[] {
+  const { files, where, root, report } = run;
+  if (cfg === null) return rest(null);
+  if (files.exists(cfg.filename)) return [{ kind: 'log', text: `${where}: swap file ${cfg.filename} exists already; not re-created` }, ...rest(cfg.filename)];
+  let size: number;
+  if (cfg.size === 'auto') {
+    // The size follows the memory of the machine it will run on: only the running system knows it.
+    if (root !== '/') return [leftForRunningSystem(`swap file ${cfg.filename} of size auto (it depends on the instance's memory)`, false), ...rest(null)];
+    const mem = memTotal();
+    if (mem === null) return [{ kind: 'log', text: `${where}: not creating swap: cannot read /proc/meminfo` }, ...rest(null)];
+    let dir = parentOf(cfg.filename);
+    while (dir !== '/' && !files.isDirectory(dir)) dir = parentOf(dir);
+    const st = files.statfs(dir);
+    size = suggestedSwapsize(mem, cfg.maxsize, st.bsize * st.bfree);
+  } else size = cfg.size;
+  const mib = Math.trunc(size / MB);
+  if (mib < 1) {
+    report('warning', `swap file ${cfg.filename} not created: size ${size} bytes is less than 1 MiB`);
+    return rest(null);
   }
-  if (cfg === null) return null;
-  if (ctx.files.exists(cfg.filename)) {
-    ctx.log.info(`${where}: swap file ${cfg.filename} exists already; not re-created`);
-    return cfg.filename;
-  }
-  try {
-    let size: number;
-    if (cfg.size === 'auto') {
-      // The size follows the memory of the machine it will run on: only the running system knows it.
-      if (!onRunningSystem(ctx, where, `swap file ${cfg.filename} of size auto (it depends on the instance's memory)`)) return null;
-      const mem = memTotal();
-      if (mem === null) { ctx.log.info(`${where}: not creating swap: cannot read /proc/meminfo`); return null; }
-      const dir = cfg.filename.slice(0, cfg.filename.lastIndexOf('/')) || '/';
-      ctx.files.mkdir(dir);
-      const st = ctx.files.statfs(dir);
-      size = suggestedSwapsize(mem, cfg.maxsize, st.bsize * st.bfree);
-    } else size = cfg.size;
-    const mib = Math.trunc(size / MB);
-    if (mib < 1) {
-      ctx.report('warning', where, `swap file ${cfg.filename} not created: size ${size} bytes is less than 1 MiB`);
-      return null;
-    }
-    await makeSwapfile(ctx, where, cfg.filename, mib);
-    return cfg.filename;
-  } catch (e) {
-    ctx.report('warning', where, `failed to set up swap: ${(e as Error).message}`);
-    return null;
-  }
+  return swapfileActions(run, cfg.filename, mib, rest);
 }
 
-function plan(run: ModuleRun, swapFile: string | null, warn: (msg: string) => void, refuse: (msg: string) => void = warn): FstabPlan {
-  const { ctx, source, config } = run;
-  const systemd = usesSystemd(ctx.files, { installed: ctx.root !== '/' });
+function plan(run: ActionRun, mounts: unknown, swapFile: string | null, warn: (msg: string) => void, refuse: (msg: string) => void = warn): FstabPlan {
+  const { files, source, config, root } = run;
+  const systemd = usesSystemd(files, { installed: root !== '/' });
   const aliases = deviceAliases(config);
   return planFstab({
-    fstab: ctx.files.readTextIfExists(FSTAB) ?? null,
-    mounts: config['mounts'],
+    fstab: files.readTextIfExists(FSTAB) ?? null,
+    mounts,
     defaultFields: defaultFields(config, systemd),
     defaultOptions: defaultMountOptions(systemd),
-    resolve: (name) => sanitizeDevname(ctx, source, name, aliases),
+    resolve: (name) => sanitizeDevname(run, source, name, aliases),
     swapFile,
     warn,
     refuse,
   });
 }
 
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, config, where } = r;
-  if (config['mounts'] !== undefined && config['mounts'] !== null && !Array.isArray(config['mounts'])) {
-    throw new Error(`mounts: expected a list of entries, found ${JSON.stringify(config['mounts'])}`);
-  }
-  const swapFile = await handleSwap(r);
-  const p = plan(r, swapFile, (msg) => ctx.report('warning', where, msg), (msg) => ctx.report('error', where, msg));
-  if (p.content === null) { ctx.log.info(`${where}: no fstab changes needed`); return; }
-  for (const d of p.dirs) {
-    try { ctx.files.mkdir(d); } catch (e) { ctx.report('warning', where, `cannot create mount point ${d}: ${(e as Error).message}`); }
-  }
-  const old = ctx.files.readIfExists(FSTAB);
-  if ((old === null ? null : asText(old)) !== p.content) ctx.files.write(FSTAB, p.content, { mode: 0o644 });
-  ctx.log.info(`${where}: ${FSTAB}: ${p.changes.length ? p.changes.join('; ') : 'no changes'}`);
+/** fstab, the mount points, and (on the running system) swapon / mount -a / daemon-reload. */
+function fstabActions(run: ActionRun, mounts: unknown, swapFile: string | null): Action[] {
+  const { files, where, root, report } = run;
+  const p = plan(run, mounts, swapFile, (message) => report('warning', message), (message) => report('error', message));
+  if (p.content === null) return [{ kind: 'log', text: `${where}: no fstab changes needed` }];
+  const old = files.readIfExists(FSTAB);
+  const out: Action[] = [
+    // A mount point that cannot be made is a warning; the others and fstab go on.
+    ...p.dirs.map((d): Action => ({ kind: 'mkdir', path: d, mode: 0o755, unit: `mount point ${d}` })),
+    ...((old === null ? null : asText(old)) !== p.content ? [{ kind: 'write', path: FSTAB, content: p.content, mode: 0o644, unit: 'fstab' } as Action] : []),
+    { kind: 'log', text: `${where}: ${FSTAB}: ${p.changes.length ? p.changes.join('; ') : 'no changes'}`, unit: 'fstab' },
+  ];
   // Activation: the running system only.
   const swap = p.entries.some((e) => e[2] === 'swap');
   const mounted = mountedPoints();
   const needMount = p.changes.length > 0 || p.dirs.some((d) => !mounted.has(d));
-  const systemd = usesSystemd(ctx.files, { installed: ctx.root !== '/' });
-  const cmds = [...(swap ? ['swapon -a'] : []), ...(needMount ? ['mount -a', ...(systemd ? ['systemctl daemon-reload'] : [])] : [])];
-  if (cmds.length === 0 || !onRunningSystem(ctx, where, cmds.join('; '))) return;
-  if (swap) await ctx.runChecked(where, ['swapon', '-a']);
+  const systemd = usesSystemd(files, { installed: root !== '/' });
+  if (swap) out.push({ kind: 'run', argv: ['swapon', '-a'], why: 'swapon -a', runningSystem: 'optional', unit: 'swapon' });
   if (needMount) {
     // nofail lines may fail to mount (a disk not there yet): mount's own message says which.
-    const m = await ctx.capture(['mount', '-a']);
-    if (m.code !== 0) ctx.report('warning', where, `mount -a: ${describeExit(m)}: ${m.stderr.trim()}`);
-    if (systemd) await ctx.runChecked(where, ['systemctl', 'daemon-reload']);
+    out.push({ kind: 'run', argv: ['mount', '-a'], why: 'mount -a', failure: 'warning', runningSystem: 'optional', unit: 'mount' });
+    if (systemd) out.push({ kind: 'run', argv: ['systemctl', 'daemon-reload'], why: 'systemctl daemon-reload', runningSystem: 'optional', unit: 'mount' });
   }
-}
-
-function describe(r: ModuleRun): string[] {
-  const out: string[] = [];
-  let swapFile: string | null = null;
-  try {
-    const cfg = swapConfig(r.config['swap']);
-    if (cfg) {
-      swapFile = cfg.filename;
-      if (!r.ctx.files.exists(cfg.filename)) {
-        out.push(cfg.size === 'auto' ? `swap file ${cfg.filename} (size auto, from the memory)` : `swap file ${cfg.filename} of ${Math.trunc(cfg.size / MB)} MiB: fallocate, mkswap (mode 0600)`);
-      }
-    }
-  } catch (e) { out.push(`invalid swap: ${(e as Error).message}`); }
-  const p = plan(r, swapFile, (msg) => out.push(msg));
-  if (p.content === null) return [...out, 'fstab unchanged'];
-  out.push(`fstab: ${p.changes.length ? p.changes.join(', ') : 'no changes'}`);
-  const swap = p.entries.some((e) => e[2] === 'swap');
-  const cmds = [...(swap ? ['swapon -a'] : []), 'mount -a', ...(usesSystemd(r.ctx.files, { installed: r.ctx.root !== '/' }) ? ['systemctl daemon-reload'] : [])];
-  out.push(r.ctx.root === '/' ? cmds.join(', ') : `skipped with --root: ${cmds.join(', ')}`);
   return out;
 }
 
-export const mounts: Module = {
+export const mounts = actionModule<MountsConfig>({
   name: 'mounts',
   stage: 'init',
   frequency: 'per-instance',
   // As cloud-init: it always runs (the ephemeral disk and swap of the metadata need no config).
   keys: [],
   schema: SCHEMA,
-  describe,
-  run,
-};
+  check(config, report) {
+    const given = config['mounts'];
+    if (given !== undefined && given !== null && !Array.isArray(given)) {
+      report('error', `mounts: expected a list of entries, found ${JSON.stringify(given)}`);
+      return null;
+    }
+    let swap: SwapConfig | null = null;
+    try { swap = swapConfig(config['swap']); } catch (e) { report('warning', (e as Error).message); }
+    return { mounts: given, swap };
+  },
+  actions: ({ mounts, swap }, run) => swapThen(run, swap, (swapFile) => fstabActions(run, mounts, swapFile)),
+});

@@ -5,10 +5,11 @@
 // {apt: [...]}. Each step is tried even when an earlier one failed (as
 // cloud-init), each failure is reported. package_reboot_if_required reboots
 // only on the running system; under --root it is reported and skipped.
-import type { Context } from '../context.ts';
-import { aptGet, requireAptGet, updateSources } from './apt-get.ts';
-import { isMapping, isTrue, onRunningSystem } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import type { Action } from '../host/actions.ts';
+import { aptGetAction, haveAptGet, updateSourcesActions } from './apt-get.ts';
+import { packageSpec } from '../validate/packages.ts';
+import { isMapping, isTrue } from './helpers.ts';
+import { actionModule, type Report, type Schema } from './module.ts';
 
 const REBOOT_MARKER = '/var/run/reboot-required';
 
@@ -47,6 +48,13 @@ function aptSpec(item: unknown, label: string): string {
   throw new Error(`${label}: expected a package name, 'name=version' or [name, version], found ${JSON.stringify(item)}`);
 }
 
+/** A spec goes into apt-get's argv: a Debian package name (=version), never an option or two words. */
+function checkedSpec(spec: string, label: string): string {
+  const c = packageSpec(spec);
+  if (!c.ok) throw new Error(`${label}: '${spec}': ${c.why}; left out`);
+  return c.value;
+}
+
 /**
  * The apt packages of `packages`, and the problems of entries ec2-init cannot
  * install (snap, other package managers, malformed entries).
@@ -66,10 +74,12 @@ export function aptPackages(list: unknown): { packages: string[]; problems: stri
             continue;
           }
           if (!Array.isArray(items)) { problems.push(`${label}: 'apt' must be a list of packages`); continue; }
-          items.forEach((p, j) => packages.push(aptSpec(p, `${label} apt[${j}]`)));
+          items.forEach((p, j) => {
+            try { packages.push(checkedSpec(aptSpec(p, `${label} apt[${j}]`), `${label} apt[${j}]`)); } catch (e) { problems.push((e as Error).message); }
+          });
         }
       } else {
-        packages.push(aptSpec(item, label));
+        packages.push(checkedSpec(aptSpec(item, label), label));
       }
     } catch (e) { problems.push((e as Error).message); }
   });
@@ -77,48 +87,31 @@ export function aptPackages(list: unknown): { packages: string[]; problems: stri
 }
 
 /** The value of a key or its deprecated apt_* alias (warning about the alias). */
-function option(ctx: Context, config: Record<string, unknown>, where: string, key: string, alias: string): boolean {
-  if (config[alias] !== undefined) {
-    ctx.report('warning', where, `'${alias}' is deprecated: use '${key}'`);
-  }
+function option(report: Report, config: Record<string, unknown>, key: string, alias: string): boolean {
+  if (config[alias] !== undefined) report('warning', `'${alias}' is deprecated: use '${key}'`);
   const v = config[key] ?? config[alias];
   return v !== undefined && v !== null && isTrue(v);
 }
 
-async function run({ ctx, config, where, instanceId }: ModuleRun): Promise<void> {
-  const update = option(ctx, config, where, 'package_update', 'apt_update');
-  const upgrade = option(ctx, config, where, 'package_upgrade', 'apt_upgrade');
-  const rebootIfRequired = option(ctx, config, where, 'package_reboot_if_required', 'apt_reboot_if_required');
-  const { packages, problems } = aptPackages(config['packages']);
-  for (const p of problems) ctx.report('error', where, p);
-  if (!update && !upgrade && packages.length === 0) return;
-  requireAptGet(ctx, 'package_update/package_upgrade/packages (the package_update_upgrade_install module)');
+/** What the config asks for, checked. */
+export interface PackagesValue { upgrade: boolean; rebootIfRequired: boolean; packages: string[] }
 
-  const step = async (what: string, work: () => Promise<unknown>): Promise<boolean> => {
-    try { await work(); return true; } catch (e) {
-      ctx.report('error', `${where} ${what}`, (e as Error).message);
-      return false;
-    }
+/**
+ * Whether the package changes left /var/run/reboot-required: a fact only the
+ * changes make, so a program asked after them (`test -e`, in the root), and
+ * the reboot follows from its answer, on the running system only.
+ */
+function rebootIfRequired(where: string): Action {
+  return {
+    kind: 'run', argv: ['test', '-e', REBOOT_MARKER], failure: 'ignore', unit: 'reboot', why: `is there ${REBOOT_MARKER}`,
+    then: (r): Action[] => (r.code !== 0 ? [{ kind: 'log', text: `${where}: no reboot required` }] : [
+      { kind: 'log', text: `${where}: ${REBOOT_MARKER} exists: rebooting` },
+      { kind: 'run', argv: ['/sbin/reboot'], timeoutMs: 60_000, runningSystem: 'optional', why: `reboot: ${REBOOT_MARKER} exists after the package changes` },
+    ]),
   };
-  await step('update', () => updateSources(ctx, config, instanceId, where));
-  if (upgrade) await step('upgrade', () => aptGet(ctx, config, 'upgrade'));
-  if (packages.length) {
-    if (await step('install', () => aptGet(ctx, config, 'install', packages))) {
-      ctx.log.info(`${where}: installed ${packages.join(' ')}`);
-    }
-  }
-
-  if (rebootIfRequired && (upgrade || packages.length) && ctx.files.exists(REBOOT_MARKER)) {
-    if (onRunningSystem(ctx, where, `reboot (${REBOOT_MARKER} exists after the package changes)`)) {
-      ctx.log.warn(`${where}: ${REBOOT_MARKER} exists: rebooting`);
-      await ctx.runChecked(`${where} reboot`, ['/sbin/reboot'], { timeoutMs: 60_000 });
-    }
-  } else if (rebootIfRequired) {
-    ctx.log.info(`${where}: no reboot required`);
-  }
 }
 
-export const packageUpdateUpgradeInstall: Module = {
+export const packageUpdateUpgradeInstall = actionModule<PackagesValue>({
   name: 'package_update_upgrade_install',
   stage: 'final',
   frequency: 'per-instance',
@@ -132,15 +125,25 @@ export const packageUpdateUpgradeInstall: Module = {
     apt_upgrade: { type: 'boolean', deprecated: "use 'package_upgrade'" },
     apt_reboot_if_required: { type: 'boolean', deprecated: "use 'package_reboot_if_required'" },
   },
-  describe({ config }) {
-    const { packages } = aptPackages(config['packages']);
-    const upgrade = isTrue(config['package_upgrade'] ?? config['apt_upgrade']);
-    const update = upgrade || packages.length > 0 || isTrue(config['package_update'] ?? config['apt_update']);
-    return [
-      ...(update ? ['apt-get update (once per instance)'] : []),
-      ...(upgrade ? ['apt-get dist-upgrade'] : []),
-      ...(packages.length ? [`apt-get install ${packages.join(' ')}`] : []),
-    ];
+  check(config, report) {
+    const update = option(report, config, 'package_update', 'apt_update');
+    const upgrade = option(report, config, 'package_upgrade', 'apt_upgrade');
+    const reboot = option(report, config, 'package_reboot_if_required', 'apt_reboot_if_required');
+    const { packages, problems } = aptPackages(config['packages']);
+    for (const p of problems) report('error', p);
+    if (!update && !upgrade && packages.length === 0) return null;
+    return { upgrade, rebootIfRequired: reboot, packages };
   },
-  run,
-};
+  actions(value, run) {
+    if (!haveAptGet(run, run.report, 'package_update/package_upgrade/packages (the package_update_upgrade_install module)')) return [];
+    // Each step is tried even when one before it failed (as cloud-init): each its own unit.
+    const actions: Action[] = [
+      ...updateSourcesActions(run).map((a) => ({ ...a, unit: 'update' })),
+      ...(value.upgrade ? [{ ...aptGetAction(run, 'upgrade'), unit: 'upgrade' }] : []),
+      ...(value.packages.length ? [{ ...aptGetAction(run, 'install', value.packages), unit: 'install' }] : []),
+    ];
+    if (value.rebootIfRequired && (value.upgrade || value.packages.length)) actions.push(rebootIfRequired(run.where));
+    else if (value.rebootIfRequired) actions.push({ kind: 'log', text: `${run.where}: no reboot required` });
+    return actions;
+  },
+});

@@ -72,11 +72,10 @@ export const phoneHome = actionModule<PhoneHome>({
     const all: Record<string, string> = { instance_id: instanceId, hostname: ds.hostname, fqdn: ds.fqdn };
     for (const [key, path] of Object.entries(PUB_KEYS)) {
       if (!wanted.includes(key)) continue;
-      const text = files.readIfExists(path);
+      // Stage init's ssh makes the host keys, after plan looked: a missing one is a fact of the boot.
+      const text = files.readIfExists(path) ?? run.bootFact?.(() => files.readIfExists(path)) ?? null;
       if (text !== null) all[key] = asText(text);
-      // Stage init's ssh makes the host keys, after plan looked: plan cannot know what is posted.
-      else if (run.planning) run.unknownToPlan?.();
-      else report('warning', `${path}: missing, cannot phone home ${key}`);
+      else if (!run.planning) report('warning', `${path}: missing, cannot phone home ${key}`);
     }
     const form: Array<[string, string]> = [];
     for (const key of wanted) {

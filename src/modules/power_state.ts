@@ -4,12 +4,10 @@
 // detached shell that waits until this process has exited (or `timeout`
 // seconds, default 30, have passed), then checks `condition` (true/false, a
 // shell line or an argv list: exit 0 = go) and shuts down — as cloud-init
-// forks its waiter. It needs the running system: with --root nothing runs and
-// the log says what was skipped (DESIGN.md §2).
-import { spawnDetached } from '../host/run.ts';
-import { processId } from '../host/process.ts';
-import { onRunningSystem } from './helpers.ts';
-import { shellQuote, type Module, type Schema } from './module.ts';
+// forks its waiter (a 'detach' action). It needs the running system: with
+// --root nothing runs and the log says what was skipped (DESIGN.md §2).
+import type { Action } from '../host/actions.ts';
+import { actionModule, shellQuote, type Schema } from './module.ts';
 
 const shellQuoteAll = (words: string[]) => words.map(shellQuote).join(' ');
 
@@ -48,8 +46,9 @@ export function loadPowerState(value: unknown): Plan {
  * The waiter, as one sh script: wait for PID to go (at most TIMEOUT s),
  * check the condition (exit 0 = go, 1 = no, other = no with a message), run
  * the shutdown command. Output goes to the console via the log's stderr.
+ * PID may be a shell word: '"$EC2_INIT_PID"' (the detach action's).
  */
-export function waiterScript(pid: number, plan: Plan): string {
+export function waiterScript(pid: number | string, plan: Plan): string {
   const cond = typeof plan.condition === 'string' ? plan.condition
     : Array.isArray(plan.condition) ? shellQuoteAll(plan.condition) : '';
   const check = typeof plan.condition === 'boolean' ? '' : `
@@ -79,31 +78,31 @@ const SCHEMA: Schema = {
   },
 };
 
-export const powerState: Module = {
+export const powerState = actionModule<Plan>({
   name: 'power_state_change',
   stage: 'final',
   frequency: 'per-instance',
   keys: ['power_state'],
   schema: { power_state: SCHEMA },
-  describe: ({ ctx, config }) => {
+  check(config, report) {
     try {
-      const plan = loadPowerState(config['power_state']);
-      return [`after ec2-init exits: ${plan.argv.join(' ')}${ctx.root === '/' ? '' : ' (skipped with --root)'}`];
-    } catch (e) { return [(e as Error).message]; }
-  },
-  async run({ ctx, config, where }) {
-    const plan = loadPowerState(config['power_state']);
-    if (plan.condition === false) { ctx.log.info(`${where}: condition is false: no ${plan.argv.join(' ')}`); return; }
-    const what = `${plan.argv.join(' ')} (after ec2-init exits, at most ${plan.timeout} s, condition ${JSON.stringify(plan.condition)})`;
-    if (!onRunningSystem(ctx, where, what)) return;
-    // Detached and unreferenced: this process exits, the waiter goes on.
-    try {
-      spawnDetached(['/bin/sh', '-c', waiterScript(processId(), plan)],
-        { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' });
+      return loadPowerState(config['power_state']);
     } catch (e) {
-      ctx.report('error', where, `cannot start the shutdown waiter: ${(e as Error).message}`);
-      return;
+      report('error', (e as Error).message);
+      return null;
     }
-    ctx.log.info(`${where}: will run ${what}`);
   },
-};
+  actions(plan, { where }): Action[] {
+    if (plan.condition === false) return [{ kind: 'log', text: `${where}: condition is false: no ${plan.argv.join(' ')}` }];
+    const what = `${plan.argv.join(' ')} (after ec2-init exits, at most ${plan.timeout} s, condition ${JSON.stringify(plan.condition)})`;
+    // Detached: this process exits, the waiter goes on; it waits for $EC2_INIT_PID (the applier's).
+    return [
+      {
+        kind: 'detach', argv: ['/bin/sh', '-c', waiterScript('"$EC2_INIT_PID"', plan)],
+        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+        why: `after ec2-init exits: ${plan.argv.join(' ')}`, runningSystem: 'optional',
+      },
+      { kind: 'log', text: `${where}: will run ${what}`, runningSystem: 'optional' },
+    ];
+  },
+});

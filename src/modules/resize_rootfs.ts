@@ -3,11 +3,11 @@
 // xfs_growfs for xfs, btrfs filesystem resize max for btrfs. It runs without
 // any config, as in cloud-init (resize_rootfs: true); false turns it off. The
 // running system's root only: under --root it is planned and skipped.
-import { describeExit } from '../host/run.ts';
-import { deviceOfMount, mountTable } from './disk-devices.ts';
-import { isFalse, onRunningSystem } from './helpers.ts';
+import type { Action } from '../host/actions.ts';
+import { deviceOfMount, leftForRunningSystem, mountTable } from './disk-devices.ts';
+import { isFalse } from './helpers.ts';
 import { which } from '../host/root-facts.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { actionModule, type Schema } from './module.ts';
 
 const SCHEMA: Record<string, Schema> = {
   resize_rootfs: { enum: [true, false, 'noblock'] },
@@ -26,36 +26,30 @@ function off(value: unknown): boolean {
   return value !== undefined && value !== null && value !== 'noblock' && isFalse(value);
 }
 
-async function run(r: ModuleRun): Promise<void> {
-  const { ctx, where, config } = r;
-  if (off(config['resize_rootfs'])) { ctx.log.debug(`${where}: resize_rootfs false`); return; }
-  if (!onRunningSystem(ctx, where, 'resize the root filesystem (resize2fs / xfs_growfs / btrfs filesystem resize)')) return;
-  if (ctx.files.exists('/run/systemd/container')) { ctx.log.info(`${where}: in a container: the root filesystem is not ours to resize`); return; }
-  const root = [...mountTable()].reverse().find((m) => m.mountpoint === '/');
-  // No mount table (a chroot without /proc): nothing known, nothing touched.
-  if (!root) { ctx.log.info(`${where}: no mount for / in /proc/self/mountinfo: nothing resized`); return; }
-  const device = deviceOfMount(ctx, root);
-  const argv = resizeCommand(root.fstype, device ?? root.source, '/');
-  if (argv === null) { ctx.log.info(`${where}: cannot resize a ${root.fstype} root filesystem: skipped`); return; }
-  if (device === null && argv[1] !== '/') { ctx.log.info(`${where}: no block device for / (${root.source}): skipped`); return; }
-  if (!which(ctx.files, argv[0]!)) { ctx.report('warning', where, `${argv[0]} is missing: the ${root.fstype} root filesystem is not resized`); return; }
-  // noblock: cloud-init resizes in a background process; an online grow takes
-  // a second or two, so here it is done in place either way (and reported).
-  const res = await ctx.capture(argv);
-  if (res.code !== 0) throw new Error(`${argv.join(' ')} failed (${describeExit(res)}): ${(res.stdout + res.stderr).trim()}`);
-  ctx.log.info(`${where}: ${argv.join(' ')}: ${(res.stdout + res.stderr).trim().split('\n').pop() ?? 'done'}`);
-}
-
-export const resizeRootfs: Module = {
+export const resizeRootfs = actionModule<true>({
   name: 'resizefs',
   stage: 'init',
   frequency: 'per-boot',
   keys: [],
   schema: SCHEMA,
-  describe: (r) => {
-    if (off(r.config['resize_rootfs'])) return ['resize_rootfs false: nothing'];
-    const line = 'resize the root filesystem to its partition (resize2fs / xfs_growfs / btrfs)';
-    return [r.ctx.root === '/' ? line : `skipped with --root: ${line}`];
+  // resize_rootfs: false: nothing to do.
+  check: (config) => (off(config['resize_rootfs']) ? null : true),
+  actions(_, { files, where, root: rootDir }): Action[] {
+    if (rootDir !== '/') return [leftForRunningSystem('resize the root filesystem (resize2fs / xfs_growfs / btrfs filesystem resize)', false)];
+    if (files.exists('/run/systemd/container')) return [{ kind: 'log', text: `${where}: in a container: the root filesystem is not ours to resize` }];
+    const root = [...mountTable()].reverse().find((m) => m.mountpoint === '/');
+    // No mount table (a chroot without /proc): nothing known, nothing touched.
+    if (!root) return [{ kind: 'log', text: `${where}: no mount for / in /proc/self/mountinfo: nothing resized` }];
+    const device = deviceOfMount({ files }, root);
+    const argv = resizeCommand(root.fstype, device ?? root.source, '/');
+    if (argv === null) return [{ kind: 'log', text: `${where}: cannot resize a ${root.fstype} root filesystem: skipped` }];
+    if (device === null && argv[1] !== '/') return [{ kind: 'log', text: `${where}: no block device for / (${root.source}): skipped` }];
+    if (!which(files, argv[0]!)) return [{ kind: 'report', level: 'warning', message: `${argv[0]} is missing: the ${root.fstype} root filesystem is not resized` }];
+    // noblock: cloud-init resizes in a background process; an online grow takes
+    // a second or two, so here it is done in place either way.
+    return [{
+      kind: 'run', argv, why: `grow the ${root.fstype} root filesystem`, runningSystem: 'optional',
+      then: (r) => [{ kind: 'log', text: `${where}: ${argv.join(' ')}: ${(r.stdout + r.stderr).trim().split('\n').pop() || 'done'}` }],
+    }];
   },
-  run,
-};
+});

@@ -11,14 +11,14 @@
 // reload-or-try-restart rsyslog`, or `service_reload_command`) on the
 // running system only. The old list form (`rsyslog: [...]`, with
 // rsyslog_filename / rsyslog_dir) is read as cloud-init reads it.
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import { pathUnderRoot } from '../validate/files.ts';
 import { rsyslogRemote } from '../validate/modules.ts';
 import { usesSystemd, which } from '../host/root-facts.ts';
-import { aptGet, requireAptGet, updateSources } from './apt-get.ts';
-import { packageSpec } from './distro-actions.ts';
-import { isMapping, onRunningSystem } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
+import { installActions } from './distro-actions.ts';
+import { packageSpec } from '../validate/packages.ts';
+import { isMapping } from './helpers.ts';
+import { actionModule, type ActionRun, type ModuleRun, type Schema } from './module.ts';
 
 export interface RsyslogConfig {
   configs: unknown[];
@@ -116,15 +116,17 @@ export function rsyslogFiles(cfg: RsyslogConfig, configs: unknown[], warn: (m: s
   return files;
 }
 
-async function reload(ctx: Context, where: string, command: string | string[]): Promise<void> {
+/** The reload (cloud-init's reload_syslog), for the running system only; a failure is a warning. */
+function reload(run: Pick<ActionRun, 'files'>, command: string | string[]): Action {
   const argv = command === 'auto'
-    ? (usesSystemd(ctx.files) ? ['systemctl', 'reload-or-try-restart', 'rsyslog'] : ['service', 'rsyslog', 'restart'])
+    ? (usesSystemd(run.files) ? ['systemctl', 'reload-or-try-restart', 'rsyslog'] : ['service', 'rsyslog', 'restart'])
     // cloud-init runs a string as one program name (no shell), a list as an argv.
     : Array.isArray(command) ? command.map(String) : [command];
-  if (!onRunningSystem(ctx, where, argv.join(' '))) return;
-  const r = await ctx.capture(argv, { timeoutMs: 120_000 });
-  if (r.code !== 0) ctx.report('warning', where, `reloading rsyslog failed (${argv.join(' ')}: exit ${r.code}): ${r.stderr.trim()}`);
+  return { kind: 'run', argv, timeoutMs: 120_000, runningSystem: 'optional', failure: 'warning', why: 'reload rsyslog' };
 }
+
+/** What check() makes of the config: the files to write, and what to install first when `check_exe` is missing. */
+export interface RsyslogValue { files: RsyslogFile[]; install: string[] | null; checkExe: string; reload: string | string[] }
 
 const SCHEMA: Schema = {
   oneOf: [
@@ -149,7 +151,7 @@ const SCHEMA: Schema = {
   ],
 };
 
-export const rsyslog: Module = {
+export const rsyslog = actionModule<RsyslogValue>({
   name: 'rsyslog',
   stage: 'init',
   frequency: 'per-instance',
@@ -159,43 +161,32 @@ export const rsyslog: Module = {
     rsyslog_filename: { type: 'string', deprecated: 'with rsyslog as a list only (cloud-init 22.2): use rsyslog.config_filename' },
     rsyslog_dir: { type: 'string', deprecated: 'with rsyslog as a list only (cloud-init 22.2): use rsyslog.config_dir' },
   },
-  describe: ({ ctx, config }) => {
-    try {
-      const cfg = loadRsyslogConfig(config);
-      const configs = [...cfg.configs];
-      const remotes = remotesEntry(cfg.remotes, () => {});
-      if (remotes) configs.push(remotes);
-      const files = rsyslogFiles(cfg, configs, () => {});
-      return [
-        ...(cfg.install_rsyslog && which(ctx.files, cfg.check_exe) === null ? [`apt-get install ${cfg.packages.join(' ')}`] : []),
-        ...files.map((f) => `write ${f.path} (${f.content.length} bytes)`),
-        ...(files.length ? ['reload rsyslog (running system only)'] : []),
-      ];
-    } catch (e) {
-      return [`not configured: ${(e as Error).message}`];
-    }
-  },
-  async run({ ctx, config, instanceId, where }) {
-    const cfg = loadRsyslogConfig(config);
-    const warn = (m: string) => ctx.report('warning', where, m);
+  check(config, report) {
+    let cfg: RsyslogConfig;
+    try { cfg = loadRsyslogConfig(config); } catch (e) { report('error', (e as Error).message); return null; }
+    const warn = (m: string) => report('warning', m);
     const configs = [...cfg.configs];
     const remotes = remotesEntry(cfg.remotes, warn);
     if (remotes) configs.push(remotes);
-    if (cfg.install_rsyslog && which(ctx.files, cfg.check_exe) === null) {
-      requireAptGet(ctx, `installing ${cfg.packages.join(' ')}`);
-      await updateSources(ctx, config, instanceId, where);
-      // Names go into apt-get's argv: a package name, never an option (-o…).
-      const specs = cfg.packages.map((p) => packageSpec(p));
-      const bad = specs.find((c) => !c.ok);
-      if (bad && !bad.ok) throw new Error(`rsyslog.packages: ${bad.why}`);
-      await aptGet(ctx, config, 'install', specs.map((c) => (c.ok ? c.value : '')));
-    }
-    if (configs.length === 0) { ctx.log.info(`${where}: no configs: nothing to write`); return; }
-    const files = rsyslogFiles(cfg, configs, warn);
-    for (const f of files) {
-      ctx.files.write(f.path, f.content, { mode: 0o644, parents: { mode: 0o755 } });
-      ctx.log.info(`${where}: wrote ${f.path} (${f.content.length} bytes)`);
-    }
-    if (files.length) await reload(ctx, where, cfg.service_reload_command);
+    // Names go into apt-get's argv: a package name, never an option (-o…); a bad one is left out.
+    const install = cfg.install_rsyslog ? cfg.packages.flatMap((p, i) => {
+      const c = packageSpec(p);
+      if (c.ok) return [c.value];
+      report('error', `rsyslog.packages[${i}]: ${c.why}; left out`);
+      return [];
+    }) : null;
+    return { files: rsyslogFiles(cfg, configs, warn), install, checkExe: cfg.check_exe, reload: cfg.service_reload_command };
   },
-};
+  actions(value, run) {
+    const actions: Action[] = [];
+    if (value.install !== null && which(run.files, value.checkExe) === null) {
+      const install = installActions(run, value.install);
+      if (install.length === 0 && value.install.length) return []; // no apt-get: reported, nothing done
+      actions.push(...install);
+    }
+    if (value.files.length === 0) return [...actions, { kind: 'log', text: `${run.where}: no configs: nothing to write` }];
+    for (const f of value.files) actions.push({ kind: 'write', path: f.path, content: f.content, mode: 0o644, parents: { mode: 0o755 } });
+    actions.push(reload(run, value.reload));
+    return actions;
+  },
+});

@@ -24,10 +24,13 @@ export async function moduleActions(module: Module, run: ModuleRun, planning: bo
     frequency: run.frequency ?? module.frequency,
     files: ctx.files, root: ctx.root, planning, log: ctx.log, report,
     ...(run.plannedFiles && { plannedFiles: run.plannedFiles }),
-    unknownToPlan: () => { if (planning) unknown = true; },
     query: async (argv, opts) => {
       if (planning) { unknown = true; return null; }
       return ctx.capture(argv, opts);
+    },
+    bootFact: (read) => {
+      if (planning) { unknown = true; return null; }
+      return read();
     },
   };
   const actions = await module.actions(value, facts);

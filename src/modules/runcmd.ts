@@ -1,7 +1,7 @@
 // runcmd: the commands become a script in the instance's scripts/ directory,
 // run in the final stage with the user's other scripts (cloud-init's cc_runcmd).
 import { layout } from '../state/layout.ts';
-import { actionModule, COMMAND_LIST, commandsToScript } from './module.ts';
+import { actionModule, checkCommands, COMMAND_LIST } from './module.ts';
 
 export const runcmd = actionModule<string>({
   name: 'runcmd',
@@ -10,14 +10,7 @@ export const runcmd = actionModule<string>({
   keys: ['runcmd'],
   schema: { runcmd: COMMAND_LIST },
   writes: ({ instanceId }) => [`${layout.scripts(instanceId)}/runcmd`],
-  check(config, report) {
-    try {
-      return commandsToScript('runcmd', config['runcmd']);
-    } catch (e) {
-      report('error', (e as Error).message);
-      return null;
-    }
-  },
+  check: (config, report) => checkCommands('runcmd', config, report),
   actions: (script, { instanceId }) => [
     { kind: 'write', path: `${layout.scripts(instanceId)}/runcmd`, content: script, mode: 0o700, why: 'run in stage final' },
   ],

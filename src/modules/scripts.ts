@@ -5,13 +5,12 @@
 // run by its own interpreter (#!), chrooted under --root, its output appended
 // to the output log, its exit code logged; each gets its own semaphore, so a
 // boot cut short does not run a finished script again.
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import { describeExit } from '../host/run.ts';
 import { layout } from '../state/layout.ts';
-import { alreadyDone, markDone } from '../state/semaphore.ts';
+import { semPath } from '../state/semaphore.ts';
 import type { Frequency } from '../types.ts';
-import type { Module, ModuleRun } from './module.ts';
-import { now } from '../host/clock.ts';
+import { actionModule, type ActionRun, type Module, type ReadFiles } from './module.ts';
 
 type Which = Frequency | 'user' | 'vendor';
 
@@ -29,45 +28,53 @@ function scriptDir(instanceId: string, which: Which): string {
  * instances/<id>/: scripts that look at $0 or cd "$(dirname "$0")" see the
  * same path. The link is used only when it points at this instance.
  */
-function runPath(ctx: Context, instanceId: string, which: Which, dir: string, name: string): string {
+function runPath(files: ReadFiles, instanceId: string, which: Which, dir: string, name: string, planning: boolean): string {
   if (which !== 'user' && which !== 'vendor') return `${dir}/${name}`;
-  const target = ctx.files.readlink(layout.instanceLink)?.replace(/\/+$/, '');
-  const here = target === `instances/${instanceId}` || target === layout.instance(instanceId);
+  const target = files.readlink(layout.instanceLink)?.replace(/\/+$/, '');
+  // plan: stage init will have pointed the link at this instance by then.
+  const here = planning || target === `instances/${instanceId}` || target === layout.instance(instanceId);
   if (!here) return `${dir}/${name}`;
   return `${layout.instanceLink}${dir.slice(layout.instance(instanceId).length)}/${name}`;
 }
 
-async function runScripts(ctx: Context, instanceId: string, which: Which, freq: Frequency, where: string): Promise<void> {
+/**
+ * Each script not yet run at this frequency: run it (its output to the
+ * output log), then its semaphore, whatever its exit (a failed script is
+ * reported, not run again). Each script is a unit of its own.
+ */
+function scriptActions(which: Which, { files, instanceId, frequency, plannedFiles, where, planning, bootFact }: ActionRun): Action[] {
   const dir = scriptDir(instanceId, which);
-  for (const name of ctx.files.list(dir)) {
-    if (ctx.files.isDirectory(`${dir}/${name}`)) continue;
-    const path = runPath(ctx, instanceId, which, dir, name);
-    const sem = `script-${which}-${name}`;
-    if (alreadyDone(ctx, instanceId, sem, freq)) { ctx.log.debug(`${where}: ${name} already ran (${freq})`); continue; }
-    const started = now();
-    const r = await ctx.run([path], { env: { INSTANCE_ID: instanceId } });
-    const ms = (now() - started).toFixed(0);
-    if (r.code === 0) ctx.log.info(`${where}: ${path}: exit 0 (${ms} ms)`);
-    else ctx.report('error', `${where} ${path}`, `${describeExit(r)}${r.stderr ? `: ${r.stderr.trim()}` : ''} (${ms} ms; output in ${layout.outputLog})`);
-    markDone(ctx, instanceId, sem, freq);
-  }
+  const list = () => files.list(dir).filter((n) => !files.isDirectory(`${dir}/${n}`));
+  // What is there at boot: plan knows the scripts of the parts and runcmd, not what a module not
+  // yet converted (write_files) puts there, so its listing is marked as depending on the boot.
+  const atBoot = bootFact?.(list);
+  const planned = (plannedFiles ?? []).filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1));
+  const names = (atBoot ?? [...new Set([...list(), ...planned])]).sort();
+  return names.flatMap((name): Action[] => {
+    const sem = semPath(instanceId, `script-${which}-${name}`, frequency);
+    if (sem !== null && files.exists(sem)) return [];
+    const path = runPath(files, instanceId, which, dir, name, planning);
+    const done: Action[] = sem === null ? [] : [{ kind: 'mark', path: sem }];
+    return [{
+      kind: 'run', argv: [path], env: { INSTANCE_ID: instanceId }, why: path, unit: `script ${name}`, failure: 'ignore', logOutput: true,
+      then: (r) => r.code === 0
+        ? [{ kind: 'log', text: `${where}: ${path}: exit 0` }, ...done]
+        : [...done, { kind: 'report', level: 'error', message: `${path}: ${describeExit(r)} (output in ${layout.outputLog})` }],
+    }];
+  });
 }
 
 function scriptsModule(name: string, which: Which, freq: Frequency): Module {
-  return {
+  return actionModule<true>({
     name,
     stage: 'final',
     frequency: freq,
     keys: [],
-    ownSemaphores: true,
-    describe: ({ ctx, instanceId, plannedFiles }: ModuleRun) => {
-      const dir = scriptDir(instanceId, which);
-      const planned = (plannedFiles ?? []).filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1));
-      return [...new Set([...ctx.files.list(dir), ...planned])].sort().map((f) => `run ${dir}/${f}`);
-    },
     // The semaphores are per script, so the module itself runs every time it is reached.
-    run: ({ ctx, instanceId, where, frequency }: ModuleRun) => runScripts(ctx, instanceId, which, frequency ?? freq, where),
-  };
+    ownSemaphores: true,
+    check: () => true,
+    actions: (_, run) => scriptActions(which, run),
+  });
 }
 
 export const scriptsVendor: Module = {

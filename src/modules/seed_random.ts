@@ -10,9 +10,10 @@
 import { fromBase64, fromLatin1, latin1, utf8 } from '../bytes.ts';
 import { DEFAULT_MAX_BYTES } from '../userdata/expand.ts';
 import { gunzipBounded } from '../userdata/gzip.ts';
-import { onRunningSystem } from './helpers.ts';
+import { isMapping } from './helpers.ts';
+import type { Action } from '../host/actions.ts';
 import { which } from '../host/root-facts.ts';
-import { shellQuote, type Module, type ModuleRun, type Schema } from './module.ts';
+import { actionModule, shellQuote, type Report, type Schema } from './module.ts';
 
 const SCHEMA: Schema = {
   type: 'object',
@@ -34,63 +35,68 @@ function decode(data: string | Uint8Array, encoding: unknown): Uint8Array {
   return typeof data === 'string' ? utf8(data) : data;
 }
 
-function seedBytes({ config, source }: ModuleRun): { file: string; bytes: Uint8Array } {
-  const cfg = (config['random_seed'] ?? {}) as Record<string, unknown>;
-  const file = typeof cfg['file'] === 'string' && cfg['file'] ? cfg['file'] : '/dev/urandom';
-  const parts: Uint8Array[] = [];
-  const data = cfg['data'];
-  if ((typeof data === 'string' || data instanceof Uint8Array) && data.length) parts.push(decode(data, cfg['encoding']));
-  const fromMeta = source.metaData?.['random_seed'];
-  if (typeof fromMeta === 'string' && fromMeta) parts.push(utf8(fromMeta));
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { bytes.set(p, at); at += p.length; }
-  return { file, bytes };
+interface SeedConfig {
+  file: string;
+  /** random_seed.data, decoded (null: none, or not decodable: reported). */
+  data: Uint8Array | null;
+  command: string[] | null;
+  commandRequired: boolean;
 }
 
-export const seedRandom: Module = {
+/** random_seed, read once: a bad entry is reported with its key and left out, the rest kept. */
+export function checkSeed(config: Record<string, unknown>, report: Report): SeedConfig {
+  const raw = config['random_seed'];
+  const cfg = isMapping(raw) ? raw : {};
+  if (raw !== undefined && raw !== null && !isMapping(raw)) report('error', 'random_seed: expected a mapping (file, data, encoding, command, command_required)');
+  const file = typeof cfg['file'] === 'string' && cfg['file'] ? cfg['file'] : '/dev/urandom';
+  let data: Uint8Array | null = null;
+  const given = cfg['data'];
+  if ((typeof given === 'string' || given instanceof Uint8Array) && given.length) {
+    try { data = decode(given, cfg['encoding']); } catch (e) {
+      report('error', `random_seed.data: cannot decode it as ${String(cfg['encoding'] ?? 'raw')}: ${(e as Error).message}; no seed data added`);
+    }
+  }
+  const cmd = cfg['command'];
+  const command = Array.isArray(cmd) && cmd.length ? cmd.map(String) : null;
+  return { file, data, command, commandRequired: cfg['command_required'] === true };
+}
+
+export const seedRandom = actionModule<SeedConfig>({
   name: 'seed_random',
   stage: 'init',
   frequency: 'per-instance',
   // cloud-init runs it on every instance for the datasource's seed; with nothing to add it does nothing.
   keys: [],
   schema: { random_seed: SCHEMA },
-  describe: (run) => {
-    const { file, bytes } = seedBytes(run);
-    const cmd = (run.config['random_seed'] as Record<string, unknown> | undefined)?.['command'];
-    return [
-      ...(bytes.length ? [`append ${bytes.length} byte(s) of seed to ${file}`] : []),
-      ...(Array.isArray(cmd) && cmd.length ? [`run ${cmd.map(String).join(' ')} (RANDOM_SEED_FILE=${file})`] : []),
-    ];
-  },
-  async run(run) {
-    const { ctx, config, where } = run;
-    const cfg = (config['random_seed'] ?? {}) as Record<string, unknown>;
-    const { file, bytes } = seedBytes(run);
+  check: checkSeed,
+  actions({ file, data, command, commandRequired }, { source, files, report, log, where }): Action[] {
+    const parts: Uint8Array[] = data ? [data] : [];
+    const fromMeta = source.metaData?.['random_seed'];
+    if (typeof fromMeta === 'string' && fromMeta) parts.push(utf8(fromMeta));
+    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) { bytes.set(p, at); at += p.length; }
+    const actions: Action[] = [];
     if (bytes.length) {
       let kind: string | undefined;
-      try { kind = ctx.files.stat(file)?.kind; } catch { kind = undefined; }
-      if (kind === undefined || kind === 'file') {
-        if (kind === undefined && file.startsWith('/dev/')) ctx.log.info(`${where}: ${file} is not in the root: seed not written`);
-        else { ctx.files.append(file, bytes, { mode: 0o600 }); ctx.log.info(`${where}: ${bytes.length} byte(s) of seed appended to ${file}`); }
-      } else if (onRunningSystem(ctx, where, `add ${bytes.length} byte(s) of seed to ${file}`)) {
-        // A device (/dev/urandom): written by a program, as an append on the device itself.
-        if (await ctx.runChecked(where, ['/bin/sh', '-c', `cat >> ${shellQuote(file)}`], { input: bytes })) {
-          ctx.log.info(`${where}: ${bytes.length} byte(s) of seed entropy added to ${file}`);
-        }
-      }
+      try { kind = files.stat(file)?.kind; } catch { kind = undefined; }
+      const what = `add ${bytes.length} byte(s) of seed to ${file}`;
+      if (kind === undefined && file.startsWith('/dev/')) log.info(`${where}: ${file} is not in the root: seed not written`);
+      else if (kind === undefined || kind === 'file') actions.push({ kind: 'append', path: file, content: bytes, mode: 0o600, why: what });
+      // A device (/dev/urandom): written by a program, as an append on the device itself; the kernel's pool is the running system's.
+      else actions.push({ kind: 'run', argv: ['/bin/sh', '-c', `cat >> ${shellQuote(file)}`], input: bytes, why: what, runningSystem: 'optional' });
     }
-    const command = cfg['command'];
-    if (!Array.isArray(command) || command.length === 0) {
-      if (cfg['command_required'] === true) ctx.report('error', where, 'random_seed.command_required is true but no command is given');
-      return;
+    if (command === null) {
+      if (commandRequired) report('error', 'random_seed.command_required is true but no command is given');
+      return actions;
     }
-    const argv = command.map(String);
-    if (!which(ctx.files, argv[0]!)) {
-      if (cfg['command_required'] === true) ctx.report('error', where, `random_seed.command '${argv[0]}' not found in the root but command_required is true`);
-      else ctx.log.info(`${where}: random_seed.command '${argv[0]}' not found: skipped (not required)`);
-      return;
+    if (!which(files, command[0]!)) {
+      if (commandRequired) report('error', `random_seed.command '${command[0]}' not found in the root but command_required is true`);
+      else log.info(`${where}: random_seed.command '${command[0]}' not found: skipped (not required)`);
+      return actions;
     }
-    if (await ctx.runChecked(where, argv, { env: { RANDOM_SEED_FILE: file } })) ctx.log.info(`${where}: ${argv.join(' ')}: exit 0`);
+    // No units: as in cloud-init, a seed that could not be written stops the module before its command.
+    actions.push({ kind: 'run', argv: command, env: { RANDOM_SEED_FILE: file }, why: 'random_seed.command' });
+    return actions;
   },
-};
+});

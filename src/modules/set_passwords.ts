@@ -4,13 +4,12 @@
 // never in an argv, never in the log, never in a world-readable file. RANDOM
 // passwords are told once, on the console (root /) and in the owner-only
 // output log, the way cloud-init tells them on the console.
+import type { Action } from '../host/actions.ts';
 import { describeExit } from '../host/run.ts';
-import { writeConsole } from '../host/machine.ts';
 import { randomBytes } from '../host/codecs.ts';
-import type { Context } from '../context.ts';
 import { layout } from '../state/layout.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
-import { SSHD_CONFIG, updateSshdConfig } from './ssh-keys.ts';
+import { actionModule, type ActionRun, type ModuleRun, type Report, type Schema } from './module.ts';
+import { SSHD_CONFIG, sshdConfigUpdate } from './ssh-keys.ts';
 import { isFalse, isMapping, isTrue } from './helpers.ts';
 import { usesSystemd } from '../host/root-facts.ts';
 import { usersAndGroups } from './users-config.ts';
@@ -66,6 +65,8 @@ interface Plan {
   /** chpasswd -e. */
   hashed: [string, string][];
   random: [string, string][];
+  /** Where in `text` the RANDOM ones are (actions() makes their passwords at boot). */
+  randomAt: number[];
   expire: boolean;
   /** Problems found reading the config: names and positions only, never a password. */
   problems: string[];
@@ -73,7 +74,7 @@ interface Plan {
 
 /** What to set, read from the config the way cloud-init reads it. */
 export function passwordPlan(config: ModuleRun['config'], random: () => string = randomPassword): Plan {
-  const plan: Plan = { text: [], hashed: [], random: [], expire: true, problems: [] };
+  const plan: Plan = { text: [], hashed: [], random: [], randomAt: [], expire: true, problems: [] };
   const password = config['password'] === undefined || config['password'] === null ? null : String(config['password']);
   const ch = config['chpasswd'];
   let users: unknown[] = [];
@@ -101,7 +102,7 @@ export function passwordPlan(config: ModuleRun['config'], random: () => string =
     const pw = u['password'] === undefined || u['password'] === null ? 'RANDOM' : String(u['password']);
     if (type === 'text') plan.text.push([u['name'], pw]);
     else if (type === 'hash') plan.hashed.push([u['name'], pw]);
-    else if (type === 'RANDOM') { const p = random(); plan.text.push([u['name'], p]); plan.random.push([u['name'], p]); }
+    else if (type === 'RANDOM') { const p = random(); plan.randomAt.push(plan.text.length); plan.text.push([u['name'], p]); plan.random.push([u['name'], p]); }
     else plan.problems.push(`chpasswd.users entry ${i + 1} (${u['name']}): unknown type '${type}' (use hash, text or RANDOM)`);
   });
   list.forEach((line, i) => {
@@ -110,99 +111,105 @@ export function passwordPlan(config: ModuleRun['config'], random: () => string =
     const user = line.slice(0, at);
     let pw = line.slice(at + 1);
     if (HASHED.test(pw) && !pw.includes(':')) { plan.hashed.push([user, pw]); return; }
-    if (pw === 'R' || pw === 'RANDOM') { pw = random(); plan.random.push([user, pw]); }
+    if (pw === 'R' || pw === 'RANDOM') { pw = random(); plan.random.push([user, pw]); plan.randomAt.push(plan.text.length); }
     plan.text.push([user, pw]);
   });
   return plan;
 }
 
-async function chpasswd(ctx: Context, where: string, pairs: [string, string][], hashed: boolean): Promise<void> {
-  const names = pairs.map(([u]) => u).join(', ');
-  const r = await ctx.capture(hashed ? ['chpasswd', '-e'] : ['chpasswd'], { input: pairs.map(([u, p]) => `${u}:${p}\n`).join('') });
-  if (r.code === 0) ctx.log.info(`${where}: ${hashed ? 'hashed ' : ''}password set for ${names}`);
-  else ctx.report('error', where, `chpasswd${hashed ? ' -e' : ''} failed for ${names} (${describeExit(r)}): ${r.stderr.trim()}`);
+interface Passwords {
+  /** The chpasswd plan; RANDOM passwords are made by actions(), at boot. */
+  plan: Plan;
+  /** sshd's PasswordAuthentication, or null: left as it is. */
+  pwauth: 'yes' | 'no' | null;
+  /** The ssh service, restarted when it already runs and the setting changed. */
+  service: string;
 }
 
-/** Tell the RANDOM passwords once: on the console (root / only) and in the owner-only output log. */
-async function tellRandom(ctx: Context, where: string, random: [string, string][]): Promise<void> {
-  const blurb = `Set the following 'random' passwords\n${random.map(([u, p]) => `${u}:${p}`).join('\n')}\n`;
-  if (ctx.root === '/') {
-    writeConsole(blurb);
-  }
-  // Through the output log's own descriptor (0600), never through the main log.
-  await ctx.run(['cat'], { input: blurb });
-  ctx.log.info(`${where}: random password(s) for ${random.map(([u]) => u).join(', ')} written to the console and ${layout.outputLog} (owner-only)`);
-}
-
-async function sshPwauth(run: ModuleRun): Promise<void> {
-  const { ctx, config, where } = run;
+/** chpasswd, password and ssh_pwauth, read once: problems name the entry, never a password. */
+export function checkPasswords(config: Record<string, unknown>, report: Report): Passwords {
+  const plan = passwordPlan(config, () => '');
+  for (const p of plan.problems) report(p.startsWith("'password' given") ? 'warning' : 'error', p);
   const v = config['ssh_pwauth'];
-  let value: string;
-  if (isTrue(v)) value = 'yes';
-  else if (isFalse(v)) value = 'no';
-  else {
-    if (v === undefined || v === null || String(v).toLowerCase() === 'unchanged') ctx.log.debug(`${where}: ssh PasswordAuthentication left unchanged`);
-    else ctx.report('warning', where, `ssh_pwauth: unrecognized value ${JSON.stringify(v)}; PasswordAuthentication left unchanged (use true or false)`);
-    return;
+  let pwauth: Passwords['pwauth'] = null;
+  if (isTrue(v)) pwauth = 'yes';
+  else if (isFalse(v)) pwauth = 'no';
+  else if (v !== undefined && v !== null && String(v).toLowerCase() !== 'unchanged') {
+    report('warning', `ssh_pwauth: unrecognized value ${JSON.stringify(v)}; PasswordAuthentication left unchanged (use true or false)`);
   }
-  if (!ctx.files.exists(SSHD_CONFIG)) {
-    ctx.log.info(`${where}: ssh_pwauth: no ${SSHD_CONFIG} in the root (no ssh server); nothing to change`);
-    return;
-  }
-  const changed = updateSshdConfig(ctx, { PasswordAuthentication: value });
-  if (!changed) { ctx.log.info(`${where}: PasswordAuthentication already ${value}`); return; }
-  ctx.log.info(`${where}: PasswordAuthentication ${value} in ${changed}`);
-  // Stage init runs before sshd: a restart is only needed when it already runs (never under another root).
-  if (ctx.root !== '/' || !usesSystemd(ctx.files)) return;
   const systemInfo = isMapping(config['system_info']) ? config['system_info'] : {};
   const service = typeof systemInfo['ssh_svcname'] === 'string' ? systemInfo['ssh_svcname'] : 'ssh';
-  const state = await ctx.capture(['systemctl', 'show', '--property', 'ActiveState', '--value', service]);
-  if (['active', 'activating', 'reloading'].includes(state.stdout.trim().toLowerCase())) {
-    const r = await ctx.capture(['systemctl', 'restart', service]);
-    if (r.code !== 0) ctx.report('warning', where, `ssh_pwauth may not apply yet: restarting ${service} failed: ${r.stderr.trim()}`);
-  }
+  return { plan, pwauth, service };
 }
 
-async function run(run: ModuleRun): Promise<void> {
-  const { ctx, config, where } = run;
-  const plan = passwordPlan(config);
-  for (const p of plan.problems) ctx.report(p.startsWith("'password' given") ? 'warning' : 'error', where, p);
-  if (plan.text.length) await chpasswd(ctx, where, plan.text, false);
-  if (plan.hashed.length) await chpasswd(ctx, where, plan.hashed, true);
-  if (plan.random.length) await tellRandom(ctx, where, plan.random);
-  if (plan.expire) {
-    const expired: string[] = [];
-    for (const u of [...new Set([...plan.text, ...plan.hashed].map(([name]) => name))]) {
-      if (await ctx.runChecked(`${where} expire ${u}`, ['passwd', '--expire', u])) expired.push(u);
-    }
-    if (expired.length) ctx.log.info(`${where}: passwords expired (to change at first login) for ${expired.join(', ')}`);
-  }
-  await sshPwauth(run);
+/** One chpasswd for `pairs`, the passwords on its standard input; a failure is reported with the user names only. */
+function chpasswd(pairs: [string, string][], hashed: boolean): Action {
+  const names = pairs.map(([u]) => u).join(', ');
+  const argv = hashed ? ['chpasswd', '-e'] : ['chpasswd'];
+  return {
+    kind: 'run', argv, input: pairs.map(([u, p]) => `${u}:${p}\n`).join(''), unit: argv.join(' '),
+    why: `${hashed ? 'hashed ' : ''}password(s) of ${names}`, failure: 'ignore',
+    then: (r) => (r.code === 0 ? [] : [{ kind: 'report', level: 'error', message: `${argv.join(' ')} failed for ${names} (${describeExit(r)}): ${r.stderr.trim()}` }]),
+  };
 }
 
-function describe({ config }: ModuleRun): string[] {
-  const lines: string[] = [];
-  try {
-    const plan = passwordPlan(config, () => 'RANDOM');
-    const names = (l: [string, string][]) => l.map(([u]) => u).join(', ');
-    if (plan.text.length) lines.push(`set password(s) for ${names(plan.text)}${plan.random.length ? ` (random for ${names(plan.random)})` : ''}`);
-    if (plan.hashed.length) lines.push(`set hashed password(s) for ${names(plan.hashed)}`);
-    if (plan.expire && (plan.text.length || plan.hashed.length)) lines.push('expire them (to change at first login)');
-    lines.push(...plan.problems);
-  } catch (e) {
-    lines.push((e as Error).message);
-  }
-  const v = config['ssh_pwauth'];
-  if (isTrue(v) || isFalse(v)) lines.push(`PasswordAuthentication ${isTrue(v) ? 'yes' : 'no'} for sshd`);
-  return lines;
+/**
+ * The RANDOM passwords, told once: on the console (the running system only),
+ * and in the owner-only output log through its own descriptor (cat), never
+ * through the main log.
+ */
+function tellRandom(random: [string, string][]): Action[] {
+  const blurb = `Set the following 'random' passwords\n${random.map(([u, p]) => `${u}:${p}`).join('\n')}\n`;
+  const names = random.map(([u]) => u).join(', ');
+  return [
+    { kind: 'console', text: blurb, runningSystem: 'optional', unit: 'tell', why: `random password(s) of ${names}` },
+    { kind: 'run', argv: ['cat'], input: blurb, unit: 'tell', why: `random password(s) of ${names}, to ${layout.outputLog}` },
+  ];
 }
 
-export const setPasswords: Module = {
+/** PasswordAuthentication in sshd's config; sshd restarted when it already runs (stage init runs before it starts). */
+function sshPwauth({ pwauth, service }: Passwords, { files, log, where }: ActionRun): Action[] {
+  if (pwauth === null) { log.debug(`${where}: ssh PasswordAuthentication left unchanged`); return []; }
+  if (!files.exists(SSHD_CONFIG)) {
+    log.info(`${where}: ssh_pwauth: no ${SSHD_CONFIG} in the root (no ssh server); nothing to change`);
+    return [];
+  }
+  const write = sshdConfigUpdate(files, { PasswordAuthentication: pwauth });
+  if (!write) { log.info(`${where}: PasswordAuthentication already ${pwauth}`); return []; }
+  const actions: Action[] = [{ ...write, unit: 'sshd' }];
+  if (usesSystemd(files)) {
+    actions.push({
+      kind: 'run', argv: ['systemctl', 'show', '--property', 'ActiveState', '--value', service], unit: 'sshd', runningSystem: 'optional',
+      why: `restart ${service} if it runs`, failure: 'ignore',
+      then: (state) => (['active', 'activating', 'reloading'].includes(state.stdout.trim().toLowerCase())
+        ? [{ kind: 'run', argv: ['systemctl', 'restart', service], failure: 'warning', why: `ssh_pwauth may not apply yet: restart ${service}` }]
+        : []),
+    });
+  }
+  return actions;
+}
+
+export const setPasswords = actionModule<Passwords>({
   name: 'set_passwords',
   stage: 'init',
   frequency: 'per-instance',
   keys: ['chpasswd', 'password', 'ssh_pwauth'],
   schema: SCHEMA,
-  describe,
-  run,
-};
+  check: checkPasswords,
+  actions(value, run): Action[] {
+    const { plan } = value;
+    // A RANDOM password is made at boot: plan cannot know it, and says its actions depend on the boot.
+    const text = plan.text.map(([u, p], i): [string, string] => (plan.randomAt.includes(i) ? [u, run.bootFact?.(() => randomPassword()) ?? 'RANDOM'] : [u, p]));
+    const random = plan.randomAt.map((i) => text[i]!);
+    const actions: Action[] = [];
+    if (text.length) actions.push(chpasswd(text, false));
+    if (plan.hashed.length) actions.push(chpasswd(plan.hashed, true));
+    if (random.length) actions.push(...tellRandom(random));
+    if (plan.expire) {
+      for (const u of [...new Set([...text, ...plan.hashed].map(([name]) => name))]) {
+        actions.push({ kind: 'run', argv: ['passwd', '--expire', u], unit: `expire ${u}`, why: `to change at first login: ${u}` });
+      }
+    }
+    return [...actions, ...sshPwauth(value, run)];
+  },
+});

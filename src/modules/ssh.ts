@@ -7,16 +7,16 @@
 // the default user, and to root behind disable_root's command, which tells
 // whoever logs in as root which user to use instead.
 import { fileContent } from '../bytes.ts';
-import type { Context } from '../context.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
-import type { EarlyKey } from './host-keys-early.ts';
-import { appendSshdConfig, DISABLE_USER_OPTS, SSHD_CONFIG, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
-import { userExists } from '../host/accounts.ts';
+import type { Action } from '../host/actions.ts';
+import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
+import { sshdConfigAppend, DISABLE_USER_OPTS, SSHD_CONFIG, uniqueKeys, userKeysActions } from './ssh-keys.ts';
+import { passwdEntry } from '../host/accounts.ts';
 import { describeExit } from '../host/run.ts';
-import { optionBool } from './helpers.ts';
+import { isMapping, optionBool } from './helpers.ts';
 import { show } from '../validate/check.ts';
+import { keyFingerprint } from './keys_to_console.ts';
 import { usersAndGroups } from './users-config.ts';
-import { adoptEarlyHostKey, collectEarlyHostKeys, DEFAULT_TYPES, discardEarlyHostKeys, genKeyTypes, imageHostKeys, keyComment } from './host-keys-early.ts';
+import { adoptEarlyHostKey, collectEarlyHostKeys, DEFAULT_TYPES, discardEarlyHostKeys, genKeyTypes, imageHostKeys, keyComment, STAGING } from './host-keys-early.ts';
 
 const GENERATE_KEY_NAMES = DEFAULT_TYPES;
 const keyFile = (type: string) => `/etc/ssh/ssh_host_${type}_key`;
@@ -55,103 +55,120 @@ const SCHEMA: Record<string, Schema> = {
   authkey_hash: { type: 'string' },
 };
 
-/** Host keys are only the business of a root with an ssh server, unless the config asks for them. */
-function hostKeysWanted(ctx: Context, config: ModuleRun['config']): boolean {
-  return ctx.files.exists(SSHD_CONFIG) || config['ssh_keys'] !== undefined || config['ssh_genkeytypes'] !== undefined;
+interface Ssh {
+  /** Host keys are only the business of a root with an ssh server, unless the config asks for them. */
+  hostKeysAsked: boolean;
+  deleteKeys: boolean;
+  /** ssh_keys: file → content and mode, certificates among them (null: generate instead). */
+  given: Array<{ key: string; file: string; mode: number; content: Uint8Array }> | null;
+  /** Types whose public half is derived from the private one given (ssh-keygen -y). */
+  derive: string[];
+  /** ssh_genkeytypes (null: it is not a list of types: reported). */
+  genTypes: string[] | null;
+  quiet: boolean;
+  publish: boolean;
+  /** The keys to authorize: the datasource's (unless allow_public_ssh_keys is false), then the config's. */
+  allowDatasourceKeys: boolean;
+  configKeys: unknown[];
+  rootOptions: string;
+  defaultUser: string | null;
 }
 
-async function hostKeys(run: ModuleRun): Promise<void> {
-  const { ctx, config, where } = run;
-  // The keys init-local started (host-keys-early.ts): what the config asks to generate is adopted, the rest deleted.
-  let wanted: string[] = [];
-  try { if (config['ssh_keys'] === undefined || config['ssh_keys'] === null) wanted = genKeyTypes(config); } catch { /* reported below */ }
-  const early = await collectEarlyHostKeys(ctx, where, wanted);
-  try { await placeHostKeys(run, early ?? new Map()); } finally {
-    if (early) discardEarlyHostKeys(ctx);
-  }
-}
-
-async function placeHostKeys({ ctx, config, where }: ModuleRun, early: Map<string, EarlyKey>): Promise<void> {
-  if (optionBool(config, 'ssh_deletekeys', true)) {
-    const old = imageHostKeys(ctx);
-    for (const n of old) ctx.files.unlink(`/etc/ssh/${n}`);
-    if (old.length) ctx.log.info(`${where}: deleted the image's host keys: ${old.join(', ')}`);
-  }
-  const given = config['ssh_keys'];
-  if (given !== undefined && given !== null) {
-    if (typeof given !== 'object' || Array.isArray(given)) throw new Error('ssh_keys: expected a mapping such as {rsa_private: …, rsa_public: …}');
-    const entries = given as Record<string, unknown>;
-    const certs: [string, string][] = [];
-    for (const [key, val] of Object.entries(entries)) {
-      const target = CONFIG_KEY_TO_FILE[key];
-      if (!target) {
-        ctx.report('warning', where, `ssh_keys: skipped ${/^(ecdsa-sk|ed25519-sk)_/.test(key) ? 'unsupported' : 'unrecognized'} entry '${key}'`);
-        continue;
+/** The ssh keys of the config, read once: an entry of ssh_keys it does not know is reported and left out. */
+export function checkSsh(config: Record<string, unknown>, report: Report): Ssh {
+  let given: Ssh['given'] = null;
+  const derive: string[] = [];
+  const raw = config['ssh_keys'];
+  if (raw !== undefined && raw !== null) {
+    if (!isMapping(raw)) report('error', 'ssh_keys: expected a mapping such as {rsa_private: …, rsa_public: …}');
+    else {
+      given = [];
+      for (const [key, val] of Object.entries(raw)) {
+        const target = CONFIG_KEY_TO_FILE[key];
+        if (!target) { report('warning', `ssh_keys: skipped ${/^(ecdsa-sk|ed25519-sk)_/.test(key) ? 'unsupported' : 'unrecognized'} entry '${key}'`); continue; }
+        given.push({ key, file: target[0], mode: target[1], content: fileContent(val ?? '') });
       }
-      ctx.files.write(target[0], fileContent(val ?? ''), { mode: target[1] });
-      ctx.log.info(`${where}: wrote ${target[0]} (mode ${target[1].toString(8).padStart(4, '0')})`);
-      if (key.endsWith('_certificate')) certs.push(['HostCertificate', target[0]]);
+      for (const t of GENERATE_KEY_NAMES) if (raw[`${t}_public`] === undefined && raw[`${t}_private`] !== undefined) derive.push(t);
     }
-    if (certs.length) ctx.log.info(`${where}: HostCertificate set in ${appendSshdConfig(ctx, certs)}`);
-    for (const t of GENERATE_KEY_NAMES) {
-      if (entries[`${t}_public`] !== undefined || entries[`${t}_private`] === undefined) continue;
-      const r = await ctx.capture(['ssh-keygen', '-yf', keyFile(t)], { env: { LANG: 'C' } });
-      if (r.code !== 0) {
-        ctx.report('error', where, `deriving ${keyFile(t)}.pub from ${keyFile(t)} failed (${describeExit(r)}): ${r.stderr.trim()}`);
-        continue;
-      }
-      ctx.files.write(`${keyFile(t)}.pub`, `${r.stdout.trim()} root@localhost\n`, { mode: 0o644 });
-      ctx.log.info(`${where}: derived ${keyFile(t)}.pub from the private key`);
-    }
-    return;
   }
-  const quiet = optionBool(config, 'ssh_quiet_keygen', false);
-  ctx.files.mkdir('/etc/ssh');
-  // ssh-keygen names the key root@<hostname>: under another root that would be this
-  // machine's name, so the image's own /etc/hostname is used instead.
-  const named = keyComment(ctx);
-  const comment = named === null ? [] : ['-C', named];
-  // Independent files: made side by side (an RSA key alone takes a noticeable share of a boot).
-  await Promise.all(genKeyTypes(config).map(async (type) => {
-    // The type becomes part of a path (/etc/ssh/ssh_host_TYPE_key): a word, nothing else.
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(type)) { ctx.report('warning', where, `ssh_genkeytypes: ${show(type)} is not a key type name; not generated`); return; }
-    const file = keyFile(type);
-    if (ctx.files.exists(file)) { ctx.log.info(`${where}: ${file} exists; kept`); return; }
-    const made = early.get(type);
-    if (made) {
-      const fp = await adoptEarlyHostKey(ctx, where, made, file);
-      if (fp !== null) {
-        ctx.log.info(`${where}: generated ${type} host key ${file}${quiet ? '' : ` ${fp}`}`);
-        ctx.log.debug(`${where}: ${file} was made early, in init-local`);
-        return;
-      }
-    }
-    const r = await ctx.capture(['ssh-keygen', '-t', type, '-N', '', ...comment, '-f', file], { env: { LANG: 'C' } });
-    if (r.code === 0) {
-      const fp = /(SHA256:\S+.*)$/m.exec(r.stdout)?.[1] ?? '';
-      ctx.log.info(`${where}: generated ${type} host key ${file}${quiet ? '' : ` ${fp}`}`);
-    } else if (r.code === 1 && r.stderr.toLowerCase().startsWith('unknown key')) {
-      ctx.log.debug(`${where}: ssh-keygen: unknown key type '${type}'`);
-    } else {
-      ctx.report('error', where, `generating the ${type} host key ${file} failed (${describeExit(r)}): ${r.stderr.trim()}`);
-    }
-  }));
-}
-
-/** The keys to authorize: the datasource's (unless allow_public_ssh_keys is false), then the config's. */
-function authorizedKeys(run: ModuleRun): string[] {
-  const { config, source } = run;
-  const keys: unknown[] = optionBool(config, 'allow_public_ssh_keys', true) ? [...(source.publicKeys ?? [])] : [];
+  let genTypes: string[] | null = null;
+  try { genTypes = genKeyTypes(config); } catch (e) { if (given === null) report('error', (e as Error).message); }
+  let defaultUser: string | null = null;
+  try { defaultUser = usersAndGroups(config).defaultUser; } catch { /* users_groups reports it */ }
   const cfgKeys = config['ssh_authorized_keys'];
-  if (typeof cfgKeys === 'string') keys.push(cfgKeys);
-  else if (Array.isArray(cfgKeys)) keys.push(...cfgKeys);
-  return uniqueKeys(keys);
+  const disableOpts = config['disable_root_opts'] === undefined || config['disable_root_opts'] === null ? DISABLE_USER_OPTS : String(config['disable_root_opts']);
+  return {
+    hostKeysAsked: config['ssh_keys'] !== undefined || config['ssh_genkeytypes'] !== undefined,
+    deleteKeys: optionBool(config, 'ssh_deletekeys', true),
+    given, derive, genTypes,
+    quiet: optionBool(config, 'ssh_quiet_keygen', false),
+    publish: config['ssh_publish_hostkeys'] !== undefined,
+    allowDatasourceKeys: optionBool(config, 'allow_public_ssh_keys', true),
+    configKeys: typeof cfgKeys === 'string' ? [cfgKeys] : Array.isArray(cfgKeys) ? cfgKeys : [],
+    rootOptions: optionBool(config, 'disable_root', true) ? disableOpts.replaceAll('$USER', defaultUser ?? 'NONE').replaceAll('$DISABLE_USER', 'root') : '',
+    defaultUser,
+  };
 }
 
-function rootOptions(config: ModuleRun['config'], user: string | null): string {
-  if (!optionBool(config, 'disable_root', true)) return '';
-  const opts = config['disable_root_opts'] === undefined || config['disable_root_opts'] === null ? DISABLE_USER_OPTS : String(config['disable_root_opts']);
-  return opts.replaceAll('$USER', user ?? 'NONE').replaceAll('$DISABLE_USER', 'root');
+/** The image's keys deleted (ssh_deletekeys), then the given ones written or new ones made. */
+async function hostKeys(v: Ssh, run: ActionRun): Promise<Action[]> {
+  const { files, log, where, root, planning } = run;
+  const out: Action[] = [];
+  // The keys init-local started (host-keys-early.ts): what the config asks to generate is adopted, the rest deleted.
+  // Whether it started them is this boot's fact: plan cannot know it.
+  const early = planning ? (run.bootFact?.(() => null) ?? null) : await collectEarlyHostKeys(files, log, where, v.given === null ? v.genTypes ?? [] : []);
+  if (!planning && early === null && files.exists(STAGING)) out.push({ kind: 'remove', path: STAGING, tree: true, why: "a cut-short boot's early keys" });
+  const deleted = new Set<string>();
+  if (v.deleteKeys) {
+    for (const n of imageHostKeys(files)) { out.push({ kind: 'remove', path: `/etc/ssh/${n}`, why: "the image's host key" }); deleted.add(`/etc/ssh/${n}`); }
+  }
+  if (v.given !== null) {
+    const certs: [string, string][] = [];
+    for (const g of v.given) {
+      out.push({ kind: 'write', path: g.file, content: g.content, mode: g.mode, why: `ssh_keys.${g.key}` });
+      if (g.key.endsWith('_certificate')) certs.push(['HostCertificate', g.file]);
+    }
+    const announce = certs.length ? sshdConfigAppend(files, certs) : null;
+    if (announce) out.push(announce);
+    for (const t of v.derive) {
+      out.push({
+        kind: 'run', argv: ['ssh-keygen', '-yf', keyFile(t)], env: { LANG: 'C' }, failure: 'ignore', unit: `derive ${t}`, why: `${keyFile(t)}.pub from the private key`,
+        then: (r) => (r.code === 0
+          ? [{ kind: 'write', path: `${keyFile(t)}.pub`, content: `${r.stdout.trim()} root@localhost\n`, mode: 0o644 }]
+          : [{ kind: 'report', level: 'error', message: `deriving ${keyFile(t)}.pub from ${keyFile(t)} failed (${describeExit(r)}): ${r.stderr.trim()}` }]),
+      });
+    }
+  } else {
+    out.push({ kind: 'mkdir', path: '/etc/ssh', mode: 0o755 });
+    // ssh-keygen names the key root@<hostname>: under another root that would be this
+    // machine's name, so the image's own /etc/hostname is used instead.
+    const named = keyComment(files, root);
+    const comment = named === null ? [] : ['-C', named];
+    for (const type of v.genTypes ?? []) {
+      // The type becomes part of a path (/etc/ssh/ssh_host_TYPE_key): a word, nothing else.
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(type)) { run.report('warning', `ssh_genkeytypes: ${show(type)} is not a key type name; not generated`); continue; }
+      const file = keyFile(type);
+      if (files.exists(file) && !deleted.has(file)) { log.info(`${where}: ${file} exists; kept`); continue; }
+      const unit = `host key ${type}`;
+      // The log line names the key's fingerprint (unless ssh_quiet_keygen), read from its public half as keys_to_console reads it.
+      const made = (pub: string): Action[] => {
+        const f = keyFingerprint(pub);
+        return [{ kind: 'log', text: `${where}: generated ${type} host key ${file}${v.quiet || !f ? '' : ` ${f.sha256} ${f.comment}`}` }];
+      };
+      const generate = (): Action[] => [{
+        kind: 'run', argv: ['ssh-keygen', '-t', type, '-N', '', ...comment, '-f', file], env: { LANG: 'C' }, failure: 'ignore', why: `the ${type} host key`,
+        then: (r) => {
+          if (r.code === 0) return made(files.readTextIfExists(`${file}.pub`) ?? '');
+          if (r.code === 1 && r.stderr.toLowerCase().startsWith('unknown key')) return [{ kind: 'log', text: `${where}: ssh-keygen: unknown key type '${type}'` }];
+          return [{ kind: 'report', level: 'error', message: `generating the ${type} host key ${file} failed (${describeExit(r)}): ${r.stderr.trim()}` }];
+        },
+      }];
+      const key = early?.get(type);
+      out.push(...(key ? adoptEarlyHostKey(files, root, where, key, file, made, generate) : generate()).map((a) => ({ ...a, unit })));
+    }
+  }
+  if (early) out.push(...discardEarlyHostKeys(files).map((a) => ({ ...a, unit: 'early keys' })));
+  return out;
 }
 
 /**
@@ -160,69 +177,43 @@ function rootOptions(config: ModuleRun['config'], user: string | null): string {
  * there, so a script can append one. With no keys, a user missing from the
  * root's /etc/passwd (a bare root, not an image) is only noted.
  */
-function applyCredentials(run: ModuleRun): void {
-  const { ctx, config, where } = run;
-  const keys = authorizedKeys(run);
+function credentials(v: Ssh, run: ActionRun): Action[] {
+  const { files, log, where, source } = run;
+  const keys = uniqueKeys([...(v.allowDatasourceKeys ? source.publicKeys ?? [] : []), ...v.configKeys]);
   const some = keys.length > 0;
-  if (!some) ctx.log.info(`${where}: no ssh keys from the datasource or ssh_authorized_keys; authorized_keys made empty where missing`);
-  const { defaultUser } = usersAndGroups(config);
-  const setup = (user: string, options?: string): string | null => {
-    if (!some && !userExists(ctx.files, user)) {
-      ctx.log.info(`${where}: no user '${user}' in /etc/passwd; no authorized_keys made for it`);
-      return null;
+  if (!some) log.info(`${where}: no ssh keys from the datasource or ssh_authorized_keys; authorized_keys made empty where missing`);
+  const setup = (user: string, what: string, options?: string): Action[] => {
+    // The account is the one users_groups made earlier in this stage: when it is not there yet, only the boot knows it.
+    const pw = passwdEntry(files, user) ?? run.bootFact?.(() => passwdEntry(files, user)) ?? null;
+    if (!pw) {
+      if (!some || run.planning) { if (!run.planning) log.info(`${where}: no user '${user}' in /etc/passwd; no authorized_keys made for it`); return []; }
+      return [{ kind: 'report', level: 'error', message: `${what}: user '${user}' does not exist (not in /etc/passwd)` }];
     }
-    return setupUserKeys(ctx, keys, user, options);
-  };
-  if (defaultUser) {
     try {
-      const path = setup(defaultUser);
-      if (path) ctx.log.info(`${where}: ${keys.length} key(s) authorized for the default user '${defaultUser}' in ${path}`);
+      return userKeysActions(files, pw, keys, options).actions.map((a) => ({ ...a, unit: `keys of ${user}` }));
     } catch (e) {
-      ctx.report('error', where, `authorizing keys for the default user '${defaultUser}': ${(e as Error).message}`);
+      return [{ kind: 'report', level: 'error', message: `${what}: ${(e as Error).message}`, unit: `keys of ${user}` }];
     }
-  }
-  const options = rootOptions(config, defaultUser);
-  const path = setup('root', options);
-  if (path) ctx.log.info(`${where}: ${keys.length} key(s) for root in ${path}${options && some ? ' (root login disabled: they print which user to log in as)' : ''}`);
+  };
+  return [
+    ...(v.defaultUser ? setup(v.defaultUser, `authorizing keys for the default user '${v.defaultUser}'`) : []),
+    ...setup('root', 'authorizing keys for root', v.rootOptions),
+  ];
 }
 
-function describe(run: ModuleRun): string[] {
-  const { ctx, config } = run;
-  const lines: string[] = [];
-  if (hostKeysWanted(ctx, config)) {
-    if (optionBool(config, 'ssh_deletekeys', true)) lines.push('delete the image\'s host keys /etc/ssh/ssh_host_*key*');
-    const given = config['ssh_keys'];
-    if (given && typeof given === 'object') lines.push(`write the given host keys: ${Object.keys(given).join(', ')}`);
-    else {
-      try { lines.push(`generate host keys: ${genKeyTypes(config).join(', ')}`); } catch (e) { lines.push((e as Error).message); }
-    }
-  } else {
-    lines.push(`no ${SSHD_CONFIG} in the root: host keys left alone`);
-  }
-  const keys = authorizedKeys(run);
-  let user: string | null = null;
-  try { user = usersAndGroups(config).defaultUser; } catch { /* reported at run */ }
-  // With no keys the files are still made (empty), as cloud-init makes them.
-  if (user) lines.push(`authorize ${keys.length} key(s) for the default user ${user}`);
-  lines.push(`authorize ${keys.length} key(s) for root${keys.length && rootOptions(config, user) ? ', with root login disabled' : ''}`);
-  return lines;
-}
-
-export const ssh: Module = {
+export const ssh = actionModule<Ssh>({
   name: 'ssh',
   stage: 'init',
   frequency: 'per-instance',
   keys: [],
   schema: SCHEMA,
-  describe,
-  async run(run) {
-    const { ctx, config, where } = run;
-    if (hostKeysWanted(ctx, config)) {
-      try { await hostKeys(run); } catch (e) { ctx.report('error', where, (e as Error).message); }
-    } else {
-      ctx.log.info(`${where}: no ${SSHD_CONFIG} in the root (no ssh server): host keys left alone`);
-    }
-    if (config['ssh_publish_hostkeys'] !== undefined) ctx.log.info(`${where}: ssh_publish_hostkeys: no datasource here takes host keys back; nothing published`);
-    applyCredentials(run);
+  check: checkSsh,
+  async actions(v, run): Promise<Action[]> {
+    const { files, log, where } = run;
+    const out: Action[] = [];
+    if (files.exists(SSHD_CONFIG) || v.hostKeysAsked) out.push(...(await hostKeys(v, run)).map((a) => ({ ...a, unit: a.unit ?? 'host keys' })));
+    else log.info(`${where}: no ${SSHD_CONFIG} in the root (no ssh server): host keys left alone`);
+    if (v.publish) log.info(`${where}: ssh_publish_hostkeys: no datasource here takes host keys back; nothing published`);
+    return [...out, ...credentials(v, run)];
   },
-};
+});

@@ -14,8 +14,9 @@ import { passwdEntry } from '../host/accounts.ts';
 import { digest } from '../hash.ts';
 import { base64Decode } from '../host/codecs.ts';
 import { isTrue } from './helpers.ts';
-import type { Module } from './module.ts';
-import { extractAuthorizedKeys } from './ssh-keys.ts';
+import type { Action } from '../host/actions.ts';
+import { actionModule } from './module.ts';
+import { authorizedKeysOf } from './ssh-keys.ts';
 import { isKnownKeyType, type AuthKeyLine } from '../validate/authorized-key.ts';
 import { usersAndGroups } from './users-config.ts';
 
@@ -80,34 +81,47 @@ export function fingerprintLines(user: string, path: string, entries: AuthKeyLin
   return [formatCenter(`Authorized keys from ${path} for user ${user}`, '+', longest), ...table].map((l) => PREFIX + l);
 }
 
-export const sshAuthkeyFingerprints: Module = {
+interface Fingerprints {
+  /** no_ssh_fingerprints: nothing printed. */
+  off: boolean;
+  hashName: string;
+  /** The listed users that get a table (not system users, not those without a home made). */
+  users: string[];
+}
+
+export const sshAuthkeyFingerprints = actionModule<Fingerprints>({
   name: 'ssh_authkey_fingerprints',
   stage: 'final',
   frequency: 'per-instance',
   keys: [],
   // The keys are in the ssh module's schema (no_ssh_fingerprints, authkey_hash): one owner per key.
-  describe: ({ config }) => {
-    if (isTrue(config['no_ssh_fingerprints'])) return [];
-    const users = [...usersAndGroups(config).users].filter(([, c]) => !isTrue(c['no_create_home']) && !isTrue(c['system']));
-    return users.map(([name]) => `print the fingerprints of ${name}'s authorized keys (making ~/.ssh and authorized_keys where missing)`);
-  },
-  async run({ ctx, config, where }) {
-    if (isTrue(config['no_ssh_fingerprints'])) {
-      ctx.log.info(`${where}: no_ssh_fingerprints is set: not printing the fingerprints of authorized keys`);
-      return;
-    }
+  check(config) {
     const given = config['authkey_hash'];
-    const hashName = given === undefined || given === null ? 'sha256' : String(given);
-    for (const [name, cfg] of usersAndGroups(config).users) {
-      if (isTrue(cfg['no_create_home']) || isTrue(cfg['system'])) continue;
-      const pw = passwdEntry(ctx.files, name);
-      if (!pw) {
-        // users_groups has reported why the account is missing; nothing to add as a problem.
-        ctx.log.info(`${where}: user '${name}' does not exist (not in /etc/passwd): no fingerprints printed for it`);
-        continue;
-      }
-      const { path, keys } = extractAuthorizedKeys(ctx, pw);
-      for (const line of fingerprintLines(name, path, keys, hashName)) ctx.log.info(line);
-    }
+    return {
+      off: isTrue(config['no_ssh_fingerprints']),
+      hashName: given === undefined || given === null ? 'sha256' : String(given),
+      users: [...usersAndGroups(config).users].filter(([, c]) => !isTrue(c['no_create_home']) && !isTrue(c['system'])).map(([name]) => name),
+    };
   },
-};
+  actions({ off, hashName, users }, { files, bootFact, log, where }): Action[] {
+    if (off) {
+      log.info(`${where}: no_ssh_fingerprints is set: not printing the fingerprints of authorized keys`);
+      return [];
+    }
+    // The accounts and their keys are what the earlier stages of this boot made: only the boot knows
+    // them (plan shows what the root has now, and says so).
+    const read = () => users.map((name) => {
+      const pw = passwdEntry(files, name);
+      return { name, found: pw && authorizedKeysOf(files, pw) };
+    });
+    const found = bootFact?.(read) ?? read();
+    return found.flatMap(({ name, found: keys }): Action[] => {
+      if (!keys) {
+        // users_groups has reported why the account is missing; nothing to add as a problem.
+        log.info(`${where}: user '${name}' does not exist (not in /etc/passwd): no fingerprints printed for it`);
+        return [];
+      }
+      return [...keys.create, { kind: 'log', text: fingerprintLines(name, keys.path, keys.keys, hashName).join('\n'), why: `fingerprints of ${name}'s keys` }];
+    });
+  },
+});

@@ -15,15 +15,14 @@
 // whose fetch failed in a way that may pass (a timeout, a 5xx) is retried
 // once (cloud-init retries the program once), then reported, as is an id
 // that does not exist (404, not retried); the other ids and users still run.
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import { passwdEntry } from '../host/accounts.ts';
 import { asText } from '../bytes.ts';
-import { fetchUrl } from '../userdata/include.ts';
-import { importedKey, importId } from '../validate/modules.ts';
+import { importId } from '../validate/modules.ts';
 import { isMapping } from './helpers.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
-import { extractAuthorizedKeys, setupUserKeys } from './ssh-keys.ts';
-import { isKnownKeyType } from '../validate/authorized-key.ts';
+import { actionModule, type ActionRun, type ModuleRun, type ReadFiles, type Report, type Schema } from './module.ts';
+import { authorizedKeysOf, userKeysActions } from './ssh-keys.ts';
+import { formatKey, publicKeyOnly } from '../validate/authorized-key.ts';
 import { usersAndGroups } from './users-config.ts';
 
 const MAX_ANSWER = 1024 * 1024;
@@ -61,9 +60,22 @@ export function importsByUser(config: ModuleRun['config']): [string, string[]][]
   return out;
 }
 
+interface Id { service: 'gh' | 'lp'; user: string }
+
+/** Each user with its ids, checked: an id ssh-import-id would not take is reported with the user and left out. */
+function checkImports(config: ModuleRun['config'], report: Report): Array<[string, Id[]]> | null {
+  if (!hasKeyNested(config, 'ssh_import_id')) return null;
+  return importsByUser(config).map(([user, ids]): [string, Id[]] => [user, ids.flatMap((raw) => {
+    const id = importId(raw);
+    if (id.ok) return [id.value];
+    report('error', `ssh_import_id for ${user}: ${id.why}; not imported`);
+    return [];
+  })]).filter(([, ids]) => ids.length);
+}
+
 /** Launchpad's URL for `user`: /etc/ssh/ssh_import_id's URL when the root has one, else launchpad.net's. */
-function launchpadUrl(ctx: Context, user: string): string {
-  const text = ctx.files.readTextIfExists(CONFIG_FILE, 64 * 1024);
+function launchpadUrl(files: ReadFiles, user: string): string {
+  const text = files.readTextIfExists(CONFIG_FILE, 64 * 1024);
   if (text !== null) {
     try {
       const url = (JSON.parse(text) as { URL?: unknown }).URL;
@@ -73,79 +85,79 @@ function launchpadUrl(ctx: Context, user: string): string {
   return `https://launchpad.net/~${encodeURIComponent(user)}/+sshkeys`;
 }
 
-async function fetchText(ctx: Context, url: string, headers: Record<string, string>): Promise<string> {
-  const body = await fetchUrl(url, { maxBytes: MAX_ANSWER, files: ctx.files, headers, retries: 1, backoffMs: 500, timeoutMs: 15_000, fixedPause: true });
-  return asText(body);
+/** The key lines of one id's answer, before they are checked. */
+function keyLines({ service, user }: Id, body: Uint8Array): string[] {
+  const text = asText(body);
+  if (service === 'lp') return text.split('\n');
+  let data: unknown;
+  try { data = JSON.parse(text); } catch { throw new Error('GitHub answered with something that is not JSON'); }
+  if (!Array.isArray(data)) throw new Error('GitHub answered with something that is not a list of keys');
+  return data.filter(isMapping).map((k) => `${String(k['key'] ?? '').trim()} ${user}@github/${String(k['id'] ?? '')}`);
 }
 
-/** The key lines of one id, before they are checked. */
-async function fetchKeys(ctx: Context, service: 'gh' | 'lp', user: string): Promise<string[]> {
-  if (service === 'gh') {
-    const text = await fetchText(ctx, `https://api.github.com/users/${encodeURIComponent(user)}/keys`, { Accept: 'application/json' });
-    let data: unknown;
-    try { data = JSON.parse(text); } catch { throw new Error('GitHub answered with something that is not JSON'); }
-    if (!Array.isArray(data)) throw new Error('GitHub answered with something that is not a list of keys');
-    return data.filter(isMapping).map((k) => `${String(k['key'] ?? '').trim()} ${user}@github/${String(k['id'] ?? '')}`);
-  }
-  return (await fetchText(ctx, launchpadUrl(ctx, user), {})).split('\n');
-}
-
-/** Import `ids` for `user`; the number of keys added. Throws naming the id that failed, after trying the others. */
-async function importFor(ctx: Context, where: string, user: string, ids: string[]): Promise<number> {
-  const pw = passwdEntry(ctx.files, user);
-  if (!pw) throw new Error(`user '${user}' does not exist (not in /etc/passwd): its ids ${ids.join(', ')} not imported`);
-  const have = new Set(extractAuthorizedKeys(ctx, pw).keys.map((k) => k.base64).filter(Boolean));
-  const failures: string[] = [];
-  const lines: string[] = [];
-  for (const raw of ids) {
-    const id = importId(raw);
-    if (!id.ok) { failures.push(`ssh_import_id: ${id.why}`); continue; }
-    const { service, user: remote } = id.value;
-    let fetched: string[];
-    try { fetched = await fetchKeys(ctx, service, remote); } catch (e) { failures.push(`${service}:${remote}: ${(e as Error).message}`); continue; }
-    let added = 0;
-    for (const line of fetched) {
-      if (line.trim() === '') continue;
-      const k = importedKey(line, isKnownKeyType);
-      if (!k.ok) { ctx.log.info(`${where}: ${service}:${remote}: skipped a line: ${k.why}`); continue; }
-      const b64 = k.value.split(/\s+/)[1]!;
-      if (have.has(b64)) continue;
-      have.add(b64);
-      lines.push(`${k.value} # ssh-import-id ${service}:${remote}`);
-      added++;
+/**
+ * One user's imports: a fetch per id (retried once where a retry may help),
+ * all in the user's unit. The last one's result adds every id's new keys in
+ * one write (a key already there, or given by an earlier id, left alone) and
+ * reports the ids that failed, together, as cloud-init's one ssh-import-id
+ * run does. The account is looked up then: stage init made it this boot.
+ */
+function importFor(user: string, ids: Id[], { files, where }: ActionRun): Action[] {
+  const answers: Array<{ id: Id; result: { body: Uint8Array } | { error: string } }> = [];
+  const finish = (): Action[] => {
+    const out: Action[] = [];
+    const failures: string[] = [];
+    const pw = passwdEntry(files, user);
+    if (!pw) return [{ kind: 'report', level: 'error', message: `user ${user}: user '${user}' does not exist (not in /etc/passwd): its ids ${ids.map((i) => `${i.service}:${i.user}`).join(', ')} not imported` }];
+    const have = new Set(authorizedKeysOf(files, pw).keys.map((k) => k.base64).filter(Boolean));
+    const lines: string[] = [];
+    for (const { id, result } of answers) {
+      const name = `${id.service}:${id.user}`;
+      let got: string[];
+      try {
+        if ('error' in result) throw new Error(result.error);
+        got = keyLines(id, result.body);
+      } catch (e) { failures.push(`${name}: ${(e as Error).message}`); continue; }
+      const notes: string[] = [];
+      let added = 0;
+      for (const line of got) {
+        if (line.trim() === '') continue;
+        const k = publicKeyOnly(line);
+        if (!k.ok) { notes.push(`${where}: ${name}: skipped a line: ${k.why}`); continue; }
+        if (have.has(k.value.base64!)) continue;
+        have.add(k.value.base64!);
+        lines.push(`${formatKey(k.value)} # ssh-import-id ${name}`);
+        added++;
+      }
+      out.push({ kind: 'log', text: [...notes, `${where}: ${name}: ${added} new key(s) for ${user}`].join('\n') });
     }
-    ctx.log.info(`${where}: ${service}:${remote}: ${added} new key(s) for ${user}`);
-  }
-  if (lines.length) setupUserKeys(ctx, lines, user);
-  if (failures.length) throw new Error(failures.join('; '));
-  return lines.length;
+    if (lines.length) {
+      try { out.push(...userKeysActions(files, pw, lines).actions); } catch (e) { failures.push((e as Error).message); }
+    }
+    if (failures.length) out.push({ kind: 'report', level: 'error', message: `user ${user}: ${failures.join('; ')}` });
+    return out;
+  };
+  return ids.map((id, i): Action => ({
+    kind: 'fetch',
+    url: id.service === 'gh' ? `https://api.github.com/users/${encodeURIComponent(id.user)}/keys` : launchpadUrl(files, id.user),
+    ...(id.service === 'gh' && { headers: { Accept: 'application/json' } }),
+    maxBytes: MAX_ANSWER, retries: 1, pauseMs: 500, timeoutMs: 15_000,
+    unit: `user ${user}`, why: `keys of ${id.service}:${id.user} for ${user}`,
+    then: (result) => { answers.push({ id, result }); return i === ids.length - 1 ? finish() : []; },
+  }));
 }
 
 const SCHEMA: Schema = { type: 'array', items: { type: 'string' }, description: 'ids whose keys the default user gets: gh:USER, lp:USER or USER (Launchpad)' };
 
-export const sshImportId: Module = {
+export const sshImportId = actionModule<Array<[string, Id[]]>>({
   name: 'ssh_import_id',
   stage: 'config',
   frequency: 'per-instance',
   keys: [],
   schema: { ssh_import_id: SCHEMA },
-  describe: ({ config }) => {
-    if (!hasKeyNested(config, 'ssh_import_id')) return [];
-    const imports = importsByUser(config);
-    if (!imports.length) return ['no user to import keys for (no default user, or no ids for it)'];
-    return imports.map(([user, ids]) => `import the keys of ${ids.join(', ')} for ${user} (GitHub / Launchpad)`);
+  check: checkImports,
+  actions(imports, run): Action[] {
+    if (!imports.length) run.log.info(`${run.where}: no user to import keys for (no default user, or no ids for it)`);
+    return imports.flatMap(([user, ids]) => importFor(user, ids, run));
   },
-  async run({ ctx, config, where }) {
-    if (!hasKeyNested(config, 'ssh_import_id')) { ctx.log.info(`${where}: no ssh_import_id anywhere in the config: nothing to do`); return; }
-    const imports = importsByUser(config);
-    if (!imports.length) ctx.log.info(`${where}: no user to import keys for (no default user, or no ids for it)`);
-    for (const [user, ids] of imports) {
-      try {
-        const n = await importFor(ctx, where, user, ids);
-        ctx.log.info(`${where}: ${n} key(s) added for ${user}`);
-      } catch (e) {
-        ctx.report('error', `${where} (${user})`, (e as Error).message);
-      }
-    }
-  },
-};
+});

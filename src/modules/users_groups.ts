@@ -5,13 +5,12 @@
 // its passwords, lock, sudo rules and keys are still applied, as cloud-init
 // does. Passwords go to chpasswd on its standard input: never in an argv,
 // never in the log. Each group and user fails alone.
-import type { Context } from '../context.ts';
+import type { Action } from '../host/actions.ts';
 import { VERSION } from '../version.ts';
-import type { Module, ModuleRun, Schema } from './module.ts';
-import { DISABLE_USER_OPTS, ensureDirOwned, setupUserKeys, uniqueKeys } from './ssh-keys.ts';
-import { groupExists, shadowPassword, userExists } from '../host/accounts.ts';
+import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
+import { DISABLE_USER_OPTS, uniqueKeys, userKeysActions } from './ssh-keys.ts';
+import { groupExists, passwdEntry, shadowPassword, userExists, type PasswdEntry } from '../host/accounts.ts';
 import { describeExit } from '../host/run.ts';
-import { isTrue } from './helpers.ts';
 import { userGroups, usersAndGroups, type UserConfig } from './users-config.ts';
 
 
@@ -61,27 +60,8 @@ const SCHEMA: Record<string, Schema> = {
   groups: { oneOf: [{ type: 'string' }, { type: 'array', items: { oneOf: [{ type: 'string' }, { type: 'object' }] } }, { type: 'object' }] },
 };
 
-/** cloud-init's make_header: "# Created by … on <RFC 2822 date>". */
-function header(base = 'Created'): string {
-  const d = new Date();
-  const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()];
-  const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `# ${base} by ec2-init v. ${VERSION} on ${day}, ${p(d.getUTCDate())} ${mon} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
-
-async function createGroup(ctx: Context, where: string, name: string, members: string[]): Promise<void> {
-  const at = `${where} group ${name}`;
-  if (groupExists(ctx.files, name)) ctx.log.info(`${at}: exists already; not created`);
-  else if (await ctx.runChecked(at, ['groupadd', name])) ctx.log.info(`${at}: created`);
-  for (const member of members) {
-    if (!userExists(ctx.files, member)) {
-      ctx.report('warning', at, `cannot add '${member}': no such user`);
-      continue;
-    }
-    if (await ctx.runChecked(at, ['usermod', '-a', '-G', name, member])) ctx.log.info(`${at}: added '${member}'`);
-  }
-}
+/** cloud-init's make_header without its time: the applier puts the time of writing after it (stampAt). */
+const header = (base: 'Created' | 'Added'): string => `# ${base} by ec2-init v. ${VERSION} on `;
 
 const USERADD_OPTS: Record<string, string> = {
   gecos: '--comment', homedir: '--home', primary_group: '--gid', uid: '--uid', groups: '--groups',
@@ -89,22 +69,8 @@ const USERADD_OPTS: Record<string, string> = {
 };
 const USERADD_FLAGS: Record<string, string> = { no_user_group: '--no-user-group', system: '--system', no_log_init: '--no-log-init' };
 
-/** useradd, unless the user exists (then, as in cloud-init, nothing about the account itself changes). */
-async function addUser(ctx: Context, at: string, name: string, cfg: UserConfig, groups: string[]): Promise<boolean> {
-  if (userExists(ctx.files, name)) {
-    ctx.log.info(`${at}: exists already; not re-created (its passwords, lock, sudo and keys are still applied)`);
-    if (cfg['passwd']) ctx.log.info(`${at}: 'passwd' only applies to a new user; use hashed_passwd for an existing one`);
-    return false;
-  }
-  if (cfg['create_groups'] !== false) {
-    const wanted = [...groups];
-    if (typeof cfg['primary_group'] === 'string' && cfg['primary_group']) wanted.push(cfg['primary_group']);
-    for (const g of wanted) {
-      if (groupExists(ctx.files, g)) continue;
-      if (!(await ctx.runChecked(`${at} group ${g}`, ['groupadd', g]))) throw new Error(`could not create its group '${g}'`);
-      ctx.log.info(`${at}: created group '${g}'`);
-    }
-  }
+/** useradd's argv for a new user (as cloud-init's create_user builds it). */
+function useraddArgv(name: string, cfg: UserConfig, groups: string[]): string[] {
   const argv = ['useradd', name];
   const opts: Record<string, unknown> = { ...cfg, groups: groups.join(',') };
   if (opts['uid'] !== undefined && opts['uid'] !== null) opts['uid'] = String(opts['uid']);
@@ -115,65 +81,10 @@ async function addUser(ctx: Context, at: string, name: string, cfg: UserConfig, 
     else if (USERADD_FLAGS[key] && val) argv.push(USERADD_FLAGS[key]!);
   }
   argv.push(cfg['no_create_home'] || cfg['system'] ? '-M' : '-m');
-  const r = await ctx.capture(argv);
-  if (r.code !== 0) throw new Error(`useradd failed (${describeExit(r)}): ${r.stderr.trim()}`);
-  ctx.log.info(`${at}: created (${argv.slice(2).join(' ')})`);
-  // A hash given as `passwd` goes through chpasswd's stdin: an argv is readable by every local user.
-  if (typeof cfg['passwd'] === 'string' && cfg['passwd'] !== '') await setPassword(ctx, at, name, cfg['passwd'], true);
-  return true;
-}
-
-async function setPassword(ctx: Context, at: string, name: string, password: string, hashed: boolean): Promise<void> {
-  const r = await ctx.capture(hashed ? ['chpasswd', '-e'] : ['chpasswd'], { input: `${name}:${password}\n` });
-  if (r.code !== 0) throw new Error(`chpasswd${hashed ? ' -e' : ''} failed (${describeExit(r)}): ${r.stderr.trim()}`);
-  ctx.log.info(`${at}: ${hashed ? 'hashed' : 'plain-text'} password set`);
-}
-
-/** Lines for /etc/sudoers.d/90-cloud-init-users, and the include in /etc/sudoers, as cloud-init writes them. */
-function writeSudoRules(ctx: Context, name: string, rules: unknown): void {
-  let list: string[];
-  if (Array.isArray(rules)) list = rules.map(String);
-  else if (typeof rules === 'string') list = [rules];
-  else throw new Error(`sudo: cannot make a sudoers rule from a ${typeof rules} (use a string or a list of strings)`);
-  const content = ['', `# User rules for ${name}`, ...list.map((r) => `${name} ${r}`)].join('\n') + '\n';
-  ensureSudoDir(ctx, '/etc/sudoers.d');
-  const old = ctx.files.readTextIfExists(SUDOERS_FILE);
-  if (old === null) ctx.files.write(SUDOERS_FILE, `${header()}\n${content}`, { mode: 0o440 });
-  else if (!old.includes(content)) ctx.files.write(SUDOERS_FILE, old + content, { mode: 0o440 });
-}
-
-function ensureSudoDir(ctx: Context, dir: string): void {
-  const base = ctx.files.readTextIfExists('/etc/sudoers') ?? null;
-  const text = base ?? ctx.files.readTextIfExists('/usr/etc/sudoers') ?? '';
-  const included = text.split('\n').some((l) => {
-    const m = /^[#@]includedir\s+(.*)$/.exec(l.trim());
-    return m !== null && m[1]!.trim().replace(/\/+$/, '') === dir;
-  });
-  if (!included) {
-    const lines = ['', header('Added'), `#includedir ${dir}`, ''];
-    if (base === null) {
-      ctx.files.write('/etc/sudoers', text + ['# See sudoers(5) for more information on "#include" directives:', ...lines].join('\n'), { mode: 0o440 });
-    } else {
-      ctx.files.append('/etc/sudoers', lines.join('\n'), { mode: 0o440 });
-    }
-  }
-  // cloud-init's ensure_dir(path, 0o750): made so even when it exists (Debian ships it 0755).
-  ensureDirOwned(ctx, dir, 0o750, 0, 0);
+  return argv;
 }
 
 const DOAS_RULE = /^(?:permit|deny)(?:\s+(?:nolog|nopass|persist|keepenv|setenv \{[^}]+\})+)*\s+([a-zA-Z0-9_]+)+(?:\s+as\s+[a-zA-Z0-9_]+)*(?:\s+cmd\s+[^\s]+(?:\s+args\s+[^\s]+(?:\s*[^\s]+)*)*)*\s*$/;
-
-function writeDoasRules(ctx: Context, name: string, rules: unknown): void {
-  if (!Array.isArray(rules)) throw new Error('doas: expected a list of rules');
-  for (const rule of rules) {
-    const m = DOAS_RULE.exec(String(rule));
-    if (!m || m[1] !== name) throw new Error(`doas: invalid rule ${JSON.stringify(rule)} for user '${name}' (it must permit or deny '${name}'); no doas rules written for this user`);
-  }
-  const content = ['', `# cloud-init User rules for ${name}`, ...rules.map(String)].join('\n') + '\n';
-  const old = ctx.files.readTextIfExists(DOAS_FILE);
-  if (old === null) ctx.files.write(DOAS_FILE, `${header()}\n${content}`, { mode: 0o440 });
-  else if (!old.includes(content)) ctx.files.write(DOAS_FILE, old + content, { mode: 0o440 });
-}
 
 function keyList(value: unknown): string[] {
   if (typeof value === 'string') return [value];
@@ -185,117 +96,211 @@ function keyList(value: unknown): string[] {
 const NO_HOME = ['no_create_home', 'system'];
 const NEED_HOME = ['ssh_authorized_keys', 'ssh_import_id', 'ssh_redirect_user'];
 
-async function createUser(run: ModuleRun, name: string, config: UserConfig, defaultUser: string | null): Promise<void> {
-  const { ctx, where, source } = run;
-  const at = `${where} user ${name}`;
-  const cfg = { ...config };
-  const groups = userGroups(name, cfg['groups']);
-  delete cfg['groups'];
-  const noHome = NO_HOME.filter((k) => cfg[k]);
-  const needHome = NEED_HOME.filter((k) => cfg[k]);
-  if (noHome.length && needHome.length) throw new Error(`not created: ${needHome.join(', ')} cannot be given with ${noHome.join(', ')}`);
-  const redirect = cfg['ssh_redirect_user'];
-  delete cfg['ssh_redirect_user'];
-  if (redirect) {
-    if ('ssh_authorized_keys' in cfg || 'ssh_import_id' in cfg) throw new Error('not created: ssh_redirect_user cannot be given with ssh_import_id or ssh_authorized_keys');
-    if (redirect !== true && redirect !== 'default') throw new Error(`not created: invalid ssh_redirect_user ${JSON.stringify(redirect)} (expected true, default or false)`);
+/** One user, checked: what its steps need, its problems found in the config already reported. */
+interface User {
+  name: string;
+  cfg: UserConfig;
+  groups: string[];
+  redirect: boolean;
+  /** The sudoers block for it, or null (no rules). */
+  sudo: string | null;
+  /** The doas block for it, or null. */
+  doas: string | null;
+}
+
+interface UsersGroups {
+  groups: Map<string, string[]>;
+  users: User[];
+  defaultUser: string | null;
+  notes: string[];
+}
+
+/** users, groups and user, read once: a user whose config cannot be made is reported and left out; a bad sudo or doas rule leaves only that out. */
+export function checkUsersGroups(config: Record<string, unknown>, report: Report): UsersGroups | null {
+  let read: ReturnType<typeof usersAndGroups>;
+  try { read = usersAndGroups(config); } catch (e) { report('error', (e as Error).message); return null; }
+  const users: User[] = [];
+  for (const [name, config] of read.users) {
+    const at = `user ${name}`;
+    const cfg = { ...config };
+    let groups: string[];
+    try { groups = userGroups(name, cfg['groups']); } catch (e) { report('error', `${at}: ${(e as Error).message}`); continue; }
+    delete cfg['groups'];
+    const noHome = NO_HOME.filter((k) => cfg[k]);
+    const needHome = NEED_HOME.filter((k) => cfg[k]);
+    if (noHome.length && needHome.length) { report('error', `${at}: not created: ${needHome.join(', ')} cannot be given with ${noHome.join(', ')}`); continue; }
+    const redirect = cfg['ssh_redirect_user'];
+    delete cfg['ssh_redirect_user'];
+    if (redirect) {
+      if ('ssh_authorized_keys' in cfg || 'ssh_import_id' in cfg) { report('error', `${at}: not created: ssh_redirect_user cannot be given with ssh_import_id or ssh_authorized_keys`); continue; }
+      if (redirect !== true && redirect !== 'default') { report('error', `${at}: not created: invalid ssh_redirect_user ${JSON.stringify(redirect)} (expected true, default or false)`); continue; }
+    }
+    let sudo: string | null = null;
+    const rules = cfg['sudo'];
+    if (rules) {
+      if (Array.isArray(rules) || typeof rules === 'string') sudo = ['', `# User rules for ${name}`, ...(Array.isArray(rules) ? rules.map(String) : [rules]).map((r) => `${name} ${r}`)].join('\n') + '\n';
+      else report('error', `${at}: sudo: cannot make a sudoers rule from a ${typeof rules} (use a string or a list of strings)`);
+    }
+    let doas: string | null = null;
+    if (cfg['doas']) {
+      const list = cfg['doas'];
+      const badRule = Array.isArray(list) ? list.find((r) => { const m = DOAS_RULE.exec(String(r)); return !m || m[1] !== name; }) : undefined;
+      if (!Array.isArray(list)) report('error', `${at}: doas: expected a list of rules`);
+      else if (badRule !== undefined) report('error', `${at}: doas: invalid rule ${JSON.stringify(badRule)} for user '${name}' (it must permit or deny '${name}'); no doas rules written for this user`);
+      else doas = ['', `# cloud-init User rules for ${name}`, ...list.map(String)].join('\n') + '\n';
+    }
+    users.push({ name, cfg, groups, redirect: Boolean(redirect), sudo, doas });
   }
+  return { groups: read.groups, users, defaultUser: read.defaultUser, notes: read.notes };
+}
 
-  await addUser(ctx, at, name, cfg, groups);
-
-  const problems: string[] = [];
-  const step = async (what: string, fn: () => Promise<void> | void) => {
-    try { await fn(); } catch (e) { problems.push(`${what}: ${(e as Error).message}`); }
+/**
+ * A program whose failure is reported as '<what><program> failed (exit N): <its stderr>'
+ * (never its input: a password); `next`: what follows when it succeeded.
+ */
+function failedRun(argv: string[], what: string, unit: string, input?: string, next: () => Action[] = () => []): Action {
+  const program = argv[0] === 'useradd' ? 'useradd' : argv.slice(0, 2).join(' ');
+  return {
+    kind: 'run', argv, unit, failure: 'ignore', ...(input !== undefined && { input }),
+    then: (r) => (r.code === 0 ? next() : [{ kind: 'report', level: 'error', message: `${what}${program} failed (${describeExit(r)}): ${r.stderr.trim()}` }]),
   };
+}
+
+/** A step that may fail while it is planned (a link in the key path): its problem, as an action, instead. */
+function attempt(at: string, what: string, fn: () => Action[]): Action[] {
+  try { return fn(); } catch (e) { return [{ kind: 'report', level: 'error', message: `${at}: ${what}: ${(e as Error).message}` }]; }
+}
+
+/** What is applied to a user that exists (made now, or already there): passwords, lock, sudo and doas rules, keys. */
+function userSteps(u: User, pw: PasswdEntry, value: UsersGroups, run: ActionRun): Action[] {
+  const { files, source } = run;
+  const { name, cfg } = u;
+  const at = `user ${name}`;
+  const out: Action[] = [];
+  const step = (what: string) => `${at} ${what}`;
   if (typeof cfg['plain_text_passwd'] === 'string' && cfg['plain_text_passwd']) {
-    const pw = cfg['plain_text_passwd'];
-    await step('plain_text_passwd', () => setPassword(ctx, at, name, pw, false));
+    out.push({ ...failedRun(['chpasswd'], `${at}: plain_text_passwd: `, step('password'), `${name}:${cfg['plain_text_passwd']}\n`), why: `plain-text password of ${name}` });
   }
   if (typeof cfg['hashed_passwd'] === 'string' && cfg['hashed_passwd']) {
-    const pw = cfg['hashed_passwd'];
-    await step('hashed_passwd', () => setPassword(ctx, at, name, pw, true));
+    out.push({ ...failedRun(['chpasswd', '-e'], `${at}: hashed_passwd: `, step('hashed password'), `${name}:${cfg['hashed_passwd']}\n`), why: `hashed password of ${name}` });
   }
   if (cfg['lock_passwd'] ?? true) {
-    await step('lock_passwd', async () => {
-      const r = await ctx.capture(['passwd', '-l', name]);
-      if (r.code !== 0) throw new Error(`passwd -l failed (${describeExit(r)}): ${r.stderr.trim()}`);
-      ctx.log.info(`${at}: password locked`);
-    });
+    out.push({ ...failedRun(['passwd', '-l', name], `${at}: lock_passwd: `, step('lock')), why: `lock the password of ${name}` });
   } else {
     // lock_passwd: false unlocks a locked password that is a real one (never an empty one).
-    const field = shadowPassword(ctx.files, name);
+    const field = shadowPassword(files, name);
     if (field !== null && field.startsWith('!') && !['', '*', '!'].includes(field.replace(/^!+/, ''))) {
-      await step('lock_passwd', async () => {
-        const r = await ctx.capture(['usermod', '--unlock', name]);
-        if (r.code !== 0) throw new Error(`usermod --unlock failed (${describeExit(r)}): ${r.stderr.trim()}`);
-        ctx.log.info(`${at}: password unlocked`);
-      });
+      out.push({ ...failedRun(['usermod', '--unlock', name], `${at}: lock_passwd: `, step('unlock')), why: `unlock the password of ${name}` });
     }
   }
-  if (cfg['doas']) await step('doas', () => writeDoasRules(ctx, name, cfg['doas']));
-  if ('sudo' in cfg) {
-    if (cfg['sudo']) await step('sudo', () => { writeSudoRules(ctx, name, cfg['sudo']); ctx.log.info(`${at}: sudo rules in ${SUDOERS_FILE}`); });
-    else if (cfg['sudo'] === false) ctx.log.info(`${at}: sudo: false is deprecated (cloud-init 22.3); use null`);
-  }
+  if (u.doas && !(files.readTextIfExists(DOAS_FILE) ?? '').includes(u.doas)) out.push({ kind: 'append', path: DOAS_FILE, content: u.doas, mode: 0o440, unit: step('doas'), why: `doas rules of ${name}` });
+  if (u.sudo && !(files.readTextIfExists(SUDOERS_FILE) ?? '').includes(u.sudo)) out.push({ kind: 'append', path: SUDOERS_FILE, content: u.sudo, mode: 0o440, unit: step('sudo'), why: `sudo rules of ${name}` });
+  if (cfg['sudo'] === false) run.log.info(`${run.where} ${at}: sudo: false is deprecated (cloud-init 22.3); use null`);
   if ('ssh_authorized_keys' in cfg) {
     const keys = keyList(cfg['ssh_authorized_keys']);
-    await step('ssh_authorized_keys', () => {
-      const path = setupUserKeys(ctx, keys, name);
-      ctx.log.info(`${at}: ${keys.length} authorized key(s) in ${path}`);
-    });
+    out.push(...attempt(at, 'ssh_authorized_keys', () => userKeysActions(files, pw, keys).actions.map((a) => ({ ...a, unit: step('keys') }))));
   }
-  if (redirect) {
+  if (u.redirect) {
     const cloudKeys = uniqueKeys(source.publicKeys ?? []);
-    if (defaultUser === null) {
-      ctx.report('warning', at, `ssh_redirect_user ignored: no default user (add 'default' to users)`);
-    } else if (cloudKeys.length === 0) {
-      ctx.report('warning', at, 'ssh_redirect_user: no public keys from the datasource; nothing to redirect');
-    } else {
-      const options = DISABLE_USER_OPTS.replaceAll('$USER', defaultUser).replaceAll('$DISABLE_USER', name);
-      await step('ssh_redirect_user', () => { setupUserKeys(ctx, cloudKeys, name, options); ctx.log.info(`${at}: ssh logins redirected to '${defaultUser}'`); });
+    if (value.defaultUser === null) out.push({ kind: 'report', level: 'warning', message: `${at}: ssh_redirect_user ignored: no default user (add 'default' to users)` });
+    else if (cloudKeys.length === 0) out.push({ kind: 'report', level: 'warning', message: `${at}: ssh_redirect_user: no public keys from the datasource; nothing to redirect` });
+    else {
+      const options = DISABLE_USER_OPTS.replaceAll('$USER', value.defaultUser).replaceAll('$DISABLE_USER', name);
+      out.push(...attempt(at, 'ssh_redirect_user', () => userKeysActions(files, pw, cloudKeys, options).actions.map((a) => ({ ...a, unit: step('redirect'), why: `ssh logins of ${name} redirected to ${value.defaultUser}` }))));
     }
   }
   if (cfg['snapuser']) {
-    problems.push('snapuser is not supported (snap create-user asks the snap store over the internet); made a regular account instead');
+    out.push({ kind: 'report', level: 'error', message: `${at}: snapuser is not supported (snap create-user asks the snap store over the internet); made a regular account instead` });
   }
-  for (const p of problems) ctx.report('error', at, p);
+  return out.map((a) => ({ ...a, unit: a.unit ?? step('other') }));
 }
 
-function describe({ ctx, config }: ModuleRun): string[] {
-  try {
-    const { users, groups, defaultUser } = usersAndGroups(config);
-    const lines = [...groups.keys()].map((g) => `${groupExists(ctx.files, g) ? 'keep existing' : 'create'} group ${g}`);
-    for (const [name, cfg] of users) {
-      const extras = [
-        name === defaultUser ? 'default user' : '',
-        cfg['sudo'] ? 'sudo' : '',
-        cfg['ssh_authorized_keys'] ? 'authorized keys' : '',
-        isTrue(cfg['lock_passwd'] ?? true) ? 'password locked' : '',
-      ].filter((s) => s);
-      lines.push(`${userExists(ctx.files, name) ? 'update existing' : 'create'} user ${name}${extras.length ? ` (${extras.join(', ')})` : ''}`);
+/** The sudoers include and the rules file's header, once, before the first user's rules: as cloud-init's first write makes them. */
+function sudoSetup(value: UsersGroups, { files }: ActionRun): Action[] {
+  const out: Action[] = [];
+  if (value.users.some((u) => u.sudo)) {
+    const dir = '/etc/sudoers.d';
+    const base = files.readTextIfExists('/etc/sudoers');
+    const text = base ?? files.readTextIfExists('/usr/etc/sudoers') ?? '';
+    const included = text.split('\n').some((l) => {
+      const m = /^[#@]includedir\s+(.*)$/.exec(l.trim());
+      return m !== null && m[1]!.trim().replace(/\/+$/, '') === dir;
+    });
+    if (!included) {
+      // The header's time goes in after `header('Added')` (stampAt), where the applier writes it.
+      const before = base === null ? `${text}# See sudoers(5) for more information on "#include" directives:\n\n` : '\n';
+      const content = `${before}${header('Added')}\n#includedir ${dir}\n`;
+      const stampAt = before.length + header('Added').length;
+      out.push(base === null
+        ? { kind: 'write', path: '/etc/sudoers', content, stampAt, mode: 0o440, why: `include ${dir}` }
+        : { kind: 'append', path: '/etc/sudoers', content, stampAt, mode: 0o440, why: `include ${dir}` });
     }
-    return lines;
-  } catch (e) {
-    return [`invalid users/groups: ${(e as Error).message}`];
+    // cloud-init's ensure_dir(path, 0o750): made so even when it exists (Debian ships it 0755).
+    out.push({ kind: 'mkdir', path: dir, mode: 0o750, uid: 0, gid: 0 });
+    if (files.readTextIfExists(SUDOERS_FILE) === null) out.push({ kind: 'write', path: SUDOERS_FILE, content: `${header('Created')}\n`, stampAt: header('Created').length, mode: 0o440 });
   }
+  if (value.users.some((u) => u.doas) && files.readTextIfExists(DOAS_FILE) === null) out.push({ kind: 'write', path: DOAS_FILE, content: `${header('Created')}\n`, stampAt: header('Created').length, mode: 0o440 });
+  return out.map((a) => ({ ...a, unit: 'sudo' }));
 }
 
-export const usersGroups: Module = {
+function usersActions(value: UsersGroups, run: ActionRun): Action[] {
+  const { files, log, where } = run;
+  for (const n of value.notes) log.warn(`${where}: ${n}`);
+  const out: Action[] = [];
+  // Groups made by an earlier action of this module count as there.
+  const made = new Set<string>();
+  const hasGroup = (g: string) => made.has(g) || groupExists(files, g);
+  for (const [name, members] of value.groups) {
+    const unit = `group ${name}`;
+    if (hasGroup(name)) log.info(`${where} ${unit}: exists already; not created`);
+    else { out.push({ kind: 'run', argv: ['groupadd', name], unit }); made.add(name); }
+    for (const member of members) {
+      if (!userExists(files, member)) { out.push({ kind: 'report', level: 'warning', message: `${unit}: cannot add '${member}': no such user`, unit: `${unit} ${member}` }); continue; }
+      out.push({ kind: 'run', argv: ['usermod', '-a', '-G', name, member], unit });
+    }
+  }
+  out.push(...sudoSetup(value, run));
+  for (const u of value.users) {
+    const { name, cfg } = u;
+    const unit = `user ${name}`;
+    const pw = passwdEntry(files, name);
+    if (pw) {
+      log.info(`${where} ${unit}: exists already; not re-created (its passwords, lock, sudo and keys are still applied)`);
+      if (cfg['passwd']) log.info(`${where} ${unit}: 'passwd' only applies to a new user; use hashed_passwd for an existing one`);
+      out.push(...userSteps(u, pw, value, run));
+      continue;
+    }
+    if (cfg['create_groups'] !== false) {
+      const wanted = [...u.groups];
+      if (typeof cfg['primary_group'] === 'string' && cfg['primary_group']) wanted.push(cfg['primary_group']);
+      for (const g of wanted) {
+        if (hasGroup(g)) continue;
+        out.push({ kind: 'run', argv: ['groupadd', g], unit, why: `a group of ${name}` });
+        made.add(g);
+      }
+    }
+    // What follows needs the account as useradd made it (its uid, its home): read once it is there.
+    const afterwards = (): Action[] => {
+      const entry = passwdEntry(files, name);
+      return entry ? userSteps(u, entry, value, run) : [{ kind: 'report', level: 'error', message: `${unit}: useradd left no entry in /etc/passwd` }];
+    };
+    // A hash given as `passwd` goes through chpasswd's stdin: an argv is readable by every local user.
+    const hash = typeof cfg['passwd'] === 'string' && cfg['passwd'] !== '' ? cfg['passwd'] : null;
+    out.push({
+      ...failedRun(useraddArgv(name, cfg, u.groups), `${unit}: `, unit, undefined,
+        () => (hash === null ? afterwards() : [{ ...failedRun(['chpasswd', '-e'], `${unit}: passwd: `, unit, `${name}:${hash}\n`, afterwards), why: `hashed password of ${name}` }])),
+      why: `create user ${name}`,
+    });
+  }
+  return out;
+}
+
+export const usersGroups = actionModule<UsersGroups>({
   name: 'users_groups',
   stage: 'init',
   frequency: 'per-instance',
   keys: ['users', 'groups', 'user'],
   schema: SCHEMA,
-  describe,
-  async run(run) {
-    const { ctx, config, where } = run;
-    const { users, groups, defaultUser, notes } = usersAndGroups(config);
-    for (const n of notes) ctx.log.warn(`${where}: ${n}`);
-    for (const [name, members] of groups) {
-      try { await createGroup(ctx, where, name, members); } catch (e) { ctx.report('error', `${where} group ${name}`, (e as Error).message); }
-    }
-    for (const [name, cfg] of users) {
-      try { await createUser(run, name, cfg, defaultUser); } catch (e) { ctx.report('error', `${where} user ${name}`, (e as Error).message); }
-    }
-  },
-};
+  check: checkUsersGroups,
+  actions: usersActions,
+});

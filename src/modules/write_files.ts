@@ -224,9 +224,9 @@ function writeActions(deferred: boolean) {
     try {
       owner = resolveOwner(run.files, entry.owner);
     } catch (e) {
-      // A deferred entry's owner may be a user this boot creates before stage final: plan cannot know it yet.
-      if (run.planning && deferred) { run.unknownToPlan?.(); owner = {}; }
-      else { run.report('error', `${label}: ${(e as Error).message}`); return []; }
+      if (!(run.planning && deferred)) { run.report('error', `${label}: ${(e as Error).message}`); return []; }
+      // A deferred entry's owner may be a user this boot creates before stage final: its ids are a fact of the boot.
+      owner = run.bootFact?.(() => resolveOwner(run.files, entry.owner)) ?? {};
     }
     if (entry.source) return [fetched(label, entry, entry.source, budget, owner)];
     return [put(entry, entry.content()!, owner, label)];

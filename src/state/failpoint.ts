@@ -1,10 +1,2 @@
-// Crash injection for the crash-safety tests: when EC2_INIT_FAILPOINT names
-// a point the run passes, the process kills itself with SIGKILL right there,
-// exactly like a power cut. Without the variable this is one string compare.
-import { envVar, processId, signalProcess } from '../host/process.ts';
-
-const armed = envVar('EC2_INIT_FAILPOINT') ?? '';
-
-export function failpoint(name: string): void {
-  if (armed !== '' && armed === name) signalProcess(processId(), 'SIGKILL');
-}
+// Crash injection lives in host/failpoint.ts (the applier's semaphore writes pass it too).
+export { failpoint } from '../host/failpoint.ts';

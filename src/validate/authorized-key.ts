@@ -1,6 +1,8 @@
 // One authorized_keys line as sshd reads it (options, key type, base64,
 // comment), parsed as cloud-init's ssh_util.AuthKeyLineParser does: the one
-// parser for keys from user-data, a datasource (Azure's IMDS) or a file.
+// parser for keys from user-data, a datasource (Azure's IMDS), a key service
+// (ssh_import_id's GitHub and Launchpad) or a file.
+import { bad, controlIn, ok, show, type Checked } from './check.ts';
 /** Key types sshd accepts in authorized_keys (OpenSSH's, without the signature-only ones). */
 const VALID_KEY_TYPES = new Set([
   'dsa', 'rsa', 'ecdsa', 'ed25519',
@@ -69,4 +71,17 @@ export function parseKeyLine(src: string, options?: string): AuthKeyLine {
   }
   const [keytype, base64, comment] = parts;
   return { source: src, keytype, base64, comment, ...(opts ? { options: opts } : {}) };
+}
+
+/**
+ * A line a key service gave (ssh_import_id): one public key — a known type,
+ * base64, a comment — never options, never a second line or a control
+ * character.
+ */
+export function publicKeyOnly(line: string): Checked<AuthKeyLine> {
+  const c = controlIn(line.replace(/\t/g, ' '));
+  if (c) return bad(`a key line has ${c}`);
+  const k = parseKeyLine(line.trim());
+  if (!validKey(k) || k.options !== undefined || !/^[A-Za-z0-9+/]+={0,3}$/.test(k.base64!)) return bad(`${show(line.trim())} is not a public key (type, base64, comment)`);
+  return ok(k);
 }

@@ -65,20 +65,3 @@ export function rsyslogRemote(name: string, line: string): Checked<string> {
   const host = addr.includes(':') ? `[${addr}]` : addr;
   return ok(`${match || '*.*'} ${m[1] === '@@' ? '@@' : '@'}${host}${port ? `:${port}` : ''}${label ? ` # ${label}` : ''}`);
 }
-
-/**
- * A public key line as GitHub's or Launchpad's service gives it, before it
- * is added to authorized_keys: a key type, base64 and an optional comment,
- * no options (a service must not be able to add `command=` or `from=`), no
- * control characters. `knownType` is ssh-keys.ts's list of key types.
- */
-export function importedKey(v: unknown, knownType: (t: string) => boolean): Checked<string> {
-  const t = text(v);
-  if (!t.ok) return t;
-  const line = t.value.trim();
-  const c = controlIn(line.replace(/\t/g, ' '));
-  if (c) return bad(`a key line has ${c}`);
-  const m = /^(\S+)\s+([A-Za-z0-9+/]+={0,3})(\s+.*)?$/.exec(line);
-  if (!m || !knownType(m[1]!)) return bad(`${show(line)} is not a public key (type, base64, comment)`);
-  return ok(line);
-}

@@ -81,7 +81,7 @@ describe('boot from a NoCloud seed', { skip: skip ?? false }, () => {
     assert.match(JSON.stringify(st.json), /scripts\/runcmd.*exit 3/);
     const long = agent(root, ['status', '--long']);
     assert.match(long.stdout, /^status: error\nextended_status: error - done\n/);
-    assert.match(long.stdout, /\nerrors:\n\t- module scripts_user .*runcmd: exit 3/);
+    assert.match(long.stdout, /\nerrors:\n\t- module scripts_user: .*runcmd: exit 3/);
   });
 
   test('an unknown user-data format is ignored with a warning that names it: status degraded', () => {

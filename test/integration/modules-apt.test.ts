@@ -240,14 +240,16 @@ packages:
 
     // apt-get update ran once for both modules; the commands were chrooted and noninteractive.
     const log = read(root, 'var/log/ec2-init.log');
-    assert.equal(log.match(/running apt-get .* update$/gm)?.length, 1, log);
-    assert.match(log, /running apt-get --option=Dpkg::Options::=--force-confold .* dist-upgrade/);
-    assert.match(log, /running apt-get .* install hello-ec2 tiny-tool=1\.0 mirror-pkg=1\.0 security-fix/);
+    // (Each run is logged as its action: the program, a digest of its argv, what it is for; the
+    // argv itself — --force-confold among it — is in the table test, test/unit/actions-apt.test.ts.)
+    assert.equal(log.match(/action: module \S+: run apt-get \S+ \(apt-get update\)/gm)?.length, 1, log);
+    assert.match(log, /action: module package_update_upgrade_install: run apt-get \S+ \(apt-get dist-upgrade\)/);
+    assert.match(log, /action: module package_update_upgrade_install: run apt-get \S+ \(apt-get install hello-ec2 tiny-tool=1\.0 mirror-pkg=1\.0 security-fix\)/);
 
     // A second boot of the same instance repeats none of it.
     const again = boot(root, userData);
     assert.equal(again.status, 0, again.stderr);
-    assert.equal(read(root, 'var/log/ec2-init.log').match(/running apt-get .* update$/gm)?.length, 1);
+    assert.equal(read(root, 'var/log/ec2-init.log').match(/action: module \S+: run apt-get \S+ \(apt-get update\)/gm)?.length, 1);
   });
 
   test('deb822 image: mirrors (per arch, with a key) and disable_suites rewrite debian.sources', () => {
@@ -309,11 +311,11 @@ write_files:
 `);
     const p = problems(root);
     const has = (re: RegExp) => assert.ok(p.errors.some((e) => re.test(e)), `${re} not in:\n${p.errors.join('\n')}`);
-    has(/^module apt_configure source 'fromkeyserver': keyid .* keyserver keyserver\.ubuntu\.com.*put the ASCII-armored key in 'key'/);
-    has(/^module apt_configure source 'aPPA': 'ppa:someone\/something' is for add-apt-repository/);
-    has(/^module apt_configure source 'junk': 'http:\/\/example\.invalid\/debian bookworm main' is not a sources\.list entry/);
-    has(/^module apt_configure source 'broken': not an ASCII-armored OpenPGP key/);
-    has(/^module package_update_upgrade_install install: apt-get install hello-ec2 nosuch-package: exit 100: E: Unable to locate package nosuch-package/);
+    has(/^module apt_configure: source 'fromkeyserver': keyid .* keyserver keyserver\.ubuntu\.com.*put the ASCII-armored key in 'key'/);
+    has(/^module apt_configure: source 'aPPA': 'ppa:someone\/something' is for add-apt-repository/);
+    has(/^module apt_configure: source 'junk': 'http:\/\/example\.invalid\/debian bookworm main' is not a sources\.list entry/);
+    has(/^module apt_configure: source 'broken': not an ASCII-armored OpenPGP key/);
+    has(/^module package_update_upgrade_install: apt-get \(apt-get install hello-ec2 nosuch-package\): exit 100: .*E: Unable to locate package nosuch-package/);
     assert.equal(p.status, 'error');
     // The sources whose key could not be had are not written; the good one is, and works.
     assert.equal(existsSync(join(root, 'etc/apt/sources.list.d/fromkeyserver.list')), false);
@@ -373,7 +375,7 @@ describe('cloud-init module examples through the binary', { skip }, () => {
     assert.ok(apt.some((e) => /source 'source3': not an ASCII-armored OpenPGP key/.test(e)), apt.join('\n'));
     assert.equal(apt.length, 4, apt.join('\n'));
     // No network: apt-get update cannot fetch us.archive.ubuntu.com; apt exits 0, the warning says so.
-    assert.ok(p.warnings.some((w) => /^module apt_configure apt-get update: W: Failed to fetch http:\/\/us\.archive\.ubuntu\.com/.test(w)), p.warnings.join('\n'));
+    assert.ok(p.warnings.some((w) => /^module apt_configure: apt-get update: W: Failed to fetch http:\/\/us\.archive\.ubuntu\.com/.test(w)), p.warnings.join('\n'));
     assert.equal(p.status, 'error');
   });
 
@@ -421,7 +423,7 @@ describe('cloud-init module examples through the binary', { skip }, () => {
     assert.equal(pkgErrors.length, 1, `${r1.stderr}\n${pkgErrors.join('\n')}`);
     assert.match(pkgErrors[0]!, /snap packages .*certbot.* not supported/);
     // package_reboot_if_required: reported, never done under --root.
-    assert.match(read(root, 'var/log/ec2-init.log'), /skipped with --root .*: reboot \(\/var\/run\/reboot-required exists/);
+    assert.match(read(root, 'var/log/ec2-init.log'), /skipped with --root .*: run reboot .*\(reboot: \/var\/run\/reboot-required exists/);
 
     const r2 = boot(root, readFileSync(join(EXAMPLES, 'cc_package_update_upgrade_install/example2.yaml'), 'utf8'), 'iid-example-2');
     const p2 = problems(root);

@@ -74,7 +74,7 @@ describe('real-world keys at boot', { skip: skip ?? false }, () => {
     assert.deepEqual(statusProblems(root), []);
     // with-root.sh leaves an empty placeholder there (bound to this machine's device during the boot): untouched.
     assert.equal(statSync(join(root, 'dev/urandom')).size, 0);
-    assert.match(read(root, 'var/log/ec2-init.log'), /module seed_random: skipped with --root .*: add 3 byte\(s\) of seed to \/dev\/urandom/);
+    assert.match(read(root, 'var/log/ec2-init.log'), /module seed_random: skipped with --root .*\(add 3 byte\(s\) of seed to \/dev\/urandom\)/);
   });
 
   test('ssh_import_id: null on a user is nothing to import: no warning', () => {

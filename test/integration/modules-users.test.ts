@@ -158,7 +158,7 @@ users:
     assert.equal(field(root, 'etc/shadow', 'erin', 1), `!${hash}`, 'hashed_passwd set, then locked (lock_passwd defaults to true)');
     const p = problems(root);
     assert.equal(p.length, 1, p.join('\n'));
-    assert.match(p[0]!, /module users_groups user broken: not created: ssh_authorized_keys cannot be given with no_create_home/);
+    assert.match(p[0]!, /module users_groups: user broken: not created: ssh_authorized_keys cannot be given with no_create_home/);
     assertNoSecret(root, [hash]);
   });
 
@@ -169,7 +169,7 @@ users:
     assert.ok(line(root, 'etc/passwd', 'newsuper'));
     const p = problems(root);
     assert.equal(p.length, 1, p.join('\n'));
-    assert.match(p[0]!, /module ssh_import_id \(newsuper\): gh:TheRealFalcon: .*; lp:falcojr: /);
+    assert.match(p[0]!, /module ssh_import_id: user newsuper: gh:TheRealFalcon: .*; lp:falcojr: /);
   });
 
   test('an existing user is not re-created, but gets its keys, sudo rules and password', () => {
@@ -266,7 +266,7 @@ describe("cloud-init's examples for users_groups and set_passwords apply", { ski
     'cc_users_groups/example1.yaml': (root, p) => { assert.deepEqual(p, []); assert.ok(line(root, 'etc/passwd', 'debian')); },
     'cc_users_groups/example2.yaml': (root, p) => { assert.deepEqual(p, []); assert.deepEqual(members(root, 'admingroup'), ['root', 'sys']); assert.ok(line(root, 'etc/group', 'cloud-users')); },
     // ssh_import_id needs GitHub and Launchpad: booted offline, the import fails, the user is still made.
-    'cc_users_groups/example3.yaml': (root, p) => { assert.ok(line(root, 'etc/passwd', 'newsuper')); assert.equal(p.length, 1); assert.match(p[0]!, /module ssh_import_id \(newsuper\)/); },
+    'cc_users_groups/example3.yaml': (root, p) => { assert.ok(line(root, 'etc/passwd', 'newsuper')); assert.equal(p.length, 1); assert.match(p[0]!, /module ssh_import_id: user newsuper: /); },
     'cc_users_groups/example4.yaml': (root, p) => {
       assert.deepEqual(p, []);
       assert.match(read(root, 'etc/doas.conf'), /\n# cloud-init User rules for newsuper\npermit nopass newsuper\ndeny newsuper as root\n$/);

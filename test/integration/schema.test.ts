@@ -85,8 +85,8 @@ describe('ec2-init schema (the executable)', { skip: cannotRun() ?? false }, () 
     const status = JSON.parse(st.stdout) as { problems: unknown[]; errors: string[]; recoverable_errors: { WARNING: string[] } };
     const fromModule = (name: string, level: string, message: string) => ({ file: null, part: null, line: null, column: null, path: `module ${name}`, level, code: 'module', message });
     assert.deepEqual(status.problems, [
-      fromModule('bootcmd', 'error', 'module bootcmd: entry 1 is neither a string nor a list of words'),
-      fromModule('runcmd', 'error', 'module runcmd: entry 1 is neither a string nor a list of words'),
+      fromModule('bootcmd', 'error', 'bootcmd: entry 1 is neither a string nor a list of words'),
+      fromModule('runcmd', 'error', 'runcmd: entry 1 is neither a string nor a list of words'),
       ...records('/var/lib/cloud/data/user-data.txt', 'part-001', 'warning'),
       fromModule('disk_setup', 'warning', 'disk_setup /dev/sdb: table_type must be mbr or gpt: ignored'),
     ]);

@@ -146,19 +146,19 @@ describe('boot on Azure (IMDS and wireserver simulators on 127.0.0.1, ovf-env.xm
     const r = await agentAsync(root, ['boot']);
     assert.equal(r.status, 1, `status says error\n${r.stderr}`);
     assert.equal(passwdLine(root, 'azureuser'), undefined);
-    assert.ok(statusProblems(root).some((p) => /users_groups user azureuser: useradd failed .*group azureuser exists/.test(p)), statusProblems(root).join('\n'));
+    assert.ok(statusProblems(root).some((p) => /users_groups: user azureuser: useradd failed .*group azureuser exists/.test(p)), statusProblems(root).join('\n'));
     assert.equal(sim.reports.length, 1);
     const report = sim.reports[0]!;
     assert.equal(report.state, 'NotReady');
     assert.equal(report.substatus, 'ProvisioningFailed');
     assert.equal(report.answered, 200);
-    assert.match(report.description!, /^result=error\|'?reason=failure to provision: module users_groups user azureuser: useradd failed/);
+    assert.match(report.description!, /^result=error\|'?reason=failure to provision: module users_groups: user azureuser: useradd failed/);
     assert.match(report.description!, /vm_id=91267c52-9f02-4cfe-b1f4-a4da7ebac2cf/);
     assert.ok(report.description!.length <= 512);
     const kvp = kvpRecords(root);
     assert.equal(kvp.length, 1, 'the stale record is gone');
     assert.equal(kvp[0]!.key, 'PROVISIONING_REPORT');
-    assert.match(kvp[0]!.value, /^result=error\|'?reason=failure to provision: module users_groups user azureuser/);
+    assert.match(kvp[0]!.value, /^result=error\|'?reason=failure to provision: module users_groups: user azureuser/);
     assert.match(kvp[0]!.value, /\|documentation_url=https:\/\/aka\.ms\/linuxprovisioningerror$/);
     assert.deepEqual(filesHolding(root, PASSWORD), []);
     // disablePasswordAuthentication "true" from IMDS wins over the password's default

@@ -16,10 +16,10 @@ import { keyboardFile, parseKeyboard } from '../../src/modules/keyboard.ts';
 import { consoleBlocks, keygenLine, listed, optionList, syslogPrefix } from '../../src/modules/keys_to_console.ts';
 import { loadRsyslogConfig, remotesEntry, rsyslogFiles } from '../../src/modules/rsyslog.ts';
 import { hasKeyNested, importsByUser } from '../../src/modules/ssh_import_id.ts';
-import { isKnownKeyType } from '../../src/validate/authorized-key.ts';
+import { publicKeyOnly } from '../../src/validate/authorized-key.ts';
 import { decodeContent } from '../../src/modules/write_files.ts';
 import { ReadBudget } from '../../src/sources/budget.ts';
-import { debconfValue, importedKey, importId, rsyslogRemote } from '../../src/validate/modules.ts';
+import { debconfValue, importId, rsyslogRemote } from '../../src/validate/modules.ts';
 
 test('apt_pipelining: false is depth 0, 0-5 as given, os/none/unchanged leave apt alone, anything else is invalid', () => {
   assert.equal(pipelineDepth(false), '0');
@@ -154,10 +154,10 @@ test('ssh_import_id: found anywhere in the config; the default user takes the to
 });
 
 test('ssh_import_id: a key line from a service is a key, never options or a second line', () => {
-  assert.equal(importedKey('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtm alice@github/1', isKnownKeyType).ok, true);
-  assert.equal(importedKey('command="rm -rf /" ssh-ed25519 AAAAC3Nza x', isKnownKeyType).ok, false);
-  assert.equal(importedKey('ssh-ed25519 AAAA x\nssh-rsa BBBB y', isKnownKeyType).ok, false);
-  assert.equal(importedKey('<html>', isKnownKeyType).ok, false);
+  assert.equal(publicKeyOnly('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDtm alice@github/1').ok, true);
+  assert.equal(publicKeyOnly('command="rm -rf /" ssh-ed25519 AAAAC3Nza x').ok, false);
+  assert.equal(publicKeyOnly('ssh-ed25519 AAAA x\nssh-rsa BBBB y').ok, false);
+  assert.equal(publicKeyOnly('<html>').ok, false);
 });
 
 test('write_files: gzip entries share one budget: each fits alone, together they do not', () => {

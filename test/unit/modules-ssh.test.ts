@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Context } from '../../src/context.ts';
 import { silentLogger } from '../../src/log.ts';
-import { appendSshdConfig, updateSshdConfig } from '../../src/modules/ssh-keys.ts';
+import type { WriteAction } from '../../src/host/actions.ts';
+import { sshdConfigAppend, sshdConfigUpdate } from '../../src/modules/ssh-keys.ts';
 import { mode, read, tempDir, writeIn } from '../helpers/files.ts';
 
 describe('sshd_config edits, as cloud-init makes them', () => {
@@ -13,6 +14,13 @@ describe('sshd_config edits, as cloud-init makes them', () => {
     if (dropIn) writeIn(dir, 'etc/ssh/sshd_config.d/.keep', '');
     return new Context(dir, silentLogger);
   }
+  /** The write applied as the applier would: the file it changed, or null. */
+  const applied = (ctx: Context, w: WriteAction | null): string | null => {
+    if (w) ctx.files.write(w.path, w.content, { mode: w.mode });
+    return w?.path ?? null;
+  };
+  const updateSshdConfig = (ctx: Context, updates: Record<string, string>) => applied(ctx, sshdConfigUpdate(ctx.files, updates));
+  const appendSshdConfig = (ctx: Context, lines: [string, string][]) => applied(ctx, sshdConfigAppend(ctx.files, lines));
   test('a keyword in any case (and key=value) is updated in place; a missing one appended; the mode kept', () => {
     const ctx = ctxWith('# PasswordAuthentication yes\npasswordauthentication=yes\nUsePAM yes\n');
     assert.equal(updateSshdConfig(ctx, { PasswordAuthentication: 'no', PermitRootLogin: 'no' }), '/etc/ssh/sshd_config');
