@@ -50,8 +50,8 @@ export interface ModuleRun {
   frequency?: Frequency;
   /**
    * plan only: the files the steps before this one will have written by the
-   * time it runs (scripts saved from parts, runcmd's script), which a
-   * describe() that lists a directory counts as there.
+   * time it runs (scripts saved from parts, runcmd's script), which an
+   * actions() that lists a directory counts as there.
    */
   plannedFiles?: string[];
 }
@@ -128,22 +128,13 @@ export interface ActionModule<V> extends ModuleBase {
   actions(value: V, run: ActionRun): Action[] | Promise<Action[]>;
 }
 
-/** A module not converted yet: describe() for plan, run() for boot, written apart. */
-export interface LegacyModule extends ModuleBase {
-  /** One line per action it would take, for `plan`; must change nothing. */
-  describe(run: ModuleRun): string[];
-  run(run: ModuleRun): Promise<void>;
-}
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module's value type is its own
-export type Module = LegacyModule | ActionModule<any>;
+export type Module = ActionModule<any>;
 
 /** A module of actions, its value type checked here and erased for the module list. */
 export function actionModule<V>(m: ActionModule<V>): Module {
   return m;
 }
-
-export const isActionModule = (m: Module): m is ActionModule<unknown> => 'actions' in m;
 
 /** Shell-quote one word for /bin/sh. */
 export function shellQuote(word: string): string {

@@ -1,7 +1,6 @@
-// Running one module, for boot and for plan alike: a module of actions
-// (module.ts) has its config checked, its actions made, and — at boot —
-// applied by the one applier (host/apply-actions.ts); a module not converted
-// yet runs its own run(). What the applier needs from a Context (programs
+// Running one module, for boot and for plan alike: its config checked, its
+// actions made (module.ts), and — at boot — applied by the one applier
+// (host/apply-actions.ts). What the applier needs from a Context (programs
 // with the output log, the HTTP client, problems) is put together here.
 import type { Context } from '../context.ts';
 import { actionValue, type Action, type ActionValue } from '../host/actions.ts';
@@ -9,11 +8,10 @@ import { applyActions, type ApplyEnv } from '../host/apply-actions.ts';
 import { fetchWithRetries } from '../net/fetch.ts';
 import { rootCaBundle } from '../net/http.ts';
 import { fetchUrl } from '../userdata/include.ts';
-import { isActionModule, type ActionRun, type Module, type ModuleRun } from './module.ts';
+import type { ActionRun, Module, ModuleRun } from './module.ts';
 
-/** A module's actions (null: a module not converted, or nothing to do); `unknown`: some depend on what the machine answers at boot. */
-export async function moduleActions(module: Module, run: ModuleRun, planning: boolean): Promise<{ actions: Action[]; unknown: boolean } | null> {
-  if (!isActionModule(module)) return null;
+/** A module's actions (none: nothing to do); `unknown`: some depend on what the machine answers at boot. */
+export async function moduleActions(module: Module, run: ModuleRun, planning: boolean): Promise<{ actions: Action[]; unknown: boolean }> {
   const { ctx, where } = run;
   const report: ActionRun['report'] = (level, message) => ctx.report(level, where, message);
   const value = module.check(run.config, report);
@@ -37,19 +35,17 @@ export async function moduleActions(module: Module, run: ModuleRun, planning: bo
   return { actions, unknown };
 }
 
-/** What plan says a module will do: its actions' lines, or its describe() until it is converted. */
-export async function plannedModule(module: Module, run: ModuleRun): Promise<{ does: string; actions?: ActionValue[]; unknown?: boolean }> {
+/** What plan says a module will do: its actions, each with its line. */
+export async function plannedModule(module: Module, run: ModuleRun): Promise<{ does: string; actions: ActionValue[]; unknown?: boolean }> {
   const planned = await moduleActions(module, run, true);
-  if (planned === null) return { does: (module as { describe(r: ModuleRun): string[] }).describe(run).join('; ') || 'nothing to do' };
   const values = planned.actions.map(actionValue);
   const does = values.map((v) => v.line).join('; ') || 'nothing to do';
   return { does: planned.unknown ? `${does} (more depends on what the machine answers at boot)` : does, actions: values, ...(planned.unknown && { unknown: true }) };
 }
 
-/** Boot: run the module (apply its actions, or its own run()). Problems go to run.ctx. */
+/** Boot: the module's actions, applied. Problems go to run.ctx. */
 export async function runModule(module: Module, run: ModuleRun): Promise<void> {
   const made = await moduleActions(module, run, false);
-  if (made === null) return (module as { run(r: ModuleRun): Promise<void> }).run(run);
   await applyActions(applyEnv(run.ctx), run.where, made.actions);
 }
 

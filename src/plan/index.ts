@@ -3,8 +3,8 @@
 // with — the source search, the network plan, the user-data reading
 // (userdata.ts), the part routes (parts.ts), the module steps (modules.ts) —
 // changing nothing, running nothing and fetching nothing (an #include is a
-// step of its own, not followed). A running module's line also says what it
-// will do (its describe()).
+// step of its own, not followed). A running module's step also lists its
+// actions (modules/run-module.ts), each with its digest.
 import { EMPTY } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { readSystemConfig, withSystemConfig } from '../config/system.ts';

@@ -4,7 +4,7 @@
 import { Context } from '../../src/context.ts';
 import { actionValue, type Action, type ActionValue } from '../../src/host/actions.ts';
 import { silentLogger } from '../../src/log.ts';
-import { isActionModule, type Module, type ModuleRun } from '../../src/modules/module.ts';
+import type { Module, ModuleRun } from '../../src/modules/module.ts';
 import { moduleActions } from '../../src/modules/run-module.ts';
 import type { Diag } from '../../src/types.ts';
 import { tempDir } from './files.ts';
@@ -30,7 +30,6 @@ const SOURCE = { name: 'NoCloud', hostname: 'h', publicKeys: [], metaData: {} } 
  */
 export async function planModule(module: Module, config: Record<string, unknown>,
   opts: { prep?: (root: string) => void; planning?: boolean; source?: Partial<ModuleRun['source']>; instanceId?: string } = {}): Promise<Planned> {
-  if (!isActionModule(module)) throw new Error(`module ${module.name} has no actions() yet`);
   const root = tempDir('ec2-init-actions-');
   opts.prep?.(root);
   const ctx = new Context(root, silentLogger);
@@ -38,7 +37,7 @@ export async function planModule(module: Module, config: Record<string, unknown>
     ctx, instanceId: opts.instanceId ?? 'iid-table-1', source: { ...SOURCE, ...opts.source } as ModuleRun['source'],
     config, where: `module ${module.name}`,
   }, opts.planning ?? true);
-  const actions = made?.actions ?? [];
+  const { actions } = made;
   const values = actions.map(actionValue);
-  return { actions, values, lines: values.map((v) => v.line), problems: ctx.diags, unknown: made?.unknown ?? false };
+  return { actions, values, lines: values.map((v) => v.line), problems: ctx.diags, unknown: made.unknown };
 }
