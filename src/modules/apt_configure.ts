@@ -15,8 +15,7 @@
 // such entry is refused with a message saying so, the others still apply.
 // Mirror `search`/`search_dns` candidates are taken when their name resolves
 // (a query: `getent ahosts` in the root, so plan says it depends on the
-// machine). The architecture is the one dpkg's own package has in dpkg's
-// status file (dpkg --print-architecture when the file does not say).
+// machine). The architecture is what dpkg --print-architecture says (a query).
 import { fileContent } from '../bytes.ts';
 import type { Action } from '../host/actions.ts';
 import { osRelease } from '../host/os-release.ts';
@@ -171,14 +170,11 @@ function releaseOf(run: ActionRun): string | null {
 }
 
 /**
- * dpkg's architecture: the one its own package has in its status file (a
- * file plan reads too), else `dpkg --print-architecture` (a query). Null:
- * plan cannot tell, or dpkg failed (reported).
+ * dpkg's architecture, as `dpkg --print-architecture` says (a query: dpkg's
+ * database is dpkg's own, lintian's uses-dpkg-database-directly). Null: plan
+ * cannot tell, or dpkg failed (reported).
  */
 async function archOf(run: ActionRun): Promise<string | null> {
-  const status = run.files.readTextIfExists('/var/lib/dpkg/status') ?? '';
-  const m = /^Package: dpkg\n(?:[^\n]+\n)*?Architecture: ([a-z0-9-]+)$/m.exec(status);
-  if (m) return m[1]!;
   const r = await run.query(['dpkg', '--print-architecture'], { timeoutMs: 30_000 });
   if (r === null) return null;
   const arch = r.stdout.trim();

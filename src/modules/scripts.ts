@@ -42,12 +42,12 @@ function runPath(files: ReadFiles, instanceId: string, which: Which, dir: string
  * output log), then its semaphore, whatever its exit (a failed script is
  * reported, not run again). Each script is a unit of its own.
  */
-function scriptActions(which: Which, { files, instanceId, frequency, plannedFiles, where, planning, bootFact }: ActionRun): Action[] {
+function scriptActions(which: Which, { files, instanceId, frequency, plannedFiles, where, planning, bootFact, config }: ActionRun): Action[] {
   const dir = scriptDir(instanceId, which);
   const list = () => files.list(dir).filter((n) => !files.isDirectory(`${dir}/${n}`));
-  // What is there at boot: plan knows the scripts of the parts and runcmd, not what a module not
-  // yet converted (write_files) puts there, so its listing is marked as depending on the boot.
-  const atBoot = bootFact?.(list);
+  // Plan knows the scripts there now and those the steps before will write (the parts', runcmd's,
+  // write_files'): not what a boot command may put there, so with bootcmd the listing is the boot's.
+  const atBoot = config['bootcmd'] !== undefined ? bootFact?.(list) : undefined;
   const planned = (plannedFiles ?? []).filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1));
   const names = (atBoot ?? [...new Set([...list(), ...planned])]).sort();
   return names.flatMap((name): Action[] => {

@@ -233,12 +233,19 @@ function writeActions(deferred: boolean) {
   });
 }
 
+/** The paths of the entries that pass check() (its reports are the module's own, when it runs). */
+function plannedPaths(deferred: boolean, config: Config): string[] {
+  return checkEntries(deferred)(config, () => {})?.entries.map((e) => e.entry.path) ?? [];
+}
+
 export const writeFiles: Module = actionModule<Checked>({
   name: 'write_files',
   stage: 'init',
   frequency: 'per-instance',
   keys: ['write_files'],
   schema: { write_files: SCHEMA },
+  // The files it writes, for the plan of what runs later (a script put in scripts/per-boot).
+  writes: (run) => plannedPaths(false, run.config),
   check: checkEntries(false),
   actions: writeActions(false),
 });
@@ -248,6 +255,7 @@ export const writeFilesDeferred: Module = actionModule<Checked>({
   stage: 'final',
   frequency: 'per-instance',
   keys: ['write_files'],
+  writes: (run) => plannedPaths(true, run.config),
   check: checkEntries(true),
   actions: writeActions(true),
 });
