@@ -12,7 +12,7 @@ import type { Config } from '../config/merge.ts';
 import { describeExit } from '../host/run.ts';
 import { hostname as validHostname } from '../validate/net.ts';
 import { isTrue, optionBool } from './helpers.ts';
-import { actionModule, type ActionRun, type ModuleRun, type ReadFiles, type Schema } from './module.ts';
+import { actionModule, type ActionRun, type ReadFiles, type Schema } from './module.ts';
 
 const HOSTNAME_FILE = '/etc/hostname';
 /** What set_hostname last set (cloud-init's data/set-hostname: JSON). */
@@ -225,27 +225,12 @@ function setHostnameActions(run: ActionRun, cfg: HostnameConfig): { name: string
   };
 }
 
-/** A module's facts for a plan-time question asked outside actions() (writes()): reports and logs go nowhere. */
-function quietFacts(run: ModuleRun): ActionRun {
-  const ignore = () => {};
-  return {
-    instanceId: run.instanceId, source: run.source, config: run.config, where: run.where, frequency: run.frequency ?? 'per-instance',
-    files: run.ctx.files, root: run.ctx.root, planning: true, report: ignore,
-    log: { debug: ignore, info: ignore, warn: ignore, error: ignore }, query: () => Promise.resolve(null),
-  };
-}
-
 export const setHostname = actionModule<HostnameConfig>({
   name: 'set_hostname',
   stage: 'init',
   frequency: 'per-instance',
   keys: [],
   schema: SCHEMA,
-  // update_hostname's plan reads /etc/hostname as this module will have left it.
-  writes: (run) => {
-    const made = setHostnameActions(quietFacts(run), checkHostnameConfig(run.config));
-    return made ? made.actions.flatMap((a) => (a.kind === 'write' ? [a.path] : [])) : [];
-  },
   check: checkHostnameConfig,
   actions: (cfg, run) => setHostnameActions(run, cfg)?.actions ?? [],
 });

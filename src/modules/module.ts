@@ -112,7 +112,7 @@ interface ModuleBase {
   ownSemaphores?: boolean;
   /** It only writes to the log: it runs whatever a module list in user-data says (module-lists.ts). */
   housekeeping?: boolean;
-  /** The files its run writes that a later module runs (runcmd's script): for plannedFiles. */
+  /** Files it writes that its actions do not name (one a fetch's result decides: write_files' source), for plannedFiles. */
   writes?(run: ModuleRun): string[];
 }
 

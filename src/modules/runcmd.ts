@@ -9,7 +9,6 @@ export const runcmd = actionModule<string>({
   frequency: 'per-instance',
   keys: ['runcmd'],
   schema: { runcmd: COMMAND_LIST },
-  writes: ({ instanceId }) => [`${layout.scripts(instanceId)}/runcmd`],
   check: (config, report) => checkCommands('runcmd', config, report),
   actions: (script, { instanceId }) => [
     { kind: 'write', path: `${layout.scripts(instanceId)}/runcmd`, content: script, mode: 0o700, why: 'run in stage final' },

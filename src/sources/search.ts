@@ -93,7 +93,8 @@ export const SEARCH_PASSES: ReadonlyArray<{ pass: SearchStage; stage: Stage }> =
 /** The first source `passes` find, in SEARCH_PASSES' order, and the stage whose pass found it. */
 export async function searchPasses(ctx: Context, system: Config, list: string[], passes: readonly SearchStage[], opts: SearchOptions = {}): Promise<{ found: SourceData; stage: Stage } | null> {
   for (const { pass, stage } of SEARCH_PASSES) {
-    if (!passes.includes(pass)) continue;
+    // 'files' asks again what 'local' asked (for a seed that appeared since): within one search it is not asked twice.
+    if (!passes.includes(pass) || (pass === 'files' && passes.includes('local'))) continue;
     const found = await searchSources(ctx, system, list, pass, opts);
     if (found) return { found, stage };
   }

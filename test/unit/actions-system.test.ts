@@ -170,7 +170,8 @@ test('update_hostname: follows a new name, but a hostname the user changed wins;
   assert.deepEqual(alone.actions.map((a) => a.kind), ['write', 'write', 'run'], 'on its own, the missing /etc/hostname is written');
   const ctx = new Context(tempDir('ec2-init-actions-'), silentLogger);
   const run = { ctx, instanceId: 'iid-1', source: { ...WEB1, publicKeys: [], metaData: {} } as unknown as ModuleRun['source'], config: {}, where: 'module x' };
-  const written = setHostname.writes!(run);
+  // What plan hands on (plan/index.ts): the files set_hostname's actions write.
+  const written = (await moduleActions(setHostname, run, true)).actions.flatMap((a) => (a.kind === 'write' ? [a.path] : []));
   assert.deepEqual(written, ['/etc/hostname', '/var/lib/cloud/data/set-hostname']);
   const after = await moduleActions(updateHostname, { ...run, plannedFiles: written }, true);
   assert.deepEqual(after!.actions.map((a) => (a as { path: string }).path), ['/var/lib/cloud/data/previous-hostname'],
