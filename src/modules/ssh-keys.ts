@@ -189,8 +189,12 @@ export function userKeysActions(files: KeyFiles, pw: PasswdEntry, keys: string[]
 export function uniqueKeys(keys: unknown[]): string[] {
   const out: string[] = [];
   for (const k of keys) {
-    if (typeof k !== 'string' || k.trim() === '') continue;
-    if (!out.includes(k)) out.push(k);
+    if (typeof k !== 'string') continue;
+    // One key per line, as cloud-init's normalize_pubkey_data splits a string: a newline inside a
+    // value never makes a second line that escapes the options (disable_root's command=) of the first.
+    for (const line of k.split(/\r?\n|\r/)) {
+      if (line.trim() !== '' && !out.includes(line)) out.push(line);
+    }
   }
   return out;
 }

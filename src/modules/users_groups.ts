@@ -12,6 +12,8 @@ import { DISABLE_USER_OPTS, uniqueKeys, userKeysActions } from './ssh-keys.ts';
 import { groupExists, passwdEntry, shadowPassword, userExists, type PasswdEntry } from '../host/accounts.ts';
 import { describeExit } from '../host/run.ts';
 import { userGroups, usersAndGroups, type UserConfig } from './users-config.ts';
+import { controlIn } from '../validate/check.ts';
+import { accountName } from '../validate/files.ts';
 
 
 export const SUDOERS_FILE = '/etc/sudoers.d/90-cloud-init-users';
@@ -87,7 +89,7 @@ function useraddArgv(name: string, cfg: UserConfig, groups: string[]): string[] 
 const DOAS_RULE = /^(?:permit|deny)(?:\s+(?:nolog|nopass|persist|keepenv|setenv \{[^}]+\})+)*\s+([a-zA-Z0-9_]+)+(?:\s+as\s+[a-zA-Z0-9_]+)*(?:\s+cmd\s+[^\s]+(?:\s+args\s+[^\s]+(?:\s*[^\s]+)*)*)*\s*$/;
 
 function keyList(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
+  if (typeof value === 'string') return uniqueKeys([value]);
   if (Array.isArray(value)) return uniqueKeys(value);
   if (value && typeof value === 'object') return uniqueKeys(Object.values(value));
   return [];
@@ -122,9 +124,14 @@ export function checkUsersGroups(config: Record<string, unknown>, report: Report
   const users: User[] = [];
   for (const [name, config] of read.users) {
     const at = `user ${name}`;
+    // A name goes on useradd's argv and into sudoers lines: never an option, never two lines.
+    const named = accountName(name);
+    if (!named.ok) { report('error', `${at}: not created: ${named.why}`); continue; }
     const cfg = { ...config };
     let groups: string[];
     try { groups = userGroups(name, cfg['groups']); } catch (e) { report('error', `${at}: ${(e as Error).message}`); continue; }
+    const badGroup = groups.map(accountName).find((g) => !g.ok);
+    if (badGroup && !badGroup.ok) { report('error', `${at}: not created: groups: ${badGroup.why}`); continue; }
     delete cfg['groups'];
     const noHome = NO_HOME.filter((k) => cfg[k]);
     const needHome = NEED_HOME.filter((k) => cfg[k]);
@@ -138,7 +145,11 @@ export function checkUsersGroups(config: Record<string, unknown>, report: Report
     let sudo: string | null = null;
     const rules = cfg['sudo'];
     if (rules) {
-      if (Array.isArray(rules) || typeof rules === 'string') sudo = ['', `# User rules for ${name}`, ...(Array.isArray(rules) ? rules.map(String) : [rules]).map((r) => `${name} ${r}`)].join('\n') + '\n';
+      const list = Array.isArray(rules) ? rules.map(String) : typeof rules === 'string' ? [rules] : null;
+      // Each rule is one sudoers line: a newline in one would write a rule of its own.
+      const multiLine = list?.find((r) => controlIn(r) !== null);
+      if (multiLine !== undefined) report('error', `${at}: sudo: the rule ${JSON.stringify(multiLine)} has ${controlIn(multiLine)}; no sudo rules written for this user`);
+      else if (list) sudo = ['', `# User rules for ${name}`, ...list.map((r) => `${name} ${r}`)].join('\n') + '\n';
       else report('error', `${at}: sudo: cannot make a sudoers rule from a ${typeof rules} (use a string or a list of strings)`);
     }
     let doas: string | null = null;
@@ -151,7 +162,14 @@ export function checkUsersGroups(config: Record<string, unknown>, report: Report
     }
     users.push({ name, cfg, groups, redirect: Boolean(redirect), sudo, doas });
   }
-  return { groups: read.groups, users, defaultUser: read.defaultUser, notes: read.notes };
+  // A group's name and members go on groupadd's and usermod's argv.
+  const groups = new Map<string, string[]>();
+  for (const [group, members] of read.groups) {
+    const bad = [group, ...members].map(accountName).find((c) => !c.ok);
+    if (bad && !bad.ok) report('error', `group ${group}: not created: ${bad.why}`);
+    else groups.set(group, members);
+  }
+  return { groups, users, defaultUser: read.defaultUser, notes: read.notes };
 }
 
 /**

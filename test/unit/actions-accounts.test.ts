@@ -425,3 +425,25 @@ describe('ssh', () => {
     assert.ok(p.unknown);
   });
 });
+
+// Data never becomes code: what user-data names goes on argv and into sudoers and authorized_keys lines.
+import { uniqueKeys } from '../../src/modules/ssh-keys.ts';
+
+test('users_groups: a user or group name that is no account name, or a sudo rule of two lines, is refused and left out; the rest is kept', async () => {
+  const p = await planModule(usersGroups, {
+    users: [{ name: '-oevil' }, { name: 'alice', sudo: ['ALL=(ALL) ALL\nbob ALL=(ALL) NOPASSWD:ALL'] }, { name: 'carol' }],
+    groups: [{ 'ops\nroot': ['carol'] }, 'fine'],
+  });
+  const messages = p.problems.map((d) => d.message).join('\n');
+  assert.match(messages, /user -oevil: not created: .*a user or group name is/);
+  assert.match(messages, /user alice: sudo: the rule .* has a newline; no sudo rules written/);
+  assert.match(messages, /group ops\nroot: not created: .* has a newline/);
+  const argv = p.actions.flatMap((a) => (a.kind === 'run' ? [a.argv.join(' ')] : []));
+  assert.ok(!argv.some((l) => l.includes('-oevil') || l.includes('ops\n')), argv.join(' | '));
+  assert.ok(argv.some((l) => l.startsWith('useradd carol')) && argv.includes('groupadd fine'), argv.join(' | '));
+  assert.ok(!p.actions.some((a) => a.kind === 'append' && String(a.content).includes('NOPASSWD')), 'no sudo line for bob');
+});
+
+test('authorized keys: a value with a newline is two keys, each its own line (with its own options), as cloud-init splits it', () => {
+  assert.deepEqual(uniqueKeys(['ssh-ed25519 AAAA one\nssh-rsa BBBB two', 'ssh-ed25519 AAAA one', '', 3]), ['ssh-ed25519 AAAA one', 'ssh-rsa BBBB two']);
+});
