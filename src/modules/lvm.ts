@@ -23,6 +23,7 @@
 // running system (pvs/vgs/lvs, blkid -p); under --root (and in `plan`) the
 // whole is a note left for the running system, and the module is not marked
 // done.
+import { fstabEntry } from '../validate/files.ts';
 import type { Action } from '../host/actions.ts';
 import { describeExit } from '../host/run.ts';
 import {
@@ -100,13 +101,19 @@ export function parseLvm(value: unknown, resolve: (name: string) => string = (n)
       const mount = typeof l['mount'] === 'string' ? l['mount'] : null;
       if (mount !== null && !mount.startsWith('/')) throw new Error(`${lat} (${l['name']}): mount must be an absolute path`);
       if (mount !== null && typeof l['filesystem'] !== 'string') throw new Error(`${lat} (${l['name']}): a mount needs a filesystem`);
-      return {
+      const lv = {
         name: l['name'], size,
         filesystem: typeof l['filesystem'] === 'string' ? l['filesystem'] : null,
         label: typeof l['label'] === 'string' ? l['label'] : null,
         mount,
         mountOptions: typeof l['mount_options'] === 'string' ? l['mount_options'] : 'defaults,nofail',
       };
+      // Its fstab line passes the one fstab validator (mounts' too): a newline or space in a value is no second line.
+      if (mount !== null) {
+        const line = fstabEntry(lvFstabFields({ name: v['name'] } as VolumeGroup, lv));
+        if (!line.ok) throw new Error(`${lat} (${l['name']}): its fstab line: ${line.why}`);
+      }
+      return lv;
     });
     return { name: v['name'], devices: (v['devices'] as unknown[]).map((d) => resolve(String(d))), lvs };
   });

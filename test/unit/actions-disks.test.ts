@@ -199,4 +199,9 @@ test('lvm: under --root the whole is one note left for the running system, essen
   const bad = await planModule(lvm, { lvm: { volume_groups: [{ name: 'data', devices: ['/dev/vdb'], logical_volumes: [{ name: 'srv', size: 'lots' }] }] } });
   assert.deepEqual(bad.actions, []);
   assert.match(bad.problems[0]!.message, /lvm volume group 1 \(data\) logical volume 1 \(srv\): invalid size "lots"/);
+  // Data never becomes code: options that would add an fstab line of their own (a root mount) are refused.
+  const injected = await planModule(lvm, { lvm: { volume_groups: [{ name: 'data', devices: ['/dev/vdb'], logical_volumes: [
+    { name: 'srv', size: '1G', filesystem: 'ext4', mount: '/srv', mount_options: 'defaults\n/dev/sdz\t/\text4\trw\t0\t1\n#' }] }] } });
+  assert.deepEqual(injected.actions, []);
+  assert.match(injected.problems[0]!.message, /logical volume 1 \(srv\): its fstab line: /);
 });
