@@ -100,7 +100,7 @@ systemctl is-system-running --wait >/dev/null 2>&1 || true
   systemd-analyze critical-chain ssh.service 2>&1 | sed 's/^/bench-chain /'
   systemd-analyze time 2>&1 | sed 's/^/bench-time /'
   systemctl --failed --no-legend --plain 2>&1 | sed 's/^/bench-failed /'
-  grep -h -E 'host key|ssh-keygen|waited' /var/log/ec2-init.log 2>/dev/null | sed 's/^/bench-log /'
+  cat /var/log/ec2-init.log 2>/dev/null | sed 's/^/bench-log /'
   echo "BENCH-END"
 } > /dev/ttyS0 2>&1
 sync
