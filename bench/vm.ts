@@ -1,21 +1,25 @@
-// `npm run bench:vm`: real VM boots (qemu TCG, 2 vCPUs) of one Debian 12
-// image in variants, with the same NoCloud seed, booted alternately, each
+// `npm run bench:vm`: real VM boots (qemu TCG, 2 vCPUs) of one Debian image
+// per base in variants, with the same NoCloud seed, booted alternately, each
 // disk booted twice (a first boot, then a second boot of the same instance):
-//   F  no agent, the host keys baked in (the floor: what sshd costs anyway)
-//   A  Debian 12's cloud-init (22.4), host keys removed
-//   B  the ec2-init .deb (dist/), host keys removed
+//   Debian 12 (bookworm)           Debian 13 (trixie)
+//   F    no agent, the host keys baked in (the floor: what sshd costs anyway)    F13
+//   A    Debian 12's cloud-init (22.4), host keys removed                         C: Debian 13's cloud-init (25.1)
+//   B    the ec2-init .deb (dist/), host keys removed                            B13
+// Each base's variants are compared with each other (ratios per round); the
+// bases only side by side.
 // Per boot, from the guest's own clocks (µs since the kernel started):
 // ssh.service active, multi-user.target active, user-data done (runcmd
 // writes /proc/uptime), each agent unit's time, ssh.service's critical chain.
 // Writes bench/vm-results.json (every boot) and the "VM boots" section of
 // bench/RESULTS.md (between its markers; the rest of the file is left alone).
 //
-// The image: the boot tests' cached Debian 12 base (test/e2e/image.ts) with
-// openssh-server and cloud-init installed from the mirror, cached under
-// /var/cache/ec2-init-e2e/bench-*; a disk per variant (mkfs.ext4 -d), cached
-// by its recipe and, for B, the .deb's hash.
+// The image: the boot tests' cached Debian base (test/e2e/image.ts; its
+// suite, bookworm or trixie, per variant) with openssh-server and cloud-init
+// installed from the mirror, cached under /var/cache/ec2-init-e2e/bench-*; a
+// disk per variant (mkfs.ext4 -d), cached by its recipe and, for B and B13,
+// the .deb's hash.
 //
-//   node bench/vm.ts [--rounds N] [--variants F,A,B] [--note TEXT]
+//   node bench/vm.ts [--rounds N] [--variants F,A,B,F13,C,B13] [--note TEXT]
 // Needs root, qemu-system-x86, debootstrap's base (made on first use),
 // genisoimage, e2fsprogs. Every boot's console goes to its temp dir (removed
 // after). Run it niced (npm run bench:vm does): the VMs take both CPUs.
@@ -25,7 +29,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baseRoot, CACHE, cannotRun, copyDisk, copyKernel, debPath, inChroot, makeIso, removeDir, run, type Disk } from '../test/e2e/image.ts';
+import { baseRoot, CACHE, cannotRun, copyDisk, copyKernel, debPath, inChroot, makeIso, removeDir, run, type Disk, type Suite } from '../test/e2e/image.ts';
 import { boot } from '../test/e2e/vm.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -33,17 +37,31 @@ const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const RECIPE = 2; // bump when the image or a variant's steps change
 const BOOT_TIMEOUT_MS = 600_000;
 
-type Variant = 'F' | 'A' | 'B';
+type Variant = 'F' | 'A' | 'B' | 'F13' | 'C' | 'B13';
+const ALL: Variant[] = ['F', 'A', 'B', 'F13', 'C', 'B13'];
 const VARIANT_NAMES: Record<Variant, string> = {
-  F: 'no agent, host keys baked (floor)',
+  F: 'no agent, host keys baked (Debian 12 floor)',
   A: 'cloud-init 22.4 (Debian 12)',
-  B: 'ec2-init .deb',
+  B: 'ec2-init .deb on Debian 12',
+  F13: 'no agent, host keys baked (Debian 13 floor)',
+  C: 'cloud-init 25.1 (Debian 13)',
+  B13: 'ec2-init .deb on Debian 13',
 };
-const AGENT_UNITS: Record<Variant, string[]> = {
-  F: [],
-  A: ['cloud-init-local', 'cloud-init', 'cloud-config', 'cloud-final'],
-  B: ['ec2-init-local', 'ec2-init', 'ec2-init-config', 'ec2-init-final'],
+type Agent = 'none' | 'cloud-init' | 'ec2-init';
+const AGENT: Record<Variant, Agent> = { F: 'none', A: 'cloud-init', B: 'ec2-init', F13: 'none', C: 'cloud-init', B13: 'ec2-init' };
+const SUITE: Record<Variant, Suite> = { F: 'bookworm', A: 'bookworm', B: 'bookworm', F13: 'trixie', C: 'trixie', B13: 'trixie' };
+const UNITS_OF: Record<Agent, string[]> = {
+  none: [],
+  'cloud-init': ['cloud-init-local', 'cloud-init', 'cloud-config', 'cloud-final'],
+  'ec2-init': ['ec2-init-local', 'ec2-init', 'ec2-init-config', 'ec2-init-final'],
 };
+const AGENT_UNITS = Object.fromEntries(ALL.map((v) => [v, UNITS_OF[AGENT[v]]])) as Record<Variant, string[]>;
+// Per base: which variant is the floor, cloud-init and ec2-init (the ratios and the done-when lines compare within a base).
+interface BaseSet { label: string; floor: Variant; cloudInit: Variant; ours: Variant }
+const BASES: BaseSet[] = [
+  { label: 'Debian 12', floor: 'F', cloudInit: 'A', ours: 'B' },
+  { label: 'Debian 13', floor: 'F13', cloudInit: 'C', ours: 'B13' },
+];
 const OTHER_UNITS = ['ssh.service', 'multi-user.target', 'sysinit.target', 'network-online.target', 'systemd-networkd.service', 'systemd-networkd-wait-online.service', 'systemd-udev-settle.service'];
 
 function hash(x: unknown): string {
@@ -53,15 +71,16 @@ const say = (m: string): void => { process.stderr.write(`# bench:vm: ${m}\n`); }
 
 // --- the image ---
 
-/** The boot tests' base with openssh-server (its keys made at install: baked) and cloud-init, from the mirror. */
-function benchBase(): string {
-  const base = baseRoot('systemd');
-  const dir = join(CACHE, `bench-base-${hash({ base: base.key, RECIPE })}`);
+/** The boot tests' base of this suite with openssh-server (its keys made at install: baked) and cloud-init, from the mirror. */
+function benchBase(suite: Suite): string {
+  const base = baseRoot('systemd', suite);
+  // bookworm's name as before the suite was a choice (its cached tree stays valid).
+  const dir = join(CACHE, `bench-base-${suite === 'bookworm' ? '' : `${suite}-`}${hash({ base: base.key, RECIPE })}`);
   const root = join(dir, 'root');
   if (existsSync(join(dir, 'done'))) return root;
   const tmp = mkdtempSync(`${dir}.tmp-`);
   try {
-    say(`making ${dir}: the e2e base + openssh-server, cloud-init (apt, a few minutes, once)`);
+    say(`making ${dir}: the e2e ${suite} base + openssh-server, cloud-init (apt, a few minutes, once)`);
     run('cp', ['-a', '--reflink=auto', base.root, join(tmp, 'root')], { timeout: 600_000 });
     copyFileSync('/etc/resolv.conf', join(tmp, 'root', 'etc/resolv.conf'));
     // The mirror is needed, so a mount namespace only (not inChroot's network-less one); policy-rc.d (from the base) starts nothing.
@@ -119,23 +138,25 @@ ExecStart=/usr/local/sbin/bench-report
 WantedBy=multi-user.target
 `;
 
-/** What each variant's tree gets on top of the bench base (run chrooted, no network). */
+/** What each variant's tree gets on top of its suite's bench base (run chrooted, no network): the same steps on both bases. */
 function variantSteps(v: Variant): string[] {
   const noKeys = 'rm -f /etc/ssh/ssh_host_*';
-  switch (v) {
-    case 'F': return ['dpkg --purge cloud-init'];
+  switch (AGENT[v]) {
+    case 'none': return ['dpkg --purge cloud-init'];
     // ds-identify (the generator) would find no cidata volume at its early time in this image
     // (its initramfs has no CD-ROM driver) and disable cloud-init: it is told to enable it.
-    case 'A': return [noKeys, "printf 'policy: enabled\\n' > /etc/cloud/ds-identify.cfg"];
-    case 'B': return ['dpkg --purge cloud-init', 'dpkg -i /tmp/ec2-init.deb', 'rm /tmp/ec2-init.deb', noKeys];
+    // 25.1's generator and ds-identify (trixie) decide the same way (notfound=disabled; NoCloud
+    // only by a seed directory, the DMI serial or blkid's labels), so C gets the same nudge.
+    case 'cloud-init': return [noKeys, "printf 'policy: enabled\\n' > /etc/cloud/ds-identify.cfg"];
+    case 'ec2-init': return ['dpkg --purge cloud-init', 'dpkg -i /tmp/ec2-init.deb', 'rm /tmp/ec2-init.deb', noKeys];
   }
 }
 
 function variantDisk(v: Variant, deb: Buffer | null): Disk {
-  const baseTree = benchBase();
+  const baseTree = benchBase(SUITE[v]);
   const key = hash({ baseTree, RECIPE, steps: variantSteps(v), HARNESS, HARNESS_UNIT, deb: deb ? hash(deb) : null });
   const dir = join(CACHE, `bench-disk-${v}-${key}`);
-  const out: Disk = { image: join(dir, 'disk.img'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), deb: v === 'B' ? debPath() : '' };
+  const out: Disk = { image: join(dir, 'disk.img'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), deb: AGENT[v] === 'ec2-init' ? debPath() : '' };
   if (existsSync(join(dir, 'done'))) return out;
   for (const name of readdirSync(CACHE)) if (name.startsWith(`bench-disk-${v}-`)) rmSync(join(CACHE, name), { recursive: true, force: true });
   const tmp = mkdtempSync(join(tmpdir(), 'ec2-init-e2e-bench-'));
@@ -258,50 +279,62 @@ function report(results: BootResult[], variants: Variant[], rounds: number, note
     `in an order rotated per round. ${rounds < 5 ? `**Fewer than the issue's 5 first + 5 second boots per variant** (time box). ` : ''}` +
     `qemu TCG, 2 vCPUs, niced, on a 2-CPU machine shared with other work (load ${loads.join(' → ')}): read the ratios, not the seconds.${note ? ` ${note}` : ''}`);
   L.push('');
+  const bases = BASES.filter((b) => [b.floor, b.cloudInit, b.ours].some((v) => variants.includes(v)));
   for (const k of ['first', 'second'] as const) {
     L.push(`| ${k} boot, s after kernel start (median, n) | ssh.service active | multi-user.target | user-data done | agent units (median s each) |`);
     L.push('|---|---|---|---|---|');
-    for (const v of variants) {
-      const rs = of(v, k);
-      const units = AGENT_UNITS[v].map((u) => `${u} ${f1(median(rs.map((r) => unitDuration(r, u))))}`).join(', ') || '–';
-      L.push(`| ${v}: ${VARIANT_NAMES[v]} (${rs.length}) | ${f1(median(rs.map((r) => r.sshS)))} | ${f1(median(rs.map((r) => r.multiUserS)))} | ${f1(median(rs.map((r) => r.userDataS)))} | ${units} |`);
+    for (const base of bases) {
+      for (const v of [base.floor, base.cloudInit, base.ours].filter((x) => variants.includes(x))) {
+        const rs = of(v, k);
+        const units = AGENT_UNITS[v].map((u) => `${u} ${f1(median(rs.map((r) => unitDuration(r, u))))}`).join(', ') || '–';
+        L.push(`| ${v}: ${VARIANT_NAMES[v]} (${rs.length}) | ${f1(median(rs.map((r) => r.sshS)))} | ${f1(median(rs.map((r) => r.multiUserS)))} | ${f1(median(rs.map((r) => r.userDataS)))} | ${units} |`);
+      }
     }
     L.push('');
   }
-  // Ratios per round (the boots of one round ran next to each other).
-  const pairs: [Variant, Variant][] = ([['B', 'F'], ['B', 'A'], ['A', 'F']] as [Variant, Variant][]).filter(([a, b]) => variants.includes(a) && variants.includes(b));
+  // Ratios per round (the boots of one round ran next to each other), within a base only.
   const ratio = (a: Variant, b: Variant, k: 'first' | 'second', metric: 'sshS' | 'multiUserS' | 'userDataS'): number[] => {
     const out: number[] = [];
     for (let round = 1; round <= rounds; round++) {
       const x = results.find((r) => r.round === round && r.variant === a && r.kind === k && r.ok);
       const y = results.find((r) => r.round === round && r.variant === b && r.kind === k && r.ok);
-      if (x && y) out.push(x[metric] / y[metric]);
+      if (x && y && Number.isFinite(x[metric] / y[metric])) out.push(x[metric] / y[metric]);
     }
     return out;
   };
   L.push('| ratio per round (median; each round) | ssh.service active | multi-user.target | user-data done |');
   L.push('|---|---|---|---|');
-  for (const k of ['first', 'second'] as const) {
-    for (const [a, b] of pairs) {
-      const cell = (m: 'sshS' | 'multiUserS' | 'userDataS'): string => {
-        const rs = ratio(a, b, k, m).filter(Number.isFinite);
-        return rs.length ? `${f2(median(rs))} (${rs.map(f2).join(', ')})` : '–';
-      };
-      L.push(`| ${k} boot, ${a}/${b} | ${cell('sshS')} | ${cell('multiUserS')} | ${cell('userDataS')} |`);
+  for (const base of bases) {
+    const pairs = ([[base.ours, base.floor], [base.ours, base.cloudInit], [base.cloudInit, base.floor]] as [Variant, Variant][])
+      .filter(([a, b]) => variants.includes(a) && variants.includes(b));
+    for (const k of ['first', 'second'] as const) {
+      for (const [a, b] of pairs) {
+        const cell = (m: 'sshS' | 'multiUserS' | 'userDataS'): string => {
+          const rs = ratio(a, b, k, m);
+          return rs.length ? `${f2(median(rs))} (${rs.map(f2).join(', ')})` : '–';
+        };
+        L.push(`| ${base.label}, ${k} boot, ${a}/${b} | ${cell('sshS')} | ${cell('multiUserS')} | ${cell('userDataS')} |`);
+      }
     }
   }
   L.push('');
-  // The issue's done-when lines.
-  const bf1 = median(ratio('B', 'F', 'first', 'sshS'));
-  const bf2 = median(ratio('B', 'F', 'second', 'sshS'));
-  const ba1 = median(ratio('B', 'A', 'first', 'sshS'));
+  // The issue's done-when lines: ec2-init against cloud-init 25.1 (trixie) and against each base's floor.
   // Fewer than 3 pairs on a shared machine: a ratio, not a verdict.
-  const verdict = (met: boolean, n: number): string => (n < 3 ? `not conclusive (${n} pair${n === 1 ? '' : 's'}; it would be ${met ? 'met' : 'not met'})` : met ? 'met' : 'not met');
+  const verdict = (a: Variant, b: Variant, k: 'first' | 'second', bound: number): string => {
+    if (!variants.includes(a) || !variants.includes(b)) return `**not measured** (no ${[a, b].filter((v) => !variants.includes(v)).join(' or ')} in this run)`;
+    const rs = ratio(a, b, k, 'sshS');
+    const x = median(rs);
+    const met = x <= bound;
+    const n = rs.length;
+    const v = n === 0 ? 'not measured (no pair of good boots)' : n < 3 ? `not conclusive (${n} pair${n === 1 ? '' : 's'}; it would be ${met ? 'met' : 'not met'})` : met ? 'met' : 'not met';
+    return `${a}/${b} ${f2(x)}${n ? ` (${rs.map(f2).join(', ')})` : ''}: **${v}**`;
+  };
+  const [d12, d13] = BASES as [BaseSet, BaseSet];
   L.push('Done when (issue 22):');
-  L.push(`- first boot, kernel → ssh.service active ≤ 0.5× cloud-init 25.1's: **not measured** (no trixie variant C in this run); ` +
-    `against cloud-init 22.4 (A) B/A is ${f2(ba1)}.`);
-  L.push(`- first boot, kernel → ssh.service active ≤ 1.1× the floor's: B/F ${f2(bf1)}: **${verdict(bf1 <= 1.1, ratio('B', 'F', 'first', 'sshS').length)}**.`);
-  L.push(`- second boot, kernel → ssh.service active within 5% of the floor's: B/F ${f2(bf2)}: **${verdict(bf2 <= 1.05, ratio('B', 'F', 'second', 'sshS').length)}**.`);
+  L.push(`- first boot, kernel → ssh.service active ≤ 0.5× cloud-init 25.1's: ${verdict(d13.ours, d13.cloudInit, 'first', 0.5)}` +
+    (variants.includes(d12.ours) && variants.includes(d12.cloudInit) ? `; against cloud-init 22.4 (for comparison) ${d12.ours}/${d12.cloudInit} ${f2(median(ratio(d12.ours, d12.cloudInit, 'first', 'sshS')))}.` : '.'));
+  L.push(`- first boot, kernel → ssh.service active ≤ 1.1× the floor's: ${bases.map((b) => `${b.label}: ${verdict(b.ours, b.floor, 'first', 1.1)}`).join('; ')}.`);
+  L.push(`- second boot, kernel → ssh.service active within 5% of the floor's: ${bases.map((b) => `${b.label}: ${verdict(b.ours, b.floor, 'second', 1.05)}`).join('; ')}.`);
   L.push('');
   // One critical chain per variant and kind (the last good boot's), for the causes.
   L.push('ssh.service\'s critical chain (`systemd-analyze critical-chain`, the last boot of each):');
@@ -339,7 +372,9 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const opt = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
   const rounds = Number(opt('--rounds') ?? 5);
-  const variants = (opt('--variants') ?? 'F,A,B').split(',') as Variant[];
+  const variants = (opt('--variants') ?? ALL.join(',')).split(',') as Variant[];
+  const unknown = variants.filter((v) => !ALL.includes(v));
+  if (unknown.length || new Set(variants).size !== variants.length) throw new Error(`--variants: ${unknown.length ? `unknown ${unknown.join(', ')}` : 'a variant named twice'} (choose from ${ALL.join(', ')})`);
   const note = opt('--note') ?? '';
   const jsonPath = join(HERE, 'vm-results.json');
   if (args.includes('--report-only')) {
@@ -351,8 +386,8 @@ async function main(): Promise<void> {
   }
   const why = cannotRun();
   if (why) throw new Error(`bench:vm cannot run here: ${why}`);
-  const deb = variants.includes('B') ? readFileSync(debPath()) : null;
-  const disks = Object.fromEntries(variants.map((v) => [v, variantDisk(v, v === 'B' ? deb : null)])) as Record<Variant, Disk>;
+  const deb = variants.some((v) => AGENT[v] === 'ec2-init') ? readFileSync(debPath()) : null;
+  const disks = Object.fromEntries(variants.map((v) => [v, variantDisk(v, AGENT[v] === 'ec2-init' ? deb : null)])) as Record<Variant, Disk>;
 
   const work = mkdtempSync(join(tmpdir(), 'ec2-init-e2e-benchvm-'));
   const results: BootResult[] = [];

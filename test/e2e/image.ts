@@ -8,7 +8,10 @@
 //   /var/cache/ec2-init-e2e/disk-<flavor>-<key>-<deb>/{disk.img,vmlinuz,initrd.img}
 //
 // Two flavors: systemd (the default Debian image) and sysvinit (sysvinit-core
-// as PID 1, where the final stage runs from the rc.local hook).
+// as PID 1, where the final stage runs from the rc.local hook). The suite is
+// bookworm unless a caller asks for trixie (bench/vm.ts's Debian 13 variants):
+// the same recipe from the same mirror, cached as base-trixie-<flavor>-<key>
+// (and disk-trixie-…), so neither suite's tree ever replaces the other's.
 //
 // Every directory this writes is under CACHE or under the system temp dir
 // (checked before anything is removed or chrooted into), so a bug here cannot
@@ -23,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 export const TOP = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CACHE = process.env.EC2_INIT_E2E_CACHE ?? '/var/cache/ec2-init-e2e';
 const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
-const SUITE = 'bookworm';
+export type Suite = 'bookworm' | 'trixie';
 // What the VM has besides minbase. systemd-networkd (in systemd) does DHCP on
 // the one NIC, with iproute2 as every Debian cloud image has it (ec2-init's
 // networkd renderer, like cloud-init's, needs `ip`); no ifupdown, no openssh-server (host keys cost seconds under
@@ -127,33 +130,41 @@ exec chroot "$shift_root" /usr/bin/env -i PATH=${PATH} LC_ALL=C.UTF-8 DEBIAN_FRO
 
 export interface Base {
   flavor: Flavor;
+  suite: Suite;
   key: string;
   root: string;
 }
 
+// The cache names' stem: bookworm's as they always were (the boot tests' caches stay valid).
+function stem(flavor: Flavor, suite: Suite): string {
+  return suite === 'bookworm' ? flavor : `${suite}-${flavor}`;
+}
+
 /** The cached debootstrap'd tree; made (2 to 4 minutes, needs the mirror) when missing. */
-export function baseRoot(flavor: Flavor = 'systemd'): Base {
+export function baseRoot(flavor: Flavor = 'systemd', suite: Suite = 'bookworm'): Base {
   const m = mirror();
   const INCLUDE = INCLUDES[flavor];
-  const key = hash({ SUITE, variant: 'minbase', INCLUDE, m, BASE_RECIPE });
-  const dir = join(CACHE, `base-${flavor}-${key}`);
+  // The property names are part of the key: bookworm's keys are those from before there was a suite parameter.
+  const key = hash({ SUITE: suite, variant: 'minbase', INCLUDE, m, BASE_RECIPE });
+  const tag = stem(flavor, suite);
+  const dir = join(CACHE, `base-${tag}-${key}`);
   const root = join(dir, 'root');
-  if (existsSync(join(dir, 'done'))) return { flavor, key, root };
+  if (existsSync(join(dir, 'done'))) return { flavor, suite, key, root };
   mkdirSync(CACHE, { recursive: true });
   // Built beside and renamed into place: a half-made tree is never used.
   const tmp = mkdtempSync(`${dir}.tmp-`);
   try {
     const t0 = Date.now();
-    log(`debootstrap ${SUITE} (${INCLUDE.join(',')}) from ${m} into ${tmp} (cold cache: several minutes)`);
-    run('debootstrap', ['--variant=minbase', `--include=${INCLUDE.join(',')}`, SUITE, join(tmp, 'root'), m], { timeout: 1_800_000 });
+    log(`debootstrap ${suite} (${INCLUDE.join(',')}) from ${m} into ${tmp} (cold cache: several minutes)`);
+    run('debootstrap', ['--variant=minbase', `--include=${INCLUDE.join(',')}`, suite, join(tmp, 'root'), m], { timeout: 1_800_000 });
     prepareBase(join(tmp, 'root'), flavor);
     writeFileSync(join(tmp, 'done'), `${new Date().toISOString()} ${INCLUDE.join(',')}\n`);
     try { renameSync(tmp, dir); } catch (e) {
       if (!existsSync(join(dir, 'done'))) throw e;
     }
-    // This flavor's bases of other package lists or recipes are only dead weight now.
+    // This flavor's (and suite's) bases of other package lists or recipes are only dead weight now.
     for (const name of readdirSync(CACHE)) {
-      if (/^(base|disk)-/.test(name) && name.startsWith(`${name.split('-')[0]}-${flavor}-`) && !name.startsWith(`base-${flavor}-${key}`) && !name.startsWith(`disk-${flavor}-${key}-`)) {
+      if ((name.startsWith(`base-${tag}-`) || name.startsWith(`disk-${tag}-`)) && !name.startsWith(`base-${tag}-${key}`) && !name.startsWith(`disk-${tag}-${key}-`)) {
         rmSync(join(CACHE, name), { recursive: true, force: true });
       }
     }
@@ -161,7 +172,7 @@ export function baseRoot(flavor: Flavor = 'systemd'): Base {
   } finally {
     if (existsSync(tmp)) rmSync(tmp, { recursive: true, force: true });
   }
-  return { flavor, key, root };
+  return { flavor, suite, key, root };
 }
 
 /** What the base tree gets besides its packages: a bootable, quiet, offline VM. */
@@ -228,17 +239,18 @@ export function debPath(): string {
  * The disk image with the .deb installed and the test harness unit
  * (e2e-report.service, see below) added; cached per base and .deb.
  */
-export function disk(deb: string, flavor: Flavor = 'systemd'): Disk {
-  const base = baseRoot(flavor);
+export function disk(deb: string, flavor: Flavor = 'systemd', suite: Suite = 'bookworm'): Disk {
+  const base = baseRoot(flavor, suite);
+  const tag = stem(flavor, suite);
   // Read once: the bytes hashed are the bytes installed, even if dist/ is rebuilt meanwhile.
   const debBytes = readFileSync(deb);
   const debHash = hash(debBytes);
-  const dir = join(CACHE, `disk-${flavor}-${base.key}-${hash({ debHash, DISK_RECIPE, harness: harnessFiles() })}`);
+  const dir = join(CACHE, `disk-${tag}-${base.key}-${hash({ debHash, DISK_RECIPE, harness: harnessFiles() })}`);
   const out: Disk = { image: join(dir, 'disk.img'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), deb };
   if (existsSync(join(dir, 'done'))) return out;
   // Older disks of this base (earlier .debs) are only dead weight now.
   for (const name of readdirSync(CACHE)) {
-    if (name.startsWith(`disk-${flavor}-${base.key}-`)) rmSync(join(CACHE, name), { recursive: true, force: true });
+    if (name.startsWith(`disk-${tag}-${base.key}-`)) rmSync(join(CACHE, name), { recursive: true, force: true });
   }
   const t0 = Date.now();
   const tmp = mkdtempSync(join(tmpdir(), 'ec2-init-e2e-disk-'));
