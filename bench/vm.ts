@@ -1,10 +1,10 @@
 // `npm run bench:vm`: real VM boots (qemu TCG, 2 vCPUs) of one Debian image
 // per base in variants, with the same NoCloud seed, booted alternately, each
 // disk booted twice (a first boot, then a second boot of the same instance):
-//   Debian 12 (bookworm)           Debian 13 (trixie)
-//   F    no agent, the host keys baked in (the floor: what sshd costs anyway)    F13
-//   A    Debian 12's cloud-init (22.4), host keys removed                         C: Debian 13's cloud-init (25.1)
-//   B    the ec2-init .deb (dist/), host keys removed                            B13
+//   Debian 12 (bookworm) / Debian 13 (trixie)
+//   F / F13  no agent, the host keys baked in (the floor: what sshd costs anyway)
+//   A / C    the suite's own cloud-init (22.4 / 25.1), host keys removed
+//   B / B13  the ec2-init .deb (dist/), host keys removed
 // Each base's variants are compared with each other (ratios per round); the
 // bases only side by side.
 // Per boot, from the guest's own clocks (µs since the kernel started):
@@ -50,12 +50,12 @@ const VARIANT_NAMES: Record<Variant, string> = {
 type Agent = 'none' | 'cloud-init' | 'ec2-init';
 const AGENT: Record<Variant, Agent> = { F: 'none', A: 'cloud-init', B: 'ec2-init', F13: 'none', C: 'cloud-init', B13: 'ec2-init' };
 const SUITE: Record<Variant, Suite> = { F: 'bookworm', A: 'bookworm', B: 'bookworm', F13: 'trixie', C: 'trixie', B13: 'trixie' };
-const UNITS_OF: Record<Agent, string[]> = {
-  none: [],
-  'cloud-init': ['cloud-init-local', 'cloud-init', 'cloud-config', 'cloud-final'],
-  'ec2-init': ['ec2-init-local', 'ec2-init', 'ec2-init-config', 'ec2-init-final'],
+const EC2_INIT_UNITS = ['ec2-init-local', 'ec2-init', 'ec2-init-config', 'ec2-init-final'];
+// cloud-init 24.x+ runs its stages in one process (cloud-init-main), its network stage renamed cloud-init-network.
+const AGENT_UNITS: Record<Variant, string[]> = {
+  F: [], A: ['cloud-init-local', 'cloud-init', 'cloud-config', 'cloud-final'], B: EC2_INIT_UNITS,
+  F13: [], C: ['cloud-init-main', 'cloud-init-local', 'cloud-init-network', 'cloud-config', 'cloud-final'], B13: EC2_INIT_UNITS,
 };
-const AGENT_UNITS = Object.fromEntries(ALL.map((v) => [v, UNITS_OF[AGENT[v]]])) as Record<Variant, string[]>;
 // Per base: which variant is the floor, cloud-init and ec2-init (the ratios and the done-when lines compare within a base).
 interface BaseSet { label: string; floor: Variant; cloudInit: Variant; ours: Variant }
 const BASES: BaseSet[] = [
@@ -106,13 +106,14 @@ function benchBase(suite: Suite): string {
 }
 
 // In the guest, once the boot is finished: what the bench reads, between markers, then power off.
-const HARNESS = `#!/bin/sh
+// The units the harness reports: the same list for every variant of a suite (bookworm's as before there were two).
+const harness = (suite: Suite): string => `#!/bin/sh
 # bench:vm harness (bench/vm.ts), not part of any agent.
 systemctl is-system-running --wait >/dev/null 2>&1 || true
 {
   echo "BENCH-BEGIN"
   echo "bench-state $(systemctl is-system-running)"
-  for u in ${[...new Set([...OTHER_UNITS, ...Object.values(AGENT_UNITS).flat().map((u) => `${u}.service`)])].join(' ')}; do
+  for u in ${[...new Set([...OTHER_UNITS, ...ALL.filter((v) => SUITE[v] === suite).flatMap((v) => AGENT_UNITS[v]).map((u) => `${u}.service`)])].join(' ')}; do
     echo "bench-unit $u $(systemctl show -p Id --value $u) $(systemctl show -p LoadState --value $u) $(systemctl show -p InactiveExitTimestampMonotonic --value $u) $(systemctl show -p ActiveEnterTimestampMonotonic --value $u)"
   done
   [ -e /run/bench-userdata-done ] && echo "bench-userdata $(cat /run/bench-userdata-done)"
@@ -141,19 +142,28 @@ WantedBy=multi-user.target
 /** What each variant's tree gets on top of its suite's bench base (run chrooted, no network): the same steps on both bases. */
 function variantSteps(v: Variant): string[] {
   const noKeys = 'rm -f /etc/ssh/ssh_host_*';
+  // ds-identify (the generator) would find no cidata volume at its early time in this image
+  // (its initramfs has no CD-ROM driver) and disable cloud-init: it is told to enable it.
+  // 25.1's generator and ds-identify (trixie) decide the same way (notfound=disabled; NoCloud
+  // only by a seed directory, the DMI serial or blkid's labels), so C gets the same nudge.
+  const enable = "printf 'policy: enabled\\n' > /etc/cloud/ds-identify.cfg";
   switch (AGENT[v]) {
     case 'none': return ['dpkg --purge cloud-init'];
-    // ds-identify (the generator) would find no cidata volume at its early time in this image
-    // (its initramfs has no CD-ROM driver) and disable cloud-init: it is told to enable it.
-    // 25.1's generator and ds-identify (trixie) decide the same way (notfound=disabled; NoCloud
-    // only by a seed directory, the DMI serial or blkid's labels), so C gets the same nudge.
-    case 'cloud-init': return [noKeys, "printf 'policy: enabled\\n' > /etc/cloud/ds-identify.cfg"];
+    case 'cloud-init': return v === 'C'
+      // 25.1 also needs the datasource named: its network stage tries NoCloud (NoCloudNet's
+      // ds_detect) only when datasource_list is exactly [NoCloud] (or the DMI serial / command
+      // line says so). With 'policy: enabled' alone the full list stays, init-local runs before
+      // the kernel has made sr0 (first try: init-local at 102 s, sr0 at 108 s), and the network
+      // stage went on to Ec2 (233 s), CloudStack… and found nothing.
+      ? [noKeys, enable, "printf 'datasource_list: [ NoCloud ]\\n' > /etc/cloud/cloud.cfg.d/90-bench-nocloud.cfg"]
+      : [noKeys, enable];
     case 'ec2-init': return ['dpkg --purge cloud-init', 'dpkg -i /tmp/ec2-init.deb', 'rm /tmp/ec2-init.deb', noKeys];
   }
 }
 
 function variantDisk(v: Variant, deb: Buffer | null): Disk {
   const baseTree = benchBase(SUITE[v]);
+  const HARNESS = harness(SUITE[v]);
   const key = hash({ baseTree, RECIPE, steps: variantSteps(v), HARNESS, HARNESS_UNIT, deb: deb ? hash(deb) : null });
   const dir = join(CACHE, `bench-disk-${v}-${key}`);
   const out: Disk = { image: join(dir, 'disk.img'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), deb: AGENT[v] === 'ec2-init' ? debPath() : '' };
