@@ -75,7 +75,10 @@ const say = (m: string): void => { process.stderr.write(`# bench:vm: ${m}\n`); }
 function benchBase(suite: Suite): string {
   const base = baseRoot('systemd', suite);
   // bookworm's name as before the suite was a choice (its cached tree stays valid).
-  const dir = join(CACHE, `bench-base-${suite === 'bookworm' ? '' : `${suite}-`}${hash({ base: base.key, RECIPE })}`);
+  // e2fsprogs (resize2fs, which both agents' resizefs runs) is in bookworm's minbase (Priority: required)
+  // but not in trixie's (important): installed there, as on Debian's own cloud images.
+  const extra = suite === 'bookworm' ? [] : ['e2fsprogs'];
+  const dir = join(CACHE, `bench-base-${suite === 'bookworm' ? '' : `${suite}-`}${hash({ base: base.key, RECIPE, ...(extra.length ? { extra } : {}) })}`);
   const root = join(dir, 'root');
   if (existsSync(join(dir, 'done'))) return root;
   const tmp = mkdtempSync(`${dir}.tmp-`);
@@ -89,7 +92,7 @@ function benchBase(suite: Suite): string {
       mount --rbind /dev "$1/dev"
       chroot "$1" /usr/bin/env -i PATH=${PATH} DEBIAN_FRONTEND=noninteractive sh -ec '
         apt-get update -q
-        apt-get install -y -q --no-install-recommends openssh-server sudo cloud-init locales
+        apt-get install -y -q --no-install-recommends openssh-server sudo cloud-init locales ${extra.join(' ')}
         sed -i "s/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/" /etc/locale.gen
         locale-gen
         update-locale LANG=en_US.UTF-8
