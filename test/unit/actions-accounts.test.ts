@@ -75,6 +75,18 @@ describe('seed_random', () => {
     assert.deepEqual([optional.lines, optional.problems], [[], []]);
   });
 
+  test('a file that is not an absolute path under the root is refused under random_seed.file: no seed written, the command still runs without it', async () => {
+    for (const file of ['/var/../etc/shadow', 'seed', '/var/lib/seed\n']) {
+      const p = await planModule(seedRandom, { random_seed: { file, data: 'abc', command: ['sh', '-c', 'x'] } }, {
+        prep: (root) => { writeIn(root, 'var/lib/seed', ''); writeIn(root, 'etc/shadow', ''); exe(root, 'bin/sh'); },
+      });
+      assert.equal(p.problems.length, 1, file);
+      assert.match(p.problems[0]!.message, /^random_seed\.file: .*; give an absolute path .*no seed written/, file);
+      assert.deepEqual(p.actions.map((a) => a.kind), ['run'], `${JSON.stringify(file)}: only the command`);
+      assert.ok(p.actions[0]!.kind === 'run' && p.actions[0]!.env === undefined, 'no RANDOM_SEED_FILE naming the refused path');
+    }
+  });
+
   test('data that does not decode is reported under random_seed.data and left out; the meta-data seed is still added', async () => {
     const p = await planModule(seedRandom, { random_seed: { file: '/s', data: 'not gzip', encoding: 'gzip' } }, {
       source: { metaData: { random_seed: 'm' } } as never,
