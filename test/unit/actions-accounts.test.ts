@@ -206,6 +206,19 @@ describe('set_passwords', () => {
     assert.deepEqual(odd.lines, []);
     assert.match(odd.problems[0]!.message, /^ssh_pwauth: unrecognized value "maybe"/);
   });
+
+  test('system_info.ssh_svcname that is not a service name is refused by its key: sshd_config still written, no systemctl with it', async () => {
+    const prep = (root: string) => {
+      writeIn(root, 'etc/ssh/sshd_config', 'Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n');
+      mkdirSync(join(root, 'run/systemd/system'), { recursive: true });
+    };
+    for (const svc of ['--all', 'ssh; reboot', '../../x', 'ssh\nx']) {
+      const p = await planModule(setPasswords, { ssh_pwauth: true, system_info: { ssh_svcname: svc } }, { prep });
+      assert.deepEqual(p.problems.map((d) => d.message.replace(/:.*/, '')), ['system_info.ssh_svcname'], JSON.stringify(svc));
+      assert.match(p.problems[0]!.message, /not restarted/);
+      assert.deepEqual(p.actions.map((a) => a.kind), ['write'], `${JSON.stringify(svc)}: the setting, no systemctl`);
+    }
+  });
 });
 
 /** An ed25519 public key line (the wire format: the type, then 32 bytes), as ssh-keygen writes one. */
