@@ -9,8 +9,8 @@ import type { Action } from '../host/actions.ts';
 import type { Config } from '../config/merge.ts';
 import { isFalse, isMapping } from './helpers.ts';
 import { renderTemplate } from './template.ts';
-import { usesSystemd, which } from '../host/root-facts.ts';
-import { installActions } from './distro-actions.ts';
+import { which } from '../host/root-facts.ts';
+import { installActions, serviceActions } from './distro-actions.ts';
 import { actionModule, type ActionRun, type ReadFiles, type Report, type Schema } from './module.ts';
 import type { Checked } from '../validate/check.ts';
 import { ntpAllow, ntpServer } from '../validate/net.ts';
@@ -183,12 +183,6 @@ function install(run: ActionRun, client: ClientConfig): Action[] | null {
   return installActions(run, client.packages, 'install');
 }
 
-/** The service restarted on the running system: reload-or-restart, which distro-actions.ts's serviceActions does not have. */
-function restart(files: ReadFiles, service: string): Action {
-  const argv = usesSystemd(files) ? ['systemctl', 'reload-or-restart', service] : ['service', service, 'restart'];
-  return { kind: 'run', argv, timeoutMs: 120_000, runningSystem: 'optional', why: `restart ${service}` };
-}
-
 const LIST: Schema = { type: 'array', items: { type: 'string' } };
 const SCHEMA: Schema = {
   type: ['object', 'null'],
@@ -274,6 +268,7 @@ export const ntp = actionModule<NtpValue>({
     const installing = install(run, client);
     // No way to install the missing client: its config is written, the service is not restarted.
     if (installing === null) return actions;
-    return [...actions, ...installing, restart(files, client.service_name)];
+    // cloud-init's manage_service('reload'): systemctl reload-or-restart (service … restart without systemd).
+    return [...actions, ...installing, ...serviceActions(run, 'reload', client.service_name)];
   },
 });

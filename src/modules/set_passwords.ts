@@ -14,6 +14,7 @@ import { isFalse, isMapping, isTrue } from './helpers.ts';
 import { usesSystemd } from '../host/root-facts.ts';
 import { usersAndGroups } from './users-config.ts';
 import { serviceName } from '../validate/packages.ts';
+import { serviceActions } from './distro-actions.ts';
 
 /** Letters and digits without the ones people misread (l o L O I 0 1). */
 const PW_SET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -175,7 +176,8 @@ function tellRandom(random: [string, string][]): Action[] {
 }
 
 /** PasswordAuthentication in sshd's config; sshd restarted when it already runs (stage init runs before it starts). */
-function sshPwauth({ pwauth, service }: Passwords, { files, log, where }: ActionRun): Action[] {
+function sshPwauth({ pwauth, service }: Passwords, run: ActionRun): Action[] {
+  const { files, log, where } = run;
   if (pwauth === null) { log.debug(`${where}: ssh PasswordAuthentication left unchanged`); return []; }
   if (!files.exists(SSHD_CONFIG)) {
     log.info(`${where}: ssh_pwauth: no ${SSHD_CONFIG} in the root (no ssh server); nothing to change`);
@@ -189,7 +191,7 @@ function sshPwauth({ pwauth, service }: Passwords, { files, log, where }: Action
       kind: 'run', argv: ['systemctl', 'show', '--property', 'ActiveState', '--value', service], unit: 'sshd', runningSystem: 'optional',
       why: `restart ${service} if it runs`, failure: 'ignore',
       then: (state) => (['active', 'activating', 'reloading'].includes(state.stdout.trim().toLowerCase())
-        ? [{ kind: 'run', argv: ['systemctl', 'restart', service], failure: 'warning', why: `ssh_pwauth may not apply yet: restart ${service}` }]
+        ? serviceActions(run, 'restart', service, { failure: 'warning' }).map((a) => ({ ...a, why: `ssh_pwauth may not apply yet: restart ${service}` }))
         : []),
     });
   }

@@ -200,6 +200,11 @@ describe('set_passwords', () => {
       'run systemctl sha256:… (restart sshd if it runs) [running system only] [more follows from its result]',
     ]);
     assert.equal(text(p.actions[0]), 'PasswordAuthentication yes\n');
+    const show = p.actions[1]!;
+    assert.ok(show.kind === 'run' && show.then);
+    const restart = (state: string) => show.then!({ code: 0, signal: null, timedOut: false, stdout: `${state}\n`, stderr: '' }).map((a) => a.kind === 'run' && [a.argv.join(' '), a.failure]);
+    assert.deepEqual(restart('active'), [['systemctl restart sshd', 'warning']], 'a running sshd is restarted, a failure a warning');
+    assert.deepEqual(restart('inactive'), []);
     const none = await planModule(setPasswords, { ssh_pwauth: false });
     assert.deepEqual(none.lines, [], 'no sshd_config in the root: nothing to change');
     const odd = await planModule(setPasswords, { ssh_pwauth: 'maybe' }, { prep });

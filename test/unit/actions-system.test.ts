@@ -5,6 +5,8 @@
 // its key path. Nothing is applied here (test/helpers/module-actions.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Action, FetchAction, RunAction } from '../../src/host/actions.ts';
 import { Context } from '../../src/context.ts';
 import type { RunResult } from '../../src/host/run.ts';
@@ -225,6 +227,17 @@ test('ntp: the chosen client\'s config from its template (the old one kept as .d
   const noApt = await planModule(ntp, { ntp: { ntp_client: 'chrony' } });
   assert.deepEqual(noApt.actions.map((a) => a.kind), ['write']);
   assert.match(messages(noApt).join('\n'), /^error: chronyd is not installed and there is no apt-get under the root/);
+});
+
+test("ntp: its client is reloaded as cloud-init's manage_service('reload') does: systemctl reload-or-restart where systemd runs or an image has it, else service … restart", async () => {
+  const reload = async (prep: (r: string) => void) => {
+    const p = await planModule(ntp, { ntp: { ntp_client: 'chrony' } }, { prep: (r) => { plantTools(r, ['chronyd']); prep(r); } });
+    return p.actions.filter((a): a is RunAction => a.kind === 'run').map((a) => [a.argv.join(' '), a.runningSystem]);
+  };
+  assert.deepEqual(await reload((r) => mkdirSync(join(r, 'run/systemd/system'), { recursive: true })), [['systemctl reload-or-restart chrony', 'optional']]);
+  // An image under --root: its first boot runs systemd, as serviceActions reads it.
+  assert.deepEqual(await reload((r) => writeIn(r, 'usr/lib/systemd/systemd', '', 0o755)), [['systemctl reload-or-restart chrony', 'optional']]);
+  assert.deepEqual(await reload(() => {}), [['service chrony restart', 'optional']]);
 });
 
 test('ntp: enabled false does nothing; a client of one\'s own without its settings is a clear error, nothing written', async () => {
