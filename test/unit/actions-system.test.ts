@@ -23,6 +23,9 @@ import { keyboard } from '../../src/modules/keyboard.ts';
 import { locale } from '../../src/modules/locale.ts';
 import { phoneHome } from '../../src/modules/phone_home.ts';
 import { ntp } from '../../src/modules/ntp.ts';
+import { chef } from '../../src/modules/chef.ts';
+import { usersGroups } from '../../src/modules/users_groups.ts';
+import { makeHeader, rfc2822 } from '../../src/host/clock.ts';
 import { notApplicableKeys } from '../../src/modules/not_applicable.ts';
 import { writeFiles, writeFilesDeferred } from '../../src/modules/write_files.ts';
 import { plantTools, tempDir, writeIn } from '../helpers/files.ts';
@@ -200,6 +203,20 @@ test('update_etc_hosts: true renders the template; localhost adds the 127.0.1.1 
   const old = await planModule(updateEtcHosts, { manage_etc_hosts: 'template' });
   assert.match(messages(old).join('\n'), /^warning: manage_etc_hosts: 'template' is deprecated/);
   assert.equal(old.actions.length, 1);
+});
+
+test("make_header: the files ec2-init heads (a new /etc/hosts, sudoers, chef's client.rb) share one header helper; with the applier's time it reads as cloud-init's", async () => {
+  const headed = (a: Action | undefined) => {
+    assert.ok(a?.kind === 'write' && a.stampAt !== undefined, `no stamped write: ${a?.kind}`);
+    return text(a).slice(0, a.stampAt);
+  };
+  const hosts = await planModule(updateEtcHosts, { manage_etc_hosts: 'localhost' }, { source: { hostname: 'web1', metaData: {} } as never });
+  assert.equal(headed(hosts.actions[0]), makeHeader('Added'));
+  const sudo = await planModule(usersGroups, { users: [{ name: 'debian', sudo: 'ALL=(ALL) ALL' }] }, { prep: (r) => writeIn(r, 'etc/sudoers', '#includedir /etc/sudoers.d\n', 0o440) });
+  assert.equal(headed(sudo.actions.find((a) => a.kind === 'write' && a.path === '/etc/sudoers.d/90-cloud-init-users')), makeHeader('Created'));
+  const chefRun = await planModule(chef, { chef: { server_url: 'https://chef.example' } }, { prep: (r) => writeIn(r, 'usr/bin/chef-client', '#!/bin/sh\n', 0o755) });
+  assert.equal(headed(chefRun.actions.find((a) => a.kind === 'write' && a.path === '/etc/chef/client.rb')), makeHeader('Created'));
+  assert.equal(`${makeHeader('Created')}${rfc2822(new Date(Date.UTC(2026, 11, 7, 9, 5, 3)))}`, `# Created by ec2-init v. ${VERSION} on Mon, 07 Dec 2026 09:05:03 +0000`);
 });
 
 test('ntp: the chosen client\'s config from its template (the old one kept as .dist), the missing client installed as one unit, its service restarted on the running system only', async () => {
