@@ -257,6 +257,17 @@ test("ntp: its client is reloaded as cloud-init's manage_service('reload') does:
   assert.deepEqual(await reload(() => {}), [['service chrony restart', 'optional']]);
 });
 
+test('ntp: config overrides that land in a path, apt-get or systemctl pass their validators: a bad one is refused by its key, nothing written or run', async () => {
+  const bad: Record<string, unknown> = {
+    confpath: '/etc/chrony/../cron.d/evil', packages: ['chrony', '-oAPT::Get::AllowUnauthenticated=1'], service_name: '--all', template_name: '../../../root/secret',
+  };
+  for (const [key, value] of Object.entries(bad)) {
+    const p = await planModule(ntp, { ntp: { ntp_client: 'chrony', config: { [key]: value } } }, { prep: (r) => plantTools(r, ['chronyd', 'apt-get']) });
+    assert.deepEqual(p.actions, [], key);
+    assert.match(messages(p).join('\n'), new RegExp(`^error: invalid ntp configuration: ntp:config:${key}: `, 'm'), key);
+  }
+});
+
 test('ntp: enabled false does nothing; a client of one\'s own without its settings is a clear error, nothing written', async () => {
   assert.deepEqual((await planModule(ntp, { ntp: { enabled: false, servers: ['x'] } })).lines, []);
   const bad = await planModule(ntp, { ntp: { ntp_client: 'mine', config: { confpath: '/etc/mine.conf' } } });
