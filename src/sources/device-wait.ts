@@ -25,7 +25,9 @@
 // empty queue does not mean the kernel has made every device), so Azure
 // found no provisioning disc, NoCloud no cidata ISO and the NIC configs had
 // no NIC. Until the wait knows when the kernel is done (issue 22), the
-// settle stays and the targeted wait only adds the devices that come later.
+// settle stays and the targeted wait only adds the devices that come later;
+// only a second boot whose seed volume is there at once skips it (the settle
+// held systemd-networkd, and so sshd, for 32 s of a loaded TCG second boot).
 import type { Context } from '../context.ts';
 import { now } from '../host/clock.ts';
 import { sleep } from '../net/cancel.ts';
@@ -96,6 +98,10 @@ export async function waitForSourceDevices(ctx: Context, datasourceList: string[
   const labels = skip ? [] : listed;
   const needsNic = labels.length === 0 && datasourceList.some((n) => SOURCES.find((s) => s.name === n)?.reach === 'link-local');
   if (!labels.length && !needsNic) { ctx.log.debug(`devices: no wait: ${skip}`); return; }
+  // A second boot of an instance that came from a volume: when its volume is there already, that is all
+  // init-local needs (its network config was rendered on the first boot), so udev is not waited for.
+  const at = labels.length && ctx.files.exists(layout.instanceIdFile) ? findVolumeByLabel(ctx.files, labels) : null;
+  if (at !== null) { ctx.log.info(`devices: seed volume ${at} there at once (a known instance): udev not waited for`); return; }
   // Only a boot that waits for a device settles (see the top).
   await settleUdev(ctx);
   let found: string | null = null;

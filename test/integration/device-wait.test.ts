@@ -122,6 +122,22 @@ describe('init-local waits for the seed volume, not for every device', { skip },
     assert.match(readFileSync(join(root, 'run/ec2-init/network-needed'), 'utf8'), /^no: /);
   });
 
+  test('a second boot of an instance that came from a cidata volume, the volume there at once: no wait for udev at all', async () => {
+    const root = rootWithBusyUdev();
+    plugIn(root, cidataIso(root, 'iid-volume-there'));
+    const first = await agentAsync(root, ['init', '--local']);
+    assert.equal(first.status, 0, first.stderr);
+    assert.doesNotMatch(first.stderr, /there at once/, 'a first boot still settles (its NICs are rendered from what is there)');
+    // The reboot: udev busy with other devices, the CD-ROM already made.
+    rmSync(join(root, 'run'), { recursive: true });
+    writeIn(root, 'run/udev/control', '');
+    writeIn(root, 'run/udev/queue', '');
+    const r = await agentAsync(root, ['init', '--local']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /devices: seed volume \/dev\/sr0 there at once \(a known instance\): udev not waited for/);
+    assert.equal(statusDatasource(root), 'DataSourceNoCloud');
+  });
+
   test('a cidata volume that appears after init-local ended is found by stage init before it would wait for the network', async () => {
     const root = rootWithBusyUdev();
     rmSync(join(root, 'run/udev/queue'));
