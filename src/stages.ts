@@ -38,7 +38,7 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   let instance: Instance | null = null;
   try {
     switch (stage) {
-      case 'init-local': startEarlyHostKeys(ctx, system.raw); await waitForSourceDevices(ctx, system.datasourceList); instance = await findInstance(ctx, system, ['local']); await recordNetworkNeed(ctx, system, instance); break;
+      case 'init-local': startEarlyHostKeys(ctx, system.raw, 'init-local'); await waitForSourceDevices(ctx, system.datasourceList); instance = await findInstance(ctx, system, ['local']); await recordNetworkNeed(ctx, system, instance); break;
       case 'init': instance = await initStage(ctx, system, foundThisBoot); break;
       default: instance = await modulesStage(ctx, system, stage);
     }
