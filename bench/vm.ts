@@ -50,7 +50,7 @@ const VARIANT_NAMES: Record<Variant, string> = {
 type Agent = 'none' | 'cloud-init' | 'ec2-init';
 const AGENT: Record<Variant, Agent> = { F: 'none', A: 'cloud-init', B: 'ec2-init', F13: 'none', C: 'cloud-init', B13: 'ec2-init' };
 const SUITE: Record<Variant, Suite> = { F: 'bookworm', A: 'bookworm', B: 'bookworm', F13: 'trixie', C: 'trixie', B13: 'trixie' };
-const EC2_INIT_UNITS = ['ec2-init-local', 'ec2-init', 'ec2-init-config', 'ec2-init-final'];
+const EC2_INIT_UNITS = ['ec2-init-hostkeys', 'ec2-init-local', 'ec2-init', 'ec2-init-config', 'ec2-init-final'];
 // cloud-init 24.x+ runs its stages in one process (cloud-init-main), its network stage renamed cloud-init-network.
 const AGENT_UNITS: Record<Variant, string[]> = {
   F: [], A: ['cloud-init-local', 'cloud-init', 'cloud-config', 'cloud-final'], B: EC2_INIT_UNITS,
