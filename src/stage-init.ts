@@ -4,7 +4,6 @@
 // renderers and the user-data readers stay out of stages config and final.
 import type { Context } from './context.ts';
 import { withSystemConfig, type SystemConfig } from './config/system.ts';
-import { consumeUserData } from './consume.ts';
 import { userModuleLists } from './modules/module-lists.ts';
 import { datasourceStep, logStep } from './plan/steps.ts';
 import { applyNetwork } from './plan/network.ts';
@@ -64,6 +63,8 @@ export async function initStage(ctx: Context, system: SystemConfig, foundThisBoo
     ctx.report('warning', 'datasource', `no datasource found (searched ${system.datasourceList.join(', ')}); nothing to do`);
     return null;
   }
+  // The user-data's readers and handlers (and, for the schema checks, every module): stage init's alone.
+  const { consumeUserData } = await import('./consume.ts');
   const { userConfig, vendorConfig } = await consumeUserData(ctx, instance);
   await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig, instance.source.config), userModuleLists(userConfig, vendorConfig));
   // The instance is provisioned now (users, ssh keys, passwords, hostname: init modules): the
