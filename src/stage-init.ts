@@ -2,13 +2,14 @@
 // network config, the user-data, then (init) the init modules. Loaded by
 // stages.ts only for those two stages: every datasource, the network
 // renderers and the user-data readers stay out of stages config and final.
+// Those are imported where they are used: a stage init whose source
+// init-local found (every boot but the odd one) loads no datasource and no
+// network renderer, only the user-data readers and its modules.
 import type { Context } from './context.ts';
 import { withSystemConfig, type SystemConfig } from './config/system.ts';
 import { userModuleLists } from './modules/module-lists.ts';
 import { datasourceStep, logStep } from './plan/steps.ts';
-import { applyNetwork } from './plan/network.ts';
-import { searchPasses, sourceProvisioned, type SearchStage } from './sources/search.ts';
-import { waitForSourceDevices } from './sources/device-wait.ts';
+import type { SearchStage } from './sources/source.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
 import { moduleSem, semPath } from './state/semaphore.ts';
@@ -16,9 +17,13 @@ import { startEarlyHostKeys } from './modules/host-keys-early.ts';
 import { NETWORK_NEED, recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
 import { runModules } from './stages.ts';
 
+/** The sources that report to their platform at the end of stage init (Source.provisioned; a unit test checks the list). */
+export const PROVISIONED_SOURCES: ReadonlySet<string> = new Set(['Azure']);
+
 /** init-local: the early host keys started, the source's devices waited for, the local sources asked, the network need decided. */
 export async function initLocalStage(ctx: Context, system: SystemConfig): Promise<Instance | null> {
   startEarlyHostKeys(ctx, system.raw);
+  const { waitForSourceDevices } = await import('./sources/device-wait.ts');
   await waitForSourceDevices(ctx, system.datasourceList);
   const instance = await findInstance(ctx, system, ['local']);
   await recordNetworkNeed(ctx, system, instance);
@@ -27,6 +32,8 @@ export async function initLocalStage(ctx: Context, system: SystemConfig): Promis
 
 async function findInstance(ctx: Context, system: SystemConfig, passes: SearchStage[]): Promise<Instance | null> {
   // init-local: its pass; init: a seed that appeared since ('files'), then the network sources (search.ts SEARCH_PASSES).
+  const { searchPasses } = await import('./sources/search.ts');
+  const { applyNetwork } = await import('./plan/network.ts');
   const hit = await searchPasses(ctx, system.raw, system.datasourceList, passes);
   const stage = passes.includes('local') ? 'init-local' : 'init';
   // The network config, before networking (init-local), or once a network source gave one (init).
@@ -69,6 +76,6 @@ export async function initStage(ctx: Context, system: SystemConfig, foundThisBoo
   await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig, instance.source.config), userModuleLists(userConfig, vendorConfig));
   // The instance is provisioned now (users, ssh keys, passwords, hostname: init modules): the
   // platform may be told so (Azure's ready report, sent where cloud-init's own provisioning ends).
-  await sourceProvisioned(ctx, system.raw, instance);
+  if (PROVISIONED_SOURCES.has(instance.source.name)) await (await import('./sources/search.ts')).sourceProvisioned(ctx, system.raw, instance);
   return instance;
 }

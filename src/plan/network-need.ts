@@ -23,7 +23,6 @@ import { sha256, utf8Encode } from '../host/codecs.ts';
 import { DATA, layout } from '../state/layout.ts';
 import { VERSION } from '../version.ts';
 import { userModuleLists } from '../modules/module-lists.ts';
-import { SOURCES } from '../sources/search.ts';
 import type { Instance } from '../state/instance.ts';
 import type { Config } from '../config/merge.ts';
 import { planModules } from './modules.ts';
@@ -128,6 +127,7 @@ function moduleNeed(name: string, config: Config): string | null {
 /** Decide, from what init-local found: the source, its user-data and vendor-data, the init modules that will run. */
 export async function networkNeed(ctx: Context, system: SystemConfig, instance: Instance | null): Promise<NetworkNeed> {
   if (!instance) return yes('no datasource found locally: stage init asks the network ones');
+  const { SOURCES } = await import('../sources/search.ts');
   const source = SOURCES.find((s) => s.name === instance.source.name);
   if (source?.provisioned) return yes(`${source.name} is told over the network when stage init is done`);
   const data = await needInput(ctx, instance);
