@@ -137,7 +137,7 @@ export function makeScenarios(listsOf: Record<Suite, ModuleLists>): Scenario[] {
       invalid: (agent, log) => agent.kind !== 'cloud-init' && !/datasource Ec2: not found/.test(log)
         ? 'ec2-init did not try an Ec2 datasource (not implemented yet?)' : null,
     },
-    ...[0, 2].map((delayMs): Scenario => ({
+    ...[1, 2, 20].map((delayMs): Scenario => ({
       id: `ec2-${delayMs}ms`,
       title: `first boot from EC2 metadata (simulator on 127.0.0.1, ${delayMs} ms per request; the cloud-config as user-data)`,
       files: (agent) => [cfgFile(ec2Cfg(agent))],

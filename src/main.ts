@@ -162,6 +162,21 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
       } finally { lock.release(); }
       return 0;
     }
+    case 'early-host-keys': {
+      // Its own unit starts it as soon as the root is writable, well before init-local (which waits for udev):
+      // RSA takes seconds under emulation, and sshd waits for the keys.
+      if (!bootCode(ctx.files).enabled) return 0;
+      const lock = await BootLock.take(ctx.files);
+      if (!lock) return 0;
+      try {
+        const logFile = ctx.files.openAppend(layout.log, 0o640);
+        log.attach((line) => logFile.write(line));
+        const { startEarlyHostKeys } = await import('./modules/host-keys-early.ts');
+        const { readSystemConfig } = await import('./config/system.ts');
+        startEarlyHostKeys(ctx, readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'read').raw, 'own unit');
+      } finally { ctx.close(); lock.release(); }
+      return 0;
+    }
     case 'single': {
       const { runSingleModule } = await import('./stages.ts');
       const lock = await BootLock.take(ctx.files);

@@ -22,7 +22,7 @@ export const PROVISIONED_SOURCES: ReadonlySet<string> = new Set(['Azure']);
 
 /** init-local: the early host keys started, the source's devices waited for, the local sources asked, the network need decided. */
 export async function initLocalStage(ctx: Context, system: SystemConfig): Promise<Instance | null> {
-  startEarlyHostKeys(ctx, system.raw);
+  startEarlyHostKeys(ctx, system.raw, 'init-local');
   const { waitForSourceDevices } = await import('./sources/device-wait.ts');
   await waitForSourceDevices(ctx, system.datasourceList);
   const instance = await findInstance(ctx, system, ['local']);

@@ -9,6 +9,8 @@ export const USAGE = `usage: ec2-init [--root DIR] [--config FILE] [--log-level 
   modules --mode config   stage 3
   modules --mode final    stage 4: user scripts, runcmd (rc.local time)
   boot                    all stages in one process, in order
+  early-host-keys         start making the host keys in the background, before init --local
+                          (ec2-init-hostkeys.service; init --local does it when this did not)
   plan [--format text|json]  print what boot would do (the steps of each stage), changing nothing
   status [--wait [--timeout SECONDS]] [--long] [--format tabular|json|yaml]
                           exit 0 done, 1 error, 2 degraded, 124 --timeout passed first
@@ -34,6 +36,7 @@ const COMMANDS: Record<string, Record<string, FlagSpec>> = {
   init: { '--local': {} },
   modules: { '--mode': { value: true, choices: ['config', 'final'] } },
   boot: {},
+  'early-host-keys': {},
   plan: { '--format': { value: true, choices: ['text', 'json'] } },
   status: { '--wait': {}, '--timeout': { value: true }, '--long': {}, '--format': { value: true, choices: ['tabular', 'json', 'yaml'] } },
   query: { '--all': {}, '--list-keys': {}, '--format': { value: true }, '--instance-data': { value: true } },
@@ -85,6 +88,7 @@ function action(command: string, flags: Map<string, string | true | string[]>, w
   const str = (name: string) => { const v = flags.get(name); return typeof v === 'string' ? v : undefined; };
   switch (command) {
     case 'boot': return { kind: 'stages', stages: [...STAGES] };
+    case 'early-host-keys': return { kind: 'early-host-keys' };
     case 'init': return { kind: 'stages', stages: [flags.has('--local') ? 'init-local' : 'init'] as Stage[] };
     case 'modules': {
       const mode = str('--mode');

@@ -9,6 +9,7 @@ import type { QueryOptions } from '../commands/query.ts';
 
 export type Action =
   | { kind: 'stages'; stages: Stage[] }
+  | { kind: 'early-host-keys' }
   | { kind: 'plan'; format: 'text' | 'json' }
   | { kind: 'status'; wait: boolean; long: boolean; format: StatusFormat; dots: boolean; timeout: number | null }
   | { kind: 'query'; opts: QueryOptions }

@@ -74,6 +74,13 @@ export interface RunAction extends ActionBase {
    * cannot know them and says so.
    */
   then?: (result: RunResult) => Action[];
+  /**
+   * Runs at the same time as the run actions right next to it that say so
+   * too (ssh-keygen for each host key type): each is logged before they
+   * start, and their results (failures, `then`) are taken in list order once
+   * all have ended. The same line and digest as without it.
+   */
+  together?: boolean;
 }
 
 /** An HTTP(S) or file:// request through the one client (net/fetch.ts's policy); `then` gets the body or why there is none. */

@@ -34,28 +34,27 @@ export async function applyActions(env: ApplyEnv, where: string, actions: Action
   const failedUnits = new Set<string>();
   let stopped = false;
   let ok = true;
-  for (const action of actions) {
+  // Results of run actions started together with one before them (RunAction.together), by index.
+  const started = new Map<number, Promise<Outcome>>();
+  for (let i = 0; i < actions.length; i++) {
+    const action = actions[i]!;
     const line = actionValue(action).line;
-    env.log.info(`${follows ? 'action+' : 'action'}: ${where}: ${line}`);
-    if (stopped || (action.unit !== undefined && failedUnits.has(action.unit))) {
-      env.log.info(`${where}: skipped (an action before it in ${action.unit === undefined ? 'this module' : action.unit} failed): ${line}`);
-      continue;
+    if (!started.has(i)) env.log.info(`${follows ? 'action+' : 'action'}: ${where}: ${line}`);
+    if (!started.has(i) && !mayStart(env, where, action, line, stopped, failedUnits)) continue;
+    if (action.kind === 'run' && action.together && !started.has(i)) {
+      // This one and the runs right after it that say `together` and may start: all started now.
+      started.set(i, outcome(env, where, action, line));
+      for (let j = i + 1; j < actions.length; j++) {
+        const other = actions[j]!;
+        if (other.kind !== 'run' || !other.together) break;
+        const otherLine = actionValue(other).line;
+        env.log.info(`${follows ? 'action+' : 'action'}: ${where}: ${otherLine}`);
+        started.set(j, mayStart(env, where, other, otherLine, stopped, failedUnits) ? outcome(env, where, other, otherLine) : Promise.resolve(SKIPPED));
+      }
     }
-    if (action.runningSystem && env.root !== '/') {
-      env.log.info(`${where}: skipped with --root ${env.root} (needs the running system): ${line}`);
-      if (action.runningSystem === 'essential') env.leftForRunningSystem(action.why ?? line);
-      continue;
-    }
-    let next: Action[] = [];
-    let failed = false;
-    try {
-      const r = await applyOne(env, where, action);
-      failed = r.failed;
-      next = r.next;
-    } catch (e) {
-      env.report('error', where, `${line}: ${(e as Error).message}`);
-      failed = true;
-    }
+    const r = await (started.get(i) ?? outcome(env, where, action, line));
+    if (r === SKIPPED) continue;
+    const { failed, next } = r;
     if (failed) {
       ok = false;
       if (action.unit === undefined) stopped = true;
@@ -69,6 +68,33 @@ export async function applyActions(env: ApplyEnv, where: string, actions: Action
     }
   }
   return ok;
+}
+
+interface Outcome { failed: boolean; next: Action[] }
+const SKIPPED: Outcome = { failed: false, next: [] };
+
+/** Whether `action` may be taken now; if not, why is logged (and an essential one left for the running system). */
+function mayStart(env: ApplyEnv, where: string, action: Action, line: string, stopped: boolean, failedUnits: Set<string>): boolean {
+  if (stopped || (action.unit !== undefined && failedUnits.has(action.unit))) {
+    env.log.info(`${where}: skipped (an action before it in ${action.unit === undefined ? 'this module' : action.unit} failed): ${line}`);
+    return false;
+  }
+  if (action.runningSystem && env.root !== '/') {
+    env.log.info(`${where}: skipped with --root ${env.root} (needs the running system): ${line}`);
+    if (action.runningSystem === 'essential') env.leftForRunningSystem(action.why ?? line);
+    return false;
+  }
+  return true;
+}
+
+/** Take one action: an exception is an error reported for it. */
+async function outcome(env: ApplyEnv, where: string, action: Action, line: string): Promise<Outcome> {
+  try {
+    return await applyOne(env, where, action);
+  } catch (e) {
+    env.report('error', where, `${line}: ${(e as Error).message}`);
+    return { failed: true, next: [] };
+  }
 }
 
 /** `content` with the time put in at `at` (WriteAction.stampAt). */

@@ -1,6 +1,7 @@
-// Host keys made early: stage init-local starts ssh-keygen for the default
-// key types at its very beginning, all at once, detached (stage init is a
-// later process), into a staging directory; the ssh module (stage init) waits
+// Host keys made early: ec2-init-hostkeys.service (`ec2-init
+// early-host-keys`, as soon as the root is writable), or else stage
+// init-local at its very beginning, starts ssh-keygen for the default key
+// types, all at once, detached (stage init is a later process), into a staging directory; the ssh module (stage init) waits
 // for what is still running and adopts the keys its config asks to generate,
 // discarding the rest. So the keys (RSA alone takes seconds) are made while
 // init-local waits for devices and the network comes up, not while sshd waits.
@@ -69,8 +70,10 @@ function notNow(ctx: Context, system: Record<string, unknown>): string | null {
  * one's exit status after it. Never fails the stage: a problem only means
  * the ssh module makes the keys itself, as without this.
  */
-export function startEarlyHostKeys(ctx: Context, system: Record<string, unknown>): void {
+export function startEarlyHostKeys(ctx: Context, system: Record<string, unknown>, by: 'own unit' | 'init-local'): void {
   try {
+    // ec2-init-hostkeys.service started them this boot (the marker is under /run): init-local leaves them be.
+    if (by === 'init-local' && ctx.files.exists(MARKER)) { ctx.log.debug('host keys: already being made early (ec2-init-hostkeys.service)'); return; }
     // What an earlier, cut-short boot left is never used.
     ctx.files.remove(STAGING);
     ctx.files.remove(MARKER);
@@ -170,7 +173,8 @@ export function adoptEarlyHostKey(files: ReadFiles, root: string, where: string,
   ];
   if (key.pub.trim().split(/\s+/).slice(2).join(' ') === comment) return put(key.pub, key.priv);
   return [{
-    kind: 'run', argv: ['ssh-keygen', '-c', '-C', comment, '-P', '', '-f', staged], env: { LANG: 'C' }, failure: 'ignore', why: `the comment of the ${key.type} key made early`,
+    // Each type's at once (RunAction.together): a program start costs a tenth of a second or more under emulation.
+    kind: 'run', argv: ['ssh-keygen', '-c', '-C', comment, '-P', '', '-f', staged], env: { LANG: 'C' }, failure: 'ignore', together: true, why: `the comment of the ${key.type} key made early`,
     then: (r) => (r.code === 0
       ? put(files.readText(`${staged}.pub`), files.read(staged))
       : [{ kind: 'log', text: `${where}: the early ${key.type} key's comment could not be set (${describeExit(r)}): ${r.stderr.trim()}; making it here` }, ...instead()]),

@@ -58,7 +58,7 @@ export interface ModuleRun {
 
 /** What a module may read of the root to decide its actions: nothing that changes it. */
 export type ReadFiles = Pick<Files, 'root' | 'stat' | 'lstat' | 'exists' | 'isDirectory' | 'isSymlink' | 'readlink' | 'realpath'
-  | 'read' | 'readText' | 'readIfExists' | 'readTextIfExists' | 'list' | 'statfs'>;
+  | 'read' | 'readText' | 'readIfExists' | 'readTextIfExists' | 'list' | 'statfs' | 'openForReading'>;
 
 /** A problem with the module's config: the message names the key path and the fix. */
 export type Report = (level: 'error' | 'warning', message: string) => void;

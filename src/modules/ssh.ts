@@ -144,6 +144,8 @@ async function hostKeys(v: Ssh, run: ActionRun): Promise<Action[]> {
     // machine's name, so the image's own /etc/hostname is used instead.
     const named = keyComment(files, root);
     const comment = named === null ? [] : ['-C', named];
+    const generated: Action[] = [];
+    const adopted: Action[] = [];
     for (const type of v.genTypes ?? []) {
       // The type becomes part of a path (/etc/ssh/ssh_host_TYPE_key): a word, nothing else.
       if (!/^[a-z0-9][a-z0-9-]*$/.test(type)) { run.report('warning', `ssh_genkeytypes: ${show(type)} is not a key type name; not generated`); continue; }
@@ -164,8 +166,11 @@ async function hostKeys(v: Ssh, run: ActionRun): Promise<Action[]> {
         },
       }];
       const key = early?.get(type);
-      out.push(...(key ? adoptEarlyHostKey(files, root, where, key, file, made, generate) : generate()).map((a) => ({ ...a, unit })));
+      if (key) adopted.push(...adoptEarlyHostKey(files, root, where, key, file, made, generate).map((a) => ({ ...a, unit })));
+      else generated.push(...generate().map((a) => ({ ...a, unit, together: true })));
     }
+    // The keys still to make are made at once, each in its own ssh-keygen (RSA alone takes seconds on a slow machine).
+    out.push(...generated, ...adopted);
   }
   if (early) out.push(...discardEarlyHostKeys(files).map((a) => ({ ...a, unit: 'early keys' })));
   return out;

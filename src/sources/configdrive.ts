@@ -60,7 +60,11 @@ export function fromTree(tree: Tree, where: string, warn: (message: string) => v
     vendor: tree.read(`${base}/vendor_data.json`),
     network: tree.read(`${base}/network_data.json`),
     ec2Meta: json(tree, '/ec2/latest/meta-data.json'),
-  }, { name: 'ConfigDrive', provider: 'configdrive' }, warn);
+  }, {
+    name: 'ConfigDrive', provider: 'configdrive',
+    // cloud-init's words: config-disk for a volume (its device), seed-dir for a directory.
+    subplatform: where.startsWith('volume ') ? `config-disk (${where.slice(7)})` : `seed-dir (${where})`,
+  }, warn);
 }
 
 /** The labels of a config drive (matched exactly, as cloud-init does). */
@@ -75,7 +79,7 @@ export function readConfigDrive(files: Files, budget = new ReadBudget(), report:
   }
   const device = findVolumeByLabel(files, [...CONFIG_DRIVE_LABELS]);
   const volume = device ? openVolume(files, device) : null;
-  return volume ? fromTree(budgeted(volume, `volume ${volume.label}`, budget, report), `volume ${volume.label}`, warn) : null;
+  return volume ? fromTree(budgeted(volume, `volume ${device}`, budget, report), `volume ${device}`, warn) : null;
 }
 
 export const configDrive: Source = {

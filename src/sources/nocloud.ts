@@ -127,7 +127,8 @@ export async function readNoCloud(run: SeedRead): Promise<SourceData | null> {
   const device = findVolumeByLabel(files, [...NOCLOUD_LABELS]);
   if (device) {
     const volume = openVolume(files, device);
-    if (volume) return fromReader(run, async (name, max) => volume.read(`/${name}`, max), `volume ${volume.label}`, cmd ?? {});
+    // Named by its device, as cloud-init's seed (subplatform 'config-disk (/dev/sr0)'; the next boot's device wait reads it).
+    if (volume) return fromReader(run, async (name, max) => volume.read(`/${name}`, max), `volume ${device}`, cmd ?? {});
   }
   return null;
 }

@@ -122,6 +122,39 @@ describe('init-local waits for the seed volume, not for every device', { skip },
     assert.match(readFileSync(join(root, 'run/ec2-init/network-needed'), 'utf8'), /^no: /);
   });
 
+  test('a second boot of an instance that came from a cidata volume, the volume there: no wait for udev at all', async () => {
+    const root = rootWithBusyUdev();
+    plugIn(root, cidataIso(root, 'iid-volume-there'));
+    const first = await agentAsync(root, ['init', '--local']);
+    assert.equal(first.status, 0, first.stderr);
+    assert.doesNotMatch(first.stderr, /a known instance/, 'a first boot still settles (its NICs are rendered from what is there)');
+    // The reboot: udev busy with other devices, the CD-ROM already made.
+    rmSync(join(root, 'run'), { recursive: true });
+    writeIn(root, 'run/udev/control', '');
+    writeIn(root, 'run/udev/queue', '');
+    const r = await agentAsync(root, ['init', '--local']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /devices: seed volume \/dev\/sr0 there after \d+ ms \(a known instance's\): udev not waited for/);
+    assert.equal(statusDatasource(root), 'DataSourceNoCloud');
+  });
+
+  test('a second boot after the seed was ejected (its drive there, empty): no wait for the volume, the boot goes on', async () => {
+    const root = rootWithBusyUdev();
+    plugIn(root, cidataIso(root, 'iid-ejected'));
+    assert.equal((await agentAsync(root, ['init', '--local'])).status, 0);
+    assert.equal((await agentAsync(root, ['init'])).status, 0);
+    // The reboot: the drive is there, with no medium (an empty device node).
+    rmSync(join(root, 'run'), { recursive: true });
+    writeIn(root, 'run/udev/control', '');
+    writeIn(root, 'dev/sr0', '');
+    const started = performance.now();
+    const r = await agentAsync(root, ['init', '--local']);
+    const ms = performance.now() - started;
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /devices: \/dev\/sr0 is there without the seed volume after \d+ ms/);
+    assert.ok(ms < WAIT_MS, `${ms.toFixed(0)} ms: it did not wait out the bound`);
+  });
+
   test('a cidata volume that appears after init-local ended is found by stage init before it would wait for the network', async () => {
     const root = rootWithBusyUdev();
     rmSync(join(root, 'run/udev/queue'));

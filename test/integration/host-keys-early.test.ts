@@ -77,6 +77,23 @@ describe('host keys made early in init-local (real ssh-keygen, chrooted)', { ski
     assert.equal(read(root, 'var/log/ec2-init.log').match(/making .* early/g)?.length, 1);
   });
 
+  test('started by their own unit (`early-host-keys`) before init-local: init-local leaves them be, stage init adopts them', async () => {
+    const root = sshRoot();
+    seed(root, 'instance-id: iid-early-unit\n', '#cloud-config\n{}\n');
+    const early = agent(root, ['early-host-keys']);
+    assert.equal(early.status, 0, early.stderr);
+    assert.match(read(root, 'var/log/ec2-init.log'), /host keys: making rsa, ecdsa, ed25519 early, in the background/);
+    const local = agent(root, ['init', '--local']);
+    assert.equal(local.status, 0, local.stderr);
+    const staged = await stagedKeys(root, TYPES);
+    assert.equal(read(root, 'var/log/ec2-init.log').match(/making .* early/g)?.length, 1, 'init-local did not start them again');
+    const init = agent(root, ['init']);
+    assert.equal(init.status, 0, init.stderr);
+    assert.deepEqual(statusProblems(root), []);
+    for (const t of TYPES) assert.equal(wholeKey(root, t), staged.get(t), `${t}: the key the unit started`);
+    assert.ok(!existsSync(join(root, STAGING)));
+  });
+
   test('a new hostname by stage init: the adopted keys carry it, as keys made then would', async () => {
     const root = sshRoot('users: []\npreserve_hostname: false\n');
     seed(root, 'instance-id: iid-early-h\nlocal-hostname: new-name\n', '#cloud-config\n{}\n');

@@ -120,6 +120,8 @@ describe('datasources (the executable)', { skip: cannotRun() ?? false }, () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(read(root, 'ran'), 'vfat\n');
     assert.equal(read(root, 'var/lib/cloud/data/instance-id'), 'vfat-uuid-1\n');
+    // cloud-init's subplatform: the volume's device (the next boot's device wait looks for that drive).
+    assert.equal(agent(root, ['query', 'v1.subplatform']).stdout, 'config-disk (/dev/vdb)\n');
   });
 
   test('instance data: the world-readable file has secrets redacted; the sensitive one is 0600', () => {

@@ -131,3 +131,31 @@ test('services: enabling changes files (under --root too), starting is for the r
   assert.ok(enable!.kind === 'run' && enable!.argv.join(' ') === 'systemctl enable salt-minion' && enable!.runningSystem === undefined);
   assert.ok(restart!.kind === 'run' && restart!.argv.join(' ') === 'systemctl restart salt-minion' && restart!.runningSystem === 'optional');
 });
+
+test('the applier: runs that say `together` are all started before the first is awaited; their results are taken in list order', async () => {
+  const root = tempDir('ec2-init-apply-');
+  const ctx = new Context(root, recorder());
+  const env = applyEnv(ctx);
+  // Each program "ends" only once all three have started: taken one after another, the first would give up (exit 1).
+  const calls: string[] = [];
+  let allStarted: () => void = () => {};
+  const rendezvous = new Promise<void>((resolve) => { allStarted = resolve; });
+  env.run = async (argv) => {
+    calls.push(argv[1]!);
+    if (calls.length === 3) allStarted();
+    const met = await Promise.race([rendezvous.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+    return { code: met ? 0 : 1, signal: null, stdout: '', stderr: '', timedOut: false };
+  };
+  env.capture = env.run;
+  const thenOrder: string[] = [];
+  const keygen = (t: string): Action => ({
+    kind: 'run', argv: ['ssh-keygen', t], together: true, unit: t,
+    then: (r) => { thenOrder.push(t); return [{ kind: 'write', path: `/made-${t}`, content: `${r.code}\n`, mode: 0o644 }]; },
+  });
+  const ok = await applyActions(env, 'module t', [keygen('rsa'), keygen('ecdsa'), keygen('ed25519'), { kind: 'write', path: '/after', content: '', mode: 0o644 }]);
+  assert.equal(ok, true);
+  assert.deepEqual(calls, ['rsa', 'ecdsa', 'ed25519']);
+  assert.deepEqual(thenOrder, ['rsa', 'ecdsa', 'ed25519']);
+  for (const t of ['rsa', 'ecdsa', 'ed25519']) assert.equal(read(root, `made-${t}`), '0\n', `${t} ran while the others ran`);
+  assert.ok(existsSync(join(root, 'after')));
+});

@@ -56,6 +56,7 @@ describe('debian/ (read, not built)', () => {
     const stages: Record<string, string> = {
       'ec2-init-local.service': 'init --local', 'ec2-init.service': 'init',
       'ec2-init-config.service': 'modules --mode config', 'ec2-init-final.service': 'modules --mode final',
+      'ec2-init-hostkeys.service': 'early-host-keys',
     };
     for (const [unit, args] of Object.entries(stages)) {
       const text = read(`systemd/${unit}`);
@@ -69,6 +70,8 @@ describe('debian/ (read, not built)', () => {
     assert.match(read('systemd/ec2-init-local.service'), /^Before=network-pre\.target$/m);
     assert.match(read('systemd/ec2-init.service'), /^Before=ssh\.service$/m);
     assert.match(read('systemd/ec2-init-final.service'), /^After=multi-user\.target$/m);
+    // Before stage 1, which then leaves the keys it started be.
+    assert.match(read('systemd/ec2-init-hostkeys.service'), /^Before=ec2-init-local\.service$/m);
   });
 
   test('shell scripts parse', () => {

@@ -15,7 +15,7 @@ export const debName = `ec2-init_${version}_amd64.deb`;
 /** The package's sources, and a file of them. */
 export const debian = join(TOP, 'debian');
 export const readDebian = (p: string): string => readFileSync(join(debian, p), 'utf8');
-export const UNITS = ['ec2-init-local.service', 'ec2-init.service', 'ec2-init-config.service', 'ec2-init-final.service', 'ec2-boot-hook.target'];
+export const UNITS = ['ec2-init-hostkeys.service', 'ec2-init-local.service', 'ec2-init.service', 'ec2-init-config.service', 'ec2-init-final.service', 'ec2-boot-hook.target'];
 export const JOBS = ['ec2-init-local', 'ec2-init', 'ec2-init-config', 'ec2-init-final'];
 
 function newest(path: string): number {
