@@ -30,6 +30,7 @@ import { isFalse, isMapping } from './helpers.ts';
 import { renderTemplate } from './template.ts';
 import { which } from '../host/root-facts.ts';
 import { matching } from '../validate/check.ts';
+import { fileIn } from '../validate/files.ts';
 import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
 import { aptSettings, LEGACY_APT_KEYS } from './apt-legacy.ts';
 
@@ -314,13 +315,10 @@ function debconfActions(run: ActionRun, debconf: NonNullable<AptValue['debconf']
   return [{ kind: 'run', argv: [prog], input: debconf.text, timeoutMs: 60_000, unit: 'debconf', why: `${debconf.sets} debconf selection set(s)` }];
 }
 
-/** The file of one `sources` entry. */
-function sourceTarget(name: string, ent: Record<string, unknown>, source: string): string {
-  let file = typeof ent['filename'] === 'string' && ent['filename'] ? ent['filename'] : name;
-  if (!file.startsWith('/')) file = `${SOURCES_DIR}/${file}`;
+/** The file of one `sources` entry (`file`: its checked path in sources.list.d), with cloud-init's suffix rule. */
+function sourceTarget(file: string, source: string): string {
   const ext = isDeb822(source) ? '.sources' : '.list';
-  if (!file.endsWith(ext)) file += ext;
-  return file;
+  return file.endsWith(ext) ? file : file + ext;
 }
 
 /** Each `sources` entry: its key and its file, one unit each; a refused entry writes nothing. */
@@ -331,7 +329,15 @@ function sourcesActions(run: ActionRun, cfg: Record<string, unknown>, sources: R
     const unit = `source ${name}`;
     try {
       const ent = isMapping(raw) ? raw : raw === null ? {} : (() => { throw new Error('expected a mapping (source, key, keyid, filename)'); })();
-      const fileName = typeof ent['filename'] === 'string' && ent['filename'] ? ent['filename'] : name;
+      // The file (and its key's name) is the entry's filename, else its name:
+      // a file directly in sources.list.d, never a path elsewhere under the root.
+      const given = ent['filename'] !== undefined && ent['filename'] !== '' && ent['filename'] !== null;
+      const checked = fileIn(SOURCES_DIR, given ? ent['filename'] : name);
+      if (!checked.ok) {
+        run.report('error', `apt.sources.${name}${given ? '.filename' : ''}: ${checked.why}; give a file name such as 'my-repo.list' (apt reads ${SOURCES_DIR}); source left out`);
+        return [];
+      }
+      const fileName = checked.value;
       const source = typeof ent['source'] === 'string' ? ent['source'] : null;
       const hardened = source !== null && source.includes('$KEY_FILE');
       const key = keyOf(ent, fileName, hardened);
@@ -344,7 +350,7 @@ function sourcesActions(run: ActionRun, cfg: Record<string, unknown>, sources: R
       const bad = isDeb822(rendered) ? undefined
         : rendered.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#') && !/^deb(-src)?\s+\S/.test(l));
       if (bad !== undefined) throw new Error(`'${bad}' is not a sources.list entry ('deb URI SUITE [COMPONENT…]', or a deb822 stanza)`);
-      const path = sourceTarget(name, ent, rendered);
+      const path = sourceTarget(fileName, rendered);
       const entry = rendered.endsWith('\n') ? rendered : `${rendered}\n`;
       // append (the default) adds to what the file has, once: a boot cut
       // short and run again does not list the source twice.

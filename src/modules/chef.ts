@@ -10,11 +10,10 @@
 import type { Action } from '../host/actions.ts';
 import type { Config } from '../config/merge.ts';
 import { which } from '../host/root-facts.ts';
-import { VERSION } from '../version.ts';
 import { type Checked, matching, show } from '../validate/check.ts';
 import { pathUnderRoot } from '../validate/files.ts';
 import { installActions } from './distro-actions.ts';
-import { isMapping, optionBool } from './helpers.ts';
+import { isMapping, makeHeader, optionBool } from './helpers.ts';
 import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
 import { pyJsonDumps, sortedKeys } from './py-formats.ts';
 import { argList, sectionOf } from './tool-config.ts';
@@ -85,8 +84,8 @@ function params(report: Report, cfg: Record<string, unknown>): Record<string, st
   return p;
 }
 
-/** client.rb's first line; the time of writing follows it (WriteAction.stampAt). */
-const CLIENT_RB_HEADER = `# Created by ec2-init v. ${VERSION} on `;
+/** client.rb's first line (cloud-init's make_header); the time of writing follows it (WriteAction.stampAt). */
+const CLIENT_RB_HEADER = makeHeader('Created');
 
 /** client.rb as cloud-init's chef_client.rb.tmpl renders it (trim_blocks: a line per set value). */
 function clientRb(p: Record<string, string | boolean | null>): string {

@@ -15,7 +15,8 @@ import type { ActionRun } from './module.ts';
 // The name validators are validate/packages.ts's; re-exported for the modules that import them from here.
 export { packageSpec, serviceName } from '../validate/packages.ts';
 
-export type ServiceAction = 'enable' | 'disable' | 'start' | 'stop' | 'restart';
+/** cloud-init's manage_service verbs ('reload': systemctl reload-or-restart, `service … restart` without systemd). */
+export type ServiceAction = 'enable' | 'disable' | 'start' | 'stop' | 'restart' | 'reload';
 
 /**
  * Install `packages` (specs already checked) from the image's apt: apt-get
@@ -89,8 +90,8 @@ export function serviceActions(run: Pick<ActionRun, 'files' | 'root'>, action: S
   opts: { failure?: 'error' | 'warning' | 'ignore'; unit?: string; then?: RunAction['then'] } = {}): Action[] {
   const systemd = usesSystemd(run.files, { installed: run.root !== '/' });
   const offline = systemd && (action === 'enable' || action === 'disable');
-  const argv = systemd ? ['systemctl', action, service]
-    : ['service', service, action === 'enable' ? 'start' : action === 'disable' ? 'stop' : action];
+  const argv = systemd ? ['systemctl', action === 'reload' ? 'reload-or-restart' : action, service]
+    : ['service', service, action === 'enable' ? 'start' : action === 'disable' ? 'stop' : action === 'reload' ? 'restart' : action];
   return [{
     kind: 'run', argv, timeoutMs: 300_000, why: `${action} ${service}`,
     ...(!offline && { runningSystem: 'optional' as const }),

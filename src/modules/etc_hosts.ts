@@ -4,9 +4,8 @@
 // built-in copy of Debian's layout); `localhost` only makes sure a
 // "127.0.1.1 fqdn hostname" line exists and keeps the rest; false: untouched.
 import type { Action } from '../host/actions.ts';
-import { VERSION } from '../version.ts';
 import { checkedNames } from './hostname.ts';
-import { isTrue, rfc2822 } from './helpers.ts';
+import { isTrue, makeHeader } from './helpers.ts';
 import { renderTemplate } from './template.ts';
 import { actionModule, type Schema } from './module.ts';
 
@@ -70,12 +69,11 @@ export function ensureLocalEntry(old: string | null, hostname: string, fqdn: str
   for (const l of mine) if (l.pieces.length > 1) kept.push({ kind: 'entry', pieces: l.pieces, tail: '' });
   kept.push({ kind: 'entry', pieces: [LOCAL_IP, fqdn, hostname], tail: '' });
   const body = kept.map((l) => (l.kind === 'other' ? l.text : l.pieces.join('\t') + l.tail) + '\n').join('');
-  const header = old === null ? `${HEADER}${rfc2822()}\n` : '';
-  return `${header}${body}\n`;
+  return `${body}\n`;
 }
 
-/** The header of an /etc/hosts made new, up to its time. */
-const HEADER = `# Added by ec2-init v. ${VERSION} on `;
+/** The header of an /etc/hosts made new, up to its time (cloud-init's make_header). */
+const HEADER = makeHeader('Added');
 
 const SCHEMA: Schema = {
   oneOf: [

@@ -47,4 +47,4 @@ export function onRunningSystem(ctx: Context, where: string, what: string, opts:
   return false;
 }
 
-export { rfc2822 } from '../host/clock.ts';
+export { makeHeader, rfc2822 } from '../host/clock.ts';

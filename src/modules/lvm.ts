@@ -228,7 +228,12 @@ async function vgActions(run: ActionRun, vg: VolumeGroup, state: LvmState): Prom
     if (state.lvs.has(`${vg.name}/${lv.name}`)) out.push({ kind: 'log', text: `${lat}: logical volume exists` });
     else {
       out.push(
-        { kind: 'run', argv: ['lvcreate', '--yes', '-n', lv.name, ...sizeArgs(lv.size), vg.name], runningSystem: 'essential' },
+        {
+          kind: 'run', argv: ['lvcreate', '--yes', '-n', lv.name, ...sizeArgs(lv.size), vg.name], runningSystem: 'essential', logOutput: true,
+          // Its fstab line only once the volume is there: a failed lvcreate (its unit stops) writes none.
+          then: (r): Action[] => (r.code === 0 && lv.mount
+            ? [{ kind: 'append', path: FSTAB, content: `${fstabLine(lvFstabFields(vg, lv))}\n`, mode: 0o644, why: `the fstab line of ${path}` }] : []),
+        },
         { kind: 'log', text: `${lat}: lvcreate ${sizeArgs(lv.size).join(' ')}` },
         ...(which(files, 'udevadm') ? [{ kind: 'run', argv: ['udevadm', 'settle'], failure: 'ignore' } as Action] : []),
       );
@@ -280,20 +285,22 @@ export const lvm = actionModule<VolumeGroup[]>({
     }
     const state = await lvmState(run);
     if (state === null) return left;
+    // fstab first: our old lines replaced by those of the volumes that exist; a new
+    // volume's line is appended by its lvcreate's `then`, once the volume is there.
+    const existing = vgs.map((vg) => ({ ...vg, lvs: vg.lvs.filter((lv) => state.lvs.has(`${vg.name}/${lv.name}`)) }));
+    const ours = lvmFstabLines(existing);
+    const next = fstabWithLvm(files.readTextIfExists(FSTAB) ?? null, ours);
     const out: Action[] = [];
+    if (next !== null) out.push({ kind: 'write', path: FSTAB, content: next, mode: 0o644 }, { kind: 'log', text: `${where}: ${FSTAB}: ${ours.length} line(s) of ours` });
     for (const vg of vgs) {
       let made: Action[] | null;
       try { made = await vgActions(run, vg, state); } catch (e) { report('error', `${vg.name}: ${(e as Error).message}`); continue; }
       if (made === null) return left;
       out.push(...made);
     }
-    // fstab: our lines replaced; then the mounts (a volume whose creation failed is reported, and its nofail line does not stop a boot).
-    const ours = lvmFstabLines(vgs);
-    const next = fstabWithLvm(files.readTextIfExists(FSTAB) ?? null, ours);
-    if (next !== null) {
-      out.push({ kind: 'write', path: FSTAB, content: next, mode: 0o644 }, { kind: 'log', text: `${where}: ${FSTAB}: ${ours.length} line(s) of ours` });
-      if (usesSystemd(files)) out.push({ kind: 'run', argv: ['systemctl', 'daemon-reload'] });
-    }
+    // Then the mounts (a volume whose creation failed is reported, and has no fstab line to mount by).
+    const added = lvmFstabLines(vgs).length > ours.length;
+    if ((next !== null || added) && usesSystemd(files)) out.push({ kind: 'run', argv: ['systemctl', 'daemon-reload'] });
     const mounted = mountedPoints();
     for (const mp of vgs.flatMap((vg) => vg.lvs.flatMap((lv) => (lv.mount ? [lv.mount] : [])))) {
       if (mounted.has(mp)) { out.push({ kind: 'log', text: `${where}: ${mp} is mounted already` }); continue; }

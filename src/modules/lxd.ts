@@ -10,8 +10,8 @@ import type { Action, RunAction } from '../host/actions.ts';
 import type { Config } from '../config/merge.ts';
 import { which } from '../host/root-facts.ts';
 import { parseYaml } from '../yaml/index.ts';
-import { show } from '../validate/check.ts';
-import { interfaceName } from '../validate/net.ts';
+import { type Checked, show } from '../validate/check.ts';
+import { domainName, interfaceName, ipv4, ipv6Address, mtu, prefix } from '../validate/net.ts';
 import { installActions } from './distro-actions.ts';
 import { isMapping } from './helpers.ts';
 import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
@@ -53,7 +53,7 @@ interface Lxd {
   preseed: string;
   /** The storage drivers the config names (cloud-init's get_required_packages). */
   drivers: string[];
-  commands: { create: string[] | null; attach: string[] | null };
+  commands: Commands;
 }
 
 /** cloud-init's supplemental_schema_validation, the bridge's commands and the storage drivers. */
@@ -72,10 +72,8 @@ function check(config: Config, report: Report): Lxd | null {
     errors.push('lxd.preseed cannot be given with lxd.init or lxd.bridge');
   }
   if (errors.length || !isMapping(init) || !isMapping(bridge) || typeof preseed !== 'string') { report('error', errors.join('; ')); return null; }
-  let commands: Lxd['commands'];
-  try {
-    commands = Object.keys(bridge).length ? bridgeCommands(bridge) : { create: null, attach: null };
-  } catch (e) { report('error', (e as Error).message); return null; }
+  // A bridge refused (reported) is left out; lxd init still runs.
+  const commands = (Object.keys(bridge).length ? bridgeCommands(bridge, report) : null) ?? { create: null, attach: null };
   const drivers: string[] = [];
   if (init['storage_backend']) drivers.push(String(init['storage_backend']));
   if (preseed.includes('storage_pools')) {
@@ -97,30 +95,60 @@ function storagePackages(files: ActionRun['files'], drivers: string[]): string[]
   return out;
 }
 
-/** cloud-init's bridge_to_cmd: the `lxc` commands that create and attach the bridge. */
-export function bridgeCommands(bridge: Record<string, unknown>): { create: string[] | null; attach: string[] | null } {
+type Commands = { create: string[] | null; attach: string[] | null };
+
+/** A bridge key's value if given (cloud-init skips a missing or empty one), checked by `valid`. */
+function bridgeValue<T>(bridge: Record<string, unknown>, key: string, valid: (v: unknown) => Checked<T>, bad: string[]): T | undefined {
+  const v = bridge[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  const c = valid(v);
+  if (!c.ok) bad.push(`lxd.bridge.${key}: ${c.why}`);
+  return c.ok ? c.value : undefined;
+}
+
+/**
+ * cloud-init's bridge_to_cmd: the `lxc` commands that create and attach the
+ * bridge. Each value is a word of lxc's command line and a key of LXD's
+ * network config: it passes its validator (validate/net.ts), or the bridge
+ * is left out (reported by key) and null is returned.
+ */
+export function bridgeCommands(bridge: Record<string, unknown>, report: Report): Commands | null {
   const mode = bridge['mode'];
   if (mode === 'none') return { create: null, attach: null };
+  const bad: string[] = [];
+  const refuse = () => { for (const b of bad) report('error', `${b}; the bridge is left out`); return null; };
   // A word of lxc's command lines: an interface name, never an option (-…).
-  const checked = interfaceName(bridge['name'] ?? DEFAULT_NETWORK);
-  if (!checked.ok) throw new Error(`lxd.bridge.name: ${checked.why}`);
-  const name = checked.value;
+  const named = interfaceName(bridge['name'] ?? DEFAULT_NETWORK);
+  if (!named.ok) bad.push(`lxd.bridge.name: ${named.why}`);
+  if (mode !== 'new' && mode !== 'existing') bad.push(`lxd.bridge.mode: ${show(mode)} is not a bridge mode (none, existing or new)`);
+  if (!named.ok || bad.length) return refuse();
+  const name = named.value;
   const attach = ['network', 'attach-profile', name, 'default', 'eth0'];
   if (mode === 'existing') return { create: null, attach };
-  if (mode !== 'new') throw new Error(`invalid lxd.bridge.mode ${show(mode)} (none, existing or new)`);
+  const v4 = bridgeValue(bridge, 'ipv4_address', ipv4, bad);
+  const v4mask = bridgeValue(bridge, 'ipv4_netmask', (v) => prefix(v, 4), bad);
+  const first = bridgeValue(bridge, 'ipv4_dhcp_first', ipv4, bad);
+  const last = bridgeValue(bridge, 'ipv4_dhcp_last', ipv4, bad);
+  const v6 = bridgeValue(bridge, 'ipv6_address', ipv6Address, bad);
+  const v6mask = bridgeValue(bridge, 'ipv6_netmask', (v) => prefix(v, 6), bad);
+  const domain = bridgeValue(bridge, 'domain', domainName, bad);
+  // -1 is the schema's default: LXD's own MTU.
+  const linkMtu = bridge['mtu'] === -1 ? undefined : bridgeValue(bridge, 'mtu', mtu, bad);
+  if (bad.length) return refuse();
+  // The NAT flags only choose fixed words: true (the YAML boolean, or cloud-init's string) turns NAT on.
+  const flag = (k: string) => (bridge[k] === undefined || bridge[k] === null || bridge[k] === '' ? undefined : String(bridge[k]));
   const create = ['network', 'create', name];
-  const b = (k: string) => (bridge[k] === undefined || bridge[k] === null || bridge[k] === '' ? undefined : String(bridge[k]));
-  if (b('ipv4_address') && b('ipv4_netmask')) {
-    create.push(`ipv4.address=${b('ipv4_address')}/${b('ipv4_netmask')}`);
-    if ((b('ipv4_nat') ?? 'true') === 'true') create.push('ipv4.nat=true');
-    if (b('ipv4_dhcp_first') && b('ipv4_dhcp_last')) create.push(`ipv4.dhcp.ranges=${b('ipv4_dhcp_first')}-${b('ipv4_dhcp_last')}`);
+  if (v4 !== undefined && v4mask !== undefined) {
+    create.push(`ipv4.address=${v4}/${v4mask}`);
+    if ((flag('ipv4_nat') ?? 'true') === 'true') create.push('ipv4.nat=true');
+    if (first !== undefined && last !== undefined) create.push(`ipv4.dhcp.ranges=${first}-${last}`);
   } else create.push('ipv4.address=none');
-  if (b('ipv6_address') && b('ipv6_netmask')) {
-    create.push(`ipv6.address=${b('ipv6_address')}/${b('ipv6_netmask')}`);
-    if (b('ipv6_nat') === 'true') create.push('ipv6.nat=true');
+  if (v6 !== undefined && v6mask !== undefined) {
+    create.push(`ipv6.address=${v6}/${v6mask}`);
+    if (flag('ipv6_nat') === 'true') create.push('ipv6.nat=true');
   } else create.push('ipv6.address=none');
-  if (b('domain')) create.push(`dns.domain=${b('domain')}`);
-  if (bridge['mtu'] !== undefined && bridge['mtu'] !== -1) create.push(`bridge.mtu=${String(bridge['mtu'])}`);
+  if (domain !== undefined) create.push(`dns.domain=${domain}`);
+  if (linkMtu !== undefined) create.push(`bridge.mtu=${linkMtu}`);
   return { create, attach };
 }
 

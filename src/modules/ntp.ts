@@ -9,11 +9,13 @@ import type { Action } from '../host/actions.ts';
 import type { Config } from '../config/merge.ts';
 import { isFalse, isMapping } from './helpers.ts';
 import { renderTemplate } from './template.ts';
-import { usesSystemd, which } from '../host/root-facts.ts';
-import { installActions } from './distro-actions.ts';
+import { which } from '../host/root-facts.ts';
+import { installActions, serviceActions } from './distro-actions.ts';
 import { actionModule, type ActionRun, type ReadFiles, type Report, type Schema } from './module.ts';
 import type { Checked } from '../validate/check.ts';
 import { ntpAllow, ntpServer } from '../validate/net.ts';
+import { fileIn, pathUnderRoot } from '../validate/files.ts';
+import { packageSpec, serviceName } from '../validate/packages.ts';
 
 interface ClientConfig {
   check_exe: string;
@@ -137,10 +139,16 @@ function validate(client: Record<string, unknown>): ClientConfig {
   const missing = ['check_exe', 'confpath', 'packages', 'service_name'].filter((k) => !(k in client));
   if (missing.length) errors.push(`missing required ntp:config keys: ${missing.join(', ')}`);
   else if (!client['template'] && !client['template_name']) errors.push('either ntp:config:template or ntp:config:template_name is required');
+  // What lands in a path, apt-get's or systemctl's argv passes its validator first.
+  const checked = (key: string, c: Checked<unknown>, fix: string) => { if (!c.ok) errors.push(`ntp:config:${key}: ${c.why} (${fix})`); };
   for (const [key, value] of Object.entries(client)) {
-    if (key === 'packages') { if (!Array.isArray(value)) errors.push(`expected a list of package names for ntp:config:packages, found ${JSON.stringify(value)}`); }
-    else if (key === 'confpath') { if (typeof value !== 'string' || !value.startsWith('/')) errors.push(`expected an absolute config file path for ntp:config:confpath, found ${JSON.stringify(value)}`); }
+    if (key === 'packages') {
+      if (!Array.isArray(value)) errors.push(`expected a list of package names for ntp:config:packages, found ${JSON.stringify(value)}`);
+      else for (const p of value) checked(key, packageSpec(p), 'Debian package names, optionally =version');
+    } else if (key === 'confpath') checked(key, pathUnderRoot(value), 'the absolute path of the client\'s config file');
     else if (value !== undefined && value !== null && typeof value !== 'string') errors.push(`expected a string for ntp:config:${key}, found ${JSON.stringify(value)}`);
+    else if (key === 'service_name') checked(key, serviceName(value), 'the unit name systemctl restarts');
+    else if (key === 'template_name' && value) checked(key, fileIn(TEMPLATE_DIR, value), `a template file name in ${TEMPLATE_DIR}, without .tmpl`);
   }
   if (errors.length) throw new Error(`invalid ntp configuration: ${errors.join('; ')}`);
   return client as unknown as ClientConfig;
@@ -181,12 +189,6 @@ function install(run: ActionRun, client: ClientConfig): Action[] | null {
     return null;
   }
   return installActions(run, client.packages, 'install');
-}
-
-/** The service restarted on the running system: reload-or-restart, which distro-actions.ts's serviceActions does not have. */
-function restart(files: ReadFiles, service: string): Action {
-  const argv = usesSystemd(files) ? ['systemctl', 'reload-or-restart', service] : ['service', service, 'restart'];
-  return { kind: 'run', argv, timeoutMs: 120_000, runningSystem: 'optional', why: `restart ${service}` };
 }
 
 const LIST: Schema = { type: 'array', items: { type: 'string' } };
@@ -274,6 +276,7 @@ export const ntp = actionModule<NtpValue>({
     const installing = install(run, client);
     // No way to install the missing client: its config is written, the service is not restarted.
     if (installing === null) return actions;
-    return [...actions, ...installing, restart(files, client.service_name)];
+    // cloud-init's manage_service('reload'): systemctl reload-or-restart (service … restart without systemd).
+    return [...actions, ...installing, ...serviceActions(run, 'reload', client.service_name)];
   },
 });

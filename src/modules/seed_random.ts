@@ -13,6 +13,7 @@ import { gunzipBounded } from '../userdata/gzip.ts';
 import { isMapping } from './helpers.ts';
 import type { Action } from '../host/actions.ts';
 import { which } from '../host/root-facts.ts';
+import { pathUnderRoot } from '../validate/files.ts';
 import { actionModule, shellQuote, type Report, type Schema } from './module.ts';
 
 const SCHEMA: Schema = {
@@ -36,7 +37,8 @@ function decode(data: string | Uint8Array, encoding: unknown): Uint8Array {
 }
 
 interface SeedConfig {
-  file: string;
+  /** The target: an absolute path under the root (null: refused, reported). */
+  file: string | null;
   /** random_seed.data, decoded (null: none, or not decodable: reported). */
   data: Uint8Array | null;
   command: string[] | null;
@@ -48,7 +50,12 @@ export function checkSeed(config: Record<string, unknown>, report: Report): Seed
   const raw = config['random_seed'];
   const cfg = isMapping(raw) ? raw : {};
   if (raw !== undefined && raw !== null && !isMapping(raw)) report('error', 'random_seed: expected a mapping (file, data, encoding, command, command_required)');
-  const file = typeof cfg['file'] === 'string' && cfg['file'] ? cfg['file'] : '/dev/urandom';
+  let file: string | null = '/dev/urandom';
+  if (cfg['file'] !== undefined && cfg['file'] !== null && cfg['file'] !== '') {
+    const p = pathUnderRoot(cfg['file']);
+    file = p.ok ? p.value : null;
+    if (!p.ok) report('error', `random_seed.file: ${p.why}; give an absolute path without '.' or '..' (the default is /dev/urandom); no seed written`);
+  }
   let data: Uint8Array | null = null;
   const given = cfg['data'];
   if ((typeof given === 'string' || given instanceof Uint8Array) && given.length) {
@@ -77,7 +84,7 @@ export const seedRandom = actionModule<SeedConfig>({
     let at = 0;
     for (const p of parts) { bytes.set(p, at); at += p.length; }
     const actions: Action[] = [];
-    if (bytes.length) {
+    if (bytes.length && file !== null) {
       let kind: string | undefined;
       try { kind = files.stat(file)?.kind; } catch { kind = undefined; }
       const what = `add ${bytes.length} byte(s) of seed to ${file}`;
@@ -96,7 +103,7 @@ export const seedRandom = actionModule<SeedConfig>({
       return actions;
     }
     // No units: as in cloud-init, a seed that could not be written stops the module before its command.
-    actions.push({ kind: 'run', argv: command, env: { RANDOM_SEED_FILE: file }, why: 'random_seed.command' });
+    actions.push({ kind: 'run', argv: command, ...(file !== null && { env: { RANDOM_SEED_FILE: file } }), why: 'random_seed.command' });
     return actions;
   },
 });

@@ -13,6 +13,8 @@ import { SSHD_CONFIG, sshdConfigUpdate } from './ssh-keys.ts';
 import { isFalse, isMapping, isTrue } from './helpers.ts';
 import { usesSystemd } from '../host/root-facts.ts';
 import { usersAndGroups } from './users-config.ts';
+import { serviceName } from '../validate/packages.ts';
+import { serviceActions } from './distro-actions.ts';
 
 /** Letters and digits without the ones people misread (l o L O I 0 1). */
 const PW_SET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -122,8 +124,8 @@ interface Passwords {
   plan: Plan;
   /** sshd's PasswordAuthentication, or null: left as it is. */
   pwauth: 'yes' | 'no' | null;
-  /** The ssh service, restarted when it already runs and the setting changed. */
-  service: string;
+  /** The ssh service, restarted when it already runs and the setting changed (null: refused, not restarted). */
+  service: string | null;
 }
 
 /** chpasswd, password and ssh_pwauth, read once: problems name the entry, never a password. */
@@ -138,7 +140,13 @@ export function checkPasswords(config: Record<string, unknown>, report: Report):
     report('warning', `ssh_pwauth: unrecognized value ${JSON.stringify(v)}; PasswordAuthentication left unchanged (use true or false)`);
   }
   const systemInfo = isMapping(config['system_info']) ? config['system_info'] : {};
-  const service = typeof systemInfo['ssh_svcname'] === 'string' ? systemInfo['ssh_svcname'] : 'ssh';
+  // A word of systemctl's argv: a service name (never an option), else no restart.
+  let service: string | null = 'ssh';
+  if (systemInfo['ssh_svcname'] !== undefined && systemInfo['ssh_svcname'] !== null) {
+    const s = serviceName(systemInfo['ssh_svcname']);
+    service = s.ok ? s.value : null;
+    if (!s.ok) report('error', `system_info.ssh_svcname: ${s.why}; the ssh service is not restarted (give its unit name, such as ssh or sshd)`);
+  }
   return { plan, pwauth, service };
 }
 
@@ -168,7 +176,8 @@ function tellRandom(random: [string, string][]): Action[] {
 }
 
 /** PasswordAuthentication in sshd's config; sshd restarted when it already runs (stage init runs before it starts). */
-function sshPwauth({ pwauth, service }: Passwords, { files, log, where }: ActionRun): Action[] {
+function sshPwauth({ pwauth, service }: Passwords, run: ActionRun): Action[] {
+  const { files, log, where } = run;
   if (pwauth === null) { log.debug(`${where}: ssh PasswordAuthentication left unchanged`); return []; }
   if (!files.exists(SSHD_CONFIG)) {
     log.info(`${where}: ssh_pwauth: no ${SSHD_CONFIG} in the root (no ssh server); nothing to change`);
@@ -177,12 +186,12 @@ function sshPwauth({ pwauth, service }: Passwords, { files, log, where }: Action
   const write = sshdConfigUpdate(files, { PasswordAuthentication: pwauth });
   if (!write) { log.info(`${where}: PasswordAuthentication already ${pwauth}`); return []; }
   const actions: Action[] = [{ ...write, unit: 'sshd' }];
-  if (usesSystemd(files)) {
+  if (service !== null && usesSystemd(files)) {
     actions.push({
       kind: 'run', argv: ['systemctl', 'show', '--property', 'ActiveState', '--value', service], unit: 'sshd', runningSystem: 'optional',
       why: `restart ${service} if it runs`, failure: 'ignore',
       then: (state) => (['active', 'activating', 'reloading'].includes(state.stdout.trim().toLowerCase())
-        ? [{ kind: 'run', argv: ['systemctl', 'restart', service], failure: 'warning', why: `ssh_pwauth may not apply yet: restart ${service}` }]
+        ? serviceActions(run, 'restart', service, { failure: 'warning' }).map((a) => ({ ...a, why: `ssh_pwauth may not apply yet: restart ${service}` }))
         : []),
     });
   }

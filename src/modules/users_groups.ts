@@ -6,7 +6,6 @@
 // does. Passwords go to chpasswd on its standard input: never in an argv,
 // never in the log. Each group and user fails alone.
 import type { Action } from '../host/actions.ts';
-import { VERSION } from '../version.ts';
 import { actionModule, type ActionRun, type Report, type Schema } from './module.ts';
 import { DISABLE_USER_OPTS, uniqueKeys, userKeysActions } from './ssh-keys.ts';
 import { groupExists, passwdEntry, shadowPassword, userExists, type PasswdEntry } from '../host/accounts.ts';
@@ -14,6 +13,7 @@ import { describeExit } from '../host/run.ts';
 import { userGroups, usersAndGroups, type UserConfig } from './users-config.ts';
 import { controlIn } from '../validate/check.ts';
 import { accountName } from '../validate/files.ts';
+import { makeHeader } from './helpers.ts';
 
 
 export const SUDOERS_FILE = '/etc/sudoers.d/90-cloud-init-users';
@@ -61,9 +61,6 @@ const SCHEMA: Record<string, Schema> = {
   user: { oneOf: [{ type: 'string' }, USER] },
   groups: { oneOf: [{ type: 'string' }, { type: 'array', items: { oneOf: [{ type: 'string' }, { type: 'object' }] } }, { type: 'object' }] },
 };
-
-/** cloud-init's make_header without its time: the applier puts the time of writing after it (stampAt). */
-const header = (base: 'Created' | 'Added'): string => `# ${base} by ec2-init v. ${VERSION} on `;
 
 const USERADD_OPTS: Record<string, string> = {
   gecos: '--comment', homedir: '--home', primary_group: '--gid', uid: '--uid', groups: '--groups',
@@ -245,19 +242,19 @@ function sudoSetup(value: UsersGroups, { files }: ActionRun): Action[] {
       return m !== null && m[1]!.trim().replace(/\/+$/, '') === dir;
     });
     if (!included) {
-      // The header's time goes in after `header('Added')` (stampAt), where the applier writes it.
+      // The header's time goes in after `makeHeader('Added')` (stampAt), where the applier writes it.
       const before = base === null ? `${text}# See sudoers(5) for more information on "#include" directives:\n\n` : '\n';
-      const content = `${before}${header('Added')}\n#includedir ${dir}\n`;
-      const stampAt = before.length + header('Added').length;
+      const content = `${before}${makeHeader('Added')}\n#includedir ${dir}\n`;
+      const stampAt = before.length + makeHeader('Added').length;
       out.push(base === null
         ? { kind: 'write', path: '/etc/sudoers', content, stampAt, mode: 0o440, why: `include ${dir}` }
         : { kind: 'append', path: '/etc/sudoers', content, stampAt, mode: 0o440, why: `include ${dir}` });
     }
     // cloud-init's ensure_dir(path, 0o750): made so even when it exists (Debian ships it 0755).
     out.push({ kind: 'mkdir', path: dir, mode: 0o750, uid: 0, gid: 0 });
-    if (files.readTextIfExists(SUDOERS_FILE) === null) out.push({ kind: 'write', path: SUDOERS_FILE, content: `${header('Created')}\n`, stampAt: header('Created').length, mode: 0o440 });
+    if (files.readTextIfExists(SUDOERS_FILE) === null) out.push({ kind: 'write', path: SUDOERS_FILE, content: `${makeHeader('Created')}\n`, stampAt: makeHeader('Created').length, mode: 0o440 });
   }
-  if (value.users.some((u) => u.doas) && files.readTextIfExists(DOAS_FILE) === null) out.push({ kind: 'write', path: DOAS_FILE, content: `${header('Created')}\n`, stampAt: header('Created').length, mode: 0o440 });
+  if (value.users.some((u) => u.doas) && files.readTextIfExists(DOAS_FILE) === null) out.push({ kind: 'write', path: DOAS_FILE, content: `${makeHeader('Created')}\n`, stampAt: makeHeader('Created').length, mode: 0o440 });
   return out.map((a) => ({ ...a, unit: 'sudo' }));
 }
 

@@ -1,10 +1,14 @@
 // Whether ec2-init runs this boot: the one rule the boot obeys and `status`
 // reports. cloud-init's precedence (its boot decides in ds-identify's
 // is_disabled, its status names the reason in doc/rtd/howto/status.rst): a
-// disable file turns it off whatever the kernel command line says; then any
+// disable file turns it off whatever the kernel command line says; then the
+// environment variable KERNEL_CMDLINE when it is `cloud-init=disabled` (or
+// `ec2-init=disabled`): how a container, which has no kernel command line of
+// its own, is turned off (systemd's DefaultEnvironment); then any
 // `cloud-init=disabled` / `ec2-init=disabled` word on the command line; an
 // `…=enabled` word only names why an enabled boot is on.
 import type { Files } from '../host/files.ts';
+import { envVar } from '../host/process.ts';
 import { kernelCmdline, usesSystemd } from '../host/root-facts.ts';
 import { layout } from './layout.ts';
 
@@ -16,9 +20,13 @@ export interface BootCode { code: string; reason: string; enabled: boolean }
 
 const word = (cmdline: string, value: 'enabled' | 'disabled') => new RegExp(`(^|\\s)(cloud-init|ec2-init)=${value}(\\s|$)`).exec(cmdline);
 
-export function bootCode(files: Files): BootCode {
+/** `env`: the process's KERNEL_CMDLINE (its whole value counts, as ds-identify and the units' ConditionEnvironment compare it). */
+export function bootCode(files: Files, env: string | undefined = envVar('KERNEL_CMDLINE')): BootCode {
   const file = DISABLED_FILES.find((f) => files.exists(f));
   if (file) return { code: 'disabled-by-marker-file', reason: `disabled by ${file}`, enabled: false };
+  if (env === 'cloud-init=disabled' || env === 'ec2-init=disabled') {
+    return { code: 'disabled-by-environment-variable', reason: `disabled by the environment variable KERNEL_CMDLINE=${env}`, enabled: false };
+  }
   const cmdline = kernelCmdline(files);
   const off = word(cmdline, 'disabled');
   if (off) return { code: 'disabled-by-kernel-command-line', reason: `disabled by ${off[2]}=disabled on the kernel command line`, enabled: false };

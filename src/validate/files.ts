@@ -1,4 +1,5 @@
-// Validators for tokens of file-system configs: paths under the root, the
+// Validators for tokens of file-system configs: paths under the root, files
+// directly in a given directory, the
 // six fields of an /etc/fstab line (with fstab's own escapes for space and
 // tab), and user and group names.
 import { bad, type Checked, controlIn, ok, show, text } from './check.ts';
@@ -16,6 +17,22 @@ export function pathUnderRoot(v: unknown): Checked<string> {
   if (!t.value.startsWith('/')) return bad(`${show(t.value)} is not an absolute path`);
   if (t.value.split('/').some((p) => p === '.' || p === '..')) return bad(`${show(t.value)} has a '.' or '..' component`);
   return t;
+}
+
+/**
+ * A file directly in `dir` (a module's own directory, as apt's
+ * sources.list.d): a bare name (no '/', not '.' or '..', no control
+ * character), or that file given by its full path. Gives the full path.
+ */
+export function fileIn(dir: string, v: unknown): Checked<string> {
+  const t = text(v);
+  if (!t.ok) return t;
+  const name = t.value.startsWith(`${dir}/`) ? t.value.slice(dir.length + 1) : t.value;
+  const rule = `a file directly in ${dir} is named without '/' (or as ${dir}/NAME), and not '.' or '..'`;
+  const c = controlIn(name);
+  if (c) return bad(`${show(t.value)} has ${c}; ${rule}`);
+  if (name === '' || name === '.' || name === '..' || name.includes('/')) return bad(`${show(t.value)} is not a file in ${dir}: ${rule}`);
+  return pathUnderRoot(`${dir}/${name}`);
 }
 
 /**

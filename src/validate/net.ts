@@ -1,9 +1,10 @@
 // Validators for network names and addresses, as they may stand in a
-// system file (ifupdown's interfaces, systemd-networkd's .network/.netdev/
-// .link, netplan's YAML, /etc/hosts, /etc/hostname, NTP client configs):
-// interface names and globs, v2 device ids, drivers, MACs, IPv4 and IPv6
-// addresses (an IPv6 zone is itself an interface name), prefixes and
-// netmasks, DNS search domains, hostnames and FQDNs, NTP servers. Each rule
+// system file or a network tool's argument (ifupdown's interfaces,
+// systemd-networkd's .network/.netdev/.link, netplan's YAML, /etc/hosts,
+// /etc/hostname, NTP client configs, LXD's bridge): interface names and
+// globs, v2 device ids, drivers, MACs, IPv4 and IPv6 addresses (an IPv6 zone
+// is itself an interface name), prefixes and netmasks, MTUs, DNS search
+// domains and domain names, hostnames and FQDNs, NTP servers. Each rule
 // is narrower than what the kernel or a resolver would take where the wider
 // set could be read as syntax (whitespace, '#', '\', quotes, '%', globs).
 import { bad, type Checked, controlIn, matching, ok, show, text } from './check.ts';
@@ -100,6 +101,13 @@ export function ipv6(v: unknown): Checked<string> {
   return bad(`${show(t.value)} is not an IPv6 address`);
 }
 
+/** An IPv6 address without a zone (a network's own address, as LXD's ipv6.address takes it). */
+export function ipv6Address(v: unknown): Checked<string> {
+  const t = text(v);
+  if (!t.ok) return t;
+  return isIPv6Address(t.value) ? t : bad(`${show(t.value)} is not an IPv6 address (without a '%' zone)`);
+}
+
 /** An IPv4 or IPv6 address. */
 export function ip(v: unknown): Checked<string> {
   const t = text(v);
@@ -114,6 +122,13 @@ export function prefix(v: unknown, family: 4 | 6): Checked<number> {
   const t = text(v);
   if (t.ok && /^\d{1,3}$/.test(t.value) && Number(t.value) <= max) return ok(Number(t.value));
   return bad(`${show(v)} is not a prefix length (a whole number from 0 to ${max})`);
+}
+
+/** A link MTU: a whole number of bytes from 68 (IPv4's least) to 65535. */
+export function mtu(v: unknown): Checked<number> {
+  const t = text(v);
+  if (t.ok && /^\d{2,5}$/.test(t.value) && Number(t.value) >= 68 && Number(t.value) <= 65535) return ok(Number(t.value));
+  return bad(`${show(v)} is not an MTU (a whole number of bytes from 68 to 65535)`);
 }
 
 /** An address with its prefix length (192.0.2.1/24, 2001:db8::1/64), zone-less. */
@@ -151,6 +166,16 @@ export function searchDomain(v: unknown): Checked<string> {
   if (c) return bad(`${show(t.value)} has ${c}; ${DOMAIN_RULE}`);
   if (t.value === '~.') return t;
   const body = t.value.replace(/^~/, '').replace(/\.$/, '');
+  return body !== '' && labelsOk(body) ? t : bad(`${show(t.value)} is not a domain name: ${DOMAIN_RULE}`);
+}
+
+/** A DNS domain name (LXD's dns.domain): a domain with an optional final dot, no routing-only '~'. */
+export function domainName(v: unknown): Checked<string> {
+  const t = text(v);
+  if (!t.ok) return t;
+  const c = controlIn(t.value);
+  if (c) return bad(`${show(t.value)} has ${c}; ${DOMAIN_RULE}`);
+  const body = t.value.replace(/\.$/, '');
   return body !== '' && labelsOk(body) ? t : bad(`${show(t.value)} is not a domain name: ${DOMAIN_RULE}`);
 }
 

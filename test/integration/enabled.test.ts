@@ -5,14 +5,17 @@
 // precedence gives (doc/rtd/howto/status.rst; its boot decides in
 // tools/ds-identify is_disabled(): the marker file, then any
 // `cloud-init=disabled` on the command line; `cloud-init=enabled` only names
-// why an otherwise enabled boot is).
+// why an otherwise enabled boot is). Between the two, the environment
+// variable KERNEL_CMDLINE (containers: systemd's DefaultEnvironment) equal to
+// `cloud-init=disabled` turns the boot off (ds-identify's is_disabled, the
+// units' ConditionEnvironment=!KERNEL_CMDLINE=cloud-init=disabled).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { agent, cannotRun, newRoot, seed } from '../helpers/agent.ts';
 
-interface Case { file: string | null; cmdline: string; systemd: boolean; code: string }
+interface Case { file: string | null; cmdline: string; systemd: boolean; code: string; env?: string }
 
 const CASES: Case[] = [
   { file: null, cmdline: '', systemd: true, code: 'enabled-by-generator' },
@@ -31,11 +34,18 @@ const CASES: Case[] = [
   { file: '/etc/cloud/ec2-init.disabled', cmdline: 'ec2-init=disabled', systemd: true, code: 'disabled-by-marker-file' },
   // Only the whole word counts.
   { file: null, cmdline: 'xec2-init=disabled ec2-init=disabledx', systemd: true, code: 'enabled-by-generator' },
+  // KERNEL_CMDLINE in the environment: after the marker file, before the command line (ds-identify's order).
+  { file: null, cmdline: '', systemd: true, env: 'cloud-init=disabled', code: 'disabled-by-environment-variable' },
+  { file: null, cmdline: '', systemd: false, env: 'ec2-init=disabled', code: 'disabled-by-environment-variable' },
+  { file: null, cmdline: 'cloud-init=enabled', systemd: true, env: 'cloud-init=disabled', code: 'disabled-by-environment-variable' },
+  { file: '/etc/cloud/cloud-init.disabled', cmdline: '', systemd: true, env: 'cloud-init=disabled', code: 'disabled-by-marker-file' },
+  // Its whole value, as ds-identify and the units' ConditionEnvironment compare it.
+  { file: null, cmdline: '', systemd: true, env: 'quiet cloud-init=disabled', code: 'enabled-by-generator' },
 ];
 
 describe('enabled or disabled: the boot and status agree', { skip: cannotRun() ?? false }, () => {
   for (const c of CASES) {
-    test(`${c.file ?? 'no disable file'}, cmdline "${c.cmdline}", ${c.systemd ? 'systemd' : 'sysvinit'}: ${c.code}`, () => {
+    test(`${c.file ?? 'no disable file'}, cmdline "${c.cmdline}"${c.env === undefined ? '' : `, KERNEL_CMDLINE="${c.env}"`}, ${c.systemd ? 'systemd' : 'sysvinit'}: ${c.code}`, () => {
       const root = newRoot();
       seed(root, 'instance-id: iid-enabled\n', '#!/bin/sh\ntouch /ran\n');
       if (c.file) { mkdirSync(join(root, 'etc/cloud'), { recursive: true }); writeFileSync(join(root, c.file), ''); }
@@ -43,9 +53,10 @@ describe('enabled or disabled: the boot and status agree', { skip: cannotRun() ?
       writeFileSync(join(root, 'proc/cmdline'), `${c.cmdline}\n`);
       if (c.systemd) mkdirSync(join(root, 'run/systemd/system'), { recursive: true });
 
-      const boot = agent(root, ['boot']);
+      const env: Record<string, string> = c.env === undefined ? {} : { KERNEL_CMDLINE: c.env };
+      const boot = agent(root, ['boot'], env);
       assert.equal(boot.status, 0, boot.stderr);
-      const status = agent(root, ['status', '--format', 'json']);
+      const status = agent(root, ['status', '--format', 'json'], env);
       const details = JSON.parse(status.stdout) as { boot_status_code: string; status: string };
       assert.equal(details.boot_status_code, c.code);
       const enabled = c.code.startsWith('enabled');

@@ -75,6 +75,18 @@ describe('seed_random', () => {
     assert.deepEqual([optional.lines, optional.problems], [[], []]);
   });
 
+  test('a file that is not an absolute path under the root is refused under random_seed.file: no seed written, the command still runs without it', async () => {
+    for (const file of ['/var/../etc/shadow', 'seed', '/var/lib/seed\n']) {
+      const p = await planModule(seedRandom, { random_seed: { file, data: 'abc', command: ['sh', '-c', 'x'] } }, {
+        prep: (root) => { writeIn(root, 'var/lib/seed', ''); writeIn(root, 'etc/shadow', ''); exe(root, 'bin/sh'); },
+      });
+      assert.equal(p.problems.length, 1, file);
+      assert.match(p.problems[0]!.message, /^random_seed\.file: .*; give an absolute path .*no seed written/, file);
+      assert.deepEqual(p.actions.map((a) => a.kind), ['run'], `${JSON.stringify(file)}: only the command`);
+      assert.ok(p.actions[0]!.kind === 'run' && p.actions[0]!.env === undefined, 'no RANDOM_SEED_FILE naming the refused path');
+    }
+  });
+
   test('data that does not decode is reported under random_seed.data and left out; the meta-data seed is still added', async () => {
     const p = await planModule(seedRandom, { random_seed: { file: '/s', data: 'not gzip', encoding: 'gzip' } }, {
       source: { metaData: { random_seed: 'm' } } as never,
@@ -188,11 +200,29 @@ describe('set_passwords', () => {
       'run systemctl sha256:… (restart sshd if it runs) [running system only] [more follows from its result]',
     ]);
     assert.equal(text(p.actions[0]), 'PasswordAuthentication yes\n');
+    const show = p.actions[1]!;
+    assert.ok(show.kind === 'run' && show.then);
+    const restart = (state: string) => show.then!({ code: 0, signal: null, timedOut: false, stdout: `${state}\n`, stderr: '' }).map((a) => a.kind === 'run' && [a.argv.join(' '), a.failure]);
+    assert.deepEqual(restart('active'), [['systemctl restart sshd', 'warning']], 'a running sshd is restarted, a failure a warning');
+    assert.deepEqual(restart('inactive'), []);
     const none = await planModule(setPasswords, { ssh_pwauth: false });
     assert.deepEqual(none.lines, [], 'no sshd_config in the root: nothing to change');
     const odd = await planModule(setPasswords, { ssh_pwauth: 'maybe' }, { prep });
     assert.deepEqual(odd.lines, []);
     assert.match(odd.problems[0]!.message, /^ssh_pwauth: unrecognized value "maybe"/);
+  });
+
+  test('system_info.ssh_svcname that is not a service name is refused by its key: sshd_config still written, no systemctl with it', async () => {
+    const prep = (root: string) => {
+      writeIn(root, 'etc/ssh/sshd_config', 'Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n');
+      mkdirSync(join(root, 'run/systemd/system'), { recursive: true });
+    };
+    for (const svc of ['--all', 'ssh; reboot', '../../x', 'ssh\nx']) {
+      const p = await planModule(setPasswords, { ssh_pwauth: true, system_info: { ssh_svcname: svc } }, { prep });
+      assert.deepEqual(p.problems.map((d) => d.message.replace(/:.*/, '')), ['system_info.ssh_svcname'], JSON.stringify(svc));
+      assert.match(p.problems[0]!.message, /not restarted/);
+      assert.deepEqual(p.actions.map((a) => a.kind), ['write'], `${JSON.stringify(svc)}: the setting, no systemctl`);
+    }
   });
 });
 

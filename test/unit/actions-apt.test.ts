@@ -89,6 +89,29 @@ describe('apt_configure', () => {
     assert.ok(p.actions.some((a) => a.kind === 'remove' && a.path === '/etc/apt/apt.conf.d/90cloud-init-aptproxy'));
   });
 
+  test('a source file names a file directly in /etc/apt/sources.list.d: a path elsewhere is refused by its key path, nothing of it written', async () => {
+    const p = await planModule(aptConfigure, {
+      apt: {
+        preserve_sources_list: true,
+        sources: {
+          up: { filename: '../../cron.d/evil', source: 'deb http://a.example ./', key: KEY },
+          abs: { filename: '/etc/cron.d/evil', source: 'deb http://b.example ./' },
+          '../../../root/x': { source: 'deb http://c.example ./' },
+          nl: { filename: 'a\nb', source: 'deb http://d.example ./' },
+          named: { filename: 'mine', source: 'deb http://e.example ./' },
+          full: { filename: '/etc/apt/sources.list.d/full.list', source: 'deb http://f.example ./' },
+        },
+      },
+    }, { prep: debianRoot });
+    const messages = p.problems.map((d) => `${d.level} ${d.message}`);
+    for (const key of ['up', 'abs', '../../../root/x', 'nl']) {
+      const path = key === '../../../root/x' ? `apt.sources.${key}` : `apt.sources.${key}.filename`;
+      assert.ok(messages.some((m) => m.startsWith(`error ${path}: `) && m.includes('/etc/apt/sources.list.d')), `${path} refused:\n${messages.join('\n')}`);
+    }
+    assert.equal(p.problems.length, 4);
+    assert.deepEqual(written(p.actions), ['/etc/apt/sources.list.d/mine.list 644', '/etc/apt/sources.list.d/full.list 644'], 'nothing outside sources.list.d, not even a key');
+  });
+
   test('a mirror found by search depends on what the name resolves to at boot; plan says so', async () => {
     const p = await planModule(aptConfigure, { apt: { primary: [{ arches: ['default'], search: ['http://m.example/debian'] }] } }, { prep: debianRoot });
     assert.equal(p.unknown, true);

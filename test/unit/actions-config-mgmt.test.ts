@@ -145,6 +145,25 @@ test('lxd: the trust password goes by a preseed on stdin, never on a command lin
   assert.match(errors(badName)[0]!, /^lxd\.bridge\.name: /);
 });
 
+test('lxd: each bridge value passes its network validator; a bad one is refused by its key, the bridge left out, lxd init still runs', async () => {
+  const good = { mode: 'new', name: 'br1', ipv4_address: '10.0.8.1', ipv4_netmask: 24, ipv4_dhcp_first: '10.0.8.2', ipv4_dhcp_last: '10.0.8.254',
+    ipv6_address: 'fd42::1', ipv6_netmask: 64, domain: 'lxd.example', mtu: 1500 };
+  const p = await planModule(lxd, { lxd: { bridge: good } }, { prep: debian({ 'usr/bin/lxd': '' }) });
+  assert.deepEqual(errors(p), []);
+  assert.deepEqual(p.actions.filter(isRun).find((r) => r.argv[2] === 'create')?.argv, ['lxc', 'network', 'create', 'br1',
+    'ipv4.address=10.0.8.1/24', 'ipv4.nat=true', 'ipv4.dhcp.ranges=10.0.8.2-10.0.8.254', 'ipv6.address=fd42::1/64', 'dns.domain=lxd.example', 'bridge.mtu=1500', '--force-local']);
+  const bad: Record<string, unknown> = {
+    name: '--force-local', ipv4_address: '10.0.8.1/8', ipv4_netmask: '24 ipv4.firewall=false', ipv4_dhcp_first: 'first', ipv4_dhcp_last: '10.0.8.300',
+    ipv6_address: 'fe80::1%eth0', ipv6_netmask: 129, domain: 'lxd.example dns.mode=none', mtu: '1500\nx',
+  };
+  for (const [key, value] of Object.entries(bad)) {
+    const q = await planModule(lxd, { lxd: { init: { storage_backend: 'dir' }, bridge: { ...good, [key]: value } } }, { prep: debian({ 'usr/bin/lxd': '' }) });
+    assert.equal(errors(q).length, 1, `${key}: ${errors(q).join('; ')}`);
+    assert.match(errors(q)[0]!, new RegExp(`^lxd\\.bridge\\.${key}: .*; the bridge is left out`), key);
+    assert.deepEqual(q.actions.filter(isRun).map((r) => r.argv.slice(0, 3).join(' ')), ['lxd waitready --timeout=300', 'lxd init --auto'], `${key}: no lxc network step`);
+  }
+});
+
 test("ansible: each pull asks ansible-pull's version, then one call (2.12+) or one per playbook; --diff refused before 2.7; run_user through su -; a playbook that is an option is left out", async () => {
   const config = { ansible: { install_method: 'distro', package_name: 'ansible', run_user: 'deploy', pull: [{ url: 'https://git.example/r.git', playbook_names: ['a.yml', 'b.yml'], diff: true }, { url: 'u', playbook_name: '-evil' }] } };
   const p = await planModule(ansible, config, { prep: debian({ 'usr/bin/ansible': '' }) });

@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import type { Action, RunAction } from '../../src/host/actions.ts';
 import type { RunResult } from '../../src/host/run.ts';
 import { Files } from '../../src/host/files.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { ActionRun } from '../../src/modules/module.ts';
 import { bootcmd } from '../../src/modules/bootcmd.ts';
 import { diskSetup, formatActions } from '../../src/modules/disk_setup.ts';
 import { finalMessage } from '../../src/modules/final_message.ts';
@@ -186,6 +188,43 @@ test('disk_setup: what blkid found decides: nothing on it → mkfs (forced on a 
   assert.ok(other.length === 1 && other[0]!.kind === 'report' && other[0].level === 'warning');
   assert.match(other[0].message, /\/dev\/sdb1 not formatted: it has a xfs signature; set overwrite: true/);
   assert.throws(() => formatActions(files, 'module disk_setup', { ...def, filesystem: 'btrfs' }, '/dev/sdb', none), /no mkfs\.btrfs in the system/);
+});
+
+/**
+ * lvm's actions on the running system: its facts from a temp root, and
+ * pvs/vgs/lvs answered here (the test never asks this machine's LVM).
+ */
+async function lvmOnRunningSystem(config: Record<string, unknown>, lvmAnswers: Record<string, unknown>): Promise<{ actions: Action[]; problems: string[] }> {
+  const root = tempDir('ec2-init-lvm-');
+  for (const t of ['pvcreate', 'vgcreate', 'lvcreate', 'pvs', 'mkfs.ext4']) writeIn(root, `usr/sbin/${t}`, '#!/bin/sh\n', 0o755);
+  writeIn(root, 'etc/fstab', '/dev/vda1\t/\text4\tdefaults\t0\t1\n');
+  const problems: string[] = [];
+  const value = lvm.check(config, (_l, m) => { problems.push(m); });
+  const run: ActionRun = {
+    instanceId: 'iid-lvm', source: { metaData: {} } as unknown as ActionRun['source'], config, where: 'module lvm', frequency: 'per-instance',
+    files: new Files(root), root: '/', planning: false, report: (_l, m) => { problems.push(m); }, log: silentLogger,
+    query: async (argv) => ({ code: 0, signal: null, timedOut: false, stderr: '', stdout: JSON.stringify(lvmAnswers[argv[0]!] ?? {}) }),
+  };
+  return { actions: await lvm.actions(value, run), problems };
+}
+
+test('lvm: a new logical volume\'s fstab line is appended by its lvcreate\'s then: a failed lvcreate writes none', async () => {
+  const { actions, problems } = await lvmOnRunningSystem(
+    { lvm: { volume_groups: [{ name: 'data', devices: ['/dev/vdb'], logical_volumes: [{ name: 'srv', size: '1G', filesystem: 'ext4', mount: '/srv' }] }] } },
+    { pvs: { report: [{ pv: [{ pv_name: '/dev/vdb', vg_name: 'data' }] }] }, vgs: { report: [{ vg: [{ vg_name: 'data' }] }] }, lvs: { report: [{ lv: [] }] } },
+  );
+  assert.deepEqual(problems, []);
+  const line = '/dev/data/srv\t/srv\text4\tdefaults,nofail,comment=ec2-init-lvm\t0\t2';
+  const carries = (a: Action) => (a.kind === 'write' || a.kind === 'append') && a.path === '/etc/fstab' && String(a.content).includes('/dev/data/srv');
+  assert.ok(!actions.some(carries), 'no fstab line of its own, whatever lvcreate does');
+  const create = actions.find((a): a is RunAction => a.kind === 'run' && a.argv[0] === 'lvcreate')!;
+  assert.deepEqual(create.argv, ['lvcreate', '--yes', '-n', 'srv', '-L', '1G', 'data']);
+  assert.equal(create.failure ?? 'error', 'error', 'a failed lvcreate fails its unit: its then does not run');
+  const done: RunResult = { code: 0, signal: null, timedOut: false, stdout: '', stderr: '' };
+  assert.deepEqual(create.then!(done).filter(carries).map((a) => a.kind === 'append' && a.content), [`${line}\n`]);
+  assert.deepEqual(create.then!({ ...done, code: 5 }).filter(carries), []);
+  // The mount follows (its own unit: a missing volume fails only it).
+  assert.ok(actions.some((a) => a.kind === 'run' && a.argv.join(' ') === 'mount /srv'));
 });
 
 test('lvm: under --root the whole is one note left for the running system, essential, naming each command; a bad volume is refused with its entry', async () => {

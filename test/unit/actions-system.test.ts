@@ -5,6 +5,8 @@
 // its key path. Nothing is applied here (test/helpers/module-actions.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Action, FetchAction, RunAction } from '../../src/host/actions.ts';
 import { Context } from '../../src/context.ts';
 import type { RunResult } from '../../src/host/run.ts';
@@ -21,6 +23,9 @@ import { keyboard } from '../../src/modules/keyboard.ts';
 import { locale } from '../../src/modules/locale.ts';
 import { phoneHome } from '../../src/modules/phone_home.ts';
 import { ntp } from '../../src/modules/ntp.ts';
+import { chef } from '../../src/modules/chef.ts';
+import { usersGroups } from '../../src/modules/users_groups.ts';
+import { makeHeader, rfc2822 } from '../../src/host/clock.ts';
 import { notApplicableKeys } from '../../src/modules/not_applicable.ts';
 import { writeFiles, writeFilesDeferred } from '../../src/modules/write_files.ts';
 import { plantTools, tempDir, writeIn } from '../helpers/files.ts';
@@ -200,6 +205,20 @@ test('update_etc_hosts: true renders the template; localhost adds the 127.0.1.1 
   assert.equal(old.actions.length, 1);
 });
 
+test("make_header: the files ec2-init heads (a new /etc/hosts, sudoers, chef's client.rb) share one header helper; with the applier's time it reads as cloud-init's", async () => {
+  const headed = (a: Action | undefined) => {
+    assert.ok(a?.kind === 'write' && a.stampAt !== undefined, `no stamped write: ${a?.kind}`);
+    return text(a).slice(0, a.stampAt);
+  };
+  const hosts = await planModule(updateEtcHosts, { manage_etc_hosts: 'localhost' }, { source: { hostname: 'web1', metaData: {} } as never });
+  assert.equal(headed(hosts.actions[0]), makeHeader('Added'));
+  const sudo = await planModule(usersGroups, { users: [{ name: 'debian', sudo: 'ALL=(ALL) ALL' }] }, { prep: (r) => writeIn(r, 'etc/sudoers', '#includedir /etc/sudoers.d\n', 0o440) });
+  assert.equal(headed(sudo.actions.find((a) => a.kind === 'write' && a.path === '/etc/sudoers.d/90-cloud-init-users')), makeHeader('Created'));
+  const chefRun = await planModule(chef, { chef: { server_url: 'https://chef.example' } }, { prep: (r) => writeIn(r, 'usr/bin/chef-client', '#!/bin/sh\n', 0o755) });
+  assert.equal(headed(chefRun.actions.find((a) => a.kind === 'write' && a.path === '/etc/chef/client.rb')), makeHeader('Created'));
+  assert.equal(`${makeHeader('Created')}${rfc2822(new Date(Date.UTC(2026, 11, 7, 9, 5, 3)))}`, `# Created by ec2-init v. ${VERSION} on Mon, 07 Dec 2026 09:05:03 +0000`);
+});
+
 test('ntp: the chosen client\'s config from its template (the old one kept as .dist), the missing client installed as one unit, its service restarted on the running system only', async () => {
   const prep = (r: string) => { plantTools(r, ['apt-get']); writeIn(r, 'etc/chrony/chrony.conf', 'pool 2.debian.pool.ntp.org iburst\n'); };
   const p = await planModule(ntp, { ntp: { ntp_client: 'chrony', servers: ['ntp1.example.org', 'bad host\nserver evil'], allow: ['10.0.0.0/8'] } }, { prep });
@@ -225,6 +244,28 @@ test('ntp: the chosen client\'s config from its template (the old one kept as .d
   const noApt = await planModule(ntp, { ntp: { ntp_client: 'chrony' } });
   assert.deepEqual(noApt.actions.map((a) => a.kind), ['write']);
   assert.match(messages(noApt).join('\n'), /^error: chronyd is not installed and there is no apt-get under the root/);
+});
+
+test("ntp: its client is reloaded as cloud-init's manage_service('reload') does: systemctl reload-or-restart where systemd runs or an image has it, else service … restart", async () => {
+  const reload = async (prep: (r: string) => void) => {
+    const p = await planModule(ntp, { ntp: { ntp_client: 'chrony' } }, { prep: (r) => { plantTools(r, ['chronyd']); prep(r); } });
+    return p.actions.filter((a): a is RunAction => a.kind === 'run').map((a) => [a.argv.join(' '), a.runningSystem]);
+  };
+  assert.deepEqual(await reload((r) => mkdirSync(join(r, 'run/systemd/system'), { recursive: true })), [['systemctl reload-or-restart chrony', 'optional']]);
+  // An image under --root: its first boot runs systemd, as serviceActions reads it.
+  assert.deepEqual(await reload((r) => writeIn(r, 'usr/lib/systemd/systemd', '', 0o755)), [['systemctl reload-or-restart chrony', 'optional']]);
+  assert.deepEqual(await reload(() => {}), [['service chrony restart', 'optional']]);
+});
+
+test('ntp: config overrides that land in a path, apt-get or systemctl pass their validators: a bad one is refused by its key, nothing written or run', async () => {
+  const bad: Record<string, unknown> = {
+    confpath: '/etc/chrony/../cron.d/evil', packages: ['chrony', '-oAPT::Get::AllowUnauthenticated=1'], service_name: '--all', template_name: '../../../root/secret',
+  };
+  for (const [key, value] of Object.entries(bad)) {
+    const p = await planModule(ntp, { ntp: { ntp_client: 'chrony', config: { [key]: value } } }, { prep: (r) => plantTools(r, ['chronyd', 'apt-get']) });
+    assert.deepEqual(p.actions, [], key);
+    assert.match(messages(p).join('\n'), new RegExp(`^error: invalid ntp configuration: ntp:config:${key}: `, 'm'), key);
+  }
 });
 
 test('ntp: enabled false does nothing; a client of one\'s own without its settings is a clear error, nothing written', async () => {

@@ -132,6 +132,14 @@ test('services: enabling changes files (under --root too), starting is for the r
   assert.ok(restart!.kind === 'run' && restart!.argv.join(' ') === 'systemctl restart salt-minion' && restart!.runningSystem === 'optional');
 });
 
+test("services: 'reload' is cloud-init's manage_service reload: systemctl reload-or-restart, or service … restart without systemd", () => {
+  const systemd = tempDir('ec2-init-svc-');
+  writeIn(systemd, 'usr/lib/systemd/systemd', '', 0o755);
+  const argv = (root: string) => serviceActions(factsOn(root), 'reload', 'chrony').map((a) => a.kind === 'run' && [a.argv.join(' '), a.runningSystem]);
+  assert.deepEqual(argv(systemd), [['systemctl reload-or-restart chrony', 'optional']]);
+  assert.deepEqual(argv(tempDir('ec2-init-svc-')), [['service chrony restart', 'optional']]);
+});
+
 test('the applier: runs that say `together` are all started before the first is awaited; their results are taken in list order', async () => {
   const root = tempDir('ec2-init-apply-');
   const ctx = new Context(root, recorder());

@@ -27,15 +27,18 @@ test('ansible-pull: false dropped, true a bare flag, the rest --key=value, under
   assert.equal(parseVersion('no version here'), null);
 });
 
+/** bridgeCommands with its first refusal thrown. */
+const bridgeOf = (b: Record<string, unknown>) => bridgeCommands(b, (_level, message) => { throw new Error(message); })!;
+
 test("lxd: cloud-init's init flags and bridge commands", () => {
   assert.deepEqual(initArgv({ storage_backend: 'zfs', storage_pool: 'default', network_port: 8443, trust_password: '' }),
     ['lxd', 'init', '--auto', '--network-port=8443', '--storage-backend=zfs', '--storage-pool=default']);
-  assert.deepEqual(bridgeCommands({ mode: 'none' }), { create: null, attach: null });
-  assert.deepEqual(bridgeCommands({ mode: 'existing', name: 'br0' }), { create: null, attach: ['network', 'attach-profile', 'br0', 'default', 'eth0'] });
-  assert.deepEqual(bridgeCommands({ mode: 'new', ipv4_address: '10.0.8.1', ipv4_netmask: 24, ipv4_dhcp_first: '10.0.8.2', ipv4_dhcp_last: '10.0.8.3', ipv6_address: 'fd98::1', ipv6_netmask: 64, ipv6_nat: 'true', domain: 'lxd', mtu: 1500 }).create,
+  assert.deepEqual(bridgeOf({ mode: 'none' }), { create: null, attach: null });
+  assert.deepEqual(bridgeOf({ mode: 'existing', name: 'br0' }), { create: null, attach: ['network', 'attach-profile', 'br0', 'default', 'eth0'] });
+  assert.deepEqual(bridgeOf({ mode: 'new', ipv4_address: '10.0.8.1', ipv4_netmask: 24, ipv4_dhcp_first: '10.0.8.2', ipv4_dhcp_last: '10.0.8.3', ipv6_address: 'fd98::1', ipv6_netmask: 64, ipv6_nat: 'true', domain: 'lxd', mtu: 1500 }).create,
     ['network', 'create', 'lxdbr0', 'ipv4.address=10.0.8.1/24', 'ipv4.nat=true', 'ipv4.dhcp.ranges=10.0.8.2-10.0.8.3', 'ipv6.address=fd98::1/64', 'ipv6.nat=true', 'dns.domain=lxd', 'bridge.mtu=1500']);
-  assert.deepEqual(bridgeCommands({ mode: 'new' }).create, ['network', 'create', 'lxdbr0', 'ipv4.address=none', 'ipv6.address=none']);
-  assert.throws(() => bridgeCommands({ mode: 'bogus' }), /invalid lxd\.bridge\.mode 'bogus'/);
+  assert.deepEqual(bridgeOf({ mode: 'new' }).create, ['network', 'create', 'lxdbr0', 'ipv4.address=none', 'ipv6.address=none']);
+  assert.throws(() => bridgeOf({ mode: 'bogus' }), /lxd\.bridge\.mode: 'bogus' is not a bridge mode/);
 });
 
 test('package and service names: a word apt or systemctl takes as a name, never an option', () => {
@@ -88,6 +91,6 @@ test('install_hotplug: asked for, a warning that no rule is installed; not asked
 });
 
 test('lxd and ansible: a user-data word never becomes an option of lxc or ansible', () => {
-  assert.throws(() => bridgeCommands({ mode: 'new', name: '--force-local' }), /lxd\.bridge\.name/);
-  assert.deepEqual(bridgeCommands({ mode: 'existing', name: 'lxdbr1' }).attach, ['network', 'attach-profile', 'lxdbr1', 'default', 'eth0']);
+  assert.throws(() => bridgeOf({ mode: 'new', name: '--force-local' }), /lxd\.bridge\.name/);
+  assert.deepEqual(bridgeOf({ mode: 'existing', name: 'lxdbr1' }).attach, ['network', 'attach-profile', 'lxdbr1', 'default', 'eth0']);
 });

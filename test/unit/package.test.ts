@@ -65,6 +65,8 @@ describe('debian/ (read, not built)', () => {
       assert.match(text, /^ConditionKernelCommandLine=!ec2-init=disabled$/m, unit);
       assert.match(text, /^ConditionPathExists=!\/etc\/cloud\/cloud-init\.disabled$/m, unit);
       assert.match(text, /^ConditionKernelCommandLine=!cloud-init=disabled$/m, unit);
+      assert.match(text, /^ConditionEnvironment=!KERNEL_CMDLINE=cloud-init=disabled$/m, unit);
+      assert.match(text, /^ConditionEnvironment=!KERNEL_CMDLINE=ec2-init=disabled$/m, unit);
       assert.match(text, /^Type=oneshot$/m, unit);
     }
     assert.match(read('systemd/ec2-init-local.service'), /^Before=network-pre\.target$/m);
