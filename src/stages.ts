@@ -4,28 +4,20 @@
 import type { Context } from './context.ts';
 import { readSystemConfig, withSystemConfig, type SystemConfig } from './config/system.ts';
 import { readSavedConfig } from './config/yaml.ts';
-import { consumeUserData } from './consume.ts';
-import { MODULES } from './modules/index.ts';
 import type { Module } from './modules/module.ts';
-import { runModule } from './modules/run-module.ts';
+import { MODULE_INFO } from './modules/registry.ts';
 import { userModuleLists } from './modules/module-lists.ts';
 import { planModules, skipReason } from './plan/modules.ts';
-import { datasourceStep, logStep } from './plan/steps.ts';
+import { logStep } from './plan/steps.ts';
 import { applyOutputConfig } from './modules/output.ts';
-import { applyNetwork } from './plan/network.ts';
-import { searchPasses, sourceProvisioned, type SearchStage } from './sources/search.ts';
-import { waitForSourceDevices } from './sources/device-wait.ts';
-import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
-import { writeInstanceData } from './state/instance-data.ts';
+import { loadInstance, type Instance } from './state/instance.ts';
 import { layout } from './state/layout.ts';
-import { markDone, moduleSem, semPath } from './state/semaphore.ts';
+import { markDone, moduleSem } from './state/semaphore.ts';
 import { readStatus, stageFinished, stageStarted } from './state/status.ts';
 import type { Diag, Frequency, Stage } from './types.ts';
 import type { Config } from './config/merge.ts';
 import { now } from './host/clock.ts';
 import { describeError } from './log.ts';
-import { startEarlyHostKeys } from './modules/host-keys-early.ts';
-import { NETWORK_NEED, recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
 
 /** Run one stage in a scope of its own; its problems (also in status.json) are returned. */
 export async function runStage(process: Context, stage: Stage): Promise<Diag[]> {
@@ -38,8 +30,11 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   let instance: Instance | null = null;
   try {
     switch (stage) {
-      case 'init-local': startEarlyHostKeys(ctx, system.raw, 'init-local'); await waitForSourceDevices(ctx, system.datasourceList); instance = await findInstance(ctx, system, ['local']); await recordNetworkNeed(ctx, system, instance); break;
-      case 'init': instance = await initStage(ctx, system, foundThisBoot); break;
+      // Only stages init-local and init look for the source, the network and the user-data: the
+      // code for that (every datasource, the network renderers, the user-data readers) is loaded
+      // only there, so stages config and final do not pay for reading it (stage-init.ts).
+      case 'init-local': instance = await (await import('./stage-init.ts')).initLocalStage(ctx, system); break;
+      case 'init': instance = await (await import('./stage-init.ts')).initStage(ctx, system, foundThisBoot); break;
       default: instance = await modulesStage(ctx, system, stage);
     }
   } catch (e) {
@@ -51,52 +46,6 @@ export async function runStage(process: Context, stage: Stage): Promise<Diag[]> 
   ctx.log.info(`stage ${stage}: done in ${(now() - started).toFixed(1)} ms` +
     (ctx.diags.length ? ` with ${ctx.diags.length} problem(s)` : ''));
   return ctx.diags;
-}
-
-async function findInstance(ctx: Context, system: SystemConfig, passes: SearchStage[]): Promise<Instance | null> {
-  // init-local: its pass; init: a seed that appeared since ('files'), then the network sources (search.ts SEARCH_PASSES).
-  const hit = await searchPasses(ctx, system.raw, system.datasourceList, passes);
-  const stage = passes.includes('local') ? 'init-local' : 'init';
-  // The network config, before networking (init-local), or once a network source gave one (init).
-  if (!hit) {
-    if (stage === 'init-local') await applyNetwork(ctx, system.raw, null, null, stage);
-    return null;
-  }
-  const { found } = hit;
-  const instance = adoptInstance(ctx, found);
-  // cloud-init's datasource activate(): a source may have modules run on every boot (Exoscale's set_passwords).
-  for (const name of found.everyBoot ?? []) {
-    const sem = semPath(instance.id, moduleSem(name), 'per-instance');
-    if (sem && ctx.files.exists(sem)) { ctx.files.unlink(sem); ctx.log.info(`datasource ${found.name}: module ${name} runs again this boot`); }
-  }
-  logStep(ctx.log, datasourceStep(stage, found, instance.isNew));
-  writeInstanceData(ctx, found);
-  await applyNetwork(ctx, system.raw, found, instance.id, stage);
-  return instance;
-}
-
-/** Stage init: the source (unless init-local found it), then user-data, then the init modules. */
-async function initStage(ctx: Context, system: SystemConfig, foundThisBoot: boolean): Promise<Instance | null> {
-  let instance = foundThisBoot ? loadInstance(ctx) : null;
-  const askedLocally = !foundThisBoot && ctx.files.exists(NETWORK_NEED);
-  if (askedLocally) {
-    // init-local found nothing (it said so): a seed volume the kernel made after it looked (a CD-ROM
-    // on a slow ATA scan) needs no network: looked for first, and the decision made again for it.
-    instance = await findInstance(ctx, system, ['files']);
-    if (instance) await recordNetworkNeed(ctx, system, instance);
-  }
-  await waitForNetworkIfNeeded(ctx);
-  instance ??= await findInstance(ctx, system, askedLocally ? ['network'] : ['files', 'network']);
-  if (!instance) {
-    ctx.report('warning', 'datasource', `no datasource found (searched ${system.datasourceList.join(', ')}); nothing to do`);
-    return null;
-  }
-  const { userConfig, vendorConfig } = await consumeUserData(ctx, instance);
-  await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig, instance.source.config), userModuleLists(userConfig, vendorConfig));
-  // The instance is provisioned now (users, ssh keys, passwords, hostname: init modules): the
-  // platform may be told so (Azure's ready report, sent where cloud-init's own provisioning ends).
-  await sourceProvisioned(ctx, system.raw, instance);
-  return instance;
 }
 
 /** Stages config and final: the modules of the stage, on the config saved by init. */
@@ -131,6 +80,8 @@ async function applyModule(ctx: Context, module: Module, frequency: Frequency, i
   const where = `module ${module.name}`;
   const started = now();
   try {
+    // Loaded with the first module that runs (the action applier, the HTTP client for fetches).
+    const { runModule } = await import('./modules/run-module.ts');
     await runModule(module, { ctx: scope, instanceId: instance.id, source: instance.source, config, where, frequency });
   } catch (e) {
     scope.report('error', where, (e as Error).message);
@@ -154,12 +105,14 @@ function markModule(ctx: Context, instanceId: string, module: Module, frequency:
 }
 
 /** The stage's module steps (plan/modules.ts), each applied as it says. */
-async function runModules(ctx: Context, instance: Instance, stage: Stage, config: Config, lists: Config): Promise<void> {
+export async function runModules(ctx: Context, instance: Instance, stage: Stage, config: Config, lists: Config): Promise<void> {
   applyOutputConfig(ctx, config, stage);
   for (const step of planModules(ctx, stage, instance.id, config, lists)) {
     logStep(ctx.log, step);
     if (!step.run) continue;
-    const { module, frequency } = step;
+    const { frequency } = step;
+    // Only a module that runs is loaded (registry.ts): the others cost nothing.
+    const module = await step.module.load();
     const where = `module ${module.name}`;
     const result = await applyModule(ctx, module, frequency, instance, config);
     ctx.diags.push(...result.problems);
@@ -176,8 +129,9 @@ async function runModules(ctx: Context, instance: Instance, stage: Stage, config
  */
 export async function runSingleModule(ctx: Context, name: string, frequency: 'always' | 'instance' | 'once' | null): Promise<number> {
   const wanted = name.replace(/^cc_/, '').replace(/-/g, '_');
-  const module = MODULES.find((m) => m.name === wanted);
-  if (!module) throw new Error(`no module '${name}' (ec2-init has: ${MODULES.map((m) => m.name).join(', ')})`);
+  const info = MODULE_INFO.find((m) => m.name === wanted);
+  if (!info) throw new Error(`no module '${name}' (ec2-init has: ${MODULE_INFO.map((m) => m.name).join(', ')})`);
+  const module = await info.load();
   const instance = loadInstance(ctx);
   if (!instance) throw new Error('no instance recorded yet: run the boot (ec2-init init) first');
   const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'update');

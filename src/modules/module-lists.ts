@@ -1,5 +1,5 @@
 // Which modules a stage runs, in which order and how often: ec2-init's own
-// order (index.ts), unless the user-data (or vendor-data) gives the stage's
+// order (registry.ts, index.ts), unless the user-data (or vendor-data) gives the stage's
 // list — cloud_init_modules, cloud_config_modules, cloud_final_modules — as
 // cloud-init reads it (its Modules._read_modules and _fixup_modules):
 //   - a list replaces the stage's whole list: a module left out does not run
@@ -17,8 +17,7 @@ import type { Context } from '../context.ts';
 import { CLOUD_INIT_MODULES } from '../schema/cloud-init-keys.ts';
 import type { Frequency, Stage } from '../types.ts';
 import type { Config } from '../config/merge.ts';
-import { MODULES } from './index.ts';
-import type { Module } from './module.ts';
+import { MODULE_INFO, type ModuleInfo } from './registry.ts';
 
 export const LIST_KEYS: Partial<Record<Stage, string>> = {
   init: 'cloud_init_modules',
@@ -29,7 +28,7 @@ export const LIST_KEYS: Partial<Record<Stage, string>> = {
 /** cloud-init's frequency words (settings.FREQUENCIES) → ec2-init's. */
 const FREQUENCIES: Record<string, Frequency> = { always: 'per-boot', 'once-per-instance': 'per-instance', once: 'once' };
 
-export interface Planned { module: Module; frequency: Frequency }
+export interface Planned { module: ModuleInfo; frequency: Frequency }
 
 /** The module lists the user-data and vendor-data give (the user's wins), and nothing else. */
 export function userModuleLists(user: Config, vendor: Config): Config {
@@ -68,7 +67,7 @@ function readEntry(item: unknown, i: number, note: Note): { name: string; freq?:
  */
 export function stageModules(ctx: Context | null, stage: Stage, lists: Config): Planned[] {
   const key = LIST_KEYS[stage];
-  const own = MODULES.filter((m) => m.stage === stage).map((m) => ({ module: m, frequency: m.frequency }));
+  const own = MODULE_INFO.filter((m) => m.stage === stage).map((m) => ({ module: m, frequency: m.frequency }));
   const given = key === undefined ? undefined : lists[key];
   if (key === undefined || given === undefined || given === null) return own;
   const where = `user-data ${key}`;
@@ -93,7 +92,7 @@ export function stageModules(ctx: Context | null, stage: Stage, lists: Config): 
       frequency = FREQUENCIES[entry.freq];
       if (!frequency) note('warning', `module ${entry.name} has an unknown frequency '${entry.freq}' (always, once-per-instance or once): its own frequency is used`);
     }
-    const module = MODULES.find((m) => m.name === name);
+    const module = MODULE_INFO.find((m) => m.name === name);
     if (module) { out.push({ module, frequency: frequency ?? module.frequency }); return; }
     if (CLOUD_INIT_MODULES.has(name)) notHere.push(entry.name);
     else note('warning', `could not find module named ${entry.name}: ignored`);

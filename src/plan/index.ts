@@ -64,12 +64,13 @@ export async function makePlan(ctx: Context): Promise<Plan> {
     for (const step of planModules(ctx, st, id, config, lists, semaphores)) {
       if (!step.run) { steps.push(stepValue(step)); continue; }
       const run = { ctx, instanceId: id, source: found, config, where: `module ${step.name}`, frequency: step.frequency, plannedFiles: [...planned] };
-      const will = await plannedModule(step.module, run);
+      const module = await step.module.load();
+      const will = await plannedModule(module, run);
       steps.push({ ...stepValue(step, will.does), ...(will.actions && { actions: will.actions }), ...(will.unknown && { actionsDependOnMachine: true }) });
       // What its actions write (runcmd's script, set_hostname's /etc/hostname, apt-get update's semaphore)
       // is there for the modules after it, as at boot; writes() adds what only a result decides (a fetched file).
       planned.push(...will.actions.flatMap((a) => (a.kind === 'write' || a.kind === 'append' || a.kind === 'mark' ? [a.target] : [])));
-      planned.push(...(step.module.writes?.(run) ?? []));
+      planned.push(...(module.writes?.(run) ?? []));
     }
   }
   return { steps, problems: ctx.diags };

@@ -5,7 +5,7 @@
 // exactly the steps marked to run (stages.ts); plan prints them.
 import type { Context } from '../context.ts';
 import { stageModules } from '../modules/module-lists.ts';
-import type { Module } from '../modules/module.ts';
+import type { ModuleInfo } from '../modules/registry.ts';
 import { alreadyDone, moduleSem, semPath } from '../state/semaphore.ts';
 import type { Frequency, Stage } from '../types.ts';
 import type { Config } from '../config/merge.ts';
@@ -16,7 +16,7 @@ import type { ModuleStep } from './steps.ts';
  * the steps before this one will have written (plan looks ahead: a module a
  * list also names in an earlier stage has run by then; boot finds them on disk).
  */
-export function skipReason(ctx: Context, instanceId: string, module: Module, config: Config, frequency: Frequency, planned?: Set<string>): string | null {
+export function skipReason(ctx: Context, instanceId: string, module: Pick<ModuleInfo, 'name' | 'keys'>, config: Config, frequency: Frequency, planned?: Set<string>): string | null {
   if (module.keys.length > 0 && !module.keys.some((k) => config[k] !== undefined)) {
     return `no '${module.keys.join("' or '")}' in the config`;
   }

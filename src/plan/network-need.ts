@@ -11,19 +11,91 @@
 // install_rsyslog, a module of another stage moved into cloud_init_modules). Stages config and final wait for network-online
 // themselves (their units), so packages, ntp, phone_home and scripts do not
 // make stage init wait.
+// What the decision reads of the user-data is kept between boots
+// (NEED_CACHE, owner-only: it is user-data), keyed by a digest of every input
+// of that reading: a later boot with the same inputs neither parses the
+// user-data nor loads its readers (nor the modules, for their schemas).
+import { asText } from '../bytes.ts';
 import type { Context } from '../context.ts';
 import { withSystemConfig, type SystemConfig } from '../config/system.ts';
+import { readSavedJson, toYaml } from '../config/yaml.ts';
+import { sha256, utf8Encode } from '../host/codecs.ts';
+import { DATA, layout } from '../state/layout.ts';
+import { VERSION } from '../version.ts';
 import { userModuleLists } from '../modules/module-lists.ts';
-import { SOURCES } from '../sources/search.ts';
 import type { Instance } from '../state/instance.ts';
 import type { Config } from '../config/merge.ts';
 import { planModules } from './modules.ts';
-import { readUserData, savedUserDataInput } from './userdata.ts';
 
 /** init-local's decision: "yes: why" or "no: why" (a missing file is a yes: init-local did not decide). */
 export const NETWORK_NEED = '/run/ec2-init/network-needed';
 
 export interface NetworkNeed { needed: boolean; reason: string }
+
+/** init-local's reading of the user-data for the decision, from the last boot whose inputs were the same. */
+export const NEED_CACHE = `${DATA}/network-need.cache.json`;
+
+/** What the decision needs of the user-data and vendor-data. */
+interface NeedInput {
+  /** The user-data #includes a URL. */
+  url: boolean;
+  /** A part that runs code in stage init: 'part-001 (text/cloud-boothook)', or null. */
+  code: string | null;
+  userConfig: Config;
+  vendorConfig: Config;
+}
+
+/** The digest of everything the reading depends on: this version, the instance, the user-data, the vendor-data, the template data. */
+function inputKey(ctx: Context, instance: Instance): string {
+  const read = (path: string) => ctx.files.readIfExists(path);
+  // Jinja templates render with the instance data (userdata/jinja.ts TEMPLATE_DATA), written this boot by init-local.
+  const inputs = [read(layout.userDataRaw), read(`${layout.providerCache(instance.source.provider)}/vendor-data.raw`), read(`${layout.runDir}/instance-data-sensitive.json`)];
+  const head = utf8Encode(JSON.stringify([VERSION, instance.id, instance.source.launchIndex ?? null, instance.source.metaBytes ?? 0, inputs.map((b) => (b === null ? null : b.length))]));
+  const all = new Uint8Array(head.length + inputs.reduce((n, b) => n + (b?.length ?? 0), 0));
+  all.set(head, 0);
+  let at = head.length;
+  for (const b of inputs) if (b) { all.set(b, at); at += b.length; }
+  return Array.from(sha256(all), (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** The kept reading when it was made from these inputs; anything else there (a link, a broken or foreign file) is not used. */
+function keptInput(ctx: Context, key: string): NeedInput | null {
+  let saved: Record<string, unknown> | null;
+  try {
+    const st = ctx.files.lstat(NEED_CACHE);
+    if (st?.kind !== 'file') return null;
+    saved = readSavedJson(asText(ctx.files.read(NEED_CACHE)));
+  } catch { return null; }
+  const mapping = (v: unknown): v is Config => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!saved || saved['key'] !== key || typeof saved['url'] !== 'boolean' || !(saved['code'] === null || typeof saved['code'] === 'string')
+    || !mapping(saved['userConfig']) || !mapping(saved['vendorConfig'])) return null;
+  return { url: saved['url'], code: saved['code'] as string | null, userConfig: saved['userConfig'], vendorConfig: saved['vendorConfig'] };
+}
+
+/** Read as `plan` reads it (nothing fetched, nothing written, problems left for stage init to report), or as kept. */
+async function needInput(ctx: Context, instance: Instance): Promise<NeedInput> {
+  const key = inputKey(ctx, instance);
+  const kept = keptInput(ctx, key);
+  if (kept) { ctx.log.info('network: user-data, vendor-data and instance data as at an earlier decision: not read again'); return kept; }
+  const { readUserData, savedUserDataInput } = await import('./userdata.ts');
+  const data = await readUserData(ctx.scoped(), savedUserDataInput(ctx, instance, 'plan'));
+  const code = [...data.parts, ...data.vendorParts].find((p) => p.route.to === 'boothook' || p.route.to === 'part-handler' || p.route.to === 'register-handler');
+  const input: NeedInput = {
+    url: data.includes.some((i) => !/^file:/i.test(i.name)),
+    code: code ? `${code.part.filename} (${code.part.type})` : null,
+    userConfig: data.userConfig, vendorConfig: data.vendorConfig,
+  };
+  // Not kept when the user-data #includes anything: what a file or URL holds can change while the user-data does not.
+  if (data.includes.length === 0) {
+    try {
+      // Something else in its place (a planted link) is removed, never written through.
+      const there = ctx.files.lstat(NEED_CACHE);
+      if (there !== null && there.kind !== 'file') ctx.files.unlink(NEED_CACHE);
+      ctx.files.write(NEED_CACHE, toYaml({ key, ...input }), { mode: 0o600 });
+    } catch { /* not kept: the next boot reads again */ }
+  }
+  return input;
+}
 
 const yes = (reason: string): NetworkNeed => ({ needed: true, reason });
 
@@ -55,16 +127,15 @@ function moduleNeed(name: string, config: Config): string | null {
 /** Decide, from what init-local found: the source, its user-data and vendor-data, the init modules that will run. */
 export async function networkNeed(ctx: Context, system: SystemConfig, instance: Instance | null): Promise<NetworkNeed> {
   if (!instance) return yes('no datasource found locally: stage init asks the network ones');
+  const { SOURCES } = await import('../sources/search.ts');
   const source = SOURCES.find((s) => s.name === instance.source.name);
   if (source?.provisioned) return yes(`${source.name} is told over the network when stage init is done`);
-  // Read as `plan` reads it: nothing fetched, nothing written, problems left for stage init to report.
-  const scope = ctx.scoped();
-  const data = await readUserData(scope, savedUserDataInput(ctx, instance, 'plan'));
-  const url = data.includes.find((i) => !/^file:/i.test(i.name));
-  if (url) return yes('the user-data #includes a URL');
-  const code = [...data.parts, ...data.vendorParts].find((p) => p.route.to === 'boothook' || p.route.to === 'part-handler' || p.route.to === 'register-handler');
-  if (code) return yes(`${code.part.filename} (${code.part.type}) runs in stage init`);
+  const data = await needInput(ctx, instance);
+  if (data.url) return yes('the user-data #includes a URL');
+  if (data.code) return yes(`${data.code} runs in stage init`);
   const config = withSystemConfig(system, data.userConfig, data.vendorConfig, instance.source.config);
+  // Problems with the module lists are stage init's to report.
+  const scope = ctx.scoped();
   for (const step of planModules(scope, 'init', instance.id, config, userModuleLists(data.userConfig, data.vendorConfig))) {
     if (!step.run) continue;
     if (step.module.stage !== 'init') return yes(`${step.name} (a ${step.module.stage} module) runs in stage init`);

@@ -7,7 +7,7 @@
 // (stepLine), so the two can be compared line for line.
 import type { ActionValue } from '../host/actions.ts';
 import type { Logger } from '../log.ts';
-import type { Module } from '../modules/module.ts';
+import type { ModuleInfo } from '../modules/registry.ts';
 import { safeInstanceId } from '../state/layout.ts';
 import type { Frequency, Part, SourceData, Stage } from '../types.ts';
 
@@ -41,7 +41,7 @@ export interface PartStep extends StepBase { kind: 'part'; index: number; part: 
 
 export interface ModuleStep extends StepBase {
   kind: 'module';
-  module: Module;
+  module: ModuleInfo;
   frequency: Frequency;
 }
 

@@ -5,7 +5,7 @@
 // table is cloud-init 24.4's _should_wait_on_network plus ec2-init's finer
 // reading of the parts and modules.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { read, writeIn } from '../helpers/files.ts';
@@ -72,5 +72,63 @@ describe('network wait on demand', { skip: skip ?? false }, () => {
     const root = systemdRoot('#cloud-config\n{}\n');
     assert.equal(agent(root, ['init']).status, 0);
     assert.match(read(root, 'var/log/ec2-init.log'), /network: waiting for systemd-networkd-wait-online\.service \(init-local did not say whether it is needed\)/);
+  });
+
+  // The reading is kept between boots (NEED_CACHE): a later boot with the same inputs reads nothing
+  // again, and decides as the first did; a changed input, a broken or planted cache, is read anew.
+  describe('kept between boots', () => {
+    const CACHE = 'var/lib/cloud/data/network-need.cache.json';
+    const KEPT = /network: user-data, vendor-data and instance data as at an earlier decision: not read again/;
+    /** One init-local of a new boot (/run emptied, as after a reboot); its log and its decision. */
+    function nextBoot(root: string): { log: string; decision: string } {
+      rmSync(join(root, 'run'), { recursive: true, force: true });
+      writeFileSync(join(root, 'var/log/ec2-init.log'), '');
+      const r = agent(root, ['init', '--local']);
+      assert.equal(r.status, 0, r.stderr);
+      return { log: read(root, 'var/log/ec2-init.log'), decision: read(root, 'run/ec2-init/network-needed') };
+    }
+    function bootedRoot(userData: string): string {
+      const root = newRoot();
+      writeIn(root, 'etc/cloud/cloud.cfg', 'users: []\ndatasource_list: [NoCloud, None]\n');
+      seed(root, 'instance-id: iid-net-3\n', userData);
+      assert.equal(agent(root, ['init', '--local']).status, 0);
+      return root;
+    }
+
+    test('a second boot with the same user-data decides the same without reading it; the cache is owner-only', () => {
+      const root = bootedRoot('#cloud-config\nbootcmd: [date]\n');
+      assert.doesNotMatch(read(root, 'var/log/ec2-init.log'), KEPT);
+      assert.equal(statSync(join(root, CACHE)).mode & 0o777, 0o600);
+      const second = nextBoot(root);
+      assert.match(second.log, KEPT);
+      assert.match(second.decision, /^yes: bootcmd runs commands/);
+    });
+
+    test('changed user-data is read again: the new decision, not the kept one', () => {
+      const root = bootedRoot('#cloud-config\nbootcmd: [date]\n');
+      // A new instance's seed would change the instance id too; here only the user-data changes (EC2 allows it while stopped).
+      writeIn(root, 'var/lib/cloud/seed/nocloud/user-data', '#cloud-config\nruncmd: [date]\n');
+      const second = nextBoot(root);
+      assert.doesNotMatch(second.log, KEPT);
+      assert.match(second.decision, /^no: NoCloud found locally/);
+      assert.match(nextBoot(root).log, KEPT);
+    });
+
+    test('a corrupt cache or a link planted in its place is not used, and is replaced by a real file', () => {
+      const root = bootedRoot('#cloud-config\nbootcmd: [date]\n');
+      writeFileSync(join(root, CACHE), '{"key": "');
+      const afterCorrupt = nextBoot(root);
+      assert.doesNotMatch(afterCorrupt.log, KEPT);
+      assert.match(afterCorrupt.decision, /^yes: bootcmd runs commands/);
+      // A link to a file that says "nothing needed", with the right key: still not trusted.
+      writeIn(root, 'var/tmp/forged.json', read(root, CACHE).replace(/"bootcmd"/, '"not_bootcmd"'));
+      rmSync(join(root, CACHE));
+      symlinkSync('/var/tmp/forged.json', join(root, CACHE));
+      const afterLink = nextBoot(root);
+      assert.doesNotMatch(afterLink.log, KEPT);
+      assert.match(afterLink.decision, /^yes: bootcmd runs commands/);
+      assert.ok(lstatSync(join(root, CACHE)).isFile(), 'the link is replaced by the cache itself');
+      assert.match(nextBoot(root).log, KEPT);
+    });
   });
 });

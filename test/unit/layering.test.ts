@@ -30,7 +30,7 @@ export const LAYERS: string[][] = [
   ['src/modules'],
   ['src/handlers'],
   ['src/plan'],
-  ['src/stages.ts', 'src/consume.ts'],
+  ['src/stages.ts', 'src/stage-init.ts', 'src/consume.ts'],
   ['src/commands', 'src/cli'],
   ['src/main.ts', 'src/entry.ts'],
 ];
