@@ -59,14 +59,20 @@ export function udevRunning(ctx: Context): boolean {
  * Wait until `ready()` is true, or udev has nothing left to do (its queue
  * empty on two polls in a row: it read the kernel's last event and handled
  * it; a driver it loads queues events of its own first), or WAIT_MS.
+ * `gone`, asked before `ready` on each poll, ends the wait too when what is
+ * waited for cannot come; with `idleEnds: false` udev's idle queue does not
+ * end it (the kernel makes a CD-ROM after udev has handled everything else).
  */
-export async function waitForUdev(ctx: Context, ready: () => boolean): Promise<{ outcome: 'ready' | 'udev idle' | 'timeout'; ms: number }> {
+export async function waitForUdev(ctx: Context, ready: () => boolean, opts: { gone?: () => boolean; idleEnds?: boolean } = {}):
+  Promise<{ outcome: 'ready' | 'gone' | 'udev idle' | 'timeout'; ms: number }> {
   const started = now();
   let idlePolls = 0;
   for (;;) {
+    const gone = opts.gone?.() ?? false;
     if (ready()) return { outcome: 'ready', ms: now() - started };
+    if (gone) return { outcome: 'gone', ms: now() - started };
     idlePolls = ctx.files.exists('/run/udev/queue') ? 0 : idlePolls + 1;
-    if (idlePolls >= 2) return { outcome: 'udev idle', ms: now() - started };
+    if ((opts.idleEnds ?? true) && idlePolls >= 2) return { outcome: 'udev idle', ms: now() - started };
     if (now() - started >= WAIT_MS) return { outcome: 'timeout', ms: now() - started };
     await sleep(POLL_MS);
   }
@@ -124,17 +130,15 @@ export async function waitForSourceDevices(ctx: Context, datasourceList: string[
 async function knownVolume(ctx: Context, labels: string[]): Promise<boolean> {
   const last = /^config-disk \((\/dev\/[^)]+)\)$/.exec(loadInstance(ctx)?.source.subplatform ?? '')?.[1];
   const drive = last ? `/sys/class/block/${last.split('/').pop()}` : null;
-  const started = now();
-  for (;;) {
-    // The drive is looked at first: there before the volume was looked for and still no volume: ejected.
-    const driveThere = drive !== null && ctx.files.exists(drive);
-    const found = findVolumeByLabel(ctx.files, labels);
-    const ms = (now() - started).toFixed(0);
-    if (found !== null) { ctx.log.info(`devices: seed volume ${found} there after ${ms} ms (a known instance's): udev not waited for`); return true; }
-    if (driveThere) { ctx.log.info(`devices: ${last} is there without the seed volume after ${ms} ms`); return false; }
-    if (now() - started >= WAIT_MS) { ctx.log.info(`devices: no seed volume after ${ms} ms (a known instance's)`); return false; }
-    await sleep(POLL_MS);
-  }
+  let found: string | null = null;
+  // The drive is looked at before the volume: there then and still no volume: ejected.
+  const r = await waitForUdev(ctx, () => (found = findVolumeByLabel(ctx.files, labels)) !== null,
+    { gone: () => drive !== null && ctx.files.exists(drive), idleEnds: false });
+  const ms = r.ms.toFixed(0);
+  if (r.outcome === 'ready') { ctx.log.info(`devices: seed volume ${found} there after ${ms} ms (a known instance's): udev not waited for`); return true; }
+  if (r.outcome === 'gone') ctx.log.info(`devices: ${last} is there without the seed volume after ${ms} ms`);
+  else ctx.log.info(`devices: no seed volume after ${ms} ms (a known instance's)`);
+  return false;
 }
 
 /** `udevadm settle`, bounded; on the running system only (under --root there is no udev of this root). */
