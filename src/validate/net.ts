@@ -162,21 +162,21 @@ const DOMAIN_RULE = "a domain is dot-separated labels of 1 to 63 letters, digits
 export function searchDomain(v: unknown): Checked<string> {
   const t = text(v);
   if (!t.ok) return t;
-  const c = controlIn(t.value);
-  if (c) return bad(`${show(t.value)} has ${c}; ${DOMAIN_RULE}`);
-  if (t.value === '~.') return t;
-  const body = t.value.replace(/^~/, '').replace(/\.$/, '');
-  return body !== '' && labelsOk(body) ? t : bad(`${show(t.value)} is not a domain name: ${DOMAIN_RULE}`);
+  return t.value === '~.' ? t : domainOf(t.value, t.value.replace(/^~/, ''));
 }
 
 /** A DNS domain name (LXD's dns.domain): a domain with an optional final dot, no routing-only '~'. */
 export function domainName(v: unknown): Checked<string> {
   const t = text(v);
-  if (!t.ok) return t;
-  const c = controlIn(t.value);
-  if (c) return bad(`${show(t.value)} has ${c}; ${DOMAIN_RULE}`);
-  const body = t.value.replace(/\.$/, '');
-  return body !== '' && labelsOk(body) ? t : bad(`${show(t.value)} is not a domain name: ${DOMAIN_RULE}`);
+  return t.ok ? domainOf(t.value, t.value) : t;
+}
+
+/** `value` when `body` (value without searchDomain's '~') is a domain with an optional final dot. */
+function domainOf(value: string, body: string): Checked<string> {
+  const c = controlIn(value);
+  if (c) return bad(`${show(value)} has ${c}; ${DOMAIN_RULE}`);
+  const name = body.replace(/\.$/, '');
+  return name !== '' && labelsOk(name) ? ok(value) : bad(`${show(value)} is not a domain name: ${DOMAIN_RULE}`);
 }
 
 const HOST_RULE = "a hostname is dot-separated labels of 1 to 63 letters, digits, '_' or '-' (not at a label's ends), 253 characters at most";
