@@ -9,6 +9,7 @@ import type { Context } from './context.ts';
 import { withSystemConfig, type SystemConfig } from './config/system.ts';
 import { userModuleLists } from './modules/module-lists.ts';
 import { datasourceStep, logStep } from './plan/steps.ts';
+import { sourceInfo } from './sources/registry.ts';
 import type { SearchStage } from './sources/source.ts';
 import { adoptInstance, loadInstance, type Instance } from './state/instance.ts';
 import { writeInstanceData } from './state/instance-data.ts';
@@ -16,9 +17,6 @@ import { moduleSem, semPath } from './state/semaphore.ts';
 import { startEarlyHostKeys } from './modules/host-keys-early.ts';
 import { NETWORK_NEED, recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
 import { runModules } from './stages.ts';
-
-/** The sources that report to their platform at the end of stage init (Source.provisioned; a unit test checks the list). */
-export const PROVISIONED_SOURCES: ReadonlySet<string> = new Set(['Azure']);
 
 /** init-local: the early host keys started, the source's devices waited for, the local sources asked, the network need decided. */
 export async function initLocalStage(ctx: Context, system: SystemConfig): Promise<Instance | null> {
@@ -76,6 +74,6 @@ export async function initStage(ctx: Context, system: SystemConfig, foundThisBoo
   await runModules(ctx, instance, 'init', withSystemConfig(system, userConfig, vendorConfig, instance.source.config), userModuleLists(userConfig, vendorConfig));
   // The instance is provisioned now (users, ssh keys, passwords, hostname: init modules): the
   // platform may be told so (Azure's ready report, sent where cloud-init's own provisioning ends).
-  if (PROVISIONED_SOURCES.has(instance.source.name)) await (await import('./sources/search.ts')).sourceProvisioned(ctx, system.raw, instance);
+  if (sourceInfo(instance.source.name)?.provisioned) await (await import('./sources/search.ts')).sourceProvisioned(ctx, system.raw, instance);
   return instance;
 }

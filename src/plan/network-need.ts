@@ -25,6 +25,7 @@ import { VERSION } from '../version.ts';
 import { userModuleLists } from '../modules/module-lists.ts';
 import type { Instance } from '../state/instance.ts';
 import type { Config } from '../config/merge.ts';
+import { sourceInfo } from '../sources/registry.ts';
 import { planModules } from './modules.ts';
 
 /** init-local's decision: "yes: why" or "no: why" (a missing file is a yes: init-local did not decide). */
@@ -127,9 +128,7 @@ function moduleNeed(name: string, config: Config): string | null {
 /** Decide, from what init-local found: the source, its user-data and vendor-data, the init modules that will run. */
 export async function networkNeed(ctx: Context, system: SystemConfig, instance: Instance | null): Promise<NetworkNeed> {
   if (!instance) return yes('no datasource found locally: stage init asks the network ones');
-  const { SOURCES } = await import('../sources/search.ts');
-  const source = SOURCES.find((s) => s.name === instance.source.name);
-  if (source?.provisioned) return yes(`${source.name} is told over the network when stage init is done`);
+  if (sourceInfo(instance.source.name)?.provisioned) return yes(`${instance.source.name} is told over the network when stage init is done`);
   const data = await needInput(ctx, instance);
   if (data.url) return yes('the user-data #includes a URL');
   if (data.code) return yes(`${data.code} runs in stage init`);

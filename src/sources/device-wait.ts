@@ -42,7 +42,7 @@ import { describeExit } from '../host/run.ts';
 import { findVolumeByLabel } from './volume/index.ts';
 import { fallbackNic } from '../network/fallback.ts';
 import { readNics } from '../network/sysfs.ts';
-import { SOURCES } from './search.ts';
+import { sourceInfo } from './registry.ts';
 
 /** The longest wait (the fault matrix's bound is 10 s for a whole boot). */
 export const WAIT_MS = 8_000;
@@ -104,7 +104,7 @@ export async function waitForSourceDevices(ctx: Context, datasourceList: string[
   const listed = datasourceList.flatMap((n) => VOLUME_SOURCES[n] ?? []);
   const skip = noVolumeWait(ctx, listed);
   const labels = skip ? [] : listed;
-  const needsNic = labels.length === 0 && datasourceList.some((n) => SOURCES.find((s) => s.name === n)?.reach === 'link-local');
+  const needsNic = labels.length === 0 && datasourceList.some((n) => sourceInfo(n)?.reach === 'link-local');
   if (!labels.length && !needsNic) { ctx.log.debug(`devices: no wait: ${skip}`); return; }
   // A second boot of an instance that came from a volume: its volume is all init-local needs (its network
   // config was rendered on the first boot), so it is waited for, not udev.

@@ -8,7 +8,9 @@
 //            over the configured network (cloud-init's Ec2Local, then Ec2)
 // A source is asked only where local facts say its platform can be this
 // machine (detect), so an absent cloud costs no request, no DHCP; and the
-// whole search has a hard deadline.
+// whole search has a hard deadline. A source's code is loaded (registry.ts)
+// only when a pass reaches it and asks it: a boot whose first listed source
+// answers loads no other.
 //
 // The ephemeral network is set up only on the running system (root `/`):
 // under --root nothing touches the running system (DESIGN.md §2), so a
@@ -24,34 +26,12 @@ import { markMetadataConnections } from '../net/http.ts';
 import type { Instance } from '../state/instance.ts';
 import type { SourceData, Stage } from '../types.ts';
 import type { Config } from '../config/merge.ts';
-import { akamai } from './akamai.ts';
-import { aliYun } from './aliyun.ts';
-import { azure } from './azure.ts';
 import { keepWithinBudget, ReadBudget } from './budget.ts';
 import { forgetUnanswered, recordUnanswered, unansweredThisBoot } from './unanswered.ts';
-import { cloudStack } from './cloudstack.ts';
-import { configDrive } from './configdrive.ts';
-import { digitalOcean } from './digitalocean.ts';
-import { ec2 } from './ec2.ts';
-import { exoscale } from './exoscale.ts';
-import { gce } from './gce.ts';
-import { hetzner } from './hetzner.ts';
-import { lxd } from './lxd.ts';
-import { noCloud } from './nocloud.ts';
-import { openStack } from './openstack.ts';
-import { oracle } from './oracle.ts';
 import { readPlatform, type Platform } from './platform.ts';
-import { scaleway } from './scaleway.ts';
-import { dsConfig, seconds, type SearchStage, type Source, type SourceRun } from './source.ts';
+import { SOURCE_INFO, sourceInfo, type SourceInfo } from './registry.ts';
+import { dsConfig, seconds, type SearchStage, type SourceRun } from './source.ts';
 import { imdsMark } from './systemd-imds.ts';
-import { upCloud } from './upcloud.ts';
-import { vmware } from './vmware.ts';
-import { vultr } from './vultr.ts';
-
-/** Every source ec2-init has, in the order of cloud-init's default datasource_list. */
-export const SOURCES: readonly Source[] = [
-  noCloud, configDrive, lxd, digitalOcean, azure, vmware, gce, openStack, aliYun, vultr, ec2, cloudStack, scaleway, hetzner, oracle, exoscale, upCloud, akamai,
-];
 
 /** Overall limit of one search, whatever the sources' own settings (seconds in config: datasource_search_deadline). */
 const SEARCH_DEADLINE_S = 60;
@@ -61,7 +41,7 @@ export const EPHEMERAL_ENV = 'EC2_INIT_EPHEMERAL_NETWORK';
 
 export type { SearchStage };
 
-function askedIn(source: Source, stage: SearchStage): boolean {
+function askedIn(source: SourceInfo, stage: SearchStage): boolean {
   switch (stage) {
     case 'local': return source.reach === 'files' || source.reach === 'link-local';
     case 'files': return source.reach === 'files';
@@ -109,12 +89,13 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
   // systemd-imds's locked mode: every connection to a metadata address carries its mark (net/http.ts).
   markMetadataConnections(imdsMark(ctx.files));
   for (const name of named) {
-    const source = SOURCES.find((s) => s.name === name);
-    if (!source) {
-      if (stage === 'local') ctx.report('warning', `datasource ${name}`, `not supported (supported: ${SOURCES.map((s) => s.name).join(', ')}); skipped`);
+    const info = sourceInfo(name);
+    if (!info) {
+      if (stage === 'local') ctx.report('warning', `datasource ${name}`, `not supported (supported: ${SOURCE_INFO.map((s) => s.name).join(', ')}); skipped`);
       continue;
     }
-    if (!askedIn(source, stage)) continue;
+    if (!askedIn(info, stage)) continue;
+    const source = await info.load();
     platform ??= readPlatform(ctx.files);
     const cfg = dsConfig(system, name);
     // A single configured source is asked whatever DMI says (ds-identify's rule); strict_id: false asks it too.
@@ -166,8 +147,10 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
 
 /** The found source's provisioned step (Azure's ready report), at the end of stage init; nothing for sources without one. */
 export async function sourceProvisioned(ctx: Context, system: Config, instance: Instance): Promise<void> {
-  const source = SOURCES.find((s) => s.name === instance.source.name);
-  if (!source?.provisioned) return;
+  const info = sourceInfo(instance.source.name);
+  if (!info?.provisioned) return;
+  const source = await info.load();
+  if (!source.provisioned) return;
   try {
     await source.provisioned({ ctx, system, cfg: dsConfig(system, source.name), instance, problems: [...ctx.diags] });
   } catch (e) {

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { SOURCES } from '../../src/sources/search.ts';
+import { SOURCE_INFO } from '../../src/sources/registry.ts';
 import { cannotRun, newRoot } from '../helpers/agent.ts';
 import { writeIn } from '../helpers/files.ts';
 import { needCommands } from '../helpers/needs.ts';
@@ -65,7 +65,7 @@ async function setUp(dmi: Record<string, string>, seen: string[], port: number):
   if (dmi['product_uuid']) writeIn(root, 'sys/hypervisor/uuid', `${dmi['product_uuid']}\n`);
   const url = `http://127.0.0.1:${port}`;
   // No datasource_list: the default. Each source's URL, where it reads one, is the recorder's.
-  writeIn(root, 'etc/cloud/cloud.cfg', `datasource:\n${SOURCES.map((s) => `  ${s.name}:\n    metadata_urls: ['${url}']\n    metadata_url: '${url}'\n    max_wait: 2\n    timeout: 1\n`).join('')}`);
+  writeIn(root, 'etc/cloud/cloud.cfg', `datasource:\n${SOURCE_INFO.map((s) => `  ${s.name}:\n    metadata_urls: ['${url}']\n    metadata_url: '${url}'\n    max_wait: 2\n    timeout: 1\n`).join('')}`);
   return { pair, root, leases: dhcp.leases };
 }
 
@@ -95,7 +95,7 @@ describe('an absent cloud costs no request: DMI of no cloud ec2-init has, the de
       const r = await agentIn(pair, root, ['boot'], { EC2_INIT_EPHEMERAL_NETWORK: '1' }, { ownDmi: true });
       assert.equal(r.status, 2, `no datasource: status 2\n${r.stderr}`);
       assert.match(r.stderr, /no datasource found \(searched NoCloud, ConfigDrive, /);
-      for (const s of SOURCES.filter((x) => x.reach !== 'files')) {
+      for (const s of SOURCE_INFO.filter((x) => x.reach !== 'files')) {
         assert.match(r.stderr, new RegExp(`datasource ${s.name}: .*; metadata service not asked`), `${s.name} ruled out by local facts`);
       }
       assert.doesNotMatch(r.stderr, /ephemeral network/, 'no network set up, no DHCP client run');
