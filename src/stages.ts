@@ -13,7 +13,7 @@ import { applyOutputConfig } from './modules/output.ts';
 import { loadInstance, type Instance } from './state/instance.ts';
 import { layout } from './state/layout.ts';
 import { markDone, moduleSem } from './state/semaphore.ts';
-import { readStatus, stageFinished, stageStarted } from './state/status.ts';
+import { stageFinished, stageStarted } from './state/status.ts';
 import type { Diag, Frequency, Stage } from './types.ts';
 import type { Config } from './config/merge.ts';
 import { now } from './host/clock.ts';
@@ -22,8 +22,7 @@ import { describeError } from './log.ts';
 /** Run one stage in a scope of its own; its problems (also in status.json) are returned. */
 export async function runStage(process: Context, stage: Stage): Promise<Diag[]> {
   const ctx = process.scoped();
-  const foundThisBoot = stage !== 'init-local' && readStatus(ctx)?.v1.datasource != null;
-  const status = stageStarted(ctx, stage);
+  const { status, foundThisBoot } = stageStarted(ctx, stage);
   const started = now();
   ctx.log.info(`stage ${stage}: start`);
   const system = ctx.systemConfig ??= readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'update');

@@ -74,13 +74,28 @@ export function warningsOf(s: StageStatus): string[] {
   return Array.isArray(s.recoverable_errors) ? s.recoverable_errors as string[] : Object.values(s.recoverable_errors ?? {}).flat();
 }
 
+/** What a stage starts from: its status record, and whether this boot already found the source. */
+export interface Started {
+  status: Status;
+  /** An earlier stage of this boot (its record is this boot's: linked in /run) found the datasource. */
+  foundThisBoot: boolean;
+}
+
 /**
- * Record the start of a stage. The first stage of a boot starts a fresh
- * status: init-local always does (and forgets the last boot's result); a
- * later stage does when it already ran (the previous boot's record).
+ * Record the start of a stage (its running record: `status` and
+ * `status --wait` read it, and its pid and boot id tell a dead stage from a
+ * running one). The first stage of a boot starts a fresh status: init-local
+ * always does (and forgets the last boot's result); a later stage does when
+ * it already ran (the previous boot's record). The record is read once, and
+ * the /run links are made only when this boot has none yet (a later stage
+ * finds its first stage's).
  */
-export function stageStarted(ctx: Context, stage: Stage): Status {
-  let status = readStatusAt(ctx.files, layout.status) ?? emptyStatus();
+export function stageStarted(ctx: Context, stage: Stage): Started {
+  const previous = readStatusAt(ctx.files, layout.status);
+  const linked = runFilesLinked(ctx);
+  // Through its link in /run only this boot's record counts (readStatus).
+  const foundThisBoot = stage !== 'init-local' && linked && previous?.v1.datasource != null;
+  let status = previous ?? emptyStatus();
   if (stage === 'init-local' || stageOf(status, stage)?.start != null) {
     status = emptyStatus();
     ctx.files.unlink(layout.result);
@@ -91,8 +106,8 @@ export function stageStarted(ctx: Context, stage: Stage): Status {
   s.pid = processId();
   s.boot_id = bootId();
   writeStatus(ctx, status);
-  linkRunFiles(ctx);
-  return status;
+  if (!linked) linkRunFiles(ctx);
+  return { status, foundThisBoot };
 }
 
 /** Record the end of a stage with the problems it found. */
@@ -121,12 +136,19 @@ export function stageFinished(ctx: Context, status: Status, stage: Stage, diags:
 
 /** /run/ec2-init/{status,result}.json and cloud-init's /run/cloud-init/ ones: links to the records in data/. */
 function linkRunFiles(ctx: Context): void {
-  for (const dir of [layout.runDir, layout.cloudInitRunDir]) {
+  for (const dir of RUN_DIRS) {
     ctx.files.mkdir(dir);
     // Relative (both directories are two levels deep): right from the root and from this machine alike.
     ctx.files.symlink(`${dir}/status.json`, `../..${layout.status}`);
     if (ctx.files.exists(layout.result)) ctx.files.symlink(`${dir}/result.json`, `../..${layout.result}`);
   }
+}
+
+const RUN_DIRS = [layout.runDir, layout.cloudInitRunDir];
+
+/** This boot's status links are there (/run is new each boot): the last one linkRunFiles makes is. */
+function runFilesLinked(ctx: Context): boolean {
+  try { return ctx.files.lstat(`${RUN_DIRS.at(-1)}/status.json`)?.kind === 'link'; } catch { return false; }
 }
 
 /**

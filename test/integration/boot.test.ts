@@ -1,6 +1,6 @@
 // Integration: the built executable boots throw-away roots from NoCloud seeds.
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -213,6 +213,23 @@ describe('boot from a NoCloud seed', { skip: skip ?? false }, () => {
     seed(whole, META, userData);
     assert.equal(agent(whole, ['boot']).status, 0);
     for (const f of ['b', 'w', 'r']) assert.equal(read(whole, f), read(staged, f));
+  });
+
+  test('after a reboot (an empty /run), the first stage that runs links the status there, whichever stage it is', () => {
+    const root = newRoot();
+    seed(root, META, '#cloud-config\nruncmd: ["true"]\n');
+    assert.equal(agent(root, ['boot']).status, 0);
+    for (const stage of [['modules', '--mode', 'config'], ['init']]) {
+      rmSync(join(root, 'run'), { recursive: true, force: true });
+      mkdirSync(join(root, 'run'));
+      assert.equal(agent(root, stage).status, 0, stage.join(' '));
+      // `status` reads this boot's record through the link; cloud-init's tools read theirs.
+      for (const link of ['run/ec2-init/status.json', 'run/cloud-init/status.json']) assert.ok(lstatSync(join(root, link)).isSymbolicLink(), link);
+      const st = status(root).json as Record<string, { start: number | null; finished: number | null }>;
+      const key = stage[0] === 'init' ? 'init' : 'modules-config';
+      assert.ok(st[key]!.finished !== null && st[key]!.finished >= st[key]!.start!, `${key}: ${JSON.stringify(st[key])}`);
+      assert.equal((st as unknown as Record<string, unknown>)['status'], 'running', 'final has not run this boot');
+    }
   });
 
   test('plan prints parts and modules with stage and frequency, and changes nothing', () => {
