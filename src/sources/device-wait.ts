@@ -144,10 +144,24 @@ async function settleUnlessReady(ctx: Context, labels: string[], datasourceList:
   if (!first.length) { await settling; return false; }
   let volume: string | null = null;
   let nic: string | null = null;
-  const ready = (): boolean => (volume = findVolumeByLabel(ctx.files, first)) !== null && (nic = nicsHandled(ctx)) !== null;
+  // When each was first there, for the log of a boot the settle ended first (what held it up).
+  const seen: { volume?: number; nic?: number } = {};
+  const started = now();
+  const ready = (): boolean => {
+    volume = findVolumeByLabel(ctx.files, first);
+    nic = nicsHandled(ctx);
+    if (volume !== null) seen.volume ??= now() - started;
+    if (nic !== null) seen.nic ??= now() - started;
+    return volume !== null && nic !== null;
+  };
   const r = await waitForUdev(ctx, ready, { gone: () => settled, idleEnds: false });
   // udev done first: the caller's poll finds what is there, as after any settle.
-  if (r.outcome !== 'ready' || settled) { await settling; return false; }
+  if (r.outcome !== 'ready' || settled) {
+    await settling;
+    const at = (ms: number | undefined) => (ms === undefined ? 'not yet' : `from ${ms.toFixed(0)} ms`);
+    ctx.log.info(`devices: the settle was not stopped: seed volume ${at(seen.volume)}, NICs handled by udev ${at(seen.nic)}`);
+    return false;
+  }
   stop.cancel();
   await settling;
   ctx.log.info(`devices: seed volume ${volume} and NIC ${nic} there after ${r.ms.toFixed(0)} ms: udev settle stopped`);
