@@ -3,9 +3,9 @@
 // is_disabled, its status names the reason in doc/rtd/howto/status.rst): a
 // disable file turns it off whatever the kernel command line says; then the
 // environment variable KERNEL_CMDLINE when it is `cloud-init=disabled` (or
-// `ec2-init=disabled`): how a container, which has no kernel command line of
-// its own, is turned off (systemd's DefaultEnvironment); then any
-// `cloud-init=disabled` / `ec2-init=disabled` word on the command line; an
+// `ec2-init=disabled`): cloud-init's documented way to turn a container off
+// (systemd's DefaultEnvironment); then any `cloud-init=disabled` /
+// `ec2-init=disabled` word on the command line (a container's: PID 1's); an
 // `…=enabled` word only names why an enabled boot is on.
 import type { Files } from '../host/files.ts';
 import { envVar } from '../host/process.ts';

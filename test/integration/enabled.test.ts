@@ -15,7 +15,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { agent, cannotRun, newRoot, seed } from '../helpers/agent.ts';
 
-interface Case { file: string | null; cmdline: string; systemd: boolean; code: string; env?: string }
+interface Case {
+  file: string | null; cmdline: string; systemd: boolean; code: string; env?: string;
+  /** A container: how it is told (systemd's mark, or PID 1's environment) and PID 1's command line (NUL-separated). */
+  container?: { by: 'run/systemd/container' | 'proc/1/environ'; pid1: string };
+}
 
 const CASES: Case[] = [
   { file: null, cmdline: '', systemd: true, code: 'enabled-by-generator' },
@@ -41,17 +45,28 @@ const CASES: Case[] = [
   { file: '/etc/cloud/cloud-init.disabled', cmdline: '', systemd: true, env: 'cloud-init=disabled', code: 'disabled-by-marker-file' },
   // Its whole value, as ds-identify and the units' ConditionEnvironment compare it.
   { file: null, cmdline: '', systemd: true, env: 'quiet cloud-init=disabled', code: 'enabled-by-generator' },
+  // In a container /proc/cmdline is the host's: the command line is PID 1's (cloud-init's get_cmdline, ds-identify).
+  { file: null, cmdline: 'cloud-init=disabled', systemd: true, container: { by: 'run/systemd/container', pid1: '/sbin/init\0' }, code: 'enabled-by-generator' },
+  { file: null, cmdline: '', systemd: true, container: { by: 'run/systemd/container', pid1: '/sbin/init\0cloud-init=disabled\0' }, code: 'disabled-by-kernel-command-line' },
+  { file: null, cmdline: 'ec2-init=disabled', systemd: true, container: { by: 'proc/1/environ', pid1: '/lib/systemd/systemd\0ec2-init=enabled\0' }, code: 'enabled-by-kernel-command-line' },
 ];
 
 describe('enabled or disabled: the boot and status agree', { skip: cannotRun() ?? false }, () => {
   for (const c of CASES) {
-    test(`${c.file ?? 'no disable file'}, cmdline "${c.cmdline}"${c.env === undefined ? '' : `, KERNEL_CMDLINE="${c.env}"`}, ${c.systemd ? 'systemd' : 'sysvinit'}: ${c.code}`, () => {
+    const where = c.container ? `, a container (${c.container.by}) whose PID 1 is "${c.container.pid1.replace(/\0/g, ' ').trim()}"` : '';
+    test(`${c.file ?? 'no disable file'}, cmdline "${c.cmdline}"${c.env === undefined ? '' : `, KERNEL_CMDLINE="${c.env}"`}${where}, ${c.systemd ? 'systemd' : 'sysvinit'}: ${c.code}`, () => {
       const root = newRoot();
       seed(root, 'instance-id: iid-enabled\n', '#!/bin/sh\ntouch /ran\n');
       if (c.file) { mkdirSync(join(root, 'etc/cloud'), { recursive: true }); writeFileSync(join(root, c.file), ''); }
       mkdirSync(join(root, 'proc'), { recursive: true });
       writeFileSync(join(root, 'proc/cmdline'), `${c.cmdline}\n`);
       if (c.systemd) mkdirSync(join(root, 'run/systemd/system'), { recursive: true });
+      if (c.container) {
+        mkdirSync(join(root, 'proc/1'), { recursive: true });
+        writeFileSync(join(root, 'proc/1/cmdline'), c.container.pid1);
+        if (c.container.by === 'run/systemd/container') writeFileSync(join(root, 'run/systemd/container'), 'lxc\n');
+        else writeFileSync(join(root, 'proc/1/environ'), 'container=lxc\0PATH=/usr/bin\0');
+      }
 
       const env: Record<string, string> = c.env === undefined ? {} : { KERNEL_CMDLINE: c.env };
       const boot = agent(root, ['boot'], env);
