@@ -13,7 +13,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { agent, cannotRun, newRoot, seed } from '../helpers/agent.ts';
+import { spawnSync } from 'node:child_process';
+import { agent, AGENT, cannotRun, newRoot, seed, WITH_ROOT } from '../helpers/agent.ts';
+import { tempDir } from '../helpers/files.ts';
 
 interface Case {
   file: string | null; cmdline: string; systemd: boolean; code: string; env?: string;
@@ -80,3 +82,37 @@ describe('enabled or disabled: the boot and status agree', { skip: cannotRun() ?
     });
   }
 });
+
+// `status` from a login shell has no KERNEL_CMDLINE; the units had it from systemd's manager
+// environment (DefaultEnvironment=). status asks the manager, as cloud-init's does
+// (`systemctl show-environment`). No systemd manager runs here: a stand-in systemctl answers
+// show-environment as one would, bind-mounted over the root's /usr/bin/systemctl.
+describe('status from a shell: KERNEL_CMDLINE in systemd\'s manager environment', { skip: cannotRun() ?? false }, () => {
+  const statusWith = (root: string, managerEnv: string) => {
+    const fake = join(tempDir('ec2-init-systemctl-'), 'systemctl');
+    writeFileSync(fake, `#!/bin/sh\n[ "$1" = show-environment ] || exit 1\nprintf '%s' '${managerEnv}'\n`, { mode: 0o755 });
+    const r = spawnSync('env', ['-i', WITH_ROOT, root, '/bin/bash', '-c', 'mount --bind "$1" "$2/usr/bin/systemctl" && exec "$3" --root "$2" status --format json',
+      'status', fake, root, AGENT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    assert.equal(r.stderr, '');
+    return JSON.parse(r.stdout) as { boot_status_code: string; status: string; detail: string };
+  };
+
+  test('the manager has KERNEL_CMDLINE=cloud-init=disabled: disabled-by-environment-variable, as the boot (its units) saw it', () => {
+    const root = newRoot();
+    seed(root, 'instance-id: iid-manager-env\n', '#!/bin/sh\ntouch /ran\n');
+    mkdirSync(join(root, 'run/systemd/system'), { recursive: true });
+    // systemd's own socket (status asks the manager only where there is one to reach it by).
+    writeFileSync(join(root, 'run/systemd/private'), '');
+    const boot = agent(root, ['boot'], { KERNEL_CMDLINE: 'cloud-init=disabled' });
+    assert.equal(boot.status, 0, boot.stderr);
+    assert.equal(existsSync(join(root, 'ran')), false);
+    const s = statusWith(root, 'LANG=C.UTF-8\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin\nKERNEL_CMDLINE=cloud-init=disabled\n');
+    assert.equal(s.boot_status_code, 'disabled-by-environment-variable');
+    assert.equal(s.status, 'disabled');
+    assert.match(s.detail, /KERNEL_CMDLINE=cloud-init=disabled \(systemd's manager environment\)/);
+    // Its whole value counts, as the units' ConditionEnvironment compares it.
+    assert.equal(statusWith(root, 'KERNEL_CMDLINE=quiet cloud-init=disabled\n').boot_status_code, 'enabled-by-generator');
+    assert.equal(statusWith(root, 'LANG=C.UTF-8\n').boot_status_code, 'enabled-by-generator');
+  });
+});
+
