@@ -15,7 +15,7 @@ import { writeInstanceData } from './state/instance-data.ts';
 import { moduleSem, semPath } from './state/semaphore.ts';
 import { startEarlyHostKeys } from './modules/host-keys-early.ts';
 import { NETWORK_NEED, recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
-import { runModules } from './stages.ts';
+import { runModules } from './stage-modules.ts';
 
 /** The sources that report to their platform at the end of stage init (Source.provisioned; a unit test checks the list). */
 export const PROVISIONED_SOURCES: ReadonlySet<string> = new Set(['Azure']);
