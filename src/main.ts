@@ -17,7 +17,7 @@ import { commandLine, exitProcess, invokedAs, writeStderr, writeStdout } from '.
 import { describeError, LineLogger } from './log.ts';
 import { sleep } from './net/cancel.ts';
 import { layout } from './state/layout.ts';
-import { bootCode } from './state/enabled.ts';
+import { bootCode, bootCodeAsked } from './state/enabled.ts';
 import { BootLock } from './state/lock.ts';
 import { deadStage, readStatus, summarize } from './state/status.ts';
 import { VERSION } from './version.ts';
@@ -96,7 +96,7 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
     }
     case 'status': {
       const { formatStatus, statusDetails } = await import('./commands/status.ts');
-      const boot = bootCode(ctx.files);
+      const boot = await bootCodeAsked(ctx.files);
       let status = readStatus(ctx);
       let dead = deadStage(ctx.files, status);
       // Until done, failed, or dead: a stage whose process is gone never finishes.
@@ -131,7 +131,7 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
     }
     case 'cloud-id': {
       const { cloudId } = await import('./commands/cloud-id.ts');
-      const running = summarize(readStatus(ctx), null, !bootCode(ctx.files).enabled).running;
+      const running = summarize(readStatus(ctx), null, !(await bootCodeAsked(ctx.files)).enabled).running;
       const r = cloudId(ctx.files, a, running);
       writeStdout(r.out);
       if (r.err) writeStderr(r.err);

@@ -16,7 +16,7 @@ import { writeInstanceData } from './state/instance-data.ts';
 import { moduleSem, semPath } from './state/semaphore.ts';
 import { startEarlyHostKeys } from './modules/host-keys-early.ts';
 import { NETWORK_NEED, recordNetworkNeed, waitForNetworkIfNeeded } from './plan/network-need.ts';
-import { runModules } from './stages.ts';
+import { runModules } from './stage-modules.ts';
 
 /** init-local: the early host keys started, the source's devices waited for, the local sources asked, the network need decided. */
 export async function initLocalStage(ctx: Context, system: SystemConfig): Promise<Instance | null> {

@@ -114,11 +114,13 @@ function spawn(opts: SpawnOptions): Promise<SpawnResult> {
     let streamsOpen = 2;
     const killGroup = () => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } };
     const timer = opts.timeoutMs === undefined ? null : setTimeout(() => { timedOut = true; killGroup(); }, opts.timeoutMs);
+    const unstop = opts.stop?.onCancel(() => { if (!exited) killGroup(); });
     let linger: NodeJS.Timeout | null = null;
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
+      unstop?.();
       if (timer) clearTimeout(timer);
       if (linger) clearTimeout(linger);
       child.stdout!.destroy();

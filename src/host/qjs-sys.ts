@@ -142,9 +142,11 @@ function spawn(opts: SpawnOptions): Promise<SpawnResult> {
     let linger: number | null = null;
     let poll: number | null = null;
 
+    let unstop = () => {};
     const finish = () => {
       if (finished) return;
       finished = true;
+      unstop();
       if (timer !== null) host.cancelTimer(timer);
       if (linger !== null) host.cancelTimer(linger);
       if (poll !== null) host.cancelTimer(poll);
@@ -240,6 +242,7 @@ function spawn(opts: SpawnOptions): Promise<SpawnResult> {
         host.kill(-pid, 'SIGKILL');
       });
     }
+    if (opts.stop) unstop = opts.stop.onCancel(() => { if (!exited) host.kill(-pid, 'SIGKILL'); });
   });
 }
 

@@ -5,6 +5,7 @@
 // log through a pipe that ec2-init drains — so a script's own `| tee` or
 // `exec > >(logger)` has written its last line before the next step starts.
 import { sys } from './sys.ts';
+import type { Stopper } from './sys-api.ts';
 
 export interface RunOptions {
   /** Extra environment on top of the fixed base environment. */
@@ -13,6 +14,8 @@ export interface RunOptions {
   input?: string | Uint8Array;
   /** Kill the program (SIGKILL, its whole process group) after this long; no limit when unset. */
   timeoutMs?: number;
+  /** Kill the program (SIGKILL, its whole process group) when this fires: a wait that something else ended. */
+  stop?: Stopper;
   /** Where stdout and stderr go: an open file descriptor, or 'capture'. */
   output: number | 'capture';
 }
@@ -43,6 +46,7 @@ export async function runProgram(root: string, argv: string[], opts: RunOptions)
     ...(opts.input !== undefined && { stdin: typeof opts.input === 'string' ? sys.utf8Encode(opts.input) : opts.input }),
     output: opts.output,
     ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
+    ...(opts.stop && { stop: opts.stop }),
   });
   return {
     code: r.code,

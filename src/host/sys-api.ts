@@ -63,8 +63,15 @@ export interface SpawnOptions {
   maxCapture?: number;
   /** SIGKILL the program's process group after this long. No limit when absent. */
   timeoutMs?: number;
+  /** SIGKILL the program's process group when this fires (its result then says SIGKILL, not timedOut). */
+  stop?: Stopper;
   /** How long to wait for the output pipes after the exit. Default 10 000 ms. */
   lingerMs?: number;
+}
+
+/** What can stop a program early: net/cancel.ts's Cancel is one (the host knows only this shape). */
+export interface Stopper {
+  onCancel(fn: () => void): () => void;
 }
 
 export interface SpawnResult {

@@ -15,7 +15,7 @@ import { actionModule, type ActionRun, type ReadFiles, type Report, type Schema 
 import type { Checked } from '../validate/check.ts';
 import { ntpAllow, ntpServer } from '../validate/net.ts';
 import { fileIn, pathUnderRoot } from '../validate/files.ts';
-import { packageSpec, serviceName } from '../validate/packages.ts';
+import { packageSpec, programName, serviceName } from '../validate/packages.ts';
 
 interface ClientConfig {
   check_exe: string;
@@ -155,6 +155,22 @@ function validate(client: Record<string, unknown>): ClientConfig {
 }
 
 /**
+ * The user's ntp.config overrides, a bad check_exe left out: it only tells
+ * whether the client is installed (cloud-init looks it up with subp.which and,
+ * not finding it, installs the packages), so the client's own is looked for
+ * instead; a client of the user's own without one is then missing it.
+ */
+function checkExe(report: Report, base: Partial<ClientConfig>, user: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (user === undefined || !('check_exe' in user)) return user;
+  const r = programName(user['check_exe']);
+  if (r.ok) return { ...user, check_exe: r.value };
+  const { check_exe: _, ...rest } = user;
+  const instead = base.check_exe ? `; the client's own ${base.check_exe} is looked for instead` : '';
+  report('error', `ntp:config:check_exe: ${r.why} (give the program the client's package installs, e.g. chronyd or /usr/sbin/ntpd)${instead}`);
+  return rest;
+}
+
+/**
  * ntp.servers, pools, peers, allow: each entry checked by its rule (a hostname
  * or address; allow also a network), so that one entry is one line of the
  * client's config. An entry that is not is an error naming it, and left out.
@@ -251,7 +267,7 @@ export const ntp = actionModule<NtpValue>({
     const { files, config, report } = run;
     const { name, client: base } = selectClient(files, v.requested, config);
     let client: ClientConfig;
-    try { client = validate({ ...base, ...v.user }); } catch (e) { report('error', (e as Error).message); return []; }
+    try { client = validate({ ...base, ...checkExe(report, base, v.user) }); } catch (e) { report('error', (e as Error).message); return []; }
     const distro = distroName(config);
     let template = client.template;
     if (!template) {

@@ -2,11 +2,15 @@
 // of a global `udevadm settle`: a cidata volume whose device appears while
 // init-local runs (udev still loading the CD-ROM's driver) is found on that
 // boot; a udev with nothing left to do ends the wait; a known instance does
-// not wait. udev is presented as it shows itself under the root:
-// /run/udev/control while it runs, /run/udev/queue while it has events.
+// not wait; a first boot stops udev's settle once the seed volume and its
+// NICs are there. udev is presented as it shows itself under the root:
+// /run/udev/control while it runs, /run/udev/queue while it has events,
+// /run/udev/data/n<ifindex> for a NIC it has handled; `udevadm settle` (no
+// udev runs for a test root) by a stand-in in the root that does what settle
+// does with those files: wait while the queue is there.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -46,6 +50,22 @@ function plugIn(root: string, iso: string): void {
   rmSync(join(root, 'run/udev/queue'), { force: true });
 }
 
+/** The stand-in for `udevadm settle`: waits while udev's queue is there (at most 30 s), and says it ran. */
+function plantSettle(root: string): void {
+  mkdirSync(join(root, 'sbin'), { recursive: true });
+  writeFileSync(join(root, 'sbin/udevadm'), '#!/bin/sh\necho $$ > /run/settle.pid\ni=0\nwhile [ -e /run/udev/queue ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n');
+  chmodSync(join(root, 'sbin/udevadm'), 0o755);
+}
+
+/** A NIC udev has handled: its ifindex, and udev's database entry for it. */
+function plantHandledNic(root: string, name: string, mac: string, ifindex: number, handled = true): void {
+  plantNic(root, name, mac);
+  writeIn(root, `sys/class/net/${name}/ifindex`, `${ifindex}\n`);
+  if (handled) writeIn(root, `run/udev/data/n${ifindex}`, 'I:1\n');
+}
+
+const alive = (pid: number): boolean => { try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; } };
+
 const statusDatasource = (root: string): unknown =>
   (JSON.parse(readFileSync(join(root, 'var/lib/cloud/data/status.json'), 'utf8')) as { v1: { datasource: unknown } }).v1.datasource;
 
@@ -61,6 +81,46 @@ describe('init-local waits for the seed volume, not for every device', { skip },
     assert.equal(statusDatasource(root), 'DataSourceNoCloud');
     assert.equal(readFileSync(join(root, 'var/lib/cloud/data/instance-id'), 'utf8'), 'iid-late-volume\n');
     assert.match(r.stderr, /devices: seed volume \/dev\/sr0 there after \d+ ms/);
+  });
+
+  test('a first boot stops the settle once the seed volume is there and udev has handled the NICs', async () => {
+    const root = rootWithBusyUdev();
+    plantSettle(root);
+    plantHandledNic(root, 'ens3', '52:54:00:12:34:03', 2);
+    plugIn(root, cidataIso(root, 'iid-settle-stopped'));
+    writeIn(root, 'run/udev/queue', ''); // udev still busy with other devices, for ever
+    const started = performance.now();
+    const r = await agentAsync(root, ['init', '--local']);
+    const ms = performance.now() - started;
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /devices: seed volume \/dev\/sr0 and NIC ens3 there after \d+ ms: udev settle stopped/);
+    assert.equal(statusDatasource(root), 'DataSourceNoCloud');
+    // The fallback network is on the NIC udev named.
+    assert.match(r.stderr, /network: render fallback \(DHCP on ens3\)/);
+    assert.ok(ms < WAIT_MS, `${ms.toFixed(0)} ms: it waited for udev`);
+    const pid = Number(readFileSync(join(root, 'run/settle.pid'), 'utf8'));
+    for (let i = 0; i < 40 && alive(pid); i++) await delay(50);
+    assert.equal(alive(pid), false, 'the settle was stopped, not left running');
+  });
+
+  test('a NIC udev has not handled yet (its name may still change), or a source listed before NoCloud: the settle runs to its end', async () => {
+    for (const [list, handled] of [['[NoCloud]', false], ['[VMware, NoCloud]', true]] as const) {
+      const root = rootWithBusyUdev();
+      writeIn(root, 'etc/cloud/cloud.cfg', `datasource_list: ${list}\n`);
+      plantSettle(root);
+      plantHandledNic(root, 'eth0', '52:54:00:12:34:04', 2, handled);
+      plugIn(root, cidataIso(root, 'iid-settled'));
+      writeIn(root, 'run/udev/queue', '');
+      const run = agentAsync(root, ['init', '--local']);
+      await delay(1_500);
+      rmSync(join(root, 'run/udev/queue'));
+      const r = await run;
+      assert.equal(r.status, 0, r.stderr);
+      const settled = /devices: udev settled after (\d+) ms/.exec(r.stderr);
+      assert.ok(settled && Number(settled[1]) >= 1_000, `${list}, handled ${handled}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /settle stopped/);
+      assert.equal(statusDatasource(root), 'DataSourceNoCloud');
+    }
   });
 
   test('udev with nothing left to do ends the wait: no volume, no stall', async () => {

@@ -74,6 +74,20 @@ describe('the QuickJS C host (src/host/native)', { skip }, () => {
     assert.equal(alive(), false, 'the backgrounded sleep was killed with its group');
   });
 
+  test('spawn: a stop that fires SIGKILLs the process group at once, and is not a timeout', async () => {
+    const r = await inQjs<{ timedOut: boolean; signal: string; ms: number }>(`
+      let fire = () => {};
+      const stop = { onCancel(fn: () => void) { fire = fn; return () => { fire = () => {}; }; } };
+      const t0 = sys.now();
+      const running = sys.spawn({ argv: ['sleep', '30'], env: { PATH: '/usr/bin:/bin' }, output: 'capture', stop });
+      sys.setTimer(200, () => fire());
+      const r = await running;
+      out({ timedOut: r.timedOut, signal: r.signal, ms: sys.now() - t0 });
+    `);
+    assert.deepEqual([r.timedOut, r.signal], [false, 'SIGKILL']);
+    assert.ok(r.ms < 5000, `returned after ${r.ms} ms`);
+  });
+
   test('spawn: waits for a script\'s background writer (| tee) to finish, but a daemon only for lingerMs', async () => {
     const r = await inQjs<{ out: string; code: number; daemonMs: number; daemonCode: number }>(`
       const a = await sys.spawn({ argv: ['sh', '-c', '(sleep 0.4; echo tail) & echo head'], env: { PATH: '/usr/bin:/bin' }, output: 'capture' });

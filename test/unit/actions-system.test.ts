@@ -268,6 +268,27 @@ test('ntp: config overrides that land in a path, apt-get or systemctl pass their
   }
 });
 
+test('ntp: a bad config.check_exe (only looked up, to tell whether the client is installed) is an error naming it; the client\'s own is looked for instead and the rest goes on', async () => {
+  for (const value of ['-oEvil', '../../usr/bin/true', '/usr/sbin/../../etc/shadow', 'a b', true, ['chronyd']]) {
+    const p = await planModule(ntp, { ntp: { ntp_client: 'chrony', servers: ['ntp.example.org'], config: { check_exe: value } } }, { prep: (r) => plantTools(r, ['chronyd']) });
+    // chronyd is there: nothing installed, the config written and the service reloaded, as with no override.
+    assert.deepEqual(p.actions.map((a) => a.kind), ['write', 'run'], String(value));
+    assert.match(text(p.actions[0]), /^server ntp\.example\.org iburst$/m);
+    const problems = messages(p);
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0]!, /^error: ntp:config:check_exe: .*\(give the program the client's package installs, e\.g\. chronyd or \/usr\/sbin\/ntpd\); the client's own chronyd is looked for instead$/);
+  }
+  // A good one is what is looked for: an absolute path to a program there means installed.
+  const own = await planModule(ntp, { ntp: { ntp_client: 'chrony', config: { check_exe: '/sbin/my-chronyd' } } }, { prep: (r) => plantTools(r, ['my-chronyd', 'apt-get']) });
+  assert.deepEqual(own.actions.map((a) => a.kind), ['write', 'run']);
+  assert.deepEqual(messages(own), []);
+  // A client of the user's own has no check_exe to fall back on: the bad one is left out, and the module says it is missing.
+  const mine = await planModule(ntp, { ntp: { ntp_client: 'mine', config: { check_exe: '-x', confpath: '/etc/mine.conf', packages: [], service_name: 'mine', template: 'x' } } });
+  assert.deepEqual(mine.actions, []);
+  assert.deepEqual(messages(mine).map((m) => m.replace(/:.*/, '')), ['error', 'error']);
+  assert.match(messages(mine).join('\n'), /ntp:config:check_exe: '-x'.*\n.*missing required ntp:config keys: check_exe$/);
+});
+
 test('ntp: enabled false does nothing; a client of one\'s own without its settings is a clear error, nothing written', async () => {
   assert.deepEqual((await planModule(ntp, { ntp: { enabled: false, servers: ['x'] } })).lines, []);
   const bad = await planModule(ntp, { ntp: { ntp_client: 'mine', config: { confpath: '/etc/mine.conf' } } });

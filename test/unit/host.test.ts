@@ -17,6 +17,21 @@ test('runProgram: exit codes, captured output, timeouts, a missing program', asy
   assert.equal(env.stdout, '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin||y\n');
 });
 
+test('runProgram: a stop that fires kills the program at once (a wait something else ended), and does nothing after it exited', async () => {
+  const { Cancel } = await import('../../src/net/cancel.ts');
+  const stop = new Cancel();
+  const t0 = Date.now();
+  const running = runProgram('/', ['/bin/sleep', '30'], { output: 'capture', stop });
+  setTimeout(() => stop.cancel(), 100);
+  const r = await running;
+  assert.ok(Date.now() - t0 < 5000, `returned after ${Date.now() - t0} ms`);
+  assert.deepEqual([r.signal, r.timedOut, describeExit(r)], ['SIGKILL', false, 'killed by SIGKILL']);
+  const late = new Cancel();
+  const done = await runProgram('/', ['/bin/true'], { output: 'capture', stop: late });
+  late.cancel();
+  assert.equal(done.code, 0);
+});
+
 test('deferSync writes: the walk keeps a directory for the next write there, never a link\'s target under the link\'s directory name', async (t) => {
   const { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync, symlinkSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');

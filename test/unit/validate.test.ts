@@ -9,6 +9,7 @@ import {
   cidr, deviceId, driverName, hostname, interfaceGlob, interfaceName, ip, ipv4, ipv6, mac, ntpAllow, ntpServer, prefix, searchDomain,
 } from '../../src/validate/net.ts';
 import { bondBridgeParam, DHCP_OVERRIDE_RULES, eniValue, networkdValue } from '../../src/validate/options.ts';
+import { programName } from '../../src/validate/packages.ts';
 
 const NL = '\n    up touch /tmp/pwned';
 
@@ -120,5 +121,14 @@ describe('file-system tokens', () => {
     ]) assert.equal(fstabEntry(bad).ok, false, JSON.stringify(bad));
     takes(accountName, ['ubuntu', 'debian', 'web_admin', 'svc-1', 'machine$', 'Admin']);
     refuses(accountName, ['root\nx', '1user', '-o', 'a b', 'a:b', '']);
+  });
+});
+
+describe('program names', () => {
+  test('a program looked up in PATH by its name, or by its absolute path (cc_ntp\'s check_exe values)', () => {
+    takes(programName, ['chronyd', 'ntpd', 'ntpdate', 'systemd-timesyncd', 'g++', '/lib/systemd/systemd-timesyncd', '/usr/local/sbin/ntpd']);
+    refuses(programName, ['-oEvil', '--help', '.hidden', 'a b', 'chronyd\nx', ''], /program name/);
+    refuses(programName, ['bin/ntpd', '../../bin/sh', '/usr/sbin/../../etc/shadow', '/a\nb'], /absolute path/);
+    refuses(programName, [null, ['chronyd'], { a: 1 }], /expected a string/);
   });
 });
