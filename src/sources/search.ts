@@ -21,7 +21,6 @@
 import type { Context } from '../context.ts';
 import { now } from '../host/clock.ts';
 import { envVar } from '../host/process.ts';
-import { withEphemeralNetwork } from '../net/ephemeral.ts';
 import { markMetadataConnections } from '../net/http.ts';
 import type { Instance } from '../state/instance.ts';
 import type { SourceData, Stage } from '../types.ts';
@@ -124,6 +123,8 @@ export async function searchSources(ctx: Context, system: Config, list: string[]
     try {
       let found: SourceData | null;
       if (source.reach === 'link-local' && stage === 'local' && ephemeralAllowed(ctx, opts)) {
+        // The DHCP clients and the link set-up: loaded only for a link-local source on the running system.
+        const { withEphemeralNetwork } = await import('../net/ephemeral.ts');
         found = await withEphemeralNetwork(ctx, {
           kinds: typeof source.ephemeral === 'string' ? [source.ephemeral] : source.ephemeral ?? ['dhcp4'],
           connectivityUrls: source.connectivityUrls?.(cfg) ?? [],
