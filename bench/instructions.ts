@@ -47,10 +47,11 @@ function valgrindLayer(): string {
 
 // The executable counted, in a layer of this run's own (the process bench's
 // ec2-init layer is shared by whoever runs the bench).
+mkdirSync(CACHE, { recursive: true });
 const exeLayer = mkdtempSync(join(CACHE, 'instructions-'));
+process.on('exit', () => rmSync(exeLayer, { recursive: true, force: true }));
 mkdirSync(join(exeLayer, 'usr/bin'), { recursive: true });
 cpSync(values.exe, join(exeLayer, 'usr/bin/ec2-init'));
-process.on('exit', () => rmSync(exeLayer, { recursive: true, force: true }));
 
 const image = ensureImage('bookworm', log);
 const lowers = [exeLayer, valgrindLayer(), image.root];
