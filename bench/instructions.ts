@@ -11,7 +11,7 @@
 // reads it; function names need an executable built with
 // EC2_INIT_KEEP_SYMBOLS=1).
 // Needs root (as the process bench) and valgrind on the host (Debian 12: the
-// root is bookworm too, so the host's static valgrind runs inside it).
+// root is bookworm too, so the host's valgrind runs inside it).
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +28,7 @@ const log = (s: string) => console.error(`instructions: ${s}`);
 
 if (process.getuid?.() !== 0) throw new Error('needs root: it builds namespaces, mounts and chroots (as npm run bench)');
 if (!existsSync(values.exe)) throw new Error(`${values.exe} is missing: run npm run build`);
-if (!existsSync('/usr/bin/valgrind')) throw new Error('needs valgrind (apt-get install valgrind)');
+if (!existsSync('/usr/bin/valgrind.bin')) throw new Error('needs valgrind (apt-get install valgrind)');
 
 // The host's valgrind at its own paths in a layer over the root: the launcher
 // itself (valgrind.bin, without Debian's wrapper script, which would change
@@ -55,7 +55,9 @@ cpSync(values.exe, join(exeLayer, 'usr/bin/ec2-init'));
 
 const image = ensureImage('bookworm', log);
 const lowers = [exeLayer, valgrindLayer(), image.root];
-const scenarios = makeScenarios({ bookworm: equalModules(image.root).lists, trixie: equalModules(image.root).lists });
+// Only the bookworm root is booted: the trixie lists are never read.
+const lists = equalModules(image.root).lists;
+const scenarios = makeScenarios({ bookworm: lists, trixie: lists });
 // callgrind in front of each stage command; its profile goes to /dev/null, or
 // with --keep to a file per boot and stage, read back after the run.
 const VALGRIND = ['/usr/bin/valgrind.bin', '--tool=callgrind'];
