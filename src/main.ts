@@ -163,14 +163,17 @@ async function command(ctx: Context, log: LineLogger, inv: Invocation, a: Exclud
       return 0;
     }
     case 'early-host-keys': {
-      // Its own unit starts it as soon as the root is writable, well before init-local (which waits for udev):
+      // Its own unit starts it as soon as systemd starts units, well before init-local (which waits for udev):
       // RSA takes seconds under emulation, and sshd waits for the keys.
       if (!bootCode(ctx.files).enabled) return 0;
       const lock = await BootLock.take(ctx.files);
       if (!lock) return 0;
       try {
+        // The root may still be read-only (the unit runs before systemd-remount-fs): then the journal has the lines.
         const logFile = ctx.files.openAppend(layout.log, 0o640);
-        log.attach((line) => logFile.write(line));
+        try { logFile.fd(); log.attach((line) => logFile.write(line)); } catch (e) {
+          log.info(`${layout.log} not writable yet (${(e as Error).message}): this command logs to the journal only`);
+        }
         const { startEarlyHostKeys } = await import('./modules/host-keys-early.ts');
         const { readSystemConfig } = await import('./config/system.ts');
         startEarlyHostKeys(ctx, readSystemConfig(ctx.files, ctx.diags, ctx.configFile, 'read').raw, 'own unit');

@@ -1,5 +1,6 @@
 // Host keys made early: ec2-init-hostkeys.service (`ec2-init
-// early-host-keys`, as soon as the root is writable), or else stage
+// early-host-keys`, as soon as systemd starts units: it reads the root and
+// writes only under /run), or else stage
 // init-local at its very beginning, starts ssh-keygen for the default key
 // types, all at once, detached (stage init is a later process), into a staging directory; the ssh module (stage init) waits
 // for what is still running and adopts the keys its config asks to generate,
@@ -24,7 +25,9 @@ import { moduleSem } from '../state/semaphore.ts';
 import { SSHD_CONFIG } from './ssh-keys.ts';
 import { commaList } from './helpers.ts';
 
-export const STAGING = '/etc/ssh/ec2-init-hostkeys';
+// Under /run: writable before the root is (the unit runs before systemd-remount-fs), and a key
+// made there never reaches the disk until the ssh module adopts it; a reboot forgets a cut-short boot's.
+export const STAGING = '/run/ec2-init/hostkeys';
 /** What init-local started ({types}); under /run, so a reboot forgets it. */
 const MARKER = '/run/ec2-init/hostkeys-early.json';
 /** The worker's pid, written by the worker's starter. */
@@ -85,7 +88,6 @@ export function startEarlyHostKeys(ctx: Context, system: Record<string, unknown>
     // Each type becomes a command-line word of the worker: only the names ssh-keygen knows.
     types = [...new Set(types)].filter((t) => KNOWN_TYPES.has(t));
     if (!types.length) return;
-    ctx.files.mkdir('/etc/ssh');
     ctx.files.mkdir(STAGING, 0o700);
     ctx.files.write(MARKER, `${JSON.stringify({ types })}\n`, { mode: 0o600 });
     const comment = keyComment(ctx.files, ctx.root) ?? '';

@@ -5,17 +5,17 @@
 // second boot makes none.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { mode, read, tempDir, writeIn } from '../helpers/files.ts';
-import { agent, cannotRun, newRoot, seed, statusProblems } from '../helpers/agent.ts';
+import { agent, cannotRun, newRoot, seed, statusProblems, WITH_ROOT } from '../helpers/agent.ts';
 import { needCommands } from '../helpers/needs.ts';
 
 const skip = cannotRun() ?? needCommands(['ssh-keygen'], 'openssh-client');
 const TYPES = ['rsa', 'ecdsa', 'ed25519'];
-const STAGING = 'etc/ssh/ec2-init-hostkeys';
+const STAGING = 'run/ec2-init/hostkeys';
 
 function sshRoot(cloudCfg = 'users: []\n'): string {
   const root = newRoot();
@@ -92,6 +92,39 @@ describe('host keys made early in init-local (real ssh-keygen, chrooted)', { ski
     assert.deepEqual(statusProblems(root), []);
     for (const t of TYPES) assert.equal(wholeKey(root, t), staged.get(t), `${t}: the key the unit started`);
     assert.ok(!existsSync(join(root, STAGING)));
+  });
+
+  test('`early-host-keys` before the root is writable (its unit runs before systemd-remount-fs): it writes only under /run, its log lines go to the journal', async (t) => {
+    const root = sshRoot();
+    seed(root, 'instance-id: iid-early-ro\n', '#cloud-config\n{}\n');
+    const files = (): string[] => {
+      const out: string[] = [];
+      const walk = (dir: string): void => {
+        for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
+          const rel = dir ? `${dir}/${e.name}` : e.name;
+          if (rel === 'usr' || rel === 'proc' || rel === 'dev') continue;
+          if (e.isDirectory()) walk(rel); else out.push(rel);
+        }
+      };
+      walk('');
+      return out;
+    };
+    // The log cannot be made (as on a read-only root): /var/log immutable, where the filesystem allows it.
+    const logDir = join(root, 'var/log');
+    mkdirSync(logDir, { recursive: true });
+    const immutable = spawnSync('chattr', ['+i', logDir]).status === 0;
+    if (immutable) t.after(() => { spawnSync('chattr', ['-i', logDir]); });
+    spawnSync(WITH_ROOT, [root, 'true']); // what with-root.sh itself puts in a root, before the count
+    const before = new Set(files());
+    const early = agent(root, ['early-host-keys']);
+    assert.equal(early.status, 0, early.stderr);
+    assert.match(early.stderr, /host keys: making rsa, ecdsa, ed25519 early, in the background/);
+    if (immutable) assert.match(early.stderr, /\/var\/log\/ec2-init\.log not writable yet .*: this command logs to the journal only/);
+    else t.diagnostic('chattr +i is not supported here: the unwritable log is not tried');
+    await stagedKeys(root, TYPES);
+    const written = files().filter((f) => !before.has(f));
+    assert.deepEqual(written.filter((f) => !f.startsWith('run/') && f !== 'var/log/ec2-init.log'), [], 'nothing written outside /run');
+    assert.ok(written.includes(`${STAGING}/ssh_host_rsa_key`), written.join(' '));
   });
 
   test('a new hostname by stage init: the adopted keys carry it, as keys made then would', async () => {
