@@ -322,11 +322,11 @@ static int host_module_init(JSContext *ctx, JSModuleDef *m) {
 static void *run(void *stack) {
   JSRuntime *rt = JS_NewRuntime();
   if (!rt) abort();
-  // A stage is a short process whose live data stays small: QuickJS's first
-  // collection at 256 KiB (then 1.5x what is live) ran several times per
-  // stage for nothing it could free. 4 MiB: no collection in a usual boot
-  // (3.6-4.8% of its instructions), peak RSS the same; a big user-data
-  // still collects past the threshold.
+  // A stage is a short process whose live data stays small: with QuickJS's
+  // first collection at 256 KiB (then 1.5x what is live) collections ran in
+  // every stage. At 4 MiB none runs in a usual boot: 3.0-4.2% fewer
+  // instructions per boot (bench/instructions.ts), peak RSS of a one-process
+  // boot +76 KiB; a big user-data still collects past the threshold.
   JS_SetGCThreshold(rt, 4u << 20);
   JS_SetMaxStackSize(rt, (size_t)(uintptr_t)stack);
   JS_SetHostPromiseRejectionTracker(rt, rejection_tracker, NULL);
